@@ -1,0 +1,105 @@
+//! The command line: global flags and one subcommand per verb.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::values::{Email, Region};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    version,
+    about = "hitl: a human-in-the-loop approval step for AWS Step Functions",
+    long_about = "hitl: a human-in-the-loop approval step for AWS Step Functions.\n\n\
+        Renders the CloudFormation stack from templates/ and hitl.yaml, builds the Lambda \
+        functions, deploys and destroys the stack.",
+    after_help = "Start with `cargo xtask render --env dev --email you@example.com`, then look at \
+        target/hitl/dev/template.yaml.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// The config file [default: hitl.yaml in the kit's directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The environment: a key under `environments:` in the config
+    #[arg(long, short, global = true, value_name = "NAME", default_value = "dev")]
+    pub env: String,
+    /// AWS region, over the config's
+    #[arg(long, global = true, value_name = "REGION", value_parser = parse::<Region>)]
+    pub region: Option<Region>,
+    /// AWS named profile, over the config's
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write target/hitl/<env>/template.yaml from the templates and the config
+    Render {
+        /// Add a reviewer for this render, on top of the config's (repeatable)
+        #[arg(long = "email", value_name = "ADDR", value_parser = parse::<Email>)]
+        emails: Vec<Email>,
+        /// Render every environment of the config
+        #[arg(long, conflicts_with = "emails")]
+        all: bool,
+    },
+    /// Print the effective config of an environment (defaults, environment and flags merged)
+    Config {
+        /// Add a reviewer, as `render --email` does (repeatable)
+        #[arg(long = "email", value_name = "ADDR", value_parser = parse::<Email>)]
+        emails: Vec<Email>,
+        /// Print JSON instead of YAML
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the config file (for editors), or write it with --write
+    Schema {
+        /// Write hitl.schema.json in the kit's directory instead of printing it
+        #[arg(long)]
+        write: bool,
+    },
+    /// Run every check: fmt, clippy, the test suites, cfn-lint and checkov on every environment
+    Test {
+        /// Only render and lint the templates (skip fmt, clippy and cargo test)
+        #[arg(long)]
+        lint_only: bool,
+    },
+    /// Measure the kit: how long rendering takes
+    Bench {
+        /// Renders per environment
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
+    },
+    /// Build the Lambda functions (not available yet)
+    Build,
+    /// Deploy the stack (not available yet)
+    Deploy,
+    /// Delete the stack (not available yet)
+    Destroy,
+    /// Print the stack's outputs (not available yet)
+    Outputs,
+    /// Show the stack and its pending approvals (not available yet)
+    Status,
+    /// Start an execution of the workflow (not available yet)
+    Start,
+    /// Manage the local emulator (not available yet)
+    Local,
+    /// Export the stack as an AWS CDK app (not available yet)
+    Cdk,
+    /// Check the tools the kit needs (not available yet)
+    Doctor,
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
+    text.parse()
+}

@@ -1,0 +1,156 @@
+//! The shape of `hitl.yaml` as written by the user: every setting optional, unknown keys refused.
+
+use std::{collections::BTreeMap, path::PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::values::{
+    ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
+    LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey, TagValue,
+    ThrottleBurst, ThrottleRate,
+};
+
+/// The hitl configuration: a project, settings shared by every environment, and per-environment
+/// overrides. Precedence: command-line flag > environment > defaults > built-in defaults.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Project name: the stack is named `<project>-<environment>`.
+    pub project: ProjectName,
+    /// AWS region for every environment that does not set its own (else the AWS profile's).
+    #[serde(default)]
+    pub region: Option<Region>,
+    /// AWS named profile for every environment that does not set its own.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Settings shared by every environment.
+    #[serde(default)]
+    pub defaults: Option<Settings>,
+    /// Environments by name; each overrides any default.
+    #[serde(default)]
+    pub environments: BTreeMap<EnvName, Option<Settings>>,
+}
+
+/// Settings that `defaults` holds and that each environment may override.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// AWS region of this environment.
+    pub region: Option<Region>,
+    /// AWS named profile of this environment.
+    pub profile: Option<String>,
+    /// How long reviewers have to decide before the workflow takes its timeout branch (default 24h).
+    pub approval_timeout: Option<ApprovalTimeout>,
+    /// How long a record is kept after it expires, before DynamoDB TTL removes it (default 30d).
+    pub retention: Option<Retention>,
+    /// Reviewers' email addresses; each gets an SNS email subscription and his own link.
+    /// An environment's list replaces the defaults' list; `--email` adds to it.
+    pub reviewers: Option<Vec<Email>>,
+    /// Name of the SSM SecureString parameter holding a Slack incoming-webhook URL (optional).
+    pub slack_webhook_parameter: Option<ParameterName>,
+    /// The Lambda functions.
+    pub lambda: Option<LambdaSettings>,
+    /// Retention of every log group, in days (default 30).
+    pub log_retention_days: Option<LogRetentionDays>,
+    /// The review API.
+    pub api: Option<ApiSettings>,
+    /// The approvals table.
+    pub table: Option<TableSettings>,
+    /// Tags for every resource. An environment's tags are added to the defaults' tags.
+    pub tags: Option<BTreeMap<TagKey, TagValue>>,
+    /// A directory of template partials replacing or adding to the built-in ones
+    /// (relative to this file).
+    pub templates: Option<PathBuf>,
+    /// `aws` (default) or `local` (the emulator on this machine).
+    pub endpoint: Option<Endpoint>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaSettings {
+    /// `arm64` (default) or `x86_64`.
+    pub architecture: Option<Architecture>,
+    /// Memory in MB, 128 to 10240 (default 256).
+    pub memory_mb: Option<MemoryMb>,
+    /// Function timeout (default 10s, at most 900s).
+    pub timeout: Option<FunctionTimeout>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Steady-state requests per second (default 10).
+    pub throttle_rate: Option<ThrottleRate>,
+    /// Burst of requests (default 20).
+    pub throttle_burst: Option<ThrottleBurst>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableSettings {
+    /// `Retain` (default), `RetainExceptOnCreate` or `Delete`.
+    pub deletion_policy: Option<DeletionPolicy>,
+}
+
+/// Layers `top` over `self`, field by field: what `top` sets wins.
+pub trait Layer {
+    fn layer(self, top: Self) -> Self;
+}
+
+impl<T> Layer for Option<T> {
+    fn layer(self, top: Self) -> Self {
+        top.or(self)
+    }
+}
+
+macro_rules! layer_structs {
+    ($($ty:ident { $($field:ident),* $(,)? })*) => {$(
+        impl Layer for $ty {
+            fn layer(self, top: Self) -> Self {
+                Self { $($field: self.$field.layer(top.$field)),* }
+            }
+        }
+    )*};
+}
+
+layer_structs! {
+    LambdaSettings { architecture, memory_mb, timeout }
+    ApiSettings { throttle_rate, throttle_burst }
+    TableSettings { deletion_policy }
+}
+
+impl Layer for Settings {
+    fn layer(self, top: Self) -> Self {
+        fn nested<T: Layer + Default>(low: Option<T>, top: Option<T>) -> Option<T> {
+            match (low, top) {
+                (Some(low), Some(top)) => Some(low.layer(top)),
+                (low, top) => top.or(low),
+            }
+        }
+        let tags = match (self.tags, top.tags) {
+            (Some(mut low), Some(top)) => {
+                low.extend(top);
+                Some(low)
+            }
+            (low, top) => top.or(low),
+        };
+        Self {
+            region: self.region.layer(top.region),
+            profile: self.profile.layer(top.profile),
+            approval_timeout: self.approval_timeout.layer(top.approval_timeout),
+            retention: self.retention.layer(top.retention),
+            reviewers: self.reviewers.layer(top.reviewers),
+            slack_webhook_parameter: self
+                .slack_webhook_parameter
+                .layer(top.slack_webhook_parameter),
+            lambda: nested(self.lambda, top.lambda),
+            log_retention_days: self.log_retention_days.layer(top.log_retention_days),
+            api: nested(self.api, top.api),
+            table: nested(self.table, top.table),
+            tags,
+            templates: self.templates.layer(top.templates),
+            endpoint: self.endpoint.layer(top.endpoint),
+        }
+    }
+}

@@ -1,0 +1,789 @@
+//! Validated config values. Each type checks itself while it is deserialized, so a bad value is
+//! reported by serde_yaml with the field path, line and column of the offending scalar.
+
+use std::{borrow::Cow, fmt, str::FromStr};
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
+/// Implements `Deserialize` (through `FromStr`, whose error is the user-facing message),
+/// `Serialize` (through `Display`) and `JsonSchema` (from the given JSON) for a value type.
+macro_rules! string_value {
+    ($ty:ty, $name:literal, $schema:tt) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = ScalarText::deserialize(d)?;
+                raw.0.parse().map_err(D::Error::custom)
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl JsonSchema for $ty {
+            fn schema_name() -> Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    };
+}
+
+/// A scalar read as text, whatever YAML typed it as (`256`, `true`, `24h`), so that value types
+/// give their own message instead of serde's "invalid type".
+struct ScalarText(String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ScalarText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a single value (not a list or a mapping)")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_owned()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// A duration written `90s`, `45m`, `24h` or `7d`, within `[MIN, MAX]` seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration<const MIN: u64, const MAX: u64>(u64);
+
+impl<const MIN: u64, const MAX: u64> Duration<MIN, MAX> {
+    pub const fn from_secs(secs: u64) -> Self {
+        assert!(secs >= MIN && secs <= MAX);
+        Self(secs)
+    }
+    pub fn secs(self) -> u64 {
+        self.0
+    }
+}
+
+/// Writes seconds in the largest unit that divides them exactly, the way a user would.
+pub fn format_secs(secs: u64) -> String {
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs > 0 && secs % size == 0 {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
+/// Parses `90s`, `45m`, `24h`, `7d` into seconds.
+pub fn parse_secs(text: &str) -> Result<u64, String> {
+    let hint = "write a whole number and a unit: s, m, h or d (e.g. 90s, 45m, 24h, 7d)";
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let size = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "" => return Err(format!("`{text}` has no unit: {hint}")),
+        _ => return Err(format!("`{text}` is not a duration: {hint}")),
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: {hint}"))?;
+    number
+        .checked_mul(size)
+        .ok_or_else(|| format!("`{text}` is far too long"))
+}
+
+impl<const MIN: u64, const MAX: u64> FromStr for Duration<MIN, MAX> {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let secs = parse_secs(text)?;
+        if secs < MIN || secs > MAX {
+            return Err(format!(
+                "`{text}` is out of range: use {} to {}",
+                format_secs(MIN),
+                format_secs(MAX)
+            ));
+        }
+        Ok(Self(secs))
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> fmt::Display for Duration<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&format_secs(self.0))
+    }
+}
+
+impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Duration<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScalarText::deserialize(d)?
+            .0
+            .parse()
+            .map_err(D::Error::custom)
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> Serialize for Duration<MIN, MAX> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<const MIN: u64, const MAX: u64> JsonSchema for Duration<MIN, MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Duration_{MIN}_{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let description = format!(
+            "A duration: a whole number and a unit s, m, h or d, from {} to {}.",
+            format_secs(MIN),
+            format_secs(MAX)
+        );
+        json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+[smhd]$",
+            "description": description,
+        })
+    }
+}
+
+const DAY: u64 = 86_400;
+/// How long a reviewer has to answer. Step Functions runs a Standard execution for at most a
+/// year, and the execution's own backstop timeout sits above this one.
+pub type ApprovalTimeout = Duration<1, { 364 * DAY }>;
+/// How long a decided or expired record is kept after its expiry (DynamoDB TTL).
+pub type Retention = Duration<60, { 3650 * DAY }>;
+/// Lambda's timeout range.
+pub type FunctionTimeout = Duration<1, 900>;
+
+/// A reviewer's email address.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Email {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let parsed = email_address::EmailAddress::from_str(text)
+            .map_err(|e| format!("`{text}` is not a valid email address ({e})"))?;
+        // SNS email subscriptions want a plain mailbox, not `Name <a@b>`, and a domain with a dot.
+        if parsed.display_part() != "" || !parsed.domain().contains('.') {
+            return Err(format!(
+                "`{text}` is not a plain email address like name@example.com"
+            ));
+        }
+        Ok(Self(parsed.email().to_lowercase()))
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+string_value!(Email, "Email", { "type": "string", "format": "email" });
+
+/// A lower-case name for the project or an environment: it becomes part of the stack name and
+/// of function, topic and state machine names, so it keeps to what all of them accept.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name<const MAX: usize>(String);
+
+impl<const MAX: usize> Name<MAX> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> FromStr for Name<MAX> {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let ok_chars = text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let starts_with_letter = text.starts_with(|c: char| c.is_ascii_lowercase());
+        if !(ok_chars
+            && starts_with_letter
+            && !text.ends_with('-')
+            && !text.contains("--")
+            && text.len() <= MAX)
+        {
+            return Err(format!(
+                "`{text}` is not a valid name: use 1 to {MAX} lower-case letters, digits and \
+                 single hyphens, starting with a letter (it becomes part of AWS resource names)"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl<const MAX: usize> fmt::Display for Name<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de, const MAX: usize> Deserialize<'de> for Name<MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScalarText::deserialize(d)?
+            .0
+            .parse()
+            .map_err(D::Error::custom)
+    }
+}
+
+impl<const MAX: usize> Serialize for Name<MAX> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<const MAX: usize> JsonSchema for Name<MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Name_{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let pattern = format!("^[a-z](?:-?[a-z0-9])*$");
+        json_schema!({ "type": "string", "pattern": pattern, "maxLength": MAX })
+    }
+}
+
+/// The project name: `<project>-<env>-review` must fit Lambda's 64-character function names.
+pub type ProjectName = Name<24>;
+/// An environment name.
+pub type EnvName = Name<16>;
+
+/// The name of an SSM parameter that holds a secret (the Slack webhook URL). The secret itself
+/// never appears in the config or the template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParameterName(String);
+
+impl ParameterName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ParameterName {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let looks_secret = text.contains("://")
+            || text.starts_with("hooks.slack.com")
+            || text.starts_with("xox")
+            || text.contains(' ');
+        if looks_secret {
+            return Err(
+                "this looks like the secret itself: put the webhook URL in an SSM \
+                 SecureString parameter (aws ssm put-parameter --type SecureString --name \
+                 /hitl/slack-webhook --value ...) and write its name here"
+                    .to_owned(),
+            );
+        }
+        let ok_chars = text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+        let lower = text.trim_start_matches('/').to_ascii_lowercase();
+        if text.is_empty()
+            || text.len() > 1011
+            || !ok_chars
+            || lower.starts_with("aws")
+            || lower.starts_with("ssm")
+            || text.contains("//")
+            || text.ends_with('/')
+        {
+            return Err(format!(
+                "`{text}` is not an SSM parameter name: use letters, digits and _ . - /, like \
+                 /hitl/slack-webhook (names may not begin with aws or ssm)"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for ParameterName {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+string_value!(ParameterName, "ParameterName", {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_./-]+$",
+    "description": "The NAME of an SSM SecureString parameter holding the Slack incoming-webhook URL (never the URL itself)."
+});
+
+/// Lambda memory in MB, 128 to 10240.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryMb(u32);
+
+impl MemoryMb {
+    pub const fn new(mb: u32) -> Self {
+        assert!(mb >= 128 && mb <= 10_240);
+        Self(mb)
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for MemoryMb {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.parse::<u32>() {
+            Ok(mb) if (128..=10_240).contains(&mb) => Ok(Self(mb)),
+            _ => Err(format!(
+                "`{text}` is not a memory size Lambda accepts: use a whole number of MB from 128 \
+                 to 10240"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for MemoryMb {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for MemoryMb {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScalarText::deserialize(d)?
+            .0
+            .parse()
+            .map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for MemoryMb {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl JsonSchema for MemoryMb {
+    fn schema_name() -> Cow<'static, str> {
+        "MemoryMb".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": 128, "maximum": 10240 })
+    }
+}
+
+/// The retention periods CloudWatch Logs accepts, in days.
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// A CloudWatch Logs retention in days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRetentionDays(u32);
+
+impl LogRetentionDays {
+    pub const fn new(days: u32) -> Self {
+        Self(days)
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for LogRetentionDays {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.parse::<u32>() {
+            Ok(days) if LOG_RETENTION_DAYS.contains(&days) => Ok(Self(days)),
+            _ => Err(format!(
+                "`{text}` is not a retention CloudWatch Logs accepts: use one of {}",
+                LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ")
+            )),
+        }
+    }
+}
+
+impl fmt::Display for LogRetentionDays {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for LogRetentionDays {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScalarText::deserialize(d)?
+            .0
+            .parse()
+            .map_err(D::Error::custom)
+    }
+}
+
+impl Serialize for LogRetentionDays {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl JsonSchema for LogRetentionDays {
+    fn schema_name() -> Cow<'static, str> {
+        "LogRetentionDays".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "enum": LOG_RETENTION_DAYS })
+    }
+}
+
+/// A bounded positive number (API Gateway throttling).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounded<const MIN: u32, const MAX: u32>(f64);
+
+impl<const MIN: u32, const MAX: u32> Bounded<MIN, MAX> {
+    pub const fn new(v: f64) -> Self {
+        Self(v)
+    }
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> FromStr for Bounded<MIN, MAX> {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= f64::from(MIN) && v <= f64::from(MAX) => Ok(Self(v)),
+            _ => Err(format!(
+                "`{text}` is out of range: use a number from {MIN} to {MAX}"
+            )),
+        }
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> fmt::Display for Bounded<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ScalarText::deserialize(d)?
+            .0
+            .parse()
+            .map_err(D::Error::custom)
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> Serialize for Bounded<MIN, MAX> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.fract() == 0.0 {
+            s.serialize_u64(self.0 as u64)
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> JsonSchema for Bounded<MIN, MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Bounded_{MIN}_{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "minimum": MIN, "maximum": MAX })
+    }
+}
+
+/// Steady-state requests per second on the review API.
+pub type ThrottleRate = Bounded<1, 10_000>;
+/// Burst of requests on the review API.
+pub type ThrottleBurst = Bounded<1, 5_000>;
+
+/// A resource tag key: AWS reserves `aws:`, the kit reserves `hitl:`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TagKey(String);
+
+impl TagKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn tag_chars_ok(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+}
+
+impl FromStr for TagKey {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let lower = text.to_ascii_lowercase();
+        if lower.starts_with("aws:") || lower.starts_with("hitl:") {
+            return Err(format!(
+                "tag key `{text}` uses a reserved prefix (aws: belongs to AWS, hitl: to this kit)"
+            ));
+        }
+        if text.is_empty() || text.chars().count() > 128 || !tag_chars_ok(text) {
+            return Err(format!(
+                "`{text}` is not a valid tag key: 1 to 128 letters, digits, spaces and _ . : / = + - @"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for TagKey {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+string_value!(TagKey, "TagKey", { "type": "string", "minLength": 1, "maxLength": 128 });
+
+/// A resource tag value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagValue(String);
+
+impl TagValue {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for TagValue {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.chars().count() > 256 || !tag_chars_ok(text) {
+            return Err(format!(
+                "`{text}` is not a valid tag value: up to 256 letters, digits, spaces and _ . : / = + - @"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for TagValue {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+string_value!(TagValue, "TagValue", { "type": "string", "maxLength": 256 });
+
+/// An AWS region name such as `eu-west-1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Region(String);
+
+impl Region {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Region {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split('-').collect();
+        let ok = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+            && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
+        if !ok {
+            return Err(format!(
+                "`{text}` is not an AWS region name like eu-west-1 or us-east-1"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+string_value!(Region, "Region", { "type": "string", "pattern": "^[a-z]+(-[a-z0-9]+)+-[0-9]+$" });
+
+/// The CPU architecture of the functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum Architecture {
+    #[serde(rename = "arm64")]
+    Arm64,
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+impl Architecture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Arm64 => "arm64",
+            Self::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// What CloudFormation does with the approvals table when it leaves the stack (DynamoDB has no
+/// `Snapshot`; point-in-time recovery is always on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum DeletionPolicy {
+    Retain,
+    RetainExceptOnCreate,
+    Delete,
+}
+
+/// Where the stack is deployed: real AWS, or the local emulator on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    Aws,
+    Local,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_every_unit() {
+        assert_eq!(parse_secs("90s"), Ok(90));
+        assert_eq!(parse_secs("45m"), Ok(2_700));
+        assert_eq!(parse_secs("24h"), Ok(86_400));
+        assert_eq!(parse_secs("7d"), Ok(604_800));
+        for bad in [
+            "",
+            "5",
+            "5x",
+            "h",
+            "1.5h",
+            "-3s",
+            "5 h",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_secs(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn durations_format_in_the_largest_exact_unit() {
+        assert_eq!(format_secs(90), "90s");
+        assert_eq!(format_secs(2_700), "45m");
+        assert_eq!(format_secs(86_400), "1d");
+        assert_eq!(format_secs(0), "0s");
+        for secs in [1, 59, 61, 3_600, 90_000, 604_800] {
+            assert_eq!(parse_secs(&format_secs(secs)), Ok(secs));
+        }
+    }
+
+    #[test]
+    fn durations_enforce_their_range() {
+        assert!("0s".parse::<ApprovalTimeout>().is_err());
+        assert!("365d".parse::<ApprovalTimeout>().is_err());
+        assert_eq!(
+            "364d".parse::<ApprovalTimeout>().map(|d| d.secs()),
+            Ok(364 * DAY)
+        );
+        assert!("901s".parse::<FunctionTimeout>().is_err());
+    }
+
+    #[test]
+    fn names_keep_to_what_aws_resource_names_accept() {
+        for good in ["hitl", "a", "pay-ments2", "x1-y2"] {
+            assert!(good.parse::<ProjectName>().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Hitl",
+            "1abc",
+            "a_b",
+            "a--b",
+            "abc-",
+            "-abc",
+            "a.b",
+            &"a".repeat(25),
+        ] {
+            assert!(bad.parse::<ProjectName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_are_plain_mailboxes() {
+        assert_eq!(
+            "Ana@Example.com".parse::<Email>().unwrap().as_str(),
+            "ana@example.com"
+        );
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@localhost",
+            "Ana <ana@example.com>",
+            "a b@c.d",
+        ] {
+            assert!(bad.parse::<Email>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_secret_is_refused_where_a_parameter_name_belongs() {
+        let err = "https://hooks.slack.com/services/T0/B0/XYZ"
+            .parse::<ParameterName>()
+            .unwrap_err();
+        assert!(err.contains("SecureString"), "{err}");
+        assert!("xoxb-123-456".parse::<ParameterName>().is_err());
+        assert!("/hitl/slack-webhook".parse::<ParameterName>().is_ok());
+        assert!("/aws/reserved".parse::<ParameterName>().is_err());
+    }
+
+    #[test]
+    fn lambda_limits_are_enforced() {
+        assert!("127".parse::<MemoryMb>().is_err());
+        assert!("10241".parse::<MemoryMb>().is_err());
+        assert!("abc".parse::<MemoryMb>().is_err());
+        assert_eq!("1769".parse::<MemoryMb>().map(MemoryMb::get), Ok(1769));
+        assert!("31".parse::<LogRetentionDays>().is_err());
+        assert!("30".parse::<LogRetentionDays>().is_ok());
+    }
+
+    #[test]
+    fn tags_refuse_reserved_prefixes() {
+        assert!("aws:foo".parse::<TagKey>().is_err());
+        assert!("HITL:env".parse::<TagKey>().is_err());
+        assert!("team".parse::<TagKey>().is_ok());
+        assert!("bad\u{7}".parse::<TagValue>().is_err());
+    }
+
+    #[test]
+    fn regions_look_like_regions() {
+        for good in ["eu-west-1", "us-gov-west-1", "ap-southeast-4"] {
+            assert!(good.parse::<Region>().is_ok(), "{good}");
+        }
+        for bad in ["eu-west", "EU-WEST-1", "euwest1", "eu-west-1a"] {
+            assert!(bad.parse::<Region>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! `cargo xtask`: the hitl kit's whole interface. See ARCHITECTURE.md for the map.
+
+mod cli;
+mod config;
+mod diagnostic;
+mod kit;
+mod render;
+mod status;
+mod tools;
+mod verbs;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match verbs::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            status::error(format!("{error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `cargo xtask render`: the template of one environment (or all), and the bootstrap template.
+
+use anyhow::{Context, Result};
+
+use crate::{
+    cli::Global,
+    config::{Config, Effective, values::Email},
+    kit, render,
+    status::status,
+};
+
+pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
+    let config = kit::load_config(global)?;
+    let envs = if all {
+        config.environment_names()
+    } else {
+        vec![global.env.clone()]
+    };
+    // Resolve and render everything before writing anything: a mistake in one environment
+    // leaves every template as it was.
+    let mut rendered = Vec::new();
+    for env in &envs {
+        let effective = config.resolve(env, &kit::overrides(global, emails))?;
+        let text = render::stack(&kit::sources(), &effective)?;
+        rendered.push((effective, text));
+    }
+    let bootstrap = render::bootstrap(&kit::sources())?;
+    for (effective, text) in &rendered {
+        let path = kit::template_path(effective.environment.as_str());
+        render::write_atomically(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        status("Rendered", summary(&config, effective, text, &path));
+    }
+    let path = kit::template_path("bootstrap");
+    render::write_atomically(&path, &bootstrap)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn summary(config: &Config, effective: &Effective, text: &str, path: &std::path::Path) -> String {
+    let resources = serde_yaml::from_str::<serde_yaml::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("Resources")
+                .and_then(|r| r.as_mapping())
+                .map(|m| m.len())
+        })
+        .unwrap_or(0);
+    let reviewers = match effective.reviewers.len() {
+        0 => format!(
+            "no reviewers yet: add --email or `reviewers:` in {}",
+            config.path.display()
+        ),
+        1 => "1 reviewer".to_owned(),
+        n => format!("{n} reviewers"),
+    };
+    format!(
+        "{} → {} ({resources} resources, {reviewers})",
+        effective.stack_name,
+        kit::shown(path).display()
+    )
+}

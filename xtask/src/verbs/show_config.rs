@@ -1,0 +1,32 @@
+//! `cargo xtask config` and `cargo xtask schema`.
+
+use anyhow::{Context, Result};
+
+use crate::{cli::Global, config, config::values::Email, kit, status::status};
+
+pub fn run(global: &Global, emails: &[Email], json: bool) -> Result<()> {
+    let effective = kit::effective(global, emails)?;
+    let text = if json {
+        serde_json::to_string_pretty(&effective)? + "\n"
+    } else {
+        serde_yaml::to_string(&effective)?
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// The name of the schema file next to the config, which `hitl.yaml`'s first line points at.
+pub const SCHEMA_FILE: &str = "hitl.schema.json";
+
+pub fn schema(write: bool) -> Result<()> {
+    let schema = config::json_schema();
+    if write {
+        let path = kit::root().join(SCHEMA_FILE);
+        std::fs::write(&path, schema)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        status("Wrote", kit::shown(&path).display());
+    } else {
+        print!("{schema}");
+    }
+    Ok(())
+}

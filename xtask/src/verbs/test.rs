@@ -1,0 +1,181 @@
+//! `cargo xtask test`: the project's whole check, as CI runs it. fmt, clippy and the test suites,
+//! then cfn-lint and checkov on the template of every environment, of the lint fixtures (three
+//! reviewers, Slack, an override directory) and of the bootstrap stack.
+
+use std::{path::PathBuf, process::Command};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{
+    cli::Global,
+    config::Config,
+    kit, render,
+    status::{error, status},
+    tools,
+};
+
+pub fn run(global: &Global, lint_only: bool) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut results: Vec<(&str, Result<()>)> = Vec::new();
+    if !lint_only {
+        let steps: [(&str, &[&str]); 3] = [
+            ("cargo fmt", &["fmt", "--all", "--", "--check"]),
+            (
+                "cargo clippy",
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
+            ("cargo test", &["test", "--workspace"]),
+        ];
+        for (name, args) in steps {
+            status("Running", format!("{cargo} {}", args.join(" ")));
+            let outcome = run_command(Command::new(&cargo).args(args).current_dir(kit::root()));
+            results.push((name, outcome));
+        }
+    }
+    let templates = render_for_lint(global);
+    match templates {
+        Err(e) => results.push(("render", Err(e))),
+        Ok(templates) => {
+            results.push(("render", Ok(())));
+            match tools::ensure() {
+                Err(e) => results.push(("tools", Err(e))),
+                Ok(venv) => {
+                    results.push(("cfn-lint", cfn_lint(&venv, &templates)));
+                    results.push(("checkov", checkov(&venv, &templates)));
+                }
+            }
+        }
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(name, _)| *name)
+        .collect();
+    for (name, outcome) in &results {
+        if let Err(e) = outcome {
+            error(format!("{name}: {e:#}"));
+        }
+    }
+    println!(
+        "checks: {} passed, {} failed",
+        results.len() - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        bail!("failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Lint fixtures: configs that switch on what the shipped one leaves off.
+fn fixtures_dir() -> PathBuf {
+    kit::root().join("xtask").join("tests").join("lint")
+}
+
+/// Renders every environment of the config and of each lint fixture, and the bootstrap stack.
+fn render_for_lint(global: &Global) -> Result<Vec<PathBuf>> {
+    let mut configs = vec![(kit::load_config(global)?, None)];
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .with_context(|| format!("cannot read {}", fixtures_dir().display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    fixtures.sort();
+    for path in fixtures {
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        configs.push((Config::load(&path)?, Some(name)));
+    }
+    let mut written = Vec::new();
+    for (config, fixture) in &configs {
+        for env in config.environment_names() {
+            let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
+            let text = render::stack(&kit::sources(), &effective)?;
+            let path = match fixture {
+                None => kit::template_path(&env),
+                Some(name) => kit::output_dir()
+                    .join("lint")
+                    .join(format!("{name}-{env}"))
+                    .join("template.yaml"),
+            };
+            render::write_atomically(&path, &text)?;
+            written.push(path);
+        }
+    }
+    let bootstrap = kit::template_path("bootstrap");
+    render::write_atomically(&bootstrap, &render::bootstrap(&kit::sources())?)?;
+    written.push(bootstrap);
+    status(
+        "Rendered",
+        format!("{} templates for linting", written.len()),
+    );
+    Ok(written)
+}
+
+fn cfn_lint(venv: &tools::Venv, templates: &[PathBuf]) -> Result<()> {
+    status(
+        "Linting",
+        format!("{} templates with cfn-lint", templates.len()),
+    );
+    let output = Command::new(venv.bin("cfn-lint"))
+        .args(templates.iter().map(|p| kit::shown(p)))
+        .output()
+        .context("cannot run cfn-lint")?;
+    print_output(&output);
+    // cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational.
+    match output.status.code() {
+        Some(0) | Some(8) => Ok(()),
+        Some(code) if code & 0b110 != 0 => bail!("cfn-lint found errors or warnings"),
+        _ => bail!("cfn-lint failed ({})", output.status),
+    }
+}
+
+fn checkov(venv: &tools::Venv, templates: &[PathBuf]) -> Result<()> {
+    status(
+        "Scanning",
+        format!("{} templates with checkov", templates.len()),
+    );
+    let mut command = Command::new(venv.bin("checkov"));
+    command.args([
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--compact",
+        "--quiet",
+    ]);
+    for path in templates {
+        command.arg("--file").arg(kit::shown(path));
+    }
+    let output = command.output().context("cannot run checkov")?;
+    print_output(&output);
+    if !output.status.success() {
+        bail!("checkov found failed checks");
+    }
+    Ok(())
+}
+
+fn print_output(output: &std::process::Output) {
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn run_command(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run {:?}", command.get_program()))?;
+    if !status.success() {
+        bail!("exited with {status}");
+    }
+    Ok(())
+}

@@ -16,9 +16,12 @@ pub fn root() -> PathBuf {
         .to_owned()
 }
 
-/// `target/hitl` under the kit.
+/// `target/hitl` under the kit, or `$HITL_OUTPUT_DIR`.
 pub fn output_dir() -> PathBuf {
-    root().join("target").join("hitl")
+    match std::env::var_os("HITL_OUTPUT_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => root().join("target").join("hitl"),
+    }
 }
 
 /// Where an environment's rendered template goes.

@@ -275,6 +275,7 @@ fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic 
         is_key.then(|| key.to_owned())
     });
     if let Some(key) = key_there
+        && !message.starts_with("duplicate field")
         && !message.starts_with("unknown field")
         && !message.starts_with("missing field")
     {
@@ -283,15 +284,45 @@ fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic 
             None => key,
         });
     }
+    // serde_yaml places a duplicate at the start of its mapping: point at the second one.
+    let mut line = line;
+    if let Some(key) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        field = field.filter(|f| f != key);
+        line = second_occurrence(text, key, line.map_or(1, |(l, _)| l)).or(line);
+    }
     let message = message
         .replace("unknown field", "unknown key")
-        .replace("missing field", "missing key");
+        .replace("missing field", "missing key")
+        .replace("duplicate field", "duplicate key");
     Diagnostic {
         file: path.to_owned(),
         line,
         field,
         message,
     }
+}
+
+/// Line and column of the second `key:` at the indentation of the first, from line `from` on.
+fn second_occurrence(text: &str, key: &str, from: usize) -> Option<(usize, usize)> {
+    let mut first_indent = None;
+    for (index, line) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed
+            .strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with(':'))
+        {
+            match first_indent {
+                None => first_indent = Some(indent),
+                Some(i) if i == indent => return Some((index + 1, indent + 1)),
+                Some(_) => {}
+            }
+        }
+    }
+    None
 }
 
 /// The JSON Schema of the config file, for editors.

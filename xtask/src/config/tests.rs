@@ -36,7 +36,10 @@ fn precedence_is_cli_then_environment_then_defaults_then_builtins() {
     let dev = config.resolve("dev", &Overrides::default()).unwrap();
     assert_eq!(dev.stack_name, "shop-dev");
     assert_eq!(dev.approval_timeout.secs(), 7_200);
-    assert_eq!(dev.region.as_ref().map(|r| r.as_str()), Some("eu-west-1"));
+    assert_eq!(
+        dev.region.as_ref().map(ToString::to_string).as_deref(),
+        Some("eu-west-1")
+    );
     assert_eq!(dev.lambda.memory_mb.get(), 512);
     assert_eq!(dev.retention.secs(), 30 * 86_400, "built-in default");
     assert_eq!(dev.reviewers.len(), 1);
@@ -51,7 +54,10 @@ fn precedence_is_cli_then_environment_then_defaults_then_builtins() {
     };
     let prod = config.resolve("prod", &overrides).unwrap();
     assert_eq!(prod.approval_timeout.secs(), 3 * 86_400);
-    assert_eq!(prod.region.as_ref().map(|r| r.as_str()), Some("us-east-1"));
+    assert_eq!(
+        prod.region.as_ref().map(ToString::to_string).as_deref(),
+        Some("us-east-1")
+    );
     // Nested settings merge field by field.
     assert_eq!(prod.lambda.memory_mb.get(), 1024);
     assert_eq!(prod.lambda.architecture, values::Architecture::X86_64);

@@ -81,7 +81,7 @@ impl<const MIN: u64, const MAX: u64> Duration<MIN, MAX> {
 /// Writes seconds in the largest unit that divides them exactly, the way a user would.
 pub fn format_secs(secs: u64) -> String {
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs > 0 && secs % size == 0 {
+        if secs > 0 && secs.is_multiple_of(size) {
             return format!("{}{unit}", secs / size);
         }
     }
@@ -268,7 +268,7 @@ impl<const MAX: usize> JsonSchema for Name<MAX> {
         format!("Name_{MAX}").into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let pattern = format!("^[a-z](?:-?[a-z0-9])*$");
+        let pattern = "^[a-z](?:-?[a-z0-9])*$";
         json_schema!({ "type": "string", "pattern": pattern, "maxLength": MAX })
     }
 }
@@ -594,12 +594,6 @@ string_value!(TagValue, "TagValue", { "type": "string", "maxLength": 256 });
 /// An AWS region name such as `eu-west-1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Region(String);
-
-impl Region {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for Region {
     type Err = String;

@@ -132,7 +132,7 @@ pub fn check(definition: &Value) -> Result<(), String> {
                  timeout branch)"
             ));
         }
-        if !execution_timeout.is_some_and(|e| e > timeout) {
+        if execution_timeout.is_none_or(|e| e <= timeout) {
             return Err(format!(
                 "the execution needs a TimeoutSeconds above the approval task's ({timeout}s) as \
                  a backstop"

@@ -165,7 +165,7 @@ fn an_override_directory_adds_resources_and_outputs() {
     );
     assert!(doc["Outputs"]["AuditQueueUrl"].is_mapping());
     assert!(doc["Outputs"]["ReviewBaseUrl"].is_mapping());
-    assert!(render_env(&fixture(), "prod").contains("AuditQueue") == false);
+    assert!(!render_env(&fixture(), "prod").contains("AuditQueue"));
 }
 
 /// IAM: no wildcard action in an Allow; a wildcard resource only under a comment saying why.

@@ -4,9 +4,9 @@ use anyhow::{Context, Result};
 
 use crate::{
     cli::Global,
-    config::{Config, Effective, values::Email},
+    config::{Effective, values::Email},
     kit, render,
-    status::status,
+    status::{status, warning},
 };
 
 pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
@@ -29,7 +29,14 @@ pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
         let path = kit::template_path(effective.environment.as_str());
         render::write_atomically(&path, text)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        status("Rendered", summary(&config, effective, text, &path));
+        status("Rendered", summary(effective, text, &path));
+        if effective.reviewers.is_empty() {
+            warning(format!(
+                "{} has no reviewers: nobody would be asked; add --email ADDR or `reviewers:` in {}",
+                effective.stack_name,
+                config.path.display()
+            ));
+        }
     }
     let path = kit::template_path("bootstrap");
     render::write_atomically(&path, &bootstrap)
@@ -37,7 +44,7 @@ pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
     Ok(())
 }
 
-fn summary(config: &Config, effective: &Effective, text: &str, path: &std::path::Path) -> String {
+fn summary(effective: &Effective, text: &str, path: &std::path::Path) -> String {
     let resources = serde_yaml::from_str::<serde_yaml::Value>(text)
         .ok()
         .and_then(|v| {
@@ -47,10 +54,7 @@ fn summary(config: &Config, effective: &Effective, text: &str, path: &std::path:
         })
         .unwrap_or(0);
     let reviewers = match effective.reviewers.len() {
-        0 => format!(
-            "no reviewers yet: add --email or `reviewers:` in {}",
-            config.path.display()
-        ),
+        0 => "no reviewers".to_owned(),
         1 => "1 reviewer".to_owned(),
         n => format!("{n} reviewers"),
     };

@@ -1,0 +1,410 @@
+//! The command line as a user meets it: every input mistake gives one clear line naming the file
+//! and the line or field, exits non-zero, writes nothing and never panics.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+struct Run {
+    output: Output,
+    out_dir: tempfile::TempDir,
+}
+
+impl Run {
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    fn written(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.out_dir.path(), &mut out);
+        out
+    }
+}
+
+fn xtask(dir: &Path, args: &[&str]) -> Run {
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(dir)
+        .env("HITL_OUTPUT_DIR", out_dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run { output, out_dir }
+}
+
+const GOOD: &str = "\
+project: shop
+defaults:
+  reviewers: [ana@example.com]
+environments:
+  dev:
+  prod:
+    approval_timeout: 3d
+";
+
+/// Writes `config` (and override files) to a fresh directory and renders `dev` from it.
+fn render_config(config: &str, overrides: &[(&str, &str)], extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hitl.yaml"), config).unwrap();
+    if !overrides.is_empty() {
+        std::fs::create_dir(dir.path().join("overrides")).unwrap();
+        for (name, text) in overrides {
+            std::fs::write(dir.path().join("overrides").join(name), text).unwrap();
+        }
+    }
+    let mut args = vec!["--config", "hitl.yaml", "render"];
+    args.extend_from_slice(extra);
+    let run = xtask(dir.path(), &args);
+    drop(dir);
+    run
+}
+
+/// Asserts a clean failure: exit 1, one `error:` line holding every `expected` fragment,
+/// no panic, nothing written.
+#[track_caller]
+fn assert_refused(run: &Run, expected: &[&str]) {
+    let stderr = run.stderr();
+    assert_eq!(
+        run.output.status.code(),
+        Some(1),
+        "exit code; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for fragment in expected {
+        assert!(
+            lines[0].contains(fragment),
+            "`{fragment}` missing in: {stderr}"
+        );
+    }
+    assert!(run.written().is_empty(), "wrote {:?}", run.written());
+}
+
+#[test]
+fn a_good_config_renders() {
+    let run = render_config(GOOD, &[], &["--env", "prod", "--email", "bo@example.com"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let template = run.out_dir.path().join("prod/template.yaml");
+    let text = std::fs::read_to_string(template).unwrap();
+    assert!(text.contains("Endpoint: \"bo@example.com\""));
+    assert!(text.contains("Endpoint: \"ana@example.com\""));
+    assert!(
+        run.stderr().contains("Rendered shop-prod"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn unknown_key_at_the_top() {
+    let run = render_config(&format!("{GOOD}reviewer: ana@example.com\n"), &[], &[]);
+    assert_refused(&run, &["hitl.yaml:8:1", "unknown key `reviewer`"]);
+}
+
+#[test]
+fn unknown_key_deep_down() {
+    let config = "project: shop\nenvironments:\n  dev:\n    lambda:\n      memroy_mb: 512\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:5:7",
+            "environments.dev.lambda",
+            "unknown key `memroy_mb`",
+        ],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let config = "project: shop\ndefaults:\n  lambda: 512\nenvironments:\n  dev:\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(&run, &["hitl.yaml:3", "defaults.lambda", "invalid type"]);
+}
+
+#[test]
+fn bad_duration() {
+    let config = "project: shop\ndefaults:\n  approval_timeout: 5x\nenvironments:\n  dev:\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:3:3",
+            "defaults.approval_timeout",
+            "`5x` is not a duration",
+            "24h",
+        ],
+    );
+}
+
+#[test]
+fn out_of_range_duration() {
+    let config = "project: shop\nenvironments:\n  dev:\n    approval_timeout: 400d\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:4:5",
+            "environments.dev.approval_timeout",
+            "out of range",
+            "364d",
+        ],
+    );
+}
+
+#[test]
+fn invalid_email_in_the_file() {
+    let config = "project: shop\ndefaults:\n  reviewers: [ana@example.com, ana.example.com]\nenvironments:\n  dev:\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:3",
+            "defaults.reviewers",
+            "`ana.example.com` is not a valid email",
+        ],
+    );
+}
+
+#[test]
+fn invalid_email_on_the_command_line() {
+    let run = render_config(GOOD, &[], &["--email", "not-an-address"]);
+    let stderr = run.stderr();
+    assert_eq!(run.output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--email") && stderr.contains("not-an-address"),
+        "{stderr}"
+    );
+    assert!(run.written().is_empty());
+}
+
+#[test]
+fn unknown_environment() {
+    let run = render_config(GOOD, &[], &["--env", "qa"]);
+    assert_refused(&run, &["hitl.yaml", "no environment `qa`", "dev, prod"]);
+}
+
+#[test]
+fn memory_lambda_rejects() {
+    let config = "project: shop\nenvironments:\n  dev:\n    lambda:\n      memory_mb: 64\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:5:7",
+            "environments.dev.lambda.memory_mb",
+            "128 to 10240",
+        ],
+    );
+}
+
+#[test]
+fn architecture_lambda_rejects() {
+    let config = "project: shop\nenvironments:\n  dev:\n    lambda:\n      architecture: arm32\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &["hitl.yaml:5", "architecture", "`arm64`", "`x86_64`"],
+    );
+}
+
+#[test]
+fn project_name_cloudformation_rejects() {
+    let run = render_config("project: My_Shop\nenvironments:\n  dev:\n", &[], &[]);
+    assert_refused(
+        &run,
+        &["hitl.yaml:1", "project", "`My_Shop` is not a valid name"],
+    );
+}
+
+#[test]
+fn missing_override_directory() {
+    let config = "project: shop\nenvironments:\n  dev:\n    templates: overrides/dev\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:4",
+            "environments.dev.templates",
+            "`overrides/dev` does not exist",
+        ],
+    );
+}
+
+#[test]
+fn handlebars_syntax_error_in_an_override() {
+    let config = "project: shop\nenvironments:\n  dev:\n    templates: overrides\n";
+    let run = render_config(
+        config,
+        &[("topic.yaml.hbs", "  Topic:\n    Type: {{#each}\n")],
+        &[],
+    );
+    assert_refused(&run, &["topic.yaml.hbs:2", "template syntax error"]);
+}
+
+#[test]
+fn missing_template_variable() {
+    let config = "project: shop\nenvironments:\n  dev:\n    templates: overrides\n";
+    let partial =
+        "  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: {{queue_name}}\n";
+    let run = render_config(config, &[("extra_resources.yaml.hbs", partial)], &[]);
+    assert_refused(
+        &run,
+        &[
+            "extra_resources.yaml.hbs:4",
+            "`queue_name` is not a template variable",
+        ],
+    );
+}
+
+#[test]
+fn an_override_that_breaks_the_document() {
+    let config = "project: shop\nenvironments:\n  dev:\n    templates: overrides\n";
+    let run = render_config(config, &[("extra_resources.yaml.hbs", "Queue: [\n")], &[]);
+    assert_refused(&run, &["stack.yaml.hbs", "not valid YAML"]);
+}
+
+#[test]
+fn broken_yaml() {
+    let run = render_config("project: shop\nenvironments:\n  dev: [\n", &[], &[]);
+    assert_refused(&run, &["hitl.yaml:"]);
+}
+
+#[test]
+fn empty_file() {
+    let run = render_config("# nothing yet\n\n", &[], &[]);
+    assert_refused(&run, &["hitl.yaml", "the file is empty", "project"]);
+}
+
+#[test]
+fn missing_project() {
+    let run = render_config("environments:\n  dev:\n", &[], &[]);
+    assert_refused(&run, &["hitl.yaml:1", "missing key `project`"]);
+}
+
+#[test]
+fn secret_where_a_parameter_name_belongs() {
+    let config = "project: shop\nenvironments:\n  dev:\n    slack_webhook_parameter: https://hooks.slack.com/services/T000/B000/XXXX\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:4",
+            "environments.dev.slack_webhook_parameter",
+            "SecureString",
+        ],
+    );
+    assert!(
+        !run.stderr().contains("XXXX"),
+        "the secret is echoed: {}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn log_retention_cloudwatch_rejects() {
+    let config = "project: shop\ndefaults:\n  log_retention_days: 31\nenvironments:\n  dev:\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &["hitl.yaml:3", "defaults.log_retention_days", "30, 60"],
+    );
+}
+
+#[test]
+fn reserved_tag_key() {
+    let config = "project: shop\ndefaults:\n  tags:\n    aws:team: x\nenvironments:\n  dev:\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(&run, &["hitl.yaml:4", "defaults.tags", "reserved prefix"]);
+}
+
+#[test]
+fn duplicate_key() {
+    let config = "project: shop\nproject: other\nenvironments:\n  dev:\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(&run, &["hitl.yaml:2", "duplicate"]);
+}
+
+#[test]
+fn missing_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = xtask(dir.path(), &["--config", "nope.yaml", "render"]);
+    assert_refused(&run, &["nope.yaml", "no such file", "--config"]);
+}
+
+#[test]
+fn a_mistake_in_one_environment_writes_no_template_at_all() {
+    let config = "project: shop\nenvironments:\n  dev:\n  prod:\n    templates: missing\n";
+    let run = render_config(config, &[], &["--all"]);
+    assert_refused(&run, &["environments.prod.templates"]);
+}
+
+#[test]
+fn config_prints_the_merged_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hitl.yaml"), GOOD).unwrap();
+    let run = xtask(
+        dir.path(),
+        &["--config", "hitl.yaml", "--env", "prod", "config", "--json"],
+    );
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let config: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(config["approval_timeout"], "3d");
+    assert_eq!(config["stack_name"], "shop-prod");
+    assert_eq!(config["reviewers"][0], "ana@example.com");
+    assert_eq!(config["lambda"]["memory_mb"], 256);
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = xtask(kit, &["schema"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let committed = std::fs::read_to_string(kit.join("hitl.schema.json")).unwrap();
+    assert!(
+        committed == run.stdout(),
+        "hitl.schema.json is stale: run `cargo xtask schema --write`"
+    );
+}
+
+#[test]
+fn the_shipped_config_renders_every_environment() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = xtask(kit, &["render", "--all"]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    for env in ["dev", "prod", "local"] {
+        assert!(
+            run.out_dir.path().join(env).join("template.yaml").is_file(),
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn verbs_still_to_come_say_so() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = xtask(kit, &["deploy"]);
+    assert_eq!(run.output.status.code(), Some(1));
+    assert!(
+        run.stderr().contains("not available in this version"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -40,10 +40,11 @@ impl Sources {
     }
 }
 
-/// Template sources by name, with the file each came from.
+/// Template sources by name, with the file each came from, and the registry built from them.
 #[derive(Default)]
 struct TemplateSet {
     sources: BTreeMap<String, (PathBuf, String)>,
+    registry: Handlebars<'static>,
 }
 
 impl TemplateSet {
@@ -66,6 +67,12 @@ impl TemplateSet {
                 .map_err(|e| Diagnostic::new(&path, format!("cannot read it ({e})")))?;
             self.sources.insert(name.to_owned(), (path.clone(), text));
         }
+        Ok(())
+    }
+
+    /// Compiles the templates; called once every source is added.
+    fn compile(&mut self) -> Result<(), Diagnostic> {
+        self.registry = self.registry()?;
         Ok(())
     }
 
@@ -107,8 +114,7 @@ impl TemplateSet {
         name: &str,
         data: &impl serde::Serialize,
     ) -> Result<String, Diagnostic> {
-        let registry = self.registry()?;
-        registry.render(name, data).map_err(|e| {
+        self.registry.render(name, data).map_err(|e| {
             let file = e
                 .template_name
                 .as_deref()
@@ -169,6 +175,7 @@ fn templates(sources: &Sources, overrides: Option<&Path>) -> Result<TemplateSet,
     if let Some(dir) = overrides {
         set.add_dir(dir)?;
     }
+    set.compile()?;
     Ok(set)
 }
 

@@ -2,11 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use crate::{cli::Global, kit, render, status::status};
 
 pub fn run(global: &Global, iterations: u32) -> Result<()> {
+    if cfg!(debug_assertions) {
+        return rerun_in_release();
+    }
     let config = kit::load_config(global)?;
     let profile = if cfg!(debug_assertions) {
         "debug"
@@ -41,6 +44,23 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
             format!("{:.2?}", at(0.5)),
             format!("{:.2?}", at(0.95))
         );
+    }
+    Ok(())
+}
+
+/// Measures the release build, as users' deploys will run: builds it and runs it with the same
+/// arguments.
+fn rerun_in_release() -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    status("Building", "xtask in release mode for the benchmark");
+    let status = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+        .args(std::env::args_os().skip(1))
+        .current_dir(kit::root())
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("the release benchmark failed ({status})");
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and parses `path`. `shown` is how the path is written in messages.
+    /// Reads and parses `path`, which messages show as given.
     pub fn load(path: &Path) -> Result<Self, Diagnostic> {
         let error = |message: String| Diagnostic {
             file: path.to_owned(),

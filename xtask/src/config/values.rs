@@ -6,14 +6,25 @@ use std::{borrow::Cow, fmt, str::FromStr};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
-/// Implements `Deserialize` (through `FromStr`, whose error is the user-facing message),
-/// `Serialize` (through `Display`) and `JsonSchema` (from the given JSON) for a value type.
+/// For a newtype over `String` with a `FromStr` whose error is the user-facing message:
+/// `as_str`, `Display`, `Deserialize` (through `FromStr`), `Serialize` and `JsonSchema` (from the
+/// given JSON).
 macro_rules! string_value {
-    ($ty:ty, $name:literal, $schema:tt) => {
+    ($ty:ident, $name:literal, $schema:tt) => {
+        impl $ty {
+            #[allow(dead_code, reason = "not every value is read as text yet")]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = ScalarText::deserialize(d)?;
-                raw.0.parse().map_err(D::Error::custom)
+                from_scalar(d)
             }
         }
         impl Serialize for $ty {
@@ -30,6 +41,49 @@ macro_rules! string_value {
             }
         }
     };
+}
+
+/// Like `string_value!`, for a newtype over `u32`: `get`, `Display`, `Deserialize`, `Serialize`
+/// (as a number) and `JsonSchema`.
+macro_rules! number_value {
+    ($ty:ident, $name:literal, $schema:tt) => {
+        impl $ty {
+            pub fn get(self) -> u32 {
+                self.0
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                from_scalar(d)
+            }
+        }
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u32(self.0)
+            }
+        }
+        impl JsonSchema for $ty {
+            fn schema_name() -> Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!($schema)
+            }
+        }
+    };
+}
+
+/// Deserializes any scalar through the type's `FromStr`.
+fn from_scalar<'de, D: Deserializer<'de>, T: FromStr<Err = String>>(d: D) -> Result<T, D::Error> {
+    ScalarText::deserialize(d)?
+        .0
+        .parse()
+        .map_err(D::Error::custom)
 }
 
 /// A scalar read as text, whatever YAML typed it as (`256`, `true`, `24h`), so that value types
@@ -135,10 +189,7 @@ impl<const MIN: u64, const MAX: u64> fmt::Display for Duration<MIN, MAX> {
 
 impl<'de, const MIN: u64, const MAX: u64> Deserialize<'de> for Duration<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ScalarText::deserialize(d)?
-            .0
-            .parse()
-            .map_err(D::Error::custom)
+        from_scalar(d)
     }
 }
 
@@ -179,12 +230,6 @@ pub type FunctionTimeout = Duration<1, 900>;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
 
-impl Email {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl FromStr for Email {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
@@ -198,12 +243,6 @@ impl FromStr for Email {
             ));
         }
         Ok(Self(parsed.email().to_lowercase()))
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -250,10 +289,7 @@ impl<const MAX: usize> fmt::Display for Name<MAX> {
 
 impl<'de, const MAX: usize> Deserialize<'de> for Name<MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ScalarText::deserialize(d)?
-            .0
-            .parse()
-            .map_err(D::Error::custom)
+        from_scalar(d)
     }
 }
 
@@ -282,12 +318,6 @@ pub type EnvName = Name<16>;
 /// never appears in the config or the template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParameterName(String);
-
-impl ParameterName {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for ParameterName {
     type Err = String;
@@ -325,12 +355,6 @@ impl FromStr for ParameterName {
     }
 }
 
-impl fmt::Display for ParameterName {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 string_value!(ParameterName, "ParameterName", {
     "type": "string",
     "pattern": "^[A-Za-z0-9_./-]+$",
@@ -345,9 +369,6 @@ impl MemoryMb {
     pub const fn new(mb: u32) -> Self {
         assert!(mb >= 128 && mb <= 10_240);
         Self(mb)
-    }
-    pub fn get(self) -> u32 {
-        self.0
     }
 }
 
@@ -364,35 +385,7 @@ impl FromStr for MemoryMb {
     }
 }
 
-impl fmt::Display for MemoryMb {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for MemoryMb {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ScalarText::deserialize(d)?
-            .0
-            .parse()
-            .map_err(D::Error::custom)
-    }
-}
-
-impl Serialize for MemoryMb {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u32(self.0)
-    }
-}
-
-impl JsonSchema for MemoryMb {
-    fn schema_name() -> Cow<'static, str> {
-        "MemoryMb".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "integer", "minimum": 128, "maximum": 10240 })
-    }
-}
+number_value!(MemoryMb, "MemoryMb", { "type": "integer", "minimum": 128, "maximum": 10240 });
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
@@ -407,9 +400,6 @@ pub struct LogRetentionDays(u32);
 impl LogRetentionDays {
     pub const fn new(days: u32) -> Self {
         Self(days)
-    }
-    pub fn get(self) -> u32 {
-        self.0
     }
 }
 
@@ -426,35 +416,7 @@ impl FromStr for LogRetentionDays {
     }
 }
 
-impl fmt::Display for LogRetentionDays {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for LogRetentionDays {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ScalarText::deserialize(d)?
-            .0
-            .parse()
-            .map_err(D::Error::custom)
-    }
-}
-
-impl Serialize for LogRetentionDays {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u32(self.0)
-    }
-}
-
-impl JsonSchema for LogRetentionDays {
-    fn schema_name() -> Cow<'static, str> {
-        "LogRetentionDays".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({ "type": "integer", "enum": LOG_RETENTION_DAYS })
-    }
-}
+number_value!(LogRetentionDays, "LogRetentionDays", { "type": "integer", "enum": LOG_RETENTION_DAYS });
 
 /// A bounded positive number (API Gateway throttling).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -489,10 +451,7 @@ impl<const MIN: u32, const MAX: u32> fmt::Display for Bounded<MIN, MAX> {
 
 impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Bounded<MIN, MAX> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ScalarText::deserialize(d)?
-            .0
-            .parse()
-            .map_err(D::Error::custom)
+        from_scalar(d)
     }
 }
 
@@ -524,12 +483,6 @@ pub type ThrottleBurst = Bounded<1, 5_000>;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TagKey(String);
 
-impl TagKey {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 fn tag_chars_ok(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
@@ -553,23 +506,11 @@ impl FromStr for TagKey {
     }
 }
 
-impl fmt::Display for TagKey {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 string_value!(TagKey, "TagKey", { "type": "string", "minLength": 1, "maxLength": 128 });
 
 /// A resource tag value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TagValue(String);
-
-impl TagValue {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for TagValue {
     type Err = String;
@@ -580,12 +521,6 @@ impl FromStr for TagValue {
             ));
         }
         Ok(Self(text.to_owned()))
-    }
-}
-
-impl fmt::Display for TagValue {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -612,12 +547,6 @@ impl FromStr for Region {
             ));
         }
         Ok(Self(text.to_owned()))
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

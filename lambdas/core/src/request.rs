@@ -1,0 +1,454 @@
+//! The business request a workflow asks to approve, and the invocation that carries it.
+//!
+//! The `request` function is invoked with `{taskToken, executionArn, request}`. `request` is a
+//! JSON object with a `title` (at most 200 characters) and a `requester` (an email address), an
+//! optional `summary` (string), an optional `amount` (number) with an optional `currency`
+//! (string); every other field is kept as `details` and shown as is. Its JSON form is at most
+//! 32 KiB. A bad request fails the task at once with a [`RequestError`], whose `Display` is a
+//! one-line message meant for the workflow's author.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
+
+use crate::id::TaskToken;
+
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Largest request, in bytes of compact JSON.
+pub const MAX_REQUEST_BYTES: usize = 32 * 1024;
+/// Longest email address (RFC 5321 path limit), in characters.
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// Why a request (or the event around it) is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// The invocation event is not a JSON object.
+    EventNotAnObject,
+    /// `taskToken` or `executionArn` is missing, empty or not a string.
+    MissingEventField(&'static str),
+    /// `request` is missing or not a JSON object.
+    NotAnObject,
+    /// The request's compact JSON is over [`MAX_REQUEST_BYTES`].
+    TooLarge { bytes: usize },
+    /// A required string field (`title`, `requester`) is missing or blank.
+    Missing(&'static str),
+    /// A field that must be a string is something else.
+    NotAString(&'static str),
+    /// A field that must be a number is something else.
+    NotANumber(&'static str),
+    /// The title is over [`MAX_TITLE_CHARS`] characters.
+    TitleTooLong { chars: usize },
+    /// The requester is not an email address (the value, shortened).
+    NotAnEmail(String),
+    /// `currency` without `amount`.
+    CurrencyWithoutAmount,
+    /// No configured reviewer other than the requester: nobody could decide.
+    NoReviewer,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EventNotAnObject => f.write_str(
+                "the event must be a JSON object {taskToken, executionArn, request}: invoke the function with lambda:invoke.waitForTaskToken",
+            ),
+            Self::MissingEventField(field) => write!(
+                f,
+                "the event has no {field}: pass taskToken: $$.Task.Token and executionArn: $$.Execution.Id with lambda:invoke.waitForTaskToken",
+            ),
+            Self::NotAnObject => f.write_str(
+                "request must be a JSON object with at least a title and a requester",
+            ),
+            Self::TooLarge { bytes } => write!(
+                f,
+                "request is {bytes} bytes of JSON; the limit is {MAX_REQUEST_BYTES} bytes (32 KiB): pass a reference to large data instead",
+            ),
+            Self::Missing("title") => f.write_str(
+                "request.title is missing or empty: give the approval a short title (a string)",
+            ),
+            Self::Missing("requester") => f.write_str(
+                "request.requester is missing or empty: give the requester's email address (a string)",
+            ),
+            Self::Missing(field) => write!(f, "request.{field} is missing or empty"),
+            Self::NotAString(field) => write!(f, "request.{field} must be a string"),
+            Self::NotANumber(field) => write!(f, "request.{field} must be a number"),
+            Self::TitleTooLong { chars } => write!(
+                f,
+                "request.title is {chars} characters long; the limit is {MAX_TITLE_CHARS}: put the rest in request.summary",
+            ),
+            Self::NotAnEmail(value) => write!(
+                f,
+                "request.requester {value:?} is not an email address (expected name@domain.tld)",
+            ),
+            Self::CurrencyWithoutAmount => {
+                f.write_str("request.currency is given without request.amount")
+            }
+            Self::NoReviewer => f.write_str(
+                "no reviewer can decide this request: every configured reviewer is the requester, or none is configured",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// A validated business request. Its JSON form (serde) is the flat object it came from, with
+/// `title` and `requester` trimmed; deserializing validates again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Value", into = "Value")]
+pub struct ApprovalRequest {
+    pub title: String,
+    pub requester: String,
+    pub summary: Option<String>,
+    pub amount: Option<Number>,
+    pub currency: Option<String>,
+    /// Every other field of the request, shown as is.
+    pub details: Map<String, Value>,
+}
+
+impl ApprovalRequest {
+    /// Validates a request.
+    pub fn from_value(value: &Value) -> Result<Self, RequestError> {
+        let bytes = value.to_string().len();
+        if bytes > MAX_REQUEST_BYTES {
+            return Err(RequestError::TooLarge { bytes });
+        }
+        let Value::Object(fields) = value else {
+            return Err(RequestError::NotAnObject);
+        };
+        let title = required_string(fields, "title")?;
+        let chars = title.chars().count();
+        if chars > MAX_TITLE_CHARS {
+            return Err(RequestError::TitleTooLong { chars });
+        }
+        let requester = required_string(fields, "requester")?;
+        if !is_email(&requester) {
+            return Err(RequestError::NotAnEmail(shorten(&requester, 64)));
+        }
+        let summary = optional_string(fields, "summary")?;
+        let amount = match fields.get("amount") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(n.clone()),
+            Some(_) => return Err(RequestError::NotANumber("amount")),
+        };
+        let currency = optional_string(fields, "currency")?;
+        if currency.is_some() && amount.is_none() {
+            return Err(RequestError::CurrencyWithoutAmount);
+        }
+        let details = fields
+            .iter()
+            .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Self {
+            title,
+            requester,
+            summary,
+            amount,
+            currency,
+            details,
+        })
+    }
+
+    /// `amount` and `currency` for display, e.g. `1250.5 EUR`.
+    pub fn amount_text(&self) -> Option<String> {
+        let amount = self.amount.as_ref()?;
+        Some(match &self.currency {
+            Some(currency) => format!("{amount} {currency}"),
+            None => amount.to_string(),
+        })
+    }
+
+    /// The details as (key, text) pairs: strings as they are, anything else as compact JSON.
+    pub fn details_text(&self) -> impl Iterator<Item = (&str, String)> {
+        self.details.iter().map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.as_str(), text)
+        })
+    }
+}
+
+const KNOWN: [&str; 5] = ["title", "requester", "summary", "amount", "currency"];
+
+impl TryFrom<Value> for ApprovalRequest {
+    type Error = RequestError;
+
+    fn try_from(value: Value) -> Result<Self, Self::Error> {
+        Self::from_value(&value)
+    }
+}
+
+impl From<ApprovalRequest> for Value {
+    fn from(request: ApprovalRequest) -> Self {
+        let mut fields = request.details;
+        fields.insert("title".into(), request.title.into());
+        fields.insert("requester".into(), request.requester.into());
+        if let Some(summary) = request.summary {
+            fields.insert("summary".into(), summary.into());
+        }
+        if let Some(amount) = request.amount {
+            fields.insert("amount".into(), amount.into());
+        }
+        if let Some(currency) = request.currency {
+            fields.insert("currency".into(), currency.into());
+        }
+        Value::Object(fields)
+    }
+}
+
+/// The `request` function's input: `{taskToken, executionArn, request}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub task_token: TaskToken,
+    pub execution_arn: String,
+    pub request: ApprovalRequest,
+}
+
+impl Invocation {
+    /// Reads and validates the event.
+    pub fn from_event(event: &Value) -> Result<Self, RequestError> {
+        let Value::Object(fields) = event else {
+            return Err(RequestError::EventNotAnObject);
+        };
+        let text = |field: &'static str| {
+            fields
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .ok_or(RequestError::MissingEventField(field))
+        };
+        let task_token =
+            TaskToken::new(text("taskToken")?).ok_or(RequestError::MissingEventField("taskToken"))?;
+        let execution_arn = text("executionArn")?.to_owned();
+        let request = ApprovalRequest::from_value(fields.get("request").unwrap_or(&Value::Null))?;
+        Ok(Self {
+            task_token,
+            execution_arn,
+            request,
+        })
+    }
+}
+
+fn required_string(fields: &Map<String, Value>, field: &'static str) -> Result<String, RequestError> {
+    optional_string(fields, field)?.ok_or(RequestError::Missing(field))
+}
+
+/// A trimmed string field; `None` when absent, null or blank.
+fn optional_string(
+    fields: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, RequestError> {
+    match fields.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(_) => Err(RequestError::NotAString(field)),
+    }
+}
+
+/// An email-ish address: `local@domain.tld`, one `@`, no spaces, controls or address-list
+/// punctuation, at most 254 characters. Not RFC 5322; enough to catch a name or a typo.
+pub fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.chars().count() <= MAX_EMAIL_CHARS
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[]{},;:\"\\".contains(c))
+}
+
+/// Two email addresses are the same person when equal ignoring case and surrounding spaces.
+pub fn same_email(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// At most `max` characters of `text`, ending with `…` when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<ApprovalRequest, RequestError> {
+        ApprovalRequest::from_value(&value)
+    }
+
+    fn message(value: Value) -> String {
+        parse(value).expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn a_full_request_is_split_into_known_fields_and_details() {
+        let r = parse(json!({
+            "title": "  Buy a laptop ",
+            "requester": "Ann@Example.com",
+            "summary": "For the new hire",
+            "amount": 1250.5,
+            "currency": "EUR",
+            "costCenter": "R&D",
+            "items": [1, 2],
+        }))
+        .expect("valid");
+        assert_eq!(r.title, "Buy a laptop");
+        assert_eq!(r.requester, "Ann@Example.com");
+        assert_eq!(r.summary.as_deref(), Some("For the new hire"));
+        assert_eq!(r.amount_text().as_deref(), Some("1250.5 EUR"));
+        let details: Vec<_> = r.details_text().collect();
+        assert_eq!(
+            details,
+            [("costCenter", "R&D".to_owned()), ("items", "[1,2]".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_minimal_request_is_enough() {
+        let r = parse(json!({"title": "T", "requester": "a@b.co", "summary": null, "amount": null}))
+            .expect("valid");
+        assert_eq!(r.summary, None);
+        assert_eq!(r.amount_text(), None);
+        assert!(r.details.is_empty());
+        let r = parse(json!({"title": "T", "requester": "a@b.co", "amount": 7})).expect("valid");
+        assert_eq!(r.amount_text().as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn the_json_form_round_trips() {
+        let r = parse(json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}}))
+            .expect("valid");
+        let value = serde_json::to_value(&r).expect("serializes");
+        assert_eq!(
+            value,
+            json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}})
+        );
+        assert_eq!(serde_json::from_value::<ApprovalRequest>(value).expect("parses"), r);
+        assert!(serde_json::from_value::<ApprovalRequest>(json!({"title": "T"})).is_err());
+    }
+
+    #[test]
+    fn each_mistake_has_its_clear_message() {
+        let cases = [
+            (json!("buy"), "request must be a JSON object with at least a title and a requester"),
+            (json!({"requester": "a@b.co"}), "request.title is missing or empty: give the approval a short title (a string)"),
+            (json!({"title": "  ", "requester": "a@b.co"}), "request.title is missing or empty: give the approval a short title (a string)"),
+            (json!({"title": 5, "requester": "a@b.co"}), "request.title must be a string"),
+            (json!({"title": "T"}), "request.requester is missing or empty: give the requester's email address (a string)"),
+            (json!({"title": "T", "requester": ""}), "request.requester is missing or empty: give the requester's email address (a string)"),
+            (json!({"title": "T", "requester": ["a@b.co"]}), "request.requester must be a string"),
+            (json!({"title": "T", "requester": "Ann Smith"}), "request.requester \"Ann Smith\" is not an email address (expected name@domain.tld)"),
+            (json!({"title": "T", "requester": "a@b.co", "summary": 1}), "request.summary must be a string"),
+            (json!({"title": "T", "requester": "a@b.co", "amount": "12"}), "request.amount must be a number"),
+            (json!({"title": "T", "requester": "a@b.co", "amount": 1, "currency": 978}), "request.currency must be a string"),
+            (json!({"title": "T", "requester": "a@b.co", "currency": "EUR"}), "request.currency is given without request.amount"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(message(value.clone()), expected, "for {value}");
+        }
+    }
+
+    #[test]
+    fn title_limit_counts_characters() {
+        let ok = "é".repeat(MAX_TITLE_CHARS);
+        assert!(parse(json!({"title": ok, "requester": "a@b.co"})).is_ok());
+        let long = "é".repeat(MAX_TITLE_CHARS + 1);
+        assert_eq!(
+            message(json!({"title": long, "requester": "a@b.co"})),
+            "request.title is 201 characters long; the limit is 200: put the rest in request.summary"
+        );
+    }
+
+    #[test]
+    fn payload_limit_is_32_kib_of_json() {
+        let base = json!({"title": "T", "requester": "a@b.co", "blob": ""}).to_string().len();
+        let fits = "x".repeat(MAX_REQUEST_BYTES - base);
+        assert!(parse(json!({"title": "T", "requester": "a@b.co", "blob": fits})).is_ok());
+        let over = "x".repeat(MAX_REQUEST_BYTES - base + 1);
+        assert_eq!(
+            message(json!({"title": "T", "requester": "a@b.co", "blob": over})),
+            "request is 32769 bytes of JSON; the limit is 32768 bytes (32 KiB): pass a reference to large data instead"
+        );
+        // The size is checked first: a huge non-object is "too large", not "not an object".
+        let huge = Value::String("x".repeat(40_000));
+        assert!(matches!(parse(huge), Err(RequestError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_long_bad_requester_is_shortened_and_quoted_on_one_line() {
+        let text = message(json!({"title": "T", "requester": format!("line\n{}", "x".repeat(500))}));
+        assert!(!text.contains('\n'));
+        assert!(text.len() < 200, "{text}");
+        assert!(text.contains("…"));
+    }
+
+    #[test]
+    fn email_ish() {
+        for good in ["a@b.co", "first.last+tag@sub.example.org", "ÅSA@exämple.se"] {
+            assert!(is_email(good), "{good}");
+        }
+        for bad in [
+            "", "ann", "@b.co", "a@", "a@b", "a@.b.co", "a@b.co.", "a@b..co", "a@b@c.co",
+            "a b@c.co", "Ann <a@b.co>", "a@b.co,c@d.co", "a\n@b.co",
+        ] {
+            assert!(!is_email(bad), "{bad:?}");
+        }
+        assert!(!is_email(&format!("{}@b.co", "a".repeat(250))));
+    }
+
+    #[test]
+    fn same_email_ignores_case_and_spaces() {
+        assert!(same_email("Ann@Example.COM", " ann@example.com "));
+        assert!(!same_email("ann@example.com", "anna@example.com"));
+    }
+
+    #[test]
+    fn invocation_reads_token_arn_and_request() {
+        let event = json!({
+            "taskToken": "tok",
+            "executionArn": "arn:aws:states:eu-west-1:1:execution:m:e",
+            "request": {"title": "T", "requester": "a@b.co"},
+        });
+        let inv = Invocation::from_event(&event).expect("valid");
+        assert_eq!(inv.task_token.expose(), "tok");
+        assert_eq!(inv.execution_arn, "arn:aws:states:eu-west-1:1:execution:m:e");
+        assert_eq!(inv.request.title, "T");
+    }
+
+    #[test]
+    fn invocation_mistakes() {
+        let request = json!({"title": "T", "requester": "a@b.co"});
+        let cases = [
+            (json!([]), RequestError::EventNotAnObject),
+            (json!({"executionArn": "e", "request": request}), RequestError::MissingEventField("taskToken")),
+            (json!({"taskToken": " ", "executionArn": "e", "request": request}), RequestError::MissingEventField("taskToken")),
+            (json!({"taskToken": "t", "request": request}), RequestError::MissingEventField("executionArn")),
+            (json!({"taskToken": "t", "executionArn": "e"}), RequestError::NotAnObject),
+            (json!({"taskToken": "t", "executionArn": "e", "request": {"title": "T"}}), RequestError::Missing("requester")),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(Invocation::from_event(&event), Err(expected), "for {event}");
+        }
+        assert_eq!(
+            RequestError::MissingEventField("taskToken").to_string(),
+            "the event has no taskToken: pass taskToken: $$.Task.Token and executionArn: $$.Execution.Id with lambda:invoke.waitForTaskToken"
+        );
+    }
+}

@@ -20,8 +20,10 @@ pub fn rfc3339(secs: u64) -> String {
 pub fn utc(secs: u64) -> String {
     datetime(secs)
         .and_then(|t| {
-            t.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
-                .ok()
+            t.format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
         })
         .unwrap_or_else(|| format!("@{secs}"))
 }
@@ -29,7 +31,7 @@ pub fn utc(secs: u64) -> String {
 /// `at` relative to `now`: `in 24 hours`, `in 5 minutes`, `3 days ago`, `just now`.
 /// Rounds down, so it never promises more time than there is.
 pub fn relative(now: u64, at: u64) -> String {
-    let (span, future) = if at >= now {
+    let (span, future) = if at > now {
         (at - now, true)
     } else {
         (now - at, false)
@@ -86,7 +88,8 @@ mod tests {
         assert_eq!(relative(T, T + 7199), "in 119 minutes");
         assert_eq!(relative(T, T + 60), "in 1 minute");
         assert_eq!(relative(T, T + 59), "in less than a minute");
-        assert_eq!(relative(T, T), "in less than a minute");
+        assert_eq!(relative(T, T + 1), "in less than a minute");
+        assert_eq!(relative(T, T), "just now");
         assert_eq!(relative(T, T + 3 * 86_400 + 5), "in 3 days");
         assert_eq!(relative(T, T + 2 * 86_400), "in 2 days");
         assert_eq!(relative(T + 30, T), "just now");

@@ -112,7 +112,11 @@ macro_rules! id_type {
                 if is_id(&text) {
                     Ok(Self(text))
                 } else {
-                    Err(concat!("not ", $what, ": expected 26 characters of a-z and 2-7"))
+                    Err(concat!(
+                        "not ",
+                        $what,
+                        ": expected 26 characters of a-z and 2-7"
+                    ))
                 }
             }
         }
@@ -216,7 +220,7 @@ mod tests {
             "abcdefghijklmnopqrstuvwxy0",
             "abcdefghijklmnopqrstuvwxy=",
             "abcdefghijklmnopqrstuvwxy/",
-            "abcdefghijklmnopqrstuvwxyé", // 26 chars but 27 bytes
+            "abcdefghijklmnopqrstuvwxyé",     // 26 chars but 27 bytes
             "abcdefghijklmnopqrstuvwx\u{e9}", // 25 chars, 26 bytes
             " abcdefghijklmnopqrstuvwxy",
         ] {
@@ -259,8 +263,9 @@ mod tests {
             let (l1, l2) = (t.link_id(&r1), t.link_id(&r2));
             prop_assert!(is_base32_id(l1.as_str()));
             prop_assert_ne!(&l1, &l2);
-            prop_assert_ne!(l1.as_str(), t.approval_id().as_str());
-            prop_assert_ne!(l2.as_str(), t.approval_id().as_str());
+            let a = t.approval_id();
+            prop_assert_ne!(l1.as_str(), a.as_str());
+            prop_assert_ne!(l2.as_str(), a.as_str());
             prop_assert_eq!(LinkId::parse(l1.as_str()), Some(l1.clone()));
             prop_assert_eq!(&l1, &t.link_id(&r1));
         }

@@ -222,8 +222,8 @@ impl Invocation {
                 .filter(|s| !s.trim().is_empty())
                 .ok_or(RequestError::MissingEventField(field))
         };
-        let task_token =
-            TaskToken::new(text("taskToken")?).ok_or(RequestError::MissingEventField("taskToken"))?;
+        let task_token = TaskToken::new(text("taskToken")?)
+            .ok_or(RequestError::MissingEventField("taskToken"))?;
         let execution_arn = text("executionArn")?.to_owned();
         let request = ApprovalRequest::from_value(fields.get("request").unwrap_or(&Value::Null))?;
         Ok(Self {
@@ -234,7 +234,10 @@ impl Invocation {
     }
 }
 
-fn required_string(fields: &Map<String, Value>, field: &'static str) -> Result<String, RequestError> {
+fn required_string(
+    fields: &Map<String, Value>,
+    field: &'static str,
+) -> Result<String, RequestError> {
     optional_string(fields, field)?.ok_or(RequestError::Missing(field))
 }
 
@@ -316,14 +319,18 @@ mod tests {
         let details: Vec<_> = r.details_text().collect();
         assert_eq!(
             details,
-            [("costCenter", "R&D".to_owned()), ("items", "[1,2]".to_owned())]
+            [
+                ("costCenter", "R&D".to_owned()),
+                ("items", "[1,2]".to_owned())
+            ]
         );
     }
 
     #[test]
     fn a_minimal_request_is_enough() {
-        let r = parse(json!({"title": "T", "requester": "a@b.co", "summary": null, "amount": null}))
-            .expect("valid");
+        let r =
+            parse(json!({"title": "T", "requester": "a@b.co", "summary": null, "amount": null}))
+                .expect("valid");
         assert_eq!(r.summary, None);
         assert_eq!(r.amount_text(), None);
         assert!(r.details.is_empty());
@@ -340,25 +347,64 @@ mod tests {
             value,
             json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}})
         );
-        assert_eq!(serde_json::from_value::<ApprovalRequest>(value).expect("parses"), r);
+        assert_eq!(
+            serde_json::from_value::<ApprovalRequest>(value).expect("parses"),
+            r
+        );
         assert!(serde_json::from_value::<ApprovalRequest>(json!({"title": "T"})).is_err());
     }
 
     #[test]
     fn each_mistake_has_its_clear_message() {
         let cases = [
-            (json!("buy"), "request must be a JSON object with at least a title and a requester"),
-            (json!({"requester": "a@b.co"}), "request.title is missing or empty: give the approval a short title (a string)"),
-            (json!({"title": "  ", "requester": "a@b.co"}), "request.title is missing or empty: give the approval a short title (a string)"),
-            (json!({"title": 5, "requester": "a@b.co"}), "request.title must be a string"),
-            (json!({"title": "T"}), "request.requester is missing or empty: give the requester's email address (a string)"),
-            (json!({"title": "T", "requester": ""}), "request.requester is missing or empty: give the requester's email address (a string)"),
-            (json!({"title": "T", "requester": ["a@b.co"]}), "request.requester must be a string"),
-            (json!({"title": "T", "requester": "Ann Smith"}), "request.requester \"Ann Smith\" is not an email address (expected name@domain.tld)"),
-            (json!({"title": "T", "requester": "a@b.co", "summary": 1}), "request.summary must be a string"),
-            (json!({"title": "T", "requester": "a@b.co", "amount": "12"}), "request.amount must be a number"),
-            (json!({"title": "T", "requester": "a@b.co", "amount": 1, "currency": 978}), "request.currency must be a string"),
-            (json!({"title": "T", "requester": "a@b.co", "currency": "EUR"}), "request.currency is given without request.amount"),
+            (
+                json!("buy"),
+                "request must be a JSON object with at least a title and a requester",
+            ),
+            (
+                json!({"requester": "a@b.co"}),
+                "request.title is missing or empty: give the approval a short title (a string)",
+            ),
+            (
+                json!({"title": "  ", "requester": "a@b.co"}),
+                "request.title is missing or empty: give the approval a short title (a string)",
+            ),
+            (
+                json!({"title": 5, "requester": "a@b.co"}),
+                "request.title must be a string",
+            ),
+            (
+                json!({"title": "T"}),
+                "request.requester is missing or empty: give the requester's email address (a string)",
+            ),
+            (
+                json!({"title": "T", "requester": ""}),
+                "request.requester is missing or empty: give the requester's email address (a string)",
+            ),
+            (
+                json!({"title": "T", "requester": ["a@b.co"]}),
+                "request.requester must be a string",
+            ),
+            (
+                json!({"title": "T", "requester": "Ann Smith"}),
+                "request.requester \"Ann Smith\" is not an email address (expected name@domain.tld)",
+            ),
+            (
+                json!({"title": "T", "requester": "a@b.co", "summary": 1}),
+                "request.summary must be a string",
+            ),
+            (
+                json!({"title": "T", "requester": "a@b.co", "amount": "12"}),
+                "request.amount must be a number",
+            ),
+            (
+                json!({"title": "T", "requester": "a@b.co", "amount": 1, "currency": 978}),
+                "request.currency must be a string",
+            ),
+            (
+                json!({"title": "T", "requester": "a@b.co", "currency": "EUR"}),
+                "request.currency is given without request.amount",
+            ),
         ];
         for (value, expected) in cases {
             assert_eq!(message(value.clone()), expected, "for {value}");
@@ -378,7 +424,9 @@ mod tests {
 
     #[test]
     fn payload_limit_is_32_kib_of_json() {
-        let base = json!({"title": "T", "requester": "a@b.co", "blob": ""}).to_string().len();
+        let base = json!({"title": "T", "requester": "a@b.co", "blob": ""})
+            .to_string()
+            .len();
         let fits = "x".repeat(MAX_REQUEST_BYTES - base);
         assert!(parse(json!({"title": "T", "requester": "a@b.co", "blob": fits})).is_ok());
         let over = "x".repeat(MAX_REQUEST_BYTES - base + 1);
@@ -393,7 +441,8 @@ mod tests {
 
     #[test]
     fn a_long_bad_requester_is_shortened_and_quoted_on_one_line() {
-        let text = message(json!({"title": "T", "requester": format!("line\n{}", "x".repeat(500))}));
+        let text =
+            message(json!({"title": "T", "requester": format!("line\n{}", "x".repeat(500))}));
         assert!(!text.contains('\n'));
         assert!(text.len() < 200, "{text}");
         assert!(text.contains("…"));
@@ -405,8 +454,19 @@ mod tests {
             assert!(is_email(good), "{good}");
         }
         for bad in [
-            "", "ann", "@b.co", "a@", "a@b", "a@.b.co", "a@b.co.", "a@b..co", "a@b@c.co",
-            "a b@c.co", "Ann <a@b.co>", "a@b.co,c@d.co", "a\n@b.co",
+            "",
+            "ann",
+            "@b.co",
+            "a@",
+            "a@b",
+            "a@.b.co",
+            "a@b.co.",
+            "a@b..co",
+            "a@b@c.co",
+            "a b@c.co",
+            "Ann <a@b.co>",
+            "a@b.co,c@d.co",
+            "a\n@b.co",
         ] {
             assert!(!is_email(bad), "{bad:?}");
         }
@@ -428,7 +488,10 @@ mod tests {
         });
         let inv = Invocation::from_event(&event).expect("valid");
         assert_eq!(inv.task_token.expose(), "tok");
-        assert_eq!(inv.execution_arn, "arn:aws:states:eu-west-1:1:execution:m:e");
+        assert_eq!(
+            inv.execution_arn,
+            "arn:aws:states:eu-west-1:1:execution:m:e"
+        );
         assert_eq!(inv.request.title, "T");
     }
 
@@ -437,11 +500,26 @@ mod tests {
         let request = json!({"title": "T", "requester": "a@b.co"});
         let cases = [
             (json!([]), RequestError::EventNotAnObject),
-            (json!({"executionArn": "e", "request": request}), RequestError::MissingEventField("taskToken")),
-            (json!({"taskToken": " ", "executionArn": "e", "request": request}), RequestError::MissingEventField("taskToken")),
-            (json!({"taskToken": "t", "request": request}), RequestError::MissingEventField("executionArn")),
-            (json!({"taskToken": "t", "executionArn": "e"}), RequestError::NotAnObject),
-            (json!({"taskToken": "t", "executionArn": "e", "request": {"title": "T"}}), RequestError::Missing("requester")),
+            (
+                json!({"executionArn": "e", "request": request}),
+                RequestError::MissingEventField("taskToken"),
+            ),
+            (
+                json!({"taskToken": " ", "executionArn": "e", "request": request}),
+                RequestError::MissingEventField("taskToken"),
+            ),
+            (
+                json!({"taskToken": "t", "request": request}),
+                RequestError::MissingEventField("executionArn"),
+            ),
+            (
+                json!({"taskToken": "t", "executionArn": "e"}),
+                RequestError::NotAnObject,
+            ),
+            (
+                json!({"taskToken": "t", "executionArn": "e", "request": {"title": "T"}}),
+                RequestError::Missing("requester"),
+            ),
         ];
         for (event, expected) in cases {
             assert_eq!(Invocation::from_event(&event), Err(expected), "for {event}");

@@ -1,0 +1,272 @@
+//! What reviewers are sent: one SNS message per reviewer (subject + plain text, carrying that
+//! reviewer's own link), and a Slack webhook payload. Links carry only the link id.
+
+use serde_json::{Value, json};
+
+use crate::dates::{relative, utc};
+use crate::id::LinkId;
+use crate::record::{Approval, LinkItem};
+use crate::request::shorten;
+
+/// SNS wants subjects under 100 characters.
+pub const MAX_SUBJECT_CHARS: usize = 99;
+/// Details shown in a message; the page shows them all.
+const MAX_DETAIL_LINES: usize = 8;
+/// Longest detail line in a message, in characters.
+const MAX_DETAIL_CHARS: usize = 120;
+
+/// One reviewer's SNS message. Publish it with the message attribute `reviewer` = `reviewer`
+/// so the subscription filter policy delivers it to him alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewerMessage {
+    pub reviewer: String,
+    /// At most [`MAX_SUBJECT_CHARS`] characters, no line breaks or control characters.
+    pub subject: String,
+    pub body: String,
+}
+
+/// `<base>/approvals/<L>`; a trailing `/` on `base_url` is ignored.
+pub fn link_url(base_url: &str, link: &LinkId) -> String {
+    format!("{}/approvals/{link}", base_url.trim_end_matches('/'))
+}
+
+/// `Approval needed: <title>` on one line, cut on a character boundary with `…`.
+pub fn subject(approval: &Approval) -> String {
+    let line = one_line(&format!("Approval needed: {}", approval.request.title));
+    shorten(&line, MAX_SUBJECT_CHARS)
+}
+
+/// The message for `link`'s reviewer, written at `now`.
+pub fn reviewer_message(
+    approval: &Approval,
+    link: &LinkItem,
+    base_url: &str,
+    now: u64,
+) -> ReviewerMessage {
+    let request = &approval.request;
+    let mut body = format!(
+        "{} asks for your approval:\n\n    {}\n",
+        request.requester,
+        one_line(&request.title)
+    );
+    if let Some(summary) = &request.summary {
+        body.push_str(&format!("\n{summary}\n"));
+    }
+    if let Some(amount) = request.amount_text() {
+        body.push_str(&format!("\nAmount: {}\n", one_line(&amount)));
+    }
+    if !request.details.is_empty() {
+        body.push_str("\nDetails:\n");
+        for (key, text) in request.details_text().take(MAX_DETAIL_LINES) {
+            let line = shorten(&one_line(&format!("{key}: {text}")), MAX_DETAIL_CHARS);
+            body.push_str(&format!("  {line}\n"));
+        }
+        let more = request.details.len().saturating_sub(MAX_DETAIL_LINES);
+        if more > 0 {
+            body.push_str(&format!("  … and {more} more on the review page\n"));
+        }
+    }
+    body.push_str(&format!(
+        "\nThis request expires {} ({}).\n\nReview it here:\n{}\n\n\
+         Opening the link changes nothing: the decision is made only when you press Approve or \
+         Reject on the page.\nThis link is yours alone (it records you, {}, as the reviewer): \
+         please do not forward it.\n",
+        utc(approval.expires_at),
+        relative(now, approval.expires_at),
+        link_url(base_url, &link.id),
+        link.reviewer,
+    ));
+    ReviewerMessage {
+        reviewer: link.reviewer.clone(),
+        subject: subject(approval),
+        body,
+    }
+}
+
+/// The Slack incoming-webhook payload `{"text": …}`, with one review link per reviewer in
+/// `links` (each link records its reviewer). User text has Slack's `&`, `<`, `>` escaped, so
+/// it cannot form links or mentions.
+pub fn slack_payload(approval: &Approval, links: &[LinkItem], base_url: &str, now: u64) -> Value {
+    let request = &approval.request;
+    let mut text = format!(
+        "*Approval needed:* {}\nRequested by {}",
+        slack_escape(&one_line(&request.title)),
+        slack_escape(&request.requester),
+    );
+    if let Some(summary) = &request.summary {
+        text.push_str(&format!("\n{}", slack_escape(summary)));
+    }
+    if let Some(amount) = request.amount_text() {
+        text.push_str(&format!("\nAmount: {}", slack_escape(&amount)));
+    }
+    text.push_str(&format!(
+        "\nExpires {} ({}).",
+        utc(approval.expires_at),
+        relative(now, approval.expires_at)
+    ));
+    for link in links {
+        text.push_str(&format!(
+            "\n<{}|Review as {}>",
+            link_url(base_url, &link.id),
+            slack_escape(&link.reviewer).replace('|', "¦"),
+        ));
+    }
+    text.push_str("\nOpening a link changes nothing until Approve or Reject is pressed.");
+    json!({ "text": text })
+}
+
+/// Escapes Slack's control characters `&`, `<`, `>`.
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Control characters (line breaks included) become spaces, runs of spaces one.
+fn one_line(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests::{TOKEN, sample};
+    use serde_json::json;
+
+    const NOW: u64 = 1_740_821_400;
+    const BASE: &str = "https://abc.execute-api.eu-west-1.amazonaws.com/prod/";
+
+    fn full() -> Approval {
+        sample(json!({
+            "title": "Buy a laptop",
+            "requester": "carol@example.com",
+            "summary": "For the new hire.\nNeeded by Monday.",
+            "amount": 1250.5,
+            "currency": "EUR",
+            "costCenter": "R&D",
+        }))
+    }
+
+    #[test]
+    fn message_has_everything_a_reviewer_needs() {
+        let a = full();
+        let link = &a.links()[1];
+        let m = reviewer_message(&a, link, BASE, NOW);
+        assert_eq!(m.reviewer, "bob@example.com");
+        assert_eq!(m.subject, "Approval needed: Buy a laptop");
+        let url = format!(
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod/approvals/{}",
+            link.id
+        );
+        for expected in [
+            "carol@example.com asks for your approval:",
+            "    Buy a laptop\n",
+            "For the new hire.\nNeeded by Monday.",
+            "Amount: 1250.5 EUR",
+            "  costCenter: R&D\n",
+            "expires 2025-03-02 09:30 UTC (in 24 hours)",
+            &format!("\n{url}\n"),
+            "Opening the link changes nothing",
+            "it records you, bob@example.com, as the reviewer",
+        ] {
+            assert!(
+                m.body.contains(expected),
+                "missing {expected:?} in\n{}",
+                m.body
+            );
+        }
+        // Only this reviewer's link.
+        assert!(!m.body.contains(a.links()[0].id.as_str()));
+        assert!(!m.body.contains(a.id.as_str()));
+    }
+
+    #[test]
+    fn relative_expiry_follows_the_clock() {
+        let a = full();
+        let m = reviewer_message(&a, &a.links()[0], BASE, NOW + 3600);
+        assert!(m.body.contains("(in 23 hours)"), "{}", m.body);
+    }
+
+    #[test]
+    fn subject_is_one_line_and_short() {
+        let a = sample(
+            json!({"title": format!("Line1\r\nLine2\t{}", "é".repeat(180)), "requester": "c@x.io"}),
+        );
+        let s = subject(&a);
+        assert_eq!(s.chars().count(), MAX_SUBJECT_CHARS);
+        assert!(s.starts_with("Approval needed: Line1 Line2 éé"));
+        assert!(s.ends_with('…'));
+        assert!(!s.chars().any(char::is_control));
+        let short = sample(json!({"title": "x".repeat(82), "requester": "c@x.io"}));
+        assert_eq!(subject(&short).chars().count(), 99); // 17 + 82, not cut
+        assert!(!subject(&short).ends_with('…'));
+        let cut = sample(json!({"title": "x".repeat(83), "requester": "c@x.io"}));
+        assert!(subject(&cut).ends_with("x…"));
+    }
+
+    #[test]
+    fn details_are_a_few_one_line_lines() {
+        let mut request = json!({"title": "T", "requester": "c@x.io"});
+        for i in 0..12 {
+            request[format!("k{i:02}")] = json!(format!("v{i}\nsecond line {}", "y".repeat(200)));
+        }
+        let a = sample(request);
+        let m = reviewer_message(&a, &a.links()[0], BASE, NOW);
+        let lines: Vec<_> = m.body.lines().filter(|l| l.starts_with("  k")).collect();
+        assert_eq!(lines.len(), MAX_DETAIL_LINES);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.chars().count() <= MAX_DETAIL_CHARS + 2)
+        );
+        assert!(lines[0].starts_with("  k00: v0 second line yyy"));
+        assert!(m.body.contains("… and 4 more on the review page"));
+    }
+
+    #[test]
+    fn slack_payload_escapes_user_text_and_links_each_reviewer() {
+        let a = sample(json!({
+            "title": "<!channel> & <https://evil.example|click>",
+            "requester": "carol@example.com",
+            "summary": "a > b",
+        }));
+        let links = a.links();
+        let payload = slack_payload(&a, &links, BASE, NOW);
+        let text = payload["text"].as_str().expect("text");
+        assert!(text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"));
+        assert!(!text.contains("<!channel>"));
+        assert!(!text.contains("<https://evil"));
+        assert!(text.contains("a &gt; b"));
+        for link in &links {
+            let url = link_url(BASE, &link.id);
+            assert!(
+                text.contains(&format!("<{url}|Review as {}>", link.reviewer)),
+                "{text}"
+            );
+        }
+        assert!(text.contains("in 24 hours"));
+        assert_eq!(payload.as_object().map(|o| o.len()), Some(1));
+    }
+
+    #[test]
+    fn slack_escape_escapes_ampersand_first() {
+        assert_eq!(slack_escape("&lt; <a> & b"), "&amp;lt; &lt;a&gt; &amp; b");
+    }
+
+    #[test]
+    fn no_task_token_in_messages() {
+        let a = full();
+        for link in a.links() {
+            let m = reviewer_message(&a, &link, BASE, NOW);
+            assert!(!m.subject.contains(TOKEN) && !m.body.contains(TOKEN));
+            assert!(!format!("{m:?}").contains(TOKEN));
+        }
+        let slack = slack_payload(&a, &a.links(), BASE, NOW).to_string();
+        assert!(!slack.contains(TOKEN));
+        assert!(!slack.contains(&TOKEN[..20]));
+    }
+}

@@ -1,0 +1,450 @@
+//! The approval record and its link items, as stored in the table.
+//!
+//! Serde gives their JSON-like form, one flat map per item with snake_case keys, times as Unix
+//! seconds and enums as lowercase strings; the adapters map it to DynamoDB attributes. The
+//! record's form holds the task token (the table is the only place it is kept); link items,
+//! messages and pages never do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{ApprovalId, LinkId, TaskToken};
+use crate::request::{ApprovalRequest, RequestError, same_email};
+use crate::rules::Transition;
+
+/// Where an approval stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for a reviewer.
+    Pending,
+    /// A reviewer's POST has claimed the record and `SendTaskSuccess` is under way; the record
+    /// carries `claimed_at` and the pending decision.
+    Deciding,
+    /// Step Functions accepted an approval.
+    Approved,
+    /// Step Functions accepted a rejection.
+    Rejected,
+    /// Past its expiry, or Step Functions said the task is gone.
+    Expired,
+}
+
+impl Status {
+    /// The stored string: `pending`, `deciding`, `approved`, `rejected`, `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Deciding => "deciding",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// All statuses, for exhaustive tests and condition expressions.
+    pub const ALL: [Status; 5] = [
+        Self::Pending,
+        Self::Deciding,
+        Self::Approved,
+        Self::Rejected,
+        Self::Expired,
+    ];
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Approved,
+    Rejected,
+}
+
+impl Decision {
+    /// `approved` or `rejected`, as stored and as sent to Step Functions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// The status a finalised decision leaves the record in.
+    pub fn status(self) -> Status {
+        match self {
+            Self::Approved => Status::Approved,
+            Self::Rejected => Status::Rejected,
+        }
+    }
+}
+
+/// A reviewer's POST that has claimed the record (`pending → deciding`), not yet accepted by
+/// Step Functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub decision: Decision,
+    /// Trimmed; may be empty.
+    pub comment: String,
+    /// The reviewer named by the link item.
+    pub reviewer: String,
+    /// When the reviewer pressed the button; becomes `decided_at` once accepted.
+    pub at: u64,
+}
+
+/// The approval record, keyed by [`ApprovalId`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: ApprovalId,
+    /// Secret; `Debug` redacts it.
+    pub task_token: TaskToken,
+    pub status: Status,
+    pub request: ApprovalRequest,
+    pub execution_arn: String,
+    pub created_at: u64,
+    /// `created_at` + the approval timeout. From this second on, nothing can be decided.
+    pub expires_at: u64,
+    /// `expires_at` + the retention: when DynamoDB may delete the record.
+    pub ttl: u64,
+    /// The reviewers who got a link: configured reviewers without duplicates and without the
+    /// requester.
+    pub reviewers: Vec<String>,
+    /// Set while `deciding`: when the claim was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<u64>,
+    /// The decision: pending while `deciding`, final once `approved`/`rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// Set once `approved`/`rejected`: the claim's time, the `decidedAt` Step Functions got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<u64>,
+}
+
+/// A link item, keyed by [`LinkId`]: which approval a reviewer's link opens, and who he is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkItem {
+    pub id: LinkId,
+    pub approval_id: ApprovalId,
+    pub reviewer: String,
+    /// Same as the approval's, so both go together.
+    pub ttl: u64,
+}
+
+impl Approval {
+    /// A new `pending` record created at `now` (Unix seconds). Reviewers are trimmed, blanks and
+    /// case-insensitive duplicates dropped, and the requester removed (no self-approval); when
+    /// nobody is left, [`RequestError::NoReviewer`], since nobody could ever decide.
+    pub fn new(
+        task_token: TaskToken,
+        execution_arn: impl Into<String>,
+        request: ApprovalRequest,
+        reviewers: &[impl AsRef<str>],
+        now: u64,
+        timeout_secs: u64,
+        retention_secs: u64,
+    ) -> Result<Self, RequestError> {
+        let mut kept: Vec<String> = Vec::new();
+        for reviewer in reviewers {
+            let reviewer = reviewer.as_ref().trim();
+            if reviewer.is_empty()
+                || same_email(reviewer, &request.requester)
+                || kept.iter().any(|k| same_email(k, reviewer))
+            {
+                continue;
+            }
+            kept.push(reviewer.to_owned());
+        }
+        if kept.is_empty() {
+            return Err(RequestError::NoReviewer);
+        }
+        let expires_at = now.saturating_add(timeout_secs);
+        Ok(Self {
+            id: task_token.approval_id(),
+            task_token,
+            status: Status::Pending,
+            request,
+            execution_arn: execution_arn.into(),
+            created_at: now,
+            expires_at,
+            ttl: expires_at.saturating_add(retention_secs),
+            reviewers: kept,
+            claimed_at: None,
+            decision: None,
+            comment: None,
+            decided_by: None,
+            decided_at: None,
+        })
+    }
+
+    /// The link items to create: one per reviewer, in order.
+    pub fn links(&self) -> Vec<LinkItem> {
+        self.reviewers
+            .iter()
+            .map(|reviewer| LinkItem {
+                id: self.task_token.link_id(reviewer),
+                approval_id: self.id.clone(),
+                reviewer: reviewer.clone(),
+                ttl: self.ttl,
+            })
+            .collect()
+    }
+
+    /// The pending decision of a `deciding` record.
+    pub fn claim(&self) -> Option<Claim> {
+        if self.status != Status::Deciding {
+            return None;
+        }
+        Some(Claim {
+            decision: self.decision?,
+            comment: self.comment.clone().unwrap_or_default(),
+            reviewer: self.decided_by.clone()?,
+            at: self.claimed_at?,
+        })
+    }
+
+    /// `pending → deciding` in memory (the adapter does it as a conditional update).
+    pub fn apply_claim(&mut self, claim: &Claim) {
+        self.status = Status::Deciding;
+        self.claimed_at = Some(claim.at);
+        self.decision = Some(claim.decision);
+        self.comment = Some(claim.comment.clone());
+        self.decided_by = Some(claim.reviewer.clone());
+        self.decided_at = None;
+    }
+
+    /// The outcome of `SendTaskSuccess`, in memory: finalise keeps the claim and stamps
+    /// `decided_at` with the claim's time; expire and revert drop the claim.
+    pub fn apply(&mut self, transition: Transition) {
+        match transition {
+            Transition::Finalise(decision) => {
+                self.status = decision.status();
+                self.decision = Some(decision);
+                self.decided_at = self.claimed_at;
+                self.claimed_at = None;
+            }
+            Transition::Expire | Transition::Revert => {
+                self.status = match transition {
+                    Transition::Expire => Status::Expired,
+                    _ => Status::Pending,
+                };
+                self.claimed_at = None;
+                self.decision = None;
+                self.comment = None;
+                self.decided_by = None;
+                self.decided_at = None;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) const TOKEN: &str = "AAAAKgAAAAIAAAAAAAAAATOKEN-zz9-distinctive-secret";
+
+    pub(crate) fn sample(request: serde_json::Value) -> Approval {
+        Approval::new(
+            TaskToken::new(TOKEN).expect("token"),
+            "arn:aws:states:eu-west-1:123456789012:execution:approval:run-1",
+            ApprovalRequest::from_value(&request).expect("valid request"),
+            &["alice@example.com", "bob@example.com"],
+            1_740_821_400,
+            86_400,
+            30 * 86_400,
+        )
+        .expect("reviewers")
+    }
+
+    fn basic() -> Approval {
+        sample(json!({"title": "Buy a laptop", "requester": "carol@example.com"}))
+    }
+
+    #[test]
+    fn new_sets_times_status_and_ids() {
+        let a = basic();
+        assert_eq!(a.id, TaskToken::new(TOKEN).expect("token").approval_id());
+        assert_eq!(a.status, Status::Pending);
+        assert_eq!(a.created_at, 1_740_821_400);
+        assert_eq!(a.expires_at, 1_740_821_400 + 86_400);
+        assert_eq!(a.ttl, 1_740_821_400 + 86_400 + 30 * 86_400);
+        assert_eq!(a.reviewers, ["alice@example.com", "bob@example.com"]);
+        assert_eq!(a.claim(), None);
+    }
+
+    #[test]
+    fn times_saturate_instead_of_overflowing() {
+        let a = Approval::new(
+            TaskToken::new("t").expect("token"),
+            "arn",
+            basic().request,
+            &["a@b.co"],
+            u64::MAX - 5,
+            10,
+            10,
+        )
+        .expect("reviewers");
+        assert_eq!((a.expires_at, a.ttl), (u64::MAX, u64::MAX));
+    }
+
+    #[test]
+    fn the_requester_gets_no_link_and_duplicates_one() {
+        let a = Approval::new(
+            TaskToken::new("t").expect("token"),
+            "arn",
+            basic().request,
+            &[
+                " Carol@Example.com",
+                "alice@example.com",
+                "ALICE@example.com ",
+                "",
+                "bob@example.com",
+            ],
+            0,
+            10,
+            10,
+        )
+        .expect("reviewers");
+        let links = a.links();
+        let who: Vec<_> = links.iter().map(|l| l.reviewer.as_str()).collect();
+        assert_eq!(who, ["alice@example.com", "bob@example.com"]);
+        let t = TaskToken::new("t").expect("token");
+        assert_eq!(links[0].id, t.link_id("alice@example.com"));
+        assert_eq!(links[1].id, t.link_id("bob@example.com"));
+        assert!(
+            links
+                .iter()
+                .all(|l| l.approval_id == a.id && l.ttl == a.ttl)
+        );
+    }
+
+    #[test]
+    fn no_reviewer_but_the_requester_is_refused() {
+        let err = Approval::new(
+            TaskToken::new("t").expect("token"),
+            "arn",
+            basic().request,
+            &["CAROL@example.com"],
+            0,
+            10,
+            10,
+        )
+        .expect_err("nobody can decide");
+        assert_eq!(err, RequestError::NoReviewer);
+        let none: [&str; 0] = [];
+        assert!(
+            Approval::new(
+                TaskToken::new("t").expect("token"),
+                "arn",
+                basic().request,
+                &none,
+                0,
+                1,
+                1
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn json_form_is_flat_and_round_trips() {
+        let mut a = basic();
+        let value = serde_json::to_value(&a).expect("serializes");
+        assert_eq!(value["id"], json!(a.id.as_str()));
+        assert_eq!(value["task_token"], json!(TOKEN));
+        assert_eq!(value["status"], json!("pending"));
+        assert_eq!(value["request"]["title"], json!("Buy a laptop"));
+        assert_eq!(value["expires_at"], json!(a.expires_at));
+        assert!(value.get("decision").is_none() && value.get("claimed_at").is_none());
+        assert_eq!(
+            serde_json::from_value::<Approval>(value).expect("parses"),
+            a
+        );
+
+        a.apply_claim(&Claim {
+            decision: Decision::Rejected,
+            comment: "no".into(),
+            reviewer: "bob@example.com".into(),
+            at: a.created_at + 5,
+        });
+        a.apply(Transition::Finalise(Decision::Rejected));
+        let value = serde_json::to_value(&a).expect("serializes");
+        assert_eq!(value["status"], json!("rejected"));
+        assert_eq!(value["decision"], json!("rejected"));
+        assert_eq!(value["decided_by"], json!("bob@example.com"));
+        assert_eq!(value["decided_at"], json!(a.created_at + 5));
+        assert_eq!(
+            serde_json::from_value::<Approval>(value).expect("parses"),
+            a
+        );
+    }
+
+    #[test]
+    fn link_item_json_has_no_token() {
+        let link = &basic().links()[0];
+        let value = serde_json::to_value(link).expect("serializes");
+        assert_eq!(
+            value,
+            json!({"id": link.id.as_str(), "approval_id": link.approval_id.as_str(), "reviewer": "alice@example.com", "ttl": link.ttl})
+        );
+    }
+
+    #[test]
+    fn status_and_decision_strings() {
+        for status in Status::ALL {
+            assert_eq!(
+                serde_json::to_value(status).expect("serializes"),
+                json!(status.as_str())
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(Decision::Approved).expect("serializes"),
+            json!("approved")
+        );
+        assert_eq!(
+            serde_json::from_value::<Decision>(json!("rejected")).expect("parses"),
+            Decision::Rejected
+        );
+        assert!(serde_json::from_value::<Decision>(json!("Approved")).is_err());
+        assert_eq!(Decision::Approved.status(), Status::Approved);
+        assert_eq!(Decision::Rejected.status(), Status::Rejected);
+    }
+
+    #[test]
+    fn claim_then_each_transition() {
+        let claim = Claim {
+            decision: Decision::Approved,
+            comment: "ok".into(),
+            reviewer: "alice@example.com".into(),
+            at: 1_740_821_500,
+        };
+        let mut a = basic();
+        a.apply_claim(&claim);
+        assert_eq!(a.status, Status::Deciding);
+        assert_eq!(a.claim(), Some(claim.clone()));
+
+        let mut done = a.clone();
+        done.apply(Transition::Finalise(Decision::Approved));
+        assert_eq!(done.status, Status::Approved);
+        assert_eq!(done.decided_at, Some(claim.at));
+        assert_eq!(done.decided_by.as_deref(), Some("alice@example.com"));
+        assert_eq!(done.comment.as_deref(), Some("ok"));
+        assert_eq!(done.claim(), None);
+
+        for (transition, status) in [
+            (Transition::Expire, Status::Expired),
+            (Transition::Revert, Status::Pending),
+        ] {
+            let mut b = a.clone();
+            b.apply(transition);
+            assert_eq!(b.status, status);
+            assert_eq!(
+                (b.claimed_at, b.decision, b.decided_by.clone(), b.decided_at),
+                (None, None, None, None)
+            );
+            assert_eq!(b.comment, None);
+        }
+    }
+}

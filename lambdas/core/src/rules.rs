@@ -1,0 +1,419 @@
+//! The decision rules: what a GET shows, what a POST may do, and where the record goes after
+//! `SendTaskSuccess`.
+//!
+//! A decision is recorded only if Step Functions accepted it. The review function
+//! 1. claims the record, `pending → deciding`, with a conditional update that mirrors
+//!    [`post`] returning [`PostVerdict::Claim`]:
+//!    `(status = pending OR (status = deciding AND claimed_at < :now - 60)) AND expires_at > :now`
+//!    (see [`stale_cutoff`]);
+//! 2. calls `SendTaskSuccess` with [`task_output`];
+//! 3. applies [`after_send`]: finalise (`deciding → approved/rejected`), expire (the task is
+//!    gone), or revert to `pending` (a transient error: the page asks to retry).
+//!
+//! A claim older than [`STALE_CLAIM_SECS`] belongs to a function that died mid-way and may be
+//! claimed again. Known limit: if that function died *after* Step Functions accepted its
+//! decision, the new claim's `SendTaskSuccess` finds the task gone and the record ends
+//! `expired` although the workflow went on with the first decision.
+
+use serde_json::json;
+
+use crate::dates::rfc3339;
+use crate::id::ApprovalId;
+use crate::record::{Approval, Claim, Decision, Status};
+
+/// Age in seconds past which a `deciding` claim is stale and may be claimed again.
+pub const STALE_CLAIM_SECS: u64 = 60;
+
+/// A claim made before this second (`claimed_at < stale_cutoff(now)`) is stale.
+pub fn stale_cutoff(now: u64) -> u64 {
+    now.saturating_sub(STALE_CLAIM_SECS)
+}
+
+/// True when a claim is older than [`STALE_CLAIM_SECS`], or has no time at all (a broken
+/// record must not block the approval forever).
+pub fn claim_is_stale(claimed_at: Option<u64>, now: u64) -> bool {
+    claimed_at.is_none_or(|at| at < stale_cutoff(now))
+}
+
+/// True from `expires_at` on, whatever the status says.
+pub fn is_past_expiry(record: &Approval, now: u64) -> bool {
+    now >= record.expires_at
+}
+
+/// What a GET or HEAD shows. Neither ever changes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Open for a decision: the page has the form.
+    Pending { seconds_left: u64 },
+    /// Approved or rejected.
+    Decided,
+    /// Expired by the clock or by Step Functions.
+    Expired,
+    /// Another reviewer's decision is being sent right now (a fresh claim).
+    BeingDecided,
+}
+
+/// The page for GET/HEAD. A decided record shows its decision even past expiry; otherwise
+/// expiry wins; a stale claim shows the form again (a POST may claim it).
+pub fn view(record: &Approval, now: u64) -> View {
+    match record.status {
+        Status::Approved | Status::Rejected => View::Decided,
+        _ if is_past_expiry(record, now) => View::Expired,
+        Status::Expired => View::Expired,
+        Status::Deciding if !claim_is_stale(record.claimed_at, now) => View::BeingDecided,
+        Status::Pending | Status::Deciding => View::Pending {
+            seconds_left: record.expires_at - now,
+        },
+    }
+}
+
+/// What a POST with a well-formed decision may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostVerdict {
+    /// Unknown or malformed link id: 404, the same page for both.
+    NotFound,
+    /// Past expiry or expired: 410.
+    Expired,
+    /// Approved or rejected already: 409 with who decided what and when.
+    AlreadyDecided,
+    /// Another reviewer holds a fresh claim: 409.
+    BeingDecided,
+    /// Claim the record and send the decision.
+    Claim,
+}
+
+impl PostVerdict {
+    /// The HTTP status of a refusal; `None` for [`PostVerdict::Claim`].
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Self::NotFound => Some(404),
+            Self::Expired => Some(410),
+            Self::AlreadyDecided | Self::BeingDecided => Some(409),
+            Self::Claim => None,
+        }
+    }
+}
+
+/// The rule for a POST on the record a link points to (`None`: no such link or record).
+pub fn post(record: Option<&Approval>, now: u64) -> PostVerdict {
+    let Some(record) = record else {
+        return PostVerdict::NotFound;
+    };
+    match record.status {
+        Status::Approved | Status::Rejected => PostVerdict::AlreadyDecided,
+        _ if is_past_expiry(record, now) => PostVerdict::Expired,
+        Status::Expired => PostVerdict::Expired,
+        Status::Deciding if !claim_is_stale(record.claimed_at, now) => PostVerdict::BeingDecided,
+        Status::Pending | Status::Deciding => PostVerdict::Claim,
+    }
+}
+
+/// How `SendTaskSuccess` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Step Functions took the decision.
+    Accepted,
+    /// The task is gone: `TaskTimedOut`, `TaskDoesNotExist` or `InvalidToken`.
+    TaskGone,
+    /// Anything else (throttling, network, service errors): may work if retried.
+    Transient,
+}
+
+impl SendOutcome {
+    /// The outcome of a failed call, from the Step Functions error code.
+    pub fn from_error_code(code: &str) -> Self {
+        match code {
+            "TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken" => Self::TaskGone,
+            _ => Self::Transient,
+        }
+    }
+}
+
+/// Where a claimed (`deciding`) record goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// `deciding → approved/rejected`; the confirmation page.
+    Finalise(Decision),
+    /// `deciding → expired`; the expired page (410).
+    Expire,
+    /// `deciding → pending`; the retry page.
+    Revert,
+}
+
+/// The transition after `SendTaskSuccess` for the claimed `decision`.
+pub fn after_send(decision: Decision, result: SendOutcome) -> Transition {
+    match result {
+        SendOutcome::Accepted => Transition::Finalise(decision),
+        SendOutcome::TaskGone => Transition::Expire,
+        SendOutcome::Transient => Transition::Revert,
+    }
+}
+
+/// The `SendTaskSuccess` output:
+/// `{approvalId, decision: "approved"|"rejected", comment, reviewer, decidedAt}`, with
+/// `decidedAt` in RFC 3339 UTC. No task token, no link id.
+pub fn task_output(approval_id: &ApprovalId, claim: &Claim) -> String {
+    json!({
+        "approvalId": approval_id.as_str(),
+        "decision": claim.decision.as_str(),
+        "comment": claim.comment,
+        "reviewer": claim.reviewer,
+        "decidedAt": rfc3339(claim.at),
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests::sample;
+    use serde_json::{Value, json};
+
+    const EXPIRES: u64 = 1_740_821_400 + 86_400;
+
+    fn record(status: Status, claimed_at: Option<u64>) -> Approval {
+        let mut a = sample(json!({"title": "T", "requester": "carol@example.com"}));
+        assert_eq!(a.expires_at, EXPIRES);
+        a.status = status;
+        if matches!(
+            status,
+            Status::Deciding | Status::Approved | Status::Rejected
+        ) {
+            a.decision = Some(Decision::Approved);
+            a.decided_by = Some("alice@example.com".into());
+            a.comment = Some(String::new());
+        }
+        a.claimed_at = claimed_at;
+        if matches!(status, Status::Approved | Status::Rejected) {
+            a.decided_at = Some(EXPIRES - 100);
+        }
+        a
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum Method {
+        Get,
+        Head,
+        Post,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum Clock {
+        Before,
+        AtExpiry,
+        After,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum Claimed {
+        None,
+        Fresh,
+        Stale,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Outcome {
+        Get(View),
+        Post(PostVerdict),
+    }
+
+    fn run(status: Status, claimed: Claimed, method: Method, clock: Clock) -> Outcome {
+        let now = match clock {
+            Clock::Before => EXPIRES - 10,
+            Clock::AtExpiry => EXPIRES,
+            Clock::After => EXPIRES + 10,
+        };
+        let claimed_at = match claimed {
+            Claimed::None => None,
+            Claimed::Fresh => Some(now - 5),
+            Claimed::Stale => Some(now - STALE_CLAIM_SECS - 1),
+        };
+        let r = record(status, claimed_at);
+        match method {
+            Method::Get | Method::Head => Outcome::Get(view(&r, now)),
+            Method::Post => Outcome::Post(post(Some(&r), now)),
+        }
+    }
+
+    /// Every status × method × clock; `deciding` with fresh and stale claims.
+    #[test]
+    fn exhaustive_table() {
+        use Claimed as C;
+        use Clock::*;
+        use Method::*;
+        use Outcome as O;
+        use PostVerdict as P;
+        use Status as S;
+        let open = O::Get(View::Pending { seconds_left: 10 });
+        #[rustfmt::skip]
+        let table: &[(Status, Claimed, Method, Clock, Outcome)] = &[
+            (S::Pending,  C::None,  Get,  Before,   open),
+            (S::Pending,  C::None,  Get,  AtExpiry, O::Get(View::Expired)),
+            (S::Pending,  C::None,  Get,  After,    O::Get(View::Expired)),
+            (S::Pending,  C::None,  Head, Before,   open),
+            (S::Pending,  C::None,  Head, AtExpiry, O::Get(View::Expired)),
+            (S::Pending,  C::None,  Head, After,    O::Get(View::Expired)),
+            (S::Pending,  C::None,  Post, Before,   O::Post(P::Claim)),
+            (S::Pending,  C::None,  Post, AtExpiry, O::Post(P::Expired)),
+            (S::Pending,  C::None,  Post, After,    O::Post(P::Expired)),
+
+            (S::Deciding, C::Fresh, Get,  Before,   O::Get(View::BeingDecided)),
+            (S::Deciding, C::Fresh, Get,  AtExpiry, O::Get(View::Expired)),
+            (S::Deciding, C::Fresh, Get,  After,    O::Get(View::Expired)),
+            (S::Deciding, C::Fresh, Head, Before,   O::Get(View::BeingDecided)),
+            (S::Deciding, C::Fresh, Head, AtExpiry, O::Get(View::Expired)),
+            (S::Deciding, C::Fresh, Head, After,    O::Get(View::Expired)),
+            (S::Deciding, C::Fresh, Post, Before,   O::Post(P::BeingDecided)),
+            (S::Deciding, C::Fresh, Post, AtExpiry, O::Post(P::Expired)),
+            (S::Deciding, C::Fresh, Post, After,    O::Post(P::Expired)),
+
+            (S::Deciding, C::Stale, Get,  Before,   open),
+            (S::Deciding, C::Stale, Get,  AtExpiry, O::Get(View::Expired)),
+            (S::Deciding, C::Stale, Get,  After,    O::Get(View::Expired)),
+            (S::Deciding, C::Stale, Head, Before,   open),
+            (S::Deciding, C::Stale, Head, AtExpiry, O::Get(View::Expired)),
+            (S::Deciding, C::Stale, Head, After,    O::Get(View::Expired)),
+            (S::Deciding, C::Stale, Post, Before,   O::Post(P::Claim)),
+            (S::Deciding, C::Stale, Post, AtExpiry, O::Post(P::Expired)),
+            (S::Deciding, C::Stale, Post, After,    O::Post(P::Expired)),
+
+            (S::Approved, C::None,  Get,  Before,   O::Get(View::Decided)),
+            (S::Approved, C::None,  Get,  AtExpiry, O::Get(View::Decided)),
+            (S::Approved, C::None,  Get,  After,    O::Get(View::Decided)),
+            (S::Approved, C::None,  Head, Before,   O::Get(View::Decided)),
+            (S::Approved, C::None,  Head, AtExpiry, O::Get(View::Decided)),
+            (S::Approved, C::None,  Head, After,    O::Get(View::Decided)),
+            (S::Approved, C::None,  Post, Before,   O::Post(P::AlreadyDecided)),
+            (S::Approved, C::None,  Post, AtExpiry, O::Post(P::AlreadyDecided)),
+            (S::Approved, C::None,  Post, After,    O::Post(P::AlreadyDecided)),
+
+            (S::Rejected, C::None,  Get,  Before,   O::Get(View::Decided)),
+            (S::Rejected, C::None,  Get,  AtExpiry, O::Get(View::Decided)),
+            (S::Rejected, C::None,  Get,  After,    O::Get(View::Decided)),
+            (S::Rejected, C::None,  Head, Before,   O::Get(View::Decided)),
+            (S::Rejected, C::None,  Head, AtExpiry, O::Get(View::Decided)),
+            (S::Rejected, C::None,  Head, After,    O::Get(View::Decided)),
+            (S::Rejected, C::None,  Post, Before,   O::Post(P::AlreadyDecided)),
+            (S::Rejected, C::None,  Post, AtExpiry, O::Post(P::AlreadyDecided)),
+            (S::Rejected, C::None,  Post, After,    O::Post(P::AlreadyDecided)),
+
+            (S::Expired,  C::None,  Get,  Before,   O::Get(View::Expired)),
+            (S::Expired,  C::None,  Get,  AtExpiry, O::Get(View::Expired)),
+            (S::Expired,  C::None,  Get,  After,    O::Get(View::Expired)),
+            (S::Expired,  C::None,  Head, Before,   O::Get(View::Expired)),
+            (S::Expired,  C::None,  Head, AtExpiry, O::Get(View::Expired)),
+            (S::Expired,  C::None,  Head, After,    O::Get(View::Expired)),
+            (S::Expired,  C::None,  Post, Before,   O::Post(P::Expired)),
+            (S::Expired,  C::None,  Post, AtExpiry, O::Post(P::Expired)),
+            (S::Expired,  C::None,  Post, After,    O::Post(P::Expired)),
+        ];
+        // The table covers every combination exactly once.
+        let mut seen = std::collections::HashSet::new();
+        for &(status, claimed, method, clock, expected) in table {
+            assert!(
+                seen.insert((status, claimed, method, clock)),
+                "duplicate row"
+            );
+            let got = run(status, claimed, method, clock);
+            assert_eq!(got, expected, "{status:?} {claimed:?} {method:?} {clock:?}");
+        }
+        let combos = (Status::ALL.len() + 1) * 3 * 3; // deciding twice: fresh and stale
+        assert_eq!(seen.len(), combos);
+        assert!(
+            Status::ALL
+                .iter()
+                .all(|s| seen.iter().any(|row| row.0 == *s))
+        );
+    }
+
+    #[test]
+    fn unknown_record_is_not_found_at_any_time() {
+        for now in [0, EXPIRES, u64::MAX] {
+            assert_eq!(post(None, now), PostVerdict::NotFound);
+        }
+    }
+
+    #[test]
+    fn stale_boundary_is_older_than_sixty_seconds() {
+        let now = EXPIRES - 1000;
+        let at = |claimed_at| post(Some(&record(Status::Deciding, Some(claimed_at))), now);
+        assert_eq!(at(now), PostVerdict::BeingDecided);
+        assert_eq!(at(now - STALE_CLAIM_SECS), PostVerdict::BeingDecided);
+        assert_eq!(at(now - STALE_CLAIM_SECS - 1), PostVerdict::Claim);
+        // A claim "from the future" (clock skew between functions) is fresh.
+        assert_eq!(at(now + 30), PostVerdict::BeingDecided);
+        // A deciding record without claimed_at is treated as stale, not stuck forever.
+        assert_eq!(
+            post(Some(&record(Status::Deciding, None)), now),
+            PostVerdict::Claim
+        );
+        assert_eq!(
+            view(&record(Status::Deciding, None), now),
+            View::Pending { seconds_left: 1000 }
+        );
+        assert!(!claim_is_stale(Some(5), 30)); // no underflow near zero
+        assert_eq!(stale_cutoff(30), 0);
+    }
+
+    #[test]
+    fn verdict_statuses() {
+        assert_eq!(PostVerdict::NotFound.status(), Some(404));
+        assert_eq!(PostVerdict::Expired.status(), Some(410));
+        assert_eq!(PostVerdict::AlreadyDecided.status(), Some(409));
+        assert_eq!(PostVerdict::BeingDecided.status(), Some(409));
+        assert_eq!(PostVerdict::Claim.status(), None);
+    }
+
+    #[test]
+    fn send_outcomes() {
+        for code in ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"] {
+            assert_eq!(
+                SendOutcome::from_error_code(code),
+                SendOutcome::TaskGone,
+                "{code}"
+            );
+        }
+        for code in [
+            "ThrottlingException",
+            "ServiceUnavailable",
+            "",
+            "taskTimedOut",
+        ] {
+            assert_eq!(
+                SendOutcome::from_error_code(code),
+                SendOutcome::Transient,
+                "{code}"
+            );
+        }
+        for d in [Decision::Approved, Decision::Rejected] {
+            assert_eq!(
+                after_send(d, SendOutcome::Accepted),
+                Transition::Finalise(d)
+            );
+            assert_eq!(after_send(d, SendOutcome::TaskGone), Transition::Expire);
+            assert_eq!(after_send(d, SendOutcome::Transient), Transition::Revert);
+        }
+    }
+
+    #[test]
+    fn task_output_shape() {
+        let a = record(Status::Deciding, Some(1_740_821_500));
+        let claim = Claim {
+            decision: Decision::Rejected,
+            comment: "Too \"expensive\"".into(),
+            reviewer: "bob@example.com".into(),
+            at: 1_740_821_400,
+        };
+        let out: Value = serde_json::from_str(&task_output(&a.id, &claim)).expect("JSON");
+        assert_eq!(
+            out,
+            json!({
+                "approvalId": a.id.as_str(),
+                "decision": "rejected",
+                "comment": "Too \"expensive\"",
+                "reviewer": "bob@example.com",
+                "decidedAt": "2025-03-01T09:30:00Z",
+            })
+        );
+    }
+}

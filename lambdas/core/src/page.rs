@@ -119,6 +119,18 @@ pub fn retry(approval: &Approval, reviewer: &str, form: &DecisionForm, now: u64)
     )
 }
 
+/// The table or Step Functions could not be reached (503): nothing changed; try again.
+pub fn unavailable() -> (u16, String) {
+    let html = layout(
+        "Try again in a moment",
+        html! {
+            h1 { "Try again in a moment" }
+            p { "The approval service could not be reached just now. Nothing was recorded. Reload this page in a minute." }
+        },
+    );
+    (503, html)
+}
+
 /// A refused request: cross-site (403), bad form (400), too large (413), wrong method (405).
 pub fn refused(refusal: &Refusal) -> (u16, String) {
     let html = layout(

@@ -1,7 +1,26 @@
-//! The hitl request function. A skeleton until the approval protocol lands (lambdas/core holds its
-//! logic); the workspace, the templates and the build already treat it as a real function.
+//! The hitl request function. Step Functions invokes it from the approval task with
+//! `{taskToken, executionArn, request}` (`.waitForTaskToken`): it stores the approval and one
+//! link per reviewer, and sends each reviewer his own link. The workflow then waits until the
+//! review function sends the token back, or the task times out.
+//!
+//! Idempotent: a retried invocation finds the stored record and sends only what was not sent.
+//! The task token is stored in the table and nowhere else: not in messages, links or logs.
 
-fn main() {
-    eprintln!("hitl-request: not implemented yet");
-    std::process::exit(1);
+mod handler;
+mod settings;
+mod store;
+
+use lambda_runtime::{service_fn, tracing};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing::init_default_subscriber();
+    let settings = settings::Settings::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let context = handler::Context {
+        table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
+        sns: aws_sdk_sns::Client::new(&aws),
+        settings,
+    };
+    lambda_runtime::run(service_fn(|event| handler::handle(&context, event))).await
 }

@@ -1,7 +1,23 @@
-//! The hitl review function. A skeleton until the approval protocol lands (lambdas/core holds its
-//! logic); the workspace, the templates and the build already treat it as a real function.
+//! The hitl review function, behind API Gateway (REST proxy) or a Lambda function URL:
+//! `GET|HEAD /approvals/{link id}` shows the review page and changes nothing;
+//! `POST /approvals/{link id}` records a decision, but only once Step Functions has accepted
+//! it: claim (`pending → deciding`, conditional), `SendTaskSuccess`, then finalise, expire or
+//! revert. Two racing POSTs resume the execution once; the loser sees who decided.
 
-fn main() {
-    eprintln!("hitl-review: not implemented yet");
-    std::process::exit(1);
+mod handler;
+mod store;
+
+use lambda_http::{service_fn, tracing};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing::init_default_subscriber();
+    let table =
+        std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
+    let aws = aws_config::load_from_env().await;
+    let context = handler::Context {
+        table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        sfn: aws_sdk_sfn::Client::new(&aws),
+    };
+    lambda_http::run(service_fn(|request| handler::handle(&context, request))).await
 }

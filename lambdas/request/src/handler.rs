@@ -1,0 +1,123 @@
+//! One invocation: validate, store, notify.
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use hitl_core::{Approval, Invocation, message::reviewer_message};
+use lambda_runtime::{Diagnostic, LambdaEvent, tracing};
+use serde_json::{Value, json};
+
+use hitl_aws::{describe, now};
+
+use crate::{
+    settings::Settings,
+    store::{LinkState, Table},
+};
+
+pub struct Context {
+    pub table: Table,
+    pub sns: aws_sdk_sns::Client,
+    pub settings: Settings,
+}
+
+/// A failed invocation, as Step Functions sees it: the error name the workflow can match
+/// (`Hitl.InvalidRequest` fails at once; `Hitl.Transient` is retried) and a one-line cause.
+#[derive(Debug)]
+pub struct Failure {
+    kind: &'static str,
+    message: String,
+}
+
+impl Failure {
+    pub const INVALID: &'static str = "Hitl.InvalidRequest";
+    pub const TRANSIENT: &'static str = "Hitl.Transient";
+
+    fn invalid(error: impl std::fmt::Display) -> Self {
+        Self {
+            kind: Self::INVALID,
+            message: error.to_string(),
+        }
+    }
+
+    fn transient(message: String) -> Self {
+        Self {
+            kind: Self::TRANSIENT,
+            message,
+        }
+    }
+}
+
+impl From<Failure> for Diagnostic {
+    fn from(failure: Failure) -> Self {
+        Diagnostic {
+            error_type: failure.kind.to_owned(),
+            error_message: failure.message,
+        }
+    }
+}
+
+pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Value, Failure> {
+    let settings = &context.settings;
+    let invocation = Invocation::from_event(&event.payload).map_err(|e| {
+        tracing::warn!(error = %e, "refused an invalid request");
+        Failure::invalid(e)
+    })?;
+    let now = now();
+    let approval = Approval::new(
+        invocation.task_token,
+        invocation.execution_arn,
+        invocation.request,
+        &settings.reviewers,
+        now,
+        settings.approval_timeout_secs,
+        settings.retention_secs,
+    )
+    .map_err(Failure::invalid)?;
+    let approval = context
+        .table
+        .put_approval(&approval)
+        .await
+        .map_err(Failure::transient)?;
+
+    let mut sent = 0;
+    for link in approval.links() {
+        match context
+            .table
+            .put_link(&link)
+            .await
+            .map_err(Failure::transient)?
+        {
+            LinkState::Notified => continue,
+            LinkState::ToNotify => {}
+        }
+        let message = reviewer_message(&approval, &link, &settings.review_base_url, now);
+        context
+            .sns
+            .publish()
+            .topic_arn(&settings.topic_arn)
+            .subject(&message.subject)
+            .message(&message.body)
+            .message_attributes(
+                "reviewer",
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(&message.reviewer)
+                    .build()
+                    .map_err(|e| Failure::transient(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| Failure::transient(describe(&e)))?;
+        context
+            .table
+            .mark_notified(&link, now)
+            .await
+            .map_err(Failure::transient)?;
+        sent += 1;
+    }
+    tracing::info!(
+        approval = %approval.id,
+        reviewers = approval.reviewers.len(),
+        sent,
+        "approval requested"
+    );
+    Ok(json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }))
+}

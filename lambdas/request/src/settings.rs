@@ -1,0 +1,90 @@
+//! The function's settings, from the environment the template sets.
+
+use std::env;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub table: String,
+    pub topic_arn: String,
+    /// `https://…/v1`: links are `<base>/approvals/<link id>`.
+    pub review_base_url: String,
+    pub approval_timeout_secs: u64,
+    pub retention_secs: u64,
+    pub reviewers: Vec<String>,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let text =
+            |name: &str| get(name).ok_or_else(|| format!("environment variable {name} is not set"));
+        let number = |name: &str| -> Result<u64, String> {
+            text(name)?
+                .parse()
+                .map_err(|_| format!("environment variable {name} is not a whole number"))
+        };
+        Ok(Self {
+            table: text("TABLE_NAME")?,
+            topic_arn: text("TOPIC_ARN")?,
+            review_base_url: text("REVIEW_BASE_URL")?.trim_end_matches('/').to_owned(),
+            approval_timeout_secs: number("APPROVAL_TIMEOUT_SECONDS")?,
+            retention_secs: number("RETENTION_SECONDS")?,
+            reviewers: text("REVIEWERS")?
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_setting() {
+        let settings = Settings::from_lookup(|name| {
+            Some(
+                match name {
+                    "REVIEW_BASE_URL" => "https://x.example/v1/",
+                    "APPROVAL_TIMEOUT_SECONDS" => "300",
+                    "RETENTION_SECONDS" => "600",
+                    "REVIEWERS" => " a@example.com, ,b@example.com",
+                    other => other,
+                }
+                .to_owned(),
+            )
+        })
+        .unwrap();
+        assert_eq!(settings.review_base_url, "https://x.example/v1");
+        assert_eq!(settings.reviewers, ["a@example.com", "b@example.com"]);
+        assert_eq!(settings.approval_timeout_secs, 300);
+    }
+
+    #[test]
+    fn names_what_is_missing_or_wrong() {
+        let err = Settings::from_lookup(|name| (name != "TOPIC_ARN").then(|| "1".to_owned()))
+            .unwrap_err();
+        assert_eq!(err, "environment variable TOPIC_ARN is not set");
+        let err = Settings::from_lookup(|name| {
+            Some(
+                if name == "RETENTION_SECONDS" {
+                    "30d"
+                } else {
+                    "1"
+                }
+                .to_owned(),
+            )
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "environment variable RETENTION_SECONDS is not a whole number"
+        );
+    }
+}

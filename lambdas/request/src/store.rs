@@ -1,0 +1,111 @@
+//! The approvals table, as the request function writes it: conditional puts, so a retried
+//! invocation neither overwrites a record nor sends a message twice.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use hitl_aws::describe;
+use hitl_core::{Approval, LinkItem};
+
+/// Marks a link whose message was sent.
+const NOTIFIED_AT: &str = "notified_at";
+
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+/// What storing a link found.
+pub enum LinkState {
+    /// Stored now, or stored earlier but its message never went out.
+    ToNotify,
+    /// Its message was sent by an earlier invocation.
+    Notified,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+impl Table {
+    pub fn new(client: Client, name: String) -> Self {
+        Self { client, name }
+    }
+
+    /// Stores `approval` unless a record with its id exists; returns the stored record either way.
+    pub async fn put_approval(&self, approval: &Approval) -> Result<Approval, String> {
+        let item: Item = serde_dynamo::to_item(approval).map_err(|e| e.to_string())?;
+        match self.put_new(item).await? {
+            true => Ok(approval.clone()),
+            false => {
+                let stored = self
+                    .get(approval.id.as_str())
+                    .await?
+                    .ok_or("the approval vanished between two calls")?;
+                serde_dynamo::from_item(stored)
+                    .map_err(|e| format!("stored approval unreadable: {e}"))
+            }
+        }
+    }
+
+    /// Stores `link` unless it exists, and says whether its message still has to be sent.
+    pub async fn put_link(&self, link: &LinkItem) -> Result<LinkState, String> {
+        let item: Item = serde_dynamo::to_item(link).map_err(|e| e.to_string())?;
+        if self.put_new(item).await? {
+            return Ok(LinkState::ToNotify);
+        }
+        let stored = self.get(link.id.as_str()).await?.unwrap_or_default();
+        Ok(if stored.contains_key(NOTIFIED_AT) {
+            LinkState::Notified
+        } else {
+            LinkState::ToNotify
+        })
+    }
+
+    pub async fn mark_notified(&self, link: &LinkItem, now: u64) -> Result<(), String> {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", AttributeValue::S(link.id.as_str().to_owned()))
+            .update_expression("SET #n = :now")
+            .expression_attribute_names("#n", NOTIFIED_AT)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(())
+    }
+
+    /// `true` if stored, `false` if an item with the same id was there.
+    async fn put_new(&self, item: Item) -> Result<bool, String> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Item>, String> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("id", AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(output.item)
+    }
+}

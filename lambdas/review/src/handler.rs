@@ -1,0 +1,187 @@
+//! One HTTP request: route, refuse what must be refused, show or decide.
+
+use hitl_core::{
+    Approval, Claim, LinkId, LinkItem, SendOutcome,
+    form::{self, Refusal},
+    page,
+    rules::{self, PostVerdict, after_send, task_output},
+};
+use lambda_http::{Body, Error, Request, Response, http::Method, tracing};
+
+use hitl_aws::{describe, error_code, now};
+
+use crate::store::{Claimed, Table};
+
+pub struct Context {
+    pub table: Table,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
+    let head = request.method() == Method::HEAD;
+    let (status, html) = answer(context, &request).await;
+    let mut response = Response::builder().status(status);
+    for (name, value) in page::headers() {
+        response = response.header(name, value);
+    }
+    let body = if head { Body::Empty } else { Body::Text(html) };
+    Ok(response.body(body)?)
+}
+
+/// The link id of `/…/approvals/{id}`, whatever prefix (stage, function URL) comes before it.
+fn link_id(path: &str) -> Option<LinkId> {
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let id = segments.next()?;
+    (segments.next()? == "approvals").then_some(())?;
+    LinkId::parse(id)
+}
+
+fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn answer(context: &Context, request: &Request) -> (u16, String) {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD && method != Method::POST {
+        return page::refused(&Refusal::Method);
+    }
+    // Refuse a cross-site POST before looking anything up.
+    if method == Method::POST
+        && form::cross_site(
+            header(request, "sec-fetch-site"),
+            header(request, "origin"),
+            header(request, "host"),
+        )
+    {
+        return page::refused(&Refusal::CrossSite);
+    }
+    let Some(link) = link_id(request.uri().path()) else {
+        return page::not_found();
+    };
+    let found = match context.table.find(&link).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return page::not_found(),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the approvals table");
+            return page::unavailable();
+        }
+    };
+    let (link, approval) = found;
+    if method == Method::POST {
+        decide(context, request.body().as_ref(), &link, approval).await
+    } else {
+        page::show(&approval, &link.reviewer, now())
+    }
+}
+
+/// The page for a POST that may not claim, per the rules.
+fn verdict_page(verdict: PostVerdict, approval: &Approval, now: u64) -> Option<(u16, String)> {
+    match verdict {
+        PostVerdict::Claim => None,
+        PostVerdict::NotFound => Some(page::not_found()),
+        PostVerdict::Expired => Some(page::expired(approval, now)),
+        PostVerdict::AlreadyDecided => Some(page::decided(approval, now)),
+        PostVerdict::BeingDecided => Some(page::being_decided(approval, now)),
+    }
+}
+
+async fn decide(
+    context: &Context,
+    body: &[u8],
+    link: &LinkItem,
+    approval: Approval,
+) -> (u16, String) {
+    let form = match form::parse(body) {
+        Ok(form) => form,
+        Err(error) => return page::refused(&Refusal::Form(error)),
+    };
+    let now = now();
+    if let Some(page) = verdict_page(rules::post(Some(&approval), now), &approval, now) {
+        return page;
+    }
+    let claim = Claim {
+        decision: form.decision,
+        comment: form.comment.clone(),
+        reviewer: link.reviewer.clone(),
+        at: now,
+    };
+    match context.table.claim(&approval, &claim).await {
+        Ok(Claimed::Won) => {}
+        Ok(Claimed::Lost) => {
+            // Someone else got there first: answer from the record as it is now.
+            return match context.table.approval(approval.id.as_str()).await {
+                Ok(Some(current)) => verdict_page(rules::post(Some(&current), now), &current, now)
+                    .unwrap_or_else(|| page::being_decided(&current, now)),
+                Ok(None) => page::not_found(),
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the approvals table");
+                    page::unavailable()
+                }
+            };
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot claim the approval");
+            return page::unavailable();
+        }
+    }
+
+    let sent = context
+        .sfn
+        .send_task_success()
+        .task_token(approval.task_token.expose())
+        .output(task_output(&approval.id, &claim))
+        .send()
+        .await;
+    let outcome = match &sent {
+        Ok(_) => SendOutcome::Accepted,
+        Err(error) => {
+            tracing::warn!(approval = %approval.id, error = %describe(error), "SendTaskSuccess failed");
+            error_code(error).map_or(SendOutcome::Transient, SendOutcome::from_error_code)
+        }
+    };
+    let transition = after_send(claim.decision, outcome);
+    if let Err(error) = context.table.settle(&approval, &claim, transition).await {
+        // Step Functions has its answer; the record keeps the claim, which reads as "being
+        // decided" until it goes stale.
+        tracing::error!(approval = %approval.id, %error, "cannot settle the approval");
+    }
+    let mut settled = approval;
+    settled.apply_claim(&claim);
+    settled.apply(transition);
+    tracing::info!(approval = %settled.id, status = settled.status.as_str(), "decision handled");
+    match outcome {
+        SendOutcome::Accepted => page::confirmation(&settled, now),
+        SendOutcome::TaskGone => page::expired(&settled, now),
+        SendOutcome::Transient => page::retry(&settled, &link.reviewer, &form, now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::link_id;
+
+    #[test]
+    fn the_link_id_comes_from_the_last_segment_after_approvals() {
+        let id = "abcdefghijklmnopqrstuvwxyz";
+        for path in [
+            format!("/approvals/{id}"),
+            format!("/v1/approvals/{id}"),
+            format!("/lambda-url/review/approvals/{id}/"),
+        ] {
+            assert_eq!(
+                link_id(&path).map(|l| l.as_str().to_owned()).as_deref(),
+                Some(id),
+                "{path}"
+            );
+        }
+        for path in [
+            "/",
+            "/approvals",
+            &format!("/other/{id}"),
+            "/approvals/short",
+            &format!("/approvals/{id}/x"),
+        ] {
+            assert!(link_id(path).is_none(), "{path}");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The approvals table, as the review function reads and changes it. Every change is a
+//! conditional update that mirrors `hitl_core::rules`, so the table, not this process, decides
+//! who wins a race.
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use hitl_aws::describe;
+use hitl_core::{Approval, Claim, LinkId, LinkItem, Status, Transition, rules::stale_cutoff};
+
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+/// The claim's result.
+pub enum Claimed {
+    Won,
+    /// Another request changed the record first (or the clock ran out).
+    Lost,
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_owned())
+}
+
+fn n(number: u64) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+impl Table {
+    pub fn new(client: Client, name: String) -> Self {
+        Self { client, name }
+    }
+
+    /// The link and the approval it opens; `None` when either is unknown.
+    pub async fn find(&self, link: &LinkId) -> Result<Option<(LinkItem, Approval)>, String> {
+        let Some(link) = self.get::<LinkItem>(link.as_str()).await? else {
+            return Ok(None);
+        };
+        let approval = self.get::<Approval>(link.approval_id.as_str()).await?;
+        Ok(approval.map(|approval| (link, approval)))
+    }
+
+    pub async fn approval(&self, id: &str) -> Result<Option<Approval>, String> {
+        self.get(id).await
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, id: &str) -> Result<Option<T>, String> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        match output.item {
+            None => Ok(None),
+            // An item of the other kind under this id (or a damaged one) is as good as unknown.
+            Some(item) => Ok(serde_dynamo::from_item(item).ok()),
+        }
+    }
+
+    /// `pending → deciding` (or re-claiming a stale claim), only while the approval is open.
+    pub async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Claimed, String> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(approval.id.as_str()))
+            .update_expression(
+                "SET #status = :deciding, claimed_at = :now, decision = :decision, \
+                 #comment = :comment, decided_by = :reviewer REMOVE decided_at",
+            )
+            .condition_expression(
+                "(#status = :pending OR (#status = :deciding AND \
+                 (attribute_not_exists(claimed_at) OR claimed_at < :stale))) \
+                 AND expires_at > :now",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#comment", "comment")
+            .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":now", n(claim.at))
+            .expression_attribute_values(":stale", n(stale_cutoff(claim.at)))
+            .expression_attribute_values(":decision", s(claim.decision.as_str()))
+            .expression_attribute_values(":comment", s(&claim.comment))
+            .expression_attribute_values(":reviewer", s(&claim.reviewer))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claimed::Won),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Claimed::Lost)
+            }
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
+    /// Applies what `SendTaskSuccess` decided, provided the record still holds our claim.
+    pub async fn settle(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        transition: Transition,
+    ) -> Result<(), String> {
+        let (update, next) = match transition {
+            Transition::Finalise(decision) => (
+                "SET #status = :next, decided_at = claimed_at REMOVE claimed_at",
+                decision.status(),
+            ),
+            Transition::Expire => (
+                "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at",
+                Status::Expired,
+            ),
+            Transition::Revert => (
+                "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at",
+                Status::Pending,
+            ),
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(approval.id.as_str()))
+            .update_expression(update)
+            .condition_expression("#status = :deciding AND claimed_at = :claimed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":next", s(next.as_str()))
+            .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
+            .expression_attribute_values(":claimed", n(claim.at));
+        if !matches!(transition, Transition::Finalise(_)) {
+            request = request.expression_attribute_names("#comment", "comment");
+        }
+        request.send().await.map_err(|e| describe(&e))?;
+        Ok(())
+    }
+}

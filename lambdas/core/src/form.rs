@@ -4,10 +4,12 @@ use std::fmt;
 
 use crate::record::Decision;
 
-/// Largest form body accepted, in bytes (before decoding).
-pub const MAX_FORM_BYTES: usize = 4096;
 /// Longest comment, in characters (after trimming).
 pub const MAX_COMMENT_CHARS: usize = 1000;
+/// Largest form body accepted, in bytes (before decoding): room for a comment of
+/// [`MAX_COMMENT_CHARS`] characters of up to 3 UTF-8 bytes each, percent-encoded (9 bytes per
+/// character), and the other fields.
+pub const MAX_FORM_BYTES: usize = 9 * MAX_COMMENT_CHARS + 512;
 
 /// A well-formed POST: `decision=approve|reject&comment=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,6 +221,16 @@ mod tests {
             err("decision=approve&comment=a&comment=b"),
             FormError::Repeated("comment")
         );
+    }
+
+    #[test]
+    fn a_full_comment_in_any_script_fits_the_body_limit() {
+        // 1000 CJK characters: 3 UTF-8 bytes each, 9 once percent-encoded, as browsers send it.
+        let body = format!(
+            "decision=reject&comment={}",
+            "%E6%BC%A2".repeat(MAX_COMMENT_CHARS)
+        );
+        assert_eq!(ok(&body).comment.chars().count(), MAX_COMMENT_CHARS);
     }
 
     #[test]

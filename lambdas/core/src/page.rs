@@ -21,7 +21,7 @@ pub fn headers() -> [(&'static str, &'static str); 5] {
         ("content-type", "text/html; charset=utf-8"),
         ("content-security-policy", CONTENT_SECURITY_POLICY),
         ("cache-control", "no-store"),
-        ("referrer-policy", "no-referrer"),
+        ("referrer-policy", "same-origin"),
         ("x-content-type-options", "nosniff"),
     ]
 }
@@ -152,7 +152,7 @@ fn layout(title: &str, content: Markup) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex, nofollow";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (title) }
                 style { (PreEscaped(CSS)) }
             }
@@ -570,7 +570,7 @@ mod tests {
             )
         );
         assert_eq!(get("cache-control"), Some("no-store"));
-        assert_eq!(get("referrer-policy"), Some("no-referrer"));
+        assert_eq!(get("referrer-policy"), Some("same-origin"));
         assert_eq!(get("x-content-type-options"), Some("nosniff"));
         assert_eq!(get("content-type"), Some("text/html; charset=utf-8"));
     }

@@ -9,7 +9,7 @@ use hitl_aws::{describe, now};
 
 use crate::{
     settings::Settings,
-    store::{LinkState, Table},
+    store::{LinkState, StoreError, Table},
 };
 
 pub struct Context {
@@ -45,6 +45,17 @@ impl Failure {
     }
 }
 
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Refused(message) => Self::invalid(format!(
+                "the table refused the request as it is ({message}); check its numbers and nesting"
+            )),
+            StoreError::Failed(message) => Self::transient(message),
+        }
+    }
+}
+
 impl From<Failure> for Diagnostic {
     fn from(failure: Failure) -> Self {
         Diagnostic {
@@ -71,20 +82,11 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
         settings.retention_secs,
     )
     .map_err(Failure::invalid)?;
-    let approval = context
-        .table
-        .put_approval(&approval)
-        .await
-        .map_err(Failure::transient)?;
+    let approval = context.table.put_approval(&approval).await?;
 
     let mut sent = 0;
     for link in approval.links() {
-        match context
-            .table
-            .put_link(&link)
-            .await
-            .map_err(Failure::transient)?
-        {
+        match context.table.put_link(&link).await? {
             LinkState::Notified => continue,
             LinkState::ToNotify => {}
         }
@@ -106,11 +108,7 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
             .send()
             .await
             .map_err(|e| Failure::transient(describe(&e)))?;
-        context
-            .table
-            .mark_notified(&link, now)
-            .await
-            .map_err(Failure::transient)?;
+        context.table.mark_notified(&link, now).await?;
         sent += 1;
     }
     tracing::info!(

@@ -10,11 +10,11 @@ mod handler;
 mod settings;
 mod store;
 
-use lambda_runtime::{service_fn, tracing};
+use lambda_runtime::service_fn;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing::init_default_subscriber();
+    hitl_aws::init_logging();
     let settings = settings::Settings::from_env()?;
     let aws = aws_config::load_from_env().await;
     let context = handler::Context {

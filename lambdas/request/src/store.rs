@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
-use hitl_aws::describe;
+use aws_sdk_dynamodb::{Client, error::SdkError, types::AttributeValue};
+use hitl_aws::{describe, error_code};
 use hitl_core::{Approval, LinkItem};
 
 /// Marks a link whose message was sent.
@@ -25,30 +25,54 @@ pub enum LinkState {
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Why the table did not take a write.
+#[derive(Debug)]
+pub enum StoreError {
+    /// DynamoDB refuses the item as it is (a number out of its range, nesting too deep): the
+    /// request itself is at fault and a retry cannot help.
+    Refused(String),
+    /// Anything else: throttling, the network, permissions.
+    Failed(String),
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(error: SdkError<E, R>) -> Self {
+        match error_code(&error) {
+            Some("ValidationException") => Self::Refused(describe(&error)),
+            _ => Self::Failed(describe(&error)),
+        }
+    }
+}
+
 impl Table {
     pub fn new(client: Client, name: String) -> Self {
         Self { client, name }
     }
 
     /// Stores `approval` unless a record with its id exists; returns the stored record either way.
-    pub async fn put_approval(&self, approval: &Approval) -> Result<Approval, String> {
-        let item: Item = serde_dynamo::to_item(approval).map_err(|e| e.to_string())?;
+    pub async fn put_approval(&self, approval: &Approval) -> Result<Approval, StoreError> {
+        let item: Item =
+            serde_dynamo::to_item(approval).map_err(|e| StoreError::Refused(e.to_string()))?;
         match self.put_new(item).await? {
             true => Ok(approval.clone()),
             false => {
-                let stored = self
-                    .get(approval.id.as_str())
-                    .await?
-                    .ok_or("the approval vanished between two calls")?;
+                let stored = self.get(approval.id.as_str()).await?.ok_or_else(|| {
+                    StoreError::Failed("the approval vanished between two calls".into())
+                })?;
                 serde_dynamo::from_item(stored)
-                    .map_err(|e| format!("stored approval unreadable: {e}"))
+                    .map_err(|e| StoreError::Failed(format!("stored approval unreadable: {e}")))
             }
         }
     }
 
     /// Stores `link` unless it exists, and says whether its message still has to be sent.
-    pub async fn put_link(&self, link: &LinkItem) -> Result<LinkState, String> {
-        let item: Item = serde_dynamo::to_item(link).map_err(|e| e.to_string())?;
+    pub async fn put_link(&self, link: &LinkItem) -> Result<LinkState, StoreError> {
+        let item: Item =
+            serde_dynamo::to_item(link).map_err(|e| StoreError::Refused(e.to_string()))?;
         if self.put_new(item).await? {
             return Ok(LinkState::ToNotify);
         }
@@ -60,22 +84,22 @@ impl Table {
         })
     }
 
-    pub async fn mark_notified(&self, link: &LinkItem, now: u64) -> Result<(), String> {
+    pub async fn mark_notified(&self, link: &LinkItem, now: u64) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.name)
             .key("id", AttributeValue::S(link.id.as_str().to_owned()))
             .update_expression("SET #n = :now")
+            .condition_expression("attribute_exists(id)")
             .expression_attribute_names("#n", NOTIFIED_AT)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
-            .await
-            .map_err(|e| describe(&e))?;
+            .await?;
         Ok(())
     }
 
     /// `true` if stored, `false` if an item with the same id was there.
-    async fn put_new(&self, item: Item) -> Result<bool, String> {
+    async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -92,11 +116,11 @@ impl Table {
             {
                 Ok(false)
             }
-            Err(e) => Err(describe(&e)),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Item>, String> {
+    async fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -104,8 +128,7 @@ impl Table {
             .key("id", AttributeValue::S(id.to_owned()))
             .consistent_read(true)
             .send()
-            .await
-            .map_err(|e| describe(&e))?;
+            .await?;
         Ok(output.item)
     }
 }

@@ -7,11 +7,11 @@
 mod handler;
 mod store;
 
-use lambda_http::{service_fn, tracing};
+use lambda_http::service_fn;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing::init_default_subscriber();
+    hitl_aws::init_logging();
     let table =
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
     let aws = aws_config::load_from_env().await;

@@ -98,6 +98,22 @@ pub enum Command {
     Cdk,
     /// Check the tools the kit needs (not available yet)
     Doctor,
+    /// The local environment's router (started by the local environment, not by hand)
+    #[command(hide = true)]
+    LocalRouter {
+        /// Address to listen on (moto's MOTO_PORT)
+        #[arg(long, value_name = "ADDR")]
+        listen: String,
+        /// moto's base URL
+        #[arg(long, value_name = "URL")]
+        moto: String,
+        /// `cargo lambda watch`'s base URL
+        #[arg(long, value_name = "URL")]
+        lambda: String,
+        /// The function binaries it serves
+        #[arg(long, value_delimiter = ',', default_value = "request,review")]
+        functions: Vec<String>,
+    },
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {

@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod diagnostic;
 mod kit;
+mod local;
 mod render;
 mod status;
 mod tools;

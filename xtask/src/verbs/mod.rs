@@ -17,6 +17,19 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Schema { write } => show_config::schema(write),
         Command::Test { lint_only } => test::run(global, lint_only),
         Command::Bench { iterations } => bench::run(global, iterations),
+        Command::LocalRouter {
+            listen,
+            moto,
+            lambda,
+            functions,
+        } => crate::local::router::serve(
+            &listen,
+            crate::local::router::Upstreams {
+                moto,
+                lambda,
+                binaries: functions,
+            },
+        ),
         Command::Build
         | Command::Deploy
         | Command::Destroy

@@ -1,0 +1,293 @@
+//! The router of the local environment. moto's Step Functions interpreter sends every service
+//! call to `localhost:$MOTO_PORT`, so the router listens there: a Lambda `Invoke` of one of the
+//! kit's functions goes to `cargo lambda watch`, which serves each binary by its name; every
+//! other call goes to moto. It also makes cargo-lambda's answers look like Lambda's, which moto
+//! relies on: a request id on every response, and a handler error as `200` with
+//! `X-Amz-Function-Error` rather than a `500`.
+
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    thread,
+};
+
+use anyhow::{Context, Result};
+use percent_encoding::percent_decode_str;
+
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `cargo lambda watch`, at this path (the function named by its binary).
+    Lambda(String),
+    /// A Lambda invoke of a function the kit does not have.
+    UnknownFunction(String),
+    /// moto, unchanged.
+    Moto,
+}
+
+/// Routes a request path. `binaries` are the function binaries (`request`, `review`); a
+/// deployed function `<stack>-<binary>` (by name or ARN, with or without a qualifier) is served
+/// by `<binary>`.
+pub fn route(path: &str, binaries: &[String]) -> Target {
+    let Some(encoded) = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+    else {
+        return Target::Moto;
+    };
+    let name = percent_decode_str(encoded).decode_utf8_lossy();
+    let function = if name.starts_with("arn:") {
+        name.split(':').nth(6).unwrap_or("")
+    } else {
+        name.split(':').next().unwrap_or("")
+    };
+    match binaries
+        .iter()
+        .find(|b| function == b.as_str() || function.ends_with(&format!("-{b}")))
+    {
+        Some(binary) => Target::Lambda(format!("/2015-03-31/functions/{binary}/invocations")),
+        None => Target::UnknownFunction(function.to_owned()),
+    }
+}
+
+/// What a cargo-lambda answer becomes, as Lambda's `Invoke` API would give it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Translated {
+    pub status: u16,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Lambda answers a handler error with 200 and `X-Amz-Function-Error: Unhandled`, the error
+/// document as the body; cargo-lambda answers it with 500. moto reads the request id of every
+/// answer.
+pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
+    let mut headers = vec![("x-amzn-RequestId", request_id.to_owned())];
+    let handler_error = status == 500
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .is_ok_and(|v| v.get("errorType").is_some());
+    if handler_error {
+        headers.push(("X-Amz-Function-Error", "Unhandled".to_owned()));
+        return Translated {
+            status: 200,
+            headers,
+        };
+    }
+    if status == 200 {
+        headers.push(("X-Amz-Executed-Version", "$LATEST".to_owned()));
+    }
+    Translated { status, headers }
+}
+
+/// Lambda's answer for a function that does not exist.
+fn unknown_function(name: &str) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+    let body = serde_json::json!({
+        "Type": "User",
+        "message": format!("Function not found: {name} (the local environment serves the kit's functions only)"),
+    });
+    (
+        404,
+        vec![("x-amzn-ErrorType", "ResourceNotFoundException".to_owned())],
+        body.to_string().into_bytes(),
+    )
+}
+
+/// The router's upstreams.
+#[derive(Clone)]
+pub struct Upstreams {
+    /// `http://127.0.0.1:<port>` of moto.
+    pub moto: String,
+    /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
+    pub lambda: String,
+    pub binaries: Vec<String>,
+}
+
+/// Hop-by-hop and framing headers, which each side sets for itself.
+const NOT_FORWARDED: [&str; 5] = [
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "expect",
+];
+
+/// Serves until the process is stopped; each request on its own thread, since a Lambda invoke
+/// from Step Functions waits for the function to return.
+pub fn serve(listen: &str, upstreams: Upstreams) -> Result<()> {
+    let server = tiny_http::Server::http(listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let counter = std::sync::Arc::new(AtomicU64::new(0));
+    for request in server.incoming_requests() {
+        let upstreams = upstreams.clone();
+        let agent = agent.clone();
+        let counter = counter.clone();
+        thread::spawn(move || {
+            let id = format!("hitl-router-{}", counter.fetch_add(1, Ordering::Relaxed));
+            if let Err(error) = forward(request, &upstreams, &agent, &id) {
+                eprintln!("router: {error:#}");
+            }
+        });
+    }
+    Ok(())
+}
+
+fn forward(
+    mut request: tiny_http::Request,
+    upstreams: &Upstreams,
+    agent: &ureq::Agent,
+    request_id: &str,
+) -> Result<()> {
+    let url = request.url().to_owned();
+    let (path, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(p, q)| (p, q));
+    let target = route(path, &upstreams.binaries);
+    let (base, path) = match &target {
+        Target::UnknownFunction(name) => {
+            let (status, headers, body) = unknown_function(name);
+            return respond(request, status, &headers, &[], body);
+        }
+        Target::Lambda(path) => (upstreams.lambda.as_str(), path.as_str()),
+        Target::Moto => (upstreams.moto.as_str(), path),
+    };
+    let uri = if query.is_empty() {
+        format!("{base}{path}")
+    } else {
+        format!("{base}{path}?{query}")
+    };
+    let mut body = Vec::new();
+    request.as_reader().read_to_end(&mut body)?;
+    let mut outgoing = ureq::http::Request::builder()
+        .method(request.method().as_str())
+        .uri(&uri);
+    for header in request.headers() {
+        let name = header.field.as_str().as_str();
+        if !NOT_FORWARDED.contains(&name.to_ascii_lowercase().as_str()) {
+            outgoing = outgoing.header(name, header.value.as_str());
+        }
+    }
+    let mut response = agent
+        .run(outgoing.body(body)?)
+        .with_context(|| format!("{} {uri}", request.method()))?;
+    let status = response.status().as_u16();
+    let copied: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !NOT_FORWARDED.contains(&name.as_str()))
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()?;
+    match target {
+        Target::Lambda(_) => {
+            let translated = translate(status, &body, request_id);
+            respond(
+                request,
+                translated.status,
+                &translated.headers,
+                &copied,
+                body,
+            )
+        }
+        _ => respond(request, status, &[], &copied, body),
+    }
+}
+
+fn respond(
+    request: tiny_http::Request,
+    status: u16,
+    extra: &[(&'static str, String)],
+    copied: &[(String, String)],
+    body: Vec<u8>,
+) -> Result<()> {
+    let mut response = tiny_http::Response::from_data(body).with_status_code(status);
+    let extra = extra.iter().map(|(n, v)| (n.to_string(), v.clone()));
+    for (name, value) in copied.iter().cloned().chain(extra) {
+        if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            response.add_header(header);
+        }
+    }
+    request.respond(response)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binaries() -> Vec<String> {
+        vec!["request".to_owned(), "review".to_owned()]
+    }
+
+    #[test]
+    fn invokes_of_the_kits_functions_go_to_their_binaries() {
+        let to_request = Target::Lambda("/2015-03-31/functions/request/invocations".to_owned());
+        for path in [
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahitl-local-request/invocations",
+            "/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hitl-local-request:$LATEST/invocations",
+            "/2015-03-31/functions/hitl-local-request/invocations",
+            "/2015-03-31/functions/request/invocations",
+        ] {
+            assert_eq!(route(path, &binaries()), to_request, "{path}");
+        }
+    }
+
+    #[test]
+    fn other_functions_are_unknown_and_other_calls_go_to_moto() {
+        assert_eq!(
+            route(
+                "/2015-03-31/functions/someone-elses/invocations",
+                &binaries()
+            ),
+            Target::UnknownFunction("someone-elses".to_owned())
+        );
+        assert_eq!(
+            route(
+                "/2015-03-31/functions/hitl-local-requester/invocations",
+                &binaries()
+            ),
+            Target::UnknownFunction("hitl-local-requester".to_owned())
+        );
+        for path in [
+            "/",
+            "/2015-03-31/functions/request",
+            "/moto-api/config",
+            "/2015-03-31/functions",
+        ] {
+            assert_eq!(route(path, &binaries()), Target::Moto, "{path}");
+        }
+    }
+
+    #[test]
+    fn handler_errors_become_lambdas_function_errors() {
+        let body = br#"{"errorType":"Hitl.InvalidRequest","errorMessage":"no title"}"#;
+        let translated = translate(500, body, "id-1");
+        assert_eq!(translated.status, 200);
+        assert!(
+            translated
+                .headers
+                .contains(&("X-Amz-Function-Error", "Unhandled".to_owned()))
+        );
+        assert!(
+            translated
+                .headers
+                .contains(&("x-amzn-RequestId", "id-1".to_owned()))
+        );
+        // A 500 that is not a handler error stays one.
+        assert_eq!(translate(500, b"<html>", "id-2").status, 500);
+        let ok = translate(200, b"{}", "id-3");
+        assert_eq!(ok.status, 200);
+        assert!(!ok.headers.iter().any(|(n, _)| *n == "X-Amz-Function-Error"));
+        assert!(
+            ok.headers
+                .contains(&("x-amzn-RequestId", "id-3".to_owned()))
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! The local router as a process, between a fake moto and a fake `cargo lambda watch`: what
+//! moto's Step Functions interpreter needs from it.
+
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicBool, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// A fake upstream answering every request with `answer(method, url, body)`.
+fn upstream(answer: fn(&str, &str, &str) -> (u16, String)) -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", server.server_addr().to_ip().unwrap());
+    thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            request.as_reader().read_to_string(&mut body).unwrap();
+            let (status, text) = answer(request.method().as_str(), request.url(), &body);
+            let _ =
+                request.respond(tiny_http::Response::from_string(text).with_status_code(status));
+        }
+    });
+    address
+}
+
+struct Router(Child, String);
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_router(moto: &str, lambda: &str) -> Router {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "local-router",
+            "--listen",
+            &listen,
+            "--moto",
+            moto,
+            "--lambda",
+            lambda,
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "the router did not start");
+        thread::sleep(Duration::from_millis(20));
+    }
+    Router(child, format!("http://{listen}"))
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+fn fake_moto(method: &str, url: &str, body: &str) -> (u16, String) {
+    (200, format!("moto {method} {url} {body}"))
+}
+
+fn fake_lambda(_: &str, url: &str, body: &str) -> (u16, String) {
+    match (url, body.contains("fail")) {
+        ("/2015-03-31/functions/request/invocations", true) => (
+            500,
+            r#"{"errorType":"Hitl.InvalidRequest","errorMessage":"no title"}"#.to_owned(),
+        ),
+        ("/2015-03-31/functions/request/invocations", false) => {
+            (200, r#"{"approvalId":"x"}"#.to_owned())
+        }
+        _ => (404, "no such binary".to_owned()),
+    }
+}
+
+#[test]
+fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
+    let router = start_router(&upstream(fake_moto), &upstream(fake_lambda));
+    let agent = agent();
+    let invoke = format!(
+        "{}/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahitl-local-request/invocations",
+        router.1
+    );
+
+    // Every other call reaches moto as it was sent, query and body included.
+    let mut response = agent
+        .post(&format!("{}/?Action=Publish", router.1))
+        .send("TopicArn=t")
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.body_mut().read_to_string().unwrap(),
+        "moto POST /?Action=Publish TopicArn=t"
+    );
+
+    // An invoke of the kit's function goes to its binary, with a request id as Lambda's has.
+    let mut response = agent.post(&invoke).send(r#"{"taskToken":"t"}"#).unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "x-amzn-RequestId").is_some());
+    assert_eq!(header(&response, "X-Amz-Function-Error"), None);
+    assert_eq!(
+        response.body_mut().read_to_string().unwrap(),
+        r#"{"approvalId":"x"}"#
+    );
+
+    // A handler error becomes Lambda's function error: 200, the header, the error document.
+    let mut response = agent.post(&invoke).send(r#"{"fail":true}"#).unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "X-Amz-Function-Error").as_deref(),
+        Some("Unhandled")
+    );
+    assert!(
+        response
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("Hitl.InvalidRequest")
+    );
+
+    // A function the kit does not have is Lambda's ResourceNotFoundException.
+    let response = agent
+        .post(&format!(
+            "{}/2015-03-31/functions/other/invocations",
+            router.1
+        ))
+        .send("{}")
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        header(&response, "x-amzn-ErrorType").as_deref(),
+        Some("ResourceNotFoundException")
+    );
+}
+
+/// Set once the invoke reached the function.
+static ARRIVED: AtomicBool = AtomicBool::new(false);
+/// Set once the moto call got its answer; the waiting function returns only then.
+static RELEASED: AtomicBool = AtomicBool::new(false);
+
+#[test]
+fn a_waiting_invoke_does_not_hold_up_other_calls() {
+    // Like a Step Functions invoke, this one returns only after another call went through; a
+    // router serving one request at a time would answer the moto call only after the invoke
+    // gave up, and the invoke would report that.
+    fn waiting_lambda(_: &str, _: &str, _: &str) -> (u16, String) {
+        ARRIVED.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !RELEASED.load(Ordering::SeqCst) {
+            if Instant::now() > deadline {
+                return (200, "gave up".to_owned());
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        (200, "released".to_owned())
+    }
+    let router = start_router(&upstream(fake_moto), &upstream(waiting_lambda));
+    let invoke = format!("{}/2015-03-31/functions/request/invocations", router.1);
+    let waiting = thread::spawn(move || {
+        let mut response = agent().post(&invoke).send("{}").unwrap();
+        response.body_mut().read_to_string().unwrap()
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ARRIVED.load(Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "the invoke never reached the function"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let response = agent()
+        .get(&format!("{}/moto-api/", router.1))
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    RELEASED.store(true, Ordering::SeqCst);
+    assert_eq!(waiting.join().unwrap(), "released");
+}

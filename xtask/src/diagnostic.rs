@@ -29,10 +29,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        // Relative to the current directory where it can be, as the user would type it.
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let file = self.file.strip_prefix(&cwd).unwrap_or(&self.file);
-        write!(f, "{}", file.display())?;
+        write!(f, "{}", crate::kit::shown(&self.file).display())?;
         if let Some((line, column)) = self.line {
             write!(f, ":{line}:{column}")?;
         }

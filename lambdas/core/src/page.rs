@@ -335,6 +335,7 @@ mod tests {
             confirmation(&decided_rec, NOW + 61),
             retry(&pending, hostile, &form, NOW),
             not_found(),
+            unavailable(),
             refused(&Refusal::CrossSite),
             refused(&Refusal::Form(FormError::InvalidDecision)),
         ]
@@ -438,7 +439,7 @@ mod tests {
         assert_eq!(
             codes,
             [
-                200, 200, 200, 200, 200, 409, 410, 409, 200, 503, 404, 403, 400
+                200, 200, 200, 200, 200, 409, 410, 409, 200, 503, 404, 503, 403, 400
             ]
         );
         assert_eq!(
@@ -543,6 +544,14 @@ mod tests {
         assert!(html.contains("nothing was recorded"));
         assert!(html.contains(">Fine\nby me</textarea>"));
         assert!(html.contains(r#"<form method="post">"#));
+    }
+
+    #[test]
+    fn unavailable_says_nothing_was_recorded() {
+        let (code, html) = unavailable();
+        assert_eq!(code, 503);
+        assert!(html.contains("Nothing was recorded"), "{html}");
+        assert!(!html.contains("<form"));
     }
 
     #[test]

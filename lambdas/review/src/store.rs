@@ -107,19 +107,16 @@ impl Table {
         claim: &Claim,
         transition: Transition,
     ) -> Result<(), String> {
+        // Finalising keeps the claim as the decision; expiring and reverting drop it.
+        const DROP_CLAIM: &str =
+            "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at";
         let (update, next) = match transition {
             Transition::Finalise(decision) => (
                 "SET #status = :next, decided_at = claimed_at REMOVE claimed_at",
                 decision.status(),
             ),
-            Transition::Expire => (
-                "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at",
-                Status::Expired,
-            ),
-            Transition::Revert => (
-                "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at",
-                Status::Pending,
-            ),
+            Transition::Expire => (DROP_CLAIM, Status::Expired),
+            Transition::Revert => (DROP_CLAIM, Status::Pending),
         };
         let mut request = self
             .client

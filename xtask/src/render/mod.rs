@@ -72,17 +72,12 @@ impl TemplateSet {
 
     /// Compiles the templates; called once every source is added.
     fn compile(&mut self) -> Result<(), Diagnostic> {
-        self.registry = self.registry()?;
-        Ok(())
-    }
-
-    fn registry(&self) -> Result<Handlebars<'static>, Diagnostic> {
-        let mut registry = Handlebars::new();
+        let registry = &mut self.registry;
         registry.set_strict_mode(true);
         // Partials are written at the indentation they take in the document.
         registry.set_prevent_indent(true);
         registry.register_escape_fn(no_escape);
-        helpers::register(&mut registry);
+        helpers::register(registry);
         for (name, (path, text)) in &self.sources {
             registry.register_template_string(name, text).map_err(|e| {
                 let mut d = Diagnostic::new(path, format!("template syntax error: {}", e.reason()));
@@ -92,7 +87,7 @@ impl TemplateSet {
                 d
             })?;
         }
-        Ok(registry)
+        Ok(())
     }
 
     fn path_of(&self, name: &str) -> PathBuf {

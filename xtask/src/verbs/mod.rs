@@ -30,30 +30,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 binaries: functions,
             },
         ),
-        Command::Build
-        | Command::Deploy
-        | Command::Destroy
-        | Command::Outputs
-        | Command::Status
-        | Command::Start
-        | Command::Local
-        | Command::Cdk
-        | Command::Doctor => not_yet(&cli.command),
+        Command::Build => not_yet("build"),
+        Command::Deploy => not_yet("deploy"),
+        Command::Destroy => not_yet("destroy"),
+        Command::Outputs => not_yet("outputs"),
+        Command::Status => not_yet("status"),
+        Command::Start => not_yet("start"),
+        Command::Local => not_yet("local"),
+        Command::Cdk => not_yet("cdk"),
+        Command::Doctor => not_yet("doctor"),
     }
 }
 
-fn not_yet(command: &Command) -> Result<()> {
-    let name = match command {
-        Command::Build => "build",
-        Command::Deploy => "deploy",
-        Command::Destroy => "destroy",
-        Command::Outputs => "outputs",
-        Command::Status => "status",
-        Command::Start => "start",
-        Command::Local => "local",
-        Command::Cdk => "cdk",
-        _ => "doctor",
-    };
+fn not_yet(name: &str) -> Result<()> {
     bail!(
         "`cargo xtask {name}` is not available in this version of the kit yet; `cargo xtask \
          render` writes the CloudFormation template meanwhile"

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::values::{Email, Region};
+use crate::config::values::{Architecture, Email, Region};
 
 #[derive(Parser)]
 #[command(
@@ -80,20 +80,59 @@ pub enum Command {
         #[arg(long, default_value_t = 200)]
         iterations: u32,
     },
-    /// Build the Lambda functions (not available yet)
-    Build,
-    /// Deploy the stack (not available yet)
-    Deploy,
-    /// Delete the stack (not available yet)
-    Destroy,
-    /// Print the stack's outputs (not available yet)
-    Outputs,
-    /// Show the stack and its pending approvals (not available yet)
-    Status,
-    /// Start an execution of the workflow (not available yet)
-    Start,
-    /// Manage the local emulator (not available yet)
-    Local,
+    /// Build the Lambda functions (release, through cargo-lambda) into deterministic zips
+    Build {
+        /// CPU architecture [default: the environment's lambda.architecture]
+        #[arg(long, value_name = "ARCH", value_parser = parse::<Architecture>)]
+        arch: Option<Architecture>,
+    },
+    /// Deploy the environment's stack (and the bootstrap stack on first use)
+    Deploy {
+        /// Add a reviewer on top of the config's (repeatable)
+        #[arg(long = "email", value_name = "ADDR", value_parser = parse::<Email>)]
+        emails: Vec<Email>,
+        /// Apply without asking
+        #[arg(long, short)]
+        yes: bool,
+        /// change-set: review the changes first; direct: create or update the stack at once
+        #[arg(long, value_enum, default_value_t = Method::ChangeSet)]
+        method: Method,
+    },
+    /// Delete the environment's stack
+    Destroy {
+        /// Delete without asking
+        #[arg(long, short)]
+        yes: bool,
+        /// Also empty and delete the bootstrap stack and its asset bucket
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print the stack's outputs
+    Outputs {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the stack, its recent events, executions and pending approvals
+    Status {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start an execution of the approval workflow with an event file
+    Start {
+        /// The workflow input: a JSON file (samples in events/)
+        #[arg(long, value_name = "FILE")]
+        event: PathBuf,
+        /// The execution's name [default: generated]
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Manage the local environment's processes (moto server, router, cargo lambda watch)
+    Local {
+        #[command(subcommand)]
+        action: LocalAction,
+    },
     /// Export the stack as an AWS CDK app (not available yet)
     Cdk,
     /// Check the tools the kit needs (not available yet)
@@ -114,6 +153,22 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_value = "request,review")]
         functions: Vec<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    ChangeSet,
+    Direct,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+pub enum LocalAction {
+    /// Start moto server and the router (deploy does this by itself)
+    Up,
+    /// Stop every process the local environment started
+    Down,
+    /// Show what is running and where
+    Status,
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {

@@ -1,7 +1,10 @@
 //! `cargo xtask`: the hitl kit's whole interface. See ARCHITECTURE.md for the map.
 
+mod aws;
+mod build;
 mod cli;
 mod config;
+mod deploy;
 mod diagnostic;
 mod kit;
 mod local;

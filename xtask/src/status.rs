@@ -17,3 +17,35 @@ pub fn warning(message: impl std::fmt::Display) {
 pub fn error(message: impl std::fmt::Display) {
     anstream::eprintln!("{BAD}error{BAD:#}: {message}");
 }
+
+/// A spinner in the same column as the status verbs, with the elapsed time.
+pub fn spinner(verb: &'static str, message: String) -> indicatif::ProgressBar {
+    let progress = indicatif::ProgressBar::new_spinner();
+    progress.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>12.green.bold} {msg} {spinner:.green} [{elapsed}]",
+        )
+        .expect("a valid template"),
+    );
+    progress.set_prefix(verb);
+    progress.set_message(message);
+    progress.enable_steady_tick(std::time::Duration::from_millis(120));
+    progress
+}
+
+/// Asks `question` on the terminal; `yes` answers it. Without a terminal there is nobody to ask:
+/// an error says to pass `--yes`.
+pub fn confirm(yes: bool, question: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{question} — no terminal to ask on; pass --yes to answer yes");
+    }
+    anstream::eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
+}

@@ -5,13 +5,16 @@
 use std::{
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
-use crate::{kit, status::status};
+use crate::{
+    kit,
+    status::{spinner, status},
+};
 
 pub struct Venv {
     dir: PathBuf,
@@ -48,11 +51,14 @@ pub fn ensure() -> Result<Venv> {
     std::fs::create_dir_all(&tools)?;
     let log = tools.join("pip.log");
     let started = Instant::now();
-    let progress = spinner(format!(
-        "Python tools ({}) into {}",
-        pins.join(", "),
-        kit::shown(&venv.dir).display()
-    ));
+    let progress = spinner(
+        "Installing",
+        format!(
+            "Python tools ({}) into {}",
+            pins.join(", "),
+            kit::shown(&venv.dir).display()
+        ),
+    );
     if !venv.bin("python").exists() {
         let python = std::env::var("HITL_PYTHON").unwrap_or_else(|_| "python3".to_owned());
         run_logged(
@@ -87,18 +93,6 @@ pub fn ensure() -> Result<Venv> {
         format!("{} in {:.0?}", pins.join(", "), started.elapsed()),
     );
     Ok(venv)
-}
-
-fn spinner(message: String) -> ProgressBar {
-    let progress = ProgressBar::new_spinner();
-    progress.set_style(
-        ProgressStyle::with_template("{spinner:.green} {prefix:>10.green.bold} {msg} [{elapsed}]")
-            .expect("a valid template"),
-    );
-    progress.set_prefix("Installing");
-    progress.set_message(message);
-    progress.enable_steady_tick(Duration::from_millis(120));
-    progress
 }
 
 /// Runs `command` with its output appended to `log`, ticking `progress` while it runs.

@@ -568,6 +568,28 @@ impl Architecture {
             Self::X86_64 => "x86_64",
         }
     }
+
+    /// The Rust target Lambda runs this architecture's functions on.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Self::Arm64 => "aarch64-unknown-linux-gnu",
+            Self::X86_64 => "x86_64-unknown-linux-gnu",
+        }
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "arm64" => Ok(Self::Arm64),
+            "x86_64" => Ok(Self::X86_64),
+            _ => Err(format!(
+                "`{text}` is not a Lambda architecture: use arm64 or x86_64"
+            )),
+        }
+    }
 }
 
 /// What CloudFormation does with the approvals table when it leaves the stack (DynamoDB has no

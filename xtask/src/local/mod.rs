@@ -1,4 +1,7 @@
 //! The local environment: moto server and `cargo lambda watch` on this machine, joined by a
-//! router. So far the router; starting and stopping the pieces comes next.
+//! router, with what moto lacks filled in after each deploy.
 
+pub mod emulation;
+pub mod process;
 pub mod router;
+pub mod runner;

@@ -1,8 +1,15 @@
 //! One module per verb of `cargo xtask`.
 
 mod bench;
+mod build;
+mod deploy;
+mod destroy;
+pub mod local;
+mod outputs;
 mod render;
 mod show_config;
+mod start;
+mod status;
 mod test;
 
 use anyhow::{Result, bail};
@@ -30,13 +37,17 @@ pub fn run(cli: Cli) -> Result<()> {
                 binaries: functions,
             },
         ),
-        Command::Build => not_yet("build"),
-        Command::Deploy => not_yet("deploy"),
-        Command::Destroy => not_yet("destroy"),
-        Command::Outputs => not_yet("outputs"),
-        Command::Status => not_yet("status"),
-        Command::Start => not_yet("start"),
-        Command::Local => not_yet("local"),
+        Command::Build { arch } => build::run(global, arch),
+        Command::Deploy {
+            emails,
+            yes,
+            method,
+        } => deploy::run(global, &emails, yes, method),
+        Command::Destroy { yes, all } => destroy::run(global, yes, all),
+        Command::Outputs { json } => outputs::run(global, json),
+        Command::Status { json } => status::run(global, json),
+        Command::Start { event, name } => start::run(global, &event, name),
+        Command::Local { action } => local::run(action),
         Command::Cdk => not_yet("cdk"),
         Command::Doctor => not_yet("doctor"),
     }
@@ -47,4 +58,12 @@ fn not_yet(name: &str) -> Result<()> {
         "`cargo xtask {name}` is not available in this version of the kit yet; `cargo xtask \
          render` writes the CloudFormation template meanwhile"
     )
+}
+
+/// The runtime the AWS verbs block on.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

@@ -1,0 +1,85 @@
+//! Lambda packages: deterministic zips keyed by their SHA-256, uploaded to the asset bucket only
+//! when the bucket does not have them yet.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::aws::{describe, error_code};
+
+/// One function's package.
+pub struct Asset {
+    /// The function binary's name (`request`, `review`).
+    pub function: String,
+    pub zip: Vec<u8>,
+}
+
+impl Asset {
+    /// `<project>/<function>-<sha256>.zip`: the same code gives the same key, so an unchanged
+    /// function is neither uploaded again nor redeployed.
+    pub fn key(&self, project: &str) -> String {
+        let digest = Sha256::digest(&self.zip);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{project}/{}-{hex}.zip", self.function)
+    }
+}
+
+/// A Lambda package holding `bootstrap` (mode 0755) with a fixed timestamp: the same binary
+/// always gives the same bytes.
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755);
+    out.start_file("bootstrap", options)?;
+    out.write_all(binary)?;
+    Ok(out.finish()?.into_inner())
+}
+
+/// The local environment's packages: moto only stores a function's code, `cargo lambda watch`
+/// runs it, so each package holds a script saying so.
+pub fn local_placeholders(functions: &[&str]) -> Result<Vec<Asset>> {
+    functions
+        .iter()
+        .map(|&function| {
+            let script = format!(
+                "#!/bin/sh\necho 'hitl local environment: {function} runs in cargo lambda watch, \
+                 not from this package' >&2\nexit 1\n"
+            );
+            Ok(Asset {
+                function: function.to_owned(),
+                zip: zip_bootstrap(script.as_bytes())?,
+            })
+        })
+        .collect()
+}
+
+/// Uploads the assets the bucket lacks; returns the bytes uploaded.
+pub async fn upload(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    project: &str,
+    assets: &[Asset],
+) -> Result<u64> {
+    let mut uploaded = 0;
+    for asset in assets {
+        let key = asset.key(project);
+        match s3.head_object().bucket(bucket).key(&key).send().await {
+            Ok(_) => continue,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+            Err(e) if error_code(&e) == Some("NotFound") => {}
+            Err(e) => anyhow::bail!("cannot read s3://{bucket}/{key}: {}", describe(&e)),
+        }
+        s3.put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(asset.zip.clone().into())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
+            .with_context(|| format!("cannot upload s3://{bucket}/{key}"))?;
+        uploaded += asset.zip.len() as u64;
+    }
+    Ok(uploaded)
+}

@@ -1,0 +1,270 @@
+//! The change-set method: create a change set, show what it would do (replacements flagged),
+//! ask, execute, and wait with the stack's events shown.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, Replacement, StackStatus,
+};
+
+use super::{Outcome, STACK_TIMEOUT, assets, stack};
+use crate::{
+    aws::{Aws, describe},
+    config::Effective,
+    status::{confirm, spinner, status},
+};
+
+/// One line of a change set's summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `True` or `Conditional` when the resource would be replaced.
+    pub replacement: Option<String>,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<8} {:<40} {}",
+            self.action, self.logical_id, self.resource_type
+        )?;
+        match self.replacement.as_deref() {
+            Some("True") => write!(f, "  (replaced)"),
+            Some("Conditional") => write!(f, "  (may be replaced)"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether a failed change set only says there was nothing to change.
+pub fn is_empty_change_set(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+pub async fn deploy(
+    aws: &Aws,
+    effective: &Effective,
+    template: &str,
+    packages: &[assets::Asset],
+    yes: bool,
+) -> Result<Outcome> {
+    let bucket = super::bootstrap(aws).await?;
+    let project = effective.project.as_str();
+    let uploaded = assets::upload(&aws.s3(), &bucket, project, packages).await?;
+    let name = effective.stack_name.as_str();
+    let cfn = aws.cloudformation();
+    let mut current = stack::find(&cfn, name).await?;
+    if current
+        .as_ref()
+        .is_some_and(|s| stack::in_progress(&s.status))
+    {
+        status("Waiting", format!("for {name} to settle"));
+        stack::wait(&cfn, name, STACK_TIMEOUT).await?;
+        current = stack::find(&cfn, name).await?;
+    }
+    if let Some(stale) = current
+        .as_ref()
+        .filter(|s| stack::needs_recreate(&s.status))
+    {
+        if !confirm(
+            yes,
+            &format!(
+                "{name} is {} (its creation failed) and cannot be updated. Delete it and create it again?",
+                stale.status
+            ),
+        )? {
+            bail!("deploy cancelled: {name} is still {}", stale.status);
+        }
+        stack::delete(&cfn, name, STACK_TIMEOUT).await?;
+        current = None;
+    }
+    let change_type = if current.is_some() {
+        ChangeSetType::Update
+    } else {
+        ChangeSetType::Create
+    };
+    let change_set = format!("hitl-{}", hitl_aws::now());
+    let parameters = super::parameters(&bucket, project, packages)?
+        .into_iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect();
+    cfn.create_change_set()
+        .stack_name(name)
+        .change_set_name(&change_set)
+        .change_set_type(change_type.clone())
+        .template_body(template)
+        .set_parameters(Some(parameters))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create a change set for {name}: {}", describe(&e)))?;
+    let changes = match wait_for_change_set(aws, name, &change_set).await? {
+        Some(changes) => changes,
+        None => {
+            let _ = cfn
+                .delete_change_set()
+                .stack_name(name)
+                .change_set_name(&change_set)
+                .send()
+                .await;
+            let outputs = stack::find(&cfn, name)
+                .await?
+                .map(|s| s.outputs.into_iter().collect())
+                .unwrap_or_default();
+            super::save_outputs(effective, &outputs)?;
+            return Ok(Outcome {
+                applied: stack::Applied::Unchanged,
+                uploaded,
+                outputs,
+            });
+        }
+    };
+    status(
+        "Changes",
+        format!(
+            "{name}: {} ({} resources)",
+            summary(&changes),
+            changes.len()
+        ),
+    );
+    for change in &changes {
+        anstream::eprintln!("{:>12} {change}", "");
+    }
+    if !confirm(yes, &format!("Deploy these changes to {name}?"))? {
+        let _ = cfn
+            .delete_change_set()
+            .stack_name(name)
+            .change_set_name(&change_set)
+            .send()
+            .await;
+        bail!("deploy cancelled: nothing was changed");
+    }
+    cfn.execute_change_set()
+        .stack_name(name)
+        .change_set_name(&change_set)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot execute the change set: {}", describe(&e)))?;
+    let finished = stack::wait(&cfn, name, STACK_TIMEOUT).await?;
+    if !matches!(
+        finished,
+        StackStatus::CreateComplete | StackStatus::UpdateComplete
+    ) {
+        bail!(
+            "{name} ended {finished}{}; fix the cause and deploy again",
+            stack::failures(&cfn, name).await
+        );
+    }
+    let outputs = stack::find(&cfn, name)
+        .await?
+        .map(|s| s.outputs.into_iter().collect())
+        .unwrap_or_default();
+    super::save_outputs(effective, &outputs)?;
+    Ok(Outcome {
+        applied: if change_type == ChangeSetType::Create {
+            stack::Applied::Created
+        } else {
+            stack::Applied::Updated
+        },
+        uploaded,
+        outputs,
+    })
+}
+
+/// "2 to add, 1 to modify, 0 to remove".
+pub fn summary(changes: &[Change]) -> String {
+    let count = |action: &str| changes.iter().filter(|c| c.action == action).count();
+    format!(
+        "{} to add, {} to modify, {} to remove",
+        count("Add"),
+        count("Modify"),
+        count("Remove")
+    )
+}
+
+/// Waits for the change set; `None` when it holds no changes.
+async fn wait_for_change_set(
+    aws: &Aws,
+    stack: &str,
+    change_set: &str,
+) -> Result<Option<Vec<Change>>> {
+    let cfn = aws.cloudformation();
+    let started = Instant::now();
+    let progress = spinner("Planning", format!("{stack} (change set {change_set})"));
+    loop {
+        let out = cfn
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(change_set)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the change set: {}", describe(&e)))?;
+        match out.status {
+            Some(ChangeSetStatus::CreateComplete) => {
+                progress.finish_and_clear();
+                let mut changes = Vec::new();
+                let mut next = out.next_token.clone();
+                collect(&mut changes, out.changes.unwrap_or_default());
+                while let Some(token) = next {
+                    let page = cfn
+                        .describe_change_set()
+                        .stack_name(stack)
+                        .change_set_name(change_set)
+                        .next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!("cannot read the change set: {}", describe(&e))
+                        })?;
+                    next = page.next_token.clone();
+                    collect(&mut changes, page.changes.unwrap_or_default());
+                }
+                return Ok(Some(changes));
+            }
+            Some(ChangeSetStatus::Failed) => {
+                progress.finish_and_clear();
+                let reason = out.status_reason.unwrap_or_default();
+                if is_empty_change_set(&reason) {
+                    return Ok(None);
+                }
+                bail!("CloudFormation refused the change set for {stack}: {reason}");
+            }
+            _ => {}
+        }
+        if started.elapsed() > Duration::from_secs(10 * 60) {
+            progress.finish_and_clear();
+            bail!("the change set for {stack} was not ready after 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(if started.elapsed().as_secs() < 5 {
+            200
+        } else {
+            2000
+        }))
+        .await;
+    }
+}
+
+fn collect(into: &mut Vec<Change>, changes: Vec<aws_sdk_cloudformation::types::Change>) {
+    into.extend(changes.into_iter().filter_map(|c| {
+        let r = c.resource_change?;
+        Some(Change {
+            action: r.action.map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            logical_id: r.logical_resource_id.unwrap_or_default(),
+            resource_type: r.resource_type.unwrap_or_default(),
+            replacement: r
+                .replacement
+                .filter(|x| *x != Replacement::False)
+                .map(|x| x.as_str().to_owned()),
+        })
+    }));
+}

@@ -1,0 +1,116 @@
+//! Deploying an environment: the bootstrap stack and its asset bucket, the function packages,
+//! the stack itself, and its outputs saved for the other verbs.
+
+pub mod assets;
+pub mod change_set;
+pub mod stack;
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+
+use crate::{aws::Aws, config::Effective, kit, render, status::status};
+
+/// The per account and region stack holding the asset bucket (and API Gateway's logging role).
+pub const BOOTSTRAP_STACK: &str = "hitl-bootstrap";
+
+/// How long the kit waits for CloudFormation before giving up (the stack carries on).
+pub const STACK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Deploys the bootstrap stack when needed and returns its bucket.
+pub async fn bootstrap(aws: &Aws) -> Result<String> {
+    let cfn = aws.cloudformation();
+    let template = render::bootstrap(&kit::sources())?;
+    let spec = stack::Spec {
+        name: BOOTSTRAP_STACK,
+        template: &template,
+        parameters: Vec::new(),
+    };
+    match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT).await? {
+        stack::Applied::Unchanged => {}
+        applied => status(
+            if applied == stack::Applied::Created {
+                "Created"
+            } else {
+                "Updated"
+            },
+            format!("{BOOTSTRAP_STACK} in {}", aws.region()),
+        ),
+    }
+    let deployed = stack::find(&cfn, BOOTSTRAP_STACK)
+        .await?
+        .context("the bootstrap stack vanished")?;
+    deployed
+        .output("BucketName")
+        .map(str::to_owned)
+        .context("the bootstrap stack has no BucketName output; run `cargo xtask destroy --all` and deploy again")
+}
+
+/// The stack's parameters: where its function packages are.
+pub fn parameters(
+    bucket: &str,
+    project: &str,
+    packages: &[assets::Asset],
+) -> Result<Vec<(String, String)>> {
+    let key = |function: &str| {
+        packages
+            .iter()
+            .find(|a| a.function == function)
+            .map(|a| a.key(project))
+            .with_context(|| format!("no package for the {function} function"))
+    };
+    Ok(vec![
+        ("AssetBucket".to_owned(), bucket.to_owned()),
+        ("RequestCodeKey".to_owned(), key("request")?),
+        ("ReviewCodeKey".to_owned(), key("review")?),
+    ])
+}
+
+/// What a deploy did.
+pub struct Outcome {
+    pub applied: stack::Applied,
+    pub uploaded: u64,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Deploys `template` as the environment's stack with `packages`, directly (no change set).
+pub async fn direct(
+    aws: &Aws,
+    effective: &Effective,
+    template: &str,
+    packages: &[assets::Asset],
+) -> Result<Outcome> {
+    let bucket = bootstrap(aws).await?;
+    let project = effective.project.as_str();
+    let uploaded = assets::upload(&aws.s3(), &bucket, project, packages).await?;
+    let spec = stack::Spec {
+        name: &effective.stack_name,
+        template,
+        parameters: parameters(&bucket, project, packages)?,
+    };
+    let cfn = aws.cloudformation();
+    let applied = stack::apply_direct(&cfn, &spec, STACK_TIMEOUT).await?;
+    let deployed = stack::find(&cfn, &effective.stack_name)
+        .await?
+        .context("the stack vanished after deploying")?;
+    let outputs: BTreeMap<String, String> = deployed.outputs.into_iter().collect();
+    save_outputs(effective, &outputs)?;
+    Ok(Outcome {
+        applied,
+        uploaded,
+        outputs,
+    })
+}
+
+/// `target/hitl/<env>/outputs.json`.
+pub fn outputs_path(effective: &Effective) -> PathBuf {
+    kit::output_dir()
+        .join(effective.environment.as_str())
+        .join("outputs.json")
+}
+
+pub fn save_outputs(effective: &Effective, outputs: &BTreeMap<String, String>) -> Result<()> {
+    let path = outputs_path(effective);
+    render::write_atomically(&path, &(serde_json::to_string_pretty(outputs)? + "\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
+}

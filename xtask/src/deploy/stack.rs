@@ -1,0 +1,308 @@
+//! One CloudFormation stack: read its state, create or update it directly, wait for it with its
+//! events shown, delete it. The change-set method builds on the same waiting and reporting.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudformation::{
+    Client,
+    types::{Capability, Parameter, StackStatus},
+};
+use indicatif::ProgressBar;
+
+use crate::{
+    aws::{describe, error_code},
+    status::{spinner, status},
+};
+
+/// What the kit sends for a stack.
+pub struct Spec<'a> {
+    pub name: &'a str,
+    pub template: &'a str,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// A deployed stack as the kit needs it.
+#[derive(Debug)]
+pub struct Deployed {
+    pub status: StackStatus,
+    pub outputs: Vec<(String, String)>,
+}
+
+impl Deployed {
+    pub fn output(&self, key: &str) -> Option<&str> {
+        self.outputs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// The stack, or `None` when there is none (or only a deleted one).
+pub async fn find(cfn: &Client, name: &str) -> Result<Option<Deployed>> {
+    match cfn.describe_stacks().stack_name(name).send().await {
+        Ok(out) => {
+            let Some(stack) = out.stacks.unwrap_or_default().into_iter().next() else {
+                return Ok(None);
+            };
+            let status = stack.stack_status.unwrap_or(StackStatus::DeleteComplete);
+            if status == StackStatus::DeleteComplete {
+                return Ok(None);
+            }
+            let outputs = stack
+                .outputs
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|o| Some((o.output_key?, o.output_value?)))
+                .collect();
+            Ok(Some(Deployed { status, outputs }))
+        }
+        Err(e)
+            if error_code(&e) == Some("ValidationError") && describe(&e).contains("not exist") =>
+        {
+            Ok(None)
+        }
+        Err(e) => bail!("cannot read stack {name}: {}", describe(&e)),
+    }
+}
+
+/// Creates or updates the stack from `spec` and waits for the result (direct method).
+pub async fn apply_direct(cfn: &Client, spec: &Spec<'_>, timeout: Duration) -> Result<Applied> {
+    let mut current = find(cfn, spec.name).await?;
+    if let Some(stack) = current.as_ref().filter(|s| in_progress(&s.status)) {
+        status("Waiting", format!("for {} ({})", spec.name, stack.status));
+        wait(cfn, spec.name, timeout).await.ok();
+        current = find(cfn, spec.name).await?;
+    }
+    if let Some(stack) = current.as_ref().filter(|s| needs_recreate(&s.status)) {
+        status(
+            "Removing",
+            format!("{} ({}: it cannot be updated)", spec.name, stack.status),
+        );
+        delete(cfn, spec.name, timeout).await?;
+        current = None;
+    }
+    let parameters: Vec<Parameter> = spec
+        .parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect();
+    let capabilities = [Capability::CapabilityIam, Capability::CapabilityNamedIam];
+    let applied = if current.is_none() {
+        cfn.create_stack()
+            .stack_name(spec.name)
+            .template_body(spec.template)
+            .set_parameters(Some(parameters))
+            .set_capabilities(Some(capabilities.to_vec()))
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create stack {}: {}", spec.name, describe(&e)))?;
+        Applied::Created
+    } else {
+        match cfn
+            .update_stack()
+            .stack_name(spec.name)
+            .template_body(spec.template)
+            .set_parameters(Some(parameters))
+            .set_capabilities(Some(capabilities.to_vec()))
+            .send()
+            .await
+        {
+            Ok(_) => Applied::Updated,
+            Err(e) if describe(&e).contains("No updates are to be performed") => {
+                return Ok(Applied::Unchanged);
+            }
+            Err(e) => bail!("cannot update stack {}: {}", spec.name, describe(&e)),
+        }
+    };
+    let finished = wait(cfn, spec.name, timeout).await?;
+    if !matches!(
+        finished,
+        StackStatus::CreateComplete | StackStatus::UpdateComplete
+    ) {
+        bail!(
+            "{} ended {finished}{}; fix the cause and deploy again",
+            spec.name,
+            failures(cfn, spec.name).await
+        );
+    }
+    Ok(applied)
+}
+
+/// Deletes the stack and waits; a stack that is not there is already deleted.
+pub async fn delete(cfn: &Client, name: &str, timeout: Duration) -> Result<bool> {
+    if find(cfn, name).await?.is_none() {
+        return Ok(false);
+    }
+    cfn.delete_stack()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot delete stack {name}: {}", describe(&e)))?;
+    let started = Instant::now();
+    let progress = spinner("Deleting", name.to_owned());
+    loop {
+        match find(cfn, name).await? {
+            None => break,
+            Some(stack) if stack.status == StackStatus::DeleteFailed => {
+                progress.finish_and_clear();
+                bail!("{name} could not be deleted{}", failures(cfn, name).await);
+            }
+            Some(stack) => progress.set_message(format!("{name} ({})", stack.status)),
+        }
+        if started.elapsed() > timeout {
+            progress.finish_and_clear();
+            bail!(
+                "{name} was still being deleted after {timeout:?}; `cargo xtask status` shows \
+                 where it is, run destroy again to keep waiting"
+            );
+        }
+        tokio::time::sleep(poll_interval(started)).await;
+    }
+    progress.finish_and_clear();
+    Ok(true)
+}
+
+/// Polls until the stack is no longer in progress, showing each new event. Returns the status.
+pub async fn wait(cfn: &Client, name: &str, timeout: Duration) -> Result<StackStatus> {
+    let started = Instant::now();
+    let since = aws_sdk_cloudformation::primitives::DateTime::from(std::time::SystemTime::now());
+    let progress = spinner("Deploying", name.to_owned());
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        show_events(cfn, name, since, &mut seen, &progress).await;
+        let Some(stack) = find(cfn, name).await? else {
+            progress.finish_and_clear();
+            bail!("{name} disappeared while deploying");
+        };
+        if !in_progress(&stack.status) {
+            progress.finish_and_clear();
+            return Ok(stack.status);
+        }
+        progress.set_message(format!("{name} ({})", stack.status));
+        if started.elapsed() > timeout {
+            progress.finish_and_clear();
+            bail!(
+                "{name} was still {} after {timeout:?}; `cargo xtask status` shows where it is; \
+                 deploy again once it settles",
+                stack.status
+            );
+        }
+        tokio::time::sleep(poll_interval(started)).await;
+    }
+}
+
+/// Fast at first (local stacks finish in a moment), then every two seconds.
+fn poll_interval(started: Instant) -> Duration {
+    if started.elapsed() < Duration::from_secs(5) {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(2)
+    }
+}
+
+async fn show_events(
+    cfn: &Client,
+    name: &str,
+    since: aws_sdk_cloudformation::primitives::DateTime,
+    seen: &mut std::collections::HashSet<String>,
+    progress: &ProgressBar,
+) {
+    let Ok(out) = cfn.describe_stack_events().stack_name(name).send().await else {
+        return;
+    };
+    let mut events: Vec<_> = out
+        .stack_events
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.timestamp.is_some_and(|t| t.secs() >= since.secs()))
+        .filter(|e| seen.insert(e.event_id.clone().unwrap_or_default()))
+        .collect();
+    events.reverse(); // oldest first
+    for event in events {
+        let status = event
+            .resource_status
+            .as_ref()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        let reason = event
+            .resource_status_reason
+            .filter(|_| status.ends_with("FAILED"))
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        progress.suspend(|| {
+            anstream::eprintln!(
+                "{:>12} {} {}{reason}",
+                "",
+                status,
+                event.logical_resource_id.unwrap_or_default(),
+            )
+        });
+    }
+}
+
+/// Each failed resource of the latest operation and its reason, as extra lines.
+pub async fn failures(cfn: &Client, name: &str) -> String {
+    let Ok(out) = cfn.describe_stack_events().stack_name(name).send().await else {
+        return String::new();
+    };
+    let lines: Vec<String> = out
+        .stack_events
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| {
+            e.resource_status
+                .as_ref()
+                .is_some_and(|s| s.as_str().ends_with("FAILED"))
+        })
+        .take(10)
+        .map(|e| {
+            format!(
+                "\n  {} ({}): {}",
+                e.logical_resource_id.unwrap_or_default(),
+                e.resource_type.unwrap_or_default(),
+                e.resource_status_reason.unwrap_or_default()
+            )
+        })
+        .collect();
+    lines.concat()
+}
+
+pub fn in_progress(status: &StackStatus) -> bool {
+    status.as_str().ends_with("_IN_PROGRESS") && *status != StackStatus::ReviewInProgress
+}
+
+/// States from which CloudFormation accepts no update: the stack must be deleted first.
+pub fn needs_recreate(status: &StackStatus) -> bool {
+    matches!(
+        status,
+        StackStatus::RollbackComplete
+            | StackStatus::RollbackFailed
+            | StackStatus::DeleteFailed
+            | StackStatus::ReviewInProgress
+    )
+}
+
+/// The template the stack was last deployed with (what it is, whatever the config says now).
+pub async fn deployed_template(cfn: &Client, name: &str) -> Result<String> {
+    let out = cfn
+        .get_template()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the template of {name}: {}", describe(&e)))?;
+    out.template_body
+        .ok_or_else(|| anyhow::anyhow!("{name} has no template"))
+}

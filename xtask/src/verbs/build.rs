@@ -1,0 +1,40 @@
+//! `cargo xtask build [--arch]`: the functions' release packages.
+
+use anyhow::Result;
+
+use crate::{build, cli::Global, config::values::Architecture, kit, status::status, tools};
+
+pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
+    let arch = match arch {
+        Some(arch) => arch,
+        None => kit::effective(global, &[])?.lambda.architecture,
+    };
+    // Before installing anything: a missing target is the user's to fix.
+    build::check_target(arch)?;
+    let venv = tools::ensure()?;
+    let started = std::time::Instant::now();
+    let packages = build::build(&venv, arch)?;
+    let paths = build::write_zips(arch, &packages)?;
+    for (asset, path) in packages.iter().zip(&paths) {
+        status(
+            "Packaged",
+            format!(
+                "{} → {} ({}, {})",
+                asset.function,
+                kit::shown(path).display(),
+                super::deploy::bytes(asset.zip.len() as u64),
+                asset.key("…").trim_start_matches("…/")
+            ),
+        );
+    }
+    status(
+        "Finished",
+        format!(
+            "{} for {} in {:.1}s",
+            packages.len(),
+            arch.as_str(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(())
+}

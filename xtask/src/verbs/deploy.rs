@@ -1,0 +1,116 @@
+//! `cargo xtask deploy`: render, build (or, locally, start the runner), upload, deploy, and print
+//! the outputs.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::{
+    aws::Aws,
+    build,
+    cli::{Global, Method},
+    config::{Effective, values::Email, values::Endpoint},
+    deploy::{self, stack::Applied},
+    kit,
+    local::{emulation, runner::FUNCTIONS},
+    render,
+    status::{status, warning},
+    tools,
+};
+
+pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Result<()> {
+    let started = Instant::now();
+    let effective = kit::effective(global, emails)?;
+    let template = render::stack(&kit::sources(), &effective)?;
+    let path = kit::template_path(effective.environment.as_str());
+    render::write_atomically(&path, &template)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if effective.reviewers.is_empty() {
+        warning(format!(
+            "{} has no reviewers: nobody would be asked; add --email ADDR",
+            effective.stack_name
+        ));
+    }
+    let runtime = super::runtime()?;
+    let outcome = match effective.endpoint {
+        Endpoint::Local => {
+            if method == Method::ChangeSet {
+                // moto drops the outputs of stacks made from change sets.
+                status("Using", "the direct method for the local environment");
+            }
+            let venv = tools::ensure()?;
+            let mut runner = super::local::up(&venv)?;
+            super::local::compile_functions()?;
+            let aws = runtime.block_on(Aws::connect(&effective, Some(runner.clone())))?;
+            let packages = deploy::assets::local_placeholders(&FUNCTIONS)?;
+            let mut outcome =
+                runtime.block_on(deploy::direct(&aws, &effective, &template, &packages))?;
+            runtime.block_on(emulation::complete(
+                &aws,
+                &mut runner,
+                &venv,
+                &effective.stack_name,
+                &template,
+                &outcome.outputs,
+            ))?;
+            // The review pages are served by cargo lambda watch, not API Gateway.
+            outcome
+                .outputs
+                .insert("ReviewBaseUrl".to_owned(), runner.review_base_url());
+            deploy::save_outputs(&effective, &outcome.outputs)?;
+            outcome
+        }
+        Endpoint::Aws => {
+            let venv = tools::ensure()?;
+            let packages = build::build(&venv, effective.lambda.architecture)?;
+            let aws = runtime.block_on(Aws::connect(&effective, None))?;
+            match method {
+                Method::Direct => {
+                    runtime.block_on(deploy::direct(&aws, &effective, &template, &packages))?
+                }
+                Method::ChangeSet => runtime.block_on(deploy::change_set::deploy(
+                    &aws, &effective, &template, &packages, yes,
+                ))?,
+            }
+        }
+    };
+    report(&effective, &outcome, started);
+    Ok(())
+}
+
+fn report(effective: &Effective, outcome: &deploy::Outcome, started: Instant) {
+    let what = match outcome.applied {
+        Applied::Created => "created",
+        Applied::Updated => "updated",
+        Applied::Unchanged => "no changes",
+    };
+    status(
+        "Deployed",
+        format!(
+            "{} ({what}, {} uploaded) in {:.1}s",
+            effective.stack_name,
+            bytes(outcome.uploaded),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    for (key, value) in &outcome.outputs {
+        anstream::println!("{key}: {value}");
+    }
+    status(
+        "Saved",
+        kit::shown(&deploy::outputs_path(effective)).display(),
+    );
+    let env = effective.environment.as_str();
+    anstream::eprintln!(
+        "\nNext: cargo xtask start --env {env} --event events/expense.json   (then open the link it prints)"
+    );
+}
+
+pub fn bytes(n: u64) -> String {
+    match n {
+        0 => "0 B".to_owned(),
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
+}

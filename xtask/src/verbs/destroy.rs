@@ -1,0 +1,186 @@
+//! `cargo xtask destroy [--all]`: delete the environment's stack (naming what its deletion
+//! policies keep) and, with `--all`, the bootstrap stack and its emptied asset bucket.
+
+use anyhow::{Context, Result};
+
+use crate::{
+    aws::{Aws, describe},
+    cli::Global,
+    config::values::Endpoint,
+    deploy::{self, BOOTSTRAP_STACK, STACK_TIMEOUT, stack},
+    kit,
+    local::runner::Runner,
+    status::{confirm, status},
+};
+
+pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
+    let effective = kit::effective(global, &[])?;
+    let runtime = super::runtime()?;
+    let local = match effective.endpoint {
+        Endpoint::Local => match Runner::find() {
+            Some(runner) => Some(runner),
+            None => {
+                status("Destroyed", "nothing: the local environment is not running");
+                return Ok(());
+            }
+        },
+        Endpoint::Aws => None,
+    };
+    let aws = runtime.block_on(Aws::connect(&effective, local))?;
+    let cfn = aws.cloudformation();
+    let name = effective.stack_name.as_str();
+    let present = runtime.block_on(stack::find(&cfn, name))?.is_some();
+    let bootstrap = if all {
+        runtime.block_on(stack::find(&cfn, BOOTSTRAP_STACK))?
+    } else {
+        None
+    };
+    if !present && bootstrap.is_none() {
+        status(
+            "Destroyed",
+            format!("nothing: {name} does not exist in {}", aws.region()),
+        );
+        return Ok(());
+    }
+    let question = if all {
+        format!(
+            "Delete {name}, {BOOTSTRAP_STACK} and every package in its bucket, in {}?",
+            aws.region()
+        )
+    } else {
+        format!("Delete {name} in {}?", aws.region())
+    };
+    if !confirm(yes, &question)? {
+        anyhow::bail!("destroy cancelled: nothing was deleted");
+    }
+    if present {
+        let template = runtime.block_on(stack::deployed_template(&cfn, name))?;
+        let kept = retained(&runtime, &aws, name, &template)?;
+        let state_machine = runtime
+            .block_on(stack::find(&cfn, name))?
+            .and_then(|s| s.output("StateMachineArn").map(str::to_owned));
+        runtime.block_on(stack::delete(&cfn, name, STACK_TIMEOUT))?;
+        if aws.local.is_some() {
+            runtime.block_on(crate::local::emulation::teardown(
+                &aws,
+                name,
+                &template,
+                state_machine.as_deref(),
+            ));
+        }
+        status("Destroyed", name);
+        for (id, physical) in kept {
+            status("Kept", format!("{id} ({physical}) by its deletion policy"));
+        }
+        let _ = std::fs::remove_file(deploy::outputs_path(&effective));
+    }
+    if let Some(boot) = bootstrap {
+        let bucket = boot.output("BucketName").map(str::to_owned);
+        runtime.block_on(stack::delete(&cfn, BOOTSTRAP_STACK, STACK_TIMEOUT))?;
+        if let Some(bucket) = bucket {
+            let removed = runtime.block_on(empty_and_delete(&aws.s3(), &bucket))?;
+            status(
+                "Deleted",
+                format!("bucket {bucket} ({removed} object versions)"),
+            );
+        }
+        status("Destroyed", BOOTSTRAP_STACK);
+    }
+    Ok(())
+}
+
+/// The resources of the stack that CloudFormation will keep: DeletionPolicy Retain (or
+/// RetainExceptOnCreate) in the template, with their physical IDs.
+fn retained(
+    runtime: &tokio::runtime::Runtime,
+    aws: &Aws,
+    name: &str,
+    template: &str,
+) -> Result<Vec<(String, String)>> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+    let keeps: Vec<String> = doc["Resources"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| {
+            matches!(
+                r.get("DeletionPolicy").and_then(|p| p.as_str()),
+                Some("Retain" | "RetainExceptOnCreate")
+            )
+        })
+        .filter_map(|(id, _)| id.as_str().map(str::to_owned))
+        .collect();
+    if keeps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let resources = runtime
+        .block_on(
+            aws.cloudformation()
+                .describe_stack_resources()
+                .stack_name(name)
+                .send(),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot list the stack's resources: {}", describe(&e)))?;
+    Ok(resources
+        .stack_resources
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id?,
+                r.physical_resource_id.unwrap_or_default(),
+            ))
+        })
+        .filter(|(id, _)| keeps.contains(id))
+        .collect())
+}
+
+/// Deletes every version and delete marker in the bucket, then the bucket.
+async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let mut removed = 0;
+    loop {
+        let page = match s3.list_object_versions().bucket(bucket).send().await {
+            Ok(page) => page,
+            Err(e) if crate::aws::error_code(&e) == Some("NoSuchBucket") => return Ok(removed),
+            Err(e) => anyhow::bail!("cannot list s3://{bucket}: {}", describe(&e)),
+        };
+        let ids: Vec<ObjectIdentifier> = page
+            .versions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v.key, v.version_id))
+            .chain(
+                page.delete_markers
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| (m.key, m.version_id)),
+            )
+            .filter_map(|(key, version)| {
+                ObjectIdentifier::builder()
+                    .key(key?)
+                    .set_version_id(version)
+                    .build()
+                    .ok()
+            })
+            .take(1000)
+            .collect();
+        if ids.is_empty() {
+            break;
+        }
+        removed += ids.len();
+        s3.delete_objects()
+            .bucket(bucket)
+            .delete(Delete::builder().set_objects(Some(ids)).build()?)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot empty s3://{bucket}: {}", describe(&e)))?;
+    }
+    s3.delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
+        .with_context(|| format!("cannot delete bucket {bucket}"))?;
+    Ok(removed)
+}

@@ -1,0 +1,61 @@
+//! `cargo xtask outputs [--json]`: the deployed stack's outputs, read from CloudFormation.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+
+use crate::{
+    aws::Aws,
+    cli::Global,
+    config::{Effective, values::Endpoint},
+    deploy::{self, stack},
+    kit,
+    local::runner::Runner,
+};
+
+pub fn run(global: &Global, json: bool) -> Result<()> {
+    let effective = kit::effective(global, &[])?;
+    let runtime = super::runtime()?;
+    let outputs = runtime.block_on(read(&effective))?;
+    deploy::save_outputs(&effective, &outputs)?;
+    if json {
+        anstream::println!("{}", serde_json::to_string_pretty(&outputs)?);
+    } else {
+        for (key, value) in &outputs {
+            anstream::println!("{key}: {value}");
+        }
+    }
+    Ok(())
+}
+
+/// Connects to where the environment lives (the local runner must be up for `endpoint: local`).
+pub async fn connect(effective: &Effective) -> Result<Aws> {
+    let local = match effective.endpoint {
+        Endpoint::Local => Some(Runner::find().ok_or_else(|| {
+            anyhow::anyhow!(
+                "the local environment is not running: `cargo xtask deploy --env {}` starts it",
+                effective.environment
+            )
+        })?),
+        Endpoint::Aws => None,
+    };
+    Aws::connect(effective, local).await
+}
+
+/// The stack's outputs; locally, the review pages' URL is cargo lambda watch's.
+pub async fn read(effective: &Effective) -> Result<BTreeMap<String, String>> {
+    let aws = connect(effective).await?;
+    let Some(deployed) = stack::find(&aws.cloudformation(), &effective.stack_name).await? else {
+        bail!(
+            "{} is not deployed in {}: `cargo xtask deploy --env {}` first",
+            effective.stack_name,
+            aws.region(),
+            effective.environment
+        );
+    };
+    let mut outputs: BTreeMap<String, String> = deployed.outputs.into_iter().collect();
+    if let Some(runner) = &aws.local {
+        outputs.insert("ReviewBaseUrl".to_owned(), runner.review_base_url());
+    }
+    Ok(outputs)
+}

@@ -1,0 +1,134 @@
+//! `cargo xtask start --event FILE`: start an execution of the approval workflow; locally, show
+//! the messages the reviewers got, with their links.
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_sfn::types::ExecutionStatus;
+use sha2::{Digest, Sha256};
+
+use crate::{aws::describe, cli::Global, deploy::stack, kit, local::emulation, status::status};
+
+pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
+    let effective = kit::effective(global, &[])?;
+    let input = read_event(event)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let outputs = super::outputs::read(&effective).await?;
+        let aws = super::outputs::connect(&effective).await?;
+        let machine = outputs
+            .get("StateMachineArn")
+            .context("the stack has no StateMachineArn output")?;
+        let name = name.unwrap_or_else(execution_name);
+        let sfn = aws.sfn();
+        let started = sfn
+            .start_execution()
+            .state_machine_arn(machine)
+            .name(&name)
+            .input(&input)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start an execution: {}", describe(&e)))?;
+        let arn = started.execution_arn;
+        status("Started", &arn);
+        let outboxes: Vec<emulation::Outbox> = if aws.local.is_some() {
+            let template =
+                stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
+            emulation::outboxes(&effective.stack_name, &template)?
+                .into_iter()
+                .map(|(o, _)| o)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let since = Instant::now();
+        let mut shown = 0;
+        // Long enough for the first invocation, which may compile the function.
+        while since.elapsed() < Duration::from_secs(120) {
+            let execution = sfn
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the execution: {}", describe(&e)))?;
+            match execution.status {
+                ExecutionStatus::Running => {}
+                ExecutionStatus::Succeeded => {
+                    status("Succeeded", execution.output.unwrap_or_default());
+                    return Ok(());
+                }
+                other => bail!(
+                    "the execution ended {other}: {}: {}",
+                    execution.error.unwrap_or_default(),
+                    execution.cause.unwrap_or_default()
+                ),
+            }
+            if aws.local.is_none() {
+                status(
+                    "Waiting",
+                    "for a reviewer: the request is out by email (`cargo xtask status` shows it)",
+                );
+                return Ok(());
+            }
+            for message in emulation::take_outbox(&aws, &outboxes, 1).await? {
+                shown += 1;
+                anstream::println!(
+                    "\n── to {} ── {}\n{}",
+                    message.reviewer,
+                    message.subject,
+                    message.body
+                );
+            }
+            if shown > 0 {
+                status(
+                    "Waiting",
+                    "for a reviewer: open the link above (`cargo xtask status` shows pending approvals)",
+                );
+                return Ok(());
+            }
+        }
+        bail!(
+            "no reviewer message after two minutes; see {}",
+            kit::shown(&crate::local::runner::dir().join("lambda.log")).display()
+        )
+    })
+}
+
+/// The event file as compact JSON, or an error naming the file and where it is not JSON.
+fn read_event(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot read the event ({}); sample events are in events/",
+            kit::shown(path).display(),
+            e.kind()
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}:{}: not JSON: {e}",
+            kit::shown(path).display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if !value.is_object() {
+        bail!(
+            "{}: the event must be a JSON object (with a title and a requester)",
+            kit::shown(path).display()
+        );
+    }
+    Ok(value.to_string())
+}
+
+/// `hitl-<unix seconds>-<8 hex>`: unique enough, and sorted by time in the console.
+fn execution_name() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let digest = Sha256::digest(format!("{}{:?}", std::process::id(), now).as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("hitl-{}-{hex}", now.as_secs())
+}

@@ -49,6 +49,9 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
                 Ok(venv) => {
                     results.push(("cfn-lint", cfn_lint(&venv, &templates)));
                     results.push(("checkov", checkov(&venv, &templates)));
+                    if !lint_only {
+                        results.push(("end-to-end", end_to_end(&cargo)));
+                    }
                 }
             }
         }
@@ -72,6 +75,27 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
         bail!("failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The local environment's end-to-end suites (`#[ignore]`d in a plain `cargo test`), on a
+/// runner of their own under `target/e2e`, stopped afterwards whatever happened.
+fn end_to_end(cargo: &str) -> Result<()> {
+    let out_dir = kit::root().join("target").join("e2e");
+    let args = ["test", "--package", "xtask", "--test", "local", "--", "--ignored"];
+    status("Running", format!("{cargo} {} (local environment)", args.join(" ")));
+    let outcome = run_command(
+        Command::new(cargo)
+            .args(args)
+            .env("HITL_OUTPUT_DIR", &out_dir)
+            .current_dir(kit::root()),
+    );
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    let down = run_command(
+        Command::new(xtask)
+            .args(["local", "down"])
+            .env("HITL_OUTPUT_DIR", &out_dir),
+    );
+    outcome.and(down)
 }
 
 /// Lint fixtures: configs that switch on what the shipped one leaves off.

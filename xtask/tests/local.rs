@@ -1,0 +1,273 @@
+//! The approval protocol end to end, on the local environment: the real rendered template
+//! deployed to moto server, the state machine executed by moto, the functions run by
+//! `cargo lambda watch`, the review page driven over HTTP as a browser sends it.
+//!
+//! These need the tools venv and take a while, so they are `#[ignore]`d for a plain `cargo test`;
+//! `cargo xtask test` runs them (and stops the local environment afterwards). By hand:
+//! `HITL_OUTPUT_DIR=target/e2e cargo test -p xtask --test local -- --ignored`, then
+//! `HITL_OUTPUT_DIR=target/e2e cargo xtask local down`.
+
+mod support;
+
+use std::{
+    sync::{Arc, Barrier},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use support::{Page, env};
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn approve_resumes_the_execution_with_decision_comment_and_reviewer() {
+    let env = env();
+    let run = env.start("approve");
+    let link = env.link(&run.title, "ana@example.com");
+    let before = env.record(&link);
+    assert_eq!(before["status"], "pending");
+    // Opening the link, or a mail scanner's HEAD, changes nothing.
+    assert_eq!(env.get(&link).status, 200);
+    assert!(env.get(&link).body.contains(&run.title));
+    assert_eq!(env.head(&link), 200);
+    assert_eq!(env.record(&link), before, "GET or HEAD changed the record");
+    assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+
+    let page = env.post(&link, "approve", "Fine by me <b>really</b>");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("approved"), "{}", page.body);
+    assert!(!page.body.contains("<b>really"), "the comment was not escaped");
+
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["approval"]["decision"], "approved");
+    assert_eq!(output["approval"]["comment"], "Fine by me <b>really</b>");
+    assert_eq!(output["approval"]["reviewer"], "ana@example.com");
+    assert_eq!(env.record(&link)["status"], "approved");
+    // Every reviewer hears the outcome.
+    for reviewer in ["ana@example.com", "ben@example.com"] {
+        env.wait_for_message(reviewer, |m| {
+            m.subject == "Approved" && m.body.contains(&run.title)
+        });
+    }
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn reject_fails_the_execution_with_rejected_and_the_comment() {
+    let env = env();
+    let run = env.start("reject");
+    let link = env.link(&run.title, "ben@example.com");
+    let page = env.post(&link, "reject", "Over budget");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "Rejected");
+    assert_eq!(done["cause"], "Over budget");
+    assert_eq!(env.record(&link)["decided_by"], "ben@example.com");
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn no_answer_takes_the_expired_branch_and_a_late_post_gets_410() {
+    let env = env();
+    let run = env.start("expire");
+    let link = env.link(&run.title, "ana@example.com");
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "Expired");
+    let page = env.post(&link, "approve", "too late");
+    assert_eq!(page.status, 410, "{}", page.body);
+    assert_eq!(env.get(&link).status, 200, "the page still shows the expired request");
+    // Step Functions never heard of a decision.
+    assert_eq!(env.decisions_delivered(&run.arn), 0);
+    assert_ne!(env.record(&link)["status"], "approved");
+    env.wait_for_message("ben@example.com", |m| {
+        m.subject == "Expired" && m.body.contains(&run.title)
+    });
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn twenty_concurrent_posts_make_one_decision_and_resume_once() {
+    let env = env();
+    let run = env.start("race");
+    let links = [
+        env.link(&run.title, "ana@example.com"),
+        env.link(&run.title, "ben@example.com"),
+    ];
+    let barrier = Arc::new(Barrier::new(20));
+    let pages: Vec<Page> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let barrier = barrier.clone();
+                let link = links[i % 2].clone();
+                let env = &env;
+                scope.spawn(move || {
+                    barrier.wait();
+                    let decision = if i % 3 == 0 { "reject" } else { "approve" };
+                    env.post(&link, decision, &format!("click {i}"))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let statuses: Vec<u16> = pages.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "exactly one POST decides: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 409),
+        "the others see the 409 page: {statuses:?}"
+    );
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(env.decisions_delivered(&run.arn), 1, "{done}");
+    let record = env.record(&links[0]);
+    let expected = if record["decision"] == "approved" {
+        "SUCCEEDED"
+    } else {
+        "FAILED"
+    };
+    assert_eq!(done["status"], expected, "{done} vs {record}");
+    let winner = pages.iter().find(|p| p.status == 200).unwrap();
+    let comment = record["comment"].as_str().unwrap();
+    assert!(winner.body.contains(comment), "the winner's page names its comment");
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn unknown_and_malformed_links_get_the_same_404() {
+    let env = env();
+    let unknown = format!("{}/approvals/abcdefghijklmnopqrstuvwxyz", env.review_base);
+    let malformed = format!("{}/approvals/not-a-link%3Cscript%3E", env.review_base);
+    let missing = format!("{}/approvals/", env.review_base);
+    let reference = env.get(&unknown);
+    assert_eq!(reference.status, 404);
+    for url in [&unknown, &malformed, &missing] {
+        for page in [env.get(url), env.post(url, "approve", "x")] {
+            assert_eq!(page.status, 404, "{url}");
+            assert_eq!(page.body, reference.body, "{url}: the 404 pages differ");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn cross_site_posts_are_refused_and_change_nothing() {
+    let env = env();
+    let run = env.start("cross-site");
+    let link = env.link(&run.title, "ana@example.com");
+    let before = env.record(&link);
+    let form = "decision=approve&comment=csrf";
+    let cross = [
+        vec![("Sec-Fetch-Site", "cross-site")],
+        vec![("Origin", "https://evil.example")],
+        vec![("Origin", "null")],
+    ];
+    for headers in cross {
+        let page = env.post_raw(&link, form, &headers);
+        assert_eq!(page.status, 403, "{headers:?}");
+    }
+    assert_eq!(env.record(&link), before);
+    // A body over the limit is refused before anything is read from the table.
+    let page = env.post_raw(
+        &link,
+        &format!("decision=approve&comment={}", "x".repeat(20_000)),
+        &[("Sec-Fetch-Site", "same-origin")],
+    );
+    assert_eq!(page.status, 413);
+    assert_eq!(env.record(&link), before);
+    env.post(&link, "reject", "cleanup");
+    env.wait_for_end(&run.arn);
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn invalid_requests_fail_at_once_with_a_clear_error() {
+    let env = env();
+    let started = Instant::now();
+    let arn = env.start_raw(json!({ "summary": "no title, no requester" }));
+    let done = env.wait_for_end(&arn);
+    assert_eq!(done["status"], "FAILED");
+    assert_eq!(done["error"], "InvalidRequest");
+    // Past the first state, the function's own validation: no retries, no waiting.
+    let arn = env.start_raw(json!({ "title": "Bad requester", "requester": "not an address" }));
+    let done = env.wait_for_end(&arn);
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "Hitl.InvalidRequest", "{done}");
+    assert!(done["cause"].as_str().unwrap().contains("requester"), "{done}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
+    let env = env();
+    let token = format!("e2e-token-{}-{}", std::process::id(), support::nonce());
+    let title = format!("direct invoke {}", support::nonce());
+    let payload = json!({
+        "taskToken": token,
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:none:direct",
+        "request": { "title": title, "requester": "carl@example.com" },
+    });
+    let first = env.invoke_request(&payload);
+    let second = env.invoke_request(&payload);
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(second.0, 200, "{}", second.1);
+    assert!(first.2.is_none() && second.2.is_none(), "function errors: {first:?} {second:?}");
+
+    let ana = env.wait_for_message("ana@example.com", |m| m.body.contains(&title));
+    let ben = env.wait_for_message("ben@example.com", |m| m.body.contains(&title));
+    let link = |body: &str| {
+        body.lines()
+            .find(|l| l.contains("/approvals/"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let (ana_link, ben_link) = (link(&ana.body), link(&ben.body));
+    assert_ne!(ana_link, ben_link);
+    assert!(!ana.body.contains(&ben_link) && !ben.body.contains(&ana_link));
+    assert_eq!(ana.reviewer_attribute, "ana@example.com");
+    assert_eq!(ben.reviewer_attribute, "ben@example.com");
+
+    let record = env.record(&ana_link);
+    assert_eq!(record["task_token"], token.as_str());
+    assert_eq!(record["status"], "pending");
+    let (created, expires, ttl) = (
+        record["created_at"].as_u64().unwrap(),
+        record["expires_at"].as_u64().unwrap(),
+        record["ttl"].as_u64().unwrap(),
+    );
+    assert_eq!(expires, created + 12, "approval_timeout: 12s");
+    assert_eq!(ttl, expires + 3600, "retention: 1h");
+
+    // The second invocation sent nothing: give stragglers time, then count.
+    std::thread::sleep(Duration::from_secs(2));
+    let all = env.messages_about(&title);
+    assert_eq!(all.len(), 2, "one message per reviewer, once: {all:?}");
+    assert!(all.iter().all(|m| !m.body.contains(&token) && !m.raw.contains(&token)));
+    let log = std::fs::read_to_string(env.dir.join("lambda.log")).unwrap();
+    assert!(log.contains("approval requested"), "the function logs its work");
+    assert!(!log.contains(&token), "the task token reached the log");
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn no_task_token_in_any_message_or_log_line() {
+    let env = env();
+    let run = env.start("token-hygiene");
+    let link = env.link(&run.title, "ana@example.com");
+    let token = env.record(&link)["task_token"].as_str().unwrap().to_owned();
+    env.post(&link, "approve", "ok");
+    env.wait_for_end(&run.arn);
+    for message in env.messages_about(&run.title) {
+        assert!(!message.raw.contains(&token), "{message:?}");
+    }
+    for log in ["lambda.log", "router.log", "moto.log"] {
+        let text = std::fs::read_to_string(env.dir.join(log)).unwrap();
+        assert!(!text.contains(&token), "the task token is in {log}");
+    }
+}

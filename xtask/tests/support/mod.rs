@@ -1,0 +1,426 @@
+//! The local environment as the end-to-end tests see it: deployed once per test binary from
+//! `xtask/tests/local/hitl.yaml`, with AWS clients on moto, an HTTP client for the review pages,
+//! and a mailbox that collects what the reviewers' outboxes receive.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    process::Command,
+    sync::{Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{Value, json};
+
+pub struct Env {
+    pub dir: PathBuf,
+    pub review_base: String,
+    stack: String,
+    router_port: u16,
+    state_machine: String,
+    table: String,
+    runtime: tokio::runtime::Runtime,
+    sdk: aws_config::SdkConfig,
+    http: ureq::Agent,
+    mailbox: Mutex<Vec<Message>>,
+    /// Outbox queue URL → the reviewer whose email subscription it stands for.
+    outboxes: HashMap<String, String>,
+}
+
+/// A message a reviewer received.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Whose outbox it reached.
+    pub reviewer: String,
+    /// The `reviewer` message attribute it carried.
+    pub reviewer_attribute: String,
+    pub subject: String,
+    pub body: String,
+    /// The whole SNS envelope as delivered.
+    pub raw: String,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub body: String,
+}
+
+pub struct Run {
+    pub arn: String,
+    pub title: String,
+}
+
+pub fn kit_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// The deployed local environment, shared by the tests of this binary.
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(Env::deploy)
+}
+
+pub fn nonce() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos:x}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+fn read_json(path: PathBuf) -> Value {
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+impl Env {
+    fn deploy() -> Env {
+        let root = kit_root();
+        let out = std::env::var_os("HITL_OUTPUT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target").join("e2e"));
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .current_dir(&root)
+            .env("HITL_OUTPUT_DIR", &out)
+            .env("NO_COLOR", "1")
+            .args(["--config", "xtask/tests/local/hitl.yaml", "--env", "local"])
+            .args(["deploy", "--yes"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "deploy --env local failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let runner = read_json(out.join("local").join("runner.json"));
+        let outputs = read_json(out.join("local").join("outputs.json"));
+        let port = |key: &str| runner[key].as_u64().unwrap() as u16;
+        let output = |key: &str| outputs[key].as_str().unwrap().to_owned();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sdk = runtime.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(format!("http://127.0.0.1:{}", port("moto_port")))
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                    "local", "local", None, None, "e2e",
+                ))
+                .load(),
+        );
+        let mut env = Env {
+            dir: out.join("local"),
+            review_base: output("ReviewBaseUrl"),
+            stack: "e2e-local".to_owned(),
+            router_port: port("router_port"),
+            state_machine: output("StateMachineArn"),
+            table: output("TableName"),
+            runtime,
+            sdk,
+            http: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build()
+                .into(),
+            mailbox: Mutex::new(Vec::new()),
+            outboxes: HashMap::new(),
+        };
+        env.outboxes = env.find_outboxes(&output("TopicArn"));
+        assert_eq!(env.outboxes.len(), 2, "one outbox per reviewer");
+        env
+    }
+
+    fn find_outboxes(&self, topic: &str) -> HashMap<String, String> {
+        self.runtime.block_on(async {
+            let sns = aws_sdk_sns::Client::new(&self.sdk);
+            let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+            let mut found = HashMap::new();
+            let subs = sns
+                .list_subscriptions_by_topic()
+                .topic_arn(topic)
+                .send()
+                .await
+                .unwrap();
+            for sub in subs.subscriptions.unwrap_or_default() {
+                let attributes = sns
+                    .get_subscription_attributes()
+                    .subscription_arn(sub.subscription_arn.unwrap())
+                    .send()
+                    .await
+                    .unwrap()
+                    .attributes
+                    .unwrap_or_default();
+                let policy: Value = serde_json::from_str(&attributes["FilterPolicy"]).unwrap();
+                let reviewer = policy["reviewer"][0].as_str().unwrap().to_owned();
+                let queue = sub.endpoint.unwrap().rsplit(':').next().unwrap().to_owned();
+                let url = sqs.get_queue_url().queue_name(queue).send().await.unwrap();
+                found.insert(url.queue_url.unwrap(), reviewer);
+            }
+            found
+        })
+    }
+
+    /// Moves what the outboxes hold into the mailbox.
+    fn collect_mail(&self) {
+        let received = self.runtime.block_on(async {
+            let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+            let mut received = Vec::new();
+            for (url, reviewer) in &self.outboxes {
+                let out = sqs
+                    .receive_message()
+                    .queue_url(url)
+                    .max_number_of_messages(10)
+                    .send()
+                    .await
+                    .unwrap();
+                for message in out.messages.unwrap_or_default() {
+                    let raw = message.body.clone().unwrap_or_default();
+                    let envelope: Value = serde_json::from_str(&raw).unwrap();
+                    received.push(Message {
+                        reviewer: reviewer.clone(),
+                        reviewer_attribute: envelope["MessageAttributes"]["reviewer"]["Value"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_owned(),
+                        subject: envelope["Subject"].as_str().unwrap_or("").to_owned(),
+                        body: envelope["Message"].as_str().unwrap_or("").to_owned(),
+                        raw,
+                    });
+                    sqs.delete_message()
+                        .queue_url(url)
+                        .receipt_handle(message.receipt_handle.unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+            received
+        });
+        self.mailbox.lock().unwrap().extend(received);
+    }
+
+    /// Waits for a message to `reviewer` matching `wanted`.
+    pub fn wait_for_message(&self, reviewer: &str, wanted: impl Fn(&Message) -> bool) -> Message {
+        let started = Instant::now();
+        loop {
+            if let Some(m) = self
+                .mailbox
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.reviewer == reviewer && wanted(m))
+            {
+                return m.clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no such message to {reviewer} within a minute"
+            );
+            self.collect_mail();
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Every message received so far whose body mentions `text`.
+    pub fn messages_about(&self, text: &str) -> Vec<Message> {
+        self.collect_mail();
+        self.mailbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.body.contains(text))
+            .cloned()
+            .collect()
+    }
+
+    pub fn start(&self, label: &str) -> Run {
+        let title = format!("e2e {label} {}", nonce());
+        let arn = self.start_raw(json!({
+            "title": title,
+            "requester": "carl@example.com",
+            "amount": 120.5,
+            "currency": "EUR",
+        }));
+        Run { arn, title }
+    }
+
+    pub fn start_raw(&self, input: Value) -> String {
+        self.runtime.block_on(async {
+            aws_sdk_sfn::Client::new(&self.sdk)
+                .start_execution()
+                .state_machine_arn(&self.state_machine)
+                .name(format!("e2e-{}", nonce()))
+                .input(input.to_string())
+                .send()
+                .await
+                .unwrap()
+                .execution_arn
+        })
+    }
+
+    /// The link in the request message `reviewer` got for `title`.
+    pub fn link(&self, title: &str, reviewer: &str) -> String {
+        let subject = format!("Approval needed: {title}");
+        let message = self.wait_for_message(reviewer, |m| m.subject == subject);
+        message
+            .body
+            .lines()
+            .find(|l| l.contains("/approvals/"))
+            .expect("a link in the message")
+            .trim()
+            .to_owned()
+    }
+
+    pub fn execution(&self, arn: &str) -> Value {
+        self.runtime.block_on(async {
+            let out = aws_sdk_sfn::Client::new(&self.sdk)
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            json!({
+                "status": out.status.as_str(),
+                "output": out.output,
+                "error": out.error,
+                "cause": out.cause,
+            })
+        })
+    }
+
+    pub fn wait_for_end(&self, arn: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let execution = self.execution(arn);
+            if execution["status"] != "RUNNING" {
+                return execution;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "{arn} still running after 90s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// How many times the approval task was resumed with a decision: the TaskSucceeded events
+    /// of the Lambda task (the SNS notifications are tasks too).
+    pub fn decisions_delivered(&self, arn: &str) -> usize {
+        self.runtime.block_on(async {
+            aws_sdk_sfn::Client::new(&self.sdk)
+                .get_execution_history()
+                .execution_arn(arn)
+                .max_results(1000)
+                .send()
+                .await
+                .unwrap()
+                .events
+                .iter()
+                .filter_map(|e| e.task_succeeded_event_details.as_ref())
+                .filter(|d| d.resource_type == "lambda")
+                .count()
+        })
+    }
+
+    /// The approval record a link opens, as JSON.
+    pub fn record(&self, link: &str) -> Value {
+        let link_id = link.rsplit('/').next().unwrap();
+        self.runtime.block_on(async {
+            let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk);
+            let get = |id: String| {
+                dynamodb
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("id", AttributeValue::S(id))
+                    .consistent_read(true)
+                    .send()
+            };
+            let link = get(link_id.to_owned()).await.unwrap().item.expect("the link item");
+            let approval_id = link["approval_id"].as_s().unwrap().clone();
+            let item = get(approval_id).await.unwrap().item.expect("the approval record");
+            item_json(&item)
+        })
+    }
+
+    pub fn get(&self, url: &str) -> Page {
+        page(self.http.get(url).call().unwrap())
+    }
+
+    pub fn head(&self, url: &str) -> u16 {
+        self.http.head(url).call().unwrap().status().as_u16()
+    }
+
+    /// A POST as a browser sends it from the review page.
+    pub fn post(&self, url: &str, decision: &str, comment: &str) -> Page {
+        use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+        let form = format!(
+            "decision={decision}&comment={}",
+            utf8_percent_encode(comment, NON_ALPHANUMERIC)
+        );
+        let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        self.post_raw(
+            url,
+            &form,
+            &[("Origin", origin.as_str()), ("Sec-Fetch-Site", "same-origin")],
+        )
+    }
+
+    pub fn post_raw(&self, url: &str, form: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = self
+            .http
+            .post(url)
+            .content_type("application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        page(request.send(form).unwrap())
+    }
+
+    /// Invokes the request function as Step Functions does, through the router: (HTTP status,
+    /// body, X-Amz-Function-Error).
+    pub fn invoke_request(&self, payload: &Value) -> (u16, String, Option<String>) {
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/{}-request/invocations",
+            self.router_port, self.stack
+        );
+        let mut response = self.http.post(&url).send(payload.to_string()).unwrap();
+        let error = response
+            .headers()
+            .get("x-amz-function-error")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = response.body_mut().read_to_string().unwrap();
+        (response.status().as_u16(), body, error)
+    }
+}
+
+fn page(mut response: ureq::http::Response<ureq::Body>) -> Page {
+    Page {
+        status: response.status().as_u16(),
+        body: response.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+fn item_json(item: &HashMap<String, AttributeValue>) -> Value {
+    fn value(v: &AttributeValue) -> Value {
+        match v {
+            AttributeValue::S(s) => json!(s),
+            AttributeValue::N(n) => n
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| json!(n.parse::<f64>().unwrap())),
+            AttributeValue::Bool(b) => json!(b),
+            AttributeValue::Null(_) => Value::Null,
+            AttributeValue::L(l) => Value::Array(l.iter().map(value).collect()),
+            AttributeValue::M(m) => item_json(m),
+            AttributeValue::Ss(s) => json!(s),
+            other => json!(format!("{other:?}")),
+        }
+    }
+    Value::Object(item.iter().map(|(k, v)| (k.clone(), value(v))).collect())
+}

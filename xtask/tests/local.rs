@@ -35,7 +35,10 @@ fn approve_resumes_the_execution_with_decision_comment_and_reviewer() {
     let page = env.post(&link, "approve", "Fine by me <b>really</b>");
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("approved"), "{}", page.body);
-    assert!(!page.body.contains("<b>really"), "the comment was not escaped");
+    assert!(
+        !page.body.contains("<b>really"),
+        "the comment was not escaped"
+    );
 
     let done = env.wait_for_end(&run.arn);
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
@@ -78,7 +81,11 @@ fn no_answer_takes_the_expired_branch_and_a_late_post_gets_410() {
     assert_eq!(done["error"], "Expired");
     let page = env.post(&link, "approve", "too late");
     assert_eq!(page.status, 410, "{}", page.body);
-    assert_eq!(env.get(&link).status, 200, "the page still shows the expired request");
+    assert_eq!(
+        env.get(&link).status,
+        200,
+        "the page still shows the expired request"
+    );
     // Step Functions never heard of a decision.
     assert_eq!(env.decisions_delivered(&run.arn), 0);
     assert_ne!(env.record(&link)["status"], "approved");
@@ -133,7 +140,10 @@ fn twenty_concurrent_posts_make_one_decision_and_resume_once() {
     assert_eq!(done["status"], expected, "{done} vs {record}");
     let winner = pages.iter().find(|p| p.status == 200).unwrap();
     let comment = record["comment"].as_str().unwrap();
-    assert!(winner.body.contains(comment), "the winner's page names its comment");
+    assert!(
+        winner.body.contains(comment),
+        "the winner's page names its comment"
+    );
 }
 
 #[test]
@@ -197,7 +207,10 @@ fn invalid_requests_fail_at_once_with_a_clear_error() {
     let done = env.wait_for_end(&arn);
     assert_eq!(done["status"], "FAILED", "{done}");
     assert_eq!(done["error"], "Hitl.InvalidRequest", "{done}");
-    assert!(done["cause"].as_str().unwrap().contains("requester"), "{done}");
+    assert!(
+        done["cause"].as_str().unwrap().contains("requester"),
+        "{done}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -216,7 +229,10 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
     let second = env.invoke_request(&payload);
     assert_eq!(first.0, 200, "{}", first.1);
     assert_eq!(second.0, 200, "{}", second.1);
-    assert!(first.2.is_none() && second.2.is_none(), "function errors: {first:?} {second:?}");
+    assert!(
+        first.2.is_none() && second.2.is_none(),
+        "function errors: {first:?} {second:?}"
+    );
 
     let ana = env.wait_for_message("ana@example.com", |m| m.body.contains(&title));
     let ben = env.wait_for_message("ben@example.com", |m| m.body.contains(&title));
@@ -248,10 +264,46 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
     std::thread::sleep(Duration::from_secs(2));
     let all = env.messages_about(&title);
     assert_eq!(all.len(), 2, "one message per reviewer, once: {all:?}");
-    assert!(all.iter().all(|m| !m.body.contains(&token) && !m.raw.contains(&token)));
+    assert!(
+        all.iter()
+            .all(|m| !m.body.contains(&token) && !m.raw.contains(&token))
+    );
     let log = std::fs::read_to_string(env.dir.join("lambda.log")).unwrap();
-    assert!(log.contains("approval requested"), "the function logs its work");
+    assert!(
+        log.contains("approval requested"),
+        "the function logs its work"
+    );
     assert!(!log.contains(&token), "the task token reached the log");
+
+    // Slack got the request once, with every reviewer's link, and no token.
+    let posts = env.slack_posts_about(&title, Duration::from_secs(5));
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let text = posts[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains(&ana_link) && text.contains(&ben_link),
+        "{text}"
+    );
+    assert!(!text.contains(&token));
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn the_slack_webhook_url_never_reaches_a_log() {
+    let env = env();
+    let run = env.start("slack");
+    assert_eq!(
+        env.slack_posts_about(&run.title, Duration::from_secs(30))
+            .len(),
+        1
+    );
+    let link = env.link(&run.title, "ana@example.com");
+    env.post(&link, "approve", "ok");
+    env.wait_for_end(&run.arn);
+    let secret = env.slack_url.rsplit('/').next().unwrap();
+    for log in ["lambda.log", "router.log", "moto.log"] {
+        let text = std::fs::read_to_string(env.dir.join(log)).unwrap();
+        assert!(!text.contains(secret), "the webhook URL is in {log}");
+    }
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! One invocation: validate, store, notify.
 
 use aws_sdk_sns::types::MessageAttributeValue;
-use hitl_core::{Approval, Invocation, message::reviewer_message};
+use hitl_core::{
+    Approval, Invocation,
+    message::{reviewer_message, slack_payload},
+};
 use lambda_runtime::{Diagnostic, LambdaEvent, tracing};
 use serde_json::{Value, json};
 
@@ -9,12 +12,14 @@ use hitl_aws::{describe, now};
 
 use crate::{
     settings::Settings,
+    slack::Slack,
     store::{LinkState, StoreError, Table},
 };
 
 pub struct Context {
     pub table: Table,
     pub sns: aws_sdk_sns::Client,
+    pub slack: Option<Slack>,
     pub settings: Settings,
 }
 
@@ -111,11 +116,45 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
         context.table.mark_notified(&link, now).await?;
         sent += 1;
     }
+    let slack = match &context.slack {
+        Some(slack) => notify_slack(context, slack, &approval, now).await?,
+        None => "off",
+    };
     tracing::info!(
         approval = %approval.id,
         reviewers = approval.reviewers.len(),
         sent,
+        slack,
         "approval requested"
     );
     Ok(json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }))
+}
+
+/// Posts the request to Slack once per approval. Email is the channel of record: a Slack
+/// failure is logged (without the webhook URL) and does not fail the request.
+async fn notify_slack(
+    context: &Context,
+    slack: &Slack,
+    approval: &Approval,
+    now: u64,
+) -> Result<&'static str, Failure> {
+    if context.table.slack_sent(&approval.id).await? {
+        return Ok("already sent");
+    }
+    let payload = slack_payload(
+        approval,
+        &approval.links(),
+        &context.settings.review_base_url,
+        now,
+    );
+    match slack.post(&payload).await {
+        Ok(()) => {
+            context.table.mark_slack_sent(&approval.id, now).await?;
+            Ok("sent")
+        }
+        Err(error) => {
+            tracing::warn!(approval = %approval.id, %error, "Slack notification failed");
+            Ok("failed")
+        }
+    }
 }

@@ -8,6 +8,7 @@
 
 mod handler;
 mod settings;
+mod slack;
 mod store;
 
 use lambda_runtime::service_fn;
@@ -20,6 +21,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let context = handler::Context {
         table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
         sns: aws_sdk_sns::Client::new(&aws),
+        slack: settings
+            .slack_parameter
+            .clone()
+            .map(|name| slack::Slack::new(name, aws_sdk_ssm::Client::new(&aws))),
         settings,
     };
     lambda_runtime::run(service_fn(|event| handler::handle(&context, event))).await

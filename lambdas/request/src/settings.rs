@@ -11,6 +11,8 @@ pub struct Settings {
     pub approval_timeout_secs: u64,
     pub retention_secs: u64,
     pub reviewers: Vec<String>,
+    /// The SSM parameter holding the Slack webhook URL, when Slack is on.
+    pub slack_parameter: Option<String>,
 }
 
 impl Settings {
@@ -38,6 +40,7 @@ impl Settings {
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            slack_parameter: get("SLACK_WEBHOOK_PARAMETER").filter(|p| !p.trim().is_empty()),
         })
     }
 }

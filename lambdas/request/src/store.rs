@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{Client, error::SdkError, types::AttributeValue};
 use hitl_aws::{describe, error_code};
-use hitl_core::{Approval, LinkItem};
+use hitl_core::{Approval, ApprovalId, LinkItem};
 
 /// Marks a link whose message was sent.
 const NOTIFIED_AT: &str = "notified_at";
+/// On the approval: when its Slack message went out.
+const SLACK_SENT_AT: &str = "slack_sent_at";
 
 pub struct Table {
     client: Client,
@@ -92,6 +94,28 @@ impl Table {
             .update_expression("SET #n = :now")
             .condition_expression("attribute_exists(id)")
             .expression_attribute_names("#n", NOTIFIED_AT)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the approval's Slack message went out.
+    pub async fn slack_sent(&self, id: &ApprovalId) -> Result<bool, StoreError> {
+        Ok(self
+            .get(id.as_str())
+            .await?
+            .is_some_and(|item| item.contains_key(SLACK_SENT_AT)))
+    }
+
+    pub async fn mark_slack_sent(&self, id: &ApprovalId, now: u64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", AttributeValue::S(id.as_str().to_owned()))
+            .update_expression("SET #s = :now")
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_names("#s", SLACK_SENT_AT)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
             .await?;

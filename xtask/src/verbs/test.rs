@@ -81,8 +81,19 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
 /// runner of their own under `target/e2e`, stopped afterwards whatever happened.
 fn end_to_end(cargo: &str) -> Result<()> {
     let out_dir = kit::root().join("target").join("e2e");
-    let args = ["test", "--package", "xtask", "--test", "local", "--", "--ignored"];
-    status("Running", format!("{cargo} {} (local environment)", args.join(" ")));
+    let args = [
+        "test",
+        "--package",
+        "xtask",
+        "--test",
+        "local",
+        "--",
+        "--ignored",
+    ];
+    status(
+        "Running",
+        format!("{cargo} {} (local environment)", args.join(" ")),
+    );
     let outcome = run_command(
         Command::new(cargo)
             .args(args)

@@ -26,6 +26,9 @@ pub struct Env {
     mailbox: Mutex<Vec<Message>>,
     /// Outbox queue URL → the reviewer whose email subscription it stands for.
     outboxes: HashMap<String, String>,
+    /// The fake Slack webhook's URL, and what it received.
+    pub slack_url: String,
+    slack_posts: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 /// A message a reviewer received.
@@ -52,7 +55,10 @@ pub struct Run {
 }
 
 pub fn kit_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// The deployed local environment, shared by the tests of this binary.
@@ -114,6 +120,7 @@ impl Env {
                 ))
                 .load(),
         );
+        let (slack_url, slack_posts) = fake_webhook();
         let mut env = Env {
             dir: out.join("local"),
             review_base: output("ReviewBaseUrl"),
@@ -130,7 +137,20 @@ impl Env {
                 .into(),
             mailbox: Mutex::new(Vec::new()),
             outboxes: HashMap::new(),
+            slack_url,
+            slack_posts,
         };
+        env.runtime.block_on(async {
+            aws_sdk_ssm::Client::new(&env.sdk)
+                .put_parameter()
+                .name("/e2e/slack-webhook")
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .value(&env.slack_url)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+        });
         env.outboxes = env.find_outboxes(&output("TopicArn"));
         assert_eq!(env.outboxes.len(), 2, "one outbox per reviewer");
         env
@@ -224,6 +244,25 @@ impl Env {
             );
             self.collect_mail();
             std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The Slack posts mentioning `text`, waiting up to `wait` for at least one.
+    pub fn slack_posts_about(&self, text: &str, wait: Duration) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let found: Vec<Value> = self
+                .slack_posts
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|p| p.contains(text))
+                .map(|p| serde_json::from_str(p).unwrap())
+                .collect();
+            if !found.is_empty() || started.elapsed() > wait {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -341,9 +380,17 @@ impl Env {
                     .consistent_read(true)
                     .send()
             };
-            let link = get(link_id.to_owned()).await.unwrap().item.expect("the link item");
+            let link = get(link_id.to_owned())
+                .await
+                .unwrap()
+                .item
+                .expect("the link item");
             let approval_id = link["approval_id"].as_s().unwrap().clone();
-            let item = get(approval_id).await.unwrap().item.expect("the approval record");
+            let item = get(approval_id)
+                .await
+                .unwrap()
+                .item
+                .expect("the approval record");
             item_json(&item)
         })
     }
@@ -367,7 +414,10 @@ impl Env {
         self.post_raw(
             url,
             &form,
-            &[("Origin", origin.as_str()), ("Sec-Fetch-Site", "same-origin")],
+            &[
+                ("Origin", origin.as_str()),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
         )
     }
 
@@ -397,6 +447,27 @@ impl Env {
         let body = response.body_mut().read_to_string().unwrap();
         (response.status().as_u16(), body, error)
     }
+}
+
+/// A Slack incoming webhook on a free port: answers `ok`, keeps every body.
+fn fake_webhook() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let posts = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let kept = posts.clone();
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = request.as_reader().read_to_string(&mut body);
+            kept.lock().unwrap().push(body);
+            let _ = request.respond(tiny_http::Response::from_string("ok"));
+        }
+    });
+    // A secret-looking path, to check it never reaches a log.
+    (
+        format!("http://127.0.0.1:{port}/services/T000/B000/{}", nonce()),
+        posts,
+    )
 }
 
 fn page(mut response: ureq::http::Response<ureq::Body>) -> Page {

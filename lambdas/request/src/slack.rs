@@ -1,0 +1,126 @@
+//! The optional Slack channel: an incoming webhook whose URL is a secret kept in an SSM
+//! SecureString parameter. Read once per instance and cached; never logged, and kept out of
+//! every error message (an HTTP client's errors can name the URL they failed on).
+
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+pub struct Slack {
+    parameter: String,
+    ssm: aws_sdk_ssm::Client,
+    webhook: OnceCell<String>,
+}
+
+impl Slack {
+    pub fn new(parameter: String, ssm: aws_sdk_ssm::Client) -> Self {
+        Self {
+            parameter,
+            ssm,
+            webhook: OnceCell::new(),
+        }
+    }
+
+    /// The webhook URL, from the cache or the parameter (a failed read is not cached).
+    async fn webhook(&self) -> Result<&str, String> {
+        self.webhook
+            .get_or_try_init(|| async {
+                let out = self
+                    .ssm
+                    .get_parameter()
+                    .name(&self.parameter)
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "cannot read the SSM parameter {}: {}",
+                            self.parameter,
+                            hitl_aws::describe(&e)
+                        )
+                    })?;
+                let url = out
+                    .parameter
+                    .and_then(|p| p.value)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                check_url(&url)
+                    .map_err(|why| format!("the SSM parameter {} {why}", self.parameter))?;
+                Ok(url)
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    /// Posts `payload` to the webhook. Errors name the parameter, never the URL.
+    pub async fn post(&self, payload: &Value) -> Result<(), String> {
+        let url = self.webhook().await?.to_owned();
+        let body = payload.to_string();
+        let result = tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_global(Some(std::time::Duration::from_secs(3)))
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into();
+            agent
+                .post(&url)
+                .content_type("application/json")
+                .send(body)
+                .map(|r| r.status().as_u16())
+                .map_err(|e| kind_of(&e))
+        })
+        .await
+        .map_err(|_| "the webhook call panicked".to_owned())?;
+        match result {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(format!(
+                "the Slack webhook (from {}) answered HTTP {status}",
+                self.parameter
+            )),
+            Err(kind) => Err(format!(
+                "the Slack webhook (from {}) could not be reached: {kind}",
+                self.parameter
+            )),
+        }
+    }
+}
+
+/// What went wrong, without the URL.
+fn kind_of(error: &ureq::Error) -> &'static str {
+    match error {
+        ureq::Error::Timeout(_) => "timed out",
+        ureq::Error::HostNotFound => "host not found",
+        ureq::Error::ConnectionFailed => "connection failed",
+        ureq::Error::Io(_) => "network error",
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "TLS error",
+        _ => "request failed",
+    }
+}
+
+/// A webhook must be HTTPS (plain HTTP only to this machine, for the local environment).
+pub fn check_url(url: &str) -> Result<(), &'static str> {
+    let local = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
+    if url.is_empty() {
+        Err("is empty")
+    } else if url.starts_with("https://") || local.iter().any(|p| url.starts_with(p)) {
+        Ok(())
+    } else {
+        Err("does not hold an https:// webhook URL")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_webhooks_or_this_machine() {
+        assert!(check_url("https://hooks.slack.com/services/T/B/x").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
+        assert_eq!(check_url(""), Err("is empty"));
+        assert!(check_url("http://hooks.slack.com/services/x").is_err());
+        assert!(check_url("http://127.0.0.1.evil.example/").is_err());
+        assert!(check_url("ftp://x").is_err());
+    }
+}

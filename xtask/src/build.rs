@@ -50,16 +50,23 @@ fn lambda_dir(arch: Architecture) -> PathBuf {
         .join(arch.as_str())
 }
 
+/// The Cargo profile of the packages: `release`, or `$HITL_LAMBDA_PROFILE` (the kit's tests
+/// use a quicker one).
+pub fn profile() -> String {
+    std::env::var("HITL_LAMBDA_PROFILE").unwrap_or_else(|_| "release".to_owned())
+}
+
 /// Builds every function for `arch` and packages it.
 pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
     check_target(arch)?;
+    let profile = profile();
     let out_dir = lambda_dir(arch);
     let log = kit::root().join("target").join("lambda").join("build.log");
     std::fs::create_dir_all(&out_dir)?;
     let progress = spinner(
         "Compiling",
         format!(
-            "{} for {} (release, cargo lambda build)",
+            "{} for {} ({profile}, cargo lambda build)",
             FUNCTIONS.join(", "),
             arch.as_str()
         ),
@@ -67,7 +74,13 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
     let mut command = Command::new(venv.bin("cargo-lambda"));
     command
         .current_dir(kit::root())
-        .args(["lambda", "build", "--release", "--skip-target-check"])
+        .args([
+            "lambda",
+            "build",
+            "--profile",
+            &profile,
+            "--skip-target-check",
+        ])
         .args(["--target", arch.rust_target()])
         .arg("--lambda-dir")
         .arg(&out_dir);

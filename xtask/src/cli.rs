@@ -74,9 +74,12 @@ pub enum Command {
         #[arg(long)]
         lint_only: bool,
     },
-    /// Measure the kit: how long rendering takes
+    /// Measure the kit: rendering, and the release functions' zip size and cold start
     Bench {
-        /// Renders per environment
+        /// Only these suites [default: all]
+        #[arg(value_enum)]
+        suites: Vec<crate::verbs::bench::Suite>,
+        /// Runs per measurement (renders per environment; cold starts per function, at most 50)
         #[arg(long, default_value_t = 200)]
         iterations: u32,
     },

@@ -73,7 +73,7 @@ pub async fn deploy(
         if !confirm(
             yes,
             &format!(
-                "{name} is {} (its creation failed) and cannot be updated. Delete it and create it again?",
+                "{name} is {} and cannot be updated. Delete it and create it again?",
                 stale.status
             ),
         )? {
@@ -97,7 +97,8 @@ pub async fn deploy(
                 .build()
         })
         .collect();
-    cfn.create_change_set()
+    let created = cfn
+        .create_change_set()
         .stack_name(name)
         .change_set_name(&change_set)
         .change_set_type(change_type.clone())
@@ -106,11 +107,16 @@ pub async fn deploy(
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot create a change set for {name}: {}", describe(&e)))?;
-    let changes = match wait_for_change_set(aws, name, &change_set).await? {
-        Some(changes) => changes,
-        None => {
+        .await;
+    let changes = match created {
+        // Some endpoints refuse an empty change set at once instead of failing it.
+        Err(e) if is_empty_change_set(&describe(&e)) => None,
+        Err(e) => bail!("cannot create a change set for {name}: {}", describe(&e)),
+        Ok(_) => wait_for_change_set(aws, name, &change_set).await?,
+    };
+    let changes = match changes {
+        Some(changes) if !changes.is_empty() => changes,
+        _ => {
             let _ = cfn
                 .delete_change_set()
                 .stack_name(name)

@@ -26,6 +26,26 @@ pub async fn bootstrap(aws: &Aws) -> Result<String> {
         template: &template,
         parameters: Vec::new(),
     };
+    // Deployed with this very template: nothing to ask CloudFormation (a no-change deploy stays
+    // quick).
+    let current = stack::find(&cfn, BOOTSTRAP_STACK).await?;
+    let unchanged = match &current {
+        Some(found) if !stack::in_progress(&found.status) => {
+            stack::deployed_template(&cfn, BOOTSTRAP_STACK)
+                .await
+                .ok()
+                .as_deref()
+                == Some(template.as_str())
+        }
+        _ => false,
+    };
+    if let Some(bucket) = current
+        .as_ref()
+        .and_then(|s| s.output("BucketName"))
+        .filter(|_| unchanged)
+    {
+        return Ok(bucket.to_owned());
+    }
     match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT).await? {
         stack::Applied::Unchanged => {}
         applied => status(

@@ -81,6 +81,9 @@ pub async fn apply_direct(cfn: &Client, spec: &Spec<'_>, timeout: Duration) -> R
         wait(cfn, spec.name, timeout).await.ok();
         current = find(cfn, spec.name).await?;
     }
+    if let Some(why) = current.as_ref().and_then(|s| stuck(spec.name, &s.status)) {
+        bail!(why);
+    }
     if let Some(stack) = current.as_ref().filter(|s| needs_recreate(&s.status)) {
         status(
             "Removing",
@@ -305,4 +308,74 @@ pub async fn deployed_template(cfn: &Client, name: &str) -> Result<String> {
         .map_err(|e| anyhow::anyhow!("cannot read the template of {name}: {}", describe(&e)))?;
     out.template_body
         .ok_or_else(|| anyhow::anyhow!("{name} has no template"))
+}
+
+/// States the kit must not resolve by itself, with what the user should do.
+pub fn stuck(name: &str, status: &StackStatus) -> Option<String> {
+    (*status == StackStatus::UpdateRollbackFailed).then(|| {
+        format!(
+            "{name} is UPDATE_ROLLBACK_FAILED: CloudFormation needs the rollback finished first \
+             (`aws cloudformation continue-update-rollback --stack-name {name}`, see the failed \
+             resources with `cargo xtask status`), then deploy again"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_stack_state_has_one_course_of_action() {
+        let all = [
+            "CREATE_IN_PROGRESS",
+            "CREATE_FAILED",
+            "CREATE_COMPLETE",
+            "ROLLBACK_IN_PROGRESS",
+            "ROLLBACK_FAILED",
+            "ROLLBACK_COMPLETE",
+            "DELETE_IN_PROGRESS",
+            "DELETE_FAILED",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_COMPLETE",
+            "UPDATE_FAILED",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_FAILED",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+            "REVIEW_IN_PROGRESS",
+            "IMPORT_IN_PROGRESS",
+            "IMPORT_COMPLETE",
+            "IMPORT_ROLLBACK_IN_PROGRESS",
+            "IMPORT_ROLLBACK_FAILED",
+            "IMPORT_ROLLBACK_COMPLETE",
+        ];
+        let recreate = [
+            "ROLLBACK_COMPLETE",
+            "ROLLBACK_FAILED",
+            "DELETE_FAILED",
+            "REVIEW_IN_PROGRESS",
+        ];
+        for text in all {
+            let status = StackStatus::from(text);
+            let actions = [
+                in_progress(&status),
+                needs_recreate(&status),
+                stuck("s", &status).is_some(),
+            ];
+            assert!(
+                actions.iter().filter(|&&a| a).count() <= 1,
+                "{text}: more than one course of action"
+            );
+            assert_eq!(needs_recreate(&status), recreate.contains(&text), "{text}");
+            assert_eq!(
+                in_progress(&status),
+                text.ends_with("_IN_PROGRESS") && text != "REVIEW_IN_PROGRESS",
+                "{text}"
+            );
+        }
+        let message = stuck("hitl-prod", &StackStatus::UpdateRollbackFailed).unwrap();
+        assert!(message.contains("continue-update-rollback --stack-name hitl-prod"));
+    }
 }

@@ -47,6 +47,11 @@ fn state_path() -> PathBuf {
     dir().join("runner.json")
 }
 
+/// Stops everything the state file names and removes it. Returns what was stopped.
+pub fn down() -> Result<Vec<&'static str>> {
+    down_at(&dir())
+}
+
 impl Runner {
     /// moto's endpoint, for the kit's own AWS clients.
     pub fn endpoint(&self) -> String {
@@ -168,9 +173,10 @@ impl Runner {
     }
 }
 
-/// Stops everything the state file names and removes it. Returns what was stopped.
-pub fn down() -> Result<Vec<&'static str>> {
-    let Ok(text) = std::fs::read_to_string(state_path()) else {
+/// [`down`] for the runner whose files are in `dir`.
+pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
+    let state_path = dir.join("runner.json");
+    let Ok(text) = std::fs::read_to_string(&state_path) else {
         return Ok(Vec::new());
     };
     let mut stopped = Vec::new();
@@ -187,7 +193,7 @@ pub fn down() -> Result<Vec<&'static str>> {
             }
         }
     }
-    std::fs::remove_file(state_path())?;
+    std::fs::remove_file(&state_path)?;
     Ok(stopped)
 }
 

@@ -63,6 +63,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Resu
         Endpoint::Aws => {
             let venv = tools::ensure()?;
             let packages = build::build(&venv, effective.lambda.architecture)?;
+            build::write_zips(effective.lambda.architecture, &packages)?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
             match method {
                 Method::Direct => {

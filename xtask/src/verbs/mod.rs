@@ -1,6 +1,6 @@
 //! One module per verb of `cargo xtask`.
 
-mod bench;
+pub mod bench;
 mod build;
 mod deploy;
 mod destroy;
@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config { emails, json } => show_config::run(global, &emails, json),
         Command::Schema { write } => show_config::schema(write),
         Command::Test { lint_only } => test::run(global, lint_only),
-        Command::Bench { iterations } => bench::run(global, iterations),
+        Command::Bench { suites, iterations } => bench::run(global, &suites, iterations),
         Command::LocalRouter {
             listen,
             moto,

@@ -77,8 +77,9 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
     Ok(())
 }
 
-/// The local environment's end-to-end suites (`#[ignore]`d in a plain `cargo test`), on a
-/// runner of their own under `target/e2e`, stopped afterwards whatever happened.
+/// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
+/// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
+/// happened, and build / deploy / destroy against moto's CloudFormation.
 fn end_to_end(cargo: &str) -> Result<()> {
     let out_dir = kit::root().join("target").join("e2e");
     let args = [
@@ -98,14 +99,11 @@ fn end_to_end(cargo: &str) -> Result<()> {
         Command::new(cargo)
             .args(args)
             .env("HITL_OUTPUT_DIR", &out_dir)
+            .env("HITL_LAMBDA_PROFILE", "lambda-test")
             .current_dir(kit::root()),
     );
-    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    let down = run_command(
-        Command::new(xtask)
-            .args(["local", "down"])
-            .env("HITL_OUTPUT_DIR", &out_dir),
-    );
+    // In-process: `cargo test` may have rebuilt (and so deleted) this very binary.
+    let down = crate::local::runner::down_at(&out_dir.join("local")).map(|_| ());
     outcome.and(down)
 }
 

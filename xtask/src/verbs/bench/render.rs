@@ -1,15 +1,12 @@
-//! `cargo xtask bench`: how long rendering takes, per environment.
+//! How long rendering takes, per environment.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 use crate::{cli::Global, kit, render, status::status};
 
 pub fn run(global: &Global, iterations: u32) -> Result<()> {
-    if cfg!(debug_assertions) {
-        return rerun_in_release();
-    }
     let config = kit::load_config(global)?;
     let profile = if cfg!(debug_assertions) {
         "debug"
@@ -37,30 +34,13 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
             })
             .collect::<Result<_, _>>()?;
         times.sort();
-        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let (min, median, p95) = super::quantiles(&times);
         println!(
             "{env:<12} {:>10} {:>10} {:>10}",
-            format!("{:.2?}", times[0]),
-            format!("{:.2?}", at(0.5)),
-            format!("{:.2?}", at(0.95))
+            format!("{min:.2?}"),
+            format!("{median:.2?}"),
+            format!("{p95:.2?}")
         );
-    }
-    Ok(())
-}
-
-/// Measures the release build, as users' deploys will run: builds it and runs it with the same
-/// arguments.
-fn rerun_in_release() -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    status("Building", "xtask in release mode for the benchmark");
-    let status = std::process::Command::new(cargo)
-        .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
-        .args(std::env::args_os().skip(1))
-        .current_dir(kit::root())
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("the release benchmark failed ({status})");
     }
     Ok(())
 }

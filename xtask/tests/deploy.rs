@@ -1,0 +1,350 @@
+//! Build, deploy and destroy as a user runs them against AWS, here against a moto server through
+//! `AWS_ENDPOINT_URL`: change sets with their summary, uploads only of what is missing, updates,
+//! recovery from a stack CloudFormation cannot update, destroy with and without `--all`.
+//!
+//! `#[ignore]`d in a plain `cargo test` (it builds the release functions and needs the tools
+//! venv); `cargo xtask test` runs it.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kit_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn start_moto() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = kit_root().join("target/tools/venv/bin/moto_server");
+    assert!(
+        server.exists(),
+        "no {}: run `cargo xtask test`",
+        server.display()
+    );
+    let child = Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+struct Kit<'a> {
+    moto: &'a Moto,
+    config: PathBuf,
+    out: PathBuf,
+}
+
+impl Kit<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .current_dir(kit_root())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("HITL_OUTPUT_DIR", &self.out)
+            .env("NO_COLOR", "1")
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ xtask {}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(output.status.success(), "xtask {args:?} failed");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout)
+    }
+}
+
+fn sdk(moto: &Moto) -> (tokio::runtime::Runtime, aws_config::SdkConfig) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let sdk = runtime.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&moto.endpoint)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load(),
+    );
+    (runtime, sdk)
+}
+
+/// The logical IDs of a rendered template's resources.
+fn resources_of(template: &Path) -> Vec<String> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(template).unwrap()).unwrap();
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+#[ignore = "builds the release functions and needs the tools venv: run through `cargo xtask test`"]
+fn deploy_update_recover_and_destroy_against_cloudformation() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hitl.yaml");
+    std::fs::copy(kit_root().join("xtask/tests/deploy/hitl.yaml"), &config).unwrap();
+    let kit = Kit {
+        moto: &moto,
+        config: config.clone(),
+        out: dir.path().join("out"),
+    };
+    let (runtime, sdk) = sdk(&moto);
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+
+    // 1. A first deploy by change set: every resource listed, then created.
+    let first = kit.ok(&["--env", "dev", "deploy", "--yes"]);
+    let template = kit.out.join("dev/template.yaml");
+    let logical_ids = resources_of(&template);
+    assert!(
+        first.contains(&format!(
+            "{} to add, 0 to modify, 0 to remove",
+            logical_ids.len()
+        )),
+        "{first}"
+    );
+    for id in &logical_ids {
+        assert!(
+            first.contains(id.as_str()),
+            "{id} missing from the change set summary"
+        );
+    }
+    assert!(first.contains("Created hitl-bootstrap"), "{first}");
+    let listed = runtime
+        .block_on(cfn.describe_stack_resources().stack_name("kit-dev").send())
+        .unwrap()
+        .stack_resources
+        .unwrap_or_default();
+    for (id, kind) in [
+        ("ApprovalsTable", "AWS::DynamoDB::Table"),
+        ("Topic", "AWS::SNS::Topic"),
+        ("RequestFunction", "AWS::Lambda::Function"),
+        ("ReviewFunction", "AWS::Lambda::Function"),
+        ("Api", "AWS::ApiGateway::RestApi"),
+        ("StateMachine", "AWS::StepFunctions::StateMachine"),
+        ("RequestFunctionRole", "AWS::IAM::Role"),
+        ("StateMachineRole", "AWS::IAM::Role"),
+    ] {
+        assert!(
+            listed
+                .iter()
+                .any(|r| r.logical_resource_id.as_deref() == Some(id)
+                    && r.resource_type.as_deref() == Some(kind)),
+            "{id} ({kind}) was not created"
+        );
+    }
+    // The functions run the zips the kit built and uploaded.
+    for function in ["request", "review"] {
+        let zip =
+            std::fs::read(kit_root().join(format!("target/lambda/x86_64/{function}.zip"))).unwrap();
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
+        let config = runtime
+            .block_on(
+                lambda
+                    .get_function_configuration()
+                    .function_name(format!("kit-dev-{function}"))
+                    .send(),
+            )
+            .unwrap();
+        assert_eq!(
+            config.code_sha256.as_deref(),
+            Some(expected.as_str()),
+            "{function}"
+        );
+        assert_eq!(config.memory_size, Some(256));
+    }
+
+    // 2. Nothing changed: nothing uploaded, nothing executed.
+    let again = kit.ok(&["--env", "dev", "deploy", "--yes"]);
+    assert!(again.contains("no changes, 0 B uploaded"), "{again}");
+    assert!(!again.contains("to add"), "{again}");
+
+    // 3. A config change shows as Modify and is applied.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("memory_mb: 256", "memory_mb: 512")).unwrap();
+    let changed = kit.ok(&["--env", "dev", "deploy", "--yes"]);
+    assert!(
+        changed.contains("Modify") && changed.contains("RequestFunction"),
+        "{changed}"
+    );
+    assert!(
+        changed.contains("0 B uploaded"),
+        "same code, nothing to upload: {changed}"
+    );
+    let config_now = runtime
+        .block_on(
+            lambda
+                .get_function_configuration()
+                .function_name("kit-dev-request")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(config_now.memory_size, Some(512));
+
+    // 4. A stack CloudFormation cannot update (a create change set never executed, as a failed
+    // or interrupted first deploy leaves it) is removed and created again.
+    runtime
+        .block_on(
+            cfn.create_change_set()
+                .stack_name("kit-staging")
+                .change_set_name("interrupted")
+                .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+                .template_body(r#"{"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}"#)
+                .send(),
+        )
+        .unwrap();
+    let refused = kit.run(&["--env", "staging", "deploy"]);
+    assert!(
+        !refused.status.success(),
+        "asked without a terminal: must refuse"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --yes"));
+    let recovered = kit.ok(&["--env", "staging", "deploy", "--yes"]);
+    assert!(
+        recovered.contains("Deployed kit-staging (created"),
+        "{recovered}"
+    );
+
+    // 5. Destroy: the stack goes, the retained table is named; a second destroy succeeds; --all
+    // also removes the bootstrap stack and its bucket.
+    let destroyed = kit.ok(&["--env", "dev", "destroy", "--yes"]);
+    assert!(destroyed.contains("Kept ApprovalsTable"), "{destroyed}");
+    let gone = runtime.block_on(cfn.describe_stacks().stack_name("kit-dev").send());
+    assert!(
+        gone.is_err()
+            || gone
+                .unwrap()
+                .stacks()
+                .iter()
+                .all(|s| s.stack_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE"))
+    );
+    let twice = kit.ok(&["--env", "dev", "destroy", "--yes"]);
+    assert!(twice.contains("nothing"), "{twice}");
+    kit.ok(&["--env", "staging", "destroy", "--yes", "--all"]);
+    let buckets = runtime
+        .block_on(aws_sdk_s3::Client::new(&sdk).list_buckets().send())
+        .unwrap();
+    assert!(
+        buckets.buckets().is_empty(),
+        "the asset bucket is left: {buckets:?}"
+    );
+    let bootstrap = runtime.block_on(cfn.describe_stacks().stack_name("hitl-bootstrap").send());
+    assert!(
+        bootstrap.is_err()
+            || bootstrap
+                .unwrap()
+                .stacks()
+                .iter()
+                .all(|s| s.stack_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE"))
+    );
+}
+
+#[test]
+#[ignore = "builds the release functions: run through `cargo xtask test`"]
+fn builds_are_byte_identical_and_a_missing_target_says_how_to_add_it() {
+    let build = |arch: &str| {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .current_dir(kit_root())
+            .args(["build", "--arch", arch])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let zips = || {
+        ["request", "review"].map(|f| {
+            std::fs::read(kit_root().join(format!("target/lambda/x86_64/{f}.zip"))).unwrap()
+        })
+    };
+    assert!(build("x86_64").status.success());
+    let first = zips();
+    // Touch a source file: cargo relinks, the zips must not change.
+    let main = kit_root().join("lambdas/review/src/main.rs");
+    let text = std::fs::read(&main).unwrap();
+    std::fs::write(&main, &text).unwrap();
+    assert!(build("x86_64").status.success());
+    assert!(first == zips(), "two builds gave different zips");
+
+    let arm = build("arm64");
+    let stderr = String::from_utf8_lossy(&arm.stderr);
+    let installed = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|o| {
+            Path::new(String::from_utf8_lossy(&o.stdout).trim())
+                .join("lib/rustlib/aarch64-unknown-linux-gnu/lib")
+                .is_dir()
+        })
+        .unwrap();
+    if installed {
+        assert!(arm.status.success(), "{stderr}");
+    } else {
+        assert_eq!(arm.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("rustup target add aarch64-unknown-linux-gnu"),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error")).count(),
+            1,
+            "{stderr}"
+        );
+    }
+}

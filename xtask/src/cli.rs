@@ -155,6 +155,9 @@ pub enum Command {
         /// The function binaries it serves
         #[arg(long, value_delimiter = ',', default_value = "request,review")]
         functions: Vec<String>,
+        /// Calls in flight per function (cargo lambda watch's instances per function)
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
 }
 

@@ -18,6 +18,8 @@ use percent_encoding::percent_decode_str;
 pub enum Target {
     /// `cargo lambda watch`, at this path (the function named by its binary).
     Lambda(String),
+    /// A function URL of `cargo lambda watch` (`/lambda-url/<binary>/…`): the review pages.
+    FunctionUrl(String),
     /// A Lambda invoke of a function the kit does not have.
     UnknownFunction(String),
     /// moto, unchanged.
@@ -28,6 +30,13 @@ pub enum Target {
 /// deployed function `<stack>-<binary>` (by name or ARN, with or without a qualifier) is served
 /// by `<binary>`.
 pub fn route(path: &str, binaries: &[String]) -> Target {
+    if let Some(rest) = path.strip_prefix("/lambda-url/") {
+        let binary = rest.split('/').next().unwrap_or("");
+        return match binaries.iter().find(|b| b.as_str() == binary) {
+            Some(binary) => Target::FunctionUrl(binary.clone()),
+            None => Target::UnknownFunction(binary.to_owned()),
+        };
+    }
     let Some(encoded) = path
         .strip_prefix("/2015-03-31/functions/")
         .and_then(|rest| rest.strip_suffix("/invocations"))
@@ -99,6 +108,51 @@ pub struct Upstreams {
     /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
     pub lambda: String,
     pub binaries: Vec<String>,
+    /// How many calls each function gets at once: `cargo lambda watch`'s instances per
+    /// function. Calls beyond wait here, as Lambda would queue or throttle them, instead of
+    /// piling up inside cargo-lambda, which stalls under a few hundred waiting invokes.
+    pub concurrency: usize,
+}
+
+/// A counting semaphore per function binary.
+struct Gates {
+    gates: std::collections::HashMap<String, (std::sync::Mutex<usize>, std::sync::Condvar)>,
+    permits: usize,
+}
+
+impl Gates {
+    fn new(binaries: &[String], permits: usize) -> Self {
+        Self {
+            gates: binaries
+                .iter()
+                .map(|b| {
+                    (
+                        b.clone(),
+                        (std::sync::Mutex::new(0), std::sync::Condvar::new()),
+                    )
+                })
+                .collect(),
+            permits: permits.max(1),
+        }
+    }
+
+    /// Runs `f` once fewer than `permits` calls of `binary` are in flight.
+    fn through<T>(&self, binary: &str, f: impl FnOnce() -> T) -> T {
+        let Some((count, freed)) = self.gates.get(binary) else {
+            return f();
+        };
+        {
+            let mut busy = count.lock().unwrap_or_else(|e| e.into_inner());
+            while *busy >= self.permits {
+                busy = freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+            }
+            *busy += 1;
+        }
+        let result = f();
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+        result
+    }
 }
 
 /// Hop-by-hop and framing headers, which each side sets for itself.
@@ -121,13 +175,15 @@ pub fn serve(listen: &str, upstreams: Upstreams) -> Result<()> {
         .build()
         .into();
     let counter = std::sync::Arc::new(AtomicU64::new(0));
+    let gates = std::sync::Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency));
     for request in server.incoming_requests() {
         let upstreams = upstreams.clone();
         let agent = agent.clone();
         let counter = counter.clone();
+        let gates = gates.clone();
         thread::spawn(move || {
             let id = format!("hitl-router-{}", counter.fetch_add(1, Ordering::Relaxed));
-            if let Err(error) = forward(request, &upstreams, &agent, &id) {
+            if let Err(error) = forward(request, &upstreams, &agent, &gates, &id) {
                 eprintln!("router: {error:#}");
             }
         });
@@ -139,6 +195,7 @@ fn forward(
     mut request: tiny_http::Request,
     upstreams: &Upstreams,
     agent: &ureq::Agent,
+    gates: &Gates,
     request_id: &str,
 ) -> Result<()> {
     let url = request.url().to_owned();
@@ -152,7 +209,13 @@ fn forward(
             return respond(request, status, &headers, &[], body);
         }
         Target::Lambda(path) => (upstreams.lambda.as_str(), path.as_str()),
+        Target::FunctionUrl(_) => (upstreams.lambda.as_str(), path),
         Target::Moto => (upstreams.moto.as_str(), path),
+    };
+    let gate = match &target {
+        Target::Lambda(path) => path.split('/').nth(3).unwrap_or("").to_owned(),
+        Target::FunctionUrl(binary) => binary.clone(),
+        _ => String::new(),
     };
     let uri = if query.is_empty() {
         format!("{base}{path}")
@@ -170,21 +233,26 @@ fn forward(
             outgoing = outgoing.header(name, header.value.as_str());
         }
     }
-    let mut response = agent
-        .run(outgoing.body(body)?)
-        .with_context(|| format!("{} {uri}", request.method()))?;
-    let status = response.status().as_u16();
-    let copied: Vec<(String, String)> = response
-        .headers()
-        .iter()
-        .filter(|(name, _)| !NOT_FORWARDED.contains(&name.as_str()))
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
-        .collect();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_to_vec()?;
+    let outgoing = outgoing.body(body)?;
+    let call = || -> Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+        let mut response = agent
+            .run(outgoing)
+            .with_context(|| format!("{} {uri}", request.method()))?;
+        let status = response.status().as_u16();
+        let copied = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| !NOT_FORWARDED.contains(&name.as_str()))
+            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()?;
+        Ok((status, copied, body))
+    };
+    let (status, copied, body) = gates.through(&gate, call)?;
     match target {
         Target::Lambda(_) => {
             let translated = translate(status, &body, request_id);
@@ -263,6 +331,48 @@ mod tests {
         ] {
             assert_eq!(route(path, &binaries()), Target::Moto, "{path}");
         }
+    }
+
+    #[test]
+    fn function_urls_go_to_their_binaries() {
+        assert_eq!(
+            route("/lambda-url/review/approvals/abc", &binaries()),
+            Target::FunctionUrl("review".to_owned())
+        );
+        assert_eq!(
+            route("/lambda-url/reviewer/approvals/abc", &binaries()),
+            Target::UnknownFunction("reviewer".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_gate_lets_through_at_most_its_permits_and_everyone_eventually() {
+        use std::sync::atomic::AtomicUsize;
+        let gates = Gates::new(&binaries(), 3);
+        let (inside, most, done) = (
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        );
+        thread::scope(|scope| {
+            for _ in 0..12 {
+                scope.spawn(|| {
+                    gates.through("review", || {
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        thread::sleep(std::time::Duration::from_millis(20));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 12);
+        assert!(most.load(Ordering::SeqCst) <= 3, "{most:?}");
+        assert!(
+            most.load(Ordering::SeqCst) > 1,
+            "the gate serialised everything"
+        );
     }
 
     #[test]

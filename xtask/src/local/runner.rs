@@ -19,6 +19,9 @@ use crate::{kit, tools::Venv};
 /// The function binaries the local environment serves.
 pub const FUNCTIONS: [&str; 2] = ["request", "review"];
 
+/// Instances per function in `cargo lambda watch`, and calls the router lets through at once.
+pub const CONCURRENCY: usize = 8;
+
 /// What is running, as recorded in `<output dir>/local/runner.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Runner {
@@ -58,9 +61,10 @@ impl Runner {
         format!("http://127.0.0.1:{}", self.moto_port)
     }
 
-    /// Where `cargo lambda watch` serves the review function's URL: the local review base URL.
+    /// The review function's URL through the router (which passes it to `cargo lambda watch`):
+    /// the local review base URL.
     pub fn review_base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/lambda-url/review", self.lambda_port)
+        format!("http://127.0.0.1:{}/lambda-url/review", self.router_port)
     }
 
     /// The recorded runner, if its moto and router still answer.
@@ -106,7 +110,8 @@ impl Runner {
                 .args(["--listen", &format!("127.0.0.1:{router_port}")])
                 .args(["--moto", &runner.endpoint()])
                 .args(["--lambda", &format!("http://127.0.0.1:{lambda_port}")])
-                .args(["--functions", &FUNCTIONS.join(",")]),
+                .args(["--functions", &FUNCTIONS.join(",")])
+                .args(["--concurrency", &CONCURRENCY.to_string()]),
             &dir().join("router.log"),
         )?;
         runner.save()?;
@@ -143,7 +148,7 @@ impl Runner {
             // API in the cloud; here a generous one covers the first compile.
             .args(["--timeout", "600"])
             // Several instances per function, as Lambda runs them: concurrent clicks race for real.
-            .args(["--concurrency", "8"])
+            .args(["--concurrency", &CONCURRENCY.to_string()])
             .arg("--env-file")
             .arg(&env_file)
             // The user's AWS settings must not reach the functions: they talk to moto only.

@@ -29,12 +29,14 @@ pub fn run(cli: Cli) -> Result<()> {
             moto,
             lambda,
             functions,
+            concurrency,
         } => crate::local::router::serve(
             &listen,
             crate::local::router::Upstreams {
                 moto,
                 lambda,
                 binaries: functions,
+                concurrency,
             },
         ),
         Command::Build { arch } => build::run(global, arch),

@@ -88,6 +88,10 @@ fn end_to_end(cargo: &str) -> Result<()> {
         "xtask",
         "--test",
         "local",
+        "--test",
+        "load",
+        "--test",
+        "deploy",
         "--",
         "--ignored",
     ];

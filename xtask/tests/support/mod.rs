@@ -2,6 +2,8 @@
 //! `xtask/tests/local/hitl.yaml`, with AWS clients on moto, an HTTP client for the review pages,
 //! and a mailbox that collects what the reviewers' outboxes receive.
 
+#![allow(dead_code)] // each test binary uses part of this module
+
 use std::{
     collections::HashMap,
     path::PathBuf,
@@ -14,6 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
 pub struct Env {
+    config: String,
     pub dir: PathBuf,
     pub review_base: String,
     stack: String,
@@ -24,6 +27,7 @@ pub struct Env {
     sdk: aws_config::SdkConfig,
     http: ureq::Agent,
     mailbox: Mutex<Vec<Message>>,
+    collecting: Mutex<()>,
     /// Outbox queue URL → the reviewer whose email subscription it stands for.
     outboxes: HashMap<String, String>,
     /// The fake Slack webhook's URL, and what it received.
@@ -61,10 +65,18 @@ pub fn kit_root() -> PathBuf {
         .to_owned()
 }
 
-/// The deployed local environment, shared by the tests of this binary.
+/// The local environment of `xtask/tests/local/hitl.yaml`, deployed once per test binary.
+
 pub fn env() -> &'static Env {
+    env_of("xtask/tests/local/hitl.yaml")
+}
+
+/// The local environment of `config` (a path under the kit), deployed once per test binary.
+pub fn env_of(config: &str) -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
-    ENV.get_or_init(Env::deploy)
+    let env = ENV.get_or_init(|| Env::deploy(config));
+    assert_eq!(env.config, config, "one local environment per test binary");
+    env
 }
 
 pub fn nonce() -> String {
@@ -84,7 +96,7 @@ fn read_json(path: PathBuf) -> Value {
 }
 
 impl Env {
-    fn deploy() -> Env {
+    fn deploy(config: &str) -> Env {
         let root = kit_root();
         let out = std::env::var_os("HITL_OUTPUT_DIR")
             .map(PathBuf::from)
@@ -93,7 +105,7 @@ impl Env {
             .current_dir(&root)
             .env("HITL_OUTPUT_DIR", &out)
             .env("NO_COLOR", "1")
-            .args(["--config", "xtask/tests/local/hitl.yaml", "--env", "local"])
+            .args(["--config", config, "--env", "local"])
             .args(["deploy", "--yes"])
             .output()
             .unwrap();
@@ -121,10 +133,16 @@ impl Env {
                 .load(),
         );
         let (slack_url, slack_posts) = fake_webhook();
+        let project = std::fs::read_to_string(root.join(config))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("project: ").map(|p| p.trim().to_owned()))
+            .expect("a project line");
         let mut env = Env {
+            config: config.to_owned(),
             dir: out.join("local"),
             review_base: output("ReviewBaseUrl"),
-            stack: "e2e-local".to_owned(),
+            stack: format!("{project}-local"),
             router_port: port("router_port"),
             state_machine: output("StateMachineArn"),
             table: output("TableName"),
@@ -136,6 +154,7 @@ impl Env {
                 .build()
                 .into(),
             mailbox: Mutex::new(Vec::new()),
+            collecting: Mutex::new(()),
             outboxes: HashMap::new(),
             slack_url,
             slack_posts,
@@ -186,8 +205,13 @@ impl Env {
         })
     }
 
-    /// Moves what the outboxes hold into the mailbox.
+    /// Moves what the outboxes hold into the mailbox. One thread collects at a time; the others
+    /// find its catch in the mailbox (a crowd of pollers would only load moto).
     fn collect_mail(&self) {
+        let Ok(_collecting) = self.collecting.try_lock() else {
+            std::thread::sleep(Duration::from_millis(50));
+            return;
+        };
         let received = self.runtime.block_on(async {
             let sqs = aws_sdk_sqs::Client::new(&self.sdk);
             let mut received = Vec::new();
@@ -239,8 +263,8 @@ impl Env {
                 return m.clone();
             }
             assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "no such message to {reviewer} within a minute"
+                started.elapsed() < Duration::from_secs(120),
+                "no such message to {reviewer} within two minutes"
             );
             self.collect_mail();
             std::thread::sleep(Duration::from_millis(200));

@@ -66,7 +66,6 @@ pub fn kit_root() -> PathBuf {
 }
 
 /// The local environment of `xtask/tests/local/hitl.yaml`, deployed once per test binary.
-
 pub fn env() -> &'static Env {
     env_of("xtask/tests/local/hitl.yaml")
 }

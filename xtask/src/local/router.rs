@@ -155,6 +155,9 @@ impl Gates {
     }
 }
 
+/// An upstream's answer: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// Hop-by-hop and framing headers, which each side sets for itself.
 const NOT_FORWARDED: [&str; 5] = [
     "host",
@@ -234,7 +237,7 @@ fn forward(
         }
     }
     let outgoing = outgoing.body(body)?;
-    let call = || -> Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let call = || -> Result<Answer> {
         let mut response = agent
             .run(outgoing)
             .with_context(|| format!("{} {uri}", request.method()))?;

@@ -15,6 +15,9 @@ use std::{
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+/// Both tests build into `target/lambda/`: one at a time.
+static BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 struct Moto {
     child: Child,
     endpoint: String,
@@ -137,6 +140,7 @@ fn resources_of(template: &Path) -> Vec<String> {
 #[test]
 #[ignore = "builds the release functions and needs the tools venv: run through `cargo xtask test`"]
 fn deploy_update_recover_and_destroy_against_cloudformation() {
+    let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let moto = start_moto();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("hitl.yaml");
@@ -300,6 +304,7 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
 #[test]
 #[ignore = "builds the release functions: run through `cargo xtask test`"]
 fn builds_are_byte_identical_and_a_missing_target_says_how_to_add_it() {
+    let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let build = |arch: &str| {
         Command::new(env!("CARGO_BIN_EXE_xtask"))
             .current_dir(kit_root())

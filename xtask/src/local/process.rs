@@ -75,6 +75,36 @@ pub fn stop_group(pid: u32, grace: Duration) {
     }
 }
 
+/// The live (not zombie) processes whose process group is one of `groups`.
+#[cfg(unix)]
+pub fn members_of(groups: &[u32]) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // pid (comm) state ppid pgrp ...
+                    let rest = stat.rsplit_once(')')?.1;
+                    let mut fields = rest.split_whitespace();
+                    let state = fields.next()?;
+                    let group: u32 = fields.nth(1)?.parse().ok()?;
+                    Some(state != "Z" && groups.contains(&group))
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+#[cfg(not(unix))]
+pub fn members_of(_groups: &[u32]) -> Vec<u32> {
+    Vec::new()
+}
+
 #[cfg(not(unix))]
 pub fn alive(_pid: u32) -> bool {
     false

@@ -202,6 +202,34 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
     Ok(stopped)
 }
 
+/// The runner recorded in `dir`, if any.
+pub fn recorded_at(dir: &Path) -> Option<Runner> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("runner.json")).ok()?).ok()
+}
+
+/// Checks that nothing of `runner` is left: no process in any of its process groups (the
+/// functions `cargo lambda watch` ran included) and every port free again.
+pub fn verify_stopped(runner: &Runner) -> Result<()> {
+    let groups: Vec<u32> = [
+        Some(runner.moto_pid),
+        Some(runner.router_pid),
+        runner.lambda_pid,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let left = process::members_of(&groups);
+    if !left.is_empty() {
+        bail!("processes of the local environment are still running: {left:?}");
+    }
+    for port in [runner.moto_port, runner.router_port, runner.lambda_port] {
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            bail!("port {port} of the local environment is still held");
+        }
+    }
+    Ok(())
+}
+
 /// Turns on moto's execution of state machines (off by default).
 fn enable_execution(moto_port: u16) -> Result<()> {
     set_execution(moto_port, true)

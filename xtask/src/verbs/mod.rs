@@ -2,10 +2,10 @@
 
 pub mod bench;
 mod build;
-mod deploy;
+pub mod deploy;
 mod destroy;
 pub mod local;
-mod outputs;
+pub mod outputs;
 mod render;
 mod show_config;
 mod start;
@@ -63,7 +63,7 @@ fn not_yet(name: &str) -> Result<()> {
 }
 
 /// The runtime the AWS verbs block on.
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

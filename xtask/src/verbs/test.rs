@@ -92,6 +92,7 @@ fn end_to_end(cargo: &str) -> Result<()> {
         "load",
         "--test",
         "deploy",
+        "--no-fail-fast",
         "--",
         "--ignored",
     ];
@@ -106,8 +107,14 @@ fn end_to_end(cargo: &str) -> Result<()> {
             .env("HITL_LAMBDA_PROFILE", "lambda-test")
             .current_dir(kit::root()),
     );
-    // In-process: `cargo test` may have rebuilt (and so deleted) this very binary.
-    let down = crate::local::runner::down_at(&out_dir.join("local")).map(|_| ());
+    // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
+    // that `local down` left no process and no port behind.
+    let local = out_dir.join("local");
+    let recorded = crate::local::runner::recorded_at(&local);
+    let down = crate::local::runner::down_at(&local).and_then(|_| match &recorded {
+        Some(runner) => crate::local::runner::verify_stopped(runner),
+        None => bail!("the end-to-end suites left no local environment to stop"),
+    });
     outcome.and(down)
 }
 

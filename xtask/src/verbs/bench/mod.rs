@@ -2,6 +2,8 @@
 //! assert a time.
 
 mod cold_start;
+mod deploy;
+mod load;
 mod render;
 mod runtime_api;
 
@@ -15,6 +17,10 @@ pub enum Suite {
     Render,
     /// The release functions: zip size and cold start, next to a Python + boto3 handler
     Functions,
+    /// A deploy with nothing changed, against a moto server (not in the default set)
+    Deploy,
+    /// Concurrent approvals on the local environment (`--env local`; not in the default set)
+    Load,
 }
 
 pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
@@ -27,6 +33,8 @@ pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
         match suite {
             Suite::Render => render::run(global, iterations)?,
             Suite::Functions => cold_start::run(iterations.clamp(1, 50))?,
+            Suite::Deploy => deploy::run(iterations.clamp(1, 20))?,
+            Suite::Load => load::run(global, iterations.clamp(1, 1000) as usize)?,
         }
     }
     Ok(())

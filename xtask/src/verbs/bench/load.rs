@@ -1,0 +1,150 @@
+//! Load on the local environment: executions started at once, each approved by a POST sent as
+//! soon as its reviewer's message arrives; reports throughput and the review function's latency
+//! as a reviewer's browser sees it.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use aws_sdk_sfn::types::ExecutionStatus;
+use serde_json::json;
+
+use crate::{
+    aws::{Aws, describe},
+    cli::{Global, Method},
+    config::values::{Email, Endpoint},
+    deploy::stack,
+    kit,
+    local::{emulation, runner::Runner},
+    status::status,
+};
+
+pub fn run(global: &Global, executions: usize) -> Result<()> {
+    let reviewer: Email = "bench@example.com".parse().map_err(anyhow::Error::msg)?;
+    let effective = kit::effective(global, std::slice::from_ref(&reviewer))?;
+    if effective.endpoint != Endpoint::Local {
+        bail!(
+            "the load benchmark runs on the local environment: `cargo xtask bench load --env local`"
+        );
+    }
+    crate::verbs::deploy::run(global, &[reviewer], true, Method::Direct)?;
+    let runner = Runner::find().ok_or_else(|| anyhow::anyhow!("the local environment stopped"))?;
+    let runtime = super::super::runtime()?;
+    status(
+        "Benchmarking",
+        format!("{executions} executions started at once, each approved on the review page"),
+    );
+    let (elapsed, mut latencies, succeeded) = runtime.block_on(async {
+        let aws = Aws::connect(&effective, Some(runner)).await?;
+        let cfn = aws.cloudformation();
+        let outputs = crate::verbs::outputs::read(&effective).await?;
+        let machine = outputs
+            .get("StateMachineArn")
+            .cloned()
+            .unwrap_or_default();
+        let template = stack::deployed_template(&cfn, &effective.stack_name).await?;
+        let outboxes: Vec<_> = emulation::outboxes(&effective.stack_name, &template)?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect();
+        // Old messages would be mistaken for this run's.
+        while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
+        let started = Instant::now();
+        let nonce = hitl_aws::now();
+        let mut starts = Vec::new();
+        for i in 0..executions {
+            let sfn = aws.sfn();
+            let machine = machine.clone();
+            starts.push(tokio::spawn(async move {
+                sfn.start_execution()
+                    .state_machine_arn(machine)
+                    .name(format!("bench-{nonce}-{i}"))
+                    .input(json!({"title": format!("bench {nonce} {i}"), "requester": "load@example.com"}).to_string())
+                    .send()
+                    .await
+                    .map(|o| o.execution_arn)
+                    .map_err(|e| anyhow::anyhow!("cannot start: {}", describe(&e)))
+            }));
+        }
+        let mut arns = Vec::new();
+        for start in starts {
+            arns.push(start.await??);
+        }
+        let mut posts = Vec::new();
+        let mut seen = 0;
+        while seen < executions {
+            if started.elapsed() > Duration::from_secs(600) {
+                bail!("only {seen} of {executions} reviewer messages in ten minutes");
+            }
+            for message in emulation::take_outbox(&aws, &outboxes, 1).await? {
+                let Some(link) = message.body.lines().find(|l| l.contains("/approvals/")) else {
+                    continue; // an outcome message
+                };
+                seen += 1;
+                let link = link.trim().to_owned();
+                posts.push(tokio::task::spawn_blocking(move || approve(&link)));
+            }
+        }
+        let mut latencies = Vec::new();
+        for post in posts {
+            latencies.push(post.await??);
+        }
+        let mut succeeded = 0;
+        let sfn = aws.sfn();
+        for arn in &arns {
+            loop {
+                let execution = sfn
+                    .describe_execution()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+                match execution.status {
+                    ExecutionStatus::Running => tokio::time::sleep(Duration::from_millis(100)).await,
+                    ExecutionStatus::Succeeded => {
+                        succeeded += 1;
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        anyhow::Ok((started.elapsed(), latencies, succeeded))
+    })?;
+    latencies.sort();
+    let (min, p50, p95) = super::quantiles(&latencies);
+    let p99 = latencies[((latencies.len() - 1) as f64 * 0.99).round() as usize];
+    println!(
+        "{executions} executions: {succeeded} SUCCEEDED in {:.1}s, {:.1} executions/s end to end",
+        elapsed.as_secs_f64(),
+        executions as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "review POST latency: min {min:.1?}, p50 {p50:.1?}, p95 {p95:.1?}, p99 {p99:.1?}, max {:.1?}",
+        latencies[latencies.len() - 1]
+    );
+    if succeeded != executions {
+        bail!("{} executions did not succeed", executions - succeeded);
+    }
+    Ok(())
+}
+
+/// Approves on the review page as a browser does; returns how long the page took.
+fn approve(link: &str) -> Result<Duration> {
+    let origin = link.split('/').take(3).collect::<Vec<_>>().join("/");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let started = Instant::now();
+    let response = agent
+        .post(link)
+        .header("Origin", &origin)
+        .header("Sec-Fetch-Site", "same-origin")
+        .content_type("application/x-www-form-urlencoded")
+        .send("decision=approve&comment=bench")?;
+    let elapsed = started.elapsed();
+    if response.status() != 200 {
+        bail!("the review page answered {}", response.status());
+    }
+    Ok(elapsed)
+}

@@ -243,6 +243,32 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
         .unwrap();
     assert_eq!(config_now.memory_size, Some(512));
 
+    // 3b. A change CloudFormation rejects: its reason is shown, and the next deploy (the mistake
+    // taken out) goes through from wherever the first one left the stack.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("extra_resources.yaml.hbs"),
+        "  Broken:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !GetAtt NoSuchResource.QueueName\n",
+    )
+    .unwrap();
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        good.replace("  dev:\n", "  dev:\n    templates: broken\n"),
+    )
+    .unwrap();
+    let rejected = kit.run(&["--env", "dev", "deploy", "--yes"]);
+    let reason = String::from_utf8_lossy(&rejected.stderr);
+    assert!(!rejected.status.success(), "{reason}");
+    assert!(
+        reason.contains("NoSuchResource"),
+        "the reason is not shown: {reason}"
+    );
+    std::fs::write(&config, &good).unwrap();
+    let recovered = kit.ok(&["--env", "dev", "deploy", "--yes"]);
+    assert!(recovered.contains("Deployed kit-dev"), "{recovered}");
+
     // 4. A stack CloudFormation cannot update (a create change set never executed, as a failed
     // or interrupted first deploy leaves it) is removed and created again.
     runtime

@@ -113,25 +113,32 @@ fn retained(
     if keeps.is_empty() {
         return Ok(Vec::new());
     }
-    let resources = runtime
+    // Physical IDs are a courtesy: if CloudFormation cannot list them, name the resources anyway.
+    let physical: Vec<(String, String)> = runtime
         .block_on(
             aws.cloudformation()
                 .describe_stack_resources()
                 .stack_name(name)
                 .send(),
         )
-        .map_err(|e| anyhow::anyhow!("cannot list the stack's resources: {}", describe(&e)))?;
-    Ok(resources
-        .stack_resources
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|r| {
-            Some((
-                r.logical_resource_id?,
-                r.physical_resource_id.unwrap_or_default(),
-            ))
+        .map(|out| {
+            out.stack_resources
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| Some((r.logical_resource_id?, r.physical_resource_id?)))
+                .collect()
         })
-        .filter(|(id, _)| keeps.contains(id))
+        .unwrap_or_default();
+    Ok(keeps
+        .into_iter()
+        .map(|id| {
+            let found = physical
+                .iter()
+                .find(|(logical, _)| *logical == id)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_else(|| "physical id unknown".to_owned());
+            (id, found)
+        })
         .collect())
 }
 

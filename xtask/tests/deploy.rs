@@ -223,12 +223,19 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
 
     // 3. A config change shows as Modify and is applied.
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("memory_mb: 256", "memory_mb: 512")).unwrap();
+    let text = text
+        .replace("memory_mb: 256", "memory_mb: 512")
+        .replace("  reviewers:", "  approval_timeout: 2h\n  reviewers:");
+    std::fs::write(&config, text).unwrap();
     let changed = kit.ok(&["--env", "dev", "deploy", "--yes"]);
-    assert!(
-        changed.contains("Modify") && changed.contains("RequestFunction"),
-        "{changed}"
-    );
+    for id in ["RequestFunction", "StateMachine"] {
+        assert!(
+            changed
+                .lines()
+                .any(|l| l.contains("Modify") && l.contains(&format!(" {id} "))),
+            "{id} not shown as Modify: {changed}"
+        );
+    }
     assert!(
         changed.contains("0 B uploaded"),
         "same code, nothing to upload: {changed}"
@@ -242,6 +249,8 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
         )
         .unwrap();
     assert_eq!(config_now.memory_size, Some(512));
+    let variables = config_now.environment.unwrap().variables.unwrap();
+    assert_eq!(variables["APPROVAL_TIMEOUT_SECONDS"], "7200");
 
     // 3b. A change CloudFormation rejects: its reason is shown, and the next deploy (the mistake
     // taken out) goes through from wherever the first one left the stack.

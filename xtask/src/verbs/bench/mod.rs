@@ -7,9 +7,9 @@ mod load;
 mod render;
 mod runtime_api;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use crate::{cli::Global, kit, status::status};
+use crate::cli::Global;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Suite {
@@ -23,10 +23,9 @@ pub enum Suite {
     Load,
 }
 
+/// Runs in the build `cargo xtask` itself uses (the alias runs the dev profile): the numbers are
+/// what a user waits for. The functions are measured in their release build.
 pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
-    if cfg!(debug_assertions) {
-        return rerun_in_release();
-    }
     let all = [Suite::Render, Suite::Functions];
     let suites = if suites.is_empty() { &all[..] } else { suites };
     for suite in suites {
@@ -36,23 +35,6 @@ pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
             Suite::Deploy => deploy::run(iterations.clamp(1, 20))?,
             Suite::Load => load::run(global, iterations.clamp(1, 1000) as usize)?,
         }
-    }
-    Ok(())
-}
-
-/// Measures the release build, as users' deploys will run: builds it and runs it with the same
-/// arguments.
-fn rerun_in_release() -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    status("Building", "xtask in release mode for the benchmark");
-    let status = std::process::Command::new(cargo)
-        .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
-        .args(std::env::args_os().skip(1))
-        .current_dir(kit::root())
-        .status()
-        .context("cannot run cargo")?;
-    if !status.success() {
-        bail!("the release benchmark failed ({status})");
     }
     Ok(())
 }

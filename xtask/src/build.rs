@@ -71,9 +71,8 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
             arch.as_str()
         ),
     );
-    let mut command = Command::new(venv.bin("cargo-lambda"));
+    let mut command = venv.cargo_lambda();
     command
-        .current_dir(kit::root())
         .args([
             "lambda",
             "build",
@@ -87,7 +86,6 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
     for function in FUNCTIONS {
         command.args(["--bin", function]);
     }
-    command.env("PATH", crate::local::runner::path_with(&venv.bin("")));
     let output = command
         .output()
         .context("cannot run cargo-lambda from the tools venv")?;

@@ -1,4 +1,4 @@
-//! The kit's Python tools (cfn-lint, checkov, later moto and cargo-lambda), installed on demand
+//! The kit's Python tools (cfn-lint, checkov, moto, cargo-lambda with zig), installed on demand
 //! into a virtual environment under `target/`, pinned by `xtask/requirements.txt`, and reused
 //! while that file is unchanged.
 
@@ -24,6 +24,20 @@ impl Venv {
     /// The path of a program installed in the venv.
     pub fn bin(&self, name: &str) -> PathBuf {
         self.dir.join("bin").join(name)
+    }
+
+    /// `cargo-lambda` from the venv, run from the kit's directory with the venv's `bin` first on
+    /// `PATH` (it finds zig and its helpers there).
+    pub fn cargo_lambda(&self) -> Command {
+        let mut paths = vec![self.dir.join("bin")];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        let mut command = Command::new(self.bin("cargo-lambda"));
+        command
+            .current_dir(kit::root())
+            .env("PATH", std::env::join_paths(paths).unwrap_or_default());
+        command
     }
 }
 

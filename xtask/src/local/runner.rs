@@ -138,9 +138,8 @@ impl Runner {
         let env_file = dir().join("functions.env");
         let lines: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(&env_file, lines)?;
-        let mut command = Command::new(venv.bin("cargo-lambda"));
+        let mut command = venv.cargo_lambda();
         command
-            .current_dir(kit::root())
             .args(["lambda", "watch", "--ignore-changes"])
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.lambda_port.to_string()])
@@ -154,9 +153,7 @@ impl Runner {
             // The user's AWS settings must not reach the functions: they talk to moto only.
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_DEFAULT_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            // cargo-lambda finds zig and its own helpers next to it.
-            .env("PATH", path_with(&venv.bin("")));
+            .env_remove("AWS_SESSION_TOKEN");
         self.lambda_pid = Some(process::spawn(&mut command, &dir().join("lambda.log"))?);
         self.lambda_env = env;
         self.save()?;
@@ -282,12 +279,4 @@ fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool) -> Result
         "{what} did not start within a minute; see {} (then `cargo xtask local down`)",
         kit::shown(log).display()
     )
-}
-
-pub fn path_with(dir: &Path) -> std::ffi::OsString {
-    let mut paths = vec![dir.to_owned()];
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(paths).unwrap_or_default()
 }

@@ -4,9 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, Replacement, StackStatus,
-};
+use aws_sdk_cloudformation::types::{ChangeSetStatus, ChangeSetType, Replacement};
 
 use super::{Outcome, STACK_TIMEOUT, assets, stack};
 use crate::{
@@ -52,60 +50,25 @@ pub async fn deploy(
     packages: &[assets::Asset],
     yes: bool,
 ) -> Result<Outcome> {
-    let bucket = super::bootstrap(aws).await?;
-    let project = effective.project.as_str();
-    let uploaded = assets::upload(&aws.s3(), &bucket, project, packages).await?;
+    let (bucket, uploaded) = super::stage_packages(aws, effective, packages, yes).await?;
     let name = effective.stack_name.as_str();
     let cfn = aws.cloudformation();
-    let mut current = stack::find(&cfn, name).await?;
-    if current
-        .as_ref()
-        .is_some_and(|s| stack::in_progress(&s.status))
-    {
-        status("Waiting", format!("for {name} to settle"));
-        stack::wait(&cfn, name, STACK_TIMEOUT).await?;
-        current = stack::find(&cfn, name).await?;
-    }
-    if let Some(stale) = current
-        .as_ref()
-        .filter(|s| stack::needs_recreate(&s.status))
-    {
-        if !confirm(
-            yes,
-            &format!(
-                "{name} is {} and cannot be updated. Delete it and create it again?",
-                stale.status
-            ),
-        )? {
-            bail!("deploy cancelled: {name} is still {}", stale.status);
-        }
-        stack::delete(&cfn, name, STACK_TIMEOUT).await?;
-        current = None;
-    }
+    let current = stack::settle(&cfn, name, STACK_TIMEOUT, yes).await?;
     let change_type = if current.is_some() {
         ChangeSetType::Update
     } else {
         ChangeSetType::Create
     };
     let change_set = format!("hitl-{}", hitl_aws::now());
-    let parameters = super::parameters(&bucket, project, packages)?
-        .into_iter()
-        .map(|(k, v)| {
-            Parameter::builder()
-                .parameter_key(k)
-                .parameter_value(v)
-                .build()
-        })
-        .collect();
+    let parameters = super::parameters(&bucket, effective.project.as_str(), packages)?;
     let created = cfn
         .create_change_set()
         .stack_name(name)
         .change_set_name(&change_set)
         .change_set_type(change_type.clone())
         .template_body(template)
-        .set_parameters(Some(parameters))
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityNamedIam)
+        .set_parameters(Some(stack::parameters(&parameters)))
+        .set_capabilities(Some(stack::CAPABILITIES.to_vec()))
         .send()
         .await;
     let changes = match created {
@@ -117,22 +80,8 @@ pub async fn deploy(
     let changes = match changes {
         Some(changes) if !changes.is_empty() => changes,
         _ => {
-            let _ = cfn
-                .delete_change_set()
-                .stack_name(name)
-                .change_set_name(&change_set)
-                .send()
-                .await;
-            let outputs = stack::find(&cfn, name)
-                .await?
-                .map(|s| s.outputs.into_iter().collect())
-                .unwrap_or_default();
-            super::save_outputs(effective, &outputs)?;
-            return Ok(Outcome {
-                applied: stack::Applied::Unchanged,
-                uploaded,
-                outputs,
-            });
+            discard(&cfn, name, &change_set).await;
+            return super::finish(aws, effective, stack::Applied::Unchanged, uploaded).await;
         }
     };
     status(
@@ -147,12 +96,7 @@ pub async fn deploy(
         anstream::eprintln!("{:>12} {change}", "");
     }
     if !confirm(yes, &format!("Deploy these changes to {name}?"))? {
-        let _ = cfn
-            .delete_change_set()
-            .stack_name(name)
-            .change_set_name(&change_set)
-            .send()
-            .await;
+        discard(&cfn, name, &change_set).await;
         bail!("deploy cancelled: nothing was changed");
     }
     cfn.execute_change_set()
@@ -161,30 +105,23 @@ pub async fn deploy(
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("cannot execute the change set: {}", describe(&e)))?;
-    let finished = stack::wait(&cfn, name, STACK_TIMEOUT).await?;
-    if !matches!(
-        finished,
-        StackStatus::CreateComplete | StackStatus::UpdateComplete
-    ) {
-        bail!(
-            "{name} ended {finished}{}; fix the cause and deploy again",
-            stack::failures(&cfn, name).await
-        );
-    }
-    let outputs = stack::find(&cfn, name)
-        .await?
-        .map(|s| s.outputs.into_iter().collect())
-        .unwrap_or_default();
-    super::save_outputs(effective, &outputs)?;
-    Ok(Outcome {
-        applied: if change_type == ChangeSetType::Create {
-            stack::Applied::Created
-        } else {
-            stack::Applied::Updated
-        },
-        uploaded,
-        outputs,
-    })
+    stack::wait_for_success(&cfn, name, STACK_TIMEOUT).await?;
+    let applied = if change_type == ChangeSetType::Create {
+        stack::Applied::Created
+    } else {
+        stack::Applied::Updated
+    };
+    super::finish(aws, effective, applied, uploaded).await
+}
+
+/// Deletes a change set that will not be executed (best effort: it expires anyway).
+async fn discard(cfn: &aws_sdk_cloudformation::Client, stack: &str, change_set: &str) {
+    let _ = cfn
+        .delete_change_set()
+        .stack_name(stack)
+        .change_set_name(change_set)
+        .send()
+        .await;
 }
 
 /// "2 to add, 1 to modify, 0 to remove".
@@ -273,4 +210,45 @@ fn collect(into: &mut Vec<Change>, changes: Vec<aws_sdk_cloudformation::types::C
                 .map(|x| x.as_str().to_owned()),
         })
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, id: &str, replacement: Option<&str>) -> Change {
+        Change {
+            action: action.to_owned(),
+            logical_id: id.to_owned(),
+            resource_type: "AWS::Lambda::Function".to_owned(),
+            replacement: replacement.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_and_flags_replacements() {
+        let changes = [
+            change("Add", "Topic", None),
+            change("Modify", "RequestFunction", Some("True")),
+            change("Modify", "ReviewFunction", Some("Conditional")),
+            change("Modify", "StateMachine", None),
+        ];
+        assert_eq!(summary(&changes), "1 to add, 3 to modify, 0 to remove");
+        assert!(changes[1].to_string().ends_with("(replaced)"));
+        assert!(changes[2].to_string().ends_with("(may be replaced)"));
+        assert!(!changes[3].to_string().contains("replaced"));
+    }
+
+    #[test]
+    fn only_cloudformations_no_change_reasons_count_as_empty() {
+        assert!(is_empty_change_set(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(is_empty_change_set(
+            "ValidationError: No updates are to be performed."
+        ));
+        assert!(!is_empty_change_set(
+            "Template error: instance of Fn::GetAtt references undefined resource X"
+        ));
+    }
 }

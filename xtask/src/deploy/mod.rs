@@ -18,7 +18,7 @@ pub const BOOTSTRAP_STACK: &str = "hitl-bootstrap";
 pub const STACK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Deploys the bootstrap stack when needed and returns its bucket.
-pub async fn bootstrap(aws: &Aws) -> Result<String> {
+pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
     let cfn = aws.cloudformation();
     let template = render::bootstrap(&kit::sources())?;
     let spec = stack::Spec {
@@ -46,7 +46,7 @@ pub async fn bootstrap(aws: &Aws) -> Result<String> {
     {
         return Ok(bucket.to_owned());
     }
-    match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT).await? {
+    match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await? {
         stack::Applied::Unchanged => {}
         applied => status(
             if applied == stack::Applied::Created {
@@ -93,33 +93,57 @@ pub struct Outcome {
     pub outputs: BTreeMap<String, String>,
 }
 
-/// Deploys `template` as the environment's stack with `packages`, directly (no change set).
-pub async fn direct(
+/// The asset bucket (deploying the bootstrap stack if needed) with `packages` uploaded to it:
+/// the bucket, and the bytes uploaded.
+pub async fn stage_packages(
     aws: &Aws,
     effective: &Effective,
-    template: &str,
     packages: &[assets::Asset],
+    yes: bool,
+) -> Result<(String, u64)> {
+    let bucket = bootstrap(aws, yes).await?;
+    let uploaded = assets::upload(&aws.s3(), &bucket, effective.project.as_str(), packages).await?;
+    Ok((bucket, uploaded))
+}
+
+/// The outcome of a deploy: the stack's outputs, read back and saved for the other verbs.
+pub async fn finish(
+    aws: &Aws,
+    effective: &Effective,
+    applied: stack::Applied,
+    uploaded: u64,
 ) -> Result<Outcome> {
-    let bucket = bootstrap(aws).await?;
-    let project = effective.project.as_str();
-    let uploaded = assets::upload(&aws.s3(), &bucket, project, packages).await?;
-    let spec = stack::Spec {
-        name: &effective.stack_name,
-        template,
-        parameters: parameters(&bucket, project, packages)?,
-    };
-    let cfn = aws.cloudformation();
-    let applied = stack::apply_direct(&cfn, &spec, STACK_TIMEOUT).await?;
-    let deployed = stack::find(&cfn, &effective.stack_name)
-        .await?
-        .context("the stack vanished after deploying")?;
-    let outputs: BTreeMap<String, String> = deployed.outputs.into_iter().collect();
+    let outputs: BTreeMap<String, String> =
+        stack::find(&aws.cloudformation(), &effective.stack_name)
+            .await?
+            .context("the stack vanished after deploying")?
+            .outputs
+            .into_iter()
+            .collect();
     save_outputs(effective, &outputs)?;
     Ok(Outcome {
         applied,
         uploaded,
         outputs,
     })
+}
+
+/// Deploys `template` as the environment's stack with `packages`, directly (no change set).
+pub async fn direct(
+    aws: &Aws,
+    effective: &Effective,
+    template: &str,
+    packages: &[assets::Asset],
+    yes: bool,
+) -> Result<Outcome> {
+    let (bucket, uploaded) = stage_packages(aws, effective, packages, yes).await?;
+    let spec = stack::Spec {
+        name: &effective.stack_name,
+        template,
+        parameters: parameters(&bucket, effective.project.as_str(), packages)?,
+    };
+    let applied = stack::apply_direct(&aws.cloudformation(), &spec, STACK_TIMEOUT, yes).await?;
+    finish(aws, effective, applied, uploaded).await
 }
 
 /// `target/hitl/<env>/outputs.json`.

@@ -12,7 +12,7 @@ use indicatif::ProgressBar;
 
 use crate::{
     aws::{describe, error_code},
-    status::{spinner, status},
+    status::{confirm, spinner, status},
 };
 
 /// What the kit sends for a stack.
@@ -73,27 +73,13 @@ pub async fn find(cfn: &Client, name: &str) -> Result<Option<Deployed>> {
     }
 }
 
-/// Creates or updates the stack from `spec` and waits for the result (direct method).
-pub async fn apply_direct(cfn: &Client, spec: &Spec<'_>, timeout: Duration) -> Result<Applied> {
-    let mut current = find(cfn, spec.name).await?;
-    if let Some(stack) = current.as_ref().filter(|s| in_progress(&s.status)) {
-        status("Waiting", format!("for {} ({})", spec.name, stack.status));
-        wait(cfn, spec.name, timeout).await.ok();
-        current = find(cfn, spec.name).await?;
-    }
-    if let Some(why) = current.as_ref().and_then(|s| stuck(spec.name, &s.status)) {
-        bail!(why);
-    }
-    if let Some(stack) = current.as_ref().filter(|s| needs_recreate(&s.status)) {
-        status(
-            "Removing",
-            format!("{} ({}: it cannot be updated)", spec.name, stack.status),
-        );
-        delete(cfn, spec.name, timeout).await?;
-        current = None;
-    }
-    let parameters: Vec<Parameter> = spec
-        .parameters
+/// What the kit asks CloudFormation to allow: the stack creates IAM roles.
+pub const CAPABILITIES: [Capability; 2] =
+    [Capability::CapabilityIam, Capability::CapabilityNamedIam];
+
+/// `(key, value)` pairs as CloudFormation parameters.
+pub fn parameters(pairs: &[(String, String)]) -> Vec<Parameter> {
+    pairs
         .iter()
         .map(|(k, v)| {
             Parameter::builder()
@@ -101,14 +87,72 @@ pub async fn apply_direct(cfn: &Client, spec: &Spec<'_>, timeout: Duration) -> R
                 .parameter_value(v)
                 .build()
         })
-        .collect();
-    let capabilities = [Capability::CapabilityIam, Capability::CapabilityNamedIam];
+        .collect()
+}
+
+/// Brings the stack to a state CloudFormation accepts a change from: waits out an operation in
+/// progress, stops on UPDATE_ROLLBACK_FAILED with the command that unblocks it, and deletes a
+/// stack that can only be created again (after asking, or `yes`). Returns the stack to update,
+/// or `None` to create.
+pub async fn settle(
+    cfn: &Client,
+    name: &str,
+    timeout: Duration,
+    yes: bool,
+) -> Result<Option<Deployed>> {
+    let mut current = find(cfn, name).await?;
+    if let Some(stack) = current.as_ref().filter(|s| in_progress(&s.status)) {
+        status("Waiting", format!("for {name} ({})", stack.status));
+        wait(cfn, name, timeout).await?;
+        current = find(cfn, name).await?;
+    }
+    if let Some(why) = current.as_ref().and_then(|s| stuck(name, &s.status)) {
+        bail!(why);
+    }
+    if let Some(stale) = current.as_ref().filter(|s| needs_recreate(&s.status)) {
+        let question = format!(
+            "{name} is {} and cannot be updated. Delete it and create it again?",
+            stale.status
+        );
+        if !confirm(yes, &question)? {
+            bail!("deploy cancelled: {name} is still {}", stale.status);
+        }
+        delete(cfn, name, timeout).await?;
+        current = None;
+    }
+    Ok(current)
+}
+
+/// Waits for the operation just started and fails, naming each failed resource and its reason,
+/// unless it ended CREATE_COMPLETE or UPDATE_COMPLETE.
+pub async fn wait_for_success(cfn: &Client, name: &str, timeout: Duration) -> Result<()> {
+    let finished = wait(cfn, name, timeout).await?;
+    if !matches!(
+        finished,
+        StackStatus::CreateComplete | StackStatus::UpdateComplete
+    ) {
+        bail!(
+            "{name} ended {finished}{}; fix the cause and deploy again",
+            failures(cfn, name).await
+        );
+    }
+    Ok(())
+}
+
+/// Creates or updates the stack from `spec` and waits for the result (direct method).
+pub async fn apply_direct(
+    cfn: &Client,
+    spec: &Spec<'_>,
+    timeout: Duration,
+    yes: bool,
+) -> Result<Applied> {
+    let current = settle(cfn, spec.name, timeout, yes).await?;
     let applied = if current.is_none() {
         cfn.create_stack()
             .stack_name(spec.name)
             .template_body(spec.template)
-            .set_parameters(Some(parameters))
-            .set_capabilities(Some(capabilities.to_vec()))
+            .set_parameters(Some(parameters(&spec.parameters)))
+            .set_capabilities(Some(CAPABILITIES.to_vec()))
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("cannot create stack {}: {}", spec.name, describe(&e)))?;
@@ -118,8 +162,8 @@ pub async fn apply_direct(cfn: &Client, spec: &Spec<'_>, timeout: Duration) -> R
             .update_stack()
             .stack_name(spec.name)
             .template_body(spec.template)
-            .set_parameters(Some(parameters))
-            .set_capabilities(Some(capabilities.to_vec()))
+            .set_parameters(Some(parameters(&spec.parameters)))
+            .set_capabilities(Some(CAPABILITIES.to_vec()))
             .send()
             .await
         {
@@ -130,17 +174,7 @@ pub async fn apply_direct(cfn: &Client, spec: &Spec<'_>, timeout: Duration) -> R
             Err(e) => bail!("cannot update stack {}: {}", spec.name, describe(&e)),
         }
     };
-    let finished = wait(cfn, spec.name, timeout).await?;
-    if !matches!(
-        finished,
-        StackStatus::CreateComplete | StackStatus::UpdateComplete
-    ) {
-        bail!(
-            "{} ended {finished}{}; fix the cause and deploy again",
-            spec.name,
-            failures(cfn, spec.name).await
-        );
-    }
+    wait_for_success(cfn, spec.name, timeout).await?;
     Ok(applied)
 }
 

@@ -43,8 +43,9 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Resu
             super::local::compile_functions()?;
             let aws = runtime.block_on(Aws::connect(&effective, Some(runner.clone())))?;
             let packages = deploy::assets::local_placeholders(&FUNCTIONS)?;
+            // The emulator's stacks are disposable: recreating one needs no confirmation.
             let mut outcome =
-                runtime.block_on(deploy::direct(&aws, &effective, &template, &packages))?;
+                runtime.block_on(deploy::direct(&aws, &effective, &template, &packages, true))?;
             runtime.block_on(emulation::complete(
                 &aws,
                 &mut runner,
@@ -67,7 +68,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Resu
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
             match method {
                 Method::Direct => {
-                    runtime.block_on(deploy::direct(&aws, &effective, &template, &packages))?
+                    runtime.block_on(deploy::direct(&aws, &effective, &template, &packages, yes))?
                 }
                 Method::ChangeSet => runtime.block_on(deploy::change_set::deploy(
                     &aws, &effective, &template, &packages, yes,

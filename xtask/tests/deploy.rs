@@ -5,15 +5,16 @@
 //! `#[ignore]`d in a plain `cargo test` (it builds the release functions and needs the tools
 //! venv); `cargo xtask test` runs it.
 
+mod support;
+
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
 };
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use support::{free_port, kit_root, wait_for_port};
 
 /// Both tests build into `target/lambda/`: one at a time.
 static BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -30,19 +31,8 @@ impl Drop for Moto {
     }
 }
 
-fn kit_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
 fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = kit_root().join("target/tools/venv/bin/moto_server");
     assert!(
         server.exists(),
@@ -55,14 +45,7 @@ fn start_moto() -> Moto {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_port(port, "moto server");
     Moto {
         child,
         endpoint: format!("http://127.0.0.1:{port}"),

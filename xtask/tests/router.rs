@@ -1,13 +1,16 @@
 //! The local router as a process, between a fake moto and a fake `cargo lambda watch`: what
 //! moto's Step Functions interpreter needs from it.
 
+mod support;
+
 use std::{
-    net::TcpListener,
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicBool, Ordering},
     thread,
     time::{Duration, Instant},
 };
+
+use support::free_port;
 
 /// A fake upstream answering every request with `answer(method, url, body)`.
 fn upstream(answer: fn(&str, &str, &str) -> (u16, String)) -> String {
@@ -32,14 +35,6 @@ impl Drop for Router {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start_router(moto: &str, lambda: &str) -> Router {

@@ -98,8 +98,9 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
         /// change-set: review the changes first; direct: create or update the stack at once
-        #[arg(long, value_enum, default_value_t = Method::ChangeSet)]
-        method: Method,
+        /// [default: change-set; the local environment always uses direct]
+        #[arg(long, value_enum)]
+        method: Option<Method>,
     },
     /// Delete the environment's stack
     Destroy {

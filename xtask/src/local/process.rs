@@ -75,6 +75,14 @@ pub fn stop_group(pid: u32, grace: Duration) {
     }
 }
 
+/// Whether process `pid`'s command line mentions `program` (unknowable off Linux: assumed).
+pub fn runs(pid: u32, program: &str) -> bool {
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmdline) => String::from_utf8_lossy(&cmdline).contains(program),
+        Err(_) => !std::path::Path::new("/proc/self").exists(),
+    }
+}
+
 /// The live (not zombie) processes whose process group is one of `groups`.
 #[cfg(unix)]
 pub fn members_of(groups: &[u32]) -> Vec<u32> {
@@ -112,3 +120,20 @@ pub fn alive(_pid: u32) -> bool {
 
 #[cfg(not(unix))]
 pub fn stop_group(_pid: u32, _grace: Duration) {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_pid_is_ours_only_if_it_still_runs_the_program() {
+        let me = std::process::id();
+        let name = std::env::current_exe().unwrap();
+        let name = name.file_name().unwrap().to_str().unwrap();
+        assert!(runs(me, name));
+        assert!(!runs(me, "moto_server"));
+        let group = nix::unistd::getpgrp().as_raw() as u32;
+        assert!(members_of(&[group]).contains(&me));
+        assert!(!members_of(&[u32::MAX]).contains(&me));
+    }
+}

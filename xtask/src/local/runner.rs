@@ -183,13 +183,16 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
     };
     let mut stopped = Vec::new();
     if let Ok(runner) = serde_json::from_str::<Runner>(&text) {
+        // The program each PID must still be: after a reboot a recorded PID may lead someone
+        // else's process group.
         let named = [
-            ("cargo lambda watch", runner.lambda_pid),
-            ("router", Some(runner.router_pid)),
-            ("moto server", Some(runner.moto_pid)),
+            ("cargo lambda watch", runner.lambda_pid, "cargo-lambda"),
+            ("router", Some(runner.router_pid), "local-router"),
+            ("moto server", Some(runner.moto_pid), "moto_server"),
         ];
-        for (name, pid) in named {
-            if let Some(pid) = pid.filter(|&p| p != 0 && process::alive(p)) {
+        for (name, pid, program) in named {
+            let ours = |&p: &u32| p != 0 && process::alive(p) && process::runs(p, program);
+            if let Some(pid) = pid.filter(ours) {
                 process::stop_group(pid, Duration::from_secs(5));
                 stopped.push(name);
             }

@@ -18,7 +18,7 @@ use crate::{
     tools,
 };
 
-pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Result<()> {
+pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>) -> Result<()> {
     let started = Instant::now();
     let effective = kit::effective(global, emails)?;
     let template = render::stack(&kit::sources(), &effective)?;
@@ -34,7 +34,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Resu
     let runtime = super::runtime()?;
     let outcome = match effective.endpoint {
         Endpoint::Local => {
-            if method == Method::ChangeSet {
+            if method == Some(Method::ChangeSet) {
                 // moto drops the outputs of stacks made from change sets.
                 status("Using", "the direct method for the local environment");
             }
@@ -66,7 +66,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Method) -> Resu
             let packages = build::build(&venv, effective.lambda.architecture)?;
             build::write_zips(effective.lambda.architecture, &packages)?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
-            match method {
+            match method.unwrap_or(Method::ChangeSet) {
                 Method::Direct => {
                     runtime.block_on(deploy::direct(&aws, &effective, &template, &packages, yes))?
                 }

@@ -26,7 +26,7 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
             "the load benchmark runs on the local environment: `cargo xtask bench load --env local`"
         );
     }
-    crate::verbs::deploy::run(global, &[reviewer], true, Method::Direct)?;
+    crate::verbs::deploy::run(global, &[reviewer], true, Some(Method::Direct))?;
     let runner = Runner::find().ok_or_else(|| anyhow::anyhow!("the local environment stopped"))?;
     let runtime = super::super::runtime()?;
     status(

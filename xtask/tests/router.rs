@@ -194,3 +194,98 @@ fn a_waiting_invoke_does_not_hold_up_other_calls() {
     RELEASED.store(true, Ordering::SeqCst);
     assert_eq!(waiting.join().unwrap(), "released");
 }
+
+/// What the concurrent fake moto saw: DynamoDB calls in flight now and at most, and whether a
+/// write ever had company.
+#[derive(Default)]
+struct Seen {
+    writes_now: usize,
+    reads_now: usize,
+    others_now: usize,
+    most_reads: usize,
+    most_others: usize,
+    write_had_company: bool,
+}
+
+/// A fake moto answering each request on its own thread after a pause, noting what overlapped.
+fn concurrent_moto(seen: std::sync::Arc<std::sync::Mutex<Seen>>) -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", server.server_addr().to_ip().unwrap());
+    thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let seen = seen.clone();
+            thread::spawn(move || {
+                let target = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("x-amz-target"))
+                    .map(|h| h.value.to_string())
+                    .unwrap_or_default();
+                let kind = match target.as_str() {
+                    "DynamoDB_20120810.UpdateItem" => 'w',
+                    "DynamoDB_20120810.GetItem" => 'r',
+                    _ => 'o',
+                };
+                {
+                    let mut s = seen.lock().unwrap();
+                    match kind {
+                        'w' => s.writes_now += 1,
+                        'r' => s.reads_now += 1,
+                        _ => s.others_now += 1,
+                    }
+                    s.most_reads = s.most_reads.max(s.reads_now);
+                    s.most_others = s.most_others.max(s.others_now);
+                    if s.writes_now > 1 || (s.writes_now == 1 && s.reads_now > 0) {
+                        s.write_had_company = true;
+                    }
+                }
+                thread::sleep(Duration::from_millis(60));
+                {
+                    let mut s = seen.lock().unwrap();
+                    match kind {
+                        'w' => s.writes_now -= 1,
+                        'r' => s.reads_now -= 1,
+                        _ => s.others_now -= 1,
+                    }
+                }
+                let _ = request.respond(tiny_http::Response::from_string("{}"));
+            });
+        }
+    });
+    address
+}
+
+#[test]
+fn dynamodb_writes_reach_moto_one_at_a_time() {
+    // moto's DynamoDB checks a condition and writes without a lock, so two racing conditional
+    // updates can both win there; through the router they cannot overlap.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    let router = start_router(&concurrent_moto(seen.clone()), &upstream(fake_lambda));
+    let targets = ["UpdateItem", "GetItem", "Publish"];
+    let barrier = std::sync::Barrier::new(24);
+    thread::scope(|scope| {
+        for i in 0..24 {
+            let (router, barrier) = (&router.1, &barrier);
+            let target = match targets[i % 3] {
+                "Publish" => "SNS.Publish".to_owned(),
+                operation => format!("DynamoDB_20120810.{operation}"),
+            };
+            scope.spawn(move || {
+                barrier.wait();
+                let response = agent()
+                    .post(&format!("{router}/"))
+                    .header("X-Amz-Target", &target)
+                    .send("{}")
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            });
+        }
+    });
+    let seen = seen.lock().unwrap();
+    assert!(
+        !seen.write_had_company,
+        "a DynamoDB write overlapped another DynamoDB call"
+    );
+    assert!(seen.most_reads > 1, "reads were serialised too");
+    assert!(seen.most_others > 1, "other calls were serialised too");
+}

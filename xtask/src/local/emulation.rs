@@ -206,7 +206,7 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result
 }
 
 /// The functions' environment as moto recorded it from the template, with what differs here:
-/// moto's endpoint and credentials, and the review page served by `cargo lambda watch`.
+/// moto's endpoint (through the router) and credentials, and the review page served by `cargo lambda watch`.
 pub async fn function_env(
     aws: &Aws,
     runner: &Runner,
@@ -237,7 +237,7 @@ pub async fn function_env(
         }
     }
     env.insert("REVIEW_BASE_URL".into(), runner.review_base_url());
-    env.insert("AWS_ENDPOINT_URL".into(), runner.endpoint());
+    env.insert("AWS_ENDPOINT_URL".into(), runner.functions_endpoint());
     env.insert("AWS_ACCESS_KEY_ID".into(), runner::ACCESS_KEY.into());
     env.insert("AWS_SECRET_ACCESS_KEY".into(), runner::SECRET_KEY.into());
     env.insert("AWS_REGION".into(), runner::REGION.into());

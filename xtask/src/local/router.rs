@@ -4,6 +4,12 @@
 //! other call goes to moto. It also makes cargo-lambda's answers look like Lambda's, which moto
 //! relies on: a request id on every response, and a handler error as `200` with
 //! `X-Amz-Function-Error` rather than a `500`.
+//!
+//! The functions reach moto through the router too, because moto's DynamoDB checks a
+//! condition and then writes without a lock: two racing conditional updates can both succeed,
+//! which real DynamoDB never allows. The router lets one DynamoDB write into moto at a time
+//! (reads go in together, never beside a write), so the local environment keeps the guarantee
+//! the approval protocol stands on.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -87,6 +93,39 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
     Translated { status, headers }
 }
 
+/// How a call into moto must be admitted so that moto's DynamoDB behaves atomically.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Admission {
+    /// Not DynamoDB: no waiting.
+    Free,
+    /// A DynamoDB read: alongside other reads.
+    Shared,
+    /// A DynamoDB write (or anything else DynamoDB): alone.
+    Exclusive,
+}
+
+/// The admission of a call by its `X-Amz-Target` header (`DynamoDB_20120810.UpdateItem`).
+pub fn admission(target: Option<&str>) -> Admission {
+    const READS: [&str; 5] = [
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+    ];
+    let Some(operation) = target.and_then(|t| t.strip_prefix("DynamoDB_20120810.")) else {
+        return Admission::Free;
+    };
+    if READS.contains(&operation)
+        || operation.starts_with("Describe")
+        || operation.starts_with("List")
+    {
+        Admission::Shared
+    } else {
+        Admission::Exclusive
+    }
+}
+
 /// Lambda's answer for a function that does not exist.
 fn unknown_function(name: &str) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
     let body = serde_json::json!({
@@ -155,6 +194,21 @@ impl Gates {
     }
 }
 
+/// Runs `f` as `admission` says, under `lock`.
+fn admitted<T>(lock: &std::sync::RwLock<()>, admission: Admission, f: impl FnOnce() -> T) -> T {
+    match admission {
+        Admission::Free => f(),
+        Admission::Shared => {
+            let _reading = lock.read().unwrap_or_else(|e| e.into_inner());
+            f()
+        }
+        Admission::Exclusive => {
+            let _writing = lock.write().unwrap_or_else(|e| e.into_inner());
+            f()
+        }
+    }
+}
+
 /// An upstream's answer: status, headers, body.
 type Answer = (u16, Vec<(String, String)>, Vec<u8>);
 
@@ -179,14 +233,16 @@ pub fn serve(listen: &str, upstreams: Upstreams) -> Result<()> {
         .into();
     let counter = std::sync::Arc::new(AtomicU64::new(0));
     let gates = std::sync::Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency));
+    let dynamodb = std::sync::Arc::new(std::sync::RwLock::new(()));
     for request in server.incoming_requests() {
         let upstreams = upstreams.clone();
         let agent = agent.clone();
         let counter = counter.clone();
         let gates = gates.clone();
+        let dynamodb = dynamodb.clone();
         thread::spawn(move || {
             let id = format!("hitl-router-{}", counter.fetch_add(1, Ordering::Relaxed));
-            if let Err(error) = forward(request, &upstreams, &agent, &gates, &id) {
+            if let Err(error) = forward(request, &upstreams, &agent, &gates, &dynamodb, &id) {
                 eprintln!("router: {error:#}");
             }
         });
@@ -199,6 +255,7 @@ fn forward(
     upstreams: &Upstreams,
     agent: &ureq::Agent,
     gates: &Gates,
+    dynamodb: &std::sync::RwLock<()>,
     request_id: &str,
 ) -> Result<()> {
     let url = request.url().to_owned();
@@ -224,6 +281,16 @@ fn forward(
         format!("{base}{path}")
     } else {
         format!("{base}{path}?{query}")
+    };
+    let admission = match target {
+        Target::Moto => admission(
+            request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("x-amz-target"))
+                .map(|h| h.value.as_str()),
+        ),
+        _ => Admission::Free,
     };
     let mut body = Vec::new();
     request.as_reader().read_to_end(&mut body)?;
@@ -255,7 +322,7 @@ fn forward(
             .read_to_vec()?;
         Ok((status, copied, body))
     };
-    let (status, copied, body) = gates.through(&gate, call)?;
+    let (status, copied, body) = gates.through(&gate, || admitted(dynamodb, admission, call))?;
     match target {
         Target::Lambda(_) => {
             let translated = translate(status, &body, request_id);
@@ -333,6 +400,33 @@ mod tests {
             "/2015-03-31/functions",
         ] {
             assert_eq!(route(path, &binaries()), Target::Moto, "{path}");
+        }
+    }
+
+    #[test]
+    fn dynamodb_writes_go_alone_reads_together_and_other_calls_freely() {
+        for write in [
+            "UpdateItem",
+            "PutItem",
+            "DeleteItem",
+            "TransactWriteItems",
+            "BatchWriteItem",
+            "ExecuteStatement",
+            "CreateTable",
+        ] {
+            let target = format!("DynamoDB_20120810.{write}");
+            assert_eq!(admission(Some(&target)), Admission::Exclusive, "{write}");
+        }
+        for read in ["GetItem", "Query", "Scan", "DescribeTable", "ListTables"] {
+            let target = format!("DynamoDB_20120810.{read}");
+            assert_eq!(admission(Some(&target)), Admission::Shared, "{read}");
+        }
+        for other in [
+            None,
+            Some("AWSStepFunctions.SendTaskSuccess"),
+            Some("UpdateItem"),
+        ] {
+            assert_eq!(admission(other), Admission::Free, "{other:?}");
         }
     }
 

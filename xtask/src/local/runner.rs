@@ -61,6 +61,12 @@ impl Runner {
         format!("http://127.0.0.1:{}", self.moto_port)
     }
 
+    /// The endpoint the functions use: the router, which passes their calls to moto one
+    /// DynamoDB write at a time (see `router`).
+    pub fn functions_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.router_port)
+    }
+
     /// The review function's URL through the router (which passes it to `cargo lambda watch`):
     /// the local review base URL.
     pub fn review_base_url(&self) -> String {

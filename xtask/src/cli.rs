@@ -137,8 +137,22 @@ pub enum Command {
         #[command(subcommand)]
         action: LocalAction,
     },
-    /// Export the stack as an AWS CDK app (not available yet)
-    Cdk,
+    /// Export the stack as an AWS CDK app (TypeScript or Python), converted by cdk-from-cfn
+    Cdk {
+        /// The app's language
+        #[arg(long, value_enum, value_name = "LANG")]
+        lang: crate::cdk::Lang,
+        /// The app's directory (created; the kit's files in it are replaced, others kept)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Add a reviewer, as `render --email` does (repeatable)
+        #[arg(long = "email", value_name = "ADDR", value_parser = parse::<Email>)]
+        emails: Vec<Email>,
+        /// Then type-check and `cdk synth` the app with the pinned CDK toolchain (installed from
+        /// npm under target/tools) and compare its template with the rendered one
+        #[arg(long)]
+        verify: bool,
+    },
     /// Check the tools the kit needs (not available yet)
     Doctor,
     /// The local environment's router (started by the local environment, not by hand)

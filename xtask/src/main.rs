@@ -2,6 +2,7 @@
 
 mod aws;
 mod build;
+mod cdk;
 mod cli;
 mod config;
 mod deploy;

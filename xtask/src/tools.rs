@@ -47,14 +47,29 @@ fn requirements_path() -> PathBuf {
 
 /// The venv, created or brought up to date with the requirements first if needed.
 pub fn ensure() -> Result<Venv> {
-    let tools = kit::root().join("target").join("tools");
-    let venv = Venv {
-        dir: tools.join("venv"),
-    };
     let requirements = std::fs::read_to_string(requirements_path())
         .with_context(|| format!("cannot read {}", requirements_path().display()))?;
+    ensure_venv("venv", &requirements, "Python tools")
+}
+
+/// The venv in which exported Python CDK apps are checked: aws-cdk-lib for Python.
+pub fn ensure_cdk_python() -> Result<Venv> {
+    let requirements = crate::cdk::app::PYTHON_REQUIREMENTS.join("\n") + "\n";
+    ensure_venv("cdk-python", &requirements, "aws-cdk-lib for Python")
+}
+
+fn tools_dir() -> PathBuf {
+    kit::root().join("target").join("tools")
+}
+
+/// `target/tools/<name>`, a venv with `requirements` installed (reused while they are the same).
+fn ensure_venv(name: &str, requirements: &str, what: &str) -> Result<Venv> {
+    let tools = tools_dir();
+    let venv = Venv {
+        dir: tools.join(name),
+    };
     let stamp = venv.dir.join(".hitl-requirements");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements.as_str()) {
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(requirements) {
         return Ok(venv);
     }
     let pins: Vec<&str> = requirements
@@ -63,12 +78,12 @@ pub fn ensure() -> Result<Venv> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     std::fs::create_dir_all(&tools)?;
-    let log = tools.join("pip.log");
+    let log = tools.join(format!("{name}-pip.log"));
     let started = Instant::now();
     let progress = spinner(
         "Installing",
         format!(
-            "Python tools ({}) into {}",
+            "{what} ({}) into {}",
             pins.join(", "),
             kit::shown(&venv.dir).display()
         ),
@@ -87,26 +102,115 @@ pub fn ensure() -> Result<Venv> {
             )
         })?;
     }
+    let pinned = venv.dir.join("hitl-requirements.txt");
+    std::fs::write(&pinned, requirements)?;
     run_logged(
         Command::new(venv.bin("python"))
             .args(["-m", "pip", "install", "--disable-pip-version-check", "-r"])
-            .arg(requirements_path()),
+            .arg(&pinned),
         &log,
         &progress,
     )
     .with_context(|| {
         format!(
-            "pip could not install the tools; see {}",
+            "pip could not install {what}; see {}",
             kit::shown(&log).display()
         )
     })?;
     progress.finish_and_clear();
-    std::fs::write(&stamp, &requirements)?;
+    std::fs::write(&stamp, requirements)?;
     status(
         "Installed",
         format!("{} in {:.0?}", pins.join(", "), started.elapsed()),
     );
     Ok(venv)
+}
+
+/// An npm project under `target/tools` holding the CDK toolchain.
+pub struct NodeModules {
+    dir: PathBuf,
+}
+
+impl NodeModules {
+    pub fn modules(&self) -> PathBuf {
+        self.dir.join("node_modules")
+    }
+
+    /// A program of the installed packages (`cdk`, `tsc`).
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.modules().join(".bin").join(name)
+    }
+}
+
+/// Whether npm can be run at all.
+pub fn npm_available() -> bool {
+    Command::new("npm")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `target/tools/cdk`: aws-cdk-lib, constructs, the aws-cdk CLI and TypeScript, at the versions
+/// exported apps pin, installed from npm once and reused while the pins are the same.
+pub fn ensure_cdk_npm() -> Result<NodeModules> {
+    let tools = NodeModules {
+        dir: tools_dir().join("cdk"),
+    };
+    let dependencies: serde_json::Map<String, serde_json::Value> = crate::cdk::app::NPM_PACKAGES
+        .iter()
+        .map(|(name, version)| ((*name).to_owned(), serde_json::json!(version)))
+        .collect();
+    let manifest = serde_json::to_string_pretty(&serde_json::json!({
+        "name": "hitl-cdk-tools",
+        "private": true,
+        "description": "The CDK toolchain `cargo xtask cdk --verify` checks exported apps with",
+        "dependencies": dependencies,
+    }))?;
+    let stamp = tools.modules().join(".hitl-manifest");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(manifest.as_str()) {
+        return Ok(tools);
+    }
+    if !npm_available() {
+        bail!("npm not found: install Node.js with npm to check an exported app (`--verify`)");
+    }
+    std::fs::create_dir_all(&tools.dir)?;
+    std::fs::write(tools.dir.join("package.json"), &manifest)?;
+    let log = tools_dir().join("npm.log");
+    let started = Instant::now();
+    let names: Vec<String> = crate::cdk::app::NPM_PACKAGES
+        .iter()
+        .map(|(name, version)| format!("{name}@{version}"))
+        .collect();
+    let progress = spinner(
+        "Installing",
+        format!(
+            "{} into {}",
+            names.join(", "),
+            kit::shown(&tools.dir).display()
+        ),
+    );
+    run_logged(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&tools.dir),
+        &log,
+        &progress,
+    )
+    .with_context(|| {
+        format!(
+            "npm could not install the CDK toolchain; see {}",
+            kit::shown(&log).display()
+        )
+    })?;
+    progress.finish_and_clear();
+    std::fs::write(&stamp, &manifest)?;
+    status(
+        "Installed",
+        format!("{} in {:.0?}", names.join(", "), started.elapsed()),
+    );
+    Ok(tools)
 }
 
 /// Runs `command` with its output appended to `log`, ticking `progress` while it runs.

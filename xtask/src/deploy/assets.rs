@@ -6,6 +6,12 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::{describe, error_code};
 
+/// The stack parameter naming the bucket of the function packages.
+pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
+/// The stack parameters naming each function's package, with the function.
+pub const CODE_KEY_PARAMETERS: [(&str, &str); 2] =
+    [("RequestCodeKey", "request"), ("ReviewCodeKey", "review")];
+
 /// One function's package.
 pub struct Asset {
     /// The function binary's name (`request`, `review`).

@@ -79,11 +79,11 @@ pub fn parameters(
             .map(|a| a.key(project))
             .with_context(|| format!("no package for the {function} function"))
     };
-    Ok(vec![
-        ("AssetBucket".to_owned(), bucket.to_owned()),
-        ("RequestCodeKey".to_owned(), key("request")?),
-        ("ReviewCodeKey".to_owned(), key("review")?),
-    ])
+    let mut parameters = vec![(assets::ASSET_BUCKET_PARAMETER.to_owned(), bucket.to_owned())];
+    for (parameter, function) in assets::CODE_KEY_PARAMETERS {
+        parameters.push((parameter.to_owned(), key(function)?));
+    }
+    Ok(parameters)
 }
 
 /// What a deploy did.

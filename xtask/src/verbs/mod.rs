@@ -2,6 +2,7 @@
 
 pub mod bench;
 mod build;
+mod cdk;
 pub mod deploy;
 mod destroy;
 pub mod local;
@@ -50,7 +51,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status { json } => status::run(global, json),
         Command::Start { event, name } => start::run(global, &event, name),
         Command::Local { action } => local::run(action),
-        Command::Cdk => not_yet("cdk"),
+        Command::Cdk {
+            lang,
+            out,
+            emails,
+            verify,
+        } => cdk::run(global, lang, &out, &emails, verify),
         Command::Doctor => not_yet("doctor"),
     }
 }

@@ -1,0 +1,71 @@
+//! The CDK export: the rendered template, converted by cdk-from-cfn's own API (no jsii, no
+//! Node), wrapped in a complete CDK app ([`app`]). What the converter cannot express is
+//! restored by the app or refuses the export ([`prepare`]); [`compare`] checks a synthesized
+//! template against the rendered one.
+
+pub mod app;
+pub mod compare;
+pub mod long_form;
+pub mod prepare;
+mod sub;
+pub mod verify;
+
+use std::borrow::Cow;
+
+use cdk_from_cfn::{
+    CloudformationParseTree,
+    cdk::Schema,
+    ir::CloudformationProgramIr,
+    synthesizer::{Python, Synthesizer, Typescript},
+};
+
+pub use prepare::Prepared;
+
+/// The languages the export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Typescript,
+    Python,
+}
+
+/// The stack class every export defines.
+pub const CLASS: &str = "HitlStack";
+
+/// The converted stack class and what the app must add to it.
+pub struct Conversion {
+    pub stack_code: String,
+    pub prepared: Prepared,
+}
+
+/// Why a template cannot be exported.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Parts of the template the converter would lose, each named.
+    Inexpressible(Vec<String>),
+    /// The template or the converter failed.
+    Failed(String),
+}
+
+/// Converts a rendered template (YAML, short-form tags allowed).
+pub fn convert(template: &str, lang: Lang) -> Result<Conversion, Refusal> {
+    let json = long_form::to_json(template).map_err(Refusal::Failed)?;
+    let prepared = prepare::prepare(json).map_err(Refusal::Inexpressible)?;
+    let tree: CloudformationParseTree = serde_json::from_value(prepared.template.clone())
+        .map_err(|e| Refusal::Failed(format!("cdk-from-cfn cannot read the template: {e}")))?;
+    let schema = Cow::Borrowed(Schema::builtin());
+    let ir = CloudformationProgramIr::from(tree, &schema)
+        .map_err(|e| Refusal::Failed(format!("cdk-from-cfn: {e}")))?;
+    let synthesizer: Box<dyn Synthesizer> = match lang {
+        Lang::Typescript => Box::new(Typescript {}),
+        Lang::Python => Box::new(Python {}),
+    };
+    let mut code = Vec::new();
+    ir.synthesize(synthesizer.as_ref(), &mut code, CLASS)
+        .map_err(|e| Refusal::Failed(format!("cdk-from-cfn: {e}")))?;
+    let stack_code = String::from_utf8(code)
+        .map_err(|e| Refusal::Failed(format!("cdk-from-cfn wrote no text: {e}")))?;
+    Ok(Conversion {
+        stack_code,
+        prepared,
+    })
+}

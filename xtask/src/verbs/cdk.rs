@@ -1,0 +1,141 @@
+//! `cargo xtask cdk`: the environment's stack as a CDK app, written into a directory.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{
+    cdk::{self, Lang, Refusal, app, long_form, verify},
+    cli::Global,
+    config::values::Email,
+    kit, render,
+    status::{error, status},
+};
+
+pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: bool) -> Result<()> {
+    let effective = kit::effective(global, emails)?;
+    let template = render::stack(&kit::sources(), &effective)?;
+    let started = Instant::now();
+    let conversion = match cdk::convert(&template, lang) {
+        Ok(conversion) => conversion,
+        Err(Refusal::Inexpressible(reasons)) => {
+            for reason in &reasons {
+                error(format!("{}: {reason}", effective.stack_name));
+            }
+            bail!(
+                "cdk-from-cfn cannot express {} part(s) of the template; nothing was written \
+                 (change the templates, or deploy with `cargo xtask deploy`)",
+                reasons.len()
+            );
+        }
+        Err(Refusal::Failed(reason)) => bail!("{}: {reason}", effective.stack_name),
+    };
+    let converted_in = started.elapsed();
+
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = out
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", out.display()))?;
+    let architecture = effective.lambda.architecture.as_str();
+    let lambda_dir = kit::root().join("target").join("lambda").join(architecture);
+    let description = conversion.prepared.template["Description"].as_str();
+    let spec = app::Spec {
+        lang,
+        stack_name: &effective.stack_name,
+        environment: effective.environment.as_str(),
+        region: effective
+            .region
+            .as_ref()
+            .map_or("(your default)", |r| r.as_str()),
+        description,
+        architecture,
+        lambda_dir: relative(&lambda_dir, &out),
+    };
+    let files = app::files(&spec, &conversion);
+    for (path, text) in &files {
+        let path = out.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        render::write_atomically(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let resources = conversion.prepared.template["Resources"]
+        .as_object()
+        .map_or(0, |r| r.len());
+    status(
+        "Exported",
+        format!(
+            "{} → {} ({lang:?} CDK app, {resources} resources, converted by cdk-from-cfn in {:.1?})",
+            effective.stack_name,
+            kit::shown(&out).display(),
+            converted_in,
+        )
+        .replace("Typescript", "TypeScript"),
+    );
+    let mut restored: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in &conversion.prepared.restored {
+        restored
+            .entry(&r.attribute)
+            .or_default()
+            .push(&r.logical_id);
+    }
+    for (attribute, ids) in restored {
+        status(
+            "Restored",
+            format!(
+                "{attribute} of {} (cdk-from-cfn drops it; the app sets it again)",
+                ids.join(", ")
+            ),
+        );
+    }
+    if check {
+        let rendered = long_form::to_json(&template).map_err(anyhow::Error::msg)?;
+        let code: Vec<String> = conversion.prepared.code.values().cloned().collect();
+        let verified = verify::verify(
+            &out,
+            lang,
+            &effective.stack_name,
+            &rendered,
+            &lambda_dir,
+            &code,
+        )?;
+        status(
+            "Verified",
+            format!(
+                "cdk synth of {} matches the rendered template ({} resources{})",
+                effective.stack_name,
+                verified.resources,
+                if verified.stand_ins {
+                    "; stand-in packages, since the functions are not built"
+                } else {
+                    ""
+                }
+            ),
+        );
+    } else {
+        let next = match lang {
+            Lang::Typescript => "npm install && npx cdk synth",
+            Lang::Python => {
+                "see its README (venv, pip install -r requirements.txt, npx aws-cdk@2 synth)"
+            }
+        };
+        status(
+            "Next",
+            format!("cd {} && {next}", kit::shown(&out).display()),
+        );
+    }
+    Ok(())
+}
+
+/// `to` as seen from `from` (both absolute), or `to` itself when there is no relative way.
+fn relative(to: &Path, from: &Path) -> String {
+    pathdiff::diff_paths(to, from)
+        .unwrap_or_else(|| PathBuf::from(to))
+        .display()
+        .to_string()
+}

@@ -57,6 +57,13 @@ pub fn verify(
         }
         Lang::Python => {
             let venv = tools::ensure_cdk_python()?;
+            run(
+                "Checking",
+                "the app compiles (py_compile)",
+                Command::new(venv.bin("python"))
+                    .args(["-m", "py_compile", "app.py", "hitl_stack.py"])
+                    .current_dir(out),
+            )?;
             let python = format!("{} app.py", venv.bin("python").display());
             synth(out, &npm, &packages, Some(&python))?
         }

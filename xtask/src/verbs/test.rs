@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the project's whole check, as CI runs it. fmt, clippy and the test suites,
 //! then cfn-lint and checkov on the template of every environment, of the lint fixtures (three
-//! reviewers, Slack, an override directory) and of the bootstrap stack.
+//! reviewers, Slack, an override directory) and of the bootstrap stack, the end-to-end suites,
+//! and `cdk synth` of the exported CDK apps.
 
 use std::{path::PathBuf, process::Command};
 
@@ -51,6 +52,7 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
                     results.push(("checkov", checkov(&venv, &templates)));
                     if !lint_only {
                         results.push(("end-to-end", end_to_end(&cargo)));
+                        results.push(("cdk synth", cdk_synth(&cargo)));
                     }
                 }
             }
@@ -116,6 +118,24 @@ fn end_to_end(cargo: &str) -> Result<()> {
         None => bail!("the end-to-end suites left no local environment to stop"),
     });
     outcome.and(down)
+}
+
+/// The exported CDK apps, synthesized by the CDK and compared with the rendered templates
+/// (`#[ignore]`d in a plain `cargo test`). The toolchain is installed first, once, so the
+/// suite's tests do not race to install it. Without npm this is skipped, and says so.
+fn cdk_synth(cargo: &str) -> Result<()> {
+    if !tools::npm_available() {
+        crate::status::warning(
+            "skipped `cdk synth` of the exported CDK apps: npm not found (install Node.js with \
+             npm to run it)",
+        );
+        return Ok(());
+    }
+    tools::ensure_cdk_npm()?;
+    tools::ensure_cdk_python()?;
+    let args = ["test", "--package", "xtask", "--test", "cdk", "--", "--ignored"];
+    status("Running", format!("{cargo} {}", args.join(" ")));
+    run_command(Command::new(cargo).args(args).current_dir(kit::root()))
 }
 
 /// Lint fixtures: configs that switch on what the shipped one leaves off.

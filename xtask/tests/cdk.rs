@@ -1,0 +1,255 @@
+//! `cargo xtask cdk`: the exported app's files, what cdk-from-cfn cannot express, and — with the
+//! CDK toolchain from npm (`#[ignore]`d here, run by `cargo xtask test` when npm is there) —
+//! `cdk synth` of the apps compared with the rendered templates.
+
+mod support;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use serde_json::Value;
+use support::kit_root;
+
+struct Export {
+    output: Output,
+    app: tempfile::TempDir,
+    _rendered: tempfile::TempDir,
+}
+
+impl Export {
+    /// What a user sees: the status lines (on stderr, as cargo's) and any output.
+    fn seen(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned() + &self.stderr()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    fn file(&self, path: &str) -> String {
+        std::fs::read_to_string(self.app.path().join(path))
+            .unwrap_or_else(|e| panic!("{path}: {e}; stderr: {}", self.stderr()))
+    }
+    fn cdk_json(&self) -> Value {
+        serde_json::from_str(&self.file("cdk.json")).unwrap()
+    }
+    #[track_caller]
+    fn assert_ok(&self) {
+        assert!(self.output.status.success(), "{}", self.seen());
+    }
+}
+
+/// `cargo xtask [--config CONFIG] --env ENV cdk --lang LANG --out <temp dir> EXTRA…`, from `dir`.
+fn export(dir: &Path, config: Option<&str>, env: &str, lang: &str, extra: &[&str]) -> Export {
+    let app = tempfile::tempdir().unwrap();
+    let rendered = tempfile::tempdir().unwrap();
+    let out = app.path().to_str().unwrap().to_owned();
+    let mut args: Vec<&str> = Vec::new();
+    if let Some(config) = config {
+        args.extend(["--config", config]);
+    }
+    args.extend(["--env", env, "cdk", "--lang", lang, "--out", &out]);
+    args.extend(extra);
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(&args)
+        .current_dir(dir)
+        .env("HITL_OUTPUT_DIR", rendered.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Export {
+        output,
+        app,
+        _rendered: rendered,
+    }
+}
+
+/// A config in a directory of its own, with override templates under `overrides/`.
+fn config_dir(overrides: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "project: shop\ndefaults:\n  reviewers: [ana@example.com]\nenvironments:\n  \
+                  dev:\n    templates: overrides\n";
+    std::fs::write(dir.path().join("hitl.yaml"), config).unwrap();
+    std::fs::create_dir(dir.path().join("overrides")).unwrap();
+    for (name, text) in overrides {
+        std::fs::write(dir.path().join("overrides").join(name), text).unwrap();
+    }
+    dir
+}
+
+/// A resource whose `CreationPolicy` cdk-from-cfn drops.
+const WAIT_CONDITION: &str = "  Signal:\n    Type: AWS::CloudFormation::WaitCondition\n    \
+                              CreationPolicy:\n      ResourceSignal:\n        Count: 1\n        \
+                              Timeout: PT5M\n";
+
+#[test]
+fn the_typescript_app_has_every_file_and_its_settings() {
+    let export = export(&kit_root(), None, "dev", "typescript", &[]);
+    export.assert_ok();
+    for file in [
+        "bin/app.ts",
+        "lib/hitl-stack.ts",
+        "cdk.json",
+        "package.json",
+        "tsconfig.json",
+        "README.md",
+    ] {
+        assert!(export.app.path().join(file).is_file(), "{file} missing");
+    }
+    assert!(
+        export
+            .file("lib/hitl-stack.ts")
+            .contains("export class HitlStack extends cdk.Stack")
+    );
+    let context = &export.cdk_json()["context"];
+    assert_eq!(context["hitl:stackName"], "hitl-dev");
+    assert_eq!(context["hitl:code"]["RequestFunction"], "request.zip");
+    assert_eq!(context["hitl:code"]["ReviewFunction"], "review.zip");
+    assert_eq!(
+        context["hitl:restore"]["ApprovalsTable"]["UpdateReplacePolicy"],
+        "Delete"
+    );
+    // The packages' directory, relative to the app, is the kit's build output.
+    let lambda_dir = export
+        .app
+        .path()
+        .join(context["hitl:lambdaDir"].as_str().unwrap());
+    assert_eq!(
+        normalise(&lambda_dir),
+        normalise(&kit_root().join("target").join("lambda").join("arm64"))
+    );
+    let package: Value = serde_json::from_str(&export.file("package.json")).unwrap();
+    assert_eq!(package["dependencies"]["aws-cdk-lib"], "2.275.0");
+    assert!(package["devDependencies"]["aws-cdk"].is_string());
+    assert!(
+        export
+            .file("README.md")
+            .contains("cargo xtask build --arch arm64")
+    );
+    assert!(
+        export
+            .seen()
+            .contains("Restored UpdateReplacePolicy of ApprovalsTable"),
+        "{}",
+        export.seen()
+    );
+}
+
+/// `path` with `..` and `.` resolved without touching the disk.
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_python_app_byte_compiles() {
+    let export = export(&kit_root(), None, "prod", "python", &[]);
+    export.assert_ok();
+    assert!(
+        export
+            .file("hitl_stack.py")
+            .contains("class HitlStack(Stack):")
+    );
+    assert!(
+        export
+            .file("requirements.txt")
+            .contains("aws-cdk-lib==2.275.0")
+    );
+    assert_eq!(export.cdk_json()["app"], "python3 app.py");
+    let compiled = Command::new("python3")
+        .args(["-m", "py_compile", "app.py", "hitl_stack.py"])
+        .current_dir(export.app.path())
+        .output()
+        .unwrap();
+    assert!(
+        compiled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compiled.stderr)
+    );
+}
+
+#[test]
+fn a_dropped_attribute_is_restored_by_the_app() {
+    let dir = config_dir(&[("extra_resources.yaml.hbs", WAIT_CONDITION)]);
+    let export = export(dir.path(), Some("hitl.yaml"), "dev", "typescript", &[]);
+    export.assert_ok();
+    assert!(
+        export.seen().contains("Restored CreationPolicy of Signal"),
+        "{}",
+        export.seen()
+    );
+    assert_eq!(
+        export.cdk_json()["context"]["hitl:restore"]["Signal"]["CreationPolicy"],
+        serde_json::json!({"ResourceSignal": {"Count": 1, "Timeout": "PT5M"}})
+    );
+}
+
+#[test]
+fn what_cdk_from_cfn_cannot_express_is_refused_by_name_and_nothing_is_written() {
+    let dir = config_dir(&[(
+        "extra_outputs.yaml.hbs",
+        "  Packages:\n    Value: !Ref AssetBucket\n",
+    )]);
+    let export = export(dir.path(), Some("hitl.yaml"), "dev", "typescript", &[]);
+    assert_eq!(export.output.status.code(), Some(1), "{}", export.stderr());
+    let stderr = export.stderr();
+    assert!(
+        stderr.contains("shop-dev: Outputs.Packages.Value.Ref: refers to a package parameter"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(std::fs::read_dir(export.app.path()).unwrap().count(), 0);
+}
+
+/// Exports with `--verify`: type-check (TypeScript), `cdk synth`, and the comparison with the
+/// rendered template.
+#[track_caller]
+fn assert_verified(dir: &Path, config: Option<&str>, env: &str, lang: &str) {
+    let export = export(dir, config, env, lang, &["--verify"]);
+    export.assert_ok();
+    assert!(
+        export.seen().contains("matches the rendered template"),
+        "{}",
+        export.seen()
+    );
+    assert!(export.app.path().join("cdk.out").is_dir());
+}
+
+#[test]
+#[ignore = "needs npm (the CDK toolchain): run through `cargo xtask test`"]
+fn typescript_apps_synthesize_as_rendered_for_dev_and_prod() {
+    for env in ["dev", "prod"] {
+        assert_verified(&kit_root(), None, env, "typescript");
+    }
+}
+
+#[test]
+#[ignore = "needs npm (the CDK toolchain): run through `cargo xtask test`"]
+fn every_feature_of_the_templates_synthesizes_as_rendered() {
+    // Three reviewers with filter policies, Slack, tags, RetainExceptOnCreate, an override
+    // directory; and a restored CreationPolicy.
+    assert_verified(
+        &kit_root(),
+        Some("xtask/tests/lint/three-reviewers.yaml"),
+        "staging",
+        "typescript",
+    );
+    let dir = config_dir(&[("extra_resources.yaml.hbs", WAIT_CONDITION)]);
+    assert_verified(dir.path(), Some("hitl.yaml"), "dev", "typescript");
+}
+
+#[test]
+#[ignore = "needs npm and PyPI (aws-cdk-lib for Python): run through `cargo xtask test`"]
+fn the_python_app_synthesizes_as_rendered() {
+    assert_verified(&kit_root(), None, "dev", "python");
+}

@@ -133,7 +133,15 @@ fn cdk_synth(cargo: &str) -> Result<()> {
     }
     tools::ensure_cdk_npm()?;
     tools::ensure_cdk_python()?;
-    let args = ["test", "--package", "xtask", "--test", "cdk", "--", "--ignored"];
+    let args = [
+        "test",
+        "--package",
+        "xtask",
+        "--test",
+        "cdk",
+        "--",
+        "--ignored",
+    ];
     status("Running", format!("{cargo} {}", args.join(" ")));
     run_command(Command::new(cargo).args(args).current_dir(kit::root()))
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the kit's numbers, each suite on its own. Benchmarks report; they never
 //! assert a time.
 
+mod cdk;
 mod cold_start;
 mod deploy;
 mod load;
@@ -15,6 +16,8 @@ use crate::cli::Global;
 pub enum Suite {
     /// Rendering each environment's template
     Render,
+    /// Converting each environment's template into a CDK app with cdk-from-cfn
+    Cdk,
     /// The release functions: zip size and cold start, next to a Python + boto3 handler
     Functions,
     /// A deploy with nothing changed, against a moto server (not in the default set)
@@ -26,17 +29,56 @@ pub enum Suite {
 /// Runs in the build `cargo xtask` itself uses (the alias runs the dev profile): the numbers are
 /// what a user waits for. The functions are measured in their release build.
 pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
-    let all = [Suite::Render, Suite::Functions];
+    let all = [Suite::Render, Suite::Cdk, Suite::Functions];
     let suites = if suites.is_empty() { &all[..] } else { suites };
     for suite in suites {
         match suite {
             Suite::Render => render::run(global, iterations)?,
+            Suite::Cdk => cdk::run(global, iterations)?,
             Suite::Functions => cold_start::run(iterations.clamp(1, 50))?,
             Suite::Deploy => deploy::run(iterations.clamp(1, 20))?,
             Suite::Load => load::run(global, iterations.clamp(1, 1000) as usize)?,
         }
     }
     Ok(())
+}
+
+/// `f` timed `iterations` times (after one run to warm caches), sorted.
+pub fn sample<T, E>(
+    iterations: u32,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<Vec<std::time::Duration>, E> {
+    std::hint::black_box(f()?);
+    let mut times = (0..iterations.max(1))
+        .map(|_| {
+            let start = std::time::Instant::now();
+            let result = f();
+            let elapsed = start.elapsed();
+            std::hint::black_box(result).map(|_| elapsed)
+        })
+        .collect::<Result<Vec<_>, E>>()?;
+    times.sort();
+    Ok(times)
+}
+
+/// A table row: the label, then min, median and p95 of sorted times.
+pub fn row(label: &str, sorted: &[std::time::Duration]) {
+    let (min, median, p95) = quantiles(sorted);
+    println!(
+        "{label:<24} {:>10} {:>10} {:>10}",
+        format!("{min:.2?}"),
+        format!("{median:.2?}"),
+        format!("{p95:.2?}")
+    );
+}
+
+/// The build of xtask the numbers come from.
+pub fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
 }
 
 /// Min, median and p95 of sorted samples.

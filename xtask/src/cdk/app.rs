@@ -29,7 +29,8 @@ pub struct Spec<'a> {
     /// The CloudFormation stack (and CDK stack id): `hitl-dev`.
     pub stack_name: &'a str,
     pub environment: &'a str,
-    pub region: &'a str,
+    /// The region the kit's config names for the environment, if any.
+    pub region: Option<&'a str>,
     pub description: Option<&'a str>,
     pub architecture: &'a str,
     /// The kit's `target/lambda/<arch>`, relative to the app's directory when possible.
@@ -158,7 +159,7 @@ the app again after changing `hitl.yaml` or the templates rather than editing th
 ```\n\
 \n\
 The stack is environment-agnostic: it deploys to the account and region of your AWS\n\
-credentials (the kit's config names {region} for `{env}`: `AWS_REGION={region} {deploy}`).\n\
+credentials{region}.\n\
 \n\
 ## Where the Lambda packages come from\n\
 \n\
@@ -175,7 +176,10 @@ Attributes cdk-from-cfn drops, set again from `hitl:restore` with `addOverride`:
 {restored}\n",
         stack = spec.stack_name,
         env = spec.environment,
-        region = spec.region,
+        region = spec.region.map_or(String::new(), |region| format!(
+            " (the kit's config names {region} for `{env}`: `AWS_REGION={region} {deploy}`)",
+            env = spec.environment
+        )),
         arch = spec.architecture,
         lambda_dir = spec.lambda_dir,
     )

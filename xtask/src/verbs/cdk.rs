@@ -47,10 +47,7 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         lang,
         stack_name: &effective.stack_name,
         environment: effective.environment.as_str(),
-        region: effective
-            .region
-            .as_ref()
-            .map_or("(your default)", |r| r.as_str()),
+        region: effective.region.as_ref().map(|r| r.as_str()),
         description,
         architecture,
         lambda_dir: relative(&lambda_dir, &out),

@@ -142,7 +142,7 @@ pub enum Command {
         /// The app's language
         #[arg(long, value_enum, value_name = "LANG")]
         lang: crate::cdk::Lang,
-        /// The app's directory (created; the kit's files in it are replaced, others kept)
+        /// The app's directory: new, empty, or an earlier export (whose files are replaced)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Add a reviewer, as `render --email` does (repeatable)

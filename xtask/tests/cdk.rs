@@ -211,6 +211,47 @@ fn what_cdk_from_cfn_cannot_express_is_refused_by_name_and_nothing_is_written() 
     assert_eq!(std::fs::read_dir(export.app.path()).unwrap().count(), 0);
 }
 
+#[test]
+fn an_export_never_lands_on_someone_elses_files() {
+    let export_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        export_dir.path().join("package.json"),
+        "{\"name\": \"theirs\"}",
+    )
+    .unwrap();
+    let out = export_dir.path().to_str().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["cdk", "--lang", "typescript", "--out", out])
+        .current_dir(kit_root())
+        .env("HITL_OUTPUT_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is not empty and holds no earlier export"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(export_dir.path().join("package.json")).unwrap(),
+        "{\"name\": \"theirs\"}"
+    );
+    assert_eq!(std::fs::read_dir(export_dir.path()).unwrap().count(), 1);
+    // An earlier export is replaced.
+    std::fs::remove_file(export_dir.path().join("package.json")).unwrap();
+    for _ in 0..2 {
+        let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["cdk", "--lang", "typescript", "--out", out])
+            .current_dir(kit_root())
+            .env("HITL_OUTPUT_DIR", tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap()
+            .status;
+        assert!(status.success());
+    }
+    assert!(export_dir.path().join(".hitl-export").is_file());
+}
+
 /// Exports with `--verify`: type-check (TypeScript), `cdk synth`, and the comparison with the
 /// rendered template.
 #[track_caller]

@@ -9,30 +9,27 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::deploy::assets::{ASSET_BUCKET_PARAMETER, CODE_KEY_PARAMETERS};
 
-/// Template sections cdk-from-cfn converts.
-const KEPT_SECTIONS: [&str; 8] = [
+/// Template sections cdk-from-cfn converts into the same CloudFormation. (It turns
+/// `Conditions` and `Mappings` into code evaluated at synth time and parameters into constructor
+/// properties, so those are refused, the kit's package parameters aside.)
+const KEPT_SECTIONS: [&str; 6] = [
     "AWSTemplateFormatVersion",
     "Description",
     "Transform",
-    "Conditions",
-    "Mappings",
     "Parameters",
     "Resources",
     "Outputs",
 ];
 /// Resource attributes cdk-from-cfn converts; the others are restored by the app.
-const KEPT_RESOURCE_KEYS: [&str; 7] = [
+const KEPT_RESOURCE_KEYS: [&str; 6] = [
     "Type",
-    "Condition",
     "Metadata",
     "DependsOn",
     "UpdatePolicy",
     "DeletionPolicy",
     "Properties",
 ];
-const KEPT_PARAMETER_KEYS: [&str; 5] =
-    ["Type", "Default", "Description", "AllowedValues", "NoEcho"];
-const KEPT_OUTPUT_KEYS: [&str; 4] = ["Value", "Export", "Condition", "Description"];
+const KEPT_OUTPUT_KEYS: [&str; 3] = ["Value", "Export", "Description"];
 
 /// Where the app puts a function's package; the converted stack holds this until then.
 pub const CODE_PLACEHOLDER: &str = "supplied-by-the-app-as-a-cdk-asset";
@@ -73,19 +70,11 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
         for (parameter, _) in CODE_KEY_PARAMETERS {
             parameters.remove(parameter);
         }
-        for (name, parameter) in parameters.iter() {
-            let keys = parameter.as_object().map(Map::keys).into_iter().flatten();
-            for key in keys.filter(|k| !KEPT_PARAMETER_KEYS.contains(&k.as_str())) {
-                refused.push(format!(
-                    "Parameters.{name}.{key}: cdk-from-cfn drops parameter constraints"
-                ));
-            }
-            if parameter.get("Default").is_none() {
-                refused.push(format!(
-                    "Parameters.{name}: no Default, so the exported app could not supply it; \
-                     give it one"
-                ));
-            }
+        for name in parameters.keys() {
+            refused.push(format!(
+                "Parameters.{name}: cdk-from-cfn makes a parameter a constructor property, not a \
+                 stack parameter"
+            ));
         }
         if parameters.is_empty() {
             sections.remove("Parameters");
@@ -97,11 +86,26 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
             let Some(resource) = resource.as_object_mut() else {
                 continue;
             };
-            let dropped: Vec<String> = resource
+            if resource.contains_key("Condition") {
+                refused.push(format!(
+                    "Resources.{logical_id}.Condition: cdk-from-cfn evaluates conditions at synth \
+                     time"
+                ));
+            }
+            let mut dropped: Vec<String> = resource
                 .keys()
-                .filter(|k| !KEPT_RESOURCE_KEYS.contains(&k.as_str()))
+                .filter(|k| !KEPT_RESOURCE_KEYS.contains(&k.as_str()) && *k != "Condition")
                 .cloned()
                 .collect();
+            // cdk-from-cfn writes metadata keys unquoted into TypeScript: keys that are no
+            // identifier (`cfn-lint`, `AWS::CloudFormation::Init`) are set by the app instead.
+            let odd_keys = resource
+                .get("Metadata")
+                .and_then(Json::as_object)
+                .is_some_and(|m| m.keys().any(|k| !is_identifier(k)));
+            if odd_keys {
+                dropped.push("Metadata".to_owned());
+            }
             for attribute in dropped {
                 let value = resource.remove(&attribute).unwrap_or(Json::Null);
                 restored.push(Restored {
@@ -139,6 +143,15 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
     } else {
         Err(refused)
     }
+}
+
+/// A name TypeScript takes unquoted as an object key.
+fn is_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 /// Every `Fn::Sub` as the `Fn::Join` it amounts to. cdk-from-cfn writes a `Fn::Sub`'s text
@@ -298,10 +311,32 @@ mod tests {
     }
 
     #[test]
+    fn metadata_with_keys_typescript_cannot_take_bare_is_restored_by_the_app() {
+        let mut template = kit_template();
+        template["Resources"]["Table"]["Metadata"] = json!({"cfn-lint": {"config": {}}});
+        template["Resources"]["RequestFunction"]["Metadata"] = json!({"checkov": {}});
+        let prepared = prepare(template).unwrap();
+        assert!(prepared.restored.iter().any(|r| r.logical_id == "Table"
+            && r.attribute == "Metadata"
+            && r.value == json!({"cfn-lint": {"config": {}}})));
+        assert!(
+            prepared.template["Resources"]["Table"]
+                .get("Metadata")
+                .is_none()
+        );
+        assert_eq!(
+            prepared.template["Resources"]["RequestFunction"]["Metadata"],
+            json!({"checkov": {}})
+        );
+    }
+
+    #[test]
     fn what_cannot_be_expressed_is_refused_each_by_name() {
         let mut template = kit_template();
         template["Rules"] = json!({"R": {}});
-        template["Parameters"]["Name"] = json!({"Type": "String", "MinLength": 3});
+        template["Parameters"]["Name"] = json!({"Type": "String", "Default": "x"});
+        template["Conditions"] = json!({"IsProd": {"Fn::Equals": ["a", "b"]}});
+        template["Resources"]["Table"]["Condition"] = json!("IsProd");
         template["Outputs"]["Bucket"] = json!({"Value": {"Ref": "AssetBucket"}});
         template["Resources"]["Other"] = json!({
             "Type": "AWS::SNS::Topic",
@@ -310,8 +345,9 @@ mod tests {
         let refused = prepare(template).unwrap_err();
         let expected = [
             "Rules: cdk-from-cfn has no way to express this template section",
-            "Parameters.Name.MinLength: cdk-from-cfn drops parameter constraints",
-            "Parameters.Name: no Default",
+            "Conditions: cdk-from-cfn has no way to express this template section",
+            "Parameters.Name: cdk-from-cfn makes a parameter a constructor property",
+            "Resources.Table.Condition: cdk-from-cfn evaluates conditions at synth time",
             "Outputs.Bucket.Value.Ref: refers to a package parameter",
             "Resources.Other.Properties.TopicName.Fn::Sub: refers to a package parameter",
         ];

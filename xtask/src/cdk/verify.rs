@@ -3,6 +3,7 @@
 //! the rendered template.
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
@@ -20,19 +21,59 @@ pub struct Verified {
     pub stand_ins: bool,
 }
 
-/// The packages the app should take: the built ones when they are there, else stand-ins
-/// (the template does not depend on what the zips hold).
-fn packages(lambda_dir: &Path, code: &[String]) -> Result<(PathBuf, bool)> {
-    if code.iter().all(|zip| lambda_dir.join(zip).is_file()) {
+/// The packages the app should take: the built ones when they are there, else stand-ins, one
+/// different zip per function (the template does not depend on what the zips hold).
+fn packages(lambda_dir: &Path, code: &BTreeMap<String, String>) -> Result<(PathBuf, bool)> {
+    if code.values().all(|zip| lambda_dir.join(zip).is_file()) {
         return Ok((lambda_dir.to_owned(), false));
     }
     let dir = kit::output_dir().join("cdk").join("stand-ins");
     std::fs::create_dir_all(&dir)?;
-    for zip in code {
-        let stand_in = assets::zip_bootstrap(b"a stand-in: build the functions for real ones")?;
-        std::fs::write(dir.join(zip), stand_in)?;
+    for zip in code.values() {
+        let text = format!("a stand-in for {zip}: build the functions for the real one");
+        std::fs::write(dir.join(zip), assets::zip_bootstrap(text.as_bytes())?)?;
     }
     Ok((dir, true))
+}
+
+/// Each function's `Code` names the asset of its own package: the file the CDK staged for that
+/// key holds the bytes of the zip the app was told to take.
+fn packages_match(
+    assembly: &Path,
+    stack_name: &str,
+    synthesized: &Json,
+    code: &BTreeMap<String, String>,
+    packages: &Path,
+) -> Result<Vec<String>> {
+    let path = assembly.join(format!("{stack_name}.assets.json"));
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cdk synth wrote no {}", path.display()))?;
+    let manifest: Json = serde_json::from_str(&text)?;
+    let files = manifest["files"].as_object().cloned().unwrap_or_default();
+    let mut found = Vec::new();
+    for (id, zip) in code {
+        let key = synthesized
+            .pointer(&format!("/Resources/{id}/Properties/Code/S3Key"))
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        let staged = files.values().find_map(|file| {
+            let destinations = file["destinations"].as_object()?;
+            destinations
+                .values()
+                .any(|d| d["objectKey"] == key)
+                .then(|| file["source"]["path"].as_str())
+                .flatten()
+        });
+        let same = staged.is_some_and(|staged| {
+            std::fs::read(assembly.join(staged)).ok() == std::fs::read(packages.join(zip)).ok()
+        });
+        if !same {
+            found.push(format!(
+                "Resources.{id}.Properties.Code: the asset `{key}` is not {zip}"
+            ));
+        }
+    }
+    Ok(found)
 }
 
 pub fn verify(
@@ -41,7 +82,7 @@ pub fn verify(
     stack_name: &str,
     rendered: &Json,
     lambda_dir: &Path,
-    code: &[String],
+    code: &BTreeMap<String, String>,
 ) -> Result<Verified> {
     let npm = tools::ensure_cdk_npm()?;
     let (packages, stand_ins) = packages(lambda_dir, code)?;
@@ -64,7 +105,7 @@ pub fn verify(
                     .args(["-m", "py_compile", "app.py", "hitl_stack.py"])
                     .current_dir(out),
             )?;
-            let python = format!("{} app.py", venv.bin("python").display());
+            let python = format!("\"{}\" app.py", venv.bin("python").display());
             synth(out, &npm, &packages, Some(&python))?
         }
     };
@@ -73,7 +114,14 @@ pub fn verify(
         .with_context(|| format!("cdk synth wrote no {}", kit::shown(&path).display()))?;
     let synthesized: Json = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", kit::shown(&path).display()))?;
-    let found = compare::differences(rendered, &synthesized, stack_name);
+    let mut found = compare::differences(rendered, &synthesized, stack_name);
+    found.extend(packages_match(
+        &app,
+        stack_name,
+        &synthesized,
+        code,
+        &packages,
+    )?);
     if !found.is_empty() {
         for difference in &found {
             crate::status::error(difference);
@@ -102,7 +150,18 @@ fn synth(
     app: Option<&str>,
 ) -> Result<PathBuf> {
     let assembly = out.join("cdk.out");
+    if assembly.exists() {
+        std::fs::remove_dir_all(&assembly)
+            .with_context(|| format!("cannot remove the old {}", assembly.display()))?;
+    }
     let mut command = Command::new(npm.bin("cdk"));
+    // Offline: no credentials to look up an account with, no instance metadata to ask.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("AWS_EC2_METADATA_DISABLED", "true");
     command
         .current_dir(out)
         .args([
@@ -150,6 +209,10 @@ struct Linked(Option<PathBuf>);
 impl Linked {
     fn modules(out: &Path, modules: &Path) -> Result<Self> {
         let link = out.join("node_modules");
+        // A link to the kit's toolchain left by an interrupted check is taken over.
+        if std::fs::read_link(&link).is_ok_and(|target| target == modules) {
+            return Ok(Self(Some(link)));
+        }
         if link.symlink_metadata().is_ok() {
             return Ok(Self(None));
         }
@@ -168,5 +231,66 @@ impl Drop for Linked {
         if let Some(link) = &self.0 {
             let _ = std::fs::remove_file(link);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A cloud assembly with one staged asset per package, and the stack naming them.
+    fn assembly(dir: &Path, keys: [(&str, &str); 2]) -> Json {
+        let mut files = serde_json::Map::new();
+        for (key, content) in [("aaa.zip", "request bytes"), ("bbb.zip", "review bytes")] {
+            let staged = format!("asset.{key}");
+            std::fs::write(dir.join(&staged), content).unwrap();
+            files.insert(
+                key.to_owned(),
+                json!({"source": {"path": staged, "packaging": "file"},
+                       "destinations": {"d": {"objectKey": key}}}),
+            );
+        }
+        std::fs::write(
+            dir.join("s.assets.json"),
+            json!({"version": "1", "files": files}).to_string(),
+        )
+        .unwrap();
+        let code = |key: &str| json!({"Properties": {"Code": {"S3Key": key}}});
+        json!({"Resources": {keys[0].0: code(keys[0].1), keys[1].0: code(keys[1].1)}})
+    }
+
+    #[test]
+    fn each_function_must_get_the_asset_of_its_own_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let packages = dir.path().join("packages");
+        std::fs::create_dir(&packages).unwrap();
+        std::fs::write(packages.join("request.zip"), "request bytes").unwrap();
+        std::fs::write(packages.join("review.zip"), "review bytes").unwrap();
+        let code = BTreeMap::from([
+            ("RequestFunction".to_owned(), "request.zip".to_owned()),
+            ("ReviewFunction".to_owned(), "review.zip".to_owned()),
+        ]);
+        let right = assembly(
+            dir.path(),
+            [
+                ("RequestFunction", "aaa.zip"),
+                ("ReviewFunction", "bbb.zip"),
+            ],
+        );
+        let found = packages_match(dir.path(), "s", &right, &code, &packages).unwrap();
+        assert!(found.is_empty(), "{found:?}");
+        let swapped = assembly(
+            dir.path(),
+            [
+                ("RequestFunction", "bbb.zip"),
+                ("ReviewFunction", "aaa.zip"),
+            ],
+        );
+        let found = packages_match(dir.path(), "s", &swapped, &code, &packages).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with(
+            "Resources.RequestFunction.Properties.Code: the asset `bbb.zip` is not request.zip"
+        ));
     }
 }

@@ -36,6 +36,7 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
     };
     let converted_in = started.elapsed();
 
+    refuse_foreign_directory(out)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let out = out
         .canonicalize()
@@ -52,7 +53,9 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         architecture,
         lambda_dir: relative(&lambda_dir, &out),
     };
-    let files = app::files(&spec, &conversion);
+    let mut files = app::files(&spec, &conversion);
+    let listed: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    files.push((MARKER.into(), listed.join("\n") + "\n"));
     for (path, text) in &files {
         let path = out.join(path);
         if let Some(parent) = path.parent() {
@@ -92,14 +95,13 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
     }
     if check {
         let rendered = long_form::to_json(&template).map_err(anyhow::Error::msg)?;
-        let code: Vec<String> = conversion.prepared.code.values().cloned().collect();
         let verified = verify::verify(
             &out,
             lang,
             &effective.stack_name,
             &rendered,
             &lambda_dir,
-            &code,
+            &conversion.prepared.code,
         )?;
         status(
             "Verified",
@@ -124,6 +126,25 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         status(
             "Next",
             format!("cd {} && {next}", kit::shown(&out).display()),
+        );
+    }
+    Ok(())
+}
+
+/// Written into every export: the files the kit owns there.
+const MARKER: &str = ".hitl-export";
+
+/// An export goes into a new or empty directory, or over an earlier export; never over
+/// someone else's files.
+fn refuse_foreign_directory(out: &Path) -> Result<()> {
+    let Ok(mut entries) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    if entries.next().is_some() && !out.join(MARKER).is_file() {
+        bail!(
+            "{} is not empty and holds no earlier export (no {MARKER}): choose a new or empty \
+             directory for --out",
+            out.display()
         );
     }
     Ok(())

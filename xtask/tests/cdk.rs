@@ -15,7 +15,6 @@ use support::kit_root;
 struct Export {
     output: Output,
     app: tempfile::TempDir,
-    _rendered: tempfile::TempDir,
 }
 
 impl Export {
@@ -42,26 +41,34 @@ impl Export {
 /// `cargo xtask [--config CONFIG] --env ENV cdk --lang LANG --out <temp dir> EXTRA…`, from `dir`.
 fn export(dir: &Path, config: Option<&str>, env: &str, lang: &str, extra: &[&str]) -> Export {
     let app = tempfile::tempdir().unwrap();
+    let output = run_export(dir, config, env, lang, extra, app.path());
+    Export { output, app }
+}
+
+/// Runs the export into `out`, with the rendered templates in a directory of their own.
+fn run_export(
+    dir: &Path,
+    config: Option<&str>,
+    env: &str,
+    lang: &str,
+    extra: &[&str],
+    out: &Path,
+) -> Output {
     let rendered = tempfile::tempdir().unwrap();
-    let out = app.path().to_str().unwrap().to_owned();
+    let out = out.to_str().unwrap();
     let mut args: Vec<&str> = Vec::new();
     if let Some(config) = config {
         args.extend(["--config", config]);
     }
-    args.extend(["--env", env, "cdk", "--lang", lang, "--out", &out]);
+    args.extend(["--env", env, "cdk", "--lang", lang, "--out", out]);
     args.extend(extra);
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(&args)
         .current_dir(dir)
         .env("HITL_OUTPUT_DIR", rendered.path())
         .env("NO_COLOR", "1")
         .output()
-        .unwrap();
-    Export {
-        output,
-        app,
-        _rendered: rendered,
-    }
+        .unwrap()
 }
 
 /// A config in a directory of its own, with override templates under `overrides/`.
@@ -219,13 +226,14 @@ fn an_export_never_lands_on_someone_elses_files() {
         "{\"name\": \"theirs\"}",
     )
     .unwrap();
-    let out = export_dir.path().to_str().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["cdk", "--lang", "typescript", "--out", out])
-        .current_dir(kit_root())
-        .env("HITL_OUTPUT_DIR", tempfile::tempdir().unwrap().path())
-        .output()
-        .unwrap();
+    let output = run_export(
+        &kit_root(),
+        None,
+        "dev",
+        "typescript",
+        &[],
+        export_dir.path(),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -240,14 +248,19 @@ fn an_export_never_lands_on_someone_elses_files() {
     // An earlier export is replaced.
     std::fs::remove_file(export_dir.path().join("package.json")).unwrap();
     for _ in 0..2 {
-        let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(["cdk", "--lang", "typescript", "--out", out])
-            .current_dir(kit_root())
-            .env("HITL_OUTPUT_DIR", tempfile::tempdir().unwrap().path())
-            .output()
-            .unwrap()
-            .status;
-        assert!(status.success());
+        let output = run_export(
+            &kit_root(),
+            None,
+            "dev",
+            "typescript",
+            &[],
+            export_dir.path(),
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     assert!(export_dir.path().join(".hitl-export").is_file());
 }

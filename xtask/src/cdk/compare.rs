@@ -8,7 +8,7 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::sub::substitute;
-use crate::deploy::assets::{ASSET_BUCKET_PARAMETER, CODE_KEY_PARAMETERS};
+use crate::deploy::assets::{package_parameters, packaged_function};
 
 /// Resource attributes compared besides `Type` and `Properties`.
 const ATTRIBUTES: [&str; 6] = [
@@ -69,9 +69,7 @@ pub fn differences(rendered: &Json, synthesized: &Json, stack_name: &str) -> Vec
     ] {
         same(name, rendered.get(name), synthesized.get(name), &mut found);
     }
-    let kit_parameters: Vec<&str> = std::iter::once(ASSET_BUCKET_PARAMETER)
-        .chain(CODE_KEY_PARAMETERS.iter().map(|(p, _)| *p))
-        .collect();
+    let kit_parameters: Vec<&str> = package_parameters().collect();
     let parameters = |doc: &Json, skip: &[&str]| -> Json {
         let kept: Map<String, Json> = section(doc, "Parameters")
             .unwrap_or_default()
@@ -163,11 +161,7 @@ fn packages_became_assets(rendered: &mut Json, synthesized: &mut Json, found: &m
         let Some(code) = rendered.pointer(&pointer) else {
             continue;
         };
-        let from_kit = CODE_KEY_PARAMETERS.iter().any(|(parameter, _)| {
-            *code
-                == json!({"S3Bucket": {"Ref": ASSET_BUCKET_PARAMETER}, "S3Key": {"Ref": parameter}})
-        });
-        if !from_kit {
+        if packaged_function(code).is_none() {
             continue;
         }
         let asset = synthesized.pointer(&pointer);

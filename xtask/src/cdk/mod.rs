@@ -4,8 +4,8 @@
 //! template against the rendered one.
 
 pub mod app;
-pub mod compare;
-pub mod long_form;
+mod compare;
+mod long_form;
 pub mod prepare;
 mod sub;
 pub mod verify;
@@ -28,11 +28,23 @@ pub enum Lang {
     Python,
 }
 
+impl Lang {
+    /// The language's name as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Typescript => "TypeScript",
+            Lang::Python => "Python",
+        }
+    }
+}
+
 /// The stack class every export defines.
 pub const CLASS: &str = "HitlStack";
 
 /// The converted stack class and what the app must add to it.
 pub struct Conversion {
+    /// The rendered template in JSON form, as given (what `--verify` compares with).
+    pub rendered: serde_json::Value,
     pub stack_code: String,
     pub prepared: Prepared,
 }
@@ -46,10 +58,21 @@ pub enum Refusal {
     Failed(String),
 }
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Inexpressible(reasons) => f.write_str(&reasons.join("; ")),
+            Refusal::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// Converts a rendered template (YAML, short-form tags allowed).
 pub fn convert(template: &str, lang: Lang) -> Result<Conversion, Refusal> {
     let json = long_form::to_json(template).map_err(Refusal::Failed)?;
-    let prepared = prepare::prepare(json).map_err(Refusal::Inexpressible)?;
+    let prepared = prepare::prepare(json.clone()).map_err(Refusal::Inexpressible)?;
     let tree: CloudformationParseTree = serde_json::from_value(prepared.template.clone())
         .map_err(|e| Refusal::Failed(format!("cdk-from-cfn cannot read the template: {e}")))?;
     let schema = Cow::Borrowed(Schema::builtin());
@@ -65,6 +88,7 @@ pub fn convert(template: &str, lang: Lang) -> Result<Conversion, Refusal> {
     let stack_code = String::from_utf8(code)
         .map_err(|e| Refusal::Failed(format!("cdk-from-cfn wrote no text: {e}")))?;
     Ok(Conversion {
+        rendered: json,
         stack_code,
         prepared,
     })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::deploy::assets::{ASSET_BUCKET_PARAMETER, CODE_KEY_PARAMETERS};
+use crate::deploy::assets::{package_parameters, packaged_function};
 
 /// Template sections cdk-from-cfn converts into the same CloudFormation. (It turns
 /// `Conditions` and `Mappings` into code evaluated at synth time and parameters into constructor
@@ -66,8 +66,7 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
     }
     let code = packages(sections);
     if let Some(Json::Object(parameters)) = sections.get_mut("Parameters") {
-        parameters.remove(ASSET_BUCKET_PARAMETER);
-        for (parameter, _) in CODE_KEY_PARAMETERS {
+        for parameter in package_parameters() {
             parameters.remove(parameter);
         }
         for name in parameters.keys() {
@@ -182,11 +181,7 @@ fn packages(sections: &mut Map<String, Json>) -> BTreeMap<String, String> {
         let Some(location) = resource.pointer_mut("/Properties/Code") else {
             continue;
         };
-        let package = CODE_KEY_PARAMETERS.iter().find(|(parameter, _)| {
-            *location
-                == json!({"S3Bucket": {"Ref": ASSET_BUCKET_PARAMETER}, "S3Key": {"Ref": parameter}})
-        });
-        if let Some((_, function)) = package {
+        if let Some(function) = packaged_function(location) {
             *location = json!({"S3Bucket": CODE_PLACEHOLDER, "S3Key": CODE_PLACEHOLDER});
             code.insert(logical_id.clone(), format!("{function}.zip"));
         }
@@ -196,9 +191,7 @@ fn packages(sections: &mut Map<String, Json>) -> BTreeMap<String, String> {
 
 /// Every place still naming a package parameter (by `Ref` or inside a `Fn::Sub` string).
 fn find_parameter_mentions(value: &Json, at: &str, out: &mut Vec<String>) {
-    let names: Vec<&str> = std::iter::once(ASSET_BUCKET_PARAMETER)
-        .chain(CODE_KEY_PARAMETERS.iter().map(|(p, _)| *p))
-        .collect();
+    let names: Vec<&str> = package_parameters().collect();
     match value {
         Json::Object(object) => {
             for (key, inner) in object {

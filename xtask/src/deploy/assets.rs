@@ -12,6 +12,24 @@ pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
 pub const CODE_KEY_PARAMETERS: [(&str, &str); 2] =
     [("RequestCodeKey", "request"), ("ReviewCodeKey", "review")];
 
+/// Every stack parameter about the packages: the bucket, then each function's key.
+pub fn package_parameters() -> impl Iterator<Item = &'static str> {
+    std::iter::once(ASSET_BUCKET_PARAMETER).chain(CODE_KEY_PARAMETERS.iter().map(|(p, _)| *p))
+}
+
+/// The function whose package a Lambda `Code` names through the stack parameters, if it does.
+pub fn packaged_function(code: &serde_json::Value) -> Option<&'static str> {
+    CODE_KEY_PARAMETERS
+        .iter()
+        .find_map(|(parameter, function)| {
+            let named = serde_json::json!({
+                "S3Bucket": {"Ref": ASSET_BUCKET_PARAMETER},
+                "S3Key": {"Ref": parameter},
+            });
+            (*code == named).then_some(*function)
+        })
+}
+
 /// One function's package.
 pub struct Asset {
     /// The function binary's name (`request`, `review`).

@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 
 use crate::{
-    cdk::{self, Lang, Refusal, app, long_form, verify},
+    cdk::{self, Lang, Refusal, app, verify},
     cli::Global,
     config::values::Email,
     kit, render,
@@ -70,12 +70,12 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
     status(
         "Exported",
         format!(
-            "{} → {} ({lang:?} CDK app, {resources} resources, converted by cdk-from-cfn in {:.1?})",
+            "{} → {} ({} CDK app, {resources} resources, converted by cdk-from-cfn in {:.1?})",
             effective.stack_name,
             kit::shown(&out).display(),
+            lang.name(),
             converted_in,
-        )
-        .replace("Typescript", "TypeScript"),
+        ),
     );
     let mut restored: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in &conversion.prepared.restored {
@@ -94,12 +94,11 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         );
     }
     if check {
-        let rendered = long_form::to_json(&template).map_err(anyhow::Error::msg)?;
         let verified = verify::verify(
             &out,
             lang,
             &effective.stack_name,
-            &rendered,
+            &conversion.rendered,
             &lambda_dir,
             &conversion.prepared.code,
         )?;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::{
-    cdk::{self, Lang, Refusal},
+    cdk::{self, Lang},
     cli::Global,
     kit, render,
     status::status,
@@ -19,21 +19,13 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
             super::profile()
         ),
     );
-    println!(
-        "{:<24} {:>10} {:>10} {:>10}",
-        "environment, language", "min", "median", "p95"
-    );
+    super::row_heading("environment, language");
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
         let template = render::stack(&kit::sources(), &effective)?;
         for lang in [Lang::Typescript, Lang::Python] {
-            let times = super::sample(iterations, || {
-                cdk::convert(&template, lang).map_err(|refusal| match refusal {
-                    Refusal::Inexpressible(reasons) => anyhow::anyhow!(reasons.join("; ")),
-                    Refusal::Failed(reason) => anyhow::anyhow!(reason),
-                })
-            })?;
-            super::row(&format!("{env}, {lang:?}").to_lowercase(), &times);
+            let times = super::sample(iterations, || cdk::convert(&template, lang))?;
+            super::row(&format!("{env}, {}", lang.name()), &times);
         }
     }
     Ok(())

@@ -61,6 +61,11 @@ pub fn sample<T, E>(
     Ok(times)
 }
 
+/// The heading of a table of [`row`]s.
+pub fn row_heading(label: &str) {
+    println!("{label:<24} {:>10} {:>10} {:>10}", "min", "median", "p95");
+}
+
 /// A table row: the label, then min, median and p95 of sorted times.
 pub fn row(label: &str, sorted: &[std::time::Duration]) {
     let (min, median, p95) = quantiles(sorted);

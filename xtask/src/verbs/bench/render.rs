@@ -13,10 +13,7 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
             super::profile()
         ),
     );
-    println!(
-        "{:<24} {:>10} {:>10} {:>10}",
-        "environment", "min", "median", "p95"
-    );
+    super::row_heading("environment");
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
         let times = super::sample(iterations, || render::stack(&kit::sources(), &effective))?;

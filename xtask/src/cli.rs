@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::values::{Architecture, Email, Region};
+use kit_cdk::Lang;
+use kit_config::values::{Architecture, Email, Region};
 
 #[derive(Parser)]
 #[command(
@@ -78,7 +79,7 @@ pub enum Command {
     Bench {
         /// Only these suites [default: all]
         #[arg(value_enum)]
-        suites: Vec<crate::verbs::bench::Suite>,
+        suites: Vec<Suite>,
         /// Runs per measurement (renders per environment; cold starts per function, at most 50)
         #[arg(long, default_value_t = 200)]
         iterations: u32,
@@ -140,8 +141,8 @@ pub enum Command {
     /// Export the stack as an AWS CDK app (TypeScript or Python), converted by cdk-from-cfn
     Cdk {
         /// The app's language
-        #[arg(long, value_enum, value_name = "LANG")]
-        lang: crate::cdk::Lang,
+        #[arg(long, value_name = "LANG", value_parser = lang_parser())]
+        lang: Lang,
         /// The app's directory: new, empty, or an earlier export (whose files are replaced)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -177,6 +178,20 @@ pub enum Command {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Suite {
+    /// Rendering each environment's template
+    Render,
+    /// Converting each environment's template into a CDK app with cdk-from-cfn
+    Cdk,
+    /// The release functions: zip size and cold start, next to a Python + boto3 handler
+    Functions,
+    /// A deploy with nothing changed, against a moto server (not in the default set)
+    Deploy,
+    /// Concurrent approvals on the local environment (`--env local`; not in the default set)
+    Load,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Method {
     ChangeSet,
     Direct,
@@ -190,6 +205,13 @@ pub enum LocalAction {
     Down,
     /// Show what is running and where
     Status,
+}
+
+/// The export's languages, by their command-line names.
+fn lang_parser() -> impl clap::builder::TypedValueParser<Value = Lang> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Lang::ALL.map(Lang::id))
+        .try_map(|id| id.parse::<Lang>())
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {

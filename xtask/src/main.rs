@@ -1,17 +1,9 @@
-//! `cargo xtask`: the hitl kit's whole interface. See ARCHITECTURE.md for the map.
+//! `cargo xtask`: the hitl kit's whole interface, on top of the kit's library crates (see
+//! ARCHITECTURE.md for the map): the command line ([`cli`]) and one module per verb
+//! ([`verbs`]).
 
-mod aws;
-mod build;
-mod cdk;
 mod cli;
-mod config;
-mod deploy;
-mod diagnostic;
 mod kit;
-mod local;
-mod render;
-mod status;
-mod tools;
 mod verbs;
 
 use std::process::ExitCode;
@@ -23,7 +15,7 @@ fn main() -> ExitCode {
     match verbs::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            status::error(format!("{error:#}"));
+            kit_base::status::error(format!("{error:#}"));
             ExitCode::FAILURE
         }
     }

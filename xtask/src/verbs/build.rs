@@ -1,8 +1,14 @@
 //! `cargo xtask build [--arch]`: the functions' release packages.
 
 use anyhow::Result;
+use kit_base::paths;
 
-use crate::{build, cli::Global, config::values::Architecture, kit, status::status, tools};
+use kit_base::status::status;
+use kit_config::values::Architecture;
+use kit_tools::functions;
+use kit_tools::install;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
     let arch = match arch {
@@ -10,18 +16,18 @@ pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
         None => kit::effective(global, &[])?.lambda.architecture,
     };
     // Before installing anything: a missing target is the user's to fix.
-    build::check_target(arch)?;
-    let venv = tools::ensure()?;
+    functions::check_target(arch)?;
+    let venv = install::ensure()?;
     let started = std::time::Instant::now();
-    let packages = build::build(&venv, arch)?;
-    let paths = build::write_zips(arch, &packages)?;
+    let packages = functions::build(&venv, arch)?;
+    let paths = functions::write_zips(arch, &packages)?;
     for (asset, path) in packages.iter().zip(&paths) {
         status(
             "Packaged",
             format!(
                 "{} → {} ({}, {})",
                 asset.function,
-                kit::shown(path).display(),
+                paths::shown(path).display(),
                 super::deploy::bytes(asset.zip.len() as u64),
                 asset.key("…").trim_start_matches("…/")
             ),

@@ -7,20 +7,20 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use kit_base::paths;
 
-use crate::{
-    cdk::{self, Lang, Refusal, app, verify},
-    cli::Global,
-    config::values::Email,
-    kit, render,
-    status::{error, status},
-};
+use kit_base::status::{error, status};
+use kit_cdk::{self, Lang, Refusal, app};
+use kit_config::values::Email;
+use kit_tools::cdk_verify as verify;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: bool) -> Result<()> {
     let effective = kit::effective(global, emails)?;
-    let template = render::stack(&kit::sources(), &effective)?;
+    let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
     let started = Instant::now();
-    let conversion = match cdk::convert(&template, lang) {
+    let conversion = match kit_cdk::convert(&template, lang) {
         Ok(conversion) => conversion,
         Err(Refusal::Inexpressible(reasons)) => {
             for reason in &reasons {
@@ -42,7 +42,10 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", out.display()))?;
     let architecture = effective.lambda.architecture.as_str();
-    let lambda_dir = kit::root().join("target").join("lambda").join(architecture);
+    let lambda_dir = paths::root()
+        .join("target")
+        .join("lambda")
+        .join(architecture);
     let description = conversion.prepared.template["Description"].as_str();
     let spec = app::Spec {
         lang,
@@ -61,7 +64,7 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        render::write_atomically(&path, text)
+        paths::write_atomically(&path, text)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let resources = conversion.prepared.template["Resources"]
@@ -72,7 +75,7 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         format!(
             "{} → {} ({} CDK app, {resources} resources, converted by cdk-from-cfn in {:.1?})",
             effective.stack_name,
-            kit::shown(&out).display(),
+            paths::shown(&out).display(),
             lang.name(),
             converted_in,
         ),
@@ -124,7 +127,7 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         };
         status(
             "Next",
-            format!("cd {} && {next}", kit::shown(&out).display()),
+            format!("cd {} && {next}", paths::shown(&out).display()),
         );
     }
     Ok(())

@@ -4,26 +4,28 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use kit_base::paths;
+
+use kit_aws::Aws;
+use kit_base::package::{self, FUNCTIONS};
+use kit_base::status::{status, warning};
+use kit_config::{Effective, values::Email, values::Endpoint};
+use kit_deploy::{self, stack::Applied};
+use kit_local::emulation;
+use kit_tools::functions;
+use kit_tools::install;
 
 use crate::{
-    aws::Aws,
-    build,
     cli::{Global, Method},
-    config::{Effective, values::Email, values::Endpoint},
-    deploy::{self, stack::Applied},
     kit,
-    local::{emulation, runner::FUNCTIONS},
-    render,
-    status::{status, warning},
-    tools,
 };
 
 pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>) -> Result<()> {
     let started = Instant::now();
     let effective = kit::effective(global, emails)?;
-    let template = render::stack(&kit::sources(), &effective)?;
-    let path = kit::template_path(effective.environment.as_str());
-    render::write_atomically(&path, &template)
+    let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
+    let path = paths::template_path(effective.environment.as_str());
+    paths::write_atomically(&path, &template)
         .with_context(|| format!("cannot write {}", path.display()))?;
     if effective.reviewers.is_empty() {
         warning(format!(
@@ -38,14 +40,15 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 // moto drops the outputs of stacks made from change sets.
                 status("Using", "the direct method for the local environment");
             }
-            let venv = tools::ensure()?;
+            let venv = install::ensure()?;
             let mut runner = super::local::up(&venv)?;
             super::local::compile_functions()?;
-            let aws = runtime.block_on(Aws::connect(&effective, Some(runner.clone())))?;
-            let packages = deploy::assets::local_placeholders(&FUNCTIONS)?;
+            let aws = runtime.block_on(Aws::connect(&effective, Some(runner.endpoint())))?;
+            let packages = package::local_placeholders(&FUNCTIONS)?;
             // The emulator's stacks are disposable: recreating one needs no confirmation.
-            let mut outcome =
-                runtime.block_on(deploy::direct(&aws, &effective, &template, &packages, true))?;
+            let mut outcome = runtime.block_on(kit_deploy::direct(
+                &aws, &effective, &template, &packages, true,
+            ))?;
             runtime.block_on(emulation::complete(
                 &aws,
                 &mut runner,
@@ -58,19 +61,19 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             outcome
                 .outputs
                 .insert("ReviewBaseUrl".to_owned(), runner.review_base_url());
-            deploy::save_outputs(&effective, &outcome.outputs)?;
+            kit_deploy::save_outputs(&effective, &outcome.outputs)?;
             outcome
         }
         Endpoint::Aws => {
-            let venv = tools::ensure()?;
-            let packages = build::build(&venv, effective.lambda.architecture)?;
-            build::write_zips(effective.lambda.architecture, &packages)?;
+            let venv = install::ensure()?;
+            let packages = functions::build(&venv, effective.lambda.architecture)?;
+            functions::write_zips(effective.lambda.architecture, &packages)?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
             match method.unwrap_or(Method::ChangeSet) {
-                Method::Direct => {
-                    runtime.block_on(deploy::direct(&aws, &effective, &template, &packages, yes))?
-                }
-                Method::ChangeSet => runtime.block_on(deploy::change_set::deploy(
+                Method::Direct => runtime.block_on(kit_deploy::direct(
+                    &aws, &effective, &template, &packages, yes,
+                ))?,
+                Method::ChangeSet => runtime.block_on(kit_deploy::change_set::deploy(
                     &aws, &effective, &template, &packages, yes,
                 ))?,
             }
@@ -80,7 +83,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
     Ok(())
 }
 
-fn report(effective: &Effective, outcome: &deploy::Outcome, started: Instant) {
+fn report(effective: &Effective, outcome: &kit_deploy::Outcome, started: Instant) {
     let what = match outcome.applied {
         Applied::Created => "created",
         Applied::Updated => "updated",
@@ -100,7 +103,7 @@ fn report(effective: &Effective, outcome: &deploy::Outcome, started: Instant) {
     }
     status(
         "Saved",
-        kit::shown(&deploy::outputs_path(effective)).display(),
+        paths::shown(&kit_deploy::outputs_path(effective)).display(),
     );
     let env = effective.environment.as_str();
     anstream::eprintln!(

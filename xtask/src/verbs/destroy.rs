@@ -3,15 +3,13 @@
 
 use anyhow::{Context, Result};
 
-use crate::{
-    aws::{Aws, describe},
-    cli::Global,
-    config::values::Endpoint,
-    deploy::{self, BOOTSTRAP_STACK, STACK_TIMEOUT, stack},
-    kit,
-    local::runner::Runner,
-    status::{confirm, status},
-};
+use kit_aws::{Aws, describe};
+use kit_base::status::{confirm, status};
+use kit_config::values::Endpoint;
+use kit_deploy::{self, BOOTSTRAP_STACK, STACK_TIMEOUT, stack};
+use kit_local::runner::Runner;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
@@ -26,7 +24,10 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
         },
         Endpoint::Aws => None,
     };
-    let aws = runtime.block_on(Aws::connect(&effective, local))?;
+    let aws = runtime.block_on(Aws::connect(
+        &effective,
+        local.as_ref().map(Runner::endpoint),
+    ))?;
     let cfn = aws.cloudformation();
     let name = effective.stack_name.as_str();
     let present = runtime.block_on(stack::find(&cfn, name))?.is_some();
@@ -61,7 +62,7 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
             .and_then(|s| s.output("StateMachineArn").map(str::to_owned));
         runtime.block_on(stack::delete(&cfn, name, STACK_TIMEOUT))?;
         if aws.local.is_some() {
-            runtime.block_on(crate::local::emulation::teardown(
+            runtime.block_on(kit_local::emulation::teardown(
                 &aws,
                 name,
                 &template,
@@ -72,7 +73,7 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
         for (id, physical) in kept {
             status("Kept", format!("{id} ({physical}) by its deletion policy"));
         }
-        let _ = std::fs::remove_file(deploy::outputs_path(&effective));
+        let _ = std::fs::remove_file(kit_deploy::outputs_path(&effective));
     }
     if let Some(boot) = bootstrap {
         let bucket = boot.output("BucketName").map(str::to_owned);
@@ -149,7 +150,7 @@ async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize
     loop {
         let page = match s3.list_object_versions().bucket(bucket).send().await {
             Ok(page) => page,
-            Err(e) if crate::aws::error_code(&e) == Some("NoSuchBucket") => return Ok(removed),
+            Err(e) if kit_aws::error_code(&e) == Some("NoSuchBucket") => return Ok(removed),
             Err(e) => anyhow::bail!("cannot list s3://{bucket}: {}", describe(&e)),
         };
         let ids: Vec<ObjectIdentifier> = page

@@ -3,19 +3,19 @@
 use std::{process::Command, time::Instant};
 
 use anyhow::{Context, Result, bail};
+use kit_base::paths;
 
-use crate::{
-    cli::LocalAction,
-    kit,
-    local::runner::{self, FUNCTIONS, Runner},
-    status::{spinner, status},
-    tools::{self, Venv},
-};
+use kit_base::package::FUNCTIONS;
+use kit_base::status::{spinner, status};
+use kit_local::runner::{self, Runner};
+use kit_tools::install::{self, Venv};
+
+use crate::cli::LocalAction;
 
 pub fn run(action: LocalAction) -> Result<()> {
     match action {
         LocalAction::Up => {
-            up(&tools::ensure()?)?;
+            up(&install::ensure()?)?;
             Ok(())
         }
         LocalAction::Down => {
@@ -48,7 +48,10 @@ pub fn run(action: LocalAction) -> Result<()> {
                         }
                     }
                     anstream::println!("review pages     {}", runner.review_base_url());
-                    anstream::println!("logs             {}", kit::shown(&runner::dir()).display());
+                    anstream::println!(
+                        "logs             {}",
+                        paths::shown(&kit_base::local::dir()).display()
+                    );
                 }
             }
             Ok(())
@@ -82,7 +85,9 @@ pub fn compile_functions() -> Result<()> {
         format!("{} (debug, for cargo lambda watch)", FUNCTIONS.join(", ")),
     );
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command.current_dir(kit::root()).args(["build", "--quiet"]);
+    command
+        .current_dir(paths::root())
+        .args(["build", "--quiet"]);
     for function in FUNCTIONS {
         command.args(["--bin", function]);
     }

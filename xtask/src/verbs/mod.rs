@@ -31,9 +31,9 @@ pub fn run(cli: Cli) -> Result<()> {
             lambda,
             functions,
             concurrency,
-        } => crate::local::router::serve(
+        } => kit_local::router::serve(
             &listen,
-            crate::local::router::Upstreams {
+            kit_local::router::Upstreams {
                 moto,
                 lambda,
                 binaries: functions,

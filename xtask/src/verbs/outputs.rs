@@ -4,20 +4,18 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 
-use crate::{
-    aws::Aws,
-    cli::Global,
-    config::{Effective, values::Endpoint},
-    deploy::{self, stack},
-    kit,
-    local::runner::Runner,
-};
+use kit_aws::Aws;
+use kit_config::{Effective, values::Endpoint};
+use kit_deploy::{self, stack};
+use kit_local::runner::Runner;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, json: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
     let runtime = super::runtime()?;
     let outputs = runtime.block_on(read(&effective))?;
-    deploy::save_outputs(&effective, &outputs)?;
+    kit_deploy::save_outputs(&effective, &outputs)?;
     if json {
         anstream::println!("{}", serde_json::to_string_pretty(&outputs)?);
     } else {
@@ -39,7 +37,7 @@ pub async fn connect(effective: &Effective) -> Result<Aws> {
         })?),
         Endpoint::Aws => None,
     };
-    Aws::connect(effective, local).await
+    Aws::connect(effective, local.as_ref().map(Runner::endpoint)).await
 }
 
 /// The stack's outputs; locally, the review pages' URL is cargo lambda watch's.
@@ -54,7 +52,7 @@ pub async fn read(effective: &Effective) -> Result<BTreeMap<String, String>> {
         );
     };
     let mut outputs: BTreeMap<String, String> = deployed.outputs.into_iter().collect();
-    if let Some(runner) = &aws.local {
+    if let Some(runner) = aws.local.as_ref().and_then(|_| Runner::find()) {
         outputs.insert("ReviewBaseUrl".to_owned(), runner.review_base_url());
     }
     Ok(outputs)

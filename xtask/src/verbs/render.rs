@@ -1,13 +1,12 @@
 //! `cargo xtask render`: the template of one environment (or all), and the bootstrap template.
 
 use anyhow::{Context, Result};
+use kit_base::paths;
 
-use crate::{
-    cli::Global,
-    config::{Effective, values::Email},
-    kit, render,
-    status::{status, warning},
-};
+use kit_base::status::{status, warning};
+use kit_config::{Effective, values::Email};
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
     let config = kit::load_config(global)?;
@@ -21,13 +20,13 @@ pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
     let mut rendered = Vec::new();
     for env in &envs {
         let effective = config.resolve(env, &kit::overrides(global, emails))?;
-        let text = render::stack(&kit::sources(), &effective)?;
+        let text = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
         rendered.push((effective, text));
     }
-    let bootstrap = render::bootstrap(&kit::sources())?;
+    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit())?;
     for (effective, text) in &rendered {
-        let path = kit::template_path(effective.environment.as_str());
-        render::write_atomically(&path, text)
+        let path = paths::template_path(effective.environment.as_str());
+        paths::write_atomically(&path, text)
             .with_context(|| format!("cannot write {}", path.display()))?;
         status("Rendered", summary(effective, text, &path));
         if effective.reviewers.is_empty() {
@@ -38,8 +37,8 @@ pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
             ));
         }
     }
-    let path = kit::template_path("bootstrap");
-    render::write_atomically(&path, &bootstrap)
+    let path = paths::template_path("bootstrap");
+    paths::write_atomically(&path, &bootstrap)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -61,6 +60,6 @@ fn summary(effective: &Effective, text: &str, path: &std::path::Path) -> String 
     format!(
         "{} → {} ({resources} resources, {reviewers})",
         effective.stack_name,
-        kit::shown(path).display()
+        paths::shown(path).display()
     )
 }

@@ -1,8 +1,12 @@
 //! `cargo xtask config` and `cargo xtask schema`.
 
 use anyhow::{Context, Result};
+use kit_base::paths;
 
-use crate::{cli::Global, config, config::values::Email, kit, status::status};
+use kit_base::status::status;
+use kit_config::values::Email;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, emails: &[Email], json: bool) -> Result<()> {
     let effective = kit::effective(global, emails)?;
@@ -19,12 +23,12 @@ pub fn run(global: &Global, emails: &[Email], json: bool) -> Result<()> {
 pub const SCHEMA_FILE: &str = "hitl.schema.json";
 
 pub fn schema(write: bool) -> Result<()> {
-    let schema = config::json_schema();
+    let schema = kit_config::json_schema();
     if write {
-        let path = kit::root().join(SCHEMA_FILE);
+        let path = paths::root().join(SCHEMA_FILE);
         std::fs::write(&path, schema)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        status("Wrote", kit::shown(&path).display());
+        status("Wrote", paths::shown(&path).display());
     } else {
         print!("{schema}");
     }

@@ -8,9 +8,15 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::types::ExecutionStatus;
+use kit_base::paths;
 use sha2::{Digest, Sha256};
 
-use crate::{aws::describe, cli::Global, deploy::stack, kit, local::emulation, status::status};
+use kit_aws::describe;
+use kit_base::status::status;
+use kit_deploy::stack;
+use kit_local::emulation;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
     let effective = kit::effective(global, &[])?;
@@ -92,7 +98,7 @@ pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
         }
         bail!(
             "no reviewer message after two minutes; see {}",
-            kit::shown(&crate::local::runner::dir().join("lambda.log")).display()
+            paths::shown(&kit_base::local::dir().join("lambda.log")).display()
         )
     })
 }
@@ -102,14 +108,14 @@ fn read_event(path: &Path) -> Result<String> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!(
             "{}: cannot read the event ({}); sample events are in events/",
-            kit::shown(path).display(),
+            paths::shown(path).display(),
             e.kind()
         )
     })?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}:{}: not JSON: {e}",
-            kit::shown(path).display(),
+            paths::shown(path).display(),
             e.line(),
             e.column()
         )
@@ -117,7 +123,7 @@ fn read_event(path: &Path) -> Result<String> {
     if !value.is_object() {
         bail!(
             "{}: the event must be a JSON object (with a title and a requester)",
-            kit::shown(path).display()
+            paths::shown(path).display()
         );
     }
     Ok(value.to_string())

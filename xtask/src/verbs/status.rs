@@ -7,7 +7,10 @@ use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
-use crate::{aws::describe, cli::Global, deploy::stack, kit};
+use kit_aws::describe;
+use kit_deploy::stack;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, json: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
@@ -128,7 +131,7 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
 
 /// Approval records still waiting for a decision (a scan: the table holds one item per
 /// approval and one per reviewer link, and lives as long as the retention).
-async fn pending_approvals(aws: &crate::aws::Aws, table: &str) -> Result<u64> {
+async fn pending_approvals(aws: &kit_aws::Aws, table: &str) -> Result<u64> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
     let mut count = 0;
     let mut start = None;

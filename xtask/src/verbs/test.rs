@@ -6,14 +6,13 @@
 use std::{path::PathBuf, process::Command};
 
 use anyhow::{Context, Result, bail};
+use kit_base::paths;
 
-use crate::{
-    cli::Global,
-    config::Config,
-    kit, render,
-    status::{error, status},
-    tools,
-};
+use kit_base::status::{error, status};
+use kit_config::Config;
+use kit_tools::install;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, lint_only: bool) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -36,7 +35,7 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
         ];
         for (name, args) in steps {
             status("Running", format!("{cargo} {}", args.join(" ")));
-            let outcome = run_command(Command::new(&cargo).args(args).current_dir(kit::root()));
+            let outcome = run_command(Command::new(&cargo).args(args).current_dir(paths::root()));
             results.push((name, outcome));
         }
     }
@@ -45,7 +44,7 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
         Err(e) => results.push(("render", Err(e))),
         Ok(templates) => {
             results.push(("render", Ok(())));
-            match tools::ensure() {
+            match install::ensure() {
                 Err(e) => results.push(("tools", Err(e))),
                 Ok(venv) => {
                     results.push(("cfn-lint", cfn_lint(&venv, &templates)));
@@ -83,7 +82,7 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
 /// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
 /// happened, and build / deploy / destroy against moto's CloudFormation.
 fn end_to_end(cargo: &str) -> Result<()> {
-    let out_dir = kit::root().join("target").join("e2e");
+    let out_dir = paths::root().join("target").join("e2e");
     let args = [
         "test",
         "--package",
@@ -107,14 +106,14 @@ fn end_to_end(cargo: &str) -> Result<()> {
             .args(args)
             .env("HITL_OUTPUT_DIR", &out_dir)
             .env("HITL_LAMBDA_PROFILE", "lambda-test")
-            .current_dir(kit::root()),
+            .current_dir(paths::root()),
     );
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
     // that `local down` left no process and no port behind.
     let local = out_dir.join("local");
-    let recorded = crate::local::runner::recorded_at(&local);
-    let down = crate::local::runner::down_at(&local).and_then(|_| match &recorded {
-        Some(runner) => crate::local::runner::verify_stopped(runner),
+    let recorded = kit_local::runner::recorded_at(&local);
+    let down = kit_local::runner::down_at(&local).and_then(|_| match &recorded {
+        Some(runner) => kit_local::runner::verify_stopped(runner),
         None => bail!("the end-to-end suites left no local environment to stop"),
     });
     outcome.and(down)
@@ -124,15 +123,15 @@ fn end_to_end(cargo: &str) -> Result<()> {
 /// (`#[ignore]`d in a plain `cargo test`). The toolchain is installed first, once, so the
 /// suite's tests do not race to install it. Without npm this is skipped, and says so.
 fn cdk_synth(cargo: &str) -> Result<()> {
-    if !tools::npm_available() {
-        crate::status::warning(
+    if !install::npm_available() {
+        kit_base::status::warning(
             "skipped `cdk synth` of the exported CDK apps: npm not found (install Node.js with \
              npm to run it)",
         );
         return Ok(());
     }
-    tools::ensure_cdk_npm()?;
-    tools::ensure_cdk_python()?;
+    install::ensure_cdk_npm()?;
+    install::ensure_cdk_python()?;
     let args = [
         "test",
         "--package",
@@ -143,12 +142,12 @@ fn cdk_synth(cargo: &str) -> Result<()> {
         "--ignored",
     ];
     status("Running", format!("{cargo} {}", args.join(" ")));
-    run_command(Command::new(cargo).args(args).current_dir(kit::root()))
+    run_command(Command::new(cargo).args(args).current_dir(paths::root()))
 }
 
 /// Lint fixtures: configs that switch on what the shipped one leaves off.
 fn fixtures_dir() -> PathBuf {
-    kit::root().join("xtask").join("tests").join("lint")
+    paths::root().join("xtask").join("tests").join("lint")
 }
 
 /// Renders every environment of the config and of each lint fixture, and the bootstrap stack.
@@ -173,20 +172,23 @@ fn render_for_lint(global: &Global) -> Result<Vec<PathBuf>> {
     for (config, fixture) in &configs {
         for env in config.environment_names() {
             let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
-            let text = render::stack(&kit::sources(), &effective)?;
+            let text = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
             let path = match fixture {
-                None => kit::template_path(&env),
-                Some(name) => kit::output_dir()
+                None => paths::template_path(&env),
+                Some(name) => paths::output_dir()
                     .join("lint")
                     .join(format!("{name}-{env}"))
                     .join("template.yaml"),
             };
-            render::write_atomically(&path, &text)?;
+            paths::write_atomically(&path, &text)?;
             written.push(path);
         }
     }
-    let bootstrap = kit::template_path("bootstrap");
-    render::write_atomically(&bootstrap, &render::bootstrap(&kit::sources())?)?;
+    let bootstrap = paths::template_path("bootstrap");
+    paths::write_atomically(
+        &bootstrap,
+        &kit_render::bootstrap(&kit_render::Sources::kit())?,
+    )?;
     written.push(bootstrap);
     status(
         "Rendered",
@@ -195,13 +197,13 @@ fn render_for_lint(global: &Global) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-fn cfn_lint(venv: &tools::Venv, templates: &[PathBuf]) -> Result<()> {
+fn cfn_lint(venv: &install::Venv, templates: &[PathBuf]) -> Result<()> {
     status(
         "Linting",
         format!("{} templates with cfn-lint", templates.len()),
     );
     let output = Command::new(venv.bin("cfn-lint"))
-        .args(templates.iter().map(|p| kit::shown(p)))
+        .args(templates.iter().map(|p| paths::shown(p)))
         .output()
         .context("cannot run cfn-lint")?;
     print_output(&output);
@@ -213,7 +215,7 @@ fn cfn_lint(venv: &tools::Venv, templates: &[PathBuf]) -> Result<()> {
     }
 }
 
-fn checkov(venv: &tools::Venv, templates: &[PathBuf]) -> Result<()> {
+fn checkov(venv: &install::Venv, templates: &[PathBuf]) -> Result<()> {
     status(
         "Scanning",
         format!("{} templates with checkov", templates.len()),
@@ -227,7 +229,7 @@ fn checkov(venv: &tools::Venv, templates: &[PathBuf]) -> Result<()> {
         "--quiet",
     ]);
     for path in templates {
-        command.arg("--file").arg(kit::shown(path));
+        command.arg("--file").arg(paths::shown(path));
     }
     let output = command.output().context("cannot run checkov")?;
     print_output(&output);

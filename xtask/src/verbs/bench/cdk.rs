@@ -3,12 +3,10 @@
 
 use anyhow::Result;
 
-use crate::{
-    cdk::{self, Lang},
-    cli::Global,
-    kit, render,
-    status::status,
-};
+use kit_base::status::status;
+use kit_cdk::{self, Lang};
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, iterations: u32) -> Result<()> {
     let config = kit::load_config(global)?;
@@ -22,9 +20,9 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
     super::row_heading("environment, language");
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
-        let template = render::stack(&kit::sources(), &effective)?;
+        let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
         for lang in [Lang::Typescript, Lang::Python] {
-            let times = super::sample(iterations, || cdk::convert(&template, lang))?;
+            let times = super::sample(iterations, || kit_cdk::convert(&template, lang))?;
             super::row(&format!("{env}, {}", lang.name()), &times);
         }
     }

@@ -9,10 +9,14 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use kit_base::paths;
 use serde_json::json;
 
 use super::runtime_api::RuntimeApi;
-use crate::{build, config::values::Architecture, kit, status::status, tools};
+use kit_base::status::status;
+use kit_config::values::Architecture;
+use kit_tools::functions;
+use kit_tools::install;
 
 /// Python's side of the comparison: the smallest custom-runtime loop around a handler module that
 /// creates a boto3 client at import, as Python functions do.
@@ -30,10 +34,10 @@ while True:
 "#;
 
 pub fn run(runs: u32) -> Result<()> {
-    let venv = tools::ensure()?;
+    let venv = install::ensure()?;
     let arch = Architecture::X86_64;
-    let packages = build::build(&venv, arch)?;
-    let paths = build::write_zips(arch, &packages)?;
+    let packages = functions::build(&venv, arch)?;
+    let paths = functions::write_zips(arch, &packages)?;
     status(
         "Benchmarking",
         format!("cold start, {runs} runs each, through a local Lambda Runtime API"),
@@ -42,7 +46,7 @@ pub fn run(runs: u32) -> Result<()> {
         "{:<24} {:>10} {:>10} {:>10} {:>10}",
         "function", "zip", "min", "median", "p95"
     );
-    let binaries = kit::root()
+    let binaries = paths::root()
         .join("target")
         .join("lambda")
         .join(arch.as_str());
@@ -56,7 +60,7 @@ pub fn run(runs: u32) -> Result<()> {
             &times,
         );
     }
-    let script = kit::root()
+    let script = paths::root()
         .join("target")
         .join("lambda")
         .join("python_bootstrap.py");

@@ -8,11 +8,13 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use kit_base::paths;
 
-use crate::{kit, status::status, tools};
+use kit_base::status::status;
+use kit_tools::install;
 
 pub fn run(runs: u32) -> Result<()> {
-    let venv = tools::ensure()?;
+    let venv = install::ensure()?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut moto = Command::new(venv.bin("moto_server"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -20,11 +22,11 @@ pub fn run(runs: u32) -> Result<()> {
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start moto server")?;
-    let out = kit::root().join("target").join("bench-deploy");
+    let out = paths::root().join("target").join("bench-deploy");
     let xtask = std::env::current_exe()?;
     let deploy = || {
         Command::new(&xtask)
-            .current_dir(kit::root())
+            .current_dir(paths::root())
             .args(["--config", "xtask/tests/deploy/hitl.yaml", "--env", "dev"])
             .args(["deploy", "--yes"])
             .env("HITL_OUTPUT_DIR", &out)

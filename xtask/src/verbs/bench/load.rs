@@ -8,14 +8,15 @@ use anyhow::{Result, bail};
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::json;
 
+use kit_aws::{Aws, describe};
+use kit_base::status::status;
+use kit_config::values::{Email, Endpoint};
+use kit_deploy::stack;
+use kit_local::{emulation, runner::Runner};
+
 use crate::{
-    aws::{Aws, describe},
     cli::{Global, Method},
-    config::values::{Email, Endpoint},
-    deploy::stack,
     kit,
-    local::{emulation, runner::Runner},
-    status::status,
 };
 
 pub fn run(global: &Global, executions: usize) -> Result<()> {
@@ -34,7 +35,7 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         format!("{executions} executions started at once, each approved on the review page"),
     );
     let (elapsed, mut latencies, succeeded) = runtime.block_on(async {
-        let aws = Aws::connect(&effective, Some(runner)).await?;
+        let aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
         let cfn = aws.cloudformation();
         let outputs = crate::verbs::outputs::read(&effective).await?;
         let machine = outputs

@@ -10,21 +10,7 @@ mod runtime_api;
 
 use anyhow::Result;
 
-use crate::cli::Global;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Suite {
-    /// Rendering each environment's template
-    Render,
-    /// Converting each environment's template into a CDK app with cdk-from-cfn
-    Cdk,
-    /// The release functions: zip size and cold start, next to a Python + boto3 handler
-    Functions,
-    /// A deploy with nothing changed, against a moto server (not in the default set)
-    Deploy,
-    /// Concurrent approvals on the local environment (`--env local`; not in the default set)
-    Load,
-}
+use crate::cli::{Global, Suite};
 
 /// Runs in the build `cargo xtask` itself uses (the alias runs the dev profile): the numbers are
 /// what a user waits for. The functions are measured in their release build.

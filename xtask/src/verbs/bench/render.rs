@@ -2,7 +2,9 @@
 
 use anyhow::Result;
 
-use crate::{cli::Global, kit, render, status::status};
+use kit_base::status::status;
+
+use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, iterations: u32) -> Result<()> {
     let config = kit::load_config(global)?;
@@ -16,7 +18,9 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
     super::row_heading("environment");
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
-        let times = super::sample(iterations, || render::stack(&kit::sources(), &effective))?;
+        let times = super::sample(iterations, || {
+            kit_render::stack(&kit_render::Sources::kit(), &effective)
+        })?;
         super::row(&env, &times);
     }
     Ok(())

@@ -1,0 +1,82 @@
+//! The functions the kit deploys and their packages: deterministic zips keyed by their SHA-256,
+//! and the stack parameters that name them.
+
+use anyhow::Result;
+use sha2::{Digest, Sha256};
+
+/// The function binaries, as the workspace's `lambdas/` build them and the stack names them
+/// (`<stack>-<binary>`).
+pub const FUNCTIONS: [&str; 2] = ["request", "review"];
+
+/// The stack parameter naming the bucket of the function packages.
+pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
+/// The stack parameters naming each function's package, with the function.
+pub const CODE_KEY_PARAMETERS: [(&str, &str); 2] =
+    [("RequestCodeKey", "request"), ("ReviewCodeKey", "review")];
+
+/// Every stack parameter about the packages: the bucket, then each function's key.
+pub fn package_parameters() -> impl Iterator<Item = &'static str> {
+    std::iter::once(ASSET_BUCKET_PARAMETER).chain(CODE_KEY_PARAMETERS.iter().map(|(p, _)| *p))
+}
+
+/// The function whose package a Lambda `Code` names through the stack parameters, if it does.
+pub fn packaged_function(code: &serde_json::Value) -> Option<&'static str> {
+    CODE_KEY_PARAMETERS
+        .iter()
+        .find_map(|(parameter, function)| {
+            let named = serde_json::json!({
+                "S3Bucket": {"Ref": ASSET_BUCKET_PARAMETER},
+                "S3Key": {"Ref": parameter},
+            });
+            (*code == named).then_some(*function)
+        })
+}
+
+/// One function's package.
+pub struct Asset {
+    /// The function binary's name (`request`, `review`).
+    pub function: String,
+    pub zip: Vec<u8>,
+}
+
+impl Asset {
+    /// `<project>/<function>-<sha256>.zip`: the same code gives the same key, so an unchanged
+    /// function is neither uploaded again nor redeployed.
+    pub fn key(&self, project: &str) -> String {
+        let digest = Sha256::digest(&self.zip);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{project}/{}-{hex}.zip", self.function)
+    }
+}
+
+/// A Lambda package holding `bootstrap` (mode 0755) with a fixed timestamp: the same binary
+/// always gives the same bytes.
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755);
+    out.start_file("bootstrap", options)?;
+    out.write_all(binary)?;
+    Ok(out.finish()?.into_inner())
+}
+
+/// The local environment's packages: moto only stores a function's code, `cargo lambda watch`
+/// runs it, so each package holds a script saying so.
+pub fn local_placeholders(functions: &[&str]) -> Result<Vec<Asset>> {
+    functions
+        .iter()
+        .map(|&function| {
+            let script = format!(
+                "#!/bin/sh\necho 'hitl local environment: {function} runs in cargo lambda watch, \
+                 not from this package' >&2\nexit 1\n"
+            );
+            Ok(Asset {
+                function: function.to_owned(),
+                zip: zip_bootstrap(script.as_bytes())?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,339 @@
+//! `hitl.yaml`: reading, validating and merging it into the effective settings of one
+//! environment. Pure apart from reading the file and checking that directories exist.
+//!
+//! Uses `kit-base` only (for the one-line error); no AWS SDK, no processes.
+
+mod file;
+mod locate;
+pub mod values;
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use serde::Serialize;
+
+pub use kit_base::diagnostic::Diagnostic;
+
+pub use file::ConfigFile;
+use file::{Layer, Settings};
+use values::{
+    ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
+    LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey, TagValue,
+    ThrottleBurst, ThrottleRate,
+};
+
+/// Values the command line sets, which win over the file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub region: Option<Region>,
+    pub profile: Option<String>,
+    /// Added to the environment's reviewers.
+    pub emails: Vec<Email>,
+}
+
+/// The settings of one environment after merging built-ins, defaults, the environment and the
+/// command line. Everything the templates and the AWS verbs need, all values present.
+#[derive(Clone, Debug, Serialize)]
+pub struct Effective {
+    pub project: ProjectName,
+    pub environment: EnvName,
+    pub stack_name: String,
+    pub region: Option<Region>,
+    pub profile: Option<String>,
+    pub approval_timeout: ApprovalTimeout,
+    pub retention: Retention,
+    pub reviewers: Vec<Email>,
+    pub slack_webhook_parameter: Option<ParameterName>,
+    pub lambda: EffectiveLambda,
+    pub log_retention_days: LogRetentionDays,
+    pub api: EffectiveApi,
+    pub table: EffectiveTable,
+    pub tags: BTreeMap<TagKey, TagValue>,
+    /// The override directory, resolved against the config file's directory.
+    pub templates: Option<PathBuf>,
+    pub endpoint: Endpoint,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EffectiveLambda {
+    pub architecture: Architecture,
+    pub memory_mb: MemoryMb,
+    pub timeout: FunctionTimeout,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EffectiveApi {
+    pub throttle_rate: ThrottleRate,
+    pub throttle_burst: ThrottleBurst,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EffectiveTable {
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// A parsed config file with its source text, from which any environment can be resolved.
+pub struct Config {
+    pub path: PathBuf,
+    text: String,
+    pub file: ConfigFile,
+}
+
+impl Config {
+    /// Reads and parses `path`, which messages show as given.
+    pub fn load(path: &Path) -> Result<Self, Diagnostic> {
+        let error = |message: String| Diagnostic {
+            file: path.to_owned(),
+            line: None,
+            field: None,
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            error(match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "no such file: run from the kit's directory or pass --config PATH".to_owned()
+                }
+                std::io::ErrorKind::InvalidData => "not UTF-8 text".to_owned(),
+                _ => format!("cannot read it ({e})"),
+            })
+        })?;
+        Self::parse(path, text)
+    }
+
+    /// Parses config text read from `path`.
+    pub fn parse(path: &Path, text: String) -> Result<Self, Diagnostic> {
+        let has_content = text.lines().any(|l| {
+            let l = l.trim();
+            !l.is_empty() && !l.starts_with('#') && l != "---"
+        });
+        if !has_content {
+            return Err(Diagnostic {
+                file: path.to_owned(),
+                line: None,
+                field: None,
+                message: "the file is empty: it needs at least `project: <name>` (see README, \
+                          Configuration)"
+                    .to_owned(),
+            });
+        }
+        let file: ConfigFile =
+            serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            text,
+            file,
+        })
+    }
+
+    /// The environments the file defines, in order.
+    pub fn environment_names(&self) -> Vec<String> {
+        self.file
+            .environments
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    fn error_at(&self, path: &[&str], message: String) -> Diagnostic {
+        Diagnostic {
+            file: self.path.clone(),
+            line: locate::line_of(&self.text, path).map(|line| (line, 1)),
+            field: Some(path.join(".")),
+            message,
+        }
+    }
+
+    /// The effective settings of `env` with the command line's `overrides` on top.
+    pub fn resolve(&self, env: &str, overrides: &Overrides) -> Result<Effective, Diagnostic> {
+        let Some((env_name, env_settings)) = self
+            .file
+            .environments
+            .iter()
+            .find(|(name, _)| name.as_str() == env)
+        else {
+            let known = self.environment_names();
+            return Err(Diagnostic {
+                file: self.path.clone(),
+                line: None,
+                field: None,
+                message: if known.is_empty() {
+                    format!("no environment `{env}`: the file defines no environments")
+                } else {
+                    format!(
+                        "no environment `{env}`: choose one of {} with --env, or add it under \
+                         `environments:`",
+                        known.join(", ")
+                    )
+                },
+            });
+        };
+        let top_level = Settings {
+            region: self.file.region.clone(),
+            profile: self.file.profile.clone(),
+            ..Settings::default()
+        };
+        let defaults = self.file.defaults.clone().unwrap_or_default();
+        let env_settings = env_settings.clone().unwrap_or_default();
+        let templates_from_env = env_settings.templates.is_some();
+        let cli = Settings {
+            region: overrides.region.clone(),
+            profile: overrides.profile.clone(),
+            ..Settings::default()
+        };
+        let merged = top_level.layer(defaults).layer(env_settings).layer(cli);
+
+        let stack_name = format!("{}-{}", self.file.project, env_name);
+        let templates = match merged.templates {
+            None => None,
+            Some(dir) => {
+                let resolved = self.path.parent().unwrap_or(Path::new(".")).join(&dir);
+                if !resolved.is_dir() {
+                    let field: Vec<&str> = if templates_from_env {
+                        vec!["environments", env_name.as_str(), "templates"]
+                    } else {
+                        vec!["defaults", "templates"]
+                    };
+                    return Err(self.error_at(
+                        &field,
+                        format!(
+                            "override directory `{}` does not exist (paths are relative to the \
+                             config file); create it or remove the setting",
+                            dir.display()
+                        ),
+                    ));
+                }
+                Some(resolved)
+            }
+        };
+
+        let mut reviewers = merged.reviewers.unwrap_or_default();
+        reviewers.extend(overrides.emails.iter().cloned());
+        reviewers.sort();
+        reviewers.dedup();
+
+        let lambda = merged.lambda.unwrap_or_default();
+        let api = merged.api.unwrap_or_default();
+        let table = merged.table.unwrap_or_default();
+        Ok(Effective {
+            project: self.file.project.clone(),
+            environment: env_name.clone(),
+            stack_name,
+            region: merged.region,
+            profile: merged.profile,
+            approval_timeout: merged
+                .approval_timeout
+                .unwrap_or(ApprovalTimeout::from_secs(24 * 3600)),
+            retention: merged
+                .retention
+                .unwrap_or(Retention::from_secs(30 * 86_400)),
+            reviewers,
+            slack_webhook_parameter: merged.slack_webhook_parameter,
+            lambda: EffectiveLambda {
+                architecture: lambda.architecture.unwrap_or(Architecture::Arm64),
+                memory_mb: lambda.memory_mb.unwrap_or(MemoryMb::new(256)),
+                timeout: lambda.timeout.unwrap_or(FunctionTimeout::from_secs(10)),
+            },
+            log_retention_days: merged
+                .log_retention_days
+                .unwrap_or(LogRetentionDays::new(30)),
+            api: EffectiveApi {
+                throttle_rate: api.throttle_rate.unwrap_or(ThrottleRate::new(10.0)),
+                throttle_burst: api.throttle_burst.unwrap_or(ThrottleBurst::new(20.0)),
+            },
+            table: EffectiveTable {
+                deletion_policy: table.deletion_policy.unwrap_or(DeletionPolicy::Retain),
+            },
+            tags: merged.tags.unwrap_or_default(),
+            templates,
+            endpoint: merged.endpoint.unwrap_or(Endpoint::Aws),
+        })
+    }
+}
+
+/// Turns serde_yaml's message (`path: message at line L column C`) into ours.
+/// A value's own error is reported at its key with the path of the enclosing mapping, so the key
+/// found at that position in the text completes the field.
+fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic {
+    let mut message = error.to_string();
+    let line = error.location().map(|l| (l.line(), l.column()));
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    let (mut field, message) = match message.split_once(": ") {
+        Some((field, rest)) if !field.contains(' ') && !field.is_empty() && field != "." => {
+            (Some(field.to_owned()), rest.to_owned())
+        }
+        _ => (None, message),
+    };
+    let key_there = line.and_then(|(l, c)| {
+        let rest = text.lines().nth(l - 1)?.get(c - 1..)?;
+        let (key, _) = rest.split_once(':')?;
+        let is_key = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        is_key.then(|| key.to_owned())
+    });
+    if let Some(key) = key_there
+        && !message.starts_with("duplicate field")
+        && !message.starts_with("unknown field")
+        && !message.starts_with("missing field")
+    {
+        field = Some(match field {
+            Some(parent) => format!("{parent}.{key}"),
+            None => key,
+        });
+    }
+    // serde_yaml places a duplicate at the start of its mapping: point at the second one.
+    let mut line = line;
+    if let Some(key) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        field = field.filter(|f| f != key);
+        line = second_occurrence(text, key, line.map_or(1, |(l, _)| l)).or(line);
+    }
+    let message = message
+        .replace("unknown field", "unknown key")
+        .replace("missing field", "missing key")
+        .replace("duplicate field", "duplicate key");
+    Diagnostic {
+        file: path.to_owned(),
+        line,
+        field,
+        message,
+    }
+}
+
+/// Line and column of the second `key:` at the indentation of the first, from line `from` on.
+fn second_occurrence(text: &str, key: &str, from: usize) -> Option<(usize, usize)> {
+    let mut first_indent = None;
+    for (index, line) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed
+            .strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with(':'))
+        {
+            match first_indent {
+                None => first_indent = Some(indent),
+                Some(i) if i == indent => return Some((index + 1, indent + 1)),
+                Some(_) => {}
+            }
+        }
+    }
+    None
+}
+
+/// The JSON Schema of the config file, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ConfigFile);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;

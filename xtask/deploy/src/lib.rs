@@ -1,0 +1,172 @@
+//! Deploying an environment: the bootstrap stack and its asset bucket, the function packages,
+//! the stack itself, and its outputs saved for the other verbs.
+//!
+//! Talks to CloudFormation and S3 through `kit-aws`; renders the bootstrap stack with
+//! `kit-render`. Starts no process.
+
+pub mod assets;
+pub mod change_set;
+pub mod stack;
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+
+use kit_aws::Aws;
+use kit_base::{
+    package::{self, Asset},
+    paths,
+    status::status,
+};
+use kit_config::Effective;
+
+/// The per account and region stack holding the asset bucket (and API Gateway's logging role).
+pub const BOOTSTRAP_STACK: &str = "hitl-bootstrap";
+
+/// How long the kit waits for CloudFormation before giving up (the stack carries on).
+pub const STACK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Deploys the bootstrap stack when needed and returns its bucket.
+pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
+    let cfn = aws.cloudformation();
+    let template = kit_render::bootstrap(&kit_render::Sources::kit())?;
+    let spec = stack::Spec {
+        name: BOOTSTRAP_STACK,
+        template: &template,
+        parameters: Vec::new(),
+    };
+    // Deployed with this very template: nothing to ask CloudFormation (a no-change deploy stays
+    // quick).
+    let current = stack::find(&cfn, BOOTSTRAP_STACK).await?;
+    let unchanged = match &current {
+        Some(found) if !stack::in_progress(&found.status) => {
+            stack::deployed_template(&cfn, BOOTSTRAP_STACK)
+                .await
+                .ok()
+                .as_deref()
+                == Some(template.as_str())
+        }
+        _ => false,
+    };
+    if let Some(bucket) = current
+        .as_ref()
+        .and_then(|s| s.output("BucketName"))
+        .filter(|_| unchanged)
+    {
+        return Ok(bucket.to_owned());
+    }
+    match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await? {
+        stack::Applied::Unchanged => {}
+        applied => status(
+            if applied == stack::Applied::Created {
+                "Created"
+            } else {
+                "Updated"
+            },
+            format!("{BOOTSTRAP_STACK} in {}", aws.region()),
+        ),
+    }
+    let deployed = stack::find(&cfn, BOOTSTRAP_STACK)
+        .await?
+        .context("the bootstrap stack vanished")?;
+    deployed
+        .output("BucketName")
+        .map(str::to_owned)
+        .context("the bootstrap stack has no BucketName output; run `cargo xtask destroy --all` and deploy again")
+}
+
+/// The stack's parameters: where its function packages are.
+pub fn parameters(
+    bucket: &str,
+    project: &str,
+    packages: &[Asset],
+) -> Result<Vec<(String, String)>> {
+    let key = |function: &str| {
+        packages
+            .iter()
+            .find(|a| a.function == function)
+            .map(|a| a.key(project))
+            .with_context(|| format!("no package for the {function} function"))
+    };
+    let mut parameters = vec![(
+        package::ASSET_BUCKET_PARAMETER.to_owned(),
+        bucket.to_owned(),
+    )];
+    for (parameter, function) in package::CODE_KEY_PARAMETERS {
+        parameters.push((parameter.to_owned(), key(function)?));
+    }
+    Ok(parameters)
+}
+
+/// What a deploy did.
+pub struct Outcome {
+    pub applied: stack::Applied,
+    pub uploaded: u64,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// The asset bucket (deploying the bootstrap stack if needed) with `packages` uploaded to it:
+/// the bucket, and the bytes uploaded.
+pub async fn stage_packages(
+    aws: &Aws,
+    effective: &Effective,
+    packages: &[Asset],
+    yes: bool,
+) -> Result<(String, u64)> {
+    let bucket = bootstrap(aws, yes).await?;
+    let uploaded = assets::upload(&aws.s3(), &bucket, effective.project.as_str(), packages).await?;
+    Ok((bucket, uploaded))
+}
+
+/// The outcome of a deploy: the stack's outputs, read back and saved for the other verbs.
+pub async fn finish(
+    aws: &Aws,
+    effective: &Effective,
+    applied: stack::Applied,
+    uploaded: u64,
+) -> Result<Outcome> {
+    let outputs: BTreeMap<String, String> =
+        stack::find(&aws.cloudformation(), &effective.stack_name)
+            .await?
+            .context("the stack vanished after deploying")?
+            .outputs
+            .into_iter()
+            .collect();
+    save_outputs(effective, &outputs)?;
+    Ok(Outcome {
+        applied,
+        uploaded,
+        outputs,
+    })
+}
+
+/// Deploys `template` as the environment's stack with `packages`, directly (no change set).
+pub async fn direct(
+    aws: &Aws,
+    effective: &Effective,
+    template: &str,
+    packages: &[Asset],
+    yes: bool,
+) -> Result<Outcome> {
+    let (bucket, uploaded) = stage_packages(aws, effective, packages, yes).await?;
+    let spec = stack::Spec {
+        name: &effective.stack_name,
+        template,
+        parameters: parameters(&bucket, effective.project.as_str(), packages)?,
+    };
+    let applied = stack::apply_direct(&aws.cloudformation(), &spec, STACK_TIMEOUT, yes).await?;
+    finish(aws, effective, applied, uploaded).await
+}
+
+/// `target/hitl/<env>/outputs.json`.
+pub fn outputs_path(effective: &Effective) -> PathBuf {
+    paths::output_dir()
+        .join(effective.environment.as_str())
+        .join("outputs.json")
+}
+
+pub fn save_outputs(effective: &Effective, outputs: &BTreeMap<String, String>) -> Result<()> {
+    let path = outputs_path(effective);
+    paths::write_atomically(&path, &(serde_json::to_string_pretty(outputs)? + "\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,422 @@
+//! What the local environment adds after CloudFormation, to cover moto's gaps without changing
+//! the template: the state machine re-registered so moto executes it, the reviewers' email
+//! subscriptions (which moto skips) as SQS queues with the same filter policies (the outbox), and
+//! `cargo lambda watch` started with the environment moto recorded for the functions.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use kit_aws::{Aws, describe};
+use kit_base::{local, package::FUNCTIONS};
+use kit_tools::install::Venv;
+
+use crate::runner::Runner;
+
+/// A reviewer's outbox: the SQS queue standing in for his email subscription.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    pub reviewer: String,
+    pub queue_name: String,
+}
+
+/// The email subscriptions of a rendered template, as outboxes with their filter policies.
+pub fn outboxes(stack_name: &str, template: &str) -> Result<Vec<(Outbox, Value)>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let mut found = Vec::new();
+    let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
+        return Ok(found);
+    };
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::SNS::Subscription") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        if properties.get("Protocol").and_then(|p| p.as_str()) != Some("email") {
+            continue;
+        }
+        let reviewer = properties["Endpoint"]
+            .as_str()
+            .context("a subscription's Endpoint is not an address")?;
+        let policy: Value = serde_json::to_value(&properties["FilterPolicy"])?;
+        let id = id.as_str().unwrap_or("Subscription");
+        found.push((
+            Outbox {
+                reviewer: reviewer.to_owned(),
+                queue_name: queue_name(stack_name, id),
+            },
+            policy,
+        ));
+    }
+    Ok(found)
+}
+
+/// SQS queue names allow 80 characters of `[A-Za-z0-9_-]`.
+fn queue_name(stack_name: &str, logical_id: &str) -> String {
+    let name = format!("{stack_name}-outbox-{logical_id}");
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .take(80)
+        .collect()
+}
+
+/// Creates the outbox queues and subscribes them to the topic with the template's filter
+/// policies (idempotent).
+pub async fn subscribe_outboxes(
+    aws: &Aws,
+    topic_arn: &str,
+    outboxes: &[(Outbox, Value)],
+) -> Result<()> {
+    let (sqs, sns) = (aws.sqs(), aws.sns());
+    let existing: Vec<String> = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list subscriptions: {}", describe(&e)))?
+        .subscriptions
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.endpoint)
+        .collect();
+    for (outbox, policy) in outboxes {
+        let url = sqs
+            .create_queue()
+            .queue_name(&outbox.queue_name)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create the outbox queue: {}", describe(&e)))?
+            .queue_url
+            .unwrap_or_default();
+        let arn = queue_arn(aws, &url).await?;
+        if existing.contains(&arn) {
+            continue;
+        }
+        sns.subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(&arn)
+            .attributes("FilterPolicyScope", "MessageAttributes")
+            .attributes("FilterPolicy", policy.to_string())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot subscribe the outbox: {}", describe(&e)))?;
+    }
+    Ok(())
+}
+
+async fn queue_arn(aws: &Aws, url: &str) -> Result<String> {
+    let out = aws
+        .sqs()
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the outbox queue: {}", describe(&e)))?;
+    out.attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .context("the outbox queue has no ARN")
+}
+
+/// Re-creates the stack's state machine in moto's executing store, same name and ARN, same role
+/// (CloudFormation's copy cannot be executed). The definition is the template's `Fn::Sub`
+/// resolved here from the stack's outputs: moto's `Fn::Sub` turns the `$$` of `$$.Task.Token`
+/// into `$`, which real CloudFormation does not.
+pub async fn make_executable(
+    aws: &Aws,
+    runner: &Runner,
+    template: &str,
+    outputs: &BTreeMap<String, String>,
+) -> Result<()> {
+    let arn = outputs
+        .get("StateMachineArn")
+        .context("the stack has no StateMachineArn output")?;
+    let definition = definition(template, |name| match name {
+        "AWS::Partition" => Some("aws".to_owned()),
+        "AWS::Region" => Some(local::REGION.to_owned()),
+        other => outputs.get(other).cloned(),
+    })?;
+    let sfn = aws.sfn();
+    runner.set_execution(false)?;
+    let described = sfn
+        .describe_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await;
+    runner.set_execution(true)?;
+    let described = described
+        .map_err(|e| anyhow::anyhow!("cannot read the state machine {arn}: {}", describe(&e)))?;
+    // A copy from an earlier deploy may be there: replace it.
+    let _ = sfn
+        .delete_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await;
+    sfn.create_state_machine()
+        .name(&described.name)
+        .definition(definition)
+        .role_arn(&described.role_arn)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot register the state machine: {}", describe(&e)))?;
+    Ok(())
+}
+
+/// The state machine's definition from the rendered template, its `Fn::Sub` variables resolved
+/// by `lookup` (which sees the variable names of the substitution map).
+pub fn definition(template: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+    let property = &doc["Resources"]["StateMachine"]["Properties"]["DefinitionString"];
+    let serde_yaml::Value::Tagged(tagged) = property else {
+        bail!("the state machine's DefinitionString is not an Fn::Sub");
+    };
+    let text = match &tagged.value {
+        serde_yaml::Value::Sequence(parts) => parts.first().and_then(|t| t.as_str()),
+        other => other.as_str(),
+    }
+    .context("the state machine's Fn::Sub has no text")?;
+    substitute(text, lookup)
+}
+
+/// `Fn::Sub` of `text`: `${Name}` from `lookup`, `${!Literal}` as `${Literal}`.
+pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .context("an unclosed ${ in the Fn::Sub text")?;
+        let name = &after[..end];
+        match name.strip_prefix('!') {
+            Some(literal) => out.push_str(&format!("${{{literal}}}")),
+            None => out.push_str(
+                &lookup(name)
+                    .with_context(|| format!("no value for ${{{name}}} in the Fn::Sub"))?,
+            ),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The functions' environment as moto recorded it from the template, with what differs here:
+/// moto's endpoint (through the router) and credentials, and the review page served by `cargo lambda watch`.
+pub async fn function_env(
+    aws: &Aws,
+    runner: &Runner,
+    stack_name: &str,
+) -> Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    for function in FUNCTIONS {
+        let name = format!("{stack_name}-{function}");
+        let config = aws
+            .lambda()
+            .get_function_configuration()
+            .function_name(&name)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read function {name}: {}", describe(&e)))?;
+        let variables = config
+            .environment
+            .and_then(|e| e.variables)
+            .unwrap_or_default();
+        for (key, value) in variables {
+            if let Some(other) = env.get(&key).filter(|v| **v != value) {
+                bail!(
+                    "the functions disagree on {key} ({other} vs {value}); `cargo lambda watch` \
+                     gives all functions one environment"
+                );
+            }
+            env.insert(key, value);
+        }
+    }
+    env.insert("REVIEW_BASE_URL".into(), runner.review_base_url());
+    env.insert("AWS_ENDPOINT_URL".into(), runner.functions_endpoint());
+    env.insert("AWS_ACCESS_KEY_ID".into(), local::ACCESS_KEY.into());
+    env.insert("AWS_SECRET_ACCESS_KEY".into(), local::SECRET_KEY.into());
+    env.insert("AWS_REGION".into(), local::REGION.into());
+    env.insert("AWS_DEFAULT_REGION".into(), local::REGION.into());
+    Ok(env)
+}
+
+/// Brings the local environment up to date after a deploy of `stack_name`.
+pub async fn complete(
+    aws: &Aws,
+    runner: &mut Runner,
+    venv: &Venv,
+    stack_name: &str,
+    template: &str,
+    outputs: &BTreeMap<String, String>,
+) -> Result<()> {
+    let output = |key: &str| {
+        outputs
+            .get(key)
+            .map(String::as_str)
+            .with_context(|| format!("the stack has no {key} output"))
+    };
+    make_executable(aws, runner, template, outputs).await?;
+    subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
+    let env = function_env(aws, runner, stack_name).await?;
+    runner.serve_functions(venv, env)?;
+    Ok(())
+}
+
+/// A message a reviewer would have received, read from his outbox.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub reviewer: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Takes the messages waiting in the outboxes (waiting up to `wait_secs` for the first).
+pub async fn take_outbox(aws: &Aws, outboxes: &[Outbox], wait_secs: i32) -> Result<Vec<Delivered>> {
+    let sqs = aws.sqs();
+    let mut delivered = Vec::new();
+    for outbox in outboxes {
+        let url = sqs
+            .get_queue_url()
+            .queue_name(&outbox.queue_name)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot find the outbox {}: {}",
+                    outbox.queue_name,
+                    describe(&e)
+                )
+            })?
+            .queue_url
+            .unwrap_or_default();
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_secs)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the outbox: {}", describe(&e)))?;
+        for message in out.messages.unwrap_or_default() {
+            let envelope: Value =
+                serde_json::from_str(message.body().unwrap_or("{}")).unwrap_or(Value::Null);
+            delivered.push(Delivered {
+                reviewer: outbox.reviewer.clone(),
+                subject: envelope["Subject"].as_str().unwrap_or("").to_owned(),
+                body: envelope["Message"].as_str().unwrap_or("").to_owned(),
+            });
+            if let Some(handle) = message.receipt_handle() {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// Removes what [`complete`] added for the stack: the outbox queues and the executable state
+/// machine.
+pub async fn teardown(
+    aws: &Aws,
+    stack_name: &str,
+    template: &str,
+    state_machine_arn: Option<&str>,
+) {
+    let sqs = aws.sqs();
+    if let Ok(outboxes) = outboxes(stack_name, template) {
+        for (outbox, _) in outboxes {
+            if let Ok(url) = sqs
+                .get_queue_url()
+                .queue_name(&outbox.queue_name)
+                .send()
+                .await
+            {
+                let _ = sqs
+                    .delete_queue()
+                    .queue_url(url.queue_url.unwrap_or_default())
+                    .send()
+                    .await;
+            }
+        }
+    }
+    if let Some(arn) = state_machine_arn {
+        let _ = aws
+            .sfn()
+            .delete_state_machine()
+            .state_machine_arn(arn)
+            .send()
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitutes_like_cloudformation() {
+        let lookup = |name: &str| (name == "Arn").then(|| "arn:x".to_owned());
+        assert_eq!(
+            substitute(
+                r#"{"a": "${Arn}", "t.$": "$$.Task.Token", "l": "${!Literal}"}"#,
+                lookup
+            )
+            .unwrap(),
+            r#"{"a": "arn:x", "t.$": "$$.Task.Token", "l": "${Literal}"}"#
+        );
+        assert!(
+            substitute("${Missing}", lookup)
+                .unwrap_err()
+                .to_string()
+                .contains("${Missing}")
+        );
+        assert!(substitute("${Arn", lookup).is_err());
+    }
+
+    #[test]
+    fn reads_the_definition_and_the_outboxes_of_a_rendered_template() {
+        let template = r#"
+Resources:
+  Sub1:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Topic
+      Protocol: email
+      Endpoint: "a@example.com"
+      FilterPolicy:
+        reviewer: ["a@example.com", all]
+  StateMachine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      DefinitionString: !Sub
+        - |
+          {"F": "${RequestFunctionArn}", "T.$": "$$.Task.Token"}
+        - RequestFunctionArn: !GetAtt RequestFunction.Arn
+"#;
+        let definition = definition(template, |n| {
+            (n == "RequestFunctionArn").then(|| "arn:f".into())
+        })
+        .unwrap();
+        assert_eq!(
+            definition.trim(),
+            r#"{"F": "arn:f", "T.$": "$$.Task.Token"}"#
+        );
+        let outboxes = outboxes("hitl-local", template).unwrap();
+        assert_eq!(outboxes.len(), 1);
+        assert_eq!(outboxes[0].0.reviewer, "a@example.com");
+        assert_eq!(outboxes[0].0.queue_name, "hitl-local-outbox-Sub1");
+        assert_eq!(outboxes[0].1["reviewer"][1], "all");
+    }
+}

@@ -1,0 +1,281 @@
+//! The local runner (DESIGN §6): moto server, the router on moto's `MOTO_PORT`, and
+//! `cargo lambda watch`, on free loopback ports, started from the tools venv and recorded in a
+//! state file so that later commands reuse them and `local down` stops them by PID.
+
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use kit_base::{local::dir, package::FUNCTIONS, paths};
+use kit_tools::install::Venv;
+
+use crate::process;
+
+/// Instances per function in `cargo lambda watch`, and calls the router lets through at once.
+pub const CONCURRENCY: usize = 8;
+
+/// What is running, as recorded in `<output dir>/local/runner.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Runner {
+    pub moto_port: u16,
+    pub router_port: u16,
+    pub lambda_port: u16,
+    pub moto_pid: u32,
+    pub router_pid: u32,
+    /// `cargo lambda watch`, once a stack told it the functions' environment.
+    pub lambda_pid: Option<u32>,
+    /// The environment the functions were started with.
+    #[serde(default)]
+    pub lambda_env: BTreeMap<String, String>,
+}
+
+fn state_path() -> PathBuf {
+    dir().join("runner.json")
+}
+
+/// Stops everything the state file names and removes it. Returns what was stopped.
+pub fn down() -> Result<Vec<&'static str>> {
+    down_at(&dir())
+}
+
+impl Runner {
+    /// moto's endpoint, for the kit's own AWS clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.moto_port)
+    }
+
+    /// The endpoint the functions use: the router, which passes their calls to moto one
+    /// DynamoDB write at a time (see `router`).
+    pub fn functions_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.router_port)
+    }
+
+    /// The review function's URL through the router (which passes it to `cargo lambda watch`):
+    /// the local review base URL.
+    pub fn review_base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/lambda-url/review", self.router_port)
+    }
+
+    /// The recorded runner, if its moto and router still answer.
+    pub fn find() -> Option<Runner> {
+        let text = std::fs::read_to_string(state_path()).ok()?;
+        let runner: Runner = serde_json::from_str(&text).ok()?;
+        let healthy = process::alive(runner.moto_pid)
+            && process::alive(runner.router_pid)
+            && answers(runner.moto_port)
+            && answers(runner.router_port);
+        healthy.then_some(runner)
+    }
+
+    /// The running runner, or a new one: moto with execution of state machines on, and the router.
+    pub fn up(venv: &Venv, xtask: &Path) -> Result<(Runner, bool)> {
+        if let Some(runner) = Self::find() {
+            return Ok((runner, false));
+        }
+        down()?; // whatever is left of a broken one
+        std::fs::create_dir_all(dir())?;
+        let [moto_port, router_port, lambda_port] = free_ports()?;
+        // moto's Step Functions interpreter calls Lambda (and everything else) on
+        // localhost:$MOTO_PORT: that is the router's port.
+        let moto_pid = process::spawn(
+            Command::new(venv.bin("moto_server"))
+                .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
+                .env("MOTO_PORT", router_port.to_string()),
+            &dir().join("moto.log"),
+        )?;
+        let mut runner = Runner {
+            moto_port,
+            router_port,
+            lambda_port,
+            moto_pid,
+            router_pid: 0,
+            lambda_pid: None,
+            lambda_env: BTreeMap::new(),
+        };
+        runner.save()?; // so that `local down` finds moto even if the rest fails
+        runner.router_pid = process::spawn(
+            Command::new(xtask)
+                .arg("local-router")
+                .args(["--listen", &format!("127.0.0.1:{router_port}")])
+                .args(["--moto", &runner.endpoint()])
+                .args(["--lambda", &format!("http://127.0.0.1:{lambda_port}")])
+                .args(["--functions", &FUNCTIONS.join(",")])
+                .args(["--concurrency", &CONCURRENCY.to_string()]),
+            &dir().join("router.log"),
+        )?;
+        runner.save()?;
+        wait_until("moto server", &dir().join("moto.log"), || {
+            enable_execution(moto_port).is_ok()
+        })?;
+        wait_until("the router", &dir().join("router.log"), || {
+            answers(router_port)
+        })?;
+        Ok((runner, true))
+    }
+
+    /// Starts `cargo lambda watch` serving the functions with `env` (AWS endpoint, table, topic…),
+    /// restarting it if it runs with another environment. Returns whether it (re)started.
+    pub fn serve_functions(&mut self, venv: &Venv, env: BTreeMap<String, String>) -> Result<bool> {
+        if let Some(pid) = self.lambda_pid {
+            if self.lambda_env == env && process::alive(pid) && answers(self.lambda_port) {
+                return Ok(false);
+            }
+            process::stop_group(pid, Duration::from_secs(5));
+            self.lambda_pid = None;
+            self.save()?;
+        }
+        let env_file = dir().join("functions.env");
+        let lines: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(&env_file, lines)?;
+        let mut command = venv.cargo_lambda();
+        command
+            .args(["lambda", "watch", "--ignore-changes"])
+            .args(["--invoke-address", "127.0.0.1"])
+            .args(["--invoke-port", &self.lambda_port.to_string()])
+            // The functions' own timeout is enforced by Step Functions and the review page's
+            // API in the cloud; here a generous one covers the first compile.
+            .args(["--timeout", "600"])
+            // Several instances per function, as Lambda runs them: concurrent clicks race for real.
+            .args(["--concurrency", &CONCURRENCY.to_string()])
+            .arg("--env-file")
+            .arg(&env_file)
+            // The user's AWS settings must not reach the functions: they talk to moto only.
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_DEFAULT_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+        self.lambda_pid = Some(process::spawn(&mut command, &dir().join("lambda.log"))?);
+        self.lambda_env = env;
+        self.save()?;
+        wait_until("cargo lambda watch", &dir().join("lambda.log"), || {
+            answers(self.lambda_port)
+        })?;
+        Ok(true)
+    }
+
+    /// Switches moto between the state machines CloudFormation made (off) and executable ones.
+    pub fn set_execution(&self, on: bool) -> Result<()> {
+        set_execution(self.moto_port, on).context("moto server does not answer")
+    }
+
+    fn save(&self) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(state_path(), text)
+            .with_context(|| format!("cannot write {}", state_path().display()))
+    }
+}
+
+/// [`down`] for the runner whose files are in `dir`.
+pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
+    let state_path = dir.join("runner.json");
+    let Ok(text) = std::fs::read_to_string(&state_path) else {
+        return Ok(Vec::new());
+    };
+    let mut stopped = Vec::new();
+    if let Ok(runner) = serde_json::from_str::<Runner>(&text) {
+        // The program each PID must still be: after a reboot a recorded PID may lead someone
+        // else's process group.
+        let named = [
+            ("cargo lambda watch", runner.lambda_pid, "cargo-lambda"),
+            ("router", Some(runner.router_pid), "local-router"),
+            ("moto server", Some(runner.moto_pid), "moto_server"),
+        ];
+        for (name, pid, program) in named {
+            let ours = |&p: &u32| p != 0 && process::alive(p) && process::runs(p, program);
+            if let Some(pid) = pid.filter(ours) {
+                process::stop_group(pid, Duration::from_secs(5));
+                stopped.push(name);
+            }
+        }
+    }
+    std::fs::remove_file(&state_path)?;
+    Ok(stopped)
+}
+
+/// The runner recorded in `dir`, if any.
+pub fn recorded_at(dir: &Path) -> Option<Runner> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("runner.json")).ok()?).ok()
+}
+
+/// Checks that nothing of `runner` is left: no process in any of its process groups (the
+/// functions `cargo lambda watch` ran included) and every port free again.
+pub fn verify_stopped(runner: &Runner) -> Result<()> {
+    let groups: Vec<u32> = [
+        Some(runner.moto_pid),
+        Some(runner.router_pid),
+        runner.lambda_pid,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let left = process::members_of(&groups);
+    if !left.is_empty() {
+        bail!("processes of the local environment are still running: {left:?}");
+    }
+    for port in [runner.moto_port, runner.router_port, runner.lambda_port] {
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            bail!("port {port} of the local environment is still held");
+        }
+    }
+    Ok(())
+}
+
+/// Turns on moto's execution of state machines (off by default).
+fn enable_execution(moto_port: u16) -> Result<()> {
+    set_execution(moto_port, true)
+}
+
+fn set_execution(moto_port: u16, on: bool) -> Result<()> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    agent
+        .post(format!("http://127.0.0.1:{moto_port}/moto-api/config"))
+        .content_type("application/json")
+        .send(format!(
+            r#"{{"stepfunctions":{{"execute_state_machine":{on}}}}}"#
+        ))?;
+    Ok(())
+}
+
+/// Whether something accepts connections on the loopback port.
+fn answers(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_millis(300),
+    )
+    .is_ok()
+}
+
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot find a free port on 127.0.0.1")?;
+    let mut ports = [0; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
+fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool) -> Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!(
+        "{what} did not start within a minute; see {} (then `cargo xtask local down`)",
+        paths::shown(log).display()
+    )
+}

@@ -1,0 +1,183 @@
+//! The data the templates see: the effective config, flattened into the values CloudFormation
+//! wants (seconds, lists of tags, logical IDs).
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use kit_config::{Effective, values::DeletionPolicy};
+
+/// The name of the API stage in review links.
+pub const STAGE_NAME: &str = "v1";
+/// Seconds the execution may outlive the approval timeout before its own timeout stops it.
+pub const BACKSTOP_MARGIN_SECONDS: u64 = 3_600;
+
+#[derive(Serialize)]
+pub struct StackContext<'a> {
+    pub project: &'a str,
+    pub environment: &'a str,
+    pub stack_name: &'a str,
+    pub approval_timeout_seconds: u64,
+    pub execution_timeout_seconds: u64,
+    pub retention_seconds: u64,
+    pub reviewers: Vec<Reviewer<'a>>,
+    /// Comma-separated, for the request function's environment.
+    pub reviewer_list: String,
+    pub slack_webhook_parameter: Option<&'a str>,
+    /// The parameter name without its leading `/`, as it follows `parameter/` in an ARN.
+    pub slack_parameter_path: Option<&'a str>,
+    pub lambda: Lambda,
+    pub log_retention_days: u32,
+    pub api: Api,
+    pub table: Table,
+    pub tags: Vec<Tag<'a>>,
+    /// The workflow definition (JSON), for `DefinitionString`.
+    pub definition: String,
+}
+
+#[derive(Serialize)]
+pub struct Reviewer<'a> {
+    pub email: &'a str,
+    /// `ReviewerSubscription` + 8 hex digits of the address's SHA-256: stable across renders and
+    /// independent of the reviewers' order, so adding one reviewer touches one resource.
+    pub logical_id: String,
+}
+
+#[derive(Serialize)]
+pub struct Lambda {
+    pub architecture: &'static str,
+    pub memory_mb: u32,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Serialize)]
+pub struct Api {
+    pub stage_name: &'static str,
+    pub throttle_rate: f64,
+    pub throttle_burst: u64,
+    pub methods: [Method; 3],
+    /// `ApiDeployment` + a hash of the rendered API; filled in by the renderer.
+    pub deployment_id: String,
+}
+
+#[derive(Serialize)]
+pub struct Method {
+    pub verb: &'static str,
+    pub logical_id: &'static str,
+    /// GET and HEAD never change state.
+    pub safe: bool,
+}
+
+const METHODS: [Method; 3] = [
+    Method {
+        verb: "GET",
+        logical_id: "ApprovalGetMethod",
+        safe: true,
+    },
+    Method {
+        verb: "HEAD",
+        logical_id: "ApprovalHeadMethod",
+        safe: true,
+    },
+    Method {
+        verb: "POST",
+        logical_id: "ApprovalPostMethod",
+        safe: false,
+    },
+];
+
+#[derive(Serialize)]
+pub struct Table {
+    pub deletion_policy: DeletionPolicy,
+    /// UpdateReplacePolicy has no RetainExceptOnCreate.
+    pub update_replace_policy: DeletionPolicy,
+}
+
+#[derive(Serialize)]
+pub struct Tag<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+}
+
+pub fn execution_timeout_seconds(config: &Effective) -> u64 {
+    config.approval_timeout.secs() + BACKSTOP_MARGIN_SECONDS
+}
+
+/// 8 hex digits of the SHA-256 of `text`.
+pub fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn reviewer_logical_id(email: &str) -> String {
+    format!("ReviewerSubscription{}", short_hash(email))
+}
+
+impl<'a> StackContext<'a> {
+    pub fn new(config: &'a Effective, definition: String) -> Self {
+        let mut tags = vec![
+            Tag {
+                key: "hitl:project",
+                value: config.project.as_str(),
+            },
+            Tag {
+                key: "hitl:environment",
+                value: config.environment.as_str(),
+            },
+        ];
+        tags.extend(config.tags.iter().map(|(k, v)| Tag {
+            key: k.as_str(),
+            value: v.as_str(),
+        }));
+        Self {
+            project: config.project.as_str(),
+            environment: config.environment.as_str(),
+            stack_name: &config.stack_name,
+            approval_timeout_seconds: config.approval_timeout.secs(),
+            execution_timeout_seconds: execution_timeout_seconds(config),
+            retention_seconds: config.retention.secs(),
+            reviewers: config
+                .reviewers
+                .iter()
+                .map(|e| Reviewer {
+                    email: e.as_str(),
+                    logical_id: reviewer_logical_id(e.as_str()),
+                })
+                .collect(),
+            reviewer_list: config
+                .reviewers
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            slack_webhook_parameter: config.slack_webhook_parameter.as_ref().map(|p| p.as_str()),
+            slack_parameter_path: config
+                .slack_webhook_parameter
+                .as_ref()
+                .map(|p| p.as_str().trim_start_matches('/')),
+            lambda: Lambda {
+                architecture: config.lambda.architecture.as_str(),
+                memory_mb: config.lambda.memory_mb.get(),
+                timeout_seconds: config.lambda.timeout.secs(),
+            },
+            log_retention_days: config.log_retention_days.get(),
+            api: Api {
+                stage_name: STAGE_NAME,
+                throttle_rate: config.api.throttle_rate.get(),
+                throttle_burst: config.api.throttle_burst.get() as u64,
+                methods: METHODS,
+                deployment_id: "ApiDeployment".to_owned(),
+            },
+            table: Table {
+                deletion_policy: config.table.deletion_policy,
+                update_replace_policy: match config.table.deletion_policy {
+                    DeletionPolicy::RetainExceptOnCreate => DeletionPolicy::Retain,
+                    other => other,
+                },
+            },
+            tags,
+            definition,
+        }
+    }
+}

@@ -1,0 +1,305 @@
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+use super::*;
+use kit_config::{Config, Overrides};
+
+fn kit() -> PathBuf {
+    kit_base::paths::root()
+}
+
+fn fixture() -> Config {
+    Config::load(&kit().join("xtask/tests/lint/three-reviewers.yaml")).unwrap()
+}
+
+fn render_env(config: &Config, env: &str) -> String {
+    let effective = config.resolve(env, &Overrides::default()).unwrap();
+    stack(&Sources::in_kit(&kit()), &effective).unwrap()
+}
+
+fn resources(text: &str) -> serde_yaml::Mapping {
+    let doc: Value = serde_yaml::from_str(text).unwrap();
+    doc["Resources"].as_mapping().unwrap().clone()
+}
+
+fn of_type<'a>(resources: &'a serde_yaml::Mapping, kind: &str) -> Vec<&'a Value> {
+    resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some(kind))
+        .collect()
+}
+
+#[test]
+fn rendering_is_byte_identical() {
+    let config = fixture();
+    assert_eq!(render_env(&config, "prod"), render_env(&config, "prod"));
+}
+
+#[test]
+fn every_resource_of_the_design_is_there() {
+    let text = render_env(&fixture(), "prod");
+    let resources = resources(&text);
+    for (kind, count) in [
+        ("AWS::SNS::Topic", 1),
+        ("AWS::SNS::Subscription", 3),
+        ("AWS::DynamoDB::Table", 1),
+        ("AWS::ApiGateway::RestApi", 1),
+        ("AWS::ApiGateway::Method", 3),
+        ("AWS::ApiGateway::Deployment", 1),
+        ("AWS::ApiGateway::Stage", 1),
+        ("AWS::Lambda::Function", 2),
+        ("AWS::Lambda::Permission", 1),
+        ("AWS::Logs::LogGroup", 4),
+        ("AWS::IAM::Role", 3),
+        ("AWS::StepFunctions::StateMachine", 1),
+    ] {
+        assert_eq!(of_type(&resources, kind).len(), count, "{kind}");
+    }
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    for output in [
+        "ReviewBaseUrl",
+        "TopicArn",
+        "TableName",
+        "StateMachineArn",
+        "RequestFunctionArn",
+    ] {
+        assert!(doc["Outputs"][output]["Export"].is_mapping(), "{output}");
+    }
+}
+
+#[test]
+fn config_values_reach_the_template() {
+    let text = render_env(&fixture(), "prod");
+    let resources = resources(&text);
+    let function = &resources["RequestFunction"]["Properties"];
+    assert_eq!(function["MemorySize"], Value::from(1769));
+    assert_eq!(function["Timeout"], Value::from(30));
+    assert_eq!(function["Architectures"][0], Value::from("x86_64"));
+    let env = &function["Environment"]["Variables"];
+    assert_eq!(env["APPROVAL_TIMEOUT_SECONDS"], Value::from("604800"));
+    assert_eq!(
+        env["SLACK_WEBHOOK_PARAMETER"],
+        Value::from("/acme/hitl/slack-webhook")
+    );
+    assert_eq!(
+        env["REVIEWERS"],
+        Value::from("ana@example.com,bo@example.org,chen@example.net")
+    );
+    let table = &resources["ApprovalsTable"];
+    assert_eq!(table["DeletionPolicy"], Value::from("Retain"));
+    let staging = render_env(&fixture(), "staging");
+    let staging_resources = self::resources(&staging);
+    let staging_table = &staging_resources["ApprovalsTable"];
+    assert_eq!(
+        staging_table["DeletionPolicy"],
+        Value::from("RetainExceptOnCreate")
+    );
+    assert_eq!(staging_table["UpdateReplacePolicy"], Value::from("Retain"));
+    // The definition carries the approval timeout and the backstop above it.
+    let Value::Tagged(sub) = &resources["StateMachine"]["Properties"]["DefinitionString"] else {
+        panic!("DefinitionString is not !Sub");
+    };
+    let definition = &sub.value;
+    let asl: serde_json::Value = serde_json::from_str(definition[0].as_str().unwrap()).unwrap();
+    assert_eq!(asl["States"]["RequestApproval"]["TimeoutSeconds"], 604_800);
+    assert_eq!(
+        asl["TimeoutSeconds"],
+        604_800 + context::BACKSTOP_MARGIN_SECONDS
+    );
+    // Tags: the kit's own, then the config's.
+    let tags = &resources["Topic"]["Properties"]["Tags"];
+    assert_eq!(tags[0]["Key"], Value::from("hitl:project"));
+    assert_eq!(tags[3]["Key"], Value::from("team"));
+}
+
+#[test]
+fn each_reviewer_gets_a_subscription_filtered_to_his_messages() {
+    let text = render_env(&fixture(), "prod");
+    let resources = resources(&text);
+    for email in ["ana@example.com", "bo@example.org", "chen@example.net"] {
+        let subscription = &resources[context::reviewer_logical_id(email).as_str()]["Properties"];
+        assert_eq!(subscription["Endpoint"], Value::from(email));
+        assert_eq!(
+            subscription["FilterPolicyScope"],
+            Value::from("MessageAttributes")
+        );
+        let allowed: Vec<&str> = subscription["FilterPolicy"]["reviewer"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(allowed, [email, "all"]);
+    }
+}
+
+#[test]
+fn the_api_deployment_changes_with_the_api_only() {
+    let deployment = |config: &str| {
+        let config = Config::parse(Path::new("hitl.yaml"), config.to_owned()).unwrap();
+        resources(&render_env(&config, "prod"))
+            .iter()
+            .find(|(_, r)| r["Type"].as_str() == Some("AWS::ApiGateway::Deployment"))
+            .map(|(k, _)| k.as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let base = deployment("project: shop\nenvironments:\n  prod:\n");
+    let other_memory =
+        deployment("project: shop\nenvironments:\n  prod:\n    lambda:\n      memory_mb: 512\n");
+    assert_eq!(base, other_memory, "the API did not change");
+    let other_name = deployment("project: other\nenvironments:\n  prod:\n");
+    assert_ne!(base, other_name, "the API's name changed");
+}
+
+#[test]
+fn an_override_directory_adds_resources_and_outputs() {
+    let text = render_env(&fixture(), "staging");
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(
+        doc["Resources"]["AuditQueue"]["Type"],
+        Value::from("AWS::SQS::Queue")
+    );
+    assert!(doc["Outputs"]["AuditQueueUrl"].is_mapping());
+    assert!(doc["Outputs"]["ReviewBaseUrl"].is_mapping());
+    assert!(!render_env(&fixture(), "prod").contains("AuditQueue"));
+}
+
+/// IAM: no wildcard action in an Allow; a wildcard resource only under a comment saying why.
+#[test]
+fn iam_is_least_privilege() {
+    let mut templates = vec![render_env(&fixture(), "prod")];
+    templates.push(bootstrap(&Sources::in_kit(&kit())).unwrap());
+    for text in &templates {
+        let doc: Value = serde_yaml::from_str(text).unwrap();
+        let mut statements = Vec::new();
+        collect_statements(&doc, &mut statements);
+        assert!(!statements.is_empty());
+        for statement in statements {
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(a) => vec![a.as_str()],
+                Value::Sequence(list) => list.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            if statement["Effect"].as_str() == Some("Allow") {
+                for action in actions {
+                    assert!(!action.contains('*'), "wildcard action {action}");
+                }
+            }
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() == "Resource: \"*\"" {
+                // The statement starts at the nearest `- Sid:` above; a comment sits just above it.
+                let start = (0..i)
+                    .rev()
+                    .find(|&j| {
+                        let l = lines[j].trim_start();
+                        l.starts_with("- Sid:") || l.starts_with("- Effect:")
+                    })
+                    .unwrap();
+                assert!(
+                    lines[start - 1].trim_start().starts_with('#'),
+                    "no comment before the statement of line {}",
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+fn collect_statements<'a>(value: &'a Value, out: &mut Vec<&'a Value>) {
+    match value {
+        Value::Mapping(map) => {
+            for (key, child) in map {
+                if key.as_str() == Some("Statement") {
+                    out.extend(child.as_sequence().into_iter().flatten());
+                } else {
+                    collect_statements(child, out);
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| collect_statements(v, out)),
+        Value::Tagged(tagged) => collect_statements(&tagged.value, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_skipped_check_says_why() {
+    let text = render_env(&fixture(), "prod");
+    let mut skips = 0;
+    for (name, resource) in resources(&text) {
+        for skip in resource["Metadata"]["checkov"]["skip"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            skips += 1;
+            let comment = skip["comment"].as_str().unwrap_or("");
+            assert!(
+                comment.len() > 40,
+                "{name:?} skips {:?} without a reason",
+                skip["id"]
+            );
+        }
+    }
+    assert!(skips > 0);
+}
+
+fn overrides_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn render_with(dir: &Path) -> Result<String, Diagnostic> {
+    let mut effective = fixture().resolve("prod", &Overrides::default()).unwrap();
+    effective.templates = Some(dir.to_owned());
+    stack(&Sources::in_kit(&kit()), &effective)
+}
+
+#[test]
+fn an_override_replaces_the_partial_of_the_same_name() {
+    let dir = overrides_dir(&[("outputs.yaml.hbs", "  OnlyOutput:\n    Value: !Ref Topic\n")]);
+    let doc: Value = serde_yaml::from_str(&render_with(dir.path()).unwrap()).unwrap();
+    let outputs = doc["Outputs"].as_mapping().unwrap();
+    assert_eq!(outputs.len(), 1);
+}
+
+#[test]
+fn a_syntax_error_in_an_override_names_its_file_and_line() {
+    let dir = overrides_dir(&[(
+        "extra_resources.yaml.hbs",
+        "  Queue:\n    Type: {{#if x}}\n",
+    )]);
+    let err = render_with(dir.path()).unwrap_err();
+    assert!(err.file.ends_with("extra_resources.yaml.hbs"), "{err}");
+    assert!(err.line.is_some(), "{err}");
+    assert!(err.message.contains("syntax error"), "{err}");
+}
+
+#[test]
+fn a_missing_variable_names_the_template_and_the_variable() {
+    let dir = overrides_dir(&[(
+        "extra_outputs.yaml.hbs",
+        "  X:\n    Value: {{no_such_thing}}\n",
+    )]);
+    let err = render_with(dir.path()).unwrap_err();
+    assert!(err.file.ends_with("extra_outputs.yaml.hbs"), "{err}");
+    assert_eq!(err.line, Some((2, 12)), "{err}");
+    assert!(
+        err.message
+            .contains("`no_such_thing` is not a template variable"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_override_that_breaks_the_yaml_is_refused() {
+    let dir = overrides_dir(&[("extra_resources.yaml.hbs", "  Queue:\n   Type: [unclosed\n")]);
+    let err = render_with(dir.path()).unwrap_err();
+    assert!(err.message.contains("not valid YAML"), "{err}");
+}

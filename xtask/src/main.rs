@@ -4,6 +4,7 @@
 
 mod cli;
 mod kit;
+mod runtime;
 mod verbs;
 
 use std::process::ExitCode;

@@ -46,11 +46,10 @@ pub mod rules;
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
 pub use id::{ApprovalId, LinkId, TaskToken};
 pub use message::{ReviewerMessage, reviewer_message, slack_payload};
-pub use record::{Approval, Claim, Decision, LinkItem, Status};
+pub use record::{Approval, Claim, Decision, LinkItem, Status, Transition};
 pub use request::{ApprovalRequest, Invocation, RequestError};
 pub use rules::{
-    PostVerdict, STALE_CLAIM_SECS, SendOutcome, Transition, View, after_send, post, task_output,
-    view,
+    PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_send, post, task_output, view,
 };
 
 #[cfg(test)]

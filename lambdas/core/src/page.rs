@@ -289,9 +289,9 @@ fn being_decided_html(approval: &Approval, now: u64) -> String {
 mod tests {
     use super::*;
     use crate::form::FormError;
+    use crate::record::Transition;
     use crate::record::tests::{TOKEN, sample};
     use crate::record::{Claim, Status};
-    use crate::rules::Transition;
     use serde_json::json;
 
     const NOW: u64 = 1_740_821_400;

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{ApprovalId, LinkId, TaskToken};
 use crate::request::{ApprovalRequest, RequestError, same_email};
-use crate::rules::Transition;
 
 /// Where an approval stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,6 +128,17 @@ pub struct LinkItem {
     pub reviewer: String,
     /// Same as the approval's, so both go together.
     pub ttl: u64,
+}
+
+/// Where a claimed (`deciding`) record goes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// `deciding → approved/rejected`; the confirmation page.
+    Finalise(Decision),
+    /// `deciding → expired`; the expired page (410).
+    Expire,
+    /// `deciding → pending`; the retry page.
+    Revert,
 }
 
 impl Approval {

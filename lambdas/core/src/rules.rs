@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::dates::rfc3339;
 use crate::id::ApprovalId;
-use crate::record::{Approval, Claim, Decision, Status};
+use crate::record::{Approval, Claim, Decision, Status, Transition};
 
 /// Age in seconds past which a `deciding` claim is stale and may be claimed again.
 pub const STALE_CLAIM_SECS: u64 = 60;
@@ -127,17 +127,6 @@ impl SendOutcome {
             _ => Self::Transient,
         }
     }
-}
-
-/// Where a claimed (`deciding`) record goes next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
-    /// `deciding → approved/rejected`; the confirmation page.
-    Finalise(Decision),
-    /// `deciding → expired`; the expired page (410).
-    Expire,
-    /// `deciding → pending`; the retry page.
-    Revert,
 }
 
 /// The transition after `SendTaskSuccess` for the claimed `decision`.

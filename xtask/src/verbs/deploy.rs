@@ -33,7 +33,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             effective.stack_name
         ));
     }
-    let runtime = super::runtime()?;
+    let runtime = crate::runtime::new()?;
     let outcome = match effective.endpoint {
         Endpoint::Local => {
             if method == Some(Method::ChangeSet) {

@@ -13,7 +13,7 @@ use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
-    let runtime = super::runtime()?;
+    let runtime = crate::runtime::new()?;
     let local = match effective.endpoint {
         Endpoint::Local => match Runner::find() {
             Some(runner) => Some(runner),

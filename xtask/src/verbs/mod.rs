@@ -67,11 +67,3 @@ fn not_yet(name: &str) -> Result<()> {
          render` writes the CloudFormation template meanwhile"
     )
 }
-
-/// The runtime the AWS verbs block on.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}

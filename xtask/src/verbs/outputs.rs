@@ -13,7 +13,7 @@ use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, json: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
-    let runtime = super::runtime()?;
+    let runtime = crate::runtime::new()?;
     let outputs = runtime.block_on(read(&effective))?;
     kit_deploy::save_outputs(&effective, &outputs)?;
     if json {

@@ -21,7 +21,7 @@ use crate::{cli::Global, kit};
 pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
     let effective = kit::effective(global, &[])?;
     let input = read_event(event)?;
-    let runtime = super::runtime()?;
+    let runtime = crate::runtime::new()?;
     runtime.block_on(async {
         let outputs = super::outputs::read(&effective).await?;
         let aws = super::outputs::connect(&effective).await?;

@@ -14,7 +14,7 @@ use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, json: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
-    let runtime = super::runtime()?;
+    let runtime = crate::runtime::new()?;
     let report = runtime.block_on(async {
         let aws = super::outputs::connect(&effective).await?;
         let cfn = aws.cloudformation();

@@ -14,16 +14,16 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
         "Benchmarking",
         format!(
             "cdk conversion, {iterations} runs per environment and language ({} build of xtask)",
-            super::profile()
+            super::measure::profile()
         ),
     );
-    super::row_heading("environment, language");
+    super::measure::row_heading("environment, language");
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
         let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
         for lang in [Lang::Typescript, Lang::Python] {
-            let times = super::sample(iterations, || kit_cdk::convert(&template, lang))?;
-            super::row(&format!("{env}, {}", lang.name()), &times);
+            let times = super::measure::sample(iterations, || kit_cdk::convert(&template, lang))?;
+            super::measure::row(&format!("{env}, {}", lang.name()), &times);
         }
     }
     Ok(())

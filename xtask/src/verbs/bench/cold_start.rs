@@ -77,7 +77,7 @@ pub fn run(runs: u32) -> Result<()> {
 }
 
 fn print_row(name: &str, zip: Option<u64>, times: &[Duration]) {
-    let (min, median, p95) = super::quantiles(times);
+    let (min, median, p95) = super::measure::quantiles(times);
     println!(
         "{name:<24} {:>10} {:>10} {:>10} {:>10}",
         zip.map(|b| format!("{:.2} MB", b as f64 / 1e6))

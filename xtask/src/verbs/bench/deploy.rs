@@ -75,7 +75,7 @@ pub fn run(runs: u32) -> Result<()> {
     let _ = moto.kill();
     let _ = moto.wait();
     let times = result?;
-    let (min, median, p95) = super::quantiles(&times);
+    let (min, median, p95) = super::measure::quantiles(&times);
     println!(
         "deploy, nothing changed: min {min:.2?}, median {median:.2?}, p95 {p95:.2?} (whole command, cargo-lambda's up-to-date check included)"
     );

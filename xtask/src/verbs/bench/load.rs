@@ -29,7 +29,7 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
     }
     crate::verbs::deploy::run(global, &[reviewer], true, Some(Method::Direct))?;
     let runner = Runner::find().ok_or_else(|| anyhow::anyhow!("the local environment stopped"))?;
-    let runtime = super::super::runtime()?;
+    let runtime = crate::runtime::new()?;
     status(
         "Benchmarking",
         format!("{executions} executions started at once, each approved on the review page"),
@@ -112,7 +112,7 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         anyhow::Ok((started.elapsed(), latencies, succeeded))
     })?;
     latencies.sort();
-    let (min, p50, p95) = super::quantiles(&latencies);
+    let (min, p50, p95) = super::measure::quantiles(&latencies);
     let p99 = latencies[((latencies.len() - 1) as f64 * 0.99).round() as usize];
     println!(
         "{executions} executions: {succeeded} SUCCEEDED in {:.1}s, {:.1} executions/s end to end",

@@ -12,16 +12,16 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
         "Benchmarking",
         format!(
             "render, {iterations} runs per environment ({} build of xtask)",
-            super::profile()
+            super::measure::profile()
         ),
     );
-    super::row_heading("environment");
+    super::measure::row_heading("environment");
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
-        let times = super::sample(iterations, || {
+        let times = super::measure::sample(iterations, || {
             kit_render::stack(&kit_render::Sources::kit(), &effective)
         })?;
-        super::row(&env, &times);
+        super::measure::row(&env, &times);
     }
     Ok(())
 }

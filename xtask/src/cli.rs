@@ -189,6 +189,9 @@ pub enum Suite {
     Deploy,
     /// Concurrent approvals on the local environment (`--env local`; not in the default set)
     Load,
+    /// A fresh clone to its first review link: `deploy --env local`, then `start` (not in the
+    /// default set; minutes)
+    Fresh,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -97,7 +97,7 @@ fn sdk(moto: &Moto) -> (tokio::runtime::Runtime, aws_config::SdkConfig) {
         .build()
         .unwrap();
     let sdk = runtime.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        hitl_aws::config_loader()
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&moto.endpoint)
             .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -360,7 +360,9 @@ fn a_reviewer_approves_in_a_real_browser() {
                 ],
             }),
         );
-        let client = ClientBuilder::native()
+        // chromedriver is on loopback over plain HTTP: no TLS stack for the WebDriver client.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(capabilities)
             .connect(&driver.url)
             .await

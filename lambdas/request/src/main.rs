@@ -17,7 +17,7 @@ use lambda_runtime::service_fn;
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = settings::Settings::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = hitl_aws::config_loader().load().await;
     let context = handler::Context {
         table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
         sns: aws_sdk_sns::Client::new(&aws),

@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     hitl_aws::init_logging();
     let table =
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
-    let aws = aws_config::load_from_env().await;
+    let aws = hitl_aws::config_loader().load().await;
     let context = handler::Context {
         table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), table),
         sfn: aws_sdk_sfn::Client::new(&aws),

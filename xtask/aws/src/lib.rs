@@ -5,7 +5,7 @@
 //! what the clients are used for.
 
 use anyhow::{Result, bail};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use kit_base::local;
 use kit_config::{Effective, values::Endpoint};
 
@@ -22,7 +22,7 @@ impl Aws {
     pub async fn connect(effective: &Effective, local: Option<String>) -> Result<Aws> {
         let sdk = match (&effective.endpoint, &local) {
             (Endpoint::Local, Some(endpoint)) => {
-                aws_config::defaults(BehaviorVersion::latest())
+                hitl_aws::config_loader()
                     .region(Region::new(local::REGION))
                     .endpoint_url(endpoint)
                     .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -40,7 +40,7 @@ impl Aws {
                 effective.environment
             ),
             (Endpoint::Aws, _) => {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
+                let mut loader = hitl_aws::config_loader();
                 if let Some(profile) = &effective.profile {
                     loader = loader.profile_name(profile);
                 }

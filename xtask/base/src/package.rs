@@ -8,6 +8,12 @@ use sha2::{Digest, Sha256};
 /// (`<stack>-<binary>`).
 pub const FUNCTIONS: [&str; 2] = ["request", "review"];
 
+/// The features of a dev build of the functions (the local environment's): the workspace-hack,
+/// so that it reuses every dependency the xtask compiled.
+pub fn dev_features() -> String {
+    FUNCTIONS.map(|f| format!("{f}/workspace-hack")).join(",")
+}
+
 /// The stack parameter naming the bucket of the function packages.
 pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
 /// The stack parameters naming each function's package, with the function.

@@ -13,7 +13,11 @@ use std::{
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use kit_base::{local::dir, package::FUNCTIONS, paths};
+use kit_base::{
+    local::dir,
+    package::{FUNCTIONS, dev_features},
+    paths,
+};
 use kit_tools::install::Venv;
 
 use crate::process;
@@ -137,6 +141,7 @@ impl Runner {
         let mut command = venv.cargo_lambda();
         command
             .args(["lambda", "watch", "--ignore-changes"])
+            .args(["--features", &dev_features()])
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &self.lambda_port.to_string()])
             // The functions' own timeout is enforced by Step Functions and the review page's

@@ -42,7 +42,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             }
             let venv = install::ensure()?;
             let mut runner = super::local::up(&venv)?;
-            super::local::compile_functions()?;
+            functions::dev_build()?;
             let aws = runtime.block_on(Aws::connect(&effective, Some(runner.endpoint())))?;
             let packages = package::local_placeholders(&FUNCTIONS)?;
             // The emulator's stacks are disposable: recreating one needs no confirmation.

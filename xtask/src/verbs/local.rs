@@ -1,12 +1,11 @@
 //! `cargo xtask local up|down|status`: the local environment's processes.
 
-use std::{process::Command, time::Instant};
 
-use anyhow::{Context, Result, bail};
+
+use anyhow::{Context, Result};
 use kit_base::paths;
 
-use kit_base::package::FUNCTIONS;
-use kit_base::status::{spinner, status};
+use kit_base::status::status;
 use kit_local::runner::{self, Runner};
 use kit_tools::install::{self, Venv};
 
@@ -74,38 +73,4 @@ pub fn up(venv: &Venv) -> Result<Runner> {
         );
     }
     Ok(runner)
-}
-
-/// Compiles the functions as `cargo lambda watch` will run them, so that the first approval does
-/// not wait for a compile.
-pub fn compile_functions() -> Result<()> {
-    let started = Instant::now();
-    let progress = spinner(
-        "Compiling",
-        format!("{} (debug, for cargo lambda watch)", FUNCTIONS.join(", ")),
-    );
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .current_dir(paths::root())
-        .args(["build", "--quiet"]);
-    for function in FUNCTIONS {
-        command.args(["--bin", function]);
-    }
-    let output = command.output().context("cannot run cargo")?;
-    progress.finish_and_clear();
-    if !output.status.success() {
-        bail!(
-            "the functions do not compile:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    status(
-        "Compiled",
-        format!(
-            "{} in {:.1}s",
-            FUNCTIONS.join(", "),
-            started.elapsed().as_secs_f64()
-        ),
-    );
-    Ok(())
 }

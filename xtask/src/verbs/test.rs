@@ -17,6 +17,8 @@ use crate::{cli::Global, kit};
 pub fn run(global: &Global, lint_only: bool) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut results: Vec<(&str, Result<()>)> = Vec::new();
+    // The Python tools and the CDK toolchain download while cargo compiles.
+    let installs = (!lint_only).then(|| std::thread::spawn(install_tools));
     if !lint_only {
         let steps: [(&str, &[&str]); 3] = [
             ("cargo fmt", &["fmt", "--all", "--", "--check"]),
@@ -38,6 +40,11 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
             let outcome = run_command(Command::new(&cargo).args(args).current_dir(paths::root()));
             results.push((name, outcome));
         }
+        results.push(("one build", one_build(&cargo)));
+    }
+    if let Some(Err(e)) = installs.map(|i| i.join().unwrap_or_else(|_| bail!("panicked"))) {
+        // Said again below by the step that needs them.
+        kit_base::status::warning(format!("installing the tools failed: {e:#}"));
     }
     let templates = render_for_lint(global);
     match templates {
@@ -75,6 +82,80 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
     if !failed.is_empty() {
         bail!("failed: {}", failed.join(", "));
     }
+    Ok(())
+}
+
+/// The tools the later steps need, installed without a spinner of their own (cargo's output
+/// runs meanwhile); the steps call the same functions again, which then return at once.
+fn install_tools() -> Result<()> {
+    install::quietly(|| {
+        install::ensure()?;
+        if install::npm_available() {
+            install::ensure_cdk_npm()?;
+            install::ensure_cdk_python()?;
+        }
+        Ok(())
+    })
+}
+
+/// The functions' dev build (the local environment's) reuses every dependency the xtask's build
+/// compiled: the workspace-hack gives both the same features, so each third-party crate they
+/// share is one artifact (same file, same hash), never compiled twice. A dependency added with
+/// features of its own shows here, named.
+fn one_build(cargo: &str) -> Result<()> {
+    type Artifacts = std::collections::BTreeMap<(String, String), serde_json::Value>;
+    let artifacts = |args: &[&str]| -> Result<Artifacts> {
+        let output = Command::new(cargo)
+            .args(["build", "--message-format", "json"])
+            .args(args)
+            .current_dir(paths::root())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("cannot run cargo build")?;
+        if !output.status.success() {
+            bail!("cargo build {} failed", args.join(" "));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact")
+            // Path dependencies are the workspace's own crates.
+            .filter(|m| !m["package_id"].as_str().unwrap_or_default().starts_with("path+"))
+            .map(|m| {
+                let id = m["package_id"].as_str().unwrap_or_default().to_owned();
+                let target = m["target"]["name"].as_str().unwrap_or_default().to_owned();
+                ((id, target), m["filenames"].clone())
+            })
+            .collect())
+    };
+    status(
+        "Checking",
+        "that the functions' dev build shares the xtask's dependencies",
+    );
+    let xtask = artifacts(&["--package", "xtask"])?;
+    let features = kit_base::package::dev_features();
+    let mut args = vec!["--features", features.as_str()];
+    for function in kit_base::package::FUNCTIONS {
+        args.extend(["--bin", function]);
+    }
+    let functions = artifacts(&args)?;
+    let twice: Vec<&str> = functions
+        .iter()
+        .filter(|(key, files)| xtask.get(*key).is_some_and(|theirs| theirs != *files))
+        .map(|((_, target), _)| target.as_str())
+        .collect();
+    if !twice.is_empty() {
+        bail!(
+            "the functions' dev build compiles its own copy of {}: run `cargo hakari generate` \
+             (cargo install cargo-hakari) to bring xtask/workspace-hack up to date",
+            twice.join(", ")
+        );
+    }
+    let shared = functions.keys().filter(|k| xtask.contains_key(*k)).count();
+    status(
+        "Shared",
+        format!("{shared} of the functions' {} dependency builds with the xtask", functions.len()),
+    );
     Ok(())
 }
 

@@ -144,7 +144,7 @@ impl Env {
             .build()
             .unwrap();
         let sdk = runtime.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
+            hitl_aws::config_loader()
                 .region(aws_config::Region::new("us-east-1"))
                 .endpoint_url(format!("http://127.0.0.1:{}", port("moto_port")))
                 .credentials_provider(aws_sdk_sqs::config::Credentials::new(

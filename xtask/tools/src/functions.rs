@@ -1,14 +1,21 @@
 //! Release builds of the functions through `cargo lambda build` (zig as the cross linker, from
 //! the tools venv), packaged as deterministic zips.
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Command, ExitStatus, Stdio},
+    time::Instant,
+};
+
+use indicatif::ProgressBar;
 
 use anyhow::{Context, Result, bail};
 
 use kit_base::{
-    package::{self, Asset, FUNCTIONS},
+    package::{self, Asset, FUNCTIONS, dev_features},
     paths,
-    status::spinner,
+    status::{spinner, status},
 };
 use kit_config::values::Architecture;
 
@@ -66,14 +73,12 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
         .join("lambda")
         .join("build.log");
     std::fs::create_dir_all(&out_dir)?;
-    let progress = spinner(
-        "Compiling",
-        format!(
-            "{} for {} ({profile}, cargo lambda build)",
-            FUNCTIONS.join(", "),
-            arch.as_str()
-        ),
+    let what = format!(
+        "{} for {} ({profile}, cargo lambda build)",
+        FUNCTIONS.join(", "),
+        arch.as_str()
     );
+    let progress = spinner("Compiling", what.clone());
     let mut command = venv.cargo_lambda();
     command
         .args([
@@ -89,13 +94,11 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
     for function in FUNCTIONS {
         command.args(["--bin", function]);
     }
-    let output = command
-        .output()
+    let (finished, text) = follow(&mut command, &progress, &what)
         .context("cannot run cargo-lambda from the tools venv")?;
     progress.finish_and_clear();
-    std::fs::write(&log, [output.stdout.as_slice(), &output.stderr].concat())?;
-    if !output.status.success() {
-        let text = String::from_utf8_lossy(&output.stderr);
+    std::fs::write(&log, &text)?;
+    if !finished.success() {
         let last = text
             .lines()
             .rev()
@@ -104,7 +107,7 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
             .unwrap_or("");
         bail!(
             "cargo lambda build failed ({}): {last}; full log in {}",
-            output.status,
+            finished,
             paths::shown(&log).display()
         );
     }
@@ -120,6 +123,65 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
             })
         })
         .collect()
+}
+
+/// Compiles the functions as `cargo lambda watch` will run them (debug, with the
+/// workspace-hack, so every dependency the xtask compiled is reused), so that the first approval
+/// does not wait for a compile.
+pub fn dev_build() -> Result<()> {
+    let started = Instant::now();
+    let what = format!("{} (debug, for cargo lambda watch)", FUNCTIONS.join(", "));
+    let progress = spinner("Compiling", what.clone());
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(paths::root())
+        .arg("build")
+        .args(["--features", &dev_features()]);
+    for function in FUNCTIONS {
+        command.args(["--bin", function]);
+    }
+    let (finished, errors) = follow(&mut command, &progress, &what).context("cannot run cargo")?;
+    progress.finish_and_clear();
+    if !finished.success() {
+        bail!("the functions do not compile:\n{errors}");
+    }
+    status(
+        "Compiled",
+        format!(
+            "{} in {:.1}s",
+            FUNCTIONS.join(", "),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(())
+}
+
+/// Runs a cargo build, naming on `progress` each crate as cargo finishes compiling it. Returns
+/// how it ended and what it wrote on stderr (the diagnostics, rendered as cargo renders them).
+fn follow(
+    command: &mut Command,
+    progress: &ProgressBar,
+    what: &str,
+) -> std::io::Result<(ExitStatus, String)> {
+    let mut child = command
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut compiled = 0;
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let message: serde_json::Value = serde_json::from_str(&line?).unwrap_or_default();
+        if message["reason"] == "compiler-artifact" && message["fresh"] == false {
+            compiled += 1;
+            let name = message["target"]["name"].as_str().unwrap_or_default();
+            progress.set_message(format!("{what}: {compiled} crates compiled, last {name}"));
+        }
+    }
+    let finished = child.wait()?;
+    Ok((finished, errors.join().unwrap_or_default()))
 }
 
 /// Writes the packages next to the binaries: `target/lambda/<arch>/<function>.zip`.

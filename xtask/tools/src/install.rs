@@ -41,6 +41,26 @@ impl Venv {
     }
 }
 
+/// Installs without spinners while set (other output runs meanwhile); see [`quietly`].
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs `f` with the installers' spinners hidden (their `Installed` lines still print).
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+    let result = f();
+    QUIET.store(false, std::sync::atomic::Ordering::Relaxed);
+    result
+}
+
+/// A spinner, unless [`quietly`] is on.
+fn progress(verb: &'static str, message: String) -> ProgressBar {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        ProgressBar::hidden()
+    } else {
+        spinner(verb, message)
+    }
+}
+
 fn requirements_path() -> PathBuf {
     paths::root().join("xtask").join("requirements.txt")
 }
@@ -76,7 +96,7 @@ fn ensure_venv(name: &str, requirements: &str, what: &str) -> Result<Venv> {
     std::fs::create_dir_all(&tools)?;
     let log = tools.join(format!("{name}-pip.log"));
     let started = Instant::now();
-    let progress = spinner(
+    let progress = progress(
         "Installing",
         format!(
             "{what} ({}) into {}",
@@ -179,7 +199,7 @@ pub fn ensure_cdk_npm() -> Result<NodeModules> {
         .iter()
         .map(|(name, version)| format!("{name}@{version}"))
         .collect();
-    let progress = spinner(
+    let progress = progress(
         "Installing",
         format!(
             "{} into {}",

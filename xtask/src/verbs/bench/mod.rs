@@ -4,6 +4,7 @@
 mod cdk;
 mod cold_start;
 mod deploy;
+mod fresh;
 mod load;
 mod measure;
 mod render;
@@ -25,6 +26,7 @@ pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
             Suite::Functions => cold_start::run(iterations.clamp(1, 50))?,
             Suite::Deploy => deploy::run(iterations.clamp(1, 20))?,
             Suite::Load => load::run(global, iterations.clamp(1, 1000) as usize)?,
+            Suite::Fresh => fresh::run()?,
         }
     }
     Ok(())

@@ -62,9 +62,11 @@ pub fn init_logging() {
 /// `level` for everything, the [`CAPPED`] crates at info at most. A plain target list, no
 /// directive syntax: no regex engine in the functions.
 fn log_filter(level: LevelFilter) -> Targets {
-    CAPPED.iter().fold(Targets::new().with_default(level), |filter, target| {
-        filter.with_target(*target, level.min(LevelFilter::INFO))
-    })
+    CAPPED
+        .iter()
+        .fold(Targets::new().with_default(level), |filter, target| {
+            filter.with_target(*target, level.min(LevelFilter::INFO))
+        })
 }
 
 /// An SDK error in one line: the service's error code and message, or the transport's chain of

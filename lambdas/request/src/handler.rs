@@ -5,7 +5,7 @@ use hitl_core::{
     Approval, Invocation,
     message::{reviewer_message, slack_payload},
 };
-use lambda_runtime::{Diagnostic, LambdaEvent, tracing};
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 
 use hitl_aws::{describe, now};

@@ -6,7 +6,7 @@ use hitl_core::{
     page,
     rules::{self, PostVerdict, after_send, task_output},
 };
-use lambda_http::{Body, Error, Request, Response, http::Method, tracing};
+use lambda_http::{Body, Error, Request, Response, http::Method};
 
 use hitl_aws::{describe, error_code, now};
 

@@ -56,13 +56,22 @@ pub async fn deploy(
     let name = effective.stack_name.as_str();
     let cfn = aws.cloudformation();
     let current = stack::settle(&cfn, name, STACK_TIMEOUT, yes).await?;
+    let parameters = crate::parameters(&bucket, effective.project.as_str(), packages)?;
+    // The stack already runs this very template with these parameters: CloudFormation would
+    // find nothing to change, so nothing is asked of it (a no-change deploy stays quick).
+    if current
+        .as_ref()
+        .is_some_and(|s| s.has_parameters(&parameters))
+        && stack::deployed_template(&cfn, name).await.ok().as_deref() == Some(template)
+    {
+        return crate::finish(aws, effective, stack::Applied::Unchanged, uploaded).await;
+    }
     let change_type = if current.is_some() {
         ChangeSetType::Update
     } else {
         ChangeSetType::Create
     };
     let change_set = format!("hitl-{}", hitl_aws::now());
-    let parameters = crate::parameters(&bucket, effective.project.as_str(), packages)?;
     let created = cfn
         .create_change_set()
         .stack_name(name)

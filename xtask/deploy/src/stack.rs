@@ -25,9 +25,19 @@ pub struct Spec<'a> {
 pub struct Deployed {
     pub status: StackStatus,
     pub outputs: Vec<(String, String)>,
+    pub parameters: Vec<(String, String)>,
 }
 
 impl Deployed {
+    /// Whether the stack runs with exactly these parameters.
+    pub fn has_parameters(&self, parameters: &[(String, String)]) -> bool {
+        let mut ours = parameters.to_vec();
+        let mut theirs = self.parameters.clone();
+        ours.sort();
+        theirs.sort();
+        ours == theirs
+    }
+
     pub fn output(&self, key: &str) -> Option<&str> {
         self.outputs
             .iter()
@@ -60,7 +70,17 @@ pub async fn find(cfn: &Client, name: &str) -> Result<Option<Deployed>> {
                 .into_iter()
                 .filter_map(|o| Some((o.output_key?, o.output_value?)))
                 .collect();
-            Ok(Some(Deployed { status, outputs }))
+            let parameters = stack
+                .parameters
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| Some((p.parameter_key?, p.parameter_value?)))
+                .collect();
+            Ok(Some(Deployed {
+                status,
+                outputs,
+                parameters,
+            }))
         }
         Err(e)
             if error_code(&e) == Some("ValidationError") && describe(&e).contains("not exist") =>

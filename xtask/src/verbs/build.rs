@@ -20,14 +20,14 @@ pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
     let venv = install::ensure()?;
     let started = std::time::Instant::now();
     let packages = functions::build(&venv, arch)?;
-    let paths = functions::write_zips(arch, &packages)?;
-    for (asset, path) in packages.iter().zip(&paths) {
+    for asset in &packages {
+        let path = functions::zip_path(arch, &asset.function);
         status(
             "Packaged",
             format!(
                 "{} → {} ({}, {})",
                 asset.function,
-                paths::shown(path).display(),
+                paths::shown(&path).display(),
                 super::deploy::bytes(asset.zip.len() as u64),
                 asset.key("…").trim_start_matches("…/")
             ),

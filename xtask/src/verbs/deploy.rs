@@ -67,7 +67,6 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
         Endpoint::Aws => {
             let venv = install::ensure()?;
             let packages = functions::build(&venv, effective.lambda.architecture)?;
-            functions::write_zips(effective.lambda.architecture, &packages)?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
             match method.unwrap_or(Method::ChangeSet) {
                 Method::Direct => runtime.block_on(kit_deploy::direct(

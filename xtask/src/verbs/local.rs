@@ -1,7 +1,5 @@
 //! `cargo xtask local up|down|status`: the local environment's processes.
 
-
-
 use anyhow::{Context, Result};
 use kit_base::paths;
 

@@ -37,10 +37,12 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
         ];
         for (name, args) in steps {
             status("Running", format!("{cargo} {}", args.join(" ")));
-            let outcome = run_command(Command::new(&cargo).args(args).current_dir(paths::root()));
+            let outcome = timed(name, || {
+                run_command(Command::new(&cargo).args(args).current_dir(paths::root()))
+            });
             results.push((name, outcome));
         }
-        results.push(("one build", one_build(&cargo)));
+        results.push(("one build", timed("one build", || one_build(&cargo))));
     }
     if let Some(Err(e)) = installs.map(|i| i.join().unwrap_or_else(|_| bail!("panicked"))) {
         // Said again below by the step that needs them.
@@ -54,11 +56,14 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
             match install::ensure() {
                 Err(e) => results.push(("tools", Err(e))),
                 Ok(venv) => {
-                    results.push(("cfn-lint", cfn_lint(&venv, &templates)));
-                    results.push(("checkov", checkov(&venv, &templates)));
+                    results.push((
+                        "cfn-lint",
+                        timed("cfn-lint", || cfn_lint(&venv, &templates)),
+                    ));
+                    results.push(("checkov", timed("checkov", || checkov(&venv, &templates))));
                     if !lint_only {
-                        results.push(("end-to-end", end_to_end(&cargo)));
-                        results.push(("cdk synth", cdk_synth(&cargo)));
+                        results.push(("end-to-end", timed("end-to-end", || end_to_end(&cargo))));
+                        results.push(("cdk synth", timed("cdk synth", || cdk_synth(&cargo))));
                     }
                 }
             }
@@ -83,6 +88,17 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
         bail!("failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// `step`, with how long it took said after it.
+fn timed(name: &str, step: impl FnOnce() -> Result<()>) -> Result<()> {
+    let started = std::time::Instant::now();
+    let outcome = step();
+    status(
+        if outcome.is_ok() { "Passed" } else { "Failed" },
+        format!("{name} in {:.0?}", started.elapsed()),
+    );
+    outcome
 }
 
 /// The tools the later steps need, installed without a spinner of their own (cargo's output
@@ -120,7 +136,12 @@ fn one_build(cargo: &str) -> Result<()> {
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|m| m["reason"] == "compiler-artifact")
             // Path dependencies are the workspace's own crates.
-            .filter(|m| !m["package_id"].as_str().unwrap_or_default().starts_with("path+"))
+            .filter(|m| {
+                !m["package_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("path+")
+            })
             .map(|m| {
                 let id = m["package_id"].as_str().unwrap_or_default().to_owned();
                 let target = m["target"]["name"].as_str().unwrap_or_default().to_owned();
@@ -154,7 +175,10 @@ fn one_build(cargo: &str) -> Result<()> {
     let shared = functions.keys().filter(|k| xtask.contains_key(*k)).count();
     status(
         "Shared",
-        format!("{shared} of the functions' {} dependency builds with the xtask", functions.len()),
+        format!(
+            "{shared} of the functions' {} dependency builds with the xtask",
+            functions.len()
+        ),
     );
     Ok(())
 }

@@ -113,16 +113,37 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
     }
     FUNCTIONS
         .iter()
-        .map(|&function| {
-            let binary = out_dir.join(function).join("bootstrap");
-            let bytes = std::fs::read(&binary)
-                .with_context(|| format!("cargo lambda build left no {}", binary.display()))?;
-            Ok(Asset {
-                function: function.to_owned(),
-                zip: package::zip_bootstrap(&bytes)?,
-            })
-        })
+        .map(|&function| packaged(arch, function))
         .collect()
+}
+
+/// The package of a function's binary as cargo-lambda left it, written next to it as
+/// `<function>.zip`. The zip is made again only when the binary changed (a digest of the binary
+/// beside the zip says which one it holds): a deploy with nothing changed zips nothing.
+fn packaged(arch: Architecture, function: &str) -> Result<Asset> {
+    let binary = lambda_dir(arch).join(function).join("bootstrap");
+    let bytes = std::fs::read(&binary)
+        .with_context(|| format!("cargo lambda build left no {}", binary.display()))?;
+    let digest = package::hex_sha256(&bytes);
+    let zip_path = zip_path(arch, function);
+    let stamp = zip_path.with_extension("zip.source");
+    let kept = match std::fs::read_to_string(&stamp) {
+        Ok(source) if source == digest => std::fs::read(&zip_path).ok(),
+        _ => None,
+    };
+    let zip = match kept {
+        Some(zip) => zip,
+        None => {
+            let zip = package::zip_bootstrap(&bytes)?;
+            std::fs::write(&zip_path, &zip)?;
+            std::fs::write(&stamp, &digest)?;
+            zip
+        }
+    };
+    Ok(Asset {
+        function: function.to_owned(),
+        zip,
+    })
 }
 
 /// Compiles the functions as `cargo lambda watch` will run them (debug, with the
@@ -184,14 +205,7 @@ fn follow(
     Ok((finished, errors.join().unwrap_or_default()))
 }
 
-/// Writes the packages next to the binaries: `target/lambda/<arch>/<function>.zip`.
-pub fn write_zips(arch: Architecture, packages: &[Asset]) -> Result<Vec<PathBuf>> {
-    packages
-        .iter()
-        .map(|asset| {
-            let path = lambda_dir(arch).join(format!("{}.zip", asset.function));
-            std::fs::write(&path, &asset.zip)?;
-            Ok(path)
-        })
-        .collect()
+/// Where a function's package is: `target/lambda/<arch>/<function>.zip`, next to its binary.
+pub fn zip_path(arch: Architecture, function: &str) -> PathBuf {
+    lambda_dir(arch).join(format!("{function}.zip"))
 }

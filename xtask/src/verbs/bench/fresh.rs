@@ -48,7 +48,10 @@ fn measure(clone: &Path) -> Result<(Duration, Duration)> {
     status("Cloned", format!("the kit's HEAD into {}", clone.display()));
     let started = Instant::now();
     timed(
-        cargo_xtask(clone, &["deploy", "--env", "local", "--email", "you@example.com"]),
+        cargo_xtask(
+            clone,
+            &["deploy", "--env", "local", "--email", "you@example.com"],
+        ),
         started,
         "deploy",
     )?;

@@ -4,9 +4,10 @@
 //! their packages are made and named ([`package`]), and the fixed settings of the local
 //! environment ([`local`]).
 //!
-//! Pure apart from the file system and the terminal: no AWS SDK, no processes. It may use
-//! nothing of the kit.
+//! Pure apart from the file system and the terminal: no AWS SDK, and it starts no process
+//! (`cargo` only prepares the command others run). It may use nothing of the kit.
 
+pub mod cargo;
 pub mod diagnostic;
 pub mod local;
 pub mod package;

@@ -15,7 +15,7 @@ use kit_tools::install;
 use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, lint_only: bool) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo = kit_base::cargo::program();
     let mut results: Vec<(&str, Result<()>)> = Vec::new();
     // The Python tools and the CDK toolchain download while cargo compiles.
     let installs = (!lint_only).then(|| std::thread::spawn(install_tools));
@@ -37,12 +37,10 @@ pub fn run(global: &Global, lint_only: bool) -> Result<()> {
         ];
         for (name, args) in steps {
             status("Running", format!("{cargo} {}", args.join(" ")));
-            let outcome = timed(name, || {
-                run_command(Command::new(&cargo).args(args).current_dir(paths::root()))
-            });
+            let outcome = timed(name, || run_command(kit_base::cargo::command().args(args)));
             results.push((name, outcome));
         }
-        results.push(("one build", timed("one build", || one_build(&cargo))));
+        results.push(("one build", timed("one build", one_build)));
     }
     if let Some(Err(e)) = installs.map(|i| i.join().unwrap_or_else(|_| bail!("panicked"))) {
         // Said again below by the step that needs them.
@@ -118,13 +116,12 @@ fn install_tools() -> Result<()> {
 /// compiled: the workspace-hack gives both the same features, so each third-party crate they
 /// share is one artifact (same file, same hash), never compiled twice. A dependency added with
 /// features of its own shows here, named.
-fn one_build(cargo: &str) -> Result<()> {
+fn one_build() -> Result<()> {
     type Artifacts = std::collections::BTreeMap<(String, String), serde_json::Value>;
     let artifacts = |args: &[&str]| -> Result<Artifacts> {
-        let output = Command::new(cargo)
+        let output = kit_base::cargo::command()
             .args(["build", "--message-format", "json"])
             .args(args)
-            .current_dir(paths::root())
             .stderr(std::process::Stdio::inherit())
             .output()
             .context("cannot run cargo build")?;
@@ -207,11 +204,10 @@ fn end_to_end(cargo: &str) -> Result<()> {
         format!("{cargo} {} (local environment)", args.join(" ")),
     );
     let outcome = run_command(
-        Command::new(cargo)
+        kit_base::cargo::command()
             .args(args)
             .env("HITL_OUTPUT_DIR", &out_dir)
-            .env("HITL_LAMBDA_PROFILE", "lambda-test")
-            .current_dir(paths::root()),
+            .env("HITL_LAMBDA_PROFILE", "lambda-test"),
     );
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
     // that `local down` left no process and no port behind.
@@ -247,7 +243,7 @@ fn cdk_synth(cargo: &str) -> Result<()> {
         "--ignored",
     ];
     status("Running", format!("{cargo} {}", args.join(" ")));
-    run_command(Command::new(cargo).args(args).current_dir(paths::root()))
+    run_command(kit_base::cargo::command().args(args))
 }
 
 /// Lint fixtures: configs that switch on what the shipped one leaves off.

@@ -153,11 +153,8 @@ pub fn dev_build() -> Result<()> {
     let started = Instant::now();
     let what = format!("{} (debug, for cargo lambda watch)", FUNCTIONS.join(", "));
     let progress = spinner("Compiling", what.clone());
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .current_dir(paths::root())
-        .arg("build")
-        .args(["--features", &dev_features()]);
+    let mut command = kit_base::cargo::command();
+    command.arg("build").args(["--features", &dev_features()]);
     for function in FUNCTIONS {
         command.args(["--bin", function]);
     }

@@ -34,6 +34,7 @@ impl Venv {
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
         let mut command = Command::new(self.bin("cargo-lambda"));
+        kit_base::cargo::clean_env(&mut command);
         command
             .current_dir(paths::root())
             .env("PATH", std::env::join_paths(paths).unwrap_or_default());

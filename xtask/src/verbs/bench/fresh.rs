@@ -72,16 +72,13 @@ fn measure(clone: &Path) -> Result<(Duration, Duration)> {
 
 /// `cargo xtask ARGS` in `dir`, with nothing of this build's environment.
 fn cargo_xtask(dir: &Path, args: &[&str]) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
+    let mut command = kit_base::cargo::command();
     command.current_dir(dir).arg("xtask").args(args);
     for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key.starts_with("HITL_") {
-            command.env_remove(key.as_ref());
+        if key.to_string_lossy().starts_with("HITL_") {
+            command.env_remove(key);
         }
     }
-    command.env_remove("CARGO");
     command
 }
 

@@ -154,7 +154,7 @@ pub enum Command {
         #[arg(long)]
         verify: bool,
     },
-    /// Check the tools the kit needs (not available yet)
+    /// Check what the kit needs on this machine and in the account, with the fix for each
     Doctor,
     /// The local environment's router (started by the local environment, not by hand)
     #[command(hide = true)]

@@ -397,14 +397,106 @@ fn the_shipped_config_renders_every_environment() {
     }
 }
 
+/// `doctor` reports the machine and the account a deploy would use, each finding on its own
+/// line; with credentials from the environment and an endpoint that does not answer, it names
+/// the region and the key and says CloudFormation cannot be read, exit 1.
 #[test]
-fn verbs_still_to_come_say_so() {
+fn doctor_reports_the_machine_and_the_account() {
     let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let run = xtask(kit, &["doctor"]);
-    assert_eq!(run.output.status.code(), Some(1));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["doctor", "--env", "dev", "--region", "eu-west-3"])
+        .current_dir(kit)
+        .env("HITL_OUTPUT_DIR", out_dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEDOCTOR")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in [
+        "Rust",
+        "Lambda target",
+        "Python with venv",
+        "npm",
+        "Chromium",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
     assert!(
-        run.stderr().contains("not available in this version"),
-        "{}",
-        run.stderr()
+        stdout.contains("AWS region             eu-west-3"),
+        "{stdout}"
     );
+    assert!(stdout.contains("access key …CTOR (long-term)"), "{stdout}");
+    assert!(!stdout.contains("secret"), "{stdout}");
+    let bootstrap = stdout
+        .lines()
+        .find(|l| l.contains("bootstrap stack"))
+        .unwrap();
+    assert!(bootstrap.trim_start().starts_with("missing"), "{stdout}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // The local environment needs no account.
+    let local = xtask(kit, &["doctor", "--env", "local"]);
+    assert!(
+        local.stdout().contains("local environment"),
+        "{}",
+        local.stdout()
+    );
+}
+
+/// `deploy` for an architecture whose Rust target is missing stops before it installs or
+/// deploys anything, with advice that works for `deploy` (which has no `--arch`).
+#[test]
+fn deploy_without_the_functions_target_says_how_to_fix_it() {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let rustlib =
+        PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim()).join("lib/rustlib");
+    let Some((arch, target, other)) = [
+        ("arm64", "aarch64-unknown-linux-gnu", "x86_64"),
+        ("x86_64", "x86_64-unknown-linux-gnu", "arm64"),
+    ]
+    .into_iter()
+    .find(|(_, target, _)| !rustlib.join(target).join("lib").is_dir()) else {
+        eprintln!("both Lambda targets are installed: nothing to refuse here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{GOOD}    lambda:\n      architecture: {arch}\n");
+    std::fs::write(dir.path().join("hitl.yaml"), config).unwrap();
+    let run = xtask(
+        dir.path(),
+        &["--config", "hitl.yaml", "--env", "prod", "deploy", "--yes"],
+    );
+    let stderr = run.stderr();
+    assert_eq!(run.output.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains(&format!("rustup target add {target}")),
+        "{stderr}"
+    );
+    assert!(
+        errors[0].contains(&format!("`lambda.architecture: {other}`")),
+        "{stderr}"
+    );
+    assert!(!errors[0].contains("--arch"), "{stderr}");
+    assert!(!stderr.contains("Installing"), "{stderr}");
 }

@@ -94,3 +94,23 @@ pub fn local_placeholders(functions: &[&str]) -> Result<Vec<Asset>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_binary_always_zips_to_the_same_bytes() {
+        let binary = b"\x7fELF pretend binary".repeat(1000);
+        let zip = zip_bootstrap(&binary).unwrap();
+        assert_eq!(zip, zip_bootstrap(&binary).unwrap());
+        assert_ne!(zip, zip_bootstrap(b"another binary").unwrap());
+        // One file, `bootstrap`, executable, at the fixed timestamp.
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let file = archive.by_index(0).unwrap();
+        assert_eq!(file.name(), "bootstrap");
+        assert_eq!(file.unix_mode().map(|m| m & 0o777), Some(0o755));
+        assert_eq!(file.last_modified(), Some(zip::DateTime::default()));
+    }
+}

@@ -89,7 +89,8 @@ pub struct ApiSettings {
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableSettings {
-    /// `Retain` (default), `RetainExceptOnCreate` or `Delete`.
+    /// `RetainExceptOnCreate` (default: kept, unless the stack's first create fails), `Retain` or
+    /// `Delete`.
     pub deletion_policy: Option<DeletionPolicy>,
 }
 

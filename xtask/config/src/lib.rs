@@ -243,7 +243,9 @@ impl Config {
                 throttle_burst: api.throttle_burst.unwrap_or(ThrottleBurst::new(20.0)),
             },
             table: EffectiveTable {
-                deletion_policy: table.deletion_policy.unwrap_or(DeletionPolicy::Retain),
+                deletion_policy: table
+                    .deletion_policy
+                    .unwrap_or(DeletionPolicy::RetainExceptOnCreate),
             },
             tags: merged.tags.unwrap_or_default(),
             templates,

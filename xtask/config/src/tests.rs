@@ -119,3 +119,14 @@ fn the_schema_refuses_unknown_keys() {
     assert_eq!(schema["additionalProperties"], serde_json::json!(false));
     assert!(schema["properties"]["environments"].is_object());
 }
+
+/// A failed first create leaves no table behind unless the config asks to keep it.
+#[test]
+fn the_table_is_kept_except_when_the_first_create_fails_by_default() {
+    let config = parse(LAYERED).unwrap();
+    let dev = config.resolve("dev", &Overrides::default()).unwrap();
+    assert_eq!(
+        dev.table.deletion_policy,
+        DeletionPolicy::RetainExceptOnCreate
+    );
+}

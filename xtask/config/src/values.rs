@@ -569,6 +569,14 @@ impl Architecture {
         }
     }
 
+    /// The architecture that is not this one.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Arm64 => Self::X86_64,
+            Self::X86_64 => Self::Arm64,
+        }
+    }
+
     /// The Rust target Lambda runs this architecture's functions on.
     pub fn rust_target(self) -> &'static str {
         match self {

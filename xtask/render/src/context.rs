@@ -57,6 +57,9 @@ pub struct Api {
     pub methods: [Method; 3],
     /// `ApiDeployment` + a hash of the rendered API; filled in by the renderer.
     pub deployment_id: String,
+    /// Every method of the rendered template (the kit's and those an override adds), which the
+    /// deployment waits for; filled in by the renderer.
+    pub deployed_methods: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -168,6 +171,7 @@ impl<'a> StackContext<'a> {
                 throttle_burst: config.api.throttle_burst.get() as u64,
                 methods: METHODS,
                 deployment_id: "ApiDeployment".to_owned(),
+                deployed_methods: METHODS.iter().map(|m| m.logical_id.to_owned()).collect(),
             },
             table: Table {
                 deletion_policy: config.table.deletion_policy,

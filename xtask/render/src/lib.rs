@@ -23,8 +23,6 @@ use kit_config::Effective;
 pub const EXTENSION: &str = ".yaml.hbs";
 /// The main template of the application stack, by name.
 const STACK: &str = "stack";
-/// The partial whose rendered text keys the API deployment.
-const API: &str = "api";
 /// The main template of the per account/region bootstrap stack, by name.
 const BOOTSTRAP: &str = "bootstrap";
 
@@ -194,10 +192,41 @@ pub fn stack(sources: &Sources, config: &Effective) -> Result<String, Diagnostic
         .map_err(|message| Diagnostic::new(&sources.statemachine, message))?;
     let set = templates(sources, config.templates.as_deref())?;
     let mut context = StackContext::new(config, definition);
-    // A new API deployment whenever the API's own resources change.
-    let api = set.render_partial(API, &context)?;
-    context.api.deployment_id = format!("ApiDeployment{}", context::short_hash(&api));
+    // A new API deployment whenever what it serves changes, wherever that is written (the `api`
+    // partial, or methods an override adds through `extra_resources`): the template is rendered
+    // once to find the API's resources, then again with their hash in the deployment's name.
+    let draft = set.render(STACK, &context)?;
+    let (served, methods) = served_api(&draft);
+    context.api.deployment_id = format!("ApiDeployment{}", context::short_hash(&served));
+    context.api.deployed_methods = methods;
     set.render(STACK, &context)
+}
+
+/// What an API deployment snapshots, from a rendered template: every `AWS::ApiGateway::*`
+/// resource but the deployment and the stage, as text in logical-ID order; and the logical IDs
+/// of the methods among them.
+fn served_api(template: &str) -> (String, Vec<String>) {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).unwrap_or_default();
+    let mut served = BTreeMap::new();
+    let mut methods = Vec::new();
+    for (id, resource) in doc["Resources"].as_mapping().into_iter().flatten() {
+        let kind = resource["Type"].as_str().unwrap_or_default();
+        let Some(id) = id.as_str() else { continue };
+        if !kind.starts_with("AWS::ApiGateway::")
+            || matches!(
+                kind,
+                "AWS::ApiGateway::Deployment" | "AWS::ApiGateway::Stage"
+            )
+        {
+            continue;
+        }
+        if kind == "AWS::ApiGateway::Method" {
+            methods.push(id.to_owned());
+        }
+        served.insert(id.to_owned(), resource.clone());
+    }
+    methods.sort();
+    (serde_yaml::to_string(&served).unwrap_or_default(), methods)
 }
 
 /// Renders the bootstrap stack (asset bucket, API Gateway logging role).

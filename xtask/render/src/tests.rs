@@ -303,3 +303,138 @@ fn an_override_that_breaks_the_yaml_is_refused() {
     let err = render_with(dir.path()).unwrap_err();
     assert!(err.message.contains("not valid YAML"), "{err}");
 }
+
+/// The Step Functions actions a role's policy allows.
+fn states_actions(
+    resources: &serde_yaml::Mapping,
+    role: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut statements = Vec::new();
+    collect_statements(&resources[role], &mut statements);
+    statements
+        .into_iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Sequence(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => vec![],
+        })
+        .filter(|a| a.starts_with("states:"))
+        .collect()
+}
+
+/// The `SendTask*` calls a function's code makes, as IAM actions (`send_task_success` →
+/// `states:SendTaskSuccess`).
+fn send_task_calls(function: &str) -> std::collections::BTreeSet<String> {
+    let dir = kit().join("lambdas").join(function).join("src");
+    let mut calls = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (_, rest) in text
+            .match_indices(".send_task_")
+            .map(|(i, _)| ((), &text[i + 11..]))
+        {
+            let word: String = rest
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
+            let mut camel = word[..1].to_uppercase();
+            camel.push_str(&word[1..]);
+            calls.insert(format!("states:SendTask{camel}"));
+        }
+    }
+    calls
+}
+
+/// Each function's role allows exactly the Step Functions calls its code makes: the review
+/// function resumes with SendTaskSuccess only (a rejection is a success carrying the decision).
+#[test]
+fn the_roles_allow_the_step_functions_calls_the_code_makes_and_no_more() {
+    let resources = resources(&render_env(&fixture(), "prod"));
+    let review = send_task_calls("review");
+    assert_eq!(review, ["states:SendTaskSuccess".to_owned()].into());
+    assert_eq!(states_actions(&resources, "ReviewFunctionRole"), review);
+    assert_eq!(
+        states_actions(&resources, "RequestFunctionRole"),
+        send_task_calls("request")
+    );
+}
+
+/// An SQS queue subscribed to the topic is not encrypted with the AWS managed key
+/// `alias/aws/sqs`: SNS must be allowed to use the queue's key, and that key's policy cannot be
+/// changed, so every delivery would fail with KMS access denied
+/// (https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html).
+/// SQS-managed SSE, or a customer managed key whose policy admits SNS, works.
+#[test]
+fn no_queue_subscribed_to_the_topic_uses_the_aws_managed_sqs_key() {
+    let mut subscribed = 0;
+    for env in ["staging", "prod"] {
+        let resources = resources(&render_env(&fixture(), env));
+        for subscription in of_type(&resources, "AWS::SNS::Subscription") {
+            let properties = &subscription["Properties"];
+            if properties["Protocol"].as_str() != Some("sqs") {
+                continue;
+            }
+            let Value::Tagged(endpoint) = &properties["Endpoint"] else {
+                panic!("an SQS endpoint that is not !GetAtt Queue.Arn");
+            };
+            let queue = endpoint.value.as_str().unwrap().trim_end_matches(".Arn");
+            let key = &resources[queue]["Properties"]["KmsMasterKeyId"];
+            assert!(
+                !key.as_str().is_some_and(|k| k.ends_with("alias/aws/sqs")),
+                "{queue} in {env} is encrypted with alias/aws/sqs, which SNS cannot use"
+            );
+            subscribed += 1;
+        }
+    }
+    assert_eq!(subscribed, 1, "the fixture subscribes its audit queue");
+}
+
+/// A method an override adds through `extra_resources` goes live: the deployment's name changes
+/// with it, and the deployment waits for it.
+#[test]
+fn a_method_an_override_adds_gets_a_new_deployment_that_serves_it() {
+    let deployment = |text: &str| {
+        resources(text)
+            .into_iter()
+            .find(|(_, r)| r["Type"].as_str() == Some("AWS::ApiGateway::Deployment"))
+            .map(|(k, r)| (k.as_str().unwrap().to_owned(), r["DependsOn"].clone()))
+            .unwrap()
+    };
+    let extra = "  \
+  ApprovalOptionsMethod:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref ApprovalResource
+      HttpMethod: OPTIONS
+      AuthorizationType: NONE
+      Integration:
+        Type: MOCK
+";
+    let plain = render_with(overrides_dir(&[]).path()).unwrap();
+    let dir = overrides_dir(&[("extra_resources.yaml.hbs", extra)]);
+    let with_method = render_with(dir.path()).unwrap();
+    let (before, _) = deployment(&plain);
+    let (after, depends_on) = deployment(&with_method);
+    assert_ne!(before, after, "the new method would never be deployed");
+    let waits_for: Vec<&str> = depends_on
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        waits_for.contains(&"ApprovalOptionsMethod"),
+        "{waits_for:?}"
+    );
+    assert!(waits_for.contains(&"ApprovalPostMethod"), "{waits_for:?}");
+    // Nothing about the API changed: the same deployment.
+    assert_eq!(
+        before,
+        deployment(&render_with(overrides_dir(&[]).path()).unwrap()).0
+    );
+}

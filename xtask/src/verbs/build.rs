@@ -16,7 +16,11 @@ pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
         None => kit::effective(global, &[])?.lambda.architecture,
     };
     // Before installing anything: a missing target is the user's to fix.
-    functions::check_target(arch)?;
+    let other = arch.other().as_str();
+    functions::check_target(
+        arch,
+        &format!("build for the other architecture with --arch {other}"),
+    )?;
     let venv = install::ensure()?;
     let started = std::time::Instant::now();
     let packages = functions::build(&venv, arch)?;

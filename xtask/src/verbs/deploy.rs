@@ -65,6 +65,16 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             outcome
         }
         Endpoint::Aws => {
+            // Before installing anything: a missing target is the user's to fix.
+            let arch = effective.lambda.architecture;
+            functions::check_target(
+                arch,
+                &format!(
+                    "deploy {} for the other architecture: `lambda.architecture: {}` in the config",
+                    effective.environment,
+                    arch.other().as_str()
+                ),
+            )?;
             let venv = install::ensure()?;
             let packages = functions::build(&venv, effective.lambda.architecture)?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;

@@ -5,6 +5,7 @@ mod build;
 mod cdk;
 pub mod deploy;
 mod destroy;
+mod doctor;
 pub mod local;
 pub mod outputs;
 mod render;
@@ -13,7 +14,7 @@ mod start;
 mod status;
 mod test;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 
@@ -57,13 +58,6 @@ pub fn run(cli: Cli) -> Result<()> {
             emails,
             verify,
         } => cdk::run(global, lang, &out, &emails, verify),
-        Command::Doctor => not_yet("doctor"),
+        Command::Doctor => doctor::run(global),
     }
-}
-
-fn not_yet(name: &str) -> Result<()> {
-    bail!(
-        "`cargo xtask {name}` is not available in this version of the kit yet; `cargo xtask \
-         render` writes the CloudFormation template meanwhile"
-    )
 }

@@ -36,13 +36,14 @@ pub fn target_installed(target: &str) -> bool {
 }
 
 /// Refuses early, with the command that fixes it, when the target is missing. cargo-lambda would
-/// otherwise try to install it from the network.
-pub fn check_target(arch: Architecture) -> Result<()> {
+/// otherwise try to install it from the network. `instead` says how the verb at hand builds for
+/// the other architecture (a flag, or the config).
+pub fn check_target(arch: Architecture, instead: &str) -> Result<()> {
     let target = arch.rust_target();
     if !target_installed(target) {
         bail!(
             "the Rust target {target} (for {} functions) is not installed: run `rustup target add \
-             {target}`, or build for the other architecture with --arch",
+             {target}`, or {instead}",
             arch.as_str()
         );
     }
@@ -63,9 +64,9 @@ pub fn profile() -> String {
     std::env::var("HITL_LAMBDA_PROFILE").unwrap_or_else(|_| "release".to_owned())
 }
 
-/// Builds every function for `arch` and packages it.
+/// Builds every function for `arch` and packages it (the caller has checked the target with
+/// [`check_target`]).
 pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
-    check_target(arch)?;
     let profile = profile();
     let out_dir = lambda_dir(arch);
     let log = paths::root()

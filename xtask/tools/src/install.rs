@@ -66,6 +66,19 @@ fn requirements_path() -> PathBuf {
     paths::root().join("xtask").join("requirements.txt")
 }
 
+/// Whether the tools venv holds what `xtask/requirements.txt` pins (else the first verb that
+/// needs it installs it).
+pub fn installed() -> bool {
+    let stamp = paths::tools_dir().join("venv").join(".hitl-requirements");
+    match (
+        std::fs::read_to_string(stamp),
+        std::fs::read_to_string(requirements_path()),
+    ) {
+        (Ok(stamp), Ok(requirements)) => stamp == requirements,
+        _ => false,
+    }
+}
+
 /// The venv, created or brought up to date with the requirements first if needed.
 pub fn ensure() -> Result<Venv> {
     let requirements = std::fs::read_to_string(requirements_path())

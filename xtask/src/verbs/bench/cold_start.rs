@@ -36,6 +36,7 @@ while True:
 pub fn run(runs: u32) -> Result<()> {
     let venv = install::ensure()?;
     let arch = Architecture::X86_64;
+    functions::check_target(arch, "benchmark on a machine that has it")?;
     let packages = functions::build(&venv, arch)?;
     let zips: Vec<_> = packages
         .iter()

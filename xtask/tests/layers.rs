@@ -330,26 +330,25 @@ fn metadata() -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// Every workspace crate's root files (lib and bins), read.
-fn workspace_crates(metadata: &Value) -> Vec<CrateFiles> {
-    let members: BTreeSet<&str> = metadata["workspace_members"]
+/// The strings of a JSON array.
+fn strings(array: &Value) -> impl Iterator<Item = &str> {
+    array
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
+        .map(|v| v.as_str().unwrap())
+}
+
+/// Every workspace crate's root files (lib and bins), read.
+fn workspace_crates(metadata: &Value) -> Vec<CrateFiles> {
+    let members: BTreeSet<&str> = strings(&metadata["workspace_members"]).collect();
     let mut crates = Vec::new();
     for package in metadata["packages"].as_array().unwrap() {
         if !members.contains(package["id"].as_str().unwrap()) {
             continue;
         }
         for target in package["targets"].as_array().unwrap() {
-            let kinds: Vec<&str> = target["kind"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k.as_str().unwrap())
-                .collect();
+            let kinds: Vec<&str> = strings(&target["kind"]).collect();
             if kinds.iter().any(|k| matches!(*k, "lib" | "bin")) {
                 let name = format!("{} ({})", package["name"].as_str().unwrap(), kinds[0]);
                 let root = PathBuf::from(target["src_path"].as_str().unwrap());

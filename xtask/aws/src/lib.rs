@@ -9,6 +9,19 @@ use aws_config::{Region, SdkConfig};
 use kit_base::local;
 use kit_config::{Effective, values::Endpoint};
 
+/// The SDK settings a cloud environment's clients get: the credential chain, with the profile
+/// and region of the config (or the flags) over the environment's.
+pub async fn cloud_config(effective: &Effective) -> SdkConfig {
+    let mut loader = hitl_aws::config_loader();
+    if let Some(profile) = &effective.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &effective.region {
+        loader = loader.region(Region::new(region.to_string()));
+    }
+    loader.load().await
+}
+
 /// Where an environment's stack lives, and the clients to reach it.
 pub struct Aws {
     pub sdk: SdkConfig,
@@ -40,14 +53,7 @@ impl Aws {
                 effective.environment
             ),
             (Endpoint::Aws, _) => {
-                let mut loader = hitl_aws::config_loader();
-                if let Some(profile) = &effective.profile {
-                    loader = loader.profile_name(profile);
-                }
-                if let Some(region) = &effective.region {
-                    loader = loader.region(Region::new(region.to_string()));
-                }
-                let sdk = loader.load().await;
+                let sdk = cloud_config(effective).await;
                 if sdk.region().is_none() {
                     bail!(
                         "no AWS region for {}: pass --region, set `region:` in the config, or \

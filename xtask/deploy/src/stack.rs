@@ -64,18 +64,10 @@ pub async fn find(cfn: &Client, name: &str) -> Result<Option<Deployed>> {
             if status == StackStatus::DeleteComplete {
                 return Ok(None);
             }
-            let outputs = stack
-                .outputs
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|o| Some((o.output_key?, o.output_value?)))
-                .collect();
-            let parameters = stack
-                .parameters
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| Some((p.parameter_key?, p.parameter_value?)))
-                .collect();
+            let outputs = pairs(stack.outputs, |o| Some((o.output_key?, o.output_value?)));
+            let parameters = pairs(stack.parameters, |p| {
+                Some((p.parameter_key?, p.parameter_value?))
+            });
             Ok(Some(Deployed {
                 status,
                 outputs,
@@ -89,6 +81,18 @@ pub async fn find(cfn: &Client, name: &str) -> Result<Option<Deployed>> {
         }
         Err(e) => bail!("cannot read stack {name}: {}", describe(&e)),
     }
+}
+
+/// The key/value pairs of a list CloudFormation may leave out, those with both halves.
+fn pairs<T>(
+    items: Option<Vec<T>>,
+    pair: impl Fn(T) -> Option<(String, String)>,
+) -> Vec<(String, String)> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(pair)
+        .collect()
 }
 
 /// What the kit asks CloudFormation to allow: the stack creates IAM roles.

@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::Result;
-use aws_sdk_s3::config::{ProvideCredentials, Region};
+use aws_sdk_s3::config::ProvideCredentials;
 use kit_base::{local, paths};
 use kit_config::{Effective, values::Endpoint};
 use kit_deploy::BOOTSTRAP_STACK;
@@ -194,14 +194,7 @@ fn account(effective: &Effective) -> Vec<Finding> {
         )];
     };
     runtime.block_on(async {
-        let mut loader = hitl_aws::config_loader();
-        if let Some(profile) = &effective.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &effective.region {
-            loader = loader.region(Region::new(region.to_string()));
-        }
-        let sdk = loader.load().await;
+        let sdk = kit_aws::cloud_config(effective).await;
         let mut findings = Vec::new();
         let Some(region) = sdk.region().map(ToString::to_string) else {
             findings.push(found(

@@ -318,6 +318,52 @@ fn secret_where_a_parameter_name_belongs() {
     );
 }
 
+/// serde_yaml places a value's error at the start of its mapping: a bad value after other keys
+/// is still named by its own line and key.
+#[test]
+fn a_bad_value_after_other_keys_names_its_own_line() {
+    let config = "project: shop\nenvironments:\n  dev:\n    retention: 7d\n    lambda:\n      memory_mb: 256\n      timeout: 2000s\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:7:7:",
+            "environments.dev.lambda.timeout",
+            "`2000s` is out of range",
+        ],
+    );
+}
+
+#[test]
+fn a_kms_alias_where_a_key_arn_belongs() {
+    let config = GOOD.replace(
+        "defaults:\n",
+        "defaults:\n  slack_webhook_parameter: /hitl/slack\n  slack_webhook_kms_key: alias/my-key\n",
+    );
+    let run = render_config(&config, &[], &[]);
+    assert_refused(
+        &run,
+        &["hitl.yaml:4:", "slack_webhook_kms_key", "not a KMS key ARN"],
+    );
+}
+
+#[test]
+fn a_kms_key_without_the_slack_parameter() {
+    let config = GOOD.replace(
+        "  dev:\n",
+        "  dev:\n    slack_webhook_kms_key: arn:aws:kms:eu-west-1:111122223333:key/abcd-1234\n",
+    );
+    let run = render_config(&config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:6:",
+            "environments.dev.slack_webhook_kms_key",
+            "no slack_webhook_parameter",
+        ],
+    );
+}
+
 #[test]
 fn log_retention_cloudwatch_rejects() {
     let config = "project: shop\ndefaults:\n  log_retention_days: 31\nenvironments:\n  dev:\n";

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::values::{
     ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey, TagValue,
-    ThrottleBurst, ThrottleRate,
+    KmsKeyArn, LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey,
+    TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment
@@ -49,6 +49,9 @@ pub struct Settings {
     pub reviewers: Option<Vec<Email>>,
     /// Name of the SSM SecureString parameter holding a Slack incoming-webhook URL (optional).
     pub slack_webhook_parameter: Option<ParameterName>,
+    /// The ARN of the customer managed KMS key that encrypts that parameter, if it is not the
+    /// AWS managed key aws/ssm: the request function may then decrypt with it, through SSM only.
+    pub slack_webhook_kms_key: Option<KmsKeyArn>,
     /// The Lambda functions.
     pub lambda: Option<LambdaSettings>,
     /// Retention of every log group, in days (default 30).
@@ -145,6 +148,7 @@ impl Layer for Settings {
             slack_webhook_parameter: self
                 .slack_webhook_parameter
                 .layer(top.slack_webhook_parameter),
+            slack_webhook_kms_key: self.slack_webhook_kms_key.layer(top.slack_webhook_kms_key),
             lambda: nested(self.lambda, top.lambda),
             log_retention_days: self.log_retention_days.layer(top.log_retention_days),
             api: nested(self.api, top.api),

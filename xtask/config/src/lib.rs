@@ -20,8 +20,8 @@ pub use file::ConfigFile;
 use file::{Layer, Settings};
 use values::{
     ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey, TagValue,
-    ThrottleBurst, ThrottleRate,
+    KmsKeyArn, LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey,
+    TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// Values the command line sets, which win over the file.
@@ -46,6 +46,7 @@ pub struct Effective {
     pub retention: Retention,
     pub reviewers: Vec<Email>,
     pub slack_webhook_parameter: Option<ParameterName>,
+    pub slack_webhook_kms_key: Option<KmsKeyArn>,
     pub lambda: EffectiveLambda,
     pub log_retention_days: LogRetentionDays,
     pub api: EffectiveApi,
@@ -118,8 +119,15 @@ impl Config {
                     .to_owned(),
             });
         }
-        let file: ConfigFile =
-            serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+        // serde_yaml places an error a value type raises at the start of its mapping, not at the
+        // key: the path the error happened at says which key it was.
+        let file: ConfigFile = serde_path_to_error::deserialize(
+            serde_yaml::Deserializer::from_str(&text),
+        )
+        .map_err(|e| {
+            let keys = keys_of(e.path());
+            yaml_error(path, &text, e.inner(), &keys)
+        })?;
         Ok(Self {
             path: path.to_owned(),
             text,
@@ -208,6 +216,23 @@ impl Config {
             }
         };
 
+        if merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none() {
+            let candidates = [
+                vec!["environments", env_name.as_str(), "slack_webhook_kms_key"],
+                vec!["defaults", "slack_webhook_kms_key"],
+            ];
+            let field = candidates
+                .iter()
+                .find(|path| locate::line_of(&self.text, path).is_some())
+                .unwrap_or(&candidates[0]);
+            return Err(self.error_at(
+                field,
+                "a key for the Slack webhook's parameter, but no slack_webhook_parameter: set \
+                 the parameter's name too, or remove the key"
+                    .to_owned(),
+            ));
+        }
+
         let mut reviewers = merged.reviewers.unwrap_or_default();
         reviewers.extend(overrides.emails.iter().cloned());
         reviewers.sort();
@@ -230,6 +255,7 @@ impl Config {
                 .unwrap_or(Retention::from_secs(30 * 86_400)),
             reviewers,
             slack_webhook_parameter: merged.slack_webhook_parameter,
+            slack_webhook_kms_key: merged.slack_webhook_kms_key,
             lambda: EffectiveLambda {
                 architecture: lambda.architecture.unwrap_or(Architecture::Arm64),
                 memory_mb: lambda.memory_mb.unwrap_or(MemoryMb::new(256)),
@@ -257,7 +283,20 @@ impl Config {
 /// Turns serde_yaml's message (`path: message at line L column C`) into ours.
 /// A value's own error is reported at its key with the path of the enclosing mapping, so the key
 /// found at that position in the text completes the field.
-fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic {
+/// The mapping keys of an error's path, when the error is about the value of a key (not inside a
+/// list or at the top).
+fn keys_of(path: &serde_path_to_error::Path) -> Vec<String> {
+    let mut keys = Vec::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Map { key } => keys.push(key.clone()),
+            _ => return Vec::new(),
+        }
+    }
+    keys
+}
+
+fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error, keys: &[String]) -> Diagnostic {
     let mut message = error.to_string();
     let line = error.location().map(|l| (l.line(), l.column()));
     if let Some(at) = message.rfind(" at line ") {
@@ -288,8 +327,19 @@ fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Diagnostic 
             None => key,
         });
     }
-    // serde_yaml places a duplicate at the start of its mapping: point at the second one.
+    // A value's own error: the key the path names, where the file writes it.
     let mut line = line;
+    let about_keys = ["duplicate field", "unknown field", "missing field"];
+    if !keys.is_empty() && !about_keys.iter().any(|p| message.starts_with(p)) {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        if let Some(at) = locate::line_of(text, &keys) {
+            let written = text.lines().nth(at - 1).unwrap_or_default();
+            let column = written.len() - written.trim_start().len() + 1;
+            line = Some((at, column));
+            field = Some(keys.join("."));
+        }
+    }
+    // serde_yaml places a duplicate at the start of its mapping: point at the second one.
     if let Some(key) = message
         .strip_prefix("duplicate field `")
         .and_then(|rest| rest.strip_suffix('`'))

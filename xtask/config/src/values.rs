@@ -355,6 +355,45 @@ impl FromStr for ParameterName {
     }
 }
 
+/// The ARN of a KMS key (not an alias: IAM grants `kms:Decrypt` on keys).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsKeyArn(String);
+
+impl FromStr for KmsKeyArn {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.splitn(6, ':').collect();
+        let valid = match parts.as_slice() {
+            ["arn", partition, "kms", region, account, resource] => {
+                partition.starts_with("aws")
+                    && !region.is_empty()
+                    && region
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && account.len() == 12
+                    && account.chars().all(|c| c.is_ascii_digit())
+                    && resource.strip_prefix("key/").is_some_and(|id| {
+                        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    })
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err(format!(
+                "`{text}` is not a KMS key ARN: write the key's ARN, like \
+                 arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \
+                 (an alias cannot be granted kms:Decrypt)"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+string_value!(KmsKeyArn, "KmsKeyArn", {
+    "type": "string",
+    "pattern": "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
+});
+
 string_value!(ParameterName, "ParameterName", {
     "type": "string",
     "pattern": "^[A-Za-z0-9_./-]+$",

@@ -23,6 +23,8 @@ pub struct StackContext<'a> {
     /// Comma-separated, for the request function's environment.
     pub reviewer_list: String,
     pub slack_webhook_parameter: Option<&'a str>,
+    /// The customer managed key of that parameter, when it is not aws/ssm.
+    pub slack_webhook_kms_key: Option<&'a str>,
     /// The parameter name without its leading `/`, as it follows `parameter/` in an ARN.
     pub slack_parameter_path: Option<&'a str>,
     pub lambda: Lambda,
@@ -155,6 +157,7 @@ impl<'a> StackContext<'a> {
                 .collect::<Vec<_>>()
                 .join(","),
             slack_webhook_parameter: config.slack_webhook_parameter.as_ref().map(|p| p.as_str()),
+            slack_webhook_kms_key: config.slack_webhook_kms_key.as_ref().map(|k| k.as_str()),
             slack_parameter_path: config
                 .slack_webhook_parameter
                 .as_ref()

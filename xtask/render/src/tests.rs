@@ -438,3 +438,31 @@ fn a_method_an_override_adds_gets_a_new_deployment_that_serves_it() {
         deployment(&render_with(overrides_dir(&[]).path()).unwrap()).0
     );
 }
+
+/// A Slack parameter under a customer managed key: the request role may decrypt with that key,
+/// only through SSM; under aws/ssm it gets no KMS permission at all.
+#[test]
+fn the_slack_parameters_key_is_granted_through_ssm_only() {
+    let key_statements = |env: &str| -> Vec<Value> {
+        let resources = resources(&render_env(&fixture(), env));
+        let mut statements = Vec::new();
+        collect_statements(&resources["RequestFunctionRole"], &mut statements);
+        statements
+            .into_iter()
+            .filter(|s| s["Action"].as_str().is_some_and(|a| a.starts_with("kms:")))
+            .cloned()
+            .collect()
+    };
+    let prod = key_statements("prod");
+    assert_eq!(prod.len(), 1, "{prod:?}");
+    assert_eq!(prod[0]["Action"], Value::from("kms:Decrypt"));
+    assert_eq!(
+        prod[0]["Resource"],
+        Value::from("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    );
+    let Value::Tagged(via) = &prod[0]["Condition"]["StringEquals"]["kms:ViaService"] else {
+        panic!("no kms:ViaService condition: {prod:?}");
+    };
+    assert_eq!(via.value, Value::from("ssm.${AWS::Region}.amazonaws.com"));
+    assert!(key_statements("staging").is_empty());
+}

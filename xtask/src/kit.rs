@@ -1,7 +1,8 @@
 //! The config the global flags name: loaded, and resolved for their environment.
 
+use kit_base::diagnostic::Diagnostic;
 use kit_base::paths;
-use kit_config::{Config, Diagnostic, Effective, Overrides, values::Email};
+use kit_config::{Config, Effective, Overrides, values::Email};
 
 use crate::cli::Global;
 

@@ -503,6 +503,13 @@ fn doctor_reports_the_machine_and_the_account() {
         "{}",
         local.stdout()
     );
+    // Nothing it lacks is required for the local environment (no Lambda target, no account).
+    let python = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .status();
+    if python.is_ok_and(|s| s.success()) {
+        assert_eq!(local.output.status.code(), Some(0), "{}", local.stdout());
+    }
 }
 
 /// `deploy` for an architecture whose Rust target is missing stops before it installs or

@@ -1,5 +1,6 @@
-//! What the hitl functions share around the AWS SDK. Kept apart from `hitl-core`, which does
-//! no I/O and knows nothing of the SDK.
+//! What the hitl functions (and the kit's own clients) share around the AWS SDK: the one HTTPS
+//! client and the config loader on it, one-line error descriptions, logging, the clock. Kept
+//! apart from `hitl-core`, which does no I/O and knows nothing of the SDK.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

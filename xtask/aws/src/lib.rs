@@ -102,5 +102,3 @@ impl Aws {
         aws_sdk_lambda::Client::new(&self.sdk)
     }
 }
-
-pub use hitl_aws::{describe, error_code};

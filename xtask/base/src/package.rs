@@ -53,6 +53,10 @@ impl Asset {
     }
 }
 
+/// The version of [`zip_bootstrap`]'s output: a change to how packages are made changes it, so
+/// that no zip made the old way is reused.
+pub const ZIP_FORMAT: &str = "hitl-zip-1";
+
 /// The SHA-256 of `bytes`, in lower-case hex.
 pub fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

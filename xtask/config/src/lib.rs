@@ -14,7 +14,7 @@ use std::{
 
 use serde::Serialize;
 
-pub use kit_base::diagnostic::Diagnostic;
+use kit_base::diagnostic::Diagnostic;
 
 pub use file::ConfigFile;
 use file::{Layer, Settings};

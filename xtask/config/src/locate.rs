@@ -1,5 +1,5 @@
-//! Finds the line of a key path in block-style YAML, for errors found after parsing (serde_yaml
-//! reports lines only for errors it raises itself).
+//! Finds the line of a key path in block-style YAML: for a value's error (serde_yaml places it at
+//! the start of the enclosing mapping, not at the key) and for errors found after parsing.
 
 /// The 1-based line of the key at `path` (e.g. `["environments", "dev", "templates"]`), if the
 /// document writes it in block style.

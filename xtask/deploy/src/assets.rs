@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use kit_base::package::Asset;
 
-use kit_aws::{describe, error_code};
+use hitl_aws::{describe, error_code};
 
 /// Uploads the assets the bucket lacks; returns the bytes uploaded.
 pub async fn upload(

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use aws_sdk_cloudformation::types::{ChangeSetStatus, ChangeSetType, Replacement};
 
-use kit_aws::{Aws, describe};
+use hitl_aws::describe;
+use kit_aws::Aws;
 use kit_base::{
     package::Asset,
     status::{confirm, spinner, status},

@@ -39,7 +39,13 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
     // quick).
     let current = stack::find(&cfn, BOOTSTRAP_STACK).await?;
     let unchanged = match &current {
-        Some(found) if !stack::in_progress(&found.status) => {
+        // Only a stack that can be used as it is: one to recreate or unblock goes through
+        // `apply_direct`, which handles each such status.
+        Some(found)
+            if !stack::in_progress(&found.status)
+                && !stack::needs_recreate(&found.status)
+                && stack::stuck(BOOTSTRAP_STACK, &found.status).is_none() =>
+        {
             stack::deployed_template(&cfn, BOOTSTRAP_STACK)
                 .await
                 .ok()

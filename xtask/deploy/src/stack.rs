@@ -10,7 +10,7 @@ use aws_sdk_cloudformation::{
 };
 use indicatif::ProgressBar;
 
-use kit_aws::{describe, error_code};
+use hitl_aws::{describe, error_code};
 use kit_base::status::{confirm, spinner, status};
 
 /// What the kit sends for a stack.

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use kit_aws::{Aws, describe};
+use hitl_aws::describe;
+use kit_aws::Aws;
 use kit_base::{local, package::FUNCTIONS};
 use kit_tools::install::Venv;
 

@@ -3,7 +3,8 @@
 
 use anyhow::{Context, Result};
 
-use kit_aws::{Aws, describe};
+use hitl_aws::describe;
+use kit_aws::Aws;
 use kit_base::status::{confirm, status};
 use kit_config::values::Endpoint;
 use kit_deploy::{self, BOOTSTRAP_STACK, STACK_TIMEOUT, stack};
@@ -150,7 +151,7 @@ async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize
     loop {
         let page = match s3.list_object_versions().bucket(bucket).send().await {
             Ok(page) => page,
-            Err(e) if kit_aws::error_code(&e) == Some("NoSuchBucket") => return Ok(removed),
+            Err(e) if hitl_aws::error_code(&e) == Some("NoSuchBucket") => return Ok(removed),
             Err(e) => anyhow::bail!("cannot list s3://{bucket}: {}", describe(&e)),
         };
         let ids: Vec<ObjectIdentifier> = page

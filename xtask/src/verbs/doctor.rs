@@ -86,9 +86,11 @@ fn machine(effective: &Effective) -> Vec<Finding> {
         ),
     });
     let arch = effective.lambda.architecture;
+    // The local environment builds for this machine only: no Lambda target is required there.
+    let cloud = effective.endpoint == Endpoint::Aws;
     for candidate in [arch, arch.other()] {
         let target = candidate.rust_target();
-        let ours = candidate == arch;
+        let ours = candidate == arch && cloud;
         let (weight, note) = match (functions::target_installed(target), ours) {
             (true, _) => (Weight::Ok, format!("{target} installed")),
             (false, true) => (
@@ -217,8 +219,8 @@ fn account(effective: &Effective) -> Vec<Finding> {
             tokio::time::timeout(Duration::from_secs(10), provider.provide_credentials()).await;
         match credentials {
             Ok(Ok(credentials)) => {
-                let key = credentials.access_key_id();
-                let shown = &key[key.len().saturating_sub(4)..];
+                let key: Vec<char> = credentials.access_key_id().chars().collect();
+                let shown: String = key[key.len().saturating_sub(4)..].iter().collect();
                 let kind = match credentials.expiry() {
                     Some(_) => "temporary",
                     None => "long-term",

@@ -11,7 +11,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use kit_base::paths;
 use sha2::{Digest, Sha256};
 
-use kit_aws::describe;
+use hitl_aws::describe;
 use kit_base::status::status;
 use kit_deploy::stack;
 use kit_local::emulation;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
-use kit_aws::describe;
+use hitl_aws::describe;
 use kit_deploy::stack;
 
 use crate::{cli::Global, kit};

@@ -119,25 +119,35 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
 }
 
 /// The package of a function's binary as cargo-lambda left it, written next to it as
-/// `<function>.zip`. The zip is made again only when the binary changed (a digest of the binary
-/// beside the zip says which one it holds): a deploy with nothing changed zips nothing.
+/// `<function>.zip`. The zip is made again only when the binary changed: a stamp beside it
+/// records the packaging's version, the binary's digest and the zip's digest, and the zip is
+/// reused only when all three still match (a deploy with nothing changed zips nothing).
 fn packaged(arch: Architecture, function: &str) -> Result<Asset> {
     let binary = lambda_dir(arch).join(function).join("bootstrap");
     let bytes = std::fs::read(&binary)
         .with_context(|| format!("cargo lambda build left no {}", binary.display()))?;
-    let digest = package::hex_sha256(&bytes);
     let zip_path = zip_path(arch, function);
-    let stamp = zip_path.with_extension("zip.source");
-    let kept = match std::fs::read_to_string(&stamp) {
-        Ok(source) if source == digest => std::fs::read(&zip_path).ok(),
-        _ => None,
+    let stamp_path = zip_path.with_extension("zip.source");
+    let stamp = |zip: &[u8]| {
+        format!(
+            "{} {} {}",
+            package::ZIP_FORMAT,
+            package::hex_sha256(&bytes),
+            package::hex_sha256(zip)
+        )
     };
+    let kept = std::fs::read(&zip_path)
+        .ok()
+        .filter(|zip| std::fs::read_to_string(&stamp_path).is_ok_and(|found| found == stamp(zip)));
     let zip = match kept {
         Some(zip) => zip,
         None => {
             let zip = package::zip_bootstrap(&bytes)?;
-            std::fs::write(&zip_path, &zip)?;
-            std::fs::write(&stamp, &digest)?;
+            let _ = std::fs::remove_file(&stamp_path);
+            let tmp = zip_path.with_extension("zip.tmp");
+            std::fs::write(&tmp, &zip)?;
+            std::fs::rename(&tmp, &zip_path)?;
+            std::fs::write(&stamp_path, stamp(&zip))?;
             zip
         }
     };
@@ -191,8 +201,11 @@ fn follow(
     let stderr = child.stderr.take().expect("piped");
     let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
     let mut compiled = 0;
-    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
-        let message: serde_json::Value = serde_json::from_str(&line?).unwrap_or_default();
+    for line in BufReader::new(child.stdout.take().expect("piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        let message: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         if message["reason"] == "compiler-artifact" && message["fresh"] == false {
             compiled += 1;
             let name = message["target"]["name"].as_str().unwrap_or_default();

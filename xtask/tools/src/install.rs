@@ -45,12 +45,18 @@ impl Venv {
 /// Installs without spinners while set (other output runs meanwhile); see [`quietly`].
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Runs `f` with the installers' spinners hidden (their `Installed` lines still print).
+/// Runs `f` with the installers' spinners hidden (their `Installed` lines still print); they
+/// show again afterwards, also when `f` panics.
 pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    struct Loud;
+    impl Drop for Loud {
+        fn drop(&mut self) {
+            QUIET.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
-    let result = f();
-    QUIET.store(false, std::sync::atomic::Ordering::Relaxed);
-    result
+    let _loud = Loud;
+    f()
 }
 
 /// A spinner, unless [`quietly`] is on.

@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::json;
 
-use kit_aws::{Aws, describe};
+use hitl_aws::describe;
+use kit_aws::Aws;
 use kit_base::status::status;
 use kit_config::values::{Email, Endpoint};
 use kit_deploy::stack;

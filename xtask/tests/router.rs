@@ -38,26 +38,35 @@ impl Drop for Router {
 }
 
 fn start_router(moto: &str, lambda: &str) -> Router {
-    let listen = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "local-router",
-            "--listen",
-            &listen,
-            "--moto",
-            moto,
-            "--lambda",
-            lambda,
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(&listen).is_err() {
-        assert!(Instant::now() < deadline, "the router did not start");
-        thread::sleep(Duration::from_millis(20));
+    // A port free_port returned may be taken by a test running beside this one before the
+    // router binds it: then the router exits at once, and another port is tried.
+    for _ in 0..5 {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "local-router",
+                "--listen",
+                &listen,
+                "--moto",
+                moto,
+                "--lambda",
+                lambda,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&listen).is_err() {
+            assert!(Instant::now() < deadline, "the router did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+        thread::sleep(Duration::from_millis(200));
+        if child.try_wait().unwrap().is_none() {
+            return Router(child, format!("http://{listen}"));
+        }
     }
-    Router(child, format!("http://{listen}"))
+    panic!("the router could not bind a port in five tries");
 }
 
 fn agent() -> ureq::Agent {

@@ -33,6 +33,9 @@ pub struct Env {
     /// The fake Slack webhook's URL, and what it received.
     pub slack_url: String,
     slack_posts: std::sync::Arc<Mutex<Vec<String>>>,
+    /// Whether the config names a Slack webhook parameter (the request function then posts and
+    /// marks the record after the emails).
+    slack: bool,
 }
 
 /// A message a reviewer received.
@@ -153,8 +156,9 @@ impl Env {
                 .load(),
         );
         let (slack_url, slack_posts) = fake_webhook();
-        let project = std::fs::read_to_string(root.join(config))
-            .unwrap()
+        let config_text = std::fs::read_to_string(root.join(config)).unwrap();
+        let slack = config_text.contains("slack_webhook_parameter:");
+        let project = config_text
             .lines()
             .find_map(|l| l.strip_prefix("project: ").map(|p| p.trim().to_owned()))
             .expect("a project line");
@@ -178,6 +182,7 @@ impl Env {
             outboxes: HashMap::new(),
             slack_url,
             slack_posts,
+            slack,
         };
         env.runtime.block_on(async {
             aws_sdk_ssm::Client::new(&env.sdk)
@@ -351,13 +356,25 @@ impl Env {
     pub fn link(&self, title: &str, reviewer: &str) -> String {
         let subject = format!("Approval needed: {title}");
         let message = self.wait_for_message(reviewer, |m| m.subject == subject);
-        message
+        let link = message
             .body
             .lines()
             .find(|l| l.contains("/approvals/"))
             .expect("a link in the message")
             .trim()
-            .to_owned()
+            .to_owned();
+        // The request function posts to Slack (this environment has a webhook) after the emails
+        // and then marks the record: wait for that, so a test's snapshot of the record is the
+        // final one and not a moment in the middle of the request.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.slack && self.record(&link)["slack_sent_at"].is_null() {
+            assert!(
+                Instant::now() < deadline,
+                "the request function never posted to Slack"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        link
     }
 
     pub fn execution(&self, arn: &str) -> Value {

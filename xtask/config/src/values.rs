@@ -752,6 +752,29 @@ mod tests {
     }
 
     #[test]
+    fn kms_keys_are_named_by_their_arn() {
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(
+            key.parse::<KmsKeyArn>().map(|k| k.to_string()),
+            Ok(key.to_owned())
+        );
+        assert!(
+            "arn:aws-cn:kms:cn-north-1:111122223333:key/mrk-1234"
+                .parse::<KmsKeyArn>()
+                .is_ok()
+        );
+        for bad in [
+            "alias/my-key",
+            "arn:aws:kms:eu-west-1:111122223333:alias/my-key",
+            "arn:aws:kms:eu-west-1:1111:key/1234",
+            "arn:aws:kms:eu-west-1:111122223333:key/",
+            "arn:aws:s3:eu-west-1:111122223333:key/1234",
+        ] {
+            assert!(bad.parse::<KmsKeyArn>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn lambda_limits_are_enforced() {
         assert!("127".parse::<MemoryMb>().is_err());
         assert!("10241".parse::<MemoryMb>().is_err());

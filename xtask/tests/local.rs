@@ -230,6 +230,8 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
     let payload = json!({
         "taskToken": token,
         "executionArn": "arn:aws:states:us-east-1:123456789012:execution:none:direct",
+        "stateName": "RequestApproval",
+        "stateEnteredTime": "2026-12-02T10:00:00.000Z",
         "request": { "title": title, "requester": "carl@example.com" },
     });
     let first = env.invoke_request(&payload);
@@ -291,6 +293,124 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
         "{text}"
     );
     assert!(!text.contains(&token));
+}
+
+/// Step Functions keeps the task's parameters, the task token among them, in the execution
+/// history, which `states:GetExecutionHistory` (in ReadOnlyAccess) reads. Nothing computed from
+/// what the history shows may open a review page.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn nothing_derived_from_the_execution_history_opens_a_page() {
+    use data_encoding::BASE32_NOPAD;
+    use sha2::{Digest, Sha256};
+    let env = env();
+    let run = env.start("history");
+    let links = [
+        env.link(&run.title, "ana@example.com"),
+        env.link(&run.title, "ben@example.com"),
+    ];
+    let payload = env.task_payload(&run.arn);
+    let token = payload["taskToken"]
+        .as_str()
+        .expect("the token is in the history");
+    assert_eq!(env.record(&links[0])["task_token"], token);
+    let id = |parts: &[&str]| {
+        let digest = Sha256::digest(parts.join("\0").as_bytes());
+        BASE32_NOPAD.encode(&digest)[..26].to_ascii_lowercase()
+    };
+    let entry = [
+        payload["executionArn"].as_str().unwrap(),
+        payload["stateName"].as_str().unwrap(),
+        payload["stateEnteredTime"].as_str().unwrap(),
+    ];
+    let mut derived = vec![
+        id(&[token]),
+        id(&["approval", entry[0], entry[1], entry[2], ""]), // the approval id itself
+        env.record(&links[0])["id"].as_str().unwrap().to_owned(),
+    ];
+    for reviewer in ["ana@example.com", "ben@example.com"] {
+        derived.push(id(&["link", token, reviewer])); // the kit's earlier link ids
+        derived.push(id(&[token, reviewer]));
+        derived.push(id(&[reviewer, token]));
+    }
+    assert_eq!(
+        derived[1], derived[2],
+        "the approval id is the entry's digest"
+    );
+    let unknown = env.get(&format!(
+        "{}/approvals/abcdefghijklmnopqrstuvwxyz",
+        env.review_base
+    ));
+    for candidate in &derived {
+        let url = format!("{}/approvals/{candidate}", env.review_base);
+        assert!(!links.contains(&url), "a link is derivable: {url}");
+        let page = env.get(&url);
+        assert_eq!((page.status, &page.body), (404, &unknown.body), "{url}");
+        assert_eq!(
+            env.post(&url, "approve", "from the history").status,
+            404,
+            "{url}"
+        );
+    }
+    assert_eq!(env.record(&links[0])["status"], "pending");
+    assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+    env.post(&links[0], "reject", "cleanup");
+    env.wait_for_end(&run.arn);
+}
+
+/// A `Retry` of the approval task invokes the function again with a new task token and the same
+/// execution and state entry: one approval, no second message, and the newest token resumes the
+/// execution. moto keeps one token across retries, so the test plays the second attempt itself.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_retried_attempt_refreshes_the_token_and_sends_nothing_twice() {
+    let env = env();
+    let run = env.start("retry");
+    let ana = env.link(&run.title, "ana@example.com");
+    let ben = env.link(&run.title, "ben@example.com");
+    let first = env.record(&ana);
+    let real = env.task_payload(&run.arn);
+
+    // Another attempt, whose token the execution does not take (an attempt that failed).
+    let mut stale = real.clone();
+    stale["taskToken"] = json!(format!("stale-{}", support::nonce()));
+    let (status, body, error) = env.invoke_request(&stale);
+    assert_eq!((status, error.as_deref()), (200, None), "{body}");
+    let refreshed = env.record(&ana);
+    assert_eq!(
+        refreshed["id"], first["id"],
+        "one approval for both attempts"
+    );
+    assert_eq!(refreshed["links"], first["links"], "the same links");
+    assert_eq!(refreshed["task_token"], stale["taskToken"]);
+    assert_eq!(env.record(&ben)["id"], first["id"]);
+
+    // A decision sent with a token the execution does not take, while the execution runs, is not
+    // recorded: the reviewer is asked to press again.
+    let page = env.post(&ana, "approve", "too early");
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert_eq!(env.record(&ana)["status"], "pending");
+    assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+
+    // The newest attempt's token.
+    let (status, body, error) = env.invoke_request(&real);
+    assert_eq!((status, error.as_deref()), (200, None), "{body}");
+    assert_eq!(env.record(&ana)["task_token"], real["taskToken"]);
+
+    std::thread::sleep(Duration::from_secs(2));
+    let requests: Vec<_> = env
+        .messages_about(&run.title)
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Approval needed"))
+        .collect();
+    assert_eq!(requests.len(), 2, "one message per reviewer: {requests:?}");
+
+    let page = env.post(&ben, "approve", "now");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(env.decisions_delivered(&run.arn), 1);
+    assert_eq!(env.record(&ana)["decided_by"], "ben@example.com");
 }
 
 #[test]

@@ -1,11 +1,15 @@
-//! The task token and the two identifiers derived from it.
+//! The task token and the two identifiers of the table.
 //!
 //! - [`ApprovalId`] `A` = the first 26 characters of lowercase base32 (RFC 4648, no padding) of
-//!   SHA-256(task token): 130 bits, deterministic (a retried invocation finds its own record) and
-//!   unguessable (the token is secret).
-//! - [`LinkId`] `L` = the first 26 characters of lowercase base32 of
-//!   SHA-256(`"link"` ‖ 0x00 ‖ token ‖ 0x00 ‖ reviewer); the NUL separators keep
-//!   (token, reviewer) pairs from colliding by concatenation.
+//!   SHA-256(`"approval"` ‖ 0 ‖ execution ‖ 0 ‖ state name ‖ 0 ‖ state entered time ‖ 0 ‖ item
+//!   key), the [`ApprovalKey`]: the same for every attempt of one entry of the approval state
+//!   (a `Retry` brings a new task token, not a new entry), so a retried invocation finds its own
+//!   record. It is *not* secret (the execution history shows all of it) and opens nothing: the
+//!   review function looks up link ids only.
+//! - [`LinkId`] `L` = 130 random bits from the operating system's generator, made once when the
+//!   record is created and kept in it. Nothing outside the table can derive a link id: not the
+//!   task token (which Step Functions keeps in the execution history, where anyone allowed
+//!   `states:GetExecutionHistory` reads it), not the reviewers' addresses (in the template).
 //!
 //! Both are 26 characters of `[a-z2-7]`; anything else is not an id ([`LinkId::parse`]).
 
@@ -18,8 +22,11 @@ use sha2::{Digest, Sha256};
 /// Length of an approval or link id in characters (26 × 5 bits = 130 bits).
 pub const ID_LEN: usize = 26;
 
-/// The Step Functions task token. Secret: it lives in the approval record and goes to
-/// `SendTaskSuccess`, nowhere else. `Debug` prints `TaskToken(<redacted>)`; there is no `Display`.
+/// The Step Functions task token. It decides the task, so the kit keeps it out of everything it
+/// writes (messages, pages, logs): it lives in the approval record and goes to
+/// `SendTaskSuccess`. Step Functions itself shows it in the execution history (the task's
+/// parameters), which is why no link id is derived from it. `Debug` prints
+/// `TaskToken(<redacted>)`; there is no `Display`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TaskToken(String);
@@ -35,20 +42,34 @@ impl TaskToken {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
 
-    /// The approval id `A` derived from this token.
+/// Where an approval was asked for: the execution, the approval state's name and the time it
+/// was entered (from the context object: `$$.Execution.Id`, `$$.State.Name`,
+/// `$$.State.EnteredTime`), and an optional item key for a state that asks several approvals at
+/// once from one entry (inside a `Map`: `$$.Map.Item.Index`). Every attempt of the task has the
+/// same key; each attempt has its own task token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalKey {
+    pub execution_arn: String,
+    pub state_name: String,
+    pub entered_time: String,
+    pub item: Option<String>,
+}
+
+impl ApprovalKey {
+    /// The approval id `A` of this key.
     pub fn approval_id(&self) -> ApprovalId {
-        ApprovalId(digest_id(&[self.0.as_bytes()]))
-    }
-
-    /// The link id `L` of `reviewer` (hashed exactly as given) for this token.
-    pub fn link_id(&self, reviewer: &str) -> LinkId {
-        LinkId(digest_id(&[
-            b"link",
+        ApprovalId(digest_id(&[
+            b"approval",
             &[0],
-            self.0.as_bytes(),
+            self.execution_arn.as_bytes(),
             &[0],
-            reviewer.as_bytes(),
+            self.state_name.as_bytes(),
+            &[0],
+            self.entered_time.as_bytes(),
+            &[0],
+            self.item.as_deref().unwrap_or("").as_bytes(),
         ]))
     }
 }
@@ -132,6 +153,20 @@ macro_rules! id_type {
 id_type!(ApprovalId, "an approval id");
 id_type!(LinkId, "a link id");
 
+impl LinkId {
+    /// A new link id: 130 bits from the operating system's random number generator.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system has no randomness to give (no `getrandom(2)`, no
+    /// `/dev/urandom`): a link must never be guessable, so there is no fallback.
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 17]; // 136 bits, of which the first 26 base32 digits keep 130
+        getrandom::getrandom(&mut bytes).expect("the operating system's random number generator");
+        Self(encode_id(&bytes))
+    }
+}
+
 /// True for exactly [`ID_LEN`] characters of the lowercase base32 alphabet `[a-z2-7]`.
 fn is_id(text: &str) -> bool {
     text.len() == ID_LEN
@@ -146,9 +181,14 @@ fn digest_id(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
-    let digest = hasher.finalize();
+    encode_id(&hasher.finalize())
+}
+
+/// First [`ID_LEN`] characters of lowercase unpadded base32 of `bytes` (17 to 32 of them).
+fn encode_id(bytes: &[u8]) -> String {
     let mut encoded = [0u8; 52]; // BASE32_NOPAD.encode_len(32)
-    BASE32_NOPAD.encode_mut(&digest, &mut encoded);
+    let encoded = &mut encoded[..BASE32_NOPAD.encode_len(bytes.len())];
+    BASE32_NOPAD.encode_mut(bytes, encoded);
     encoded[..ID_LEN]
         .iter()
         .map(|&b| char::from(b.to_ascii_lowercase()))
@@ -164,24 +204,61 @@ mod tests {
         TaskToken::new(text).expect("non-empty token")
     }
 
-    #[test]
-    fn approval_id_matches_an_independent_computation() {
-        // Computed independently: base32(SHA-256("abc")) = "XJ4BNP4PAHH6UQKBIDPF3LRCEO…".
-        let id = token("abc").approval_id();
-        assert_eq!(id.as_str(), "xj4bnp4pahh6uqkbidpf3lrceo");
-        assert_eq!(BASE32_NOPAD.encode_len(32), 52);
+    fn key(execution: &str, state: &str, entered: &str, item: Option<&str>) -> ApprovalKey {
+        ApprovalKey {
+            execution_arn: execution.into(),
+            state_name: state.into(),
+            entered_time: entered.into(),
+            item: item.map(Into::into),
+        }
     }
 
     #[test]
-    fn link_id_uses_nul_separators() {
-        // Computed independently over b"link\0abc\0alice@example.com".
-        let t = token("abc");
-        assert_eq!(
-            t.link_id("alice@example.com").as_str(),
-            "et4ovgaq6p3da7aww63ozrnzpj"
+    fn approval_id_matches_an_independent_computation() {
+        // python3 -c 'import base64,hashlib; print(base64.b32encode(hashlib.sha256(
+        //   b"approval\0arn:x\0RequestApproval\02026-12-02T10:00:00.000Z\0").digest())[:26].lower())'
+        let id = key("arn:x", "RequestApproval", "2026-12-02T10:00:00.000Z", None).approval_id();
+        assert_eq!(id.as_str(), "5srfrwzmfn7kdyjhuedyehzk3t");
+        assert_eq!(BASE32_NOPAD.encode_len(32), 52);
+        assert_eq!(BASE32_NOPAD.encode_len(17), 28);
+    }
+
+    #[test]
+    fn approval_ids_use_nul_separators_and_every_part() {
+        let base = key("arn:x", "S", "t1", None).approval_id();
+        // Without separators, ("arn:x", "S1") and ("arn:xS", "1") would collide.
+        assert_ne!(
+            key("arn:x", "S1", "t", None).approval_id(),
+            key("arn:xS", "1", "t", None).approval_id()
         );
-        // Without separators, ("ab", "c@x") and ("abc", "@x") would collide.
-        assert_ne!(token("ab").link_id("c@x"), token("abc").link_id("@x"));
+        for other in [
+            key("arn:y", "S", "t1", None),
+            key("arn:x", "T", "t1", None),
+            key("arn:x", "S", "t2", None),
+            key("arn:x", "S", "t1", Some("0")),
+        ] {
+            assert_ne!(other.approval_id(), base, "{other:?}");
+        }
+        // An empty item key is no item key.
+        assert_eq!(key("arn:x", "S", "t1", Some("")).approval_id(), base);
+    }
+
+    #[test]
+    fn random_link_ids_are_ids_and_differ() {
+        let ids: std::collections::HashSet<LinkId> = (0..1000).map(|_| LinkId::random()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            assert!(is_base32_id(id.as_str()), "{id}");
+            assert_eq!(LinkId::parse(id.as_str()).as_ref(), Some(id));
+        }
+        // Every one of the 26 positions takes many values: the bits are not constant anywhere.
+        for position in 0..ID_LEN {
+            let seen: std::collections::HashSet<u8> = ids
+                .iter()
+                .map(|id| id.as_str().as_bytes()[position])
+                .collect();
+            assert!(seen.len() > 20, "position {position}: only {seen:?}");
+        }
     }
 
     #[test]
@@ -197,7 +274,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_through_serde_and_refuse_bad_text() {
-        let id = token("t").link_id("r@x.io");
+        let id = LinkId::random();
         let json = serde_json::to_string(&id).expect("serializes");
         assert_eq!(json, format!("\"{id}\""));
         assert_eq!(serde_json::from_str::<LinkId>(&json).expect("parses"), id);
@@ -238,36 +315,23 @@ mod tests {
 
     proptest! {
         #[test]
-        fn approval_id_is_26_base32_chars_and_deterministic(t in ".+") {
-            prop_assume!(!t.trim().is_empty());
-            let a = token(&t).approval_id();
+        fn approval_id_is_26_base32_chars_and_deterministic(
+            execution in ".+", state in ".+", entered in ".+", item in proptest::option::of(".*"),
+        ) {
+            let k = key(&execution, &state, &entered, item.as_deref());
+            let a = k.approval_id();
             prop_assert!(is_base32_id(a.as_str()), "{}", a);
-            prop_assert_eq!(&a, &token(&t).approval_id());
+            prop_assert_eq!(&a, &k.clone().approval_id());
             prop_assert_eq!(ApprovalId::parse(a.as_str()), Some(a));
         }
 
         #[test]
-        fn different_tokens_give_different_ids(a in "[ -~]{1,64}", b in "[ -~]{1,64}") {
-            prop_assume!(a != b && !a.trim().is_empty() && !b.trim().is_empty());
-            prop_assert_ne!(token(&a).approval_id(), token(&b).approval_id());
-        }
-
-        #[test]
-        fn link_ids_differ_per_reviewer_and_from_the_approval_id(
-            t in "[ -~]{1,64}",
-            r1 in "[a-z0-9.]{1,20}@[a-z]{1,10}\\.[a-z]{2,4}",
-            r2 in "[a-z0-9.]{1,20}@[a-z]{1,10}\\.[a-z]{2,4}",
-        ) {
-            prop_assume!(!t.trim().is_empty() && r1 != r2);
-            let t = token(&t);
-            let (l1, l2) = (t.link_id(&r1), t.link_id(&r2));
-            prop_assert!(is_base32_id(l1.as_str()));
-            prop_assert_ne!(&l1, &l2);
-            let a = t.approval_id();
-            prop_assert_ne!(l1.as_str(), a.as_str());
-            prop_assert_ne!(l2.as_str(), a.as_str());
-            prop_assert_eq!(LinkId::parse(l1.as_str()), Some(l1.clone()));
-            prop_assert_eq!(&l1, &t.link_id(&r1));
+        fn different_entries_give_different_ids(a in "[ -~]{1,64}", b in "[ -~]{1,64}") {
+            prop_assume!(a != b);
+            prop_assert_ne!(
+                key("arn:x", "S", &a, None).approval_id(),
+                key("arn:x", "S", &b, None).approval_id()
+            );
         }
 
         #[test]
@@ -296,9 +360,8 @@ mod tests {
         }
 
         #[test]
-        fn parse_rejects_uppercase_of_a_real_id(t in "[ -~]{1,32}", r in "[a-z]{1,8}@x\\.io") {
-            prop_assume!(!t.trim().is_empty());
-            let id = token(&t).link_id(&r);
+        fn parse_rejects_uppercase_of_a_real_id(_round in 0u8..32) {
+            let id = LinkId::random();
             let upper = id.as_str().to_ascii_uppercase();
             prop_assume!(upper != id.as_str()); // all-digit ids are vanishingly rare
             prop_assert!(LinkId::parse(&upper).is_none());

@@ -5,14 +5,15 @@
 //! # The protocol in brief
 //!
 //! **Request.** A workflow task invokes the `request` function with
-//! `{taskToken, executionArn, request}` ([`Invocation`]). A bad request ([`RequestError`]) fails
-//! the task at once. Otherwise the function stores an [`Approval`] record keyed by the approval
-//! id `A` = base32(SHA-256(token)) truncated to 26 characters ([`TaskToken::approval_id`]) and
-//! one [`LinkItem`] per reviewer, keyed by the link id
-//! `L` = base32(SHA-256(`"link"` ‖ 0 ‖ token ‖ 0 ‖ reviewer)) ([`TaskToken::link_id`]); the
-//! requester gets no link. Each reviewer is sent his own link `<base>/approvals/<L>`
-//! ([`reviewer_message`], [`slack_payload`]). The task token stays in the record: it is never in
-//! a link, a message, a page, or `Debug` output.
+//! `{taskToken, executionArn, stateName, stateEnteredTime, request}` ([`Invocation`]). A bad
+//! request ([`RequestError`]) fails the task at once. Otherwise the function stores an
+//! [`Approval`] record keyed by the approval id `A`, a digest of the execution and the state's
+//! entry ([`ApprovalKey::approval_id`]: the same for a retried attempt, whose task token is new),
+//! with a random link id `L` per reviewer ([`LinkId::random`], 130 bits), and one [`LinkItem`]
+//! per reviewer keyed by `L`; the requester gets no link. Each reviewer is sent his own link
+//! `<base>/approvals/<L>` ([`reviewer_message`], [`slack_payload`]). A retried attempt finds
+//! the record, refreshes its token and sends only what was not sent. The kit keeps the task
+//! token in the record: it is never in a link, a message, a page, or `Debug` output.
 //!
 //! **Review.** `GET`/`HEAD /approvals/{L}` never change anything: they show the request and its
 //! state ([`view`], [`page::show`]), with a form while it is pending. A `POST` first passes
@@ -44,12 +45,13 @@ pub mod request;
 pub mod rules;
 
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
-pub use id::{ApprovalId, LinkId, TaskToken};
+pub use id::{ApprovalId, ApprovalKey, LinkId, TaskToken};
 pub use message::{ReviewerMessage, reviewer_message, slack_payload};
-pub use record::{Approval, Claim, Decision, LinkItem, Status, Transition};
+pub use record::{Approval, Claim, Decision, LinkItem, ReviewerLink, Status, Transition};
 pub use request::{ApprovalRequest, Invocation, RequestError};
 pub use rules::{
-    PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_send, post, task_output, view,
+    AfterGone, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send, post,
+    task_output, view,
 };
 
 #[cfg(test)]
@@ -62,7 +64,7 @@ mod tests {
     #[test]
     fn no_task_token_in_debug_output() {
         let a = sample(json!({"title": "T", "requester": "c@x.io", "k": "v"}));
-        let event = json!({"taskToken": TOKEN, "executionArn": "arn", "request": {"title": "T", "requester": "c@x.io"}});
+        let event = json!({"taskToken": TOKEN, "executionArn": "arn", "stateName": "S", "stateEnteredTime": "t", "request": {"title": "T", "requester": "c@x.io"}});
         let invocation = Invocation::from_event(&event).expect("valid");
         let claim = Claim {
             decision: Decision::Approved,
@@ -75,9 +77,12 @@ mod tests {
             format!("{a:?}"),
             format!("{a:#?}"),
             format!("{invocation:?}"),
-            format!("{:?}", a.links()),
+            format!("{:?}", a.link_items()),
             format!("{claim:?}"),
-            format!("{:?}", reviewer_message(&a, &a.links()[0], "https://x", 1)),
+            format!(
+                "{:?}",
+                reviewer_message(&a, &a.link_items()[0], "https://x", 1)
+            ),
         ];
         for text in &debug {
             assert!(!text.contains(TOKEN), "{text}");
@@ -87,7 +92,7 @@ mod tests {
         assert!(debug[3].contains("TaskToken(<redacted>)"));
         // The task output names the approval, never the token or a link.
         let out = task_output(&a.id, &claim);
-        assert!(!out.contains(TOKEN) && !out.contains(a.links()[0].id.as_str()));
+        assert!(!out.contains(TOKEN) && !out.contains(a.link_items()[0].id.as_str()));
         // Only the record's own JSON form (the table) holds it.
         assert!(
             serde_json::to_string(&a)
@@ -95,7 +100,7 @@ mod tests {
                 .contains(TOKEN)
         );
         assert!(
-            !serde_json::to_string(&a.links())
+            !serde_json::to_string(&a.link_items())
                 .expect("serializes")
                 .contains(TOKEN)
         );

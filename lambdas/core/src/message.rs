@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn message_has_everything_a_reviewer_needs() {
         let a = full();
-        let link = &a.links()[1];
+        let link = &a.link_items()[1];
         let m = reviewer_message(&a, link, BASE, NOW);
         assert_eq!(m.reviewer, "bob@example.com");
         assert_eq!(m.subject, "Approval needed: Buy a laptop");
@@ -180,14 +180,14 @@ mod tests {
             );
         }
         // Only this reviewer's link.
-        assert!(!m.body.contains(a.links()[0].id.as_str()));
+        assert!(!m.body.contains(a.link_items()[0].id.as_str()));
         assert!(!m.body.contains(a.id.as_str()));
     }
 
     #[test]
     fn relative_expiry_follows_the_clock() {
         let a = full();
-        let m = reviewer_message(&a, &a.links()[0], BASE, NOW + 3600);
+        let m = reviewer_message(&a, &a.link_items()[0], BASE, NOW + 3600);
         assert!(m.body.contains("(in 23 hours)"), "{}", m.body);
     }
 
@@ -215,7 +215,7 @@ mod tests {
             request[format!("k{i:02}")] = json!(format!("v{i}\nsecond line {}", "y".repeat(200)));
         }
         let a = sample(request);
-        let m = reviewer_message(&a, &a.links()[0], BASE, NOW);
+        let m = reviewer_message(&a, &a.link_items()[0], BASE, NOW);
         let lines: Vec<_> = m.body.lines().filter(|l| l.starts_with("  k")).collect();
         assert_eq!(lines.len(), MAX_DETAIL_LINES);
         assert!(
@@ -234,7 +234,7 @@ mod tests {
             "requester": "carol@example.com",
             "summary": "a > b",
         }));
-        let links = a.links();
+        let links = a.link_items();
         let payload = slack_payload(&a, &links, BASE, NOW);
         let text = payload["text"].as_str().expect("text");
         assert!(text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"));
@@ -260,12 +260,12 @@ mod tests {
     #[test]
     fn no_task_token_in_messages() {
         let a = full();
-        for link in a.links() {
+        for link in a.link_items() {
             let m = reviewer_message(&a, &link, BASE, NOW);
             assert!(!m.subject.contains(TOKEN) && !m.body.contains(TOKEN));
             assert!(!format!("{m:?}").contains(TOKEN));
         }
-        let slack = slack_payload(&a, &a.links(), BASE, NOW).to_string();
+        let slack = slack_payload(&a, &a.link_items(), BASE, NOW).to_string();
         assert!(!slack.contains(TOKEN));
         assert!(!slack.contains(&TOKEN[..20]));
     }

@@ -2,12 +2,12 @@
 //!
 //! Serde gives their JSON-like form, one flat map per item with snake_case keys, times as Unix
 //! seconds and enums as lowercase strings; the adapters map it to DynamoDB attributes. The
-//! record's form holds the task token (the table is the only place it is kept); link items,
-//! messages and pages never do.
+//! record's form holds the task token and the reviewers' link ids (the kit writes them nowhere
+//! else); link items, messages and pages never hold the token.
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ApprovalId, LinkId, TaskToken};
+use crate::id::{ApprovalId, ApprovalKey, LinkId, TaskToken};
 use crate::request::{ApprovalRequest, RequestError, same_email};
 
 /// Where an approval stands.
@@ -88,11 +88,18 @@ pub struct Claim {
     pub at: u64,
 }
 
+/// A reviewer and his link id, as the approval record keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewerLink {
+    pub reviewer: String,
+    pub link: LinkId,
+}
+
 /// The approval record, keyed by [`ApprovalId`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Approval {
     pub id: ApprovalId,
-    /// Secret; `Debug` redacts it.
+    /// Secret; `Debug` redacts it. The newest attempt's: a retried task refreshes it.
     pub task_token: TaskToken,
     pub status: Status,
     pub request: ApprovalRequest,
@@ -102,9 +109,10 @@ pub struct Approval {
     pub expires_at: u64,
     /// `expires_at` + the retention: when DynamoDB may delete the record.
     pub ttl: u64,
-    /// The reviewers who got a link: configured reviewers without duplicates and without the
-    /// requester.
-    pub reviewers: Vec<String>,
+    /// The reviewers who got a link, each with his link id: configured reviewers without
+    /// duplicates and without the requester. Made once with the record, so that every attempt
+    /// of the task sends the same links.
+    pub links: Vec<ReviewerLink>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -142,12 +150,13 @@ pub enum Transition {
 }
 
 impl Approval {
-    /// A new `pending` record created at `now` (Unix seconds). Reviewers are trimmed, blanks and
-    /// case-insensitive duplicates dropped, and the requester removed (no self-approval); when
-    /// nobody is left, [`RequestError::NoReviewer`], since nobody could ever decide.
+    /// A new `pending` record created at `now` (Unix seconds), with a random link id per
+    /// reviewer. Reviewers are trimmed, blanks and case-insensitive duplicates dropped, and the
+    /// requester removed (no self-approval); when nobody is left, [`RequestError::NoReviewer`],
+    /// since nobody could ever decide.
     pub fn new(
         task_token: TaskToken,
-        execution_arn: impl Into<String>,
+        key: &ApprovalKey,
         request: ApprovalRequest,
         reviewers: &[impl AsRef<str>],
         now: u64,
@@ -170,15 +179,21 @@ impl Approval {
         }
         let expires_at = now.saturating_add(timeout_secs);
         Ok(Self {
-            id: task_token.approval_id(),
+            id: key.approval_id(),
             task_token,
             status: Status::Pending,
             request,
-            execution_arn: execution_arn.into(),
+            execution_arn: key.execution_arn.clone(),
             created_at: now,
             expires_at,
             ttl: expires_at.saturating_add(retention_secs),
-            reviewers: kept,
+            links: kept
+                .into_iter()
+                .map(|reviewer| ReviewerLink {
+                    reviewer,
+                    link: LinkId::random(),
+                })
+                .collect(),
             claimed_at: None,
             decision: None,
             comment: None,
@@ -187,14 +202,19 @@ impl Approval {
         })
     }
 
+    /// The reviewers, in order.
+    pub fn reviewers(&self) -> impl Iterator<Item = &str> {
+        self.links.iter().map(|l| l.reviewer.as_str())
+    }
+
     /// The link items to create: one per reviewer, in order.
-    pub fn links(&self) -> Vec<LinkItem> {
-        self.reviewers
+    pub fn link_items(&self) -> Vec<LinkItem> {
+        self.links
             .iter()
-            .map(|reviewer| LinkItem {
-                id: self.task_token.link_id(reviewer),
+            .map(|l| LinkItem {
+                id: l.link.clone(),
                 approval_id: self.id.clone(),
-                reviewer: reviewer.clone(),
+                reviewer: l.reviewer.clone(),
                 ttl: self.ttl,
             })
             .collect()
@@ -255,10 +275,19 @@ pub(crate) mod tests {
 
     pub(crate) const TOKEN: &str = "AAAAKgAAAAIAAAAAAAAAATOKEN-zz9-distinctive-secret";
 
+    pub(crate) fn key(execution: &str) -> ApprovalKey {
+        ApprovalKey {
+            execution_arn: execution.into(),
+            state_name: "RequestApproval".into(),
+            entered_time: "2025-03-01T09:30:00.000Z".into(),
+            item: None,
+        }
+    }
+
     pub(crate) fn sample(request: serde_json::Value) -> Approval {
         Approval::new(
             TaskToken::new(TOKEN).expect("token"),
-            "arn:aws:states:eu-west-1:123456789012:execution:approval:run-1",
+            &key("arn:aws:states:eu-west-1:123456789012:execution:approval:run-1"),
             ApprovalRequest::from_value(&request).expect("valid request"),
             &["alice@example.com", "bob@example.com"],
             1_740_821_400,
@@ -275,12 +304,22 @@ pub(crate) mod tests {
     #[test]
     fn new_sets_times_status_and_ids() {
         let a = basic();
-        assert_eq!(a.id, TaskToken::new(TOKEN).expect("token").approval_id());
+        assert_eq!(
+            a.id,
+            key("arn:aws:states:eu-west-1:123456789012:execution:approval:run-1").approval_id()
+        );
+        assert_eq!(
+            a.execution_arn,
+            key("arn:aws:states:eu-west-1:123456789012:execution:approval:run-1").execution_arn
+        );
         assert_eq!(a.status, Status::Pending);
         assert_eq!(a.created_at, 1_740_821_400);
         assert_eq!(a.expires_at, 1_740_821_400 + 86_400);
         assert_eq!(a.ttl, 1_740_821_400 + 86_400 + 30 * 86_400);
-        assert_eq!(a.reviewers, ["alice@example.com", "bob@example.com"]);
+        assert_eq!(
+            a.reviewers().collect::<Vec<_>>(),
+            ["alice@example.com", "bob@example.com"]
+        );
         assert_eq!(a.claim(), None);
     }
 
@@ -288,7 +327,7 @@ pub(crate) mod tests {
     fn times_saturate_instead_of_overflowing() {
         let a = Approval::new(
             TaskToken::new("t").expect("token"),
-            "arn",
+            &key("arn"),
             basic().request,
             &["a@b.co"],
             u64::MAX - 5,
@@ -303,7 +342,7 @@ pub(crate) mod tests {
     fn the_requester_gets_no_link_and_duplicates_one() {
         let a = Approval::new(
             TaskToken::new("t").expect("token"),
-            "arn",
+            &key("arn"),
             basic().request,
             &[
                 " Carol@Example.com",
@@ -317,12 +356,14 @@ pub(crate) mod tests {
             10,
         )
         .expect("reviewers");
-        let links = a.links();
+        let links = a.link_items();
         let who: Vec<_> = links.iter().map(|l| l.reviewer.as_str()).collect();
         assert_eq!(who, ["alice@example.com", "bob@example.com"]);
-        let t = TaskToken::new("t").expect("token");
-        assert_eq!(links[0].id, t.link_id("alice@example.com"));
-        assert_eq!(links[1].id, t.link_id("bob@example.com"));
+        // The items carry the record's own random link ids, every time they are asked for.
+        assert_eq!(links[0].id, a.links[0].link);
+        assert_eq!(links[1].id, a.links[1].link);
+        assert_ne!(links[0].id, links[1].id);
+        assert_eq!(a.link_items(), links);
         assert!(
             links
                 .iter()
@@ -334,7 +375,7 @@ pub(crate) mod tests {
     fn no_reviewer_but_the_requester_is_refused() {
         let err = Approval::new(
             TaskToken::new("t").expect("token"),
-            "arn",
+            &key("arn"),
             basic().request,
             &["CAROL@example.com"],
             0,
@@ -347,7 +388,7 @@ pub(crate) mod tests {
         assert!(
             Approval::new(
                 TaskToken::new("t").expect("token"),
-                "arn",
+                &key("arn"),
                 basic().request,
                 &none,
                 0,
@@ -393,7 +434,7 @@ pub(crate) mod tests {
 
     #[test]
     fn link_item_json_has_no_token() {
-        let link = &basic().links()[0];
+        let link = &basic().link_items()[0];
         let value = serde_json::to_value(link).expect("serializes");
         assert_eq!(
             value,

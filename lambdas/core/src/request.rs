@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use crate::id::TaskToken;
+use crate::id::{ApprovalKey, TaskToken};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -26,7 +26,8 @@ const MAX_EMAIL_CHARS: usize = 254;
 pub enum RequestError {
     /// The invocation event is not a JSON object.
     EventNotAnObject,
-    /// `taskToken` or `executionArn` is missing, empty or not a string.
+    /// `taskToken`, `executionArn`, `stateName` or `stateEnteredTime` is missing, empty or not
+    /// a string (or `approvalKey` is neither a string nor a number).
     MissingEventField(&'static str),
     /// `request` is missing or not a JSON object.
     NotAnObject,
@@ -54,9 +55,12 @@ impl fmt::Display for RequestError {
             Self::EventNotAnObject => f.write_str(
                 "the event must be a JSON object {taskToken, executionArn, request}: invoke the function with lambda:invoke.waitForTaskToken",
             ),
+            Self::MissingEventField("approvalKey") => f.write_str(
+                "the event's approvalKey must be a string or a number (inside a Map: $$.Map.Item.Index)",
+            ),
             Self::MissingEventField(field) => write!(
                 f,
-                "the event has no {field}: pass taskToken: $$.Task.Token and executionArn: $$.Execution.Id with lambda:invoke.waitForTaskToken",
+                "the event has no {field}: pass taskToken: $$.Task.Token, executionArn: $$.Execution.Id, stateName: $$.State.Name and stateEnteredTime: $$.State.EnteredTime with lambda:invoke.waitForTaskToken",
             ),
             Self::NotAnObject => f.write_str(
                 "request must be a JSON object with at least a title and a requester",
@@ -201,11 +205,13 @@ impl From<ApprovalRequest> for Value {
     }
 }
 
-/// The `request` function's input: `{taskToken, executionArn, request}`.
+/// The `request` function's input: `{taskToken, executionArn, stateName, stateEnteredTime,
+/// request}` and optionally `approvalKey` (a string telling apart approvals asked for by one
+/// state entry, such as `$$.Map.Item.Index` inside a `Map`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
     pub task_token: TaskToken,
-    pub execution_arn: String,
+    pub key: ApprovalKey,
     pub request: ApprovalRequest,
 }
 
@@ -224,11 +230,21 @@ impl Invocation {
         };
         let task_token = TaskToken::new(text("taskToken")?)
             .ok_or(RequestError::MissingEventField("taskToken"))?;
-        let execution_arn = text("executionArn")?.to_owned();
+        let key = ApprovalKey {
+            execution_arn: text("executionArn")?.to_owned(),
+            state_name: text("stateName")?.to_owned(),
+            entered_time: text("stateEnteredTime")?.to_owned(),
+            item: match fields.get("approvalKey") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(item)) => Some(item.clone()),
+                Some(Value::Number(item)) => Some(item.to_string()),
+                Some(_) => return Err(RequestError::MissingEventField("approvalKey")),
+            },
+        };
         let request = ApprovalRequest::from_value(fields.get("request").unwrap_or(&Value::Null))?;
         Ok(Self {
             task_token,
-            execution_arn,
+            key,
             request,
         })
     }
@@ -480,53 +496,95 @@ mod tests {
     }
 
     #[test]
-    fn invocation_reads_token_arn_and_request() {
-        let event = json!({
+    fn invocation_reads_token_key_and_request() {
+        let mut event = json!({
             "taskToken": "tok",
             "executionArn": "arn:aws:states:eu-west-1:1:execution:m:e",
+            "stateName": "RequestApproval",
+            "stateEnteredTime": "2026-12-02T10:00:00.123Z",
             "request": {"title": "T", "requester": "a@b.co"},
         });
         let inv = Invocation::from_event(&event).expect("valid");
         assert_eq!(inv.task_token.expose(), "tok");
         assert_eq!(
-            inv.execution_arn,
-            "arn:aws:states:eu-west-1:1:execution:m:e"
+            inv.key,
+            ApprovalKey {
+                execution_arn: "arn:aws:states:eu-west-1:1:execution:m:e".into(),
+                state_name: "RequestApproval".into(),
+                entered_time: "2026-12-02T10:00:00.123Z".into(),
+                item: None,
+            }
         );
         assert_eq!(inv.request.title, "T");
+        // A retry: another token, the same key.
+        event["taskToken"] = json!("tok-2");
+        let retry = Invocation::from_event(&event).expect("valid");
+        assert_eq!(retry.key.approval_id(), inv.key.approval_id());
+        // Inside a Map: the item index tells the approvals apart.
+        event["approvalKey"] = json!(3);
+        let item = Invocation::from_event(&event).expect("valid");
+        assert_eq!(item.key.item.as_deref(), Some("3"));
+        assert_ne!(item.key.approval_id(), inv.key.approval_id());
     }
 
     #[test]
     fn invocation_mistakes() {
         let request = json!({"title": "T", "requester": "a@b.co"});
+        let event = |patch: Value| {
+            let mut event = json!({
+                "taskToken": "t", "executionArn": "e", "stateName": "S",
+                "stateEnteredTime": "now", "request": request,
+            });
+            for (field, value) in patch.as_object().expect("a patch") {
+                match value {
+                    Value::Null => event.as_object_mut().expect("object").remove(field),
+                    value => event
+                        .as_object_mut()
+                        .expect("object")
+                        .insert(field.clone(), value.clone()),
+                };
+            }
+            event
+        };
         let cases = [
             (json!([]), RequestError::EventNotAnObject),
             (
-                json!({"executionArn": "e", "request": request}),
+                event(json!({"taskToken": null})),
                 RequestError::MissingEventField("taskToken"),
             ),
             (
-                json!({"taskToken": " ", "executionArn": "e", "request": request}),
+                event(json!({"taskToken": " "})),
                 RequestError::MissingEventField("taskToken"),
             ),
             (
-                json!({"taskToken": "t", "request": request}),
+                event(json!({"executionArn": null})),
                 RequestError::MissingEventField("executionArn"),
             ),
             (
-                json!({"taskToken": "t", "executionArn": "e"}),
-                RequestError::NotAnObject,
+                event(json!({"stateName": null})),
+                RequestError::MissingEventField("stateName"),
             ),
             (
-                json!({"taskToken": "t", "executionArn": "e", "request": {"title": "T"}}),
+                event(json!({"stateEnteredTime": 5})),
+                RequestError::MissingEventField("stateEnteredTime"),
+            ),
+            (
+                event(json!({"approvalKey": [1]})),
+                RequestError::MissingEventField("approvalKey"),
+            ),
+            (event(json!({"request": null})), RequestError::NotAnObject),
+            (
+                event(json!({"request": {"title": "T"}})),
                 RequestError::Missing("requester"),
             ),
         ];
         for (event, expected) in cases {
             assert_eq!(Invocation::from_event(&event), Err(expected), "for {event}");
         }
+        assert!(Invocation::from_event(&event(json!({}))).is_ok());
         assert_eq!(
-            RequestError::MissingEventField("taskToken").to_string(),
-            "the event has no taskToken: pass taskToken: $$.Task.Token and executionArn: $$.Execution.Id with lambda:invoke.waitForTaskToken"
+            RequestError::MissingEventField("stateEnteredTime").to_string(),
+            "the event has no stateEnteredTime: pass taskToken: $$.Task.Token, executionArn: $$.Execution.Id, stateName: $$.State.Name and stateEnteredTime: $$.State.EnteredTime with lambda:invoke.waitForTaskToken"
         );
     }
 }

@@ -18,7 +18,7 @@
 use serde_json::json;
 
 use crate::dates::rfc3339;
-use crate::id::ApprovalId;
+use crate::id::{ApprovalId, TaskToken};
 use crate::record::{Approval, Claim, Decision, Status, Transition};
 
 /// Age in seconds past which a `deciding` claim is stale and may be claimed again.
@@ -135,6 +135,40 @@ pub fn after_send(decision: Decision, result: SendOutcome) -> Transition {
         SendOutcome::Accepted => Transition::Finalise(decision),
         SendOutcome::TaskGone => Transition::Expire,
         SendOutcome::Transient => Transition::Revert,
+    }
+}
+
+/// What to do when `SendTaskSuccess` said the task is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterGone {
+    /// A retried attempt of the task put its new token into the record meanwhile: send the
+    /// same decision with it (the claim still holds).
+    Resend(TaskToken),
+    /// The execution still runs, so the token belongs to an attempt that failed and its retry
+    /// has not reached the table yet: drop the claim, the reviewer tries again in a moment.
+    Revert,
+    /// The execution ended (timed out, stopped, failed): the approval is expired.
+    Expire,
+}
+
+/// Where a gone task leaves the claim. `sent_with` is the token just refused; `current` the
+/// record as it is now; `running` whether the execution still runs (`None`: could not tell,
+/// which reverts, since a decision must not be thrown away on a guess).
+pub fn after_gone(
+    sent_with: &TaskToken,
+    claim: &Claim,
+    current: Option<&Approval>,
+    running: Option<bool>,
+) -> AfterGone {
+    if let Some(current) = current {
+        let ours = current.status == Status::Deciding && current.claimed_at == Some(claim.at);
+        if ours && current.task_token != *sent_with {
+            return AfterGone::Resend(current.task_token.clone());
+        }
+    }
+    match running {
+        Some(false) => AfterGone::Expire,
+        Some(true) | None => AfterGone::Revert,
     }
 }
 
@@ -403,6 +437,60 @@ mod tests {
                 "reviewer": "bob@example.com",
                 "decidedAt": "2025-03-01T09:30:00Z",
             })
+        );
+    }
+
+    #[test]
+    fn a_gone_task_resends_with_a_refreshed_token_reverts_while_running_expires_after() {
+        let claim = Claim {
+            decision: Decision::Approved,
+            comment: "ok".into(),
+            reviewer: "alice@example.com".into(),
+            at: EXPIRES - 100,
+        };
+        let old = TaskToken::new("old-token").expect("token");
+        let new = TaskToken::new("new-token").expect("token");
+        let mut current = record(Status::Deciding, Some(claim.at));
+        current.task_token = new.clone();
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), Some(true)),
+            AfterGone::Resend(new.clone())
+        );
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), Some(false)),
+            AfterGone::Resend(new.clone()),
+            "the record's newer token is tried whatever the execution said"
+        );
+        // The same token: nothing newer to try.
+        current.task_token = old.clone();
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), Some(true)),
+            AfterGone::Revert
+        );
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), None),
+            AfterGone::Revert
+        );
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), Some(false)),
+            AfterGone::Expire
+        );
+        // Someone else's claim, or no claim at all: never resend ours with its token.
+        let mut theirs = record(Status::Deciding, Some(claim.at + 1));
+        theirs.task_token = new.clone();
+        assert_eq!(
+            after_gone(&old, &claim, Some(&theirs), Some(false)),
+            AfterGone::Expire
+        );
+        let mut pending = record(Status::Pending, None);
+        pending.task_token = new;
+        assert_eq!(
+            after_gone(&old, &claim, Some(&pending), Some(true)),
+            AfterGone::Revert
+        );
+        assert_eq!(
+            after_gone(&old, &claim, None, Some(false)),
+            AfterGone::Expire
         );
     }
 }

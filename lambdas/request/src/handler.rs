@@ -13,7 +13,7 @@ use hitl_aws::{describe, now};
 use crate::{
     settings::Settings,
     slack::Slack,
-    store::{LinkState, StoreError, Table},
+    store::{LinkState, StoreError, Stored, Table},
 };
 
 pub struct Context {
@@ -79,7 +79,7 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
     let now = now();
     let approval = Approval::new(
         invocation.task_token,
-        invocation.execution_arn,
+        &invocation.key,
         invocation.request,
         &settings.reviewers,
         now,
@@ -87,15 +87,29 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
         settings.retention_secs,
     )
     .map_err(Failure::invalid)?;
-    let approval = context.table.put_approval(&approval).await?;
+    let stored = context.table.put_approval(&approval).await?;
+    let attempt = match &stored {
+        Stored::New(_) => "first",
+        Stored::Again(_) => "repeated",
+        Stored::Refreshed(_) => "retried: token refreshed",
+        Stored::Closed(_) => "retried: already closed",
+    };
+    let approval = stored.approval();
+    if let Stored::Closed(closed) = &stored {
+        // The approval was decided or expired under an earlier attempt's token, which Step
+        // Functions no longer takes: this attempt waits for its own timeout, and the reviewers
+        // must not be asked again.
+        tracing::warn!(approval = %closed.id, status = closed.status.as_str(), "a retried attempt found the approval closed");
+        return Ok(json!({ "approvalId": closed.id.as_str(), "expiresAt": closed.expires_at }));
+    }
 
     let mut sent = 0;
-    for link in approval.links() {
+    for link in approval.link_items() {
         match context.table.put_link(&link).await? {
             LinkState::Notified => continue,
             LinkState::ToNotify => {}
         }
-        let message = reviewer_message(&approval, &link, &settings.review_base_url, now);
+        let message = reviewer_message(approval, &link, &settings.review_base_url, now);
         context
             .sns
             .publish()
@@ -117,13 +131,14 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
         sent += 1;
     }
     let slack = match &context.slack {
-        Some(slack) => notify_slack(context, slack, &approval, now).await?,
+        Some(slack) => notify_slack(context, slack, approval, now).await?,
         None => "off",
     };
     tracing::info!(
         approval = %approval.id,
-        reviewers = approval.reviewers.len(),
+        reviewers = approval.links.len(),
         sent,
+        attempt,
         slack,
         "approval requested"
     );
@@ -143,7 +158,7 @@ async fn notify_slack(
     }
     let payload = slack_payload(
         approval,
-        &approval.links(),
+        &approval.link_items(),
         &context.settings.review_base_url,
         now,
     );

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{Client, error::SdkError, types::AttributeValue};
 use hitl_aws::{describe, error_code};
-use hitl_core::{Approval, ApprovalId, LinkItem};
+use hitl_core::{Approval, ApprovalId, LinkItem, Status};
 
 /// Marks a link whose message was sent.
 const NOTIFIED_AT: &str = "notified_at";
@@ -15,6 +15,26 @@ const SLACK_SENT_AT: &str = "slack_sent_at";
 pub struct Table {
     client: Client,
     name: String,
+}
+
+/// What storing the approval found.
+pub enum Stored {
+    /// The record was made now.
+    New(Approval),
+    /// The record of an earlier invocation with the same token (Lambda retried the invoke).
+    Again(Approval),
+    /// The record of an earlier attempt of the task: it now holds this attempt's token.
+    Refreshed(Approval),
+    /// The record of an earlier attempt, decided or expired already.
+    Closed(Approval),
+}
+
+impl Stored {
+    pub fn approval(&self) -> &Approval {
+        match self {
+            Self::New(a) | Self::Again(a) | Self::Refreshed(a) | Self::Closed(a) => a,
+        }
+    }
 }
 
 /// What storing a link found.
@@ -55,19 +75,72 @@ impl Table {
         Self { client, name }
     }
 
-    /// Stores `approval` unless a record with its id exists; returns the stored record either way.
-    pub async fn put_approval(&self, approval: &Approval) -> Result<Approval, StoreError> {
+    /// Stores `approval` unless a record with its id exists, and returns the stored record.
+    /// An existing record is an earlier attempt's (a `Retry` of the task, which comes with a new
+    /// task token): while it is open, its token becomes this attempt's, since only the newest
+    /// attempt's token can resume the execution. Its links stay as they were.
+    pub async fn put_approval(&self, approval: &Approval) -> Result<Stored, StoreError> {
         let item: Item =
             serde_dynamo::to_item(approval).map_err(|e| StoreError::Refused(e.to_string()))?;
-        match self.put_new(item).await? {
-            true => Ok(approval.clone()),
-            false => {
-                let stored = self.get(approval.id.as_str()).await?.ok_or_else(|| {
-                    StoreError::Failed("the approval vanished between two calls".into())
-                })?;
-                serde_dynamo::from_item(stored)
-                    .map_err(|e| StoreError::Failed(format!("stored approval unreadable: {e}")))
+        if self.put_new(item).await? {
+            return Ok(Stored::New(approval.clone()));
+        }
+        let mut stored = self.approval(approval.id.as_str()).await?;
+        if stored.task_token == approval.task_token {
+            return Ok(Stored::Again(stored));
+        }
+        if self.refresh_token(approval).await? {
+            stored.task_token = approval.task_token.clone();
+            Ok(Stored::Refreshed(stored))
+        } else {
+            // Decided or expired meanwhile: nothing to refresh; read what it is now.
+            Ok(Stored::Closed(self.approval(approval.id.as_str()).await?))
+        }
+    }
+
+    async fn approval(&self, id: &str) -> Result<Approval, StoreError> {
+        let stored = self
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::Failed("the approval vanished between two calls".into()))?;
+        serde_dynamo::from_item(stored)
+            .map_err(|e| StoreError::Failed(format!("stored approval unreadable: {e}")))
+    }
+
+    /// Sets the record's task token to `approval`'s while the record is open (`pending` or
+    /// `deciding`); `false` when it is not.
+    async fn refresh_token(&self, approval: &Approval) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", AttributeValue::S(approval.id.as_str().to_owned()))
+            .update_expression("SET task_token = :token")
+            .condition_expression("#status IN (:pending, :deciding)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":token",
+                AttributeValue::S(approval.task_token.expose().to_owned()),
+            )
+            .expression_attribute_values(
+                ":pending",
+                AttributeValue::S(Status::Pending.as_str().to_owned()),
+            )
+            .expression_attribute_values(
+                ":deciding",
+                AttributeValue::S(Status::Deciding.as_str().to_owned()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
             }
+            Err(e) => Err(e.into()),
         }
     }
 

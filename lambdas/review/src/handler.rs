@@ -4,7 +4,7 @@ use hitl_core::{
     Approval, Claim, LinkId, LinkItem, SendOutcome,
     form::{self, Refusal},
     page,
-    rules::{self, PostVerdict, after_send, task_output},
+    rules::{self, AfterGone, PostVerdict, after_gone, after_send, task_output},
 };
 use lambda_http::{Body, Error, Request, Response, http::Method};
 
@@ -125,20 +125,7 @@ async fn decide(
         }
     }
 
-    let sent = context
-        .sfn
-        .send_task_success()
-        .task_token(approval.task_token.expose())
-        .output(task_output(&approval.id, &claim))
-        .send()
-        .await;
-    let outcome = match &sent {
-        Ok(_) => SendOutcome::Accepted,
-        Err(error) => {
-            tracing::warn!(approval = %approval.id, error = %describe(error), "SendTaskSuccess failed");
-            error_code(error).map_or(SendOutcome::Transient, SendOutcome::from_error_code)
-        }
-    };
+    let outcome = send(context, &approval, &claim).await;
     let transition = after_send(claim.decision, outcome);
     if let Err(error) = context.table.settle(&approval, &claim, transition).await {
         // Step Functions has its answer; the record keeps the claim, which reads as "being
@@ -153,6 +140,64 @@ async fn decide(
         SendOutcome::Accepted => page::confirmation(&settled, now),
         SendOutcome::TaskGone => page::expired(&settled, now),
         SendOutcome::Transient => page::retry(&settled, &link.reviewer, &form, now),
+    }
+}
+
+/// `SendTaskSuccess` with the record's token. When the task is gone, a retried attempt of the
+/// task may have refreshed the token since the record was read: send again with the newer one
+/// (a few times at most); otherwise the task is gone for good only if the execution ended.
+async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
+    let mut token = approval.task_token.clone();
+    for _ in 0..3 {
+        let sent = context
+            .sfn
+            .send_task_success()
+            .task_token(token.expose())
+            .output(task_output(&approval.id, claim))
+            .send()
+            .await;
+        let outcome = match &sent {
+            Ok(_) => return SendOutcome::Accepted,
+            Err(error) => {
+                tracing::warn!(approval = %approval.id, error = %describe(error), "SendTaskSuccess failed");
+                error_code(error).map_or(SendOutcome::Transient, SendOutcome::from_error_code)
+            }
+        };
+        if outcome != SendOutcome::TaskGone {
+            return outcome;
+        }
+        let current = match context.table.approval(approval.id.as_str()).await {
+            Ok(current) => current,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the approvals table");
+                return SendOutcome::Transient;
+            }
+        };
+        let running = execution_running(context, &approval.execution_arn).await;
+        match after_gone(&token, claim, current.as_ref(), running) {
+            AfterGone::Resend(newer) => token = newer,
+            AfterGone::Revert => return SendOutcome::Transient,
+            AfterGone::Expire => return SendOutcome::TaskGone,
+        }
+    }
+    SendOutcome::Transient
+}
+
+/// Whether the execution still runs; `None` when Step Functions cannot say.
+async fn execution_running(context: &Context, execution_arn: &str) -> Option<bool> {
+    match context
+        .sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+    {
+        Ok(out) => Some(out.status == aws_sdk_sfn::types::ExecutionStatus::Running),
+        Err(error) if error_code(&error) == Some("ExecutionDoesNotExist") => Some(false),
+        Err(error) => {
+            tracing::warn!(error = %describe(&error), "DescribeExecution failed");
+            None
+        }
     }
 }
 

@@ -428,6 +428,36 @@ impl Env {
         })
     }
 
+    /// The payload Step Functions gave the approval task (from the execution history, where
+    /// anyone allowed `states:GetExecutionHistory` reads it), waiting for it to be scheduled.
+    pub fn task_payload(&self, arn: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let scheduled = self.runtime.block_on(async {
+                aws_sdk_sfn::Client::new(&self.sdk)
+                    .get_execution_history()
+                    .execution_arn(arn)
+                    .max_results(1000)
+                    .send()
+                    .await
+                    .unwrap()
+                    .events
+                    .into_iter()
+                    .filter_map(|e| e.task_scheduled_event_details)
+                    .find(|d| d.resource_type == "lambda")
+            });
+            if let Some(details) = scheduled {
+                let parameters: Value = serde_json::from_str(&details.parameters).unwrap();
+                return parameters["Payload"].clone();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the approval task of {arn} was never scheduled"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// The approval record a link opens, as JSON.
     pub fn record(&self, link: &str) -> Value {
         let link_id = link.rsplit('/').next().unwrap();

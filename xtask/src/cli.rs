@@ -162,6 +162,9 @@ pub enum Command {
         /// Address to listen on (moto's MOTO_PORT)
         #[arg(long, value_name = "ADDR")]
         listen: String,
+        /// Address to serve the review API on, as API Gateway would
+        #[arg(long, value_name = "ADDR")]
+        api_listen: Option<String>,
         /// moto's base URL
         #[arg(long, value_name = "URL")]
         moto: String,

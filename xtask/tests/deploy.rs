@@ -1,6 +1,8 @@
 //! Build, deploy and destroy as a user runs them against AWS, here against a moto server through
 //! `AWS_ENDPOINT_URL`: change sets with their summary, uploads only of what is missing, updates,
-//! recovery from a stack CloudFormation cannot update, destroy with and without `--all`.
+//! recovery from a stack CloudFormation cannot update, destroy with and without `--all`, a
+//! template too large for the request. moto sits behind the kit's router, which refuses what AWS
+//! refuses and moto would take (a `TemplateBody` over 51,200 bytes).
 //!
 //! `#[ignore]`d in a plain `cargo test` (it builds the release functions and needs the tools
 //! venv); `cargo xtask test` runs it.
@@ -21,13 +23,17 @@ static BUILDS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 struct Moto {
     child: Child,
+    router: Child,
+    /// The router in front of moto.
     endpoint: String,
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in [&mut self.router, &mut self.child] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -46,9 +52,21 @@ fn start_moto() -> Moto {
         .spawn()
         .unwrap();
     wait_for_port(port, "moto server");
+    let router_port = free_port();
+    let router = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("local-router")
+        .args(["--listen", &format!("127.0.0.1:{router_port}")])
+        .args(["--moto", &format!("http://127.0.0.1:{port}")])
+        .args(["--lambda", "http://127.0.0.1:9"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(router_port, "the router");
     Moto {
         child,
-        endpoint: format!("http://127.0.0.1:{port}"),
+        router,
+        endpoint: format!("http://127.0.0.1:{router_port}"),
     }
 }
 
@@ -118,6 +136,107 @@ fn resources_of(template: &Path) -> Vec<String> {
         .keys()
         .map(|k| k.as_str().unwrap().to_owned())
         .collect()
+}
+
+/// `prod` with 45 reviewers renders over 51,200 bytes, the most CloudFormation takes in a request:
+/// the kit uploads such a template to the asset bucket and passes its URL, for change sets and
+/// for direct deploys alike.
+#[test]
+#[ignore = "builds the release functions and needs the tools venv: run through `cargo xtask test`"]
+fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
+    let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hitl.yaml");
+    std::fs::copy(kit_root().join("xtask/tests/deploy/hitl.yaml"), &config).unwrap();
+    let kit = Kit {
+        moto: &moto,
+        config,
+        out: dir.path().join("out"),
+    };
+    let emails: Vec<String> = (0..60)
+        .map(|i| format!("reviewer-{i:02}@example.com"))
+        .collect();
+    let with_emails = |base: &[&'static str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        for email in &emails {
+            args.extend(["--email", email.as_str()]);
+        }
+        args
+    };
+    let (runtime, sdk) = sdk(&moto);
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+
+    // A small stack first.
+    kit.ok(&["--env", "staging", "deploy", "--yes", "--method", "direct"]);
+    kit.ok(&with_emails(&["--env", "staging", "render"]));
+    let template = std::fs::read_to_string(kit.out.join("staging/template.yaml")).unwrap();
+    assert!(
+        template.len() > 51_200,
+        "only {} bytes: not over the limit",
+        template.len()
+    );
+
+    // The endpoint refuses the template in the request, as CloudFormation does.
+    let refused = runtime
+        .block_on(cfn.validate_template().template_body(&template).send())
+        .unwrap_err();
+    assert!(
+        format!("{:?}", refused).contains("less than or equal to 51200"),
+        "{refused:?}"
+    );
+
+    // A change set (an update of the small stack) from the bucket.
+    let out = kit.ok(&with_emails(&["--env", "staging", "deploy", "--yes"]));
+    assert!(out.contains("to add"), "{out}");
+    let objects = runtime
+        .block_on(
+            aws_sdk_s3::Client::new(&sdk)
+                .list_objects_v2()
+                .bucket(bucket_of(&runtime, &cfn))
+                .prefix("kit/templates/kit-staging-")
+                .send(),
+        )
+        .unwrap()
+        .contents
+        .unwrap_or_default();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let deployed = runtime
+        .block_on(cfn.get_template().stack_name("kit-staging").send())
+        .unwrap()
+        .template_body
+        .unwrap();
+    assert_eq!(deployed, template);
+    for email in ["reviewer-00@example.com", "reviewer-59@example.com"] {
+        assert!(deployed.contains(email), "{email}");
+    }
+
+    // A direct update from the bucket too, with one reviewer more.
+    let mut args = with_emails(&["--env", "staging", "deploy", "--yes", "--method", "direct"]);
+    args.extend(["--email", "reviewer-60@example.com"]);
+    kit.ok(&args);
+    let deployed = runtime
+        .block_on(cfn.get_template().stack_name("kit-staging").send())
+        .unwrap()
+        .template_body
+        .unwrap();
+    assert!(deployed.contains("reviewer-60@example.com"));
+}
+
+/// The asset bucket the bootstrap stack made.
+fn bucket_of(runtime: &tokio::runtime::Runtime, cfn: &aws_sdk_cloudformation::Client) -> String {
+    runtime
+        .block_on(cfn.describe_stacks().stack_name("hitl-bootstrap").send())
+        .unwrap()
+        .stacks
+        .unwrap()[0]
+        .outputs
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|o| o.output_key.as_deref() == Some("BucketName"))
+        .and_then(|o| o.output_value)
+        .expect("the bootstrap stack's BucketName output")
 }
 
 #[test]

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub const REGION: &str = "us-east-1";
 pub const ACCESS_KEY: &str = "local";
 pub const SECRET_KEY: &str = "local";
+/// The account moto serves when credentials name none.
+pub const ACCOUNT_ID: &str = "123456789012";
 
 /// Where the local environment keeps its state file and logs: `<output dir>/local`.
 pub fn dir() -> PathBuf {

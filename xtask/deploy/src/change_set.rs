@@ -53,6 +53,7 @@ pub async fn deploy(
     packages: &[Asset],
     yes: bool,
 ) -> Result<Outcome> {
+    crate::template::needs_bucket(template.len())?; // before anything is deployed or uploaded
     let (bucket, uploaded) = crate::stage_packages(aws, effective, packages, yes).await?;
     let name = effective.stack_name.as_str();
     let cfn = aws.cloudformation();
@@ -72,13 +73,16 @@ pub async fn deploy(
     } else {
         ChangeSetType::Create
     };
+    let project = effective.project.as_str();
+    let location = crate::template::stage(aws, &bucket, project, name, template).await?;
     let change_set = format!("hitl-{}", hitl_aws::now());
     let created = cfn
         .create_change_set()
         .stack_name(name)
         .change_set_name(&change_set)
         .change_set_type(change_type.clone())
-        .template_body(template)
+        .set_template_body(location.body(template))
+        .set_template_url(location.url())
         .set_parameters(Some(stack::parameters(&parameters)))
         .set_capabilities(Some(stack::CAPABILITIES.to_vec()))
         .send()

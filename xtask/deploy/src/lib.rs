@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod change_set;
 pub mod stack;
+pub mod template;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
@@ -33,6 +34,7 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
     let spec = stack::Spec {
         name: BOOTSTRAP_STACK,
         template: &template,
+        location: template::Location::Body,
         parameters: Vec::new(),
     };
     // Deployed with this very template: nothing to ask CloudFormation (a no-change deploy stays
@@ -154,11 +156,14 @@ pub async fn direct(
     packages: &[Asset],
     yes: bool,
 ) -> Result<Outcome> {
+    template::needs_bucket(template.len())?; // before anything is deployed or uploaded
     let (bucket, uploaded) = stage_packages(aws, effective, packages, yes).await?;
+    let project = effective.project.as_str();
     let spec = stack::Spec {
         name: &effective.stack_name,
         template,
-        parameters: parameters(&bucket, effective.project.as_str(), packages)?,
+        location: template::stage(aws, &bucket, project, &effective.stack_name, template).await?,
+        parameters: parameters(&bucket, project, packages)?,
     };
     let applied = stack::apply_direct(&aws.cloudformation(), &spec, STACK_TIMEOUT, yes).await?;
     finish(aws, effective, applied, uploaded).await

@@ -17,6 +17,8 @@ use kit_base::status::{confirm, spinner, status};
 pub struct Spec<'a> {
     pub name: &'a str,
     pub template: &'a str,
+    /// Where CloudFormation reads `template` from.
+    pub location: crate::template::Location,
     pub parameters: Vec<(String, String)>,
 }
 
@@ -172,7 +174,8 @@ pub async fn apply_direct(
     let applied = if current.is_none() {
         cfn.create_stack()
             .stack_name(spec.name)
-            .template_body(spec.template)
+            .set_template_body(spec.location.body(spec.template))
+            .set_template_url(spec.location.url())
             .set_parameters(Some(parameters(&spec.parameters)))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
             .send()
@@ -183,7 +186,8 @@ pub async fn apply_direct(
         match cfn
             .update_stack()
             .stack_name(spec.name)
-            .template_body(spec.template)
+            .set_template_body(spec.location.body(spec.template))
+            .set_template_url(spec.location.url())
             .set_parameters(Some(parameters(&spec.parameters)))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
             .send()

@@ -210,7 +210,7 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result
 }
 
 /// The functions' environment as moto recorded it from the template, with what differs here:
-/// moto's endpoint (through the router) and credentials, and the review page served by `cargo lambda watch`.
+/// moto's endpoint (through the router) and credentials, and the review API served by the router.
 pub async fn function_env(
     aws: &Aws,
     runner: &Runner,
@@ -240,7 +240,10 @@ pub async fn function_env(
             env.insert(key, value);
         }
     }
-    env.insert("REVIEW_BASE_URL".into(), runner.review_base_url());
+    let review_base_url = runner
+        .review_base_url()
+        .context("the local environment has no API stage yet")?;
+    env.insert("REVIEW_BASE_URL".into(), review_base_url);
     env.insert("AWS_ENDPOINT_URL".into(), runner.functions_endpoint());
     env.insert("AWS_ACCESS_KEY_ID".into(), local::ACCESS_KEY.into());
     env.insert("AWS_SECRET_ACCESS_KEY".into(), local::SECRET_KEY.into());
@@ -265,10 +268,26 @@ pub async fn complete(
             .with_context(|| format!("the stack has no {key} output"))
     };
     make_executable(aws, runner, template, outputs).await?;
+    runner.set_stage(&api_stage(template)?)?;
     subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
     let env = function_env(aws, runner, stack_name).await?;
     runner.serve_functions(venv, env)?;
     Ok(())
+}
+
+/// The `StageName` of the template's API stage, which moto does not create: the router serves the
+/// review API under it, as API Gateway would.
+pub fn api_stage(template: &str) -> Result<String> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    doc.get("Resources")
+        .and_then(|r| r.as_mapping())
+        .into_iter()
+        .flatten()
+        .find(|(_, r)| r.get("Type").and_then(|t| t.as_str()) == Some("AWS::ApiGateway::Stage"))
+        .and_then(|(_, r)| r["Properties"]["StageName"].as_str())
+        .map(str::to_owned)
+        .context("the rendered template has no AWS::ApiGateway::Stage with a StageName")
 }
 
 /// A message a reviewer would have received, read from his outbox.

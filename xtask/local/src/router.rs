@@ -10,6 +10,9 @@
 //! which real DynamoDB never allows. The router lets one DynamoDB write into moto at a time
 //! (reads go in together, never beside a write), so the local environment keeps the guarantee
 //! the approval protocol stands on.
+//!
+//! On a port of its own it serves the review API the way API Gateway's REST proxy integration
+//! would ([`crate::api`]): the functions get the event production gives them.
 
 use std::{
     sync::atomic::{AtomicU64, Ordering},
@@ -126,6 +129,52 @@ pub fn admission(target: Option<&str>) -> Admission {
     }
 }
 
+/// The largest `TemplateBody` CloudFormation takes: 51,200 bytes ("Template body size in a
+/// request", AWS CloudFormation quotas). moto takes any size.
+pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
+/// The CloudFormation actions that take a `TemplateBody`.
+const TEMPLATE_ACTIONS: [&str; 5] = [
+    "CreateStack",
+    "UpdateStack",
+    "CreateChangeSet",
+    "ValidateTemplate",
+    "GetTemplateSummary",
+];
+
+/// CloudFormation's answer to a request AWS refuses and moto would take: a `TemplateBody` over
+/// [`TEMPLATE_BODY_LIMIT`], refused as AWS refuses it (`ValidationError`, HTTP 400). The body is
+/// the Query protocol's form.
+pub fn refused_by_aws(body: &[u8]) -> Option<(u16, Vec<(&'static str, String)>, Vec<u8>)> {
+    let mut action = None;
+    let mut template_bytes = 0;
+    for (name, value) in form_urlencoded::parse(body) {
+        match name.as_ref() {
+            "Action" => action = Some(value.into_owned()),
+            "TemplateBody" => template_bytes = value.len(),
+            _ => {}
+        }
+    }
+    let action = action?;
+    if !TEMPLATE_ACTIONS.contains(&action.as_str()) || template_bytes <= TEMPLATE_BODY_LIMIT {
+        return None;
+    }
+    let message = format!(
+        "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: \
+         Member must have length less than or equal to {TEMPLATE_BODY_LIMIT}"
+    );
+    let xml = format!(
+        "<ErrorResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\">\
+         <Error><Type>Sender</Type><Code>ValidationError</Code><Message>{message}</Message></Error>\
+         <RequestId>hitl-router</RequestId></ErrorResponse>"
+    );
+    Some((
+        400,
+        vec![("Content-Type", "text/xml".to_owned())],
+        xml.into_bytes(),
+    ))
+}
+
 /// Lambda's answer for a function that does not exist.
 fn unknown_function(name: &str) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
     let body = serde_json::json!({
@@ -221,9 +270,13 @@ const NOT_FORWARDED: [&str; 5] = [
     "expect",
 ];
 
+/// The function behind the review API.
+pub const API_FUNCTION: &str = "review";
+
 /// Serves until the process is stopped; each request on its own thread, since a Lambda invoke
-/// from Step Functions waits for the function to return.
-pub fn serve(listen: &str, upstreams: Upstreams) -> Result<()> {
+/// from Step Functions waits for the function to return. `api_listen`: where the review API
+/// is served, as API Gateway would.
+pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Result<()> {
     let server = tiny_http::Server::http(listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -234,6 +287,28 @@ pub fn serve(listen: &str, upstreams: Upstreams) -> Result<()> {
     let counter = std::sync::Arc::new(AtomicU64::new(0));
     let gates = std::sync::Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency));
     let dynamodb = std::sync::Arc::new(std::sync::RwLock::new(()));
+    if let Some(api_listen) = api_listen {
+        let api = tiny_http::Server::http(api_listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {api_listen}: {e}"))?;
+        let port = api.server_addr().to_ip().map_or(0, |a| a.port());
+        let (upstreams, agent, counter, gates) = (
+            upstreams.clone(),
+            agent.clone(),
+            counter.clone(),
+            gates.clone(),
+        );
+        thread::spawn(move || {
+            for request in api.incoming_requests() {
+                let (upstreams, agent, gates) = (upstreams.clone(), agent.clone(), gates.clone());
+                let id = format!("hitl-api-{}", counter.fetch_add(1, Ordering::Relaxed));
+                thread::spawn(move || {
+                    if let Err(error) = serve_api(request, &upstreams, &agent, &gates, &id, port) {
+                        eprintln!("router (api): {error:#}");
+                    }
+                });
+            }
+        });
+    }
     for request in server.incoming_requests() {
         let upstreams = upstreams.clone();
         let agent = agent.clone();
@@ -294,6 +369,11 @@ fn forward(
     };
     let mut body = Vec::new();
     request.as_reader().read_to_end(&mut body)?;
+    if target == Target::Moto {
+        if let Some((status, headers, answer)) = refused_by_aws(&body) {
+            return respond(request, status, &headers, &[], answer);
+        }
+    }
     let mut outgoing = ureq::http::Request::builder()
         .method(request.method().as_str())
         .uri(&uri);
@@ -336,6 +416,87 @@ fn forward(
         }
         _ => respond(request, status, &[], &copied, body),
     }
+}
+
+/// One request to the review API: routed as API Gateway routes it, passed to the function as
+/// its proxy event, answered with the function's proxy response.
+fn serve_api(
+    mut request: tiny_http::Request,
+    upstreams: &Upstreams,
+    agent: &ureq::Agent,
+    gates: &Gates,
+    request_id: &str,
+    port: u16,
+) -> Result<()> {
+    let url = request.url().to_owned();
+    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let method = request.method().as_str().to_owned();
+    let Some(routed) = crate::api::route(&method, path) else {
+        let (status, headers, body) = crate::api::missing_route();
+        return respond(request, status, &[], &headers, body);
+    };
+    let mut body = Vec::new();
+    request.as_reader().read_to_end(&mut body)?;
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_owned(),
+                h.value.as_str().to_owned(),
+            )
+        })
+        .collect();
+    let source_ip = request
+        .remote_addr()
+        .map_or("127.0.0.1".to_owned(), |a| a.ip().to_string());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let event = crate::api::event(
+        &routed,
+        &crate::api::Incoming {
+            method: &method,
+            query,
+            headers: &headers,
+            body: &body,
+            source_ip: &source_ip,
+            port,
+            request_id,
+            now_ms,
+        },
+    );
+    let uri = format!(
+        "{}/2015-03-31/functions/{API_FUNCTION}/invocations",
+        upstreams.lambda
+    );
+    let answer = gates.through(API_FUNCTION, || -> Result<crate::api::Answer> {
+        let mut response = agent
+            .post(&uri)
+            .header("content-type", "application/json")
+            .send(event.to_string())
+            .with_context(|| format!("POST {uri}"))?;
+        let status = response.status().as_u16();
+        let output = response
+            .body_mut()
+            .with_config()
+            .limit(16 * 1024 * 1024)
+            .read_to_vec()?;
+        Ok(if status == 200 {
+            crate::api::response(&output)
+        } else {
+            crate::api::bad_gateway()
+        })
+    });
+    let (status, headers, body) = answer.unwrap_or_else(|error| {
+        eprintln!("router (api): {error:#}");
+        crate::api::bad_gateway()
+    });
+    let headers: Vec<(String, String)> = headers
+        .into_iter()
+        .filter(|(name, _)| !NOT_FORWARDED.contains(&name.to_ascii_lowercase().as_str()))
+        .collect();
+    respond(request, status, &[], &headers, body)
 }
 
 fn respond(
@@ -428,6 +589,44 @@ mod tests {
         ] {
             assert_eq!(admission(other), Admission::Free, "{other:?}");
         }
+    }
+
+    #[test]
+    fn template_bodies_over_cloudformations_limit_are_refused_as_aws_refuses_them() {
+        let form = |action: &str, bytes: usize| {
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("Action", action)
+                .append_pair("StackName", "s")
+                .append_pair("TemplateBody", &"x".repeat(bytes))
+                .finish()
+                .into_bytes()
+        };
+        for action in TEMPLATE_ACTIONS {
+            assert!(
+                refused_by_aws(&form(action, TEMPLATE_BODY_LIMIT)).is_none(),
+                "{action}"
+            );
+            let (status, _, body) =
+                refused_by_aws(&form(action, TEMPLATE_BODY_LIMIT + 1)).expect("refused");
+            assert_eq!(status, 400);
+            let body = String::from_utf8(body).unwrap();
+            assert!(body.contains("<Code>ValidationError</Code>"), "{body}");
+            assert!(body.contains("less than or equal to 51200"), "{body}");
+        }
+        // Multi-byte characters count as bytes, as the limit does.
+        let wide = "é".repeat(TEMPLATE_BODY_LIMIT / 2 + 1);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("Action", "CreateStack")
+            .append_pair("TemplateBody", &wide)
+            .finish();
+        assert!(refused_by_aws(body.as_bytes()).is_some());
+        // Other actions, and a template by URL, pass.
+        assert!(refused_by_aws(&form("DescribeStacks", 100_000)).is_none());
+        assert!(
+            refused_by_aws(b"Action=CreateStack&TemplateURL=https%3A%2F%2Fb.s3.amazonaws.com%2Fk")
+                .is_none()
+        );
+        assert!(refused_by_aws(b"not a form \xff").is_none());
     }
 
     #[test]

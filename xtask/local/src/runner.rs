@@ -30,6 +30,8 @@ pub const CONCURRENCY: usize = 8;
 pub struct Runner {
     pub moto_port: u16,
     pub router_port: u16,
+    /// The review API, served by the router as API Gateway would.
+    pub api_port: u16,
     pub lambda_port: u16,
     pub moto_pid: u32,
     pub router_pid: u32,
@@ -38,6 +40,9 @@ pub struct Runner {
     /// The environment the functions were started with.
     #[serde(default)]
     pub lambda_env: BTreeMap<String, String>,
+    /// The API stage of the deployed stack, once there is one.
+    #[serde(default)]
+    pub stage: Option<String>,
 }
 
 fn state_path() -> PathBuf {
@@ -50,8 +55,14 @@ pub fn down() -> Result<Vec<&'static str>> {
 }
 
 impl Runner {
-    /// moto's endpoint, for the kit's own AWS clients.
+    /// The endpoint for the kit's own AWS clients: the router, which passes their calls to moto
+    /// and refuses what AWS would refuse and moto takes (see `router::refused_by_aws`).
     pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.router_port)
+    }
+
+    /// moto itself.
+    pub fn moto_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.moto_port)
     }
 
@@ -61,10 +72,24 @@ impl Runner {
         format!("http://127.0.0.1:{}", self.router_port)
     }
 
-    /// The review function's URL through the router (which passes it to `cargo lambda watch`):
-    /// the local review base URL.
-    pub fn review_base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/lambda-url/review", self.router_port)
+    /// The review API's stage URL on the router, as API Gateway's would be
+    /// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`), for `stage`.
+    pub fn review_base_url_for(&self, stage: &str) -> String {
+        format!("http://127.0.0.1:{}/{stage}", self.api_port)
+    }
+
+    /// The local review base URL of the deployed stack; `None` before the first deploy.
+    pub fn review_base_url(&self) -> Option<String> {
+        self.stage.as_deref().map(|s| self.review_base_url_for(s))
+    }
+
+    /// Records the deployed stack's API stage.
+    pub fn set_stage(&mut self, stage: &str) -> Result<()> {
+        if self.stage.as_deref() != Some(stage) {
+            self.stage = Some(stage.to_owned());
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// The recorded runner, if its moto and router still answer.
@@ -74,7 +99,8 @@ impl Runner {
         let healthy = process::alive(runner.moto_pid)
             && process::alive(runner.router_pid)
             && answers(runner.moto_port)
-            && answers(runner.router_port);
+            && answers(runner.router_port)
+            && answers(runner.api_port);
         healthy.then_some(runner)
     }
 
@@ -85,7 +111,7 @@ impl Runner {
         }
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
-        let [moto_port, router_port, lambda_port] = free_ports()?;
+        let [moto_port, router_port, api_port, lambda_port] = free_ports()?;
         // moto's Step Functions interpreter calls Lambda (and everything else) on
         // localhost:$MOTO_PORT: that is the router's port.
         let moto_pid = process::spawn(
@@ -97,18 +123,21 @@ impl Runner {
         let mut runner = Runner {
             moto_port,
             router_port,
+            api_port,
             lambda_port,
             moto_pid,
             router_pid: 0,
             lambda_pid: None,
             lambda_env: BTreeMap::new(),
+            stage: None,
         };
         runner.save()?; // so that `local down` finds moto even if the rest fails
         runner.router_pid = process::spawn(
             Command::new(xtask)
                 .arg("local-router")
                 .args(["--listen", &format!("127.0.0.1:{router_port}")])
-                .args(["--moto", &runner.endpoint()])
+                .args(["--api-listen", &format!("127.0.0.1:{api_port}")])
+                .args(["--moto", &runner.moto_endpoint()])
                 .args(["--lambda", &format!("http://127.0.0.1:{lambda_port}")])
                 .args(["--functions", &FUNCTIONS.join(",")])
                 .args(["--concurrency", &CONCURRENCY.to_string()]),
@@ -119,7 +148,7 @@ impl Runner {
             enable_execution(moto_port).is_ok()
         })?;
         wait_until("the router", &dir().join("router.log"), || {
-            answers(router_port)
+            answers(router_port) && answers(api_port)
         })?;
         Ok((runner, true))
     }

@@ -326,40 +326,57 @@ fn states_actions(
         .collect()
 }
 
-/// The `SendTask*` calls a function's code makes, as IAM actions (`send_task_success` →
-/// `states:SendTaskSuccess`).
-fn send_task_calls(function: &str) -> std::collections::BTreeSet<String> {
+/// The Step Functions calls a function's code makes, as IAM actions (`.send_task_success` →
+/// `states:SendTaskSuccess`, `.describe_execution()` → `states:DescribeExecution`).
+fn states_calls(function: &str) -> std::collections::BTreeSet<String> {
     let dir = kit().join("lambdas").join(function).join("src");
     let mut calls = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for (_, rest) in text
-            .match_indices(".send_task_")
-            .map(|(i, _)| ((), &text[i + 11..]))
-        {
-            let word: String = rest
-                .chars()
-                .take_while(char::is_ascii_alphanumeric)
-                .collect();
-            let mut camel = word[..1].to_uppercase();
-            camel.push_str(&word[1..]);
-            calls.insert(format!("states:SendTask{camel}"));
+        for prefix in [
+            ".send_task_",
+            ".describe_execution",
+            ".get_execution_history",
+        ] {
+            for (i, _) in text.match_indices(prefix) {
+                let word: String = text[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let camel: String = word
+                    .split('_')
+                    .map(|part| {
+                        let mut part = part.to_owned();
+                        part[..1].make_ascii_uppercase();
+                        part
+                    })
+                    .collect();
+                calls.insert(format!("states:{camel}"));
+            }
         }
     }
     calls
 }
 
 /// Each function's role allows exactly the Step Functions calls its code makes: the review
-/// function resumes with SendTaskSuccess only (a rejection is a success carrying the decision).
+/// function resumes with SendTaskSuccess only (a rejection is a success carrying the decision)
+/// and asks DescribeExecution when a task is gone; the request function calls none.
 #[test]
 fn the_roles_allow_the_step_functions_calls_the_code_makes_and_no_more() {
     let resources = resources(&render_env(&fixture(), "prod"));
-    let review = send_task_calls("review");
-    assert_eq!(review, ["states:SendTaskSuccess".to_owned()].into());
+    let review = states_calls("review");
+    assert_eq!(
+        review,
+        [
+            "states:DescribeExecution".to_owned(),
+            "states:SendTaskSuccess".to_owned()
+        ]
+        .into()
+    );
     assert_eq!(states_actions(&resources, "ReviewFunctionRole"), review);
     assert_eq!(
         states_actions(&resources, "RequestFunctionRole"),
-        send_task_calls("request")
+        states_calls("request")
     );
 }
 

@@ -57,10 +57,10 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 &template,
                 &outcome.outputs,
             ))?;
-            // The review pages are served by cargo lambda watch, not API Gateway.
-            outcome
-                .outputs
-                .insert("ReviewBaseUrl".to_owned(), runner.review_base_url());
+            // moto has no API Gateway data plane: the router serves the review API.
+            if let Some(url) = runner.review_base_url() {
+                outcome.outputs.insert("ReviewBaseUrl".to_owned(), url);
+            }
             kit_deploy::save_outputs(&effective, &outcome.outputs)?;
             outcome
         }

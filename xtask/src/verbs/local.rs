@@ -30,7 +30,7 @@ pub fn run(action: LocalAction) -> Result<()> {
                     "not running (`cargo xtask deploy --env local --email you@example.com` starts it)"
                 ),
                 Some(runner) => {
-                    anstream::println!("moto server      {}", runner.endpoint());
+                    anstream::println!("moto server      {}", runner.moto_endpoint());
                     anstream::println!(
                         "router           http://127.0.0.1:{} (moto's MOTO_PORT)",
                         runner.router_port
@@ -44,7 +44,14 @@ pub fn run(action: LocalAction) -> Result<()> {
                             anstream::println!("functions        not started (deploy starts them)")
                         }
                     }
-                    anstream::println!("review pages     {}", runner.review_base_url());
+                    match runner.review_base_url() {
+                        Some(url) => anstream::println!(
+                            "review pages     {url}/approvals/<link id> (API Gateway's REST proxy, emulated)"
+                        ),
+                        None => {
+                            anstream::println!("review pages     not yet (deploy sets up the API)")
+                        }
+                    }
                     anstream::println!(
                         "logs             {}",
                         paths::shown(&kit_base::local::dir()).display()
@@ -65,7 +72,7 @@ pub fn up(venv: &Venv) -> Result<Runner> {
             "Started",
             format!(
                 "moto server on {} and the router on port {}",
-                runner.endpoint(),
+                runner.moto_endpoint(),
                 runner.router_port
             ),
         );

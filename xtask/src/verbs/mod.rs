@@ -28,12 +28,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench { suites, iterations } => bench::run(global, &suites, iterations),
         Command::LocalRouter {
             listen,
+            api_listen,
             moto,
             lambda,
             functions,
             concurrency,
         } => kit_local::router::serve(
             &listen,
+            api_listen.as_deref(),
             kit_local::router::Upstreams {
                 moto,
                 lambda,

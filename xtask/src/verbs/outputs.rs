@@ -52,8 +52,12 @@ pub async fn read(effective: &Effective) -> Result<BTreeMap<String, String>> {
         );
     };
     let mut outputs: BTreeMap<String, String> = deployed.outputs.into_iter().collect();
-    if let Some(runner) = aws.local.as_ref().and_then(|_| Runner::find()) {
-        outputs.insert("ReviewBaseUrl".to_owned(), runner.review_base_url());
+    let local_url = aws
+        .local
+        .as_ref()
+        .and_then(|_| Runner::find()?.review_base_url());
+    if let Some(url) = local_url {
+        outputs.insert("ReviewBaseUrl".to_owned(), url);
     }
     Ok(outputs)
 }

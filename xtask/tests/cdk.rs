@@ -116,6 +116,16 @@ fn the_typescript_app_has_every_file_and_its_settings() {
         context["hitl:restore"]["ApprovalsTable"]["UpdateReplacePolicy"],
         "Delete"
     );
+    // In an account the kit never bootstrapped, the stage's access logs need the account's API
+    // Gateway logging role: the app sets it (kept when the app is destroyed), and the stage
+    // waits for it.
+    let stack = export.file("lib/hitl-stack.ts");
+    assert!(stack.contains("new apigateway.CfnAccount(this, 'ApiGatewayAccount'"), "{stack}");
+    assert!(stack.contains("new iam.CfnRole(this, 'ApiGatewayCloudWatchRole'"));
+    assert_eq!(
+        context["hitl:restore"]["ApiGatewayCloudWatchRole"]["UpdateReplacePolicy"],
+        "Retain"
+    );
     // The packages' directory, relative to the app, is the kit's build output.
     let lambda_dir = export
         .app

@@ -223,6 +223,16 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
     assert!(deployed.contains("reviewer-60@example.com"));
 }
 
+fn role_names(runtime: &tokio::runtime::Runtime, iam: &aws_sdk_iam::Client) -> Vec<String> {
+    runtime
+        .block_on(iam.list_roles().send())
+        .unwrap()
+        .roles
+        .into_iter()
+        .map(|r| r.role_name)
+        .collect()
+}
+
 /// The asset bucket the bootstrap stack made.
 fn bucket_of(runtime: &tokio::runtime::Runtime, cfn: &aws_sdk_cloudformation::Client) -> String {
     runtime
@@ -419,7 +429,33 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
     );
     let twice = kit.ok(&["--env", "dev", "destroy", "--yes"]);
     assert!(twice.contains("nothing"), "{twice}");
-    kit.ok(&["--env", "staging", "destroy", "--yes", "--all"]);
+    // The bucket serves other stacks: --all refuses, naming them, and deletes nothing.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let roles_before = role_names(&runtime, &iam);
+    let shared = kit.run(&["--env", "dev", "destroy", "--yes", "--all"]);
+    let said = String::from_utf8_lossy(&shared.stderr);
+    assert!(!shared.status.success(), "{said}");
+    assert!(
+        said.contains("kit-staging") && said.contains("nothing was deleted"),
+        "{said}"
+    );
+    assert!(
+        runtime
+            .block_on(cfn.describe_stacks().stack_name("kit-staging").send())
+            .is_ok()
+    );
+    let all = kit.ok(&["--env", "staging", "destroy", "--yes", "--all"]);
+    // API Gateway's account-wide logging role outlives the bootstrap stack.
+    assert!(all.contains("Kept ApiGatewayCloudWatchRole"), "{all}");
+    let kept: Vec<String> = roles_before
+        .into_iter()
+        .filter(|r| r.contains("ApiGatewayCloudWatchRole"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        role_names(&runtime, &iam).contains(&kept[0]),
+        "the role was deleted"
+    );
     let buckets = runtime
         .block_on(aws_sdk_s3::Client::new(&sdk).list_buckets().send())
         .unwrap();

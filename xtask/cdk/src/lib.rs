@@ -6,6 +6,7 @@
 //! Pure: text in, text out. Uses `kit-base` (the package parameters) and cdk-from-cfn; no AWS
 //! SDK, no processes (running `tsc` and `cdk synth` on an export is `kit-tools`' job).
 
+pub mod account_logging;
 pub mod app;
 pub mod compare;
 mod long_form;
@@ -66,7 +67,8 @@ pub const CLASS: &str = "HitlStack";
 
 /// The converted stack class and what the app must add to it.
 pub struct Conversion {
-    /// The rendered template in JSON form, as given (what `--verify` compares with).
+    /// The rendered template in JSON form with the account's API Gateway logging role added
+    /// ([`account_logging`]): what the app deploys, and what `--verify` compares with.
     pub rendered: serde_json::Value,
     pub stack_code: String,
     pub prepared: Prepared,
@@ -92,9 +94,12 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// Converts a rendered template (YAML, short-form tags allowed).
-pub fn convert(template: &str, lang: Lang) -> Result<Conversion, Refusal> {
-    let json = long_form::to_json(template).map_err(Refusal::Failed)?;
+/// Converts a rendered template (YAML, short-form tags allowed), adding the account's API
+/// Gateway logging role from the rendered `bootstrap` template.
+pub fn convert(template: &str, bootstrap: &str, lang: Lang) -> Result<Conversion, Refusal> {
+    let mut json = long_form::to_json(template).map_err(Refusal::Failed)?;
+    let bootstrap = long_form::to_json(bootstrap).map_err(Refusal::Failed)?;
+    account_logging::add(&mut json, &bootstrap).map_err(Refusal::Failed)?;
     let prepared = prepare::prepare(json.clone()).map_err(Refusal::Inexpressible)?;
     let tree: CloudformationParseTree = serde_json::from_value(prepared.template.clone())
         .map_err(|e| Refusal::Failed(format!("cdk-from-cfn cannot read the template: {e}")))?;

@@ -19,8 +19,11 @@ use crate::{cli::Global, kit};
 pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: bool) -> Result<()> {
     let effective = kit::effective(global, emails)?;
     let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
+    // The stage's access logs need the account's API Gateway logging role, which the kit's
+    // bootstrap stack sets; the app brings the same resources, for accounts the kit never saw.
+    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit())?;
     let started = Instant::now();
-    let conversion = match kit_cdk::convert(&template, lang) {
+    let conversion = match kit_cdk::convert(&template, &bootstrap, lang) {
         Ok(conversion) => conversion,
         Err(Refusal::Inexpressible(reasons)) => {
             for reason in &reasons {

@@ -37,6 +37,17 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
     } else {
         None
     };
+    if let Some(bucket) = bootstrap.as_ref().and_then(|b| b.output("BucketName")) {
+        let users = runtime.block_on(bucket_users(&aws, bucket, name))?;
+        if !users.is_empty() {
+            anyhow::bail!(
+                "{BOOTSTRAP_STACK}'s bucket {bucket} serves other stacks in {}: {}; destroy \
+                 them first, or destroy without --all (nothing was deleted)",
+                aws.region(),
+                users.join(", ")
+            );
+        }
+    }
     if !present && bootstrap.is_none() {
         status(
             "Destroyed",
@@ -78,6 +89,8 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
     }
     if let Some(boot) = bootstrap {
         let bucket = boot.output("BucketName").map(str::to_owned);
+        let template = runtime.block_on(stack::deployed_template(&cfn, BOOTSTRAP_STACK))?;
+        let kept = retained(&runtime, &aws, BOOTSTRAP_STACK, &template)?;
         runtime.block_on(stack::delete(&cfn, BOOTSTRAP_STACK, STACK_TIMEOUT))?;
         if let Some(bucket) = bucket {
             let removed = runtime.block_on(empty_and_delete(&aws.s3(), &bucket))?;
@@ -87,8 +100,63 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
             );
         }
         status("Destroyed", BOOTSTRAP_STACK);
+        // The bucket is retained by CloudFormation and emptied and deleted above.
+        for (id, physical) in kept.iter().filter(|(id, _)| id != "AssetBucket") {
+            status(
+                "Kept",
+                format!(
+                    "{id} ({physical}): API Gateway's account setting in {} points at it for \
+                     every REST API there",
+                    aws.region()
+                ),
+            );
+        }
     }
     Ok(())
+}
+
+/// The stacks other than `except` and the bootstrap stack that use `bucket`: by a parameter
+/// (the kit's environments pass it as `AssetBucket`) or by importing the bootstrap stack's
+/// `BucketName` export.
+async fn bucket_users(aws: &Aws, bucket: &str, except: &str) -> Result<Vec<String>> {
+    let cfn = aws.cloudformation();
+    let mut users = std::collections::BTreeSet::new();
+    let mut pages = cfn.describe_stacks().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| anyhow::anyhow!("cannot list the stacks: {}", describe(&e)))?;
+        for found in page.stacks.unwrap_or_default() {
+            let Some(name) = found.stack_name else {
+                continue;
+            };
+            let deleted = found
+                .stack_status
+                .is_some_and(|s| s.as_str() == "DELETE_COMPLETE");
+            if deleted || name == except || name == BOOTSTRAP_STACK {
+                continue;
+            }
+            let uses = found
+                .parameters
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.parameter_value.as_deref() == Some(bucket));
+            if uses {
+                users.insert(name);
+            }
+        }
+    }
+    let export = format!("{BOOTSTRAP_STACK}-BucketName");
+    match cfn.list_imports().export_name(&export).send().await {
+        Ok(out) => users.extend(
+            out.imports
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| n != except),
+        ),
+        // "Export … is not imported by any stack."
+        Err(e) if hitl_aws::error_code(&e) == Some("ValidationError") => {}
+        Err(e) => anyhow::bail!("cannot list the imports of {export}: {}", describe(&e)),
+    }
+    Ok(users.into_iter().collect())
 }
 
 /// The resources of the stack that CloudFormation will keep: DeletionPolicy Retain (or

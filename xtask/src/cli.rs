@@ -118,7 +118,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show the stack, its recent events, executions and pending approvals
+    /// Confirm a reviewer's email subscription so that only AWS credentials can undo it
+    Confirm {
+        /// The "Confirm subscription" link of the email AWS Notifications sent the reviewer
+        #[arg(value_name = "LINK")]
+        link: String,
+    },
+    /// Show the stack, its recent events, executions, pending approvals and the reviewers'
+    /// subscriptions
     Status {
         /// Print JSON
         #[arg(long)]

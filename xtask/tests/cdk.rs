@@ -120,7 +120,10 @@ fn the_typescript_app_has_every_file_and_its_settings() {
     // Gateway logging role: the app sets it (kept when the app is destroyed), and the stage
     // waits for it.
     let stack = export.file("lib/hitl-stack.ts");
-    assert!(stack.contains("new apigateway.CfnAccount(this, 'ApiGatewayAccount'"), "{stack}");
+    assert!(
+        stack.contains("new apigateway.CfnAccount(this, 'ApiGatewayAccount'"),
+        "{stack}"
+    );
     assert!(stack.contains("new iam.CfnRole(this, 'ApiGatewayCloudWatchRole'"));
     assert_eq!(
         context["hitl:restore"]["ApiGatewayCloudWatchRole"]["UpdateReplacePolicy"],

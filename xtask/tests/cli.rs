@@ -553,3 +553,102 @@ fn deploy_without_the_functions_target_says_how_to_fix_it() {
     assert!(!errors[0].contains("--arch"), "{stderr}");
     assert!(!stderr.contains("Installing"), "{stderr}");
 }
+
+/// A fake AWS endpoint for `confirm`: CloudFormation knows the stack `shop-dev` with its topic,
+/// SNS confirms anything; every request body is kept.
+fn fake_aws() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = request.as_reader().read_to_string(&mut body);
+            let answer = if body.contains("Action=DescribeStacks") {
+                "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><DescribeStacksResult><Stacks><member><StackName>shop-dev</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/shop-dev/1</StackId><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-12-02T10:00:00Z</CreationTime><Outputs><member><OutputKey>TopicArn</OutputKey><OutputValue>arn:aws:sns:us-east-1:123456789012:shop-dev-approvals</OutputValue></member></Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>"
+            } else {
+                "<ConfirmSubscriptionResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><ConfirmSubscriptionResult><SubscriptionArn>arn:aws:sns:us-east-1:123456789012:shop-dev-approvals:5e1f</SubscriptionArn></ConfirmSubscriptionResult><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></ConfirmSubscriptionResponse>"
+            };
+            kept.lock().unwrap().push(body);
+            let _ =
+                request.respond(tiny_http::Response::from_string(answer).with_header(
+                    tiny_http::Header::from_bytes("Content-Type", "text/xml").unwrap(),
+                ));
+        }
+    });
+    (url, seen)
+}
+
+fn confirm(dir: &Path, endpoint: &str, link: &str) -> Run {
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("--config")
+        .arg(dir.join("hitl.yaml"))
+        .args(["--region", "us-east-1", "confirm", link])
+        .current_dir(dir)
+        .env("HITL_OUTPUT_DIR", out_dir.path())
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    Run { output, out_dir }
+}
+
+/// `confirm` confirms with AuthenticateOnUnsubscribe, for the environment's own topic only, so
+/// that the one-click unsubscribe link in every email stops working.
+#[test]
+fn confirm_authenticates_unsubscribes_and_takes_only_the_environments_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hitl.yaml"), GOOD).unwrap();
+    let (endpoint, seen) = fake_aws();
+    let link = "https://sns.us-east-1.amazonaws.com/confirmation.html?TopicArn=arn:aws:sns:us-east-1:123456789012:shop-dev-approvals&Token=2336412f37fb&Endpoint=ana%40example.com";
+    let run = confirm(dir.path(), &endpoint, link);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("Confirmed ana@example.com"),
+        "{}",
+        run.stderr()
+    );
+    let confirmed = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|b| b.contains("Action=ConfirmSubscription"))
+        .cloned()
+        .expect("a ConfirmSubscription call");
+    assert!(
+        confirmed.contains("AuthenticateOnUnsubscribe=true"),
+        "{confirmed}"
+    );
+    assert!(confirmed.contains("Token=2336412f37fb"), "{confirmed}");
+
+    // Another topic's link, or no link at all: refused, nothing confirmed.
+    seen.lock().unwrap().clear();
+    let other = link.replace("shop-dev-approvals", "someone-elses");
+    let run = confirm(dir.path(), &endpoint, &other);
+    assert!(!run.output.status.success());
+    assert!(
+        run.stderr().contains("not to shop-dev's topic"),
+        "{}",
+        run.stderr()
+    );
+    let run = confirm(
+        dir.path(),
+        &endpoint,
+        "https://sns.us-east-1.amazonaws.com/confirmation.html",
+    );
+    assert!(!run.output.status.success());
+    assert_eq!(run.stderr().lines().count(), 1, "{}", run.stderr());
+    assert!(
+        !seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|b| b.contains("ConfirmSubscription")),
+        "a refused link reached SNS"
+    );
+}

@@ -307,6 +307,50 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
             "{id} ({kind}) was not created"
         );
     }
+    // Each reviewer's subscription in `status`: moto skips the template's email subscriptions
+    // (gone), and confirms one made through the API at once (as a click would, without
+    // authentication).
+    let status = kit.ok(&["--env", "dev", "status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("ops@example.com") && l.contains("gone")),
+        "{status}"
+    );
+    let topic = runtime
+        .block_on(cfn.describe_stacks().stack_name("kit-dev").send())
+        .unwrap()
+        .stacks
+        .unwrap()[0]
+        .outputs
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|o| o.output_key.as_deref() == Some("TopicArn"))
+        .and_then(|o| o.output_value)
+        .unwrap();
+    runtime
+        .block_on(
+            aws_sdk_sns::Client::new(&sdk)
+                .subscribe()
+                .topic_arn(&topic)
+                .protocol("email")
+                .endpoint("ops@example.com")
+                .send(),
+        )
+        .unwrap();
+    let status = kit.run(&["--env", "dev", "status", "--json"]);
+    assert!(status.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["reviewers"][0]["reviewer"], "ops@example.com");
+    assert!(
+        report["reviewers"][0]["subscription"]
+            .as_str()
+            .unwrap()
+            .starts_with("confirmed"),
+        "{report}"
+    );
+
     // The functions run the zips the kit built and uploaded.
     for function in ["request", "review"] {
         let zip =

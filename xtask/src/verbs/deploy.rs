@@ -115,6 +115,16 @@ fn report(effective: &Effective, outcome: &kit_deploy::Outcome, started: Instant
         paths::shown(&kit_deploy::outputs_path(effective)).display(),
     );
     let env = effective.environment.as_str();
+    if effective.endpoint == kit_config::values::Endpoint::Aws
+        && outcome.applied == Applied::Created
+    {
+        anstream::eprintln!(
+            "\nEach reviewer gets an email from AWS Notifications asking to confirm the subscription. \
+             Rather than clicking its link, run `cargo xtask confirm --env {env} '<link>'` with it: \
+             then the one-click unsubscribe link in every approval email (which link scanners \
+             follow) no longer works. `cargo xtask status --env {env}` shows who is confirmed."
+        );
+    }
     anstream::eprintln!(
         "\nNext: cargo xtask start --env {env} --event events/expense.json   (then open the link it prints)"
     );

@@ -12,6 +12,7 @@ mod render;
 mod show_config;
 mod start;
 mod status;
+mod subscriptions;
 mod test;
 
 use anyhow::Result;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Destroy { yes, all } => destroy::run(global, yes, all),
         Command::Outputs { json } => outputs::run(global, json),
         Command::Status { json } => status::run(global, json),
+        Command::Confirm { link } => subscriptions::confirm(global, &link),
         Command::Start { event, name } => start::run(global, &event, name),
         Command::Local { action } => local::run(action),
         Command::Cdk {

@@ -1,5 +1,5 @@
 //! `cargo xtask status [--json]`: the stack's status and latest events, the workflow's recent
-//! executions and the approvals waiting for a reviewer.
+//! executions, the approvals waiting for a reviewer and each reviewer's email subscription.
 
 use std::collections::BTreeMap;
 
@@ -68,6 +68,26 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             Some(table) => Some(pending_approvals(&aws, table).await?),
             None => None,
         };
+        // Locally moto skips email subscriptions (the outboxes stand in for them).
+        let reviewers: Option<Vec<serde_json::Value>> = match deployed.output("TopicArn") {
+            Some(topic) if aws.local.is_none() => {
+                let listed = super::subscriptions::list(&aws, topic).await?;
+                let configured: Vec<String> = effective
+                    .reviewers
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect();
+                Some(
+                    super::subscriptions::states(&configured, &listed)
+                        .into_iter()
+                        .map(|(reviewer, state)| {
+                            json!({ "reviewer": reviewer, "subscription": state.describe() })
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
         Ok(json!({
             "stack": name,
             "status": deployed.status.as_str(),
@@ -75,6 +95,7 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             "executions": executions,
             "recent_executions": recent,
             "pending_approvals": pending,
+            "reviewers": reviewers,
         }))
     })?;
     if json {
@@ -110,6 +131,16 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             execution["started"].as_str().unwrap_or(""),
             execution["name"].as_str().unwrap_or("")
         );
+    }
+    if let Some(reviewers) = report["reviewers"].as_array() {
+        anstream::println!("reviewers");
+        for reviewer in reviewers {
+            anstream::println!(
+                "  {:<30} {}",
+                reviewer["reviewer"].as_str().unwrap_or(""),
+                reviewer["subscription"].as_str().unwrap_or("")
+            );
+        }
     }
     if let Some(events) = report["events"].as_array().filter(|e| !e.is_empty()) {
         anstream::println!("latest events");

@@ -72,8 +72,12 @@ pub enum Command {
     /// Run every check: fmt, clippy, the test suites, cfn-lint and checkov on every environment
     Test {
         /// Only render and lint the templates (skip fmt, clippy and cargo test)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "aws")]
         lint_only: bool,
+        /// Only the end-to-end suite, on a throwaway environment in the AWS account of --env
+        /// (its region, profile and architecture), destroyed afterwards
+        #[arg(long)]
+        aws: bool,
     },
     /// Measure the kit: rendering, and the release functions' zip size and cold start
     Bench {

@@ -145,7 +145,7 @@ const TEMPLATE_ACTIONS: [&str; 5] = [
 /// CloudFormation's answer to a request AWS refuses and moto would take: a `TemplateBody` over
 /// [`TEMPLATE_BODY_LIMIT`], refused as AWS refuses it (`ValidationError`, HTTP 400). The body is
 /// the Query protocol's form.
-pub fn refused_by_aws(body: &[u8]) -> Option<(u16, Vec<(&'static str, String)>, Vec<u8>)> {
+pub fn refused_by_aws(body: &[u8]) -> Option<Reply> {
     let mut action = None;
     let mut template_bytes = 0;
     for (name, value) in form_urlencoded::parse(body) {
@@ -175,8 +175,11 @@ pub fn refused_by_aws(body: &[u8]) -> Option<(u16, Vec<(&'static str, String)>, 
     ))
 }
 
+/// An answer the router gives itself: status, headers, body.
+pub type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
 /// Lambda's answer for a function that does not exist.
-fn unknown_function(name: &str) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+fn unknown_function(name: &str) -> Reply {
     let body = serde_json::json!({
         "Type": "User",
         "message": format!("Function not found: {name} (the local environment serves the kit's functions only)"),
@@ -369,10 +372,10 @@ fn forward(
     };
     let mut body = Vec::new();
     request.as_reader().read_to_end(&mut body)?;
-    if target == Target::Moto {
-        if let Some((status, headers, answer)) = refused_by_aws(&body) {
-            return respond(request, status, &headers, &[], answer);
-        }
+    if let Some((status, headers, answer)) =
+        refused_by_aws(&body).filter(|_| target == Target::Moto)
+    {
+        return respond(request, status, &headers, &[], answer);
     }
     let mut outgoing = ureq::http::Request::builder()
         .method(request.method().as_str())

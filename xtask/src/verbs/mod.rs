@@ -6,9 +6,11 @@ mod cdk;
 pub mod deploy;
 mod destroy;
 mod doctor;
+mod e2e_aws;
 pub mod local;
 pub mod outputs;
 mod render;
+mod run_command;
 mod show_config;
 mod start;
 mod status;
@@ -25,7 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Render { emails, all } => render::run(global, &emails, all),
         Command::Config { emails, json } => show_config::run(global, &emails, json),
         Command::Schema { write } => show_config::schema(write),
-        Command::Test { lint_only } => test::run(global, lint_only),
+        Command::Test { lint_only, aws } => test::run(global, lint_only, aws),
         Command::Bench { suites, iterations } => bench::run(global, &suites, iterations),
         Command::LocalRouter {
             listen,

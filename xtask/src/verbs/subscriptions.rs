@@ -155,6 +155,60 @@ pub async fn list(aws: &Aws, topic_arn: &str) -> Result<Vec<Listed>> {
     Ok(listed)
 }
 
+/// `cargo xtask confirm <link>`: confirms the subscription of a confirmation link with
+/// `AuthenticateOnUnsubscribe`, for the environment's own topic only.
+pub fn confirm(global: &crate::cli::Global, link: &str) -> Result<()> {
+    let confirmation = parse_link(link)?;
+    let effective = crate::kit::effective(global, &[])?;
+    let runtime = crate::runtime::new()?;
+    let arn = runtime.block_on(async {
+        let aws = super::outputs::connect(&effective).await?;
+        let name = effective.stack_name.as_str();
+        let Some(deployed) = kit_deploy::stack::find(&aws.cloudformation(), name).await? else {
+            bail!(
+                "{name} is not deployed in {}: `cargo xtask deploy --env {}` first",
+                aws.region(),
+                effective.environment
+            );
+        };
+        let topic = deployed.output("TopicArn").unwrap_or_default().to_owned();
+        if topic != confirmation.topic_arn {
+            bail!(
+                "the link confirms a subscription to {}, not to {name}'s topic {topic}: pass the \
+                 --env (and --region) it belongs to",
+                confirmation.topic_arn
+            );
+        }
+        let out = aws
+            .sns()
+            .confirm_subscription()
+            .topic_arn(&confirmation.topic_arn)
+            .token(&confirmation.token)
+            .authenticate_on_unsubscribe("true")
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "SNS refused the confirmation: {} (links expire after three days: \
+                     `cargo xtask status` shows who is still pending)",
+                    describe(&e)
+                )
+            })?;
+        anyhow::Ok(out.subscription_arn.unwrap_or_default())
+    })?;
+    kit_base::status::status(
+        "Confirmed",
+        format!(
+            "{} ({arn}); unsubscribing now needs AWS credentials",
+            confirmation
+                .endpoint
+                .as_deref()
+                .unwrap_or("the subscription")
+        ),
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,58 +290,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// `cargo xtask confirm <link>`: confirms the subscription of a confirmation link with
-/// `AuthenticateOnUnsubscribe`, for the environment's own topic only.
-pub fn confirm(global: &crate::cli::Global, link: &str) -> Result<()> {
-    let confirmation = parse_link(link)?;
-    let effective = crate::kit::effective(global, &[])?;
-    let runtime = crate::runtime::new()?;
-    let arn = runtime.block_on(async {
-        let aws = super::outputs::connect(&effective).await?;
-        let name = effective.stack_name.as_str();
-        let Some(deployed) = kit_deploy::stack::find(&aws.cloudformation(), name).await? else {
-            bail!(
-                "{name} is not deployed in {}: `cargo xtask deploy --env {}` first",
-                aws.region(),
-                effective.environment
-            );
-        };
-        let topic = deployed.output("TopicArn").unwrap_or_default().to_owned();
-        if topic != confirmation.topic_arn {
-            bail!(
-                "the link confirms a subscription to {}, not to {name}'s topic {topic}: pass the \
-                 --env (and --region) it belongs to",
-                confirmation.topic_arn
-            );
-        }
-        let out = aws
-            .sns()
-            .confirm_subscription()
-            .topic_arn(&confirmation.topic_arn)
-            .token(&confirmation.token)
-            .authenticate_on_unsubscribe("true")
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "SNS refused the confirmation: {} (links expire after three days: \
-                     `cargo xtask status` shows who is still pending)",
-                    describe(&e)
-                )
-            })?;
-        anyhow::Ok(out.subscription_arn.unwrap_or_default())
-    })?;
-    kit_base::status::status(
-        "Confirmed",
-        format!(
-            "{} ({arn}); unsubscribing now needs AWS credentials",
-            confirmation
-                .endpoint
-                .as_deref()
-                .unwrap_or("the subscription")
-        ),
-    );
-    Ok(())
 }

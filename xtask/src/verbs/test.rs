@@ -12,10 +12,14 @@ use kit_base::status::{error, status};
 use kit_config::Config;
 use kit_tools::install;
 
+use super::run_command::run_command;
 use crate::{cli::Global, kit};
 
-pub fn run(global: &Global, lint_only: bool) -> Result<()> {
+pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
     let cargo = kit_base::cargo::program();
+    if aws {
+        return super::e2e_aws::run(global, &cargo);
+    }
     let mut results: Vec<(&str, Result<()>)> = Vec::new();
     // The Python tools and the CDK toolchain download while cargo compiles.
     let installs = (!lint_only).then(|| std::thread::spawn(install_tools));
@@ -199,16 +203,60 @@ fn end_to_end(cargo: &str) -> Result<()> {
         "--",
         "--ignored",
     ];
+    // The local environment first, so that the suites reach it as they would reach AWS: through
+    // AWS_ENDPOINT_URL (the same code runs against an account with `--aws`).
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    run_command(
+        Command::new(&xtask)
+            .args(["local", "up"])
+            .env("HITL_OUTPUT_DIR", &out_dir),
+    )?;
+    let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
+        .context("`local up` recorded no local environment")?;
     status(
         "Running",
-        format!("{cargo} {} (local environment)", args.join(" ")),
+        format!(
+            "{cargo} {} (local environment, AWS_ENDPOINT_URL={})",
+            args.join(" "),
+            runner.endpoint()
+        ),
     );
     let outcome = run_command(
         kit_base::cargo::command()
             .args(args)
             .env("HITL_OUTPUT_DIR", &out_dir)
-            .env("HITL_LAMBDA_PROFILE", "lambda-test"),
+            .env("HITL_LAMBDA_PROFILE", "lambda-test")
+            .env("AWS_ENDPOINT_URL", runner.endpoint())
+            .env("AWS_REGION", kit_base::local::REGION)
+            .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN"),
     );
+    // What `--aws` does after the suite, here on the local environment: each suite's stack
+    // destroyed and its queue deleted.
+    let teardown = (|| -> Result<()> {
+        let runtime = crate::runtime::new()?;
+        for (config, project) in [
+            ("xtask/tests/local/hitl.yaml", "e2e"),
+            ("xtask/tests/load/hitl.yaml", "load"),
+        ] {
+            let config = paths::root().join(config);
+            let global = Global {
+                config: Some(config.clone()),
+                env: "local".to_owned(),
+                region: None,
+                profile: None,
+            };
+            let effective = kit::effective(&global, &[])?;
+            let aws =
+                runtime.block_on(kit_aws::Aws::connect(&effective, Some(runner.endpoint())))?;
+            let stack = format!("{project}-local");
+            super::e2e_aws::teardown(&runtime, &aws, &config, "local", &stack, &out_dir)?;
+        }
+        Ok(())
+    })();
+    let outcome = outcome.and(teardown);
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
     // that `local down` left no process and no port behind.
     let local = out_dir.join("local");
@@ -343,14 +391,4 @@ fn checkov(venv: &install::Venv, templates: &[PathBuf]) -> Result<()> {
 fn print_output(output: &std::process::Output) {
     print!("{}", String::from_utf8_lossy(&output.stdout));
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
-}
-
-fn run_command(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {:?}", command.get_program()))?;
-    if !status.success() {
-        bail!("exited with {status}");
-    }
-    Ok(())
 }

@@ -1,6 +1,15 @@
-//! The local environment as the end-to-end tests see it: deployed once per test binary from
-//! `xtask/tests/local/hitl.yaml`, with AWS clients on moto, an HTTP client for the review pages,
-//! and a mailbox that collects what the reviewers' outboxes receive.
+//! The environment the end-to-end tests run against, as they see it: deployed once per test
+//! binary through the kit's own command line, reached with AWS clients configured from the
+//! environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, as the SDK reads them), the
+//! reviewers' messages read from an SQS queue of the suite's own subscribed to the topic, the
+//! review pages driven over HTTP at the stack's `ReviewBaseUrl`.
+//!
+//! The same code runs in two places. `cargo xtask test` starts the local environment and points
+//! `AWS_ENDPOINT_URL` at it (the default config and environment below); `cargo xtask test --aws
+//! --env NAME` names a throwaway environment in a real account (`HITL_E2E_CONFIG`,
+//! `HITL_E2E_ENV`) and destroys it, and the suite's queue (`<stack>-e2e-inbox`), afterwards.
+//! What only the local environment has (a fake Slack webhook on this machine, the processes'
+//! log files) is checked only there.
 
 #![allow(dead_code)] // each test binary uses part of this module
 
@@ -17,10 +26,10 @@ use serde_json::{Value, json};
 
 pub struct Env {
     config: String,
-    pub dir: PathBuf,
+    /// The local environment's directory (logs, state) when the suite runs there.
+    pub local: Option<PathBuf>,
     pub review_base: String,
     stack: String,
-    router_port: u16,
     state_machine: String,
     table: String,
     runtime: tokio::runtime::Runtime,
@@ -28,22 +37,28 @@ pub struct Env {
     http: ureq::Agent,
     mailbox: Mutex<Vec<Message>>,
     collecting: Mutex<()>,
-    /// Outbox queue URL → the reviewer whose email subscription it stands for.
-    outboxes: HashMap<String, String>,
+    /// The suite's queue, subscribed to the topic.
+    inbox: String,
     /// The fake Slack webhook's URL, and what it received.
     pub slack_url: String,
     slack_posts: std::sync::Arc<Mutex<Vec<String>>>,
-    /// Whether the config names a Slack webhook parameter (the request function then posts and
-    /// marks the record after the emails).
+    /// Whether the config names a Slack webhook parameter and the webhook is reachable from
+    /// the functions (the request function then posts and marks the record after the emails).
     slack: bool,
 }
 
-/// A message a reviewer received.
+impl Message {
+    /// Whether `reviewer`'s email subscription delivers it.
+    pub fn reaches(&self, reviewer: &str) -> bool {
+        self.reviewer_attribute == reviewer || self.reviewer_attribute == "all"
+    }
+}
+
+/// A message the topic sent.
 #[derive(Debug, Clone)]
 pub struct Message {
-    /// Whose outbox it reached.
-    pub reviewer: String,
-    /// The `reviewer` message attribute it carried.
+    /// The `reviewer` message attribute it carried: whose email subscription takes it (its
+    /// filter policy admits that reviewer's address and `all`).
     pub reviewer_attribute: String,
     pub subject: String,
     pub body: String,
@@ -89,16 +104,21 @@ pub fn kit_root() -> PathBuf {
         .to_owned()
 }
 
-/// The local environment of `xtask/tests/local/hitl.yaml`, deployed once per test binary.
+/// The environment of the suite: `HITL_E2E_CONFIG` and `HITL_E2E_ENV`, by default the local
+/// environment of `xtask/tests/local/hitl.yaml`; deployed once per test binary.
 pub fn env() -> &'static Env {
-    env_of("xtask/tests/local/hitl.yaml")
+    let config = std::env::var("HITL_E2E_CONFIG")
+        .unwrap_or_else(|_| "xtask/tests/local/hitl.yaml".to_owned());
+    env_of(&config)
 }
 
-/// The local environment of `config` (a path under the kit), deployed once per test binary.
+/// The environment `HITL_E2E_ENV` (default `local`) of `config` (a path under the kit, or
+/// absolute), deployed once per test binary.
 pub fn env_of(config: &str) -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
-    let env = ENV.get_or_init(|| Env::deploy(config));
-    assert_eq!(env.config, config, "one local environment per test binary");
+    let name = std::env::var("HITL_E2E_ENV").unwrap_or_else(|_| "local".to_owned());
+    let env = ENV.get_or_init(|| Env::deploy(config, &name));
+    assert_eq!(env.config, config, "one environment per test binary");
     env
 }
 
@@ -118,8 +138,13 @@ fn read_json(path: PathBuf) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The name of the suite's queue for a stack (`cargo xtask test --aws` deletes it afterwards).
+pub fn inbox_name(stack: &str) -> String {
+    format!("{stack}-e2e-inbox")
+}
+
 impl Env {
-    fn deploy(config: &str) -> Env {
+    fn deploy(config: &str, name: &str) -> Env {
         let root = kit_root();
         let out = std::env::var_os("HITL_OUTPUT_DIR")
             .map(PathBuf::from)
@@ -128,46 +153,55 @@ impl Env {
             .current_dir(&root)
             .env("HITL_OUTPUT_DIR", &out)
             .env("NO_COLOR", "1")
-            .args(["--config", config, "--env", "local"])
+            .args(["--config", config, "--env", name])
             .args(["deploy", "--yes"])
             .output()
             .unwrap();
         assert!(
             output.status.success(),
-            "deploy --env local failed:\n{}",
+            "deploy --env {name} failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let runner = read_json(out.join("local").join("runner.json"));
-        let outputs = read_json(out.join("local").join("outputs.json"));
-        let port = |key: &str| runner[key].as_u64().unwrap() as u16;
+        let outputs = read_json(out.join(name).join("outputs.json"));
         let output = |key: &str| outputs[key].as_str().unwrap().to_owned();
+        let local =
+            Some(out.join("local")).filter(|d| name == "local" && d.join("runner.json").is_file());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let sdk = runtime.block_on(
-            hitl_aws::config_loader()
+        // As the SDK finds them: AWS_ENDPOINT_URL, AWS_REGION, AWS_PROFILE, credentials. (Run by
+        // hand on the local environment without AWS_ENDPOINT_URL: its router, as `cargo xtask
+        // test` would have set it.)
+        let mut loader = hitl_aws::config_loader();
+        if let Some(dir) = local
+            .as_ref()
+            .filter(|_| std::env::var_os("AWS_ENDPOINT_URL").is_none())
+        {
+            let runner = read_json(dir.join("runner.json"));
+            loader = loader
+                .endpoint_url(format!("http://127.0.0.1:{}", runner["router_port"]))
                 .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(format!("http://127.0.0.1:{}", port("moto_port")))
                 .credentials_provider(aws_sdk_sqs::config::Credentials::new(
                     "local", "local", None, None, "e2e",
-                ))
-                .load(),
-        );
+                ));
+        }
+        let sdk = runtime.block_on(loader.load());
         let (slack_url, slack_posts) = fake_webhook();
         let config_text = std::fs::read_to_string(root.join(config)).unwrap();
-        let slack = config_text.contains("slack_webhook_parameter:");
         let project = config_text
             .lines()
             .find_map(|l| l.strip_prefix("project: ").map(|p| p.trim().to_owned()))
             .expect("a project line");
+        let stack = format!("{project}-{name}");
         let mut env = Env {
             config: config.to_owned(),
-            dir: out.join("local"),
+            slack: local.is_some() && config_text.contains("slack_webhook_parameter:"),
+            local,
             review_base: output("ReviewBaseUrl"),
-            stack: format!("{project}-local"),
-            router_port: port("router_port"),
+            inbox: String::new(),
+            stack,
             state_machine: output("StateMachineArn"),
             table: output("TableName"),
             runtime,
@@ -179,59 +213,94 @@ impl Env {
                 .into(),
             mailbox: Mutex::new(Vec::new()),
             collecting: Mutex::new(()),
-            outboxes: HashMap::new(),
             slack_url,
             slack_posts,
-            slack,
         };
-        env.runtime.block_on(async {
-            aws_sdk_ssm::Client::new(&env.sdk)
-                .put_parameter()
-                .name("/e2e/slack-webhook")
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .value(&env.slack_url)
-                .overwrite(true)
-                .send()
-                .await
-                .unwrap();
-        });
-        env.outboxes = env.find_outboxes(&output("TopicArn"));
-        assert_eq!(env.outboxes.len(), 2, "one outbox per reviewer");
+        if env.slack {
+            env.runtime.block_on(async {
+                aws_sdk_ssm::Client::new(&env.sdk)
+                    .put_parameter()
+                    .name("/e2e/slack-webhook")
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .value(&env.slack_url)
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .unwrap();
+            });
+        }
+        env.inbox = env.subscribe_inbox(&output("TopicArn"));
         env
     }
 
-    fn find_outboxes(&self, topic: &str) -> HashMap<String, String> {
+    /// Creates the suite's queue (SQS-managed encryption, a policy admitting this topic only)
+    /// and subscribes it to the topic, unfiltered: it receives every reviewer's messages, each
+    /// with its `reviewer` attribute. Returns its URL.
+    fn subscribe_inbox(&self, topic: &str) -> String {
         self.runtime.block_on(async {
-            let sns = aws_sdk_sns::Client::new(&self.sdk);
+            use aws_sdk_sqs::types::QueueAttributeName;
             let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-            let mut found = HashMap::new();
-            let subs = sns
+            let url = sqs
+                .create_queue()
+                .queue_name(inbox_name(&self.stack))
+                .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
+                .send()
+                .await
+                .unwrap()
+                .queue_url
+                .unwrap();
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap()[&QueueAttributeName::QueueArn]
+                .clone();
+            let policy = json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+                }],
+            });
+            sqs.set_queue_attributes()
+                .queue_url(&url)
+                .attributes(QueueAttributeName::Policy, policy.to_string())
+                .send()
+                .await
+                .unwrap();
+            let sns = aws_sdk_sns::Client::new(&self.sdk);
+            let subscribed = sns
                 .list_subscriptions_by_topic()
                 .topic_arn(topic)
                 .send()
                 .await
-                .unwrap();
-            for sub in subs.subscriptions.unwrap_or_default() {
-                let attributes = sns
-                    .get_subscription_attributes()
-                    .subscription_arn(sub.subscription_arn.unwrap())
+                .unwrap()
+                .subscriptions
+                .unwrap_or_default()
+                .iter()
+                .any(|s| s.endpoint.as_deref() == Some(arn.as_str()));
+            if !subscribed {
+                sns.subscribe()
+                    .topic_arn(topic)
+                    .protocol("sqs")
+                    .endpoint(&arn)
                     .send()
                     .await
-                    .unwrap()
-                    .attributes
-                    .unwrap_or_default();
-                let policy: Value = serde_json::from_str(&attributes["FilterPolicy"]).unwrap();
-                let reviewer = policy["reviewer"][0].as_str().unwrap().to_owned();
-                let queue = sub.endpoint.unwrap().rsplit(':').next().unwrap().to_owned();
-                let url = sqs.get_queue_url().queue_name(queue).send().await.unwrap();
-                found.insert(url.queue_url.unwrap(), reviewer);
+                    .unwrap();
             }
-            found
+            url
         })
     }
 
-    /// Moves what the outboxes hold into the mailbox. One thread collects at a time; the others
-    /// find its catch in the mailbox (a crowd of pollers would only load moto).
+    /// Moves what the inbox holds into the mailbox. One thread collects at a time; the others
+    /// find its catch in the mailbox (a crowd of pollers would only load the queue).
     fn collect_mail(&self) {
         let Ok(_collecting) = self.collecting.try_lock() else {
             std::thread::sleep(Duration::from_millis(50));
@@ -240,34 +309,31 @@ impl Env {
         let received = self.runtime.block_on(async {
             let sqs = aws_sdk_sqs::Client::new(&self.sdk);
             let mut received = Vec::new();
-            for (url, reviewer) in &self.outboxes {
-                let out = sqs
-                    .receive_message()
-                    .queue_url(url)
-                    .max_number_of_messages(10)
+            let out = sqs
+                .receive_message()
+                .queue_url(&self.inbox)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            for message in out.messages.unwrap_or_default() {
+                let raw = message.body.clone().unwrap_or_default();
+                let envelope: Value = serde_json::from_str(&raw).unwrap();
+                received.push(Message {
+                    reviewer_attribute: envelope["MessageAttributes"]["reviewer"]["Value"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned(),
+                    subject: envelope["Subject"].as_str().unwrap_or("").to_owned(),
+                    body: envelope["Message"].as_str().unwrap_or("").to_owned(),
+                    raw,
+                });
+                sqs.delete_message()
+                    .queue_url(&self.inbox)
+                    .receipt_handle(message.receipt_handle.unwrap())
                     .send()
                     .await
                     .unwrap();
-                for message in out.messages.unwrap_or_default() {
-                    let raw = message.body.clone().unwrap_or_default();
-                    let envelope: Value = serde_json::from_str(&raw).unwrap();
-                    received.push(Message {
-                        reviewer: reviewer.clone(),
-                        reviewer_attribute: envelope["MessageAttributes"]["reviewer"]["Value"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_owned(),
-                        subject: envelope["Subject"].as_str().unwrap_or("").to_owned(),
-                        body: envelope["Message"].as_str().unwrap_or("").to_owned(),
-                        raw,
-                    });
-                    sqs.delete_message()
-                        .queue_url(url)
-                        .receipt_handle(message.receipt_handle.unwrap())
-                        .send()
-                        .await
-                        .unwrap();
-                }
             }
             received
         });
@@ -283,7 +349,7 @@ impl Env {
                 .lock()
                 .unwrap()
                 .iter()
-                .find(|m| m.reviewer == reviewer && wanted(m))
+                .find(|m| m.reaches(reviewer) && wanted(m))
             {
                 return m.clone();
             }
@@ -523,20 +589,35 @@ impl Env {
         page(request.send(form).unwrap())
     }
 
-    /// Invokes the request function as Step Functions does, through the router: (HTTP status,
-    /// body, X-Amz-Function-Error).
+    /// Invokes the request function as Step Functions does (Lambda's Invoke API, the function
+    /// by name): (HTTP status, body, X-Amz-Function-Error).
     pub fn invoke_request(&self, payload: &Value) -> (u16, String, Option<String>) {
-        let url = format!(
-            "http://127.0.0.1:{}/2015-03-31/functions/{}-request/invocations",
-            self.router_port, self.stack
-        );
-        let mut response = self.http.post(&url).send(payload.to_string()).unwrap();
-        let error = response
-            .headers()
-            .get("x-amz-function-error")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.body_mut().read_to_string().unwrap();
-        (response.status().as_u16(), body, error)
+        self.runtime.block_on(async {
+            let out = aws_sdk_lambda::Client::new(&self.sdk)
+                .invoke()
+                .function_name(format!("{}-request", self.stack))
+                .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
+                .send()
+                .await
+                .unwrap();
+            let body = out
+                .payload
+                .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
+                .unwrap_or_default();
+            (out.status_code as u16, body, out.function_error)
+        })
+    }
+
+    /// Whether the request function posts to the suite's fake Slack webhook.
+    pub fn slack(&self) -> bool {
+        self.slack
+    }
+
+    /// The text of a local process's log (`lambda.log`, `router.log`, `moto.log`); `None`
+    /// away from the local environment.
+    pub fn local_log(&self, name: &str) -> Option<String> {
+        let dir = self.local.as_ref()?;
+        Some(std::fs::read_to_string(dir.join(name)).unwrap())
     }
 }
 

@@ -1,0 +1,230 @@
+//! `cargo xtask test --aws --env NAME`: the end-to-end suite (`xtask/tests/local.rs`) on a
+//! throwaway environment in a real account, destroyed afterwards whatever happened.
+//!
+//! The throwaway environment takes the region, profile and architecture of `NAME`; everything
+//! else is the suite's own (two reviewers at example.com, a 30-second approval timeout, no
+//! Slack, a table deleted with the stack), under a stack name of its own, so that it never
+//! touches `NAME`'s stack. The suite reads the reviewers' messages from a queue it subscribes to
+//! the topic, so nobody's mailbox is needed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_s3::config::ProvideCredentials;
+
+use hitl_aws::describe;
+use kit_aws::Aws;
+use kit_base::status::{status, warning};
+use kit_config::{Effective, values::Architecture};
+
+use crate::{cli::Global, kit};
+
+/// The project name of every throwaway environment (stacks `hitl-e2e-<env>`).
+pub const PROJECT: &str = "hitl-e2e";
+
+/// The throwaway environment's config: what the suite needs, and `base`'s region, profile and
+/// architecture.
+pub fn config(base: &Effective, env: &str) -> String {
+    let region = base
+        .region
+        .as_ref()
+        .map(|r| format!("region: {}\n", r.as_str()))
+        .unwrap_or_default();
+    let profile = base
+        .profile
+        .as_ref()
+        .map(|p| format!("profile: {p}\n"))
+        .unwrap_or_default();
+    let architecture = match base.lambda.architecture {
+        Architecture::Arm64 => "arm64",
+        Architecture::X86_64 => "x86_64",
+    };
+    format!(
+        "# Written by `cargo xtask test --aws` for one run of the end-to-end suite; its stack is\n\
+         # destroyed afterwards.\n\
+         project: {PROJECT}\n\
+         {region}{profile}\
+         defaults:\n  \
+           reviewers: [ana@example.com, ben@example.com]\n\
+         environments:\n  \
+           {env}:\n    \
+             approval_timeout: 30s\n    \
+             retention: 1h\n    \
+             lambda:\n      \
+               architecture: {architecture}\n    \
+             table:\n      \
+               deletion_policy: Delete\n"
+    )
+}
+
+/// A fresh environment name: `e2e-` and eight hex digits (environment names have at most 16).
+pub fn env_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
+    format!("e2e-{:08x}", nanos ^ std::process::id().rotate_left(16))
+}
+
+/// Runs the suite on a throwaway environment modelled on `global.env`, then destroys it.
+pub fn run(global: &Global, cargo: &str) -> Result<()> {
+    let base = kit::effective(global, &[])?;
+    let runtime = crate::runtime::new()?;
+    // Before anything is made: credentials the SDK can use, in a region.
+    let aws = runtime.block_on(Aws::connect(&base, None))?;
+    let provider = aws
+        .sdk
+        .credentials_provider()
+        .context("no AWS credentials for the suite: configure them as for the AWS CLI")?;
+    runtime
+        .block_on(provider.provide_credentials())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "no AWS credentials for the suite ({e}): configure them as for the AWS CLI"
+            )
+        })?;
+    let env = env_name();
+    let dir = kit_base::paths::root().join("target").join("e2e-aws");
+    std::fs::create_dir_all(&dir)?;
+    let config_path = dir.join(format!("{env}.yaml"));
+    std::fs::write(&config_path, config(&base, &env))?;
+    let stack = format!("{PROJECT}-{env}");
+    status(
+        "Running",
+        format!(
+            "the end-to-end suite on {stack} in {} (throwaway)",
+            aws.region()
+        ),
+    );
+    let mut command = kit_base::cargo::command();
+    command
+        .args([
+            "test",
+            "--package",
+            "xtask",
+            "--test",
+            "local",
+            "--no-fail-fast",
+            "--",
+        ])
+        .arg("--ignored")
+        .env("HITL_E2E_CONFIG", &config_path)
+        .env("HITL_E2E_ENV", &env)
+        .env("HITL_OUTPUT_DIR", &dir)
+        .env("AWS_REGION", aws.region())
+        .env_remove("AWS_ENDPOINT_URL");
+    if let Some(profile) = &base.profile {
+        command.env("AWS_PROFILE", profile);
+    }
+    let browser = std::process::Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !browser {
+        warning("chromedriver not found: the real-browser test is skipped");
+        command.args(["--skip", "a_reviewer_approves_in_a_real_browser"]);
+    }
+    status(
+        "Running",
+        format!("{cargo} test --package xtask --test local -- --ignored"),
+    );
+    let outcome = super::run_command::run_command(&mut command);
+    let teardown = teardown(&runtime, &aws, &config_path, &env, &stack, &dir);
+    match (outcome, teardown) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) => Err(e),
+        (outcome, Err(e)) => {
+            kit_base::status::error(format!("{e:#}"));
+            outcome.and(Err(e))
+        }
+    }
+}
+
+/// Destroys the stack and deletes the suite's queue; says what is left if either fails.
+pub fn teardown(
+    runtime: &tokio::runtime::Runtime,
+    aws: &Aws,
+    config: &Path,
+    env: &str,
+    stack: &str,
+    dir: &Path,
+) -> Result<()> {
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    let destroyed = super::run_command::run_command(
+        std::process::Command::new(&xtask)
+            .arg("--config")
+            .arg(config)
+            .args(["--env", env, "destroy", "--yes"])
+            .env("HITL_OUTPUT_DIR", dir),
+    );
+    let queue = format!("{stack}-e2e-inbox");
+    let deleted = runtime
+        .block_on(delete_queue(aws, &queue))
+        .and_then(|existed| {
+            if existed {
+                Ok(())
+            } else {
+                bail!("the suite made no queue {queue}: was the suite run?")
+            }
+        });
+    match (destroyed, deleted) {
+        (Ok(()), Ok(())) => {
+            status("Destroyed", format!("{stack} and the queue {queue}"));
+            Ok(())
+        }
+        (destroyed, deleted) => bail!(
+            "the throwaway environment is not all gone (stack {stack}: {}; queue {queue}: {}): \
+             `cargo xtask --config {} --env {env} destroy --yes`, then delete the queue",
+            destroyed.map_or_else(|e| format!("{e:#}"), |()| "deleted".into()),
+            deleted.map_or_else(|e| format!("{e:#}"), |()| "deleted".into()),
+            PathBuf::from(config).display()
+        ),
+    }
+}
+
+/// Deletes a queue by name; whether it was there.
+pub async fn delete_queue(aws: &Aws, name: &str) -> Result<bool> {
+    let sqs = aws.sqs();
+    let url = match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(out) => out.queue_url.unwrap_or_default(),
+        Err(e) if hitl_aws::error_code(&e).is_some_and(|c| c.contains("NonExistentQueue")) => {
+            return Ok(false);
+        }
+        Err(e) => bail!("cannot find the queue {name}: {}", describe(&e)),
+    };
+    sqs.delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot delete the queue {name}: {}", describe(&e)))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_throwaway_config_is_a_valid_config_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = kit_config::Config::load(&kit_base::paths::root().join("hitl.yaml"))
+            .unwrap()
+            .resolve("prod", &Default::default())
+            .unwrap();
+        let env = env_name();
+        assert!(env.len() <= 16 && env.starts_with("e2e-"), "{env}");
+        let path = dir.path().join("e2e.yaml");
+        std::fs::write(&path, config(&base, &env)).unwrap();
+        let effective = kit_config::Config::load(&path)
+            .unwrap()
+            .resolve(&env, &Default::default())
+            .unwrap();
+        assert_eq!(effective.stack_name, format!("hitl-e2e-{env}"));
+        assert_ne!(effective.stack_name, base.stack_name);
+        assert_eq!(effective.region, base.region);
+        assert_eq!(effective.profile, base.profile);
+        assert_eq!(effective.lambda.architecture, base.lambda.architecture);
+        assert_eq!(effective.approval_timeout.secs(), 30);
+        assert!(effective.slack_webhook_parameter.is_none());
+        assert_eq!(effective.reviewers.len(), 2);
+    }
+}

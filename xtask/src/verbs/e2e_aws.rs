@@ -3,7 +3,8 @@
 //!
 //! The throwaway environment takes the region, profile and architecture of `NAME`; everything
 //! else is the suite's own (two reviewers at example.com, a 30-second approval timeout, no
-//! Slack, a table deleted with the stack), under a stack name of its own, so that it never
+//! Slack, a table deleted with the stack, a stage throttle above the suite's 20 racing POSTs),
+//! under a stack name of its own, so that it never
 //! touches `NAME`'s stack. The suite reads the reviewers' messages from a queue it subscribes to
 //! the topic, so nobody's mailbox is needed.
 
@@ -53,7 +54,10 @@ pub fn config(base: &Effective, env: &str) -> String {
              lambda:\n      \
                architecture: {architecture}\n    \
              table:\n      \
-               deletion_policy: Delete\n"
+               deletion_policy: Delete\n    \
+             api:\n      \
+               throttle_rate: 50\n      \
+               throttle_burst: 100\n"
     )
 }
 
@@ -226,5 +230,6 @@ mod tests {
         assert_eq!(effective.approval_timeout.secs(), 30);
         assert!(effective.slack_webhook_parameter.is_none());
         assert_eq!(effective.reviewers.len(), 2);
+        assert!(effective.api.throttle_burst.get() >= 20.0, "the race test sends 20 at once");
     }
 }

@@ -318,16 +318,16 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
         "{status}"
     );
     let topic = runtime
-        .block_on(cfn.describe_stacks().stack_name("kit-dev").send())
+        .block_on(
+            cfn.describe_stack_resource()
+                .stack_name("kit-dev")
+                .logical_resource_id("Topic")
+                .send(),
+        )
         .unwrap()
-        .stacks
-        .unwrap()[0]
-        .outputs
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .find(|o| o.output_key.as_deref() == Some("TopicArn"))
-        .and_then(|o| o.output_value)
+        .stack_resource_detail
+        .unwrap()
+        .physical_resource_id
         .unwrap();
     runtime
         .block_on(

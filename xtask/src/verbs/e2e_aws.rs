@@ -230,6 +230,9 @@ mod tests {
         assert_eq!(effective.approval_timeout.secs(), 30);
         assert!(effective.slack_webhook_parameter.is_none());
         assert_eq!(effective.reviewers.len(), 2);
-        assert!(effective.api.throttle_burst.get() >= 20.0, "the race test sends 20 at once");
+        assert!(
+            effective.api.throttle_burst.get() >= 20.0,
+            "the race test sends 20 at once"
+        );
     }
 }

@@ -69,9 +69,10 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             None => None,
         };
         // Locally moto skips email subscriptions (the outboxes stand in for them).
-        let reviewers: Option<Vec<serde_json::Value>> = match deployed.output("TopicArn") {
+        let topic = super::subscriptions::topic_arn(&aws, &deployed, name).await;
+        let reviewers: Option<Vec<serde_json::Value>> = match topic {
             Some(topic) if aws.local.is_none() => {
-                let listed = super::subscriptions::list(&aws, topic).await?;
+                let listed = super::subscriptions::list(&aws, &topic).await?;
                 let configured: Vec<String> = effective
                     .reviewers
                     .iter()

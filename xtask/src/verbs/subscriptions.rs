@@ -115,6 +115,26 @@ pub fn states(reviewers: &[String], listed: &[Listed]) -> Vec<(String, State)> {
         .collect()
 }
 
+/// The environment's topic: its physical id, read from the stack's resource when the outputs
+/// lack it (a stack moto made from a change set has no outputs; every stack has resources).
+pub async fn topic_arn(
+    aws: &Aws,
+    deployed: &kit_deploy::stack::Deployed,
+    stack: &str,
+) -> Option<String> {
+    if let Some(topic) = deployed.output("TopicArn") {
+        return Some(topic.to_owned());
+    }
+    aws.cloudformation()
+        .describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id("Topic")
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.stack_resource_detail?.physical_resource_id)
+}
+
 /// The topic's email subscriptions.
 pub async fn list(aws: &Aws, topic_arn: &str) -> Result<Vec<Listed>> {
     let sns = aws.sns();
@@ -171,7 +191,7 @@ pub fn confirm(global: &crate::cli::Global, link: &str) -> Result<()> {
                 effective.environment
             );
         };
-        let topic = deployed.output("TopicArn").unwrap_or_default().to_owned();
+        let topic = topic_arn(&aws, &deployed, name).await.unwrap_or_default();
         if topic != confirmation.topic_arn {
             bail!(
                 "the link confirms a subscription to {}, not to {name}'s topic {topic}: pass the \

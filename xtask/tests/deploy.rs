@@ -76,7 +76,18 @@ struct Kit<'a> {
     out: PathBuf,
 }
 
-impl Kit<'_> {
+impl<'a> Kit<'a> {
+    /// The kit on `moto`, with a copy of `xtask/tests/deploy/hitl.yaml` in `dir`.
+    fn new(moto: &'a Moto, dir: &Path) -> Kit<'a> {
+        let config = dir.join("hitl.yaml");
+        std::fs::copy(kit_root().join("xtask/tests/deploy/hitl.yaml"), &config).unwrap();
+        Kit {
+            moto,
+            config,
+            out: dir.join("out"),
+        }
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .current_dir(kit_root())
@@ -147,13 +158,7 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
     let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let moto = start_moto();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hitl.yaml");
-    std::fs::copy(kit_root().join("xtask/tests/deploy/hitl.yaml"), &config).unwrap();
-    let kit = Kit {
-        moto: &moto,
-        config,
-        out: dir.path().join("out"),
-    };
+    let kit = Kit::new(&moto, dir.path());
     let emails: Vec<String> = (0..60)
         .map(|i| format!("reviewer-{i:02}@example.com"))
         .collect();
@@ -255,13 +260,8 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
     let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let moto = start_moto();
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hitl.yaml");
-    std::fs::copy(kit_root().join("xtask/tests/deploy/hitl.yaml"), &config).unwrap();
-    let kit = Kit {
-        moto: &moto,
-        config: config.clone(),
-        out: dir.path().join("out"),
-    };
+    let kit = Kit::new(&moto, dir.path());
+    let config = kit.config.clone();
     let (runtime, sdk) = sdk(&moto);
     let cfn = aws_sdk_cloudformation::Client::new(&sdk);
     let lambda = aws_sdk_lambda::Client::new(&sdk);

@@ -132,16 +132,7 @@ impl Table {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        conditional(result, |e| e.is_conditional_check_failed_exception())
     }
 
     /// Stores `link` unless it exists, and says whether its message still has to be sent.
@@ -205,16 +196,7 @@ impl Table {
             .condition_expression("attribute_not_exists(id)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        conditional(result, |e| e.is_conditional_check_failed_exception())
     }
 
     async fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
@@ -227,5 +209,21 @@ impl Table {
             .send()
             .await?;
         Ok(output.item)
+    }
+}
+
+/// `Ok(true)` for a write DynamoDB made, `Ok(false)` for one whose condition it refused.
+fn conditional<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    refused: impl Fn(&E) -> bool,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(refused) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }

@@ -475,9 +475,8 @@ impl Env {
         }
     }
 
-    /// How many times the approval task was resumed with a decision: the TaskSucceeded events
-    /// of the Lambda task (the SNS notifications are tasks too).
-    pub fn decisions_delivered(&self, arn: &str) -> usize {
+    /// The execution's history events (the first thousand: plenty for one approval).
+    fn history(&self, arn: &str) -> Vec<aws_sdk_sfn::types::HistoryEvent> {
         self.runtime.block_on(async {
             aws_sdk_sfn::Client::new(&self.sdk)
                 .get_execution_history()
@@ -487,11 +486,17 @@ impl Env {
                 .await
                 .unwrap()
                 .events
-                .iter()
-                .filter_map(|e| e.task_succeeded_event_details.as_ref())
-                .filter(|d| d.resource_type == "lambda")
-                .count()
         })
+    }
+
+    /// How many times the approval task was resumed with a decision: the TaskSucceeded events
+    /// of the Lambda task (the SNS notifications are tasks too).
+    pub fn decisions_delivered(&self, arn: &str) -> usize {
+        self.history(arn)
+            .iter()
+            .filter_map(|e| e.task_succeeded_event_details.as_ref())
+            .filter(|d| d.resource_type == "lambda")
+            .count()
     }
 
     /// The payload Step Functions gave the approval task (from the execution history, where
@@ -499,19 +504,11 @@ impl Env {
     pub fn task_payload(&self, arn: &str) -> Value {
         let started = Instant::now();
         loop {
-            let scheduled = self.runtime.block_on(async {
-                aws_sdk_sfn::Client::new(&self.sdk)
-                    .get_execution_history()
-                    .execution_arn(arn)
-                    .max_results(1000)
-                    .send()
-                    .await
-                    .unwrap()
-                    .events
-                    .into_iter()
-                    .filter_map(|e| e.task_scheduled_event_details)
-                    .find(|d| d.resource_type == "lambda")
-            });
+            let scheduled = self
+                .history(arn)
+                .into_iter()
+                .filter_map(|e| e.task_scheduled_event_details)
+                .find(|d| d.resource_type == "lambda");
             if let Some(details) = scheduled {
                 let parameters: Value = serde_json::from_str(&details.parameters).unwrap();
                 return parameters["Payload"].clone();

@@ -149,7 +149,8 @@ fn resources_of(template: &Path) -> Vec<String> {
         .collect()
 }
 
-/// `prod` with 45 reviewers renders over 51,200 bytes, the most CloudFormation takes in a request:
+/// An environment with 60 reviewers renders over 51,200 bytes, the most CloudFormation takes in a
+/// request (the shipped `prod` does from 45 on):
 /// the kit uploads such a template to the asset bucket and passes its URL, for change sets and
 /// for direct deploys alike.
 #[test]

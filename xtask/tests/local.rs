@@ -305,15 +305,29 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
     if !env.slack() {
         return;
     }
-    // Slack got the request once, with every reviewer's link, and no token.
+    // Slack got the request once, with a link of its own for every reviewer, and no token.
     let posts = env.slack_posts_about(&title, Duration::from_secs(5));
     assert_eq!(posts.len(), 1, "{posts:?}");
     let text = posts[0]["text"].as_str().unwrap();
-    assert!(
-        text.contains(&ana_link) && text.contains(&ben_link),
-        "{text}"
-    );
     assert!(!text.contains(&token));
+    assert_eq!(text.matches("/approvals/").count(), 2, "{text}");
+    for reviewer in ["ana@example.com", "ben@example.com"] {
+        let url = text
+            .split('<')
+            .find(|part| part.contains(&format!("|Review as {reviewer}>")))
+            .and_then(|part| part.split('|').next())
+            .unwrap_or_else(|| panic!("no link for {reviewer} in {text}"));
+        assert!(
+            url != ana_link && url != ben_link,
+            "Slack reused an email's link"
+        );
+        let page = env.get(url);
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains(reviewer),
+            "{url} does not open as {reviewer}"
+        );
+    }
 }
 
 /// Step Functions keeps the task's parameters, the task token among them, in the execution
@@ -358,6 +372,21 @@ fn nothing_derived_from_the_execution_history_opens_a_page() {
         derived[1], derived[2],
         "the approval id is the entry's digest"
     );
+    // What a reader of the table (ReadOnlyAccess reads DynamoDB) sees: the link items' keys.
+    let items = env.items_of(&derived[1]);
+    assert!(items.len() >= 2, "a link item per reviewer: {items:?}");
+    for item in &items {
+        derived.push(item["id"].as_str().unwrap().to_owned());
+    }
+    let record = env.record(&links[0]).to_string();
+    for link in &links {
+        let id = link.rsplit('/').next().unwrap();
+        assert!(!record.contains(id), "the record holds a link id");
+        assert!(
+            !items.iter().any(|i| i.to_string().contains(id)),
+            "a link item holds its id"
+        );
+    }
     let unknown = env.get(&format!(
         "{}/approvals/abcdefghijklmnopqrstuvwxyz",
         env.review_base
@@ -379,9 +408,10 @@ fn nothing_derived_from_the_execution_history_opens_a_page() {
     env.wait_for_end(&run.arn);
 }
 
-/// A `Retry` of the approval task invokes the function again with a new task token and the same
-/// execution and state entry: one approval, no second message, and the newest token resumes the
-/// execution. moto keeps one token across retries, so the test plays the second attempt itself.
+/// A `Retry` of the approval task invokes the function again with a new task token, the next
+/// `$$.State.RetryCount` and the same execution and state entry: one approval, no second
+/// message, a late attempt never takes the token back, and the newest token resumes the
+/// execution. moto keeps one token across retries, so the test plays the other attempts itself.
 #[test]
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn a_retried_attempt_refreshes_the_token_and_sends_nothing_twice() {
@@ -391,31 +421,40 @@ fn a_retried_attempt_refreshes_the_token_and_sends_nothing_twice() {
     let ben = env.link(&run.title, "ben@example.com");
     let first = env.record(&ana);
     let real = env.task_payload(&run.arn);
+    assert_eq!(real["retryCount"], 0);
+    let attempt = |token: &str, count: u32| {
+        let mut payload = real.clone();
+        payload["taskToken"] = json!(token);
+        payload["retryCount"] = json!(count);
+        let (status, body, error) = env.invoke_request(&payload);
+        assert_eq!((status, error.as_deref()), (200, None), "{body}");
+    };
 
-    // Another attempt, whose token the execution does not take (an attempt that failed).
-    let mut stale = real.clone();
-    stale["taskToken"] = json!(format!("stale-{}", support::nonce()));
-    let (status, body, error) = env.invoke_request(&stale);
-    assert_eq!((status, error.as_deref()), (200, None), "{body}");
+    // Attempt 1, whose token the execution does not take (it stands for an attempt that failed).
+    let stale = format!("stale-{}", support::nonce());
+    attempt(&stale, 1);
     let refreshed = env.record(&ana);
     assert_eq!(
         refreshed["id"], first["id"],
-        "one approval for both attempts"
+        "one approval for every attempt"
     );
-    assert_eq!(refreshed["links"], first["links"], "the same links");
-    assert_eq!(refreshed["task_token"], stale["taskToken"]);
+    assert_eq!(refreshed["task_token"], stale.as_str());
+    assert_eq!(refreshed["attempt"], 1);
     assert_eq!(env.record(&ben)["id"], first["id"]);
 
-    // A decision sent with a token the execution does not take, while the execution runs, is not
-    // recorded: the reviewer is asked to press again.
+    // A decision sent with a token the execution does not take, moments after it was stored,
+    // while the execution runs, is not recorded: the reviewer is asked to press again.
     let page = env.post(&ana, "approve", "too early");
     assert_eq!(page.status, 503, "{}", page.body);
     assert_eq!(env.record(&ana)["status"], "pending");
     assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
 
-    // The newest attempt's token.
-    let (status, body, error) = env.invoke_request(&real);
-    assert_eq!((status, error.as_deref()), (200, None), "{body}");
+    // A late invocation of an earlier attempt does not take the token back.
+    attempt("an-earlier-attempt", 0);
+    assert_eq!(env.record(&ana)["task_token"], stale.as_str());
+
+    // The newest attempt (here: the execution's own token, as attempt 2).
+    attempt(real["taskToken"].as_str().unwrap(), 2);
     assert_eq!(env.record(&ana)["task_token"], real["taskToken"]);
 
     std::thread::sleep(Duration::from_secs(2));
@@ -432,6 +471,35 @@ fn a_retried_attempt_refreshes_the_token_and_sends_nothing_twice() {
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     assert_eq!(env.decisions_delivered(&run.arn), 1);
     assert_eq!(env.record(&ana)["decided_by"], "ben@example.com");
+
+    // Another request under the same key (a Map without approvalKey) is refused, untouched.
+    let mut other = real.clone();
+    other["request"]["title"] = json!("another request");
+    other["taskToken"] = json!("another-token");
+    other["retryCount"] = json!(3);
+    let (_, body, error) = env.invoke_request(&other);
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{body}");
+    assert!(
+        body.contains("Hitl.InvalidRequest") && body.contains("approvalKey"),
+        "{body}"
+    );
+    assert_eq!(env.record(&ana)["request"]["title"], run.title.as_str());
+}
+
+/// An execution that ended some other way (stopped here) leaves its reviewers a link that
+/// expires the approval on the next POST: Step Functions no longer has the task, and the
+/// execution no longer runs.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_post_after_the_execution_was_stopped_expires_the_approval() {
+    let env = env();
+    let run = env.start("stopped");
+    let link = env.link(&run.title, "ana@example.com");
+    env.stop(&run.arn);
+    let page = env.post(&link, "approve", "after the stop");
+    assert_eq!(page.status, 410, "{}", page.body);
+    assert_eq!(env.record(&link)["status"], "expired");
+    assert_eq!(env.decisions_delivered(&run.arn), 0);
 }
 
 #[test]

@@ -6,10 +6,12 @@
 //!   (a `Retry` brings a new task token, not a new entry), so a retried invocation finds its own
 //!   record. It is *not* secret (the execution history shows all of it) and opens nothing: the
 //!   review function looks up link ids only.
-//! - [`LinkId`] `L` = 130 random bits from the operating system's generator, made once when the
-//!   record is created and kept in it. Nothing outside the table can derive a link id: not the
-//!   task token (which Step Functions keeps in the execution history, where anyone allowed
-//!   `states:GetExecutionHistory` reads it), not the reviewers' addresses (in the template).
+//! - [`LinkId`] `L` = 130 random bits from the operating system's generator, made when a link is
+//!   sent and kept nowhere: the table holds its [`LinkKey`], the first 26 base32 characters of
+//!   SHA-256(`"link"` ‖ 0 ‖ L), which the review function computes from the URL. So nothing
+//!   anyone can read derives a link: not the task token (which Step Functions keeps in the
+//!   execution history, where anyone allowed `states:GetExecutionHistory` reads it), not the
+//!   reviewers' addresses (in the template), not the table (which `ReadOnlyAccess` reads).
 //!
 //! Both are 26 characters of `[a-z2-7]`; anything else is not an id ([`LinkId::parse`]).
 
@@ -94,13 +96,18 @@ impl From<TaskToken> for String {
     }
 }
 
+/// The key of a link item: a digest of the link id, so that reading the table gives no link.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LinkKey(String);
+
 /// The id `A` of an approval record (the table's key for it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ApprovalId(String);
 
-/// The id `L` in a reviewer's link `<base>/approvals/<L>`; its link item maps it to the
-/// approval and the reviewer.
+/// The id `L` in a reviewer's link `<base>/approvals/<L>`. Never stored: its link item, keyed
+/// by [`LinkId::key`], maps it to the approval and the reviewer.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct LinkId(String);
@@ -152,6 +159,7 @@ macro_rules! id_type {
 
 id_type!(ApprovalId, "an approval id");
 id_type!(LinkId, "a link id");
+id_type!(LinkKey, "a link key");
 
 impl LinkId {
     /// A new link id: 130 bits from the operating system's random number generator.
@@ -164,6 +172,11 @@ impl LinkId {
         let mut bytes = [0u8; 17]; // 136 bits, of which the first 26 base32 digits keep 130
         getrandom::getrandom(&mut bytes).expect("the operating system's random number generator");
         Self(encode_id(&bytes))
+    }
+
+    /// The key of this link's item in the table.
+    pub fn key(&self) -> LinkKey {
+        LinkKey(digest_id(&[b"link", &[0], self.0.as_bytes()]))
     }
 }
 
@@ -241,6 +254,20 @@ mod tests {
         }
         // An empty item key is no item key.
         assert_eq!(key("arn:x", "S", "t1", Some("")).approval_id(), base);
+    }
+
+    #[test]
+    fn a_link_key_is_the_digest_of_its_link_id() {
+        // python3 -c 'import base64,hashlib; print(base64.b32encode(hashlib.sha256(
+        //   b"link\0abcdefghijklmnopqrstuvwxyz").digest())[:26].lower())'
+        let link = LinkId::parse("abcdefghijklmnopqrstuvwxyz").expect("an id");
+        assert_eq!(link.key().as_str(), "4pesa2xozqdmfnpgnuidpkbm3d");
+        assert_ne!(link.key().as_str(), link.as_str());
+        // A key used as a link id opens nothing: its own key is another.
+        assert_ne!(
+            LinkId::parse(link.key().as_str()).expect("an id").key(),
+            link.key()
+        );
     }
 
     #[test]

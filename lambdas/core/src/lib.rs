@@ -9,8 +9,9 @@
 //! request ([`RequestError`]) fails the task at once. Otherwise the function stores an
 //! [`Approval`] record keyed by the approval id `A`, a digest of the execution and the state's
 //! entry ([`ApprovalKey::approval_id`]: the same for a retried attempt, whose task token is new),
-//! with a random link id `L` per reviewer ([`LinkId::random`], 130 bits), and one [`LinkItem`]
-//! per reviewer keyed by `L`; the requester gets no link. Each reviewer is sent his own link
+//! and, per reviewer, a random link id `L` ([`LinkId::random`], 130 bits) with a [`LinkItem`]
+//! keyed by its digest ([`LinkId::key`]: the table never holds a link); the requester gets no
+//! link. Each reviewer is sent his own link
 //! `<base>/approvals/<L>` ([`reviewer_message`], [`slack_payload`]). A retried attempt finds
 //! the record, refreshes its token and sends only what was not sent. The kit keeps the task
 //! token in the record: it is never in a link, a message, a page, or `Debug` output.
@@ -45,9 +46,9 @@ pub mod request;
 pub mod rules;
 
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
-pub use id::{ApprovalId, ApprovalKey, LinkId, TaskToken};
+pub use id::{ApprovalId, ApprovalKey, LinkId, LinkKey, TaskToken};
 pub use message::{ReviewerMessage, reviewer_message, slack_payload};
-pub use record::{Approval, Claim, Decision, LinkItem, ReviewerLink, Status, Transition};
+pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition};
 pub use request::{ApprovalRequest, Invocation, RequestError};
 pub use rules::{
     AfterGone, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send, post,
@@ -77,11 +78,11 @@ mod tests {
             format!("{a:?}"),
             format!("{a:#?}"),
             format!("{invocation:?}"),
-            format!("{:?}", a.link_items()),
+            format!("{:?}", a.new_link("r@x.io").1),
             format!("{claim:?}"),
             format!(
                 "{:?}",
-                reviewer_message(&a, &a.link_items()[0], "https://x", 1)
+                reviewer_message(&a, &a.new_link("r@x.io").0, "https://x", 1)
             ),
         ];
         for text in &debug {
@@ -92,7 +93,7 @@ mod tests {
         assert!(debug[3].contains("TaskToken(<redacted>)"));
         // The task output names the approval, never the token or a link.
         let out = task_output(&a.id, &claim);
-        assert!(!out.contains(TOKEN) && !out.contains(a.link_items()[0].id.as_str()));
+        assert!(!out.contains(TOKEN));
         // Only the record's own JSON form (the table) holds it.
         assert!(
             serde_json::to_string(&a)
@@ -100,7 +101,7 @@ mod tests {
                 .contains(TOKEN)
         );
         assert!(
-            !serde_json::to_string(&a.link_items())
+            !serde_json::to_string(&a.new_link("r@x.io").1)
                 .expect("serializes")
                 .contains(TOKEN)
         );

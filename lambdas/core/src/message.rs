@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::dates::{relative, utc};
 use crate::id::LinkId;
-use crate::record::{Approval, LinkItem};
+use crate::record::{Approval, Link};
 use crate::request::shorten;
 
 /// SNS wants subjects under 100 characters.
@@ -39,7 +39,7 @@ pub fn subject(approval: &Approval) -> String {
 /// The message for `link`'s reviewer, written at `now`.
 pub fn reviewer_message(
     approval: &Approval,
-    link: &LinkItem,
+    link: &Link,
     base_url: &str,
     now: u64,
 ) -> ReviewerMessage {
@@ -86,7 +86,7 @@ pub fn reviewer_message(
 /// The Slack incoming-webhook payload `{"text": …}`, with one review link per reviewer in
 /// `links` (each link records its reviewer). User text has Slack's `&`, `<`, `>` escaped, so
 /// it cannot form links or mentions.
-pub fn slack_payload(approval: &Approval, links: &[LinkItem], base_url: &str, now: u64) -> Value {
+pub fn slack_payload(approval: &Approval, links: &[Link], base_url: &str, now: u64) -> Value {
     let request = &approval.request;
     let mut text = format!(
         "*Approval needed:* {}\nRequested by {}",
@@ -133,6 +133,11 @@ fn one_line(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A link for each of `a`'s reviewers (made once per call).
+    fn links_of(a: &crate::record::Approval) -> Vec<crate::record::Link> {
+        a.reviewers.iter().map(|r| a.new_link(r).0).collect()
+    }
+
     use super::*;
     use crate::record::tests::{TOKEN, sample};
     use serde_json::json;
@@ -154,7 +159,8 @@ mod tests {
     #[test]
     fn message_has_everything_a_reviewer_needs() {
         let a = full();
-        let link = &a.link_items()[1];
+        let links = links_of(&a);
+        let link = &links[1];
         let m = reviewer_message(&a, link, BASE, NOW);
         assert_eq!(m.reviewer, "bob@example.com");
         assert_eq!(m.subject, "Approval needed: Buy a laptop");
@@ -179,15 +185,16 @@ mod tests {
                 m.body
             );
         }
-        // Only this reviewer's link.
-        assert!(!m.body.contains(a.link_items()[0].id.as_str()));
+        // Only this reviewer's link, and no link key.
+        assert!(!m.body.contains(links[0].id.as_str()));
+        assert!(!m.body.contains(link.id.key().as_str()));
         assert!(!m.body.contains(a.id.as_str()));
     }
 
     #[test]
     fn relative_expiry_follows_the_clock() {
         let a = full();
-        let m = reviewer_message(&a, &a.link_items()[0], BASE, NOW + 3600);
+        let m = reviewer_message(&a, &links_of(&a)[0], BASE, NOW + 3600);
         assert!(m.body.contains("(in 23 hours)"), "{}", m.body);
     }
 
@@ -215,7 +222,7 @@ mod tests {
             request[format!("k{i:02}")] = json!(format!("v{i}\nsecond line {}", "y".repeat(200)));
         }
         let a = sample(request);
-        let m = reviewer_message(&a, &a.link_items()[0], BASE, NOW);
+        let m = reviewer_message(&a, &links_of(&a)[0], BASE, NOW);
         let lines: Vec<_> = m.body.lines().filter(|l| l.starts_with("  k")).collect();
         assert_eq!(lines.len(), MAX_DETAIL_LINES);
         assert!(
@@ -234,7 +241,7 @@ mod tests {
             "requester": "carol@example.com",
             "summary": "a > b",
         }));
-        let links = a.link_items();
+        let links = links_of(&a);
         let payload = slack_payload(&a, &links, BASE, NOW);
         let text = payload["text"].as_str().expect("text");
         assert!(text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"));
@@ -260,12 +267,12 @@ mod tests {
     #[test]
     fn no_task_token_in_messages() {
         let a = full();
-        for link in a.link_items() {
+        for link in links_of(&a) {
             let m = reviewer_message(&a, &link, BASE, NOW);
             assert!(!m.subject.contains(TOKEN) && !m.body.contains(TOKEN));
             assert!(!format!("{m:?}").contains(TOKEN));
         }
-        let slack = slack_payload(&a, &a.link_items(), BASE, NOW).to_string();
+        let slack = slack_payload(&a, &links_of(&a), BASE, NOW).to_string();
         assert!(!slack.contains(TOKEN));
         assert!(!slack.contains(&TOKEN[..20]));
     }

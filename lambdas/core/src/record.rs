@@ -2,12 +2,14 @@
 //!
 //! Serde gives their JSON-like form, one flat map per item with snake_case keys, times as Unix
 //! seconds and enums as lowercase strings; the adapters map it to DynamoDB attributes. The
-//! record's form holds the task token and the reviewers' link ids (the kit writes them nowhere
-//! else); link items, messages and pages never hold the token.
+//! record's form holds the task token (the kit writes it nowhere else); link items, messages and
+//! pages never do. No link id is stored anywhere: link items are keyed by its digest.
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ApprovalId, ApprovalKey, LinkId, TaskToken};
+use std::collections::BTreeMap;
+
+use crate::id::{ApprovalId, ApprovalKey, LinkId, LinkKey, TaskToken};
 use crate::request::{ApprovalRequest, RequestError, same_email};
 
 /// Where an approval stands.
@@ -88,11 +90,11 @@ pub struct Claim {
     pub at: u64,
 }
 
-/// A reviewer and his link id, as the approval record keeps them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReviewerLink {
+/// A reviewer's link as it is sent: never stored (its item is keyed by [`LinkId::key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub id: LinkId,
     pub reviewer: String,
-    pub link: LinkId,
 }
 
 /// The approval record, keyed by [`ApprovalId`].
@@ -101,6 +103,13 @@ pub struct Approval {
     pub id: ApprovalId,
     /// Secret; `Debug` redacts it. The newest attempt's: a retried task refreshes it.
     pub task_token: TaskToken,
+    /// The task attempt the token belongs to (`$$.State.RetryCount`): only a later attempt
+    /// replaces it.
+    #[serde(default)]
+    pub attempt: u32,
+    /// When the token was stored (created or refreshed).
+    #[serde(default)]
+    pub token_set_at: Option<u64>,
     pub status: Status,
     pub request: ApprovalRequest,
     pub execution_arn: String,
@@ -109,10 +118,12 @@ pub struct Approval {
     pub expires_at: u64,
     /// `expires_at` + the retention: when DynamoDB may delete the record.
     pub ttl: u64,
-    /// The reviewers who got a link, each with his link id: configured reviewers without
-    /// duplicates and without the requester. Made once with the record, so that every attempt
-    /// of the task sends the same links.
-    pub links: Vec<ReviewerLink>,
+    /// The reviewers who get a link: configured reviewers without duplicates and without the
+    /// requester.
+    pub reviewers: Vec<String>,
+    /// Reviewer → when his message went out; a retried attempt sends only to the others.
+    #[serde(default)]
+    pub notified: BTreeMap<String, u64>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -128,10 +139,11 @@ pub struct Approval {
     pub decided_at: Option<u64>,
 }
 
-/// A link item, keyed by [`LinkId`]: which approval a reviewer's link opens, and who he is.
+/// A link item, keyed by its link's [`LinkKey`]: which approval a reviewer's link opens, and
+/// who he is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkItem {
-    pub id: LinkId,
+    pub id: LinkKey,
     pub approval_id: ApprovalId,
     pub reviewer: String,
     /// Same as the approval's, so both go together.
@@ -150,12 +162,14 @@ pub enum Transition {
 }
 
 impl Approval {
-    /// A new `pending` record created at `now` (Unix seconds), with a random link id per
-    /// reviewer. Reviewers are trimmed, blanks and case-insensitive duplicates dropped, and the
+    /// A new `pending` record created at `now` (Unix seconds) for the task attempt `attempt`.
+    /// Reviewers are trimmed, blanks and case-insensitive duplicates dropped, and the
     /// requester removed (no self-approval); when nobody is left, [`RequestError::NoReviewer`],
     /// since nobody could ever decide.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         task_token: TaskToken,
+        attempt: u32,
         key: &ApprovalKey,
         request: ApprovalRequest,
         reviewers: &[impl AsRef<str>],
@@ -181,19 +195,16 @@ impl Approval {
         Ok(Self {
             id: key.approval_id(),
             task_token,
+            attempt,
+            token_set_at: Some(now),
             status: Status::Pending,
             request,
             execution_arn: key.execution_arn.clone(),
             created_at: now,
             expires_at,
             ttl: expires_at.saturating_add(retention_secs),
-            links: kept
-                .into_iter()
-                .map(|reviewer| ReviewerLink {
-                    reviewer,
-                    link: LinkId::random(),
-                })
-                .collect(),
+            reviewers: kept,
+            notified: BTreeMap::new(),
             claimed_at: None,
             decision: None,
             comment: None,
@@ -202,22 +213,28 @@ impl Approval {
         })
     }
 
-    /// The reviewers, in order.
-    pub fn reviewers(&self) -> impl Iterator<Item = &str> {
-        self.links.iter().map(|l| l.reviewer.as_str())
+    /// The reviewers whose message has not gone out yet, in order.
+    pub fn unnotified(&self) -> impl Iterator<Item = &str> {
+        self.reviewers
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !self.notified.contains_key(*r))
     }
 
-    /// The link items to create: one per reviewer, in order.
-    pub fn link_items(&self) -> Vec<LinkItem> {
-        self.links
-            .iter()
-            .map(|l| LinkItem {
-                id: l.link.clone(),
-                approval_id: self.id.clone(),
-                reviewer: l.reviewer.clone(),
-                ttl: self.ttl,
-            })
-            .collect()
+    /// A new link for `reviewer` (a fresh random id) and the item to store for it.
+    pub fn new_link(&self, reviewer: &str) -> (Link, LinkItem) {
+        let id = LinkId::random();
+        let item = LinkItem {
+            id: id.key(),
+            approval_id: self.id.clone(),
+            reviewer: reviewer.to_owned(),
+            ttl: self.ttl,
+        };
+        let link = Link {
+            id,
+            reviewer: reviewer.to_owned(),
+        };
+        (link, item)
     }
 
     /// The pending decision of a `deciding` record.
@@ -287,6 +304,7 @@ pub(crate) mod tests {
     pub(crate) fn sample(request: serde_json::Value) -> Approval {
         Approval::new(
             TaskToken::new(TOKEN).expect("token"),
+            0,
             &key("arn:aws:states:eu-west-1:123456789012:execution:approval:run-1"),
             ApprovalRequest::from_value(&request).expect("valid request"),
             &["alice@example.com", "bob@example.com"],
@@ -316,10 +334,8 @@ pub(crate) mod tests {
         assert_eq!(a.created_at, 1_740_821_400);
         assert_eq!(a.expires_at, 1_740_821_400 + 86_400);
         assert_eq!(a.ttl, 1_740_821_400 + 86_400 + 30 * 86_400);
-        assert_eq!(
-            a.reviewers().collect::<Vec<_>>(),
-            ["alice@example.com", "bob@example.com"]
-        );
+        assert_eq!(a.reviewers, ["alice@example.com", "bob@example.com"]);
+        assert_eq!((a.attempt, a.token_set_at), (0, Some(1_740_821_400)));
         assert_eq!(a.claim(), None);
     }
 
@@ -327,6 +343,7 @@ pub(crate) mod tests {
     fn times_saturate_instead_of_overflowing() {
         let a = Approval::new(
             TaskToken::new("t").expect("token"),
+            0,
             &key("arn"),
             basic().request,
             &["a@b.co"],
@@ -342,6 +359,7 @@ pub(crate) mod tests {
     fn the_requester_gets_no_link_and_duplicates_one() {
         let a = Approval::new(
             TaskToken::new("t").expect("token"),
+            0,
             &key("arn"),
             basic().request,
             &[
@@ -356,18 +374,20 @@ pub(crate) mod tests {
             10,
         )
         .expect("reviewers");
-        let links = a.link_items();
-        let who: Vec<_> = links.iter().map(|l| l.reviewer.as_str()).collect();
+        let who: Vec<_> = a.unnotified().collect();
         assert_eq!(who, ["alice@example.com", "bob@example.com"]);
-        // The items carry the record's own random link ids, every time they are asked for.
-        assert_eq!(links[0].id, a.links[0].link);
-        assert_eq!(links[1].id, a.links[1].link);
-        assert_ne!(links[0].id, links[1].id);
-        assert_eq!(a.link_items(), links);
-        assert!(
-            links
-                .iter()
-                .all(|l| l.approval_id == a.id && l.ttl == a.ttl)
+        // Each new link is fresh; its item is keyed by the link's digest, not the link.
+        let (first, item) = a.new_link("alice@example.com");
+        let (again, _) = a.new_link("alice@example.com");
+        assert_ne!(first.id, again.id);
+        assert_eq!(item.id, first.id.key());
+        assert_ne!(item.id.as_str(), first.id.as_str());
+        assert_eq!((item.approval_id, item.ttl), (a.id.clone(), a.ttl));
+        let mut notified = a.clone();
+        notified.notified.insert("alice@example.com".into(), 5);
+        assert_eq!(
+            notified.unnotified().collect::<Vec<_>>(),
+            ["bob@example.com"]
         );
     }
 
@@ -375,6 +395,7 @@ pub(crate) mod tests {
     fn no_reviewer_but_the_requester_is_refused() {
         let err = Approval::new(
             TaskToken::new("t").expect("token"),
+            0,
             &key("arn"),
             basic().request,
             &["CAROL@example.com"],
@@ -388,6 +409,7 @@ pub(crate) mod tests {
         assert!(
             Approval::new(
                 TaskToken::new("t").expect("token"),
+                0,
                 &key("arn"),
                 basic().request,
                 &none,
@@ -434,11 +456,15 @@ pub(crate) mod tests {
 
     #[test]
     fn link_item_json_has_no_token() {
-        let link = &basic().link_items()[0];
-        let value = serde_json::to_value(link).expect("serializes");
+        let (sent, link) = basic().new_link("alice@example.com");
+        let value = serde_json::to_value(&link).expect("serializes");
         assert_eq!(
             value,
             json!({"id": link.id.as_str(), "approval_id": link.approval_id.as_str(), "reviewer": "alice@example.com", "ttl": link.ttl})
+        );
+        assert!(
+            !value.to_string().contains(sent.id.as_str()),
+            "the link id is stored"
         );
     }
 

@@ -53,7 +53,10 @@ impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::EventNotAnObject => f.write_str(
-                "the event must be a JSON object {taskToken, executionArn, request}: invoke the function with lambda:invoke.waitForTaskToken",
+                "the event must be a JSON object {taskToken, executionArn, stateName, stateEnteredTime, retryCount, request}: invoke the function with lambda:invoke.waitForTaskToken",
+            ),
+            Self::MissingEventField("retryCount") => f.write_str(
+                "the event's retryCount must be a whole number: pass retryCount: $$.State.RetryCount",
             ),
             Self::MissingEventField("approvalKey") => f.write_str(
                 "the event's approvalKey must be a string or a number (inside a Map: $$.Map.Item.Index)",
@@ -206,11 +209,14 @@ impl From<ApprovalRequest> for Value {
 }
 
 /// The `request` function's input: `{taskToken, executionArn, stateName, stateEnteredTime,
-/// request}` and optionally `approvalKey` (a string telling apart approvals asked for by one
-/// state entry, such as `$$.Map.Item.Index` inside a `Map`).
+/// request}`, and optionally `retryCount` (`$$.State.RetryCount`: a later attempt's token
+/// replaces an earlier one's, never the other way) and `approvalKey` (a string telling apart
+/// approvals asked for by one state entry, such as `$$.Map.Item.Index` inside a `Map`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
     pub task_token: TaskToken,
+    /// `retryCount` (`$$.State.RetryCount`), 0 when absent: which attempt of the task this is.
+    pub attempt: u32,
     pub key: ApprovalKey,
     pub request: ApprovalRequest,
 }
@@ -241,9 +247,17 @@ impl Invocation {
                 Some(_) => return Err(RequestError::MissingEventField("approvalKey")),
             },
         };
+        let attempt = match fields.get("retryCount") {
+            None | Some(Value::Null) => 0,
+            Some(count) => count
+                .as_u64()
+                .and_then(|c| u32::try_from(c).ok())
+                .ok_or(RequestError::MissingEventField("retryCount"))?,
+        };
         let request = ApprovalRequest::from_value(fields.get("request").unwrap_or(&Value::Null))?;
         Ok(Self {
             task_token,
+            attempt,
             key,
             request,
         })
@@ -516,10 +530,13 @@ mod tests {
             }
         );
         assert_eq!(inv.request.title, "T");
-        // A retry: another token, the same key.
+        assert_eq!(inv.attempt, 0);
+        // A retry: another token and attempt, the same key.
         event["taskToken"] = json!("tok-2");
+        event["retryCount"] = json!(2);
         let retry = Invocation::from_event(&event).expect("valid");
         assert_eq!(retry.key.approval_id(), inv.key.approval_id());
+        assert_eq!(retry.attempt, 2);
         // Inside a Map: the item index tells the approvals apart.
         event["approvalKey"] = json!(3);
         let item = Invocation::from_event(&event).expect("valid");

@@ -8,7 +8,8 @@
 //!    (see [`stale_cutoff`]);
 //! 2. calls `SendTaskSuccess` with [`task_output`];
 //! 3. applies [`after_send`]: finalise (`deciding → approved/rejected`), expire (the task is
-//!    gone), or revert to `pending` (a transient error: the page asks to retry).
+//!    gone: [`after_gone`] tells a retried attempt's newer token, or one on its way, from an
+//!    ended task), or revert to `pending` (a transient error: the page asks to retry).
 //!
 //! A claim older than [`STALE_CLAIM_SECS`] belongs to a function that died mid-way and may be
 //! claimed again. Known limit: if that function died *after* Step Functions accepted its
@@ -138,37 +139,49 @@ pub fn after_send(decision: Decision, result: SendOutcome) -> Transition {
     }
 }
 
+/// How long after its token was stored a gone task is taken for a retry under way: the
+/// workflow's `Retry` budget (1 + 2 + 4 seconds between three attempts) plus the attempts' own
+/// time, with room to spare. Past it, a gone task is gone for good even if the execution runs
+/// on (a workflow that caught the failure, or a decision accepted earlier whose record could
+/// not be settled).
+pub const RETRY_GRACE_SECS: u64 = 300;
+
 /// What to do when `SendTaskSuccess` said the task is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterGone {
     /// A retried attempt of the task put its new token into the record meanwhile: send the
     /// same decision with it (the claim still holds).
     Resend(TaskToken),
-    /// The execution still runs, so the token belongs to an attempt that failed and its retry
-    /// has not reached the table yet: drop the claim, the reviewer tries again in a moment.
+    /// The token was stored moments ago and the execution runs (or Step Functions cannot say):
+    /// the attempt it belongs to failed and its retry has not reached the table yet. Drop the
+    /// claim; the reviewer tries again in a moment.
     Revert,
-    /// The execution ended (timed out, stopped, failed): the approval is expired.
+    /// The execution ended, or the token has been gone longer than a retry takes: expired.
     Expire,
 }
 
 /// Where a gone task leaves the claim. `sent_with` is the token just refused; `current` the
-/// record as it is now; `running` whether the execution still runs (`None`: could not tell,
-/// which reverts, since a decision must not be thrown away on a guess).
+/// record as it is now; `running` whether the execution still runs (`None`: could not tell).
 pub fn after_gone(
     sent_with: &TaskToken,
     claim: &Claim,
     current: Option<&Approval>,
     running: Option<bool>,
+    now: u64,
 ) -> AfterGone {
-    if let Some(current) = current {
-        let ours = current.status == Status::Deciding && current.claimed_at == Some(claim.at);
-        if ours && current.task_token != *sent_with {
-            return AfterGone::Resend(current.task_token.clone());
-        }
+    let Some(current) = current else {
+        return AfterGone::Expire;
+    };
+    let ours = current.status == Status::Deciding && current.claimed_at == Some(claim.at);
+    if ours && current.task_token != *sent_with {
+        return AfterGone::Resend(current.task_token.clone());
     }
+    let set_at = current.token_set_at.unwrap_or(current.created_at);
+    let fresh = now.saturating_sub(set_at) < RETRY_GRACE_SECS;
     match running {
         Some(false) => AfterGone::Expire,
-        Some(true) | None => AfterGone::Revert,
+        Some(true) | None if fresh => AfterGone::Revert,
+        _ => AfterGone::Expire,
     }
 }
 
@@ -441,55 +454,72 @@ mod tests {
     }
 
     #[test]
-    fn a_gone_task_resends_with_a_refreshed_token_reverts_while_running_expires_after() {
+    fn a_gone_task_resends_with_a_refreshed_token_reverts_while_a_retry_may_come_expires_after() {
         let claim = Claim {
             decision: Decision::Approved,
             comment: "ok".into(),
             reviewer: "alice@example.com".into(),
             at: EXPIRES - 100,
         };
+        let now = claim.at;
         let old = TaskToken::new("old-token").expect("token");
         let new = TaskToken::new("new-token").expect("token");
         let mut current = record(Status::Deciding, Some(claim.at));
+        current.token_set_at = Some(now - 10);
         current.task_token = new.clone();
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(true)),
-            AfterGone::Resend(new.clone())
-        );
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(false)),
-            AfterGone::Resend(new.clone()),
-            "the record's newer token is tried whatever the execution said"
-        );
-        // The same token: nothing newer to try.
+        for running in [Some(true), Some(false), None] {
+            assert_eq!(
+                after_gone(&old, &claim, Some(&current), running, now),
+                AfterGone::Resend(new.clone()),
+                "the record's newer token is tried whatever the execution said"
+            );
+        }
+        // The same token, stored moments ago: a retry may be on its way, unless it ended.
         current.task_token = old.clone();
         assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(true)),
+            after_gone(&old, &claim, Some(&current), Some(true), now),
             AfterGone::Revert
         );
         assert_eq!(
-            after_gone(&old, &claim, Some(&current), None),
+            after_gone(&old, &claim, Some(&current), None, now),
             AfterGone::Revert
         );
         assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(false)),
+            after_gone(&old, &claim, Some(&current), Some(false), now),
             AfterGone::Expire
+        );
+        // Stored longer ago than any retry takes: gone for good, even if the execution runs.
+        current.token_set_at = Some(now - RETRY_GRACE_SECS);
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), Some(true), now),
+            AfterGone::Expire
+        );
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), None, now),
+            AfterGone::Expire
+        );
+        current.token_set_at = Some(now - RETRY_GRACE_SECS + 1);
+        assert_eq!(
+            after_gone(&old, &claim, Some(&current), None, now),
+            AfterGone::Revert
         );
         // Someone else's claim, or no claim at all: never resend ours with its token.
         let mut theirs = record(Status::Deciding, Some(claim.at + 1));
         theirs.task_token = new.clone();
+        theirs.token_set_at = Some(now);
         assert_eq!(
-            after_gone(&old, &claim, Some(&theirs), Some(false)),
+            after_gone(&old, &claim, Some(&theirs), Some(false), now),
             AfterGone::Expire
         );
         let mut pending = record(Status::Pending, None);
         pending.task_token = new;
+        pending.token_set_at = Some(now);
         assert_eq!(
-            after_gone(&old, &claim, Some(&pending), Some(true)),
+            after_gone(&old, &claim, Some(&pending), Some(true), now),
             AfterGone::Revert
         );
         assert_eq!(
-            after_gone(&old, &claim, None, Some(false)),
+            after_gone(&old, &claim, None, Some(true), now),
             AfterGone::Expire
         );
     }

@@ -13,7 +13,7 @@ use hitl_aws::{describe, now};
 use crate::{
     settings::Settings,
     slack::Slack,
-    store::{LinkState, StoreError, Stored, Table},
+    store::{StoreError, Stored, Table},
 };
 
 pub struct Context {
@@ -79,6 +79,7 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
     let now = now();
     let approval = Approval::new(
         invocation.task_token,
+        invocation.attempt,
         &invocation.key,
         invocation.request,
         &settings.reviewers,
@@ -87,28 +88,39 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
         settings.retention_secs,
     )
     .map_err(Failure::invalid)?;
-    let stored = context.table.put_approval(&approval).await?;
+    let stored = context.table.put_approval(&approval, now).await?;
     let attempt = match &stored {
         Stored::New(_) => "first",
         Stored::Again(_) => "repeated",
         Stored::Refreshed(_) => "retried: token refreshed",
+        Stored::Superseded(_) => "late: a later attempt holds the approval",
         Stored::Closed(_) => "retried: already closed",
+        Stored::Conflict(_) => "conflict",
     };
     let approval = stored.approval();
-    if let Stored::Closed(closed) = &stored {
-        // The approval was decided or expired under an earlier attempt's token, which Step
-        // Functions no longer takes: this attempt waits for its own timeout, and the reviewers
-        // must not be asked again.
-        tracing::warn!(approval = %closed.id, status = closed.status.as_str(), "a retried attempt found the approval closed");
-        return Ok(json!({ "approvalId": closed.id.as_str(), "expiresAt": closed.expires_at }));
+    match &stored {
+        Stored::Conflict(_) => {
+            return Err(Failure::invalid(
+                "another request already holds this approval (same execution, state and entry \
+                 time): inside a Map, pass approvalKey: $$.Map.Item.Index",
+            ));
+        }
+        // A later attempt sends what is missing; an earlier one must not send with its token.
+        Stored::Superseded(_) | Stored::Closed(_) => {
+            tracing::warn!(approval = %approval.id, status = approval.status.as_str(), attempt, "sent nothing");
+            return Ok(
+                json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }),
+            );
+        }
+        Stored::New(_) | Stored::Again(_) | Stored::Refreshed(_) => {}
     }
 
     let mut sent = 0;
-    for link in approval.link_items() {
-        match context.table.put_link(&link).await? {
-            LinkState::Notified => continue,
-            LinkState::ToNotify => {}
-        }
+    for reviewer in approval.unnotified() {
+        // A fresh link per message: the table keeps only its digest, so a retry cannot send the
+        // same link again, and a reviewer whose message never went out never had one.
+        let (link, item) = approval.new_link(reviewer);
+        context.table.put_link(&item).await?;
         let message = reviewer_message(approval, &link, &settings.review_base_url, now);
         context
             .sns
@@ -127,7 +139,10 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
             .send()
             .await
             .map_err(|e| Failure::transient(describe(&e)))?;
-        context.table.mark_notified(&link, now).await?;
+        context
+            .table
+            .mark_notified(&approval.id, reviewer, now)
+            .await?;
         sent += 1;
     }
     let slack = match &context.slack {
@@ -136,7 +151,7 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
     };
     tracing::info!(
         approval = %approval.id,
-        reviewers = approval.links.len(),
+        reviewers = approval.reviewers.len(),
         sent,
         attempt,
         slack,
@@ -145,8 +160,9 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
     Ok(json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }))
 }
 
-/// Posts the request to Slack once per approval. Email is the channel of record: a Slack
-/// failure is logged (without the webhook URL) and does not fail the request.
+/// Posts the request to Slack once per approval, with a link of its own for each reviewer.
+/// Email is the channel of record: a Slack failure is logged (without the webhook URL) and does
+/// not fail the request.
 async fn notify_slack(
     context: &Context,
     slack: &Slack,
@@ -156,12 +172,13 @@ async fn notify_slack(
     if context.table.slack_sent(&approval.id).await? {
         return Ok("already sent");
     }
-    let payload = slack_payload(
-        approval,
-        &approval.link_items(),
-        &context.settings.review_base_url,
-        now,
-    );
+    let mut links = Vec::new();
+    for reviewer in &approval.reviewers {
+        let (link, item) = approval.new_link(reviewer);
+        context.table.put_link(&item).await?;
+        links.push(link);
+    }
+    let payload = slack_payload(approval, &links, &context.settings.review_base_url, now);
     match slack.post(&payload).await {
         Ok(()) => {
             context.table.mark_slack_sent(&approval.id, now).await?;

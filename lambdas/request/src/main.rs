@@ -1,6 +1,7 @@
 //! The hitl request function. Step Functions invokes it from the approval task with
-//! `{taskToken, executionArn, request}` (`.waitForTaskToken`): it stores the approval and one
-//! link per reviewer, and sends each reviewer his own link. The workflow then waits until the
+//! `{taskToken, executionArn, stateName, stateEnteredTime, retryCount, request}`
+//! (`.waitForTaskToken`): it stores the approval and one link per reviewer, and sends each
+//! reviewer his own link. The workflow then waits until the
 //! review function sends the token back, or the task times out.
 //!
 //! Idempotent: a retried invocation finds the stored record and sends only what was not sent.

@@ -1,5 +1,6 @@
-//! The approvals table, as the request function writes it: conditional puts, so a retried
-//! invocation neither overwrites a record nor sends a message twice.
+//! The approvals table, as the request function writes it: conditional puts and updates, so a
+//! retried invocation overwrites no record, takes over no other request's, and sends only the
+//! messages not marked sent.
 
 use std::collections::HashMap;
 
@@ -7,8 +8,6 @@ use aws_sdk_dynamodb::{Client, error::SdkError, types::AttributeValue};
 use hitl_aws::{describe, error_code};
 use hitl_core::{Approval, ApprovalId, LinkItem, Status};
 
-/// Marks a link whose message was sent.
-const NOTIFIED_AT: &str = "notified_at";
 /// On the approval: when its Slack message went out.
 const SLACK_SENT_AT: &str = "slack_sent_at";
 
@@ -25,24 +24,26 @@ pub enum Stored {
     Again(Approval),
     /// The record of an earlier attempt of the task: it now holds this attempt's token.
     Refreshed(Approval),
+    /// The record of a later attempt (this invocation is late): it keeps its token.
+    Superseded(Approval),
     /// The record of an earlier attempt, decided or expired already.
     Closed(Approval),
+    /// Another request under the same approval key (a `Map` without `approvalKey`, or another
+    /// workflow reusing the key): refused, the record untouched.
+    Conflict(Approval),
 }
 
 impl Stored {
     pub fn approval(&self) -> &Approval {
         match self {
-            Self::New(a) | Self::Again(a) | Self::Refreshed(a) | Self::Closed(a) => a,
+            Self::New(a)
+            | Self::Again(a)
+            | Self::Refreshed(a)
+            | Self::Superseded(a)
+            | Self::Closed(a)
+            | Self::Conflict(a) => a,
         }
     }
-}
-
-/// What storing a link found.
-pub enum LinkState {
-    /// Stored now, or stored earlier but its message never went out.
-    ToNotify,
-    /// Its message was sent by an earlier invocation.
-    Notified,
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -77,25 +78,35 @@ impl Table {
 
     /// Stores `approval` unless a record with its id exists, and returns the stored record.
     /// An existing record is an earlier attempt's (a `Retry` of the task, which comes with a new
-    /// task token): while it is open, its token becomes this attempt's, since only the newest
-    /// attempt's token can resume the execution. Its links stay as they were.
-    pub async fn put_approval(&self, approval: &Approval) -> Result<Stored, StoreError> {
+    /// task token): while it is open and its attempt is older, its token becomes this
+    /// attempt's, since only the newest attempt's token can resume the execution.
+    pub async fn put_approval(&self, approval: &Approval, now: u64) -> Result<Stored, StoreError> {
         let item: Item =
             serde_dynamo::to_item(approval).map_err(|e| StoreError::Refused(e.to_string()))?;
         if self.put_new(item).await? {
             return Ok(Stored::New(approval.clone()));
         }
         let mut stored = self.approval(approval.id.as_str()).await?;
+        if stored.request != approval.request || stored.execution_arn != approval.execution_arn {
+            return Ok(Stored::Conflict(stored));
+        }
         if stored.task_token == approval.task_token {
             return Ok(Stored::Again(stored));
         }
-        if self.refresh_token(approval).await? {
+        if self.refresh_token(approval, now).await? {
             stored.task_token = approval.task_token.clone();
-            Ok(Stored::Refreshed(stored))
-        } else {
-            // Decided or expired meanwhile: nothing to refresh; read what it is now.
-            Ok(Stored::Closed(self.approval(approval.id.as_str()).await?))
+            stored.attempt = approval.attempt;
+            stored.token_set_at = Some(now);
+            return Ok(Stored::Refreshed(stored));
         }
+        let current = self.approval(approval.id.as_str()).await?;
+        Ok(
+            if matches!(current.status, Status::Pending | Status::Deciding) {
+                Stored::Superseded(current)
+            } else {
+                Stored::Closed(current)
+            },
+        )
     }
 
     async fn approval(&self, id: &str) -> Result<Approval, StoreError> {
@@ -108,56 +119,58 @@ impl Table {
     }
 
     /// Sets the record's task token to `approval`'s while the record is open (`pending` or
-    /// `deciding`); `false` when it is not.
-    async fn refresh_token(&self, approval: &Approval) -> Result<bool, StoreError> {
+    /// `deciding`) and holds an earlier attempt's; `false` when it does not.
+    async fn refresh_token(&self, approval: &Approval, now: u64) -> Result<bool, StoreError> {
+        let s = |text: &str| AttributeValue::S(text.to_owned());
+        let n = |number: u64| AttributeValue::N(number.to_string());
         let result = self
             .client
             .update_item()
             .table_name(&self.name)
-            .key("id", AttributeValue::S(approval.id.as_str().to_owned()))
-            .update_expression("SET task_token = :token")
-            .condition_expression("#status IN (:pending, :deciding)")
+            .key("id", s(approval.id.as_str()))
+            .update_expression("SET task_token = :token, attempt = :attempt, token_set_at = :now")
+            .condition_expression(
+                "#status IN (:pending, :deciding) AND \
+                 (attribute_not_exists(attempt) OR attempt < :attempt)",
+            )
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(
-                ":token",
-                AttributeValue::S(approval.task_token.expose().to_owned()),
-            )
-            .expression_attribute_values(
-                ":pending",
-                AttributeValue::S(Status::Pending.as_str().to_owned()),
-            )
-            .expression_attribute_values(
-                ":deciding",
-                AttributeValue::S(Status::Deciding.as_str().to_owned()),
-            )
+            .expression_attribute_values(":token", s(approval.task_token.expose()))
+            .expression_attribute_values(":attempt", n(u64::from(approval.attempt)))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
             .send()
             .await;
         conditional(result, |e| e.is_conditional_check_failed_exception())
     }
 
-    /// Stores `link` unless it exists, and says whether its message still has to be sent.
-    pub async fn put_link(&self, link: &LinkItem) -> Result<LinkState, StoreError> {
+    /// Stores a new link item (its key is the digest of a fresh random link id).
+    pub async fn put_link(&self, link: &LinkItem) -> Result<(), StoreError> {
         let item: Item =
             serde_dynamo::to_item(link).map_err(|e| StoreError::Refused(e.to_string()))?;
         if self.put_new(item).await? {
-            return Ok(LinkState::ToNotify);
-        }
-        let stored = self.get(link.id.as_str()).await?.unwrap_or_default();
-        Ok(if stored.contains_key(NOTIFIED_AT) {
-            LinkState::Notified
+            Ok(())
         } else {
-            LinkState::ToNotify
-        })
+            Err(StoreError::Failed(
+                "a new link's key is taken: try again".into(),
+            ))
+        }
     }
 
-    pub async fn mark_notified(&self, link: &LinkItem, now: u64) -> Result<(), StoreError> {
+    /// Records that `reviewer`'s message went out, on the approval.
+    pub async fn mark_notified(
+        &self,
+        id: &ApprovalId,
+        reviewer: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.name)
-            .key("id", AttributeValue::S(link.id.as_str().to_owned()))
-            .update_expression("SET #n = :now")
+            .key("id", AttributeValue::S(id.as_str().to_owned()))
+            .update_expression("SET notified.#r = :now")
             .condition_expression("attribute_exists(id)")
-            .expression_attribute_names("#n", NOTIFIED_AT)
+            .expression_attribute_names("#r", reviewer)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .send()
             .await?;

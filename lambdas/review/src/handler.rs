@@ -174,7 +174,7 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
             }
         };
         let running = execution_running(context, &approval.execution_arn).await;
-        match after_gone(&token, claim, current.as_ref(), running) {
+        match after_gone(&token, claim, current.as_ref(), running, now()) {
             AfterGone::Resend(newer) => token = newer,
             AfterGone::Revert => return SendOutcome::Transient,
             AfterGone::Expire => return SendOutcome::TaskGone,

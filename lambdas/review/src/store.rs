@@ -33,7 +33,7 @@ impl Table {
 
     /// The link and the approval it opens; `None` when either is unknown.
     pub async fn find(&self, link: &LinkId) -> Result<Option<(LinkItem, Approval)>, String> {
-        let Some(link) = self.get::<LinkItem>(link.as_str()).await? else {
+        let Some(link) = self.get::<LinkItem>(link.key().as_str()).await? else {
             return Ok(None);
         };
         let approval = self.get::<Approval>(link.approval_id.as_str()).await?;

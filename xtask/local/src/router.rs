@@ -372,8 +372,15 @@ fn forward(
     };
     let mut body = Vec::new();
     request.as_reader().read_to_end(&mut body)?;
+    // CloudFormation's Query protocol posts a form; nothing else is looked into.
+    let form = request.headers().iter().any(|h| {
+        h.field.equiv("content-type")
+            && h.value
+                .as_str()
+                .starts_with("application/x-www-form-urlencoded")
+    });
     if let Some((status, headers, answer)) =
-        refused_by_aws(&body).filter(|_| target == Target::Moto)
+        refused_by_aws(&body).filter(|_| form && target == Target::Moto)
     {
         return respond(request, status, &headers, &[], answer);
     }

@@ -106,7 +106,8 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
                 "Kept",
                 format!(
                     "{id} ({physical}): API Gateway's account setting in {} points at it for \
-                     every REST API there",
+                     every REST API there; once no stage there logs, delete it by hand \
+                     (the next bootstrap makes a new one)",
                     aws.region()
                 ),
             );
@@ -145,24 +146,32 @@ async fn bucket_users(aws: &Aws, bucket: &str, except: &str) -> Result<Vec<Strin
         }
     }
     let export = format!("{BOOTSTRAP_STACK}-BucketName");
-    match cfn.list_imports().export_name(&export).send().await {
-        Ok(out) => users.extend(
-            out.imports
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|n| n != except),
-        ),
-        // "Export … is not imported by any stack."
-        Err(e) if hitl_aws::error_code(&e) == Some("ValidationError") => {}
-        // An endpoint without the operation (moto has no ListImports) answers without an AWS
-        // error code: the parameters were checked, the imports cannot be.
-        Err(e) if hitl_aws::error_code(&e).is_none() && e.as_service_error().is_some() => {
-            kit_base::status::warning(format!(
-                "cannot check which stacks import {export} (the endpoint has no ListImports); \
+    let mut imports = cfn
+        .list_imports()
+        .export_name(&export)
+        .into_paginator()
+        .send();
+    while let Some(page) = imports.next().await {
+        match page {
+            Ok(out) => users.extend(
+                out.imports
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|n| n != except),
+            ),
+            // "Export … is not imported by any stack."
+            Err(e) if hitl_aws::error_code(&e) == Some("ValidationError") => break,
+            // An endpoint without the operation (moto has no ListImports) answers without an AWS
+            // error code: the parameters were checked, the imports cannot be.
+            Err(e) if hitl_aws::error_code(&e).is_none() && e.as_service_error().is_some() => {
+                kit_base::status::warning(format!(
+                    "cannot check which stacks import {export} (the endpoint has no ListImports); \
                  checked the stacks' parameters only"
-            ));
+                ));
+                break;
+            }
+            Err(e) => anyhow::bail!("cannot list the imports of {export}: {}", describe(&e)),
         }
-        Err(e) => anyhow::bail!("cannot list the imports of {export}: {}", describe(&e)),
     }
     Ok(users.into_iter().collect())
 }

@@ -58,8 +58,9 @@ pub fn parse_link(link: &str) -> Result<Confirmation> {
 pub enum State {
     /// Subscribed, not confirmed yet: he gets nothing until it is.
     Pending,
-    /// Confirmed; `authenticated` when unsubscribing needs AWS credentials.
-    Confirmed { authenticated: bool },
+    /// Confirmed; `authenticated` when unsubscribing needs AWS credentials (`None`: SNS would
+    /// not say).
+    Confirmed { authenticated: Option<bool> },
     /// No subscription (unsubscribed, or never made): he gets nothing.
     Gone,
 }
@@ -68,14 +69,17 @@ impl State {
     pub fn describe(self) -> &'static str {
         match self {
             Self::Pending => {
-                "pending confirmation: paste the link of AWS's confirmation email into `cargo xtask confirm '<link>'`"
+                "pending confirmation: paste the link of AWS's confirmation email into `cargo xtask confirm --env <env> '<link>'`"
             }
             Self::Confirmed {
-                authenticated: true,
+                authenticated: Some(true),
             } => "confirmed (unsubscribing needs AWS credentials)",
             Self::Confirmed {
-                authenticated: false,
+                authenticated: Some(false),
             } => "confirmed by a click (the one-click unsubscribe link in every email works)",
+            Self::Confirmed {
+                authenticated: None,
+            } => "confirmed (whether unsubscribing needs credentials: SNS did not say)",
             Self::Gone => {
                 "gone: no subscription, gets nothing (unsubscribed?); remove him from the config, deploy, add him back and deploy"
             }
@@ -88,8 +92,8 @@ pub struct Listed {
     pub endpoint: String,
     /// `PendingConfirmation` until confirmed.
     pub arn: String,
-    /// `ConfirmationWasAuthenticated`.
-    pub authenticated: bool,
+    /// `ConfirmationWasAuthenticated`; `None` when SNS would not say.
+    pub authenticated: Option<bool>,
 }
 
 /// Each reviewer's state, from the topic's email subscriptions.
@@ -159,11 +163,12 @@ pub async fn list(aws: &Aws, topic_arn: &str) -> Result<Vec<Listed>> {
                     .await
                     .ok()
                     .and_then(|out| out.attributes)
-                    .is_some_and(|a| {
-                        a.get("ConfirmationWasAuthenticated").map(String::as_str) == Some("true")
+                    .and_then(|a| {
+                        a.get("ConfirmationWasAuthenticated")
+                            .map(|v| v.as_str() == "true")
                     })
             } else {
-                false
+                Some(false)
             };
             listed.push(Listed {
                 endpoint: subscription.endpoint.unwrap_or_default(),
@@ -266,22 +271,22 @@ mod tests {
             Listed {
                 endpoint: "Ana@example.com".into(),
                 arn: "arn:aws:sns:r:1:t:1".into(),
-                authenticated: true,
+                authenticated: Some(true),
             },
             Listed {
                 endpoint: "ben@example.com".into(),
                 arn: "PendingConfirmation".into(),
-                authenticated: false,
+                authenticated: Some(false),
             },
             Listed {
                 endpoint: "cy@example.com".into(),
                 arn: "arn:aws:sns:r:1:t:2".into(),
-                authenticated: false,
+                authenticated: Some(false),
             },
             Listed {
                 endpoint: "someone@else.com".into(),
                 arn: "arn:aws:sns:r:1:t:3".into(),
-                authenticated: true,
+                authenticated: Some(true),
             },
         ];
         let reviewers: Vec<String> = [
@@ -300,11 +305,11 @@ mod tests {
             states,
             [
                 State::Confirmed {
-                    authenticated: true
+                    authenticated: Some(true)
                 },
                 State::Pending,
                 State::Confirmed {
-                    authenticated: false
+                    authenticated: Some(false)
                 },
                 State::Gone,
             ]

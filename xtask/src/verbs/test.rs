@@ -234,9 +234,10 @@ fn end_to_end(cargo: &str) -> Result<()> {
             .env_remove("AWS_SESSION_TOKEN"),
     );
     // What `--aws` does after the suite, here on the local environment: each suite's stack
-    // destroyed and its queue deleted.
+    // destroyed and its queue deleted (each tried, whatever the other did).
     let teardown = (|| -> Result<()> {
         let runtime = crate::runtime::new()?;
+        let mut failed = Vec::new();
         for (config, project) in [
             ("xtask/tests/local/hitl.yaml", "e2e"),
             ("xtask/tests/load/hitl.yaml", "load"),
@@ -248,13 +249,31 @@ fn end_to_end(cargo: &str) -> Result<()> {
                 region: None,
                 profile: None,
             };
-            let effective = kit::effective(&global, &[])?;
-            let aws =
-                runtime.block_on(kit_aws::Aws::connect(&effective, Some(runner.endpoint())))?;
-            let stack = format!("{project}-local");
-            super::e2e_aws::teardown(&runtime, &aws, &config, "local", &stack, &out_dir)?;
+            let torn = kit::effective(&global, &[])
+                .map_err(anyhow::Error::from)
+                .and_then(|effective| {
+                    runtime.block_on(kit_aws::Aws::connect(&effective, Some(runner.endpoint())))
+                })
+                .and_then(|aws| {
+                    super::e2e_aws::teardown(&super::e2e_aws::Teardown {
+                        runtime: &runtime,
+                        aws: &aws,
+                        xtask: &xtask,
+                        config: &config,
+                        env: "local",
+                        stack: &format!("{project}-local"),
+                        dir: &out_dir,
+                        queue_expected: true,
+                    })
+                });
+            if let Err(e) = torn {
+                failed.push(format!("{e:#}"));
+            }
         }
-        Ok(())
+        match failed.is_empty() {
+            true => Ok(()),
+            false => bail!("{}", failed.join("; ")),
+        }
     })();
     let outcome = outcome.and(teardown);
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check

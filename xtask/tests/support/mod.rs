@@ -443,6 +443,18 @@ impl Env {
         link
     }
 
+    /// Stops an execution, as an operator would.
+    pub fn stop(&self, arn: &str) {
+        self.runtime.block_on(async {
+            aws_sdk_sfn::Client::new(&self.sdk)
+                .stop_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
     pub fn execution(&self, arn: &str) -> Value {
         self.runtime.block_on(async {
             let out = aws_sdk_sfn::Client::new(&self.sdk)
@@ -521,9 +533,37 @@ impl Env {
         }
     }
 
+    /// The key of a link's item: an independent computation of base32(SHA-256("link" ‖ 0 ‖ L)).
+    pub fn link_key(link: &str) -> String {
+        use data_encoding::BASE32_NOPAD;
+        use sha2::{Digest, Sha256};
+        let id = link.rsplit('/').next().unwrap();
+        let digest = Sha256::digest(format!("link\0{id}").as_bytes());
+        BASE32_NOPAD.encode(&digest)[..26].to_ascii_lowercase()
+    }
+
+    /// Every item of the table that names the approval `id` (its link items), as JSON.
+    pub fn items_of(&self, id: &str) -> Vec<Value> {
+        self.runtime.block_on(async {
+            aws_sdk_dynamodb::Client::new(&self.sdk)
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("approval_id = :a")
+                .expression_attribute_values(":a", AttributeValue::S(id.to_owned()))
+                .send()
+                .await
+                .unwrap()
+                .items
+                .unwrap_or_default()
+                .iter()
+                .map(item_json)
+                .collect()
+        })
+    }
+
     /// The approval record a link opens, as JSON.
     pub fn record(&self, link: &str) -> Value {
-        let link_id = link.rsplit('/').next().unwrap();
+        let link_id = Self::link_key(link);
         self.runtime.block_on(async {
             let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk);
             let get = |id: String| {
@@ -534,7 +574,7 @@ impl Env {
                     .consistent_read(true)
                     .send()
             };
-            let link = get(link_id.to_owned())
+            let link = get(link_id.clone())
                 .await
                 .unwrap()
                 .item

@@ -175,6 +175,91 @@ pub fn refused_by_aws(body: &[u8]) -> Option<Reply> {
     ))
 }
 
+/// The task tokens the router saw go to the functions, with their executions (the approval
+/// task's payload carries both). moto still takes a callback for the task of an execution that
+/// was stopped; Step Functions refuses it, and so does the router, by asking moto whether the
+/// token's execution still runs.
+#[derive(Default)]
+pub struct Tokens(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl Tokens {
+    /// Remembers the token and execution of an invoke's payload, if it has both.
+    pub fn remember(&self, payload: &[u8]) {
+        let Ok(event) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return;
+        };
+        if let (Some(token), Some(execution)) =
+            (event["taskToken"].as_str(), event["executionArn"].as_str())
+        {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token.to_owned(), execution.to_owned());
+        }
+    }
+
+    /// The execution of a token the router saw.
+    pub fn execution(&self, token: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
+    }
+}
+
+/// The task token of a Step Functions callback (`SendTaskSuccess`, `SendTaskFailure`,
+/// `SendTaskHeartbeat`), from its `X-Amz-Target` and JSON body.
+pub fn callback_token(target: Option<&str>, body: &[u8]) -> Option<String> {
+    let operation = target?.strip_prefix("AWSStepFunctions.")?;
+    if !operation.starts_with("SendTask") {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    body["taskToken"].as_str().map(str::to_owned)
+}
+
+/// Step Functions' answer to a callback whose execution is over.
+pub fn task_gone() -> Reply {
+    (
+        400,
+        vec![
+            ("x-amzn-ErrorType", "TaskTimedOut".to_owned()),
+            ("Content-Type", "application/x-amz-json-1.0".to_owned()),
+        ],
+        serde_json::json!({
+            "__type": "com.amazonaws.swf.service.v2.model#TaskTimedOut",
+            "message": "Provided task does not exist anymore",
+        })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+/// Whether moto says `execution` is `RUNNING` (true when it cannot say: moto decides then).
+fn execution_running(agent: &ureq::Agent, moto: &str, execution: &str) -> bool {
+    let answer = agent
+        .post(&format!("{moto}/"))
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .header("X-Amz-Target", "AWSStepFunctions.DescribeExecution")
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/states/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .send(serde_json::json!({ "executionArn": execution }).to_string());
+    let Ok(mut answer) = answer else {
+        return true;
+    };
+    let Ok(body) = answer.body_mut().read_to_string() else {
+        return true;
+    };
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["status"].as_str().map(|s| s == "RUNNING"))
+        .unwrap_or(true)
+}
+
 /// An answer the router gives itself: status, headers, body.
 pub type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
 
@@ -290,6 +375,7 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
     let counter = std::sync::Arc::new(AtomicU64::new(0));
     let gates = std::sync::Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency));
     let dynamodb = std::sync::Arc::new(std::sync::RwLock::new(()));
+    let tokens = std::sync::Arc::new(Tokens::default());
     if let Some(api_listen) = api_listen {
         let api = tiny_http::Server::http(api_listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {api_listen}: {e}"))?;
@@ -318,9 +404,15 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
         let counter = counter.clone();
         let gates = gates.clone();
         let dynamodb = dynamodb.clone();
+        let tokens = tokens.clone();
         thread::spawn(move || {
             let id = format!("hitl-router-{}", counter.fetch_add(1, Ordering::Relaxed));
-            if let Err(error) = forward(request, &upstreams, &agent, &gates, &dynamodb, &id) {
+            let shared = Shared {
+                gates: &gates,
+                dynamodb: &dynamodb,
+                tokens: &tokens,
+            };
+            if let Err(error) = forward(request, &upstreams, &agent, &shared, &id) {
                 eprintln!("router: {error:#}");
             }
         });
@@ -328,12 +420,18 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
     Ok(())
 }
 
+/// What the router's threads share.
+struct Shared<'a> {
+    gates: &'a Gates,
+    dynamodb: &'a std::sync::RwLock<()>,
+    tokens: &'a Tokens,
+}
+
 fn forward(
     mut request: tiny_http::Request,
     upstreams: &Upstreams,
     agent: &ureq::Agent,
-    gates: &Gates,
-    dynamodb: &std::sync::RwLock<()>,
+    shared: &Shared,
     request_id: &str,
 ) -> Result<()> {
     let url = request.url().to_owned();
@@ -372,6 +470,24 @@ fn forward(
     };
     let mut body = Vec::new();
     request.as_reader().read_to_end(&mut body)?;
+    let amz_target = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("x-amz-target"))
+        .map(|h| h.value.as_str().to_owned());
+    match &target {
+        Target::Lambda(_) => shared.tokens.remember(&body),
+        Target::Moto => {
+            let ended = callback_token(amz_target.as_deref(), &body)
+                .and_then(|token| shared.tokens.execution(&token))
+                .is_some_and(|execution| !execution_running(agent, &upstreams.moto, &execution));
+            if ended {
+                let (status, headers, answer) = task_gone();
+                return respond(request, status, &headers, &[], answer);
+            }
+        }
+        _ => {}
+    }
     // CloudFormation's Query protocol posts a form; nothing else is looked into.
     let form = request.headers().iter().any(|h| {
         h.field.equiv("content-type")
@@ -412,7 +528,9 @@ fn forward(
             .read_to_vec()?;
         Ok((status, copied, body))
     };
-    let (status, copied, body) = gates.through(&gate, || admitted(dynamodb, admission, call))?;
+    let (status, copied, body) = shared
+        .gates
+        .through(&gate, || admitted(shared.dynamodb, admission, call))?;
     match target {
         Target::Lambda(_) => {
             let translated = translate(status, &body, request_id);
@@ -637,6 +755,38 @@ mod tests {
                 .is_none()
         );
         assert!(refused_by_aws(b"not a form \xff").is_none());
+    }
+
+    #[test]
+    fn callbacks_name_their_token_and_the_router_knows_the_execution() {
+        let tokens = Tokens::default();
+        tokens.remember(
+            br#"{"taskToken":"tok-1","executionArn":"arn:x:execution:m:e1","request":{}}"#,
+        );
+        tokens.remember(b"not json");
+        tokens.remember(br#"{"taskToken":"tok-2"}"#);
+        assert_eq!(
+            tokens.execution("tok-1").as_deref(),
+            Some("arn:x:execution:m:e1")
+        );
+        assert_eq!(tokens.execution("tok-2"), None);
+        let body = br#"{"taskToken":"tok-1","output":"{}"}"#;
+        for operation in ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"] {
+            let target = format!("AWSStepFunctions.{operation}");
+            assert_eq!(
+                callback_token(Some(&target), body).as_deref(),
+                Some("tok-1")
+            );
+        }
+        assert_eq!(
+            callback_token(Some("AWSStepFunctions.StartExecution"), body),
+            None
+        );
+        assert_eq!(callback_token(None, body), None);
+        let (status, headers, answer) = task_gone();
+        assert_eq!(status, 400);
+        assert!(headers.contains(&("x-amzn-ErrorType", "TaskTimedOut".to_owned())));
+        assert!(String::from_utf8(answer).unwrap().contains("TaskTimedOut"));
     }
 
     #[test]

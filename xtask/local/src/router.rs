@@ -175,14 +175,18 @@ pub fn refused_by_aws(body: &[u8]) -> Option<Reply> {
     ))
 }
 
-/// The task tokens the router saw go to the functions, with their executions (the approval
-/// task's payload carries both). moto still takes a callback for the task of an execution that
-/// was stopped; Step Functions refuses it, and so does the router, by asking moto whether the
-/// token's execution still runs.
+/// What the router knows of executions, to answer for them as Step Functions does where moto
+/// does not. moto keeps a stopped execution `RUNNING` (and takes its task's callback) until the
+/// waiting task times out; Step Functions reports it `ABORTED` at once and refuses the callback.
+/// The router sees each `StopExecution` on its way to moto, and each task token on its way to
+/// the functions (the approval task's payload carries the token and the execution).
 #[derive(Default)]
-pub struct Tokens(std::sync::Mutex<std::collections::HashMap<String, String>>);
+pub struct Executions {
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    stopped: std::sync::Mutex<std::collections::HashSet<String>>,
+}
 
-impl Tokens {
+impl Executions {
     /// Remembers the token and execution of an invoke's payload, if it has both.
     pub fn remember(&self, payload: &[u8]) {
         let Ok(event) = serde_json::from_slice::<serde_json::Value>(payload) else {
@@ -191,21 +195,37 @@ impl Tokens {
         if let (Some(token), Some(execution)) =
             (event["taskToken"].as_str(), event["executionArn"].as_str())
         {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(token.to_owned(), execution.to_owned());
+            lock(&self.tokens).insert(token.to_owned(), execution.to_owned());
         }
     }
 
-    /// The execution of a token the router saw.
-    pub fn execution(&self, token: &str) -> Option<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .cloned()
+    /// Remembers the execution a `StopExecution` names.
+    pub fn stop(&self, body: &[u8]) {
+        if let Some(arn) = execution_arn(body) {
+            lock(&self.stopped).insert(arn);
+        }
     }
+
+    /// Whether `arn` was stopped.
+    pub fn is_stopped(&self, arn: &str) -> bool {
+        lock(&self.stopped).contains(arn)
+    }
+
+    /// Whether a callback's token belongs to a stopped execution.
+    pub fn callback_is_gone(&self, token: &str) -> bool {
+        let execution = lock(&self.tokens).get(token).cloned();
+        execution.is_some_and(|e| self.is_stopped(&e))
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The `executionArn` of a Step Functions JSON request.
+fn execution_arn(body: &[u8]) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    body["executionArn"].as_str().map(str::to_owned)
 }
 
 /// The task token of a Step Functions callback (`SendTaskSuccess`, `SendTaskFailure`,
@@ -236,28 +256,16 @@ pub fn task_gone() -> Reply {
     )
 }
 
-/// Whether moto says `execution` is `RUNNING` (true when it cannot say: moto decides then).
-fn execution_running(agent: &ureq::Agent, moto: &str, execution: &str) -> bool {
-    let answer = agent
-        .post(&format!("{moto}/"))
-        .header("Content-Type", "application/x-amz-json-1.0")
-        .header("X-Amz-Target", "AWSStepFunctions.DescribeExecution")
-        .header(
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/states/aws4_request, \
-             SignedHeaders=host, Signature=0",
-        )
-        .send(serde_json::json!({ "executionArn": execution }).to_string());
-    let Ok(mut answer) = answer else {
-        return true;
-    };
-    let Ok(body) = answer.body_mut().read_to_string() else {
-        return true;
-    };
-    serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["status"].as_str().map(|s| s == "RUNNING"))
-        .unwrap_or(true)
+/// moto's `DescribeExecution` answer for a stopped execution, as Step Functions gives it:
+/// `ABORTED`.
+pub fn as_aborted(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut described) if described["status"] == "RUNNING" => {
+            described["status"] = serde_json::json!("ABORTED");
+            described.to_string().into_bytes()
+        }
+        _ => body.to_vec(),
+    }
 }
 
 /// An answer the router gives itself: status, headers, body.
@@ -375,7 +383,7 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
     let counter = std::sync::Arc::new(AtomicU64::new(0));
     let gates = std::sync::Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency));
     let dynamodb = std::sync::Arc::new(std::sync::RwLock::new(()));
-    let tokens = std::sync::Arc::new(Tokens::default());
+    let executions = std::sync::Arc::new(Executions::default());
     if let Some(api_listen) = api_listen {
         let api = tiny_http::Server::http(api_listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {api_listen}: {e}"))?;
@@ -404,13 +412,13 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
         let counter = counter.clone();
         let gates = gates.clone();
         let dynamodb = dynamodb.clone();
-        let tokens = tokens.clone();
+        let executions = executions.clone();
         thread::spawn(move || {
             let id = format!("hitl-router-{}", counter.fetch_add(1, Ordering::Relaxed));
             let shared = Shared {
                 gates: &gates,
                 dynamodb: &dynamodb,
-                tokens: &tokens,
+                executions: &executions,
             };
             if let Err(error) = forward(request, &upstreams, &agent, &shared, &id) {
                 eprintln!("router: {error:#}");
@@ -424,7 +432,7 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
 struct Shared<'a> {
     gates: &'a Gates,
     dynamodb: &'a std::sync::RwLock<()>,
-    tokens: &'a Tokens,
+    executions: &'a Executions,
 }
 
 fn forward(
@@ -475,13 +483,17 @@ fn forward(
         .iter()
         .find(|h| h.field.equiv("x-amz-target"))
         .map(|h| h.value.as_str().to_owned());
-    match &target {
-        Target::Lambda(_) => shared.tokens.remember(&body),
-        Target::Moto => {
-            let ended = callback_token(amz_target.as_deref(), &body)
-                .and_then(|token| shared.tokens.execution(&token))
-                .is_some_and(|execution| !execution_running(agent, &upstreams.moto, &execution));
-            if ended {
+    let mut aborted = false;
+    match (&target, amz_target.as_deref()) {
+        (Target::Lambda(_), _) => shared.executions.remember(&body),
+        (Target::Moto, Some("AWSStepFunctions.StopExecution")) => shared.executions.stop(&body),
+        (Target::Moto, Some("AWSStepFunctions.DescribeExecution")) => {
+            aborted = execution_arn(&body).is_some_and(|a| shared.executions.is_stopped(&a));
+        }
+        (Target::Moto, operation) => {
+            let gone = callback_token(operation, &body)
+                .is_some_and(|token| shared.executions.callback_is_gone(&token));
+            if gone {
                 let (status, headers, answer) = task_gone();
                 return respond(request, status, &headers, &[], answer);
             }
@@ -542,6 +554,7 @@ fn forward(
                 body,
             )
         }
+        _ if aborted && status == 200 => respond(request, status, &[], &copied, as_aborted(&body)),
         _ => respond(request, status, &[], &copied, body),
     }
 }
@@ -758,18 +771,19 @@ mod tests {
     }
 
     #[test]
-    fn callbacks_name_their_token_and_the_router_knows_the_execution() {
-        let tokens = Tokens::default();
-        tokens.remember(
+    fn a_stopped_executions_callbacks_are_gone_and_it_reads_aborted() {
+        let executions = Executions::default();
+        executions.remember(
             br#"{"taskToken":"tok-1","executionArn":"arn:x:execution:m:e1","request":{}}"#,
         );
-        tokens.remember(b"not json");
-        tokens.remember(br#"{"taskToken":"tok-2"}"#);
-        assert_eq!(
-            tokens.execution("tok-1").as_deref(),
-            Some("arn:x:execution:m:e1")
-        );
-        assert_eq!(tokens.execution("tok-2"), None);
+        executions.remember(br#"{"taskToken":"tok-2","executionArn":"arn:x:execution:m:e2"}"#);
+        executions.remember(b"not json");
+        assert!(!executions.callback_is_gone("tok-1"));
+        executions.stop(br#"{"executionArn":"arn:x:execution:m:e1"}"#);
+        assert!(executions.callback_is_gone("tok-1"));
+        assert!(!executions.callback_is_gone("tok-2"));
+        assert!(!executions.callback_is_gone("unknown"));
+        assert!(executions.is_stopped("arn:x:execution:m:e1"));
         let body = br#"{"taskToken":"tok-1","output":"{}"}"#;
         for operation in ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"] {
             let target = format!("AWSStepFunctions.{operation}");
@@ -787,6 +801,13 @@ mod tests {
         assert_eq!(status, 400);
         assert!(headers.contains(&("x-amzn-ErrorType", "TaskTimedOut".to_owned())));
         assert!(String::from_utf8(answer).unwrap().contains("TaskTimedOut"));
+        let described = as_aborted(br#"{"status":"RUNNING","executionArn":"a"}"#);
+        let described: serde_json::Value = serde_json::from_slice(&described).unwrap();
+        assert_eq!(described["status"], "ABORTED");
+        assert_eq!(
+            as_aborted(br#"{"status":"SUCCEEDED"}"#),
+            br#"{"status":"SUCCEEDED"}"#
+        );
     }
 
     #[test]

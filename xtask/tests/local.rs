@@ -549,6 +549,41 @@ fn no_task_token_in_any_message_or_log_line() {
     }
 }
 
+/// Your own workflow with the approval step: a stack of its own
+/// (`templates/examples/own-workflow.yaml`) whose state machine invokes the kit's request
+/// function; the kit's reviewer approves on the kit's page, and the workflow goes on its own way.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn your_own_workflow_is_approved_through_the_kits_step() {
+    let env = env();
+    let template =
+        std::fs::read_to_string(support::kit_root().join("templates/examples/own-workflow.yaml"))
+            .unwrap();
+    let name = format!("own-workflow-{}", support::nonce());
+    let stack = env.deploy_own_stack(
+        &name,
+        &template,
+        &[("HitlStack", env.stack()), ("ApprovalTimeoutSeconds", "60")],
+    );
+    let order = format!("o-{}", support::nonce());
+    let arn = env.start_on(
+        &stack.outputs["StateMachineArn"],
+        json!({ "orderId": order, "requester": "carl@example.com", "amount": 42 }),
+    );
+    let title = format!("Ship order {order}");
+    let link = env.link(&title, "ben@example.com");
+    let page = env.post(&link, "approve", "ship it");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!({ "shipped": order, "approvedBy": "ben@example.com" })
+    );
+    assert_eq!(env.decisions_delivered(&arn), 1);
+}
+
 /// A reviewer in headless Chromium (Debian's `chromium` and `chromedriver`, which `.ci/run`
 /// installs): opens the link, types a comment, presses Approve, sees the confirmation.
 #[test]

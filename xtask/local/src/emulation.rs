@@ -185,6 +185,64 @@ pub fn definition(template: &str, lookup: impl Fn(&str) -> Option<String>) -> Re
     substitute(text, lookup)
 }
 
+/// The values of the state machine's `Fn::Sub` map that a stack takes from its parameters and
+/// from other stacks' exports: `!Ref <parameter>`, and `Fn::ImportValue` of a name made of
+/// parameters (`!Sub "${Stack}-Name"`), as CloudFormation resolved them. (Variables the
+/// stack's own resources give are looked up in its outputs by `make_executable`.)
+pub async fn sub_map_values(
+    aws: &Aws,
+    template: &str,
+    parameters: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+    let property = &doc["Resources"]["StateMachine"]["Properties"]["DefinitionString"];
+    let mut values = BTreeMap::new();
+    let serde_yaml::Value::Tagged(tagged) = property else {
+        return Ok(values);
+    };
+    let Some(map) = tagged
+        .value
+        .as_sequence()
+        .and_then(|parts| parts.get(1))
+        .and_then(|m| m.as_mapping())
+    else {
+        return Ok(values);
+    };
+    let exports = aws
+        .cloudformation()
+        .list_exports()
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list the exports: {}", describe(&e)))?
+        .exports
+        .unwrap_or_default();
+    for (name, value) in map {
+        let Some(name) = name.as_str() else { continue };
+        let resolved = match value {
+            serde_yaml::Value::Tagged(t) if t.tag == "!Ref" => {
+                t.value.as_str().and_then(|p| parameters.get(p).cloned())
+            }
+            serde_yaml::Value::Mapping(m) => match m.get("Fn::ImportValue") {
+                Some(serde_yaml::Value::Tagged(t)) if t.tag == "!Sub" => {
+                    let export = substitute(t.value.as_str().unwrap_or(""), |p| {
+                        parameters.get(p).cloned()
+                    })?;
+                    exports
+                        .iter()
+                        .find(|e| e.name.as_deref() == Some(export.as_str()))
+                        .and_then(|e| e.value.clone())
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(resolved) = resolved {
+            values.insert(name.to_owned(), resolved);
+        }
+    }
+    Ok(values)
+}
+
 /// `Fn::Sub` of `text`: `${Name}` from `lookup`, `${!Literal}` as `${Literal}`.
 pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String> {
     let mut out = String::with_capacity(text.len());

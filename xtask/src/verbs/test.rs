@@ -358,9 +358,23 @@ fn render_for_lint(global: &Global) -> Result<Vec<PathBuf>> {
         &kit_render::bootstrap(&kit_render::Sources::kit())?,
     )?;
     written.push(bootstrap);
+    let rendered = written.len();
+    // The example stacks are linted as they are shipped.
+    let examples = paths::root().join("templates").join("examples");
+    let mut shipped: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .with_context(|| format!("cannot read {}", examples.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    shipped.sort();
+    written.extend(shipped);
     status(
         "Rendered",
-        format!("{} templates for linting", written.len()),
+        format!(
+            "{rendered} templates for linting (and {} example stack as shipped)",
+            written.len() - rendered
+        ),
     );
     Ok(written)
 }

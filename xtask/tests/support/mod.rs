@@ -29,6 +29,8 @@ pub struct Env {
     /// The local environment's directory (logs, state) when the suite runs there.
     pub local: Option<PathBuf>,
     pub review_base: String,
+    /// The stack's outputs.
+    outputs: Value,
     stack: String,
     state_machine: String,
     table: String,
@@ -200,6 +202,7 @@ impl Env {
             slack: local.is_some() && config_text.contains("slack_webhook_parameter:"),
             local,
             review_base: output("ReviewBaseUrl"),
+            outputs: outputs.clone(),
             inbox: String::new(),
             stack,
             state_machine: output("StateMachineArn"),
@@ -443,6 +446,125 @@ impl Env {
         link
     }
 
+    /// The environment's stack.
+    pub fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    /// One of the stack's outputs.
+    pub fn output(&self, key: &str) -> String {
+        self.outputs[key].as_str().unwrap().to_owned()
+    }
+
+    /// Deploys `template` (a stack of the user's own) with `parameters`, and makes its state
+    /// machine executable where the environment is local (moto cannot execute one
+    /// CloudFormation made). The stack is deleted when the returned guard drops.
+    pub fn deploy_own_stack(
+        &self,
+        name: &str,
+        template: &str,
+        parameters: &[(&str, &str)],
+    ) -> OwnStack<'_> {
+        use aws_sdk_cloudformation::types::{Capability, Parameter};
+        let cfn = aws_sdk_cloudformation::Client::new(&self.sdk);
+        let outputs = self.runtime.block_on(async {
+            cfn.create_stack()
+                .stack_name(name)
+                .template_body(template)
+                .set_parameters(Some(
+                    parameters
+                        .iter()
+                        .map(|(k, v)| {
+                            Parameter::builder()
+                                .parameter_key(*k)
+                                .parameter_value(*v)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .capabilities(Capability::CapabilityIam)
+                .send()
+                .await
+                .unwrap();
+            let started = Instant::now();
+            loop {
+                let stack = cfn
+                    .describe_stacks()
+                    .stack_name(name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .stacks
+                    .unwrap()
+                    .remove(0);
+                let status = stack
+                    .stack_status
+                    .as_ref()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default();
+                if status == "CREATE_COMPLETE" {
+                    break stack
+                        .outputs
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|o| Some((o.output_key?, o.output_value?)))
+                        .collect::<std::collections::BTreeMap<String, String>>();
+                }
+                assert!(
+                    !status.contains("FAILED") && !status.contains("ROLLBACK"),
+                    "{name}: {status}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(600),
+                    "{name} still {status}"
+                );
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+        if let Some(dir) = &self.local {
+            let runner = kit_local::runner::recorded_at(dir).expect("the local runner");
+            let aws = kit_aws::Aws {
+                sdk: self.sdk.clone(),
+                local: Some(runner.endpoint()),
+            };
+            let given: std::collections::BTreeMap<String, String> = parameters
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            self.runtime.block_on(async {
+                let mut values = outputs.clone();
+                values.extend(
+                    kit_local::emulation::sub_map_values(&aws, template, &given)
+                        .await
+                        .unwrap(),
+                );
+                kit_local::emulation::make_executable(&aws, &runner, template, &values)
+                    .await
+                    .unwrap();
+            });
+        }
+        OwnStack {
+            env: self,
+            name: name.to_owned(),
+            outputs,
+        }
+    }
+
+    /// Starts an execution of `state_machine` with `input`.
+    pub fn start_on(&self, state_machine: &str, input: Value) -> String {
+        self.runtime.block_on(async {
+            aws_sdk_sfn::Client::new(&self.sdk)
+                .start_execution()
+                .state_machine_arn(state_machine)
+                .name(format!("e2e-{}", nonce()))
+                .input(input.to_string())
+                .send()
+                .await
+                .unwrap()
+                .execution_arn
+        })
+    }
+
     /// Stops an execution, as an operator would.
     pub fn stop(&self, arn: &str) {
         self.runtime.block_on(async {
@@ -655,6 +777,23 @@ impl Env {
     pub fn local_log(&self, name: &str) -> Option<String> {
         let dir = self.local.as_ref()?;
         Some(std::fs::read_to_string(dir.join(name)).unwrap())
+    }
+}
+
+/// A stack of the user's own, deleted on drop.
+pub struct OwnStack<'a> {
+    env: &'a Env,
+    name: String,
+    pub outputs: std::collections::BTreeMap<String, String>,
+}
+
+impl Drop for OwnStack<'_> {
+    fn drop(&mut self) {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.env.sdk);
+        let _ = self
+            .env
+            .runtime
+            .block_on(cfn.delete_stack().stack_name(&self.name).send());
     }
 }
 

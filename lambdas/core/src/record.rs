@@ -104,9 +104,10 @@ pub struct Approval {
     /// Secret; `Debug` redacts it. The newest attempt's: a retried task refreshes it.
     pub task_token: TaskToken,
     /// The task attempt the token belongs to (`$$.State.RetryCount`): only a later attempt
-    /// replaces it.
-    #[serde(default)]
-    pub attempt: u32,
+    /// replaces it. `None` for a workflow that does not pass `retryCount`: then any other
+    /// token replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
     /// When the token was stored (created or refreshed).
     #[serde(default)]
     pub token_set_at: Option<u64>,
@@ -169,7 +170,7 @@ impl Approval {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         task_token: TaskToken,
-        attempt: u32,
+        attempt: Option<u32>,
         key: &ApprovalKey,
         request: ApprovalRequest,
         reviewers: &[impl AsRef<str>],
@@ -304,7 +305,7 @@ pub(crate) mod tests {
     pub(crate) fn sample(request: serde_json::Value) -> Approval {
         Approval::new(
             TaskToken::new(TOKEN).expect("token"),
-            0,
+            Some(0),
             &key("arn:aws:states:eu-west-1:123456789012:execution:approval:run-1"),
             ApprovalRequest::from_value(&request).expect("valid request"),
             &["alice@example.com", "bob@example.com"],
@@ -335,7 +336,7 @@ pub(crate) mod tests {
         assert_eq!(a.expires_at, 1_740_821_400 + 86_400);
         assert_eq!(a.ttl, 1_740_821_400 + 86_400 + 30 * 86_400);
         assert_eq!(a.reviewers, ["alice@example.com", "bob@example.com"]);
-        assert_eq!((a.attempt, a.token_set_at), (0, Some(1_740_821_400)));
+        assert_eq!((a.attempt, a.token_set_at), (Some(0), Some(1_740_821_400)));
         assert_eq!(a.claim(), None);
     }
 
@@ -343,7 +344,7 @@ pub(crate) mod tests {
     fn times_saturate_instead_of_overflowing() {
         let a = Approval::new(
             TaskToken::new("t").expect("token"),
-            0,
+            Some(0),
             &key("arn"),
             basic().request,
             &["a@b.co"],
@@ -359,7 +360,7 @@ pub(crate) mod tests {
     fn the_requester_gets_no_link_and_duplicates_one() {
         let a = Approval::new(
             TaskToken::new("t").expect("token"),
-            0,
+            Some(0),
             &key("arn"),
             basic().request,
             &[
@@ -395,7 +396,7 @@ pub(crate) mod tests {
     fn no_reviewer_but_the_requester_is_refused() {
         let err = Approval::new(
             TaskToken::new("t").expect("token"),
-            0,
+            Some(0),
             &key("arn"),
             basic().request,
             &["CAROL@example.com"],
@@ -409,7 +410,7 @@ pub(crate) mod tests {
         assert!(
             Approval::new(
                 TaskToken::new("t").expect("token"),
-                0,
+                Some(0),
                 &key("arn"),
                 basic().request,
                 &none,

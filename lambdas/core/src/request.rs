@@ -215,8 +215,9 @@ impl From<ApprovalRequest> for Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
     pub task_token: TaskToken,
-    /// `retryCount` (`$$.State.RetryCount`), 0 when absent: which attempt of the task this is.
-    pub attempt: u32,
+    /// `retryCount` (`$$.State.RetryCount`): which attempt of the task this is; `None` when the
+    /// workflow does not pass it.
+    pub attempt: Option<u32>,
     pub key: ApprovalKey,
     pub request: ApprovalRequest,
 }
@@ -248,11 +249,13 @@ impl Invocation {
             },
         };
         let attempt = match fields.get("retryCount") {
-            None | Some(Value::Null) => 0,
-            Some(count) => count
-                .as_u64()
-                .and_then(|c| u32::try_from(c).ok())
-                .ok_or(RequestError::MissingEventField("retryCount"))?,
+            None | Some(Value::Null) => None,
+            Some(count) => Some(
+                count
+                    .as_u64()
+                    .and_then(|c| u32::try_from(c).ok())
+                    .ok_or(RequestError::MissingEventField("retryCount"))?,
+            ),
         };
         let request = ApprovalRequest::from_value(fields.get("request").unwrap_or(&Value::Null))?;
         Ok(Self {
@@ -530,13 +533,13 @@ mod tests {
             }
         );
         assert_eq!(inv.request.title, "T");
-        assert_eq!(inv.attempt, 0);
+        assert_eq!(inv.attempt, None);
         // A retry: another token and attempt, the same key.
         event["taskToken"] = json!("tok-2");
         event["retryCount"] = json!(2);
         let retry = Invocation::from_event(&event).expect("valid");
         assert_eq!(retry.key.approval_id(), inv.key.approval_id());
-        assert_eq!(retry.attempt, 2);
+        assert_eq!(retry.attempt, Some(2));
         // Inside a Map: the item index tells the approvals apart.
         event["approvalKey"] = json!(3);
         let item = Invocation::from_event(&event).expect("valid");

@@ -34,6 +34,15 @@ pub struct Failure {
 impl Failure {
     pub const INVALID: &'static str = "Hitl.InvalidRequest";
     pub const TRANSIENT: &'static str = "Hitl.Transient";
+    /// The approval closed under an earlier attempt: the workflow's expired branch.
+    pub const EXPIRED: &'static str = "Hitl.Expired";
+
+    fn expired(message: String) -> Self {
+        Self {
+            kind: Self::EXPIRED,
+            message,
+        }
+    }
 
     fn invalid(error: impl std::fmt::Display) -> Self {
         Self {
@@ -106,11 +115,20 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
             ));
         }
         // A later attempt sends what is missing; an earlier one must not send with its token.
-        Stored::Superseded(_) | Stored::Closed(_) => {
-            tracing::warn!(approval = %approval.id, status = approval.status.as_str(), attempt, "sent nothing");
+        Stored::Superseded(_) => {
+            tracing::warn!(approval = %approval.id, attempt, "sent nothing");
             return Ok(
                 json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }),
             );
+        }
+        // Expired (or decided) under an earlier attempt's token: nobody can decide for this
+        // attempt, so it ends now rather than waiting out its timeout.
+        Stored::Closed(_) => {
+            tracing::warn!(approval = %approval.id, status = approval.status.as_str(), "the approval is closed");
+            return Err(Failure::expired(format!(
+                "the approval closed ({}) before this attempt of the task reached it",
+                approval.status.as_str()
+            )));
         }
         Stored::New(_) | Stored::Again(_) | Stored::Refreshed(_) => {}
     }

@@ -87,11 +87,17 @@ impl Table {
             return Ok(Stored::New(approval.clone()));
         }
         let mut stored = self.approval(approval.id.as_str()).await?;
-        if stored.request != approval.request || stored.execution_arn != approval.execution_arn {
-            return Ok(Stored::Conflict(stored));
-        }
         if stored.task_token == approval.task_token {
             return Ok(Stored::Again(stored));
+        }
+        // Two requests under one key (a Map without approvalKey): another request, or another
+        // token for the same attempt.
+        let same_attempt = approval.attempt.is_some() && stored.attempt == approval.attempt;
+        if same_attempt
+            || stored.execution_arn != approval.execution_arn
+            || !same_request(&stored, approval)?
+        {
+            return Ok(Stored::Conflict(stored));
         }
         if self.refresh_token(approval, now).await? {
             stored.task_token = approval.task_token.clone();
@@ -119,29 +125,38 @@ impl Table {
     }
 
     /// Sets the record's task token to `approval`'s while the record is open (`pending` or
-    /// `deciding`) and holds an earlier attempt's; `false` when it does not.
+    /// `deciding`) and holds an earlier attempt's (any other token, when the workflow passes no
+    /// `retryCount`); `false` when it does not.
     async fn refresh_token(&self, approval: &Approval, now: u64) -> Result<bool, StoreError> {
         let s = |text: &str| AttributeValue::S(text.to_owned());
         let n = |number: u64| AttributeValue::N(number.to_string());
-        let result = self
+        let open = "#status IN (:pending, :deciding)";
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.name)
             .key("id", s(approval.id.as_str()))
-            .update_expression("SET task_token = :token, attempt = :attempt, token_set_at = :now")
-            .condition_expression(
-                "#status IN (:pending, :deciding) AND \
-                 (attribute_not_exists(attempt) OR attempt < :attempt)",
-            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":token", s(approval.task_token.expose()))
-            .expression_attribute_values(":attempt", n(u64::from(approval.attempt)))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
-            .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
-            .send()
-            .await;
-        conditional(result, |e| e.is_conditional_check_failed_exception())
+            .expression_attribute_values(":deciding", s(Status::Deciding.as_str()));
+        update = match approval.attempt {
+            Some(attempt) => update
+                .update_expression(
+                    "SET task_token = :token, attempt = :attempt, token_set_at = :now",
+                )
+                .condition_expression(format!(
+                    "{open} AND (attribute_not_exists(attempt) OR attempt < :attempt)"
+                ))
+                .expression_attribute_values(":attempt", n(u64::from(attempt))),
+            None => update
+                .update_expression("SET task_token = :token, token_set_at = :now REMOVE attempt")
+                .condition_expression(open),
+        };
+        conditional(update.send().await, |e| {
+            e.is_conditional_check_failed_exception()
+        })
     }
 
     /// Stores a new link item (its key is the digest of a fresh random link id).
@@ -239,4 +254,13 @@ where
         Err(e) if e.as_service_error().is_some_and(refused) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether two records carry the same request, compared as the table stores them (a number
+/// such as `250.0` comes back from DynamoDB as `250`).
+fn same_request(stored: &Approval, fresh: &Approval) -> Result<bool, StoreError> {
+    let form = |a: &Approval| -> Result<Item, StoreError> {
+        serde_dynamo::to_item(&a.request).map_err(|e| StoreError::Refused(e.to_string()))
+    };
+    Ok(form(stored)? == form(fresh)?)
 }

@@ -467,7 +467,7 @@ impl Env {
     ) -> OwnStack<'_> {
         use aws_sdk_cloudformation::types::{Capability, Parameter};
         let cfn = aws_sdk_cloudformation::Client::new(&self.sdk);
-        let outputs = self.runtime.block_on(async {
+        self.runtime.block_on(async {
             cfn.create_stack()
                 .stack_name(name)
                 .template_body(template)
@@ -486,9 +486,17 @@ impl Env {
                 .send()
                 .await
                 .unwrap();
+        });
+        // From here on the stack goes when the guard does, whatever happens next.
+        let mut stack = OwnStack {
+            env: self,
+            name: name.to_owned(),
+            outputs: Default::default(),
+        };
+        stack.outputs = self.runtime.block_on(async {
             let started = Instant::now();
             loop {
-                let stack = cfn
+                let found = cfn
                     .describe_stacks()
                     .stack_name(name)
                     .send()
@@ -497,13 +505,13 @@ impl Env {
                     .stacks
                     .unwrap()
                     .remove(0);
-                let status = stack
+                let status = found
                     .stack_status
                     .as_ref()
                     .map(|s| s.as_str().to_owned())
                     .unwrap_or_default();
                 if status == "CREATE_COMPLETE" {
-                    break stack
+                    break found
                         .outputs
                         .unwrap_or_default()
                         .into_iter()
@@ -532,7 +540,7 @@ impl Env {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
             self.runtime.block_on(async {
-                let mut values = outputs.clone();
+                let mut values = stack.outputs.clone();
                 values.extend(
                     kit_local::emulation::sub_map_values(&aws, template, &given)
                         .await
@@ -543,11 +551,7 @@ impl Env {
                     .unwrap();
             });
         }
-        OwnStack {
-            env: self,
-            name: name.to_owned(),
-            outputs,
-        }
+        stack
     }
 
     /// Starts an execution of `state_machine` with `input`.
@@ -788,12 +792,37 @@ pub struct OwnStack<'a> {
 }
 
 impl Drop for OwnStack<'_> {
+    /// Deletes the stack and waits until it is gone (it imports the kit stack's export, which
+    /// cannot be deleted while it does).
     fn drop(&mut self) {
         let cfn = aws_sdk_cloudformation::Client::new(&self.env.sdk);
-        let _ = self
-            .env
-            .runtime
-            .block_on(cfn.delete_stack().stack_name(&self.name).send());
+        self.env.runtime.block_on(async {
+            if cfn
+                .delete_stack()
+                .stack_name(&self.name)
+                .send()
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(600) {
+                let status = match cfn.describe_stacks().stack_name(&self.name).send().await {
+                    Err(_) => return, // gone
+                    Ok(out) => out
+                        .stacks
+                        .unwrap_or_default()
+                        .first()
+                        .and_then(|s| s.stack_status.as_ref().map(|s| s.as_str().to_owned()))
+                        .unwrap_or_default(),
+                };
+                if status == "DELETE_COMPLETE" || status.is_empty() || status.contains("FAILED") {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
     }
 }
 

@@ -264,3 +264,47 @@ fn same_request(stored: &Approval, fresh: &Approval) -> Result<bool, StoreError>
     };
     Ok(form(stored)? == form(fresh)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hitl_core::{ApprovalKey, ApprovalRequest, TaskToken};
+
+    fn approval(request: serde_json::Value) -> Approval {
+        Approval::new(
+            TaskToken::new("token").expect("a token"),
+            Some(0),
+            &ApprovalKey {
+                execution_arn: "arn:aws:states:us-east-1:1:execution:m:e".into(),
+                state_name: "RequestApproval".into(),
+                entered_time: "2026-12-02T10:00:00Z".into(),
+                item: None,
+            },
+            ApprovalRequest::from_value(&request).expect("a valid request"),
+            &["ana@example.com"],
+            1,
+            60,
+            60,
+        )
+        .expect("a reviewer")
+    }
+
+    /// A retry's request is the stored one although DynamoDB gives `250.0` back as `250`.
+    #[test]
+    fn requests_are_compared_as_the_table_stores_them() {
+        let fresh = approval(serde_json::json!({
+            "title": "T", "requester": "c@x.io", "amount": 250.0, "limit": 1e3,
+        }));
+        let item: Item = serde_dynamo::to_item(&fresh).expect("an item");
+        let stored: Approval = serde_dynamo::from_item(item).expect("a record");
+        assert_ne!(
+            stored.request, fresh.request,
+            "serde_json tells 250 from 250.0: the reason for comparing stored forms"
+        );
+        assert!(same_request(&stored, &fresh).expect("comparable"));
+        let other = approval(serde_json::json!({
+            "title": "Another", "requester": "c@x.io", "amount": 250.0, "limit": 1e3,
+        }));
+        assert!(!same_request(&stored, &other).expect("comparable"));
+    }
+}

@@ -245,7 +245,10 @@ mod tests {
         assert_eq!(states["Rejected"]["Error"], "Rejected");
         assert_eq!(states["Expired"]["Error"], "Expired");
         let catch = &states["RequestApproval"]["Catch"][0];
-        assert_eq!(catch["ErrorEquals"], json!(["States.Timeout", "Hitl.Expired"]));
+        assert_eq!(
+            catch["ErrorEquals"],
+            json!(["States.Timeout", "Hitl.Expired"])
+        );
         assert_eq!(states[catch["Next"].as_str().unwrap()]["Next"], "Expired");
     }
 

@@ -408,17 +408,7 @@ impl Env {
     }
 
     pub fn start_raw(&self, input: Value) -> String {
-        self.runtime.block_on(async {
-            aws_sdk_sfn::Client::new(&self.sdk)
-                .start_execution()
-                .state_machine_arn(&self.state_machine)
-                .name(format!("e2e-{}", nonce()))
-                .input(input.to_string())
-                .send()
-                .await
-                .unwrap()
-                .execution_arn
-        })
+        self.start_on(&self.state_machine, input)
     }
 
     /// The link in the request message `reviewer` got for `title`.

@@ -484,40 +484,17 @@ impl Env {
             outputs: Default::default(),
         };
         stack.outputs = self.runtime.block_on(async {
-            let started = Instant::now();
-            loop {
-                let found = cfn
-                    .describe_stacks()
-                    .stack_name(name)
-                    .send()
-                    .await
-                    .unwrap()
-                    .stacks
-                    .unwrap()
-                    .remove(0);
-                let status = found
-                    .stack_status
-                    .as_ref()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default();
-                if status == "CREATE_COMPLETE" {
-                    break found
-                        .outputs
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|o| Some((o.output_key?, o.output_value?)))
-                        .collect::<std::collections::BTreeMap<String, String>>();
-                }
-                assert!(
-                    !status.contains("FAILED") && !status.contains("ROLLBACK"),
-                    "{name}: {status}"
-                );
-                assert!(
-                    started.elapsed() < Duration::from_secs(600),
-                    "{name} still {status}"
-                );
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
+            // The kit's own wait: fails naming each failed resource and its reason.
+            kit_deploy::stack::wait_for_success(&cfn, name, Duration::from_secs(600))
+                .await
+                .unwrap();
+            kit_deploy::stack::find(&cfn, name)
+                .await
+                .unwrap()
+                .expect("the stack just made")
+                .outputs
+                .into_iter()
+                .collect()
         });
         if let Some(dir) = &self.local {
             let runner = kit_local::runner::recorded_at(dir).expect("the local runner");
@@ -786,33 +763,11 @@ impl Drop for OwnStack<'_> {
     /// cannot be deleted while it does).
     fn drop(&mut self) {
         let cfn = aws_sdk_cloudformation::Client::new(&self.env.sdk);
-        self.env.runtime.block_on(async {
-            if cfn
-                .delete_stack()
-                .stack_name(&self.name)
-                .send()
-                .await
-                .is_err()
-            {
-                return;
-            }
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(600) {
-                let status = match cfn.describe_stacks().stack_name(&self.name).send().await {
-                    Err(_) => return, // gone
-                    Ok(out) => out
-                        .stacks
-                        .unwrap_or_default()
-                        .first()
-                        .and_then(|s| s.stack_status.as_ref().map(|s| s.as_str().to_owned()))
-                        .unwrap_or_default(),
-                };
-                if status == "DELETE_COMPLETE" || status.is_empty() || status.contains("FAILED") {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        });
+        let _ = self.env.runtime.block_on(kit_deploy::stack::delete(
+            &cfn,
+            &self.name,
+            Duration::from_secs(600),
+        ));
     }
 }
 

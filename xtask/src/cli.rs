@@ -183,8 +183,11 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         lambda: String,
         /// The function binaries it serves
-        #[arg(long, value_delimiter = ',', default_value = "request,review")]
+        #[arg(long, value_delimiter = ',', default_value = "request,review,workflow")]
         functions: Vec<String>,
+        /// The durable execution emulator's base URL
+        #[arg(long, value_name = "URL")]
+        durable: String,
         /// Calls in flight per function (cargo lambda watch's instances per function)
         #[arg(long, default_value_t = 8)]
         concurrency: usize,

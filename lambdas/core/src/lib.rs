@@ -47,9 +47,11 @@ pub mod rules;
 
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
 pub use id::{ApprovalId, ApprovalKey, LinkId, LinkKey, TaskToken};
-pub use message::{ReviewerMessage, reviewer_message, slack_payload};
+pub use message::{Ending, ReviewerMessage, ending_message, reviewer_message, slack_payload};
 pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition};
-pub use request::{ApprovalRequest, Invocation, RequestError};
+pub use request::{
+    ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
+};
 pub use rules::{
     AfterGone, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send, post,
     task_output, view,

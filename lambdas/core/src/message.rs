@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use crate::dates::{relative, utc};
 use crate::id::LinkId;
-use crate::record::{Approval, Link};
-use crate::request::shorten;
+use crate::record::{Approval, Decision, Link};
+use crate::request::{ApprovalRequest, shorten};
 
 /// SNS wants subjects under 100 characters.
 pub const MAX_SUBJECT_CHARS: usize = 99;
@@ -115,6 +115,49 @@ pub fn slack_payload(approval: &Approval, links: &[Link], base_url: &str, now: u
     json!({ "text": text })
 }
 
+/// How an approval ended, as the reviewers are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending<'a> {
+    Decided {
+        decision: Decision,
+        reviewer: &'a str,
+        comment: &'a str,
+    },
+    Expired,
+}
+
+/// The message every reviewer gets when the approval ends (published with the `reviewer`
+/// attribute `all`): subject and body. The same words as the state machine's `Notify…` states
+/// (statemachine/approval.asl.json), so both orchestrators tell the reviewers alike.
+pub fn ending_message(request: &ApprovalRequest, ending: Ending<'_>) -> (&'static str, String) {
+    match ending {
+        Ending::Decided {
+            decision,
+            reviewer,
+            comment,
+        } => {
+            let (subject, verb) = match decision {
+                Decision::Approved => ("Approved", "approved"),
+                Decision::Rejected => ("Rejected", "rejected"),
+            };
+            (
+                subject,
+                format!(
+                    "{reviewer} {verb} \"{}\" (requested by {}). Comment: {comment}",
+                    request.title, request.requester
+                ),
+            )
+        }
+        Ending::Expired => (
+            "Expired",
+            format!(
+                "Nobody decided on \"{}\" (requested by {}) in time: the request expired.",
+                request.title, request.requester
+            ),
+        ),
+    }
+}
+
 /// Escapes Slack's control characters `&`, `<`, `>`.
 pub fn slack_escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -144,6 +187,52 @@ mod tests {
 
     const NOW: u64 = 1_740_821_400;
     const BASE: &str = "https://abc.execute-api.eu-west-1.amazonaws.com/prod/";
+
+    /// The endings read as the state machine's `Notify…` states write them: its
+    /// `States.Format` templates, filled in with the same values, give the same text.
+    #[test]
+    fn endings_say_what_the_state_machine_says() {
+        let asl: Value =
+            serde_json::from_str(include_str!("../../../statemachine/approval.asl.json"))
+                .expect("the ASL is JSON");
+        let format_of = |state: &str| -> (String, String) {
+            let parameters = &asl["States"][state]["Parameters"];
+            let message = parameters["Message.$"].as_str().expect("a message");
+            let template = message
+                .strip_prefix("States.Format('")
+                .and_then(|rest| rest.split("',").next())
+                .expect("a States.Format template");
+            let subject = parameters["Subject"].as_str().expect("a subject");
+            (subject.to_owned(), template.to_owned())
+        };
+        let fill = |template: &str, values: &[&str]| {
+            values
+                .iter()
+                .fold(template.to_owned(), |text, v| text.replacen("{}", v, 1))
+        };
+        let request = sample(json!({"title": "Buy a lamp", "requester": "carol@example.com"})).request;
+        for (state, decision) in [
+            ("NotifyApproved", Decision::Approved),
+            ("NotifyRejected", Decision::Rejected),
+        ] {
+            let (subject, template) = format_of(state);
+            let ending = Ending::Decided {
+                decision,
+                reviewer: "ana@example.com",
+                comment: "fine",
+            };
+            let expected = fill(
+                &template,
+                &["ana@example.com", "Buy a lamp", "carol@example.com", "fine"],
+            );
+            assert_eq!(ending_message(&request, ending), (subject.as_str(), expected));
+        }
+        let (subject, template) = format_of("NotifyExpired");
+        assert_eq!(
+            ending_message(&request, Ending::Expired),
+            (subject.as_str(), fill(&template, &["Buy a lamp", "carol@example.com"]))
+        );
+    }
 
     fn full() -> Approval {
         sample(json!({

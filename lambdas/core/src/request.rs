@@ -21,6 +21,22 @@ pub const MAX_REQUEST_BYTES: usize = 32 * 1024;
 /// Longest email address (RFC 5321 path limit), in characters.
 const MAX_EMAIL_CHARS: usize = 254;
 
+/// The workflow's first check, before any function runs: the input has a string `title` and a
+/// string `requester` (the state machine's `Validate` choice). The error name and cause of the
+/// input that fails it, as its `InvalidRequest` state gives them; the durable workflow gives the
+/// same.
+pub const INVALID_INPUT: (&str, &str) = (
+    "InvalidRequest",
+    "The workflow input needs a string `title` and a string `requester`.",
+);
+
+/// Whether `input` passes the workflow's first check ([`INVALID_INPUT`]).
+pub fn has_title_and_requester(input: &Value) -> bool {
+    ["title", "requester"]
+        .iter()
+        .all(|field| input.get(field).is_some_and(Value::is_string))
+}
+
 /// Why a request (or the event around it) is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestError {
@@ -606,5 +622,32 @@ mod tests {
             RequestError::MissingEventField("stateEnteredTime").to_string(),
             "the event has no stateEnteredTime: pass taskToken: $$.Task.Token, executionArn: $$.Execution.Id, stateName: $$.State.Name and stateEnteredTime: $$.State.EnteredTime with lambda:invoke.waitForTaskToken"
         );
+    }
+
+    /// The durable workflow's first check is the state machine's `Validate` choice, with the
+    /// same error and cause as its `InvalidRequest` state.
+    #[test]
+    fn the_first_check_is_the_state_machines() {
+        let asl: Value =
+            serde_json::from_str(include_str!("../../../statemachine/approval.asl.json"))
+                .expect("the ASL is JSON");
+        let fail = &asl["States"]["InvalidRequest"];
+        assert_eq!(
+            (fail["Error"].as_str().unwrap(), fail["Cause"].as_str().unwrap()),
+            INVALID_INPUT
+        );
+        let conditions = asl["States"]["Validate"]["Choices"][0]["And"].to_string();
+        for field in ["$.title", "$.requester"] {
+            assert!(conditions.contains(field), "{conditions}");
+        }
+        assert!(has_title_and_requester(&json!({"title": "T", "requester": "r"})));
+        for bad in [
+            json!({"title": "T"}),
+            json!({"title": 1, "requester": "r"}),
+            json!({"requester": "r", "title": null}),
+            json!("text"),
+        ] {
+            assert!(!has_title_and_requester(&bad), "{bad}");
+        }
     }
 }

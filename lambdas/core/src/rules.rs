@@ -109,22 +109,29 @@ pub fn post(record: Option<&Approval>, now: u64) -> PostVerdict {
     }
 }
 
-/// How `SendTaskSuccess` went.
+/// How sending the decision went (`SendTaskSuccess`, or a durable function's
+/// `SendDurableExecutionCallbackSuccess`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendOutcome {
-    /// Step Functions took the decision.
+    /// The orchestrator took the decision.
     Accepted,
-    /// The task is gone: `TaskTimedOut`, `TaskDoesNotExist` or `InvalidToken`.
+    /// The task or callback is gone: `TaskTimedOut`, `TaskDoesNotExist` or `InvalidToken` from
+    /// Step Functions; `CallbackTimeoutException` ("expired or already closed") or
+    /// `ResourceNotFoundException` from Lambda.
     TaskGone,
     /// Anything else (throttling, network, service errors): may work if retried.
     Transient,
 }
 
 impl SendOutcome {
-    /// The outcome of a failed call, from the Step Functions error code.
+    /// The outcome of a failed call, from the Step Functions or Lambda error code.
     pub fn from_error_code(code: &str) -> Self {
         match code {
-            "TaskTimedOut" | "TaskDoesNotExist" | "InvalidToken" => Self::TaskGone,
+            "TaskTimedOut"
+            | "TaskDoesNotExist"
+            | "InvalidToken"
+            | "CallbackTimeoutException"
+            | "ResourceNotFoundException" => Self::TaskGone,
             _ => Self::Transient,
         }
     }
@@ -402,7 +409,13 @@ mod tests {
 
     #[test]
     fn send_outcomes() {
-        for code in ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"] {
+        for code in [
+            "TaskTimedOut",
+            "TaskDoesNotExist",
+            "InvalidToken",
+            "CallbackTimeoutException",
+            "ResourceNotFoundException",
+        ] {
             assert_eq!(
                 SendOutcome::from_error_code(code),
                 SendOutcome::TaskGone,

@@ -2,7 +2,7 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use hitl_core::{
-    Approval, Invocation,
+    Approval, ApprovalKey, ApprovalRequest, Invocation, RequestError, TaskToken,
     message::{reviewer_message, slack_payload},
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -23,6 +23,21 @@ pub struct Context {
     pub settings: Settings,
 }
 
+impl Context {
+    /// The clients `settings` need, on the SDK configuration `aws`.
+    pub fn new(aws: &aws_config::SdkConfig, settings: Settings) -> Self {
+        Self {
+            table: Table::new(aws_sdk_dynamodb::Client::new(aws), settings.table.clone()),
+            sns: aws_sdk_sns::Client::new(aws),
+            slack: settings
+                .slack_parameter
+                .clone()
+                .map(|name| Slack::new(name, aws_sdk_ssm::Client::new(aws))),
+            settings,
+        }
+    }
+}
+
 /// A failed invocation, as Step Functions sees it: the error name the workflow can match
 /// (`Hitl.InvalidRequest` fails at once; `Hitl.Transient` is retried) and a one-line cause.
 #[derive(Debug)]
@@ -32,6 +47,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The error name the workflow matches on.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The one-line cause.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub const INVALID: &'static str = "Hitl.InvalidRequest";
     pub const TRANSIENT: &'static str = "Hitl.Transient";
     /// The approval closed under an earlier attempt: the workflow's expired branch.
@@ -44,14 +69,14 @@ impl Failure {
         }
     }
 
-    fn invalid(error: impl std::fmt::Display) -> Self {
+    pub fn invalid(error: impl std::fmt::Display) -> Self {
         Self {
             kind: Self::INVALID,
             message: error.to_string(),
         }
     }
 
-    fn transient(message: String) -> Self {
+    pub fn transient(message: String) -> Self {
         Self {
             kind: Self::TRANSIENT,
             message,
@@ -79,25 +104,59 @@ impl From<Failure> for Diagnostic {
     }
 }
 
+/// The approval task's invocation: the event read, then [`request_approval`].
 pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Value, Failure> {
-    let settings = &context.settings;
     let invocation = Invocation::from_event(&event.payload).map_err(|e| {
         tracing::warn!(error = %e, "refused an invalid request");
         Failure::invalid(e)
     })?;
     let now = now();
-    let approval = Approval::new(
-        invocation.task_token,
-        invocation.attempt,
-        &invocation.key,
-        invocation.request,
-        &settings.reviewers,
-        now,
-        settings.approval_timeout_secs,
-        settings.retention_secs,
-    )
-    .map_err(Failure::invalid)?;
-    let stored = context.table.put_approval(&approval, now).await?;
+    let approval = context
+        .new_approval(
+            invocation.task_token,
+            invocation.attempt,
+            &invocation.key,
+            invocation.request,
+            now,
+        )
+        .map_err(Failure::invalid)?;
+    request_approval(context, &approval, now).await
+}
+
+impl Context {
+    /// A new record for `request` under this function's reviewers, timeout and retention.
+    pub fn new_approval(
+        &self,
+        token: TaskToken,
+        attempt: Option<u32>,
+        key: &ApprovalKey,
+        request: ApprovalRequest,
+        now: u64,
+    ) -> Result<Approval, RequestError> {
+        let settings = &self.settings;
+        Approval::new(
+            token,
+            attempt,
+            key,
+            request,
+            &settings.reviewers,
+            now,
+            settings.approval_timeout_secs,
+            settings.retention_secs,
+        )
+    }
+}
+
+/// Stores `approval` (or finds it stored by an earlier invocation) and sends each reviewer who
+/// has not had his message yet his own link: what both orchestrators do before they wait. The
+/// answer is `{approvalId, expiresAt}`.
+pub async fn request_approval(
+    context: &Context,
+    approval: &Approval,
+    now: u64,
+) -> Result<Value, Failure> {
+    let settings = &context.settings;
+    let stored = context.table.put_approval(approval, now).await?;
     let attempt = match &stored {
         Stored::New(_) => "first",
         Stored::Again(_) => "repeated",

@@ -7,26 +7,14 @@
 //! Idempotent: a retried invocation finds the stored record and sends only what was not sent.
 //! The task token is stored in the table and nowhere else: not in messages, links or logs.
 
-mod handler;
-mod settings;
-mod slack;
-mod store;
-
 use lambda_runtime::service_fn;
+use request::{handler, settings::Settings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
-    let settings = settings::Settings::from_env()?;
+    let settings = Settings::from_env()?;
     let aws = hitl_aws::config_loader().load().await;
-    let context = handler::Context {
-        table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), settings.table.clone()),
-        sns: aws_sdk_sns::Client::new(&aws),
-        slack: settings
-            .slack_parameter
-            .clone()
-            .map(|name| slack::Slack::new(name, aws_sdk_ssm::Client::new(&aws))),
-        settings,
-    };
+    let context = handler::Context::new(&aws, settings);
     lambda_runtime::run(service_fn(|event| handler::handle(&context, event))).await
 }

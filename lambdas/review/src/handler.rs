@@ -8,13 +8,16 @@ use hitl_core::{
 };
 use lambda_http::{Body, Error, Request, Response, http::Method};
 
-use hitl_aws::{describe, error_code, now};
+use hitl_aws::now;
 
-use crate::store::{Claimed, Table};
+use crate::{
+    resume::Orchestrator,
+    store::{Claimed, Table},
+};
 
 pub struct Context {
     pub table: Table,
-    pub sfn: aws_sdk_sfn::Client,
+    pub orchestrator: Orchestrator,
 }
 
 pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
@@ -143,27 +146,18 @@ async fn decide(
     }
 }
 
-/// `SendTaskSuccess` with the record's token. When the task is gone, a retried attempt of the
-/// task may have refreshed the token since the record was read: send again with the newer one
-/// (a few times at most); otherwise the task is gone for good only if the execution ended.
+/// Sends the decision with the record's token. When the task is gone, a retried attempt of a
+/// Step Functions task may have refreshed the token since the record was read: send again with
+/// the newer one (a few times at most); otherwise the task is gone for good only if the
+/// execution ended. A durable callback is gone for good at once.
 async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
     let mut token = approval.task_token.clone();
     for _ in 0..3 {
-        let sent = context
-            .sfn
-            .send_task_success()
-            .task_token(token.expose())
-            .output(task_output(&approval.id, claim))
-            .send()
+        let outcome = context
+            .orchestrator
+            .resume(&token, task_output(&approval.id, claim))
             .await;
-        let outcome = match &sent {
-            Ok(_) => return SendOutcome::Accepted,
-            Err(error) => {
-                tracing::warn!(approval = %approval.id, error = %describe(error), "SendTaskSuccess failed");
-                error_code(error).map_or(SendOutcome::Transient, SendOutcome::from_error_code)
-            }
-        };
-        if outcome != SendOutcome::TaskGone {
+        if outcome != SendOutcome::TaskGone || !context.orchestrator.tokens_are_refreshed() {
             return outcome;
         }
         let current = match context.table.approval(approval.id.as_str()).await {
@@ -173,7 +167,7 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
                 return SendOutcome::Transient;
             }
         };
-        let running = execution_running(context, &approval.execution_arn).await;
+        let running = context.orchestrator.running(&approval.execution_arn).await;
         match after_gone(&token, claim, current.as_ref(), running, now()) {
             AfterGone::Resend(newer) => token = newer,
             AfterGone::Revert => return SendOutcome::Transient,
@@ -181,24 +175,6 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
         }
     }
     SendOutcome::Transient
-}
-
-/// Whether the execution still runs; `None` when Step Functions cannot say.
-async fn execution_running(context: &Context, execution_arn: &str) -> Option<bool> {
-    match context
-        .sfn
-        .describe_execution()
-        .execution_arn(execution_arn)
-        .send()
-        .await
-    {
-        Ok(out) => Some(out.status == aws_sdk_sfn::types::ExecutionStatus::Running),
-        Err(error) if error_code(&error) == Some("ExecutionDoesNotExist") => Some(false),
-        Err(error) => {
-            tracing::warn!(error = %describe(&error), "DescribeExecution failed");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

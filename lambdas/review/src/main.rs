@@ -1,10 +1,12 @@
 //! The hitl review function, behind API Gateway (REST proxy) or a Lambda function URL:
 //! `GET|HEAD /approvals/{link id}` shows the review page and changes nothing;
-//! `POST /approvals/{link id}` records a decision, but only once Step Functions has accepted
-//! it: claim (`pending → deciding`, conditional), `SendTaskSuccess`, then finalise, expire or
-//! revert. Two racing POSTs resume the execution once; the loser sees who decided.
+//! `POST /approvals/{link id}` records a decision, but only once the orchestrator (Step
+//! Functions, or the durable workflow) has accepted it: claim (`pending → deciding`,
+//! conditional), `SendTaskSuccess` or `SendDurableExecutionCallbackSuccess`, then finalise,
+//! expire or revert. Two racing POSTs resume the execution once; the loser sees who decided.
 
 mod handler;
+mod resume;
 mod store;
 
 use lambda_http::service_fn;
@@ -17,7 +19,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = hitl_aws::config_loader().load().await;
     let context = handler::Context {
         table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        sfn: aws_sdk_sfn::Client::new(&aws),
+        orchestrator: resume::Orchestrator::from_env(&aws)?,
     };
     lambda_http::run(service_fn(|request| handler::handle(&context, request))).await
 }

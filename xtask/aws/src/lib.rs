@@ -2,7 +2,10 @@
 //! `--region`, `AWS_ENDPOINT_URL`) for the cloud, or moto's endpoint for the local environment.
 //!
 //! Uses `kit-base` (the local environment's fixed settings) and `kit-config`; knows nothing of
-//! what the clients are used for.
+//! what the clients are used for, except [`workflow`]: a stack's executions, whichever
+//! orchestrator runs them.
+
+pub mod workflow;
 
 use anyhow::{Result, bail};
 use aws_config::{Region, SdkConfig};

@@ -5,8 +5,12 @@ use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 /// The function binaries, as the workspace's `lambdas/` build them and the stack names them
-/// (`<stack>-<binary>`).
-pub const FUNCTIONS: [&str; 2] = ["request", "review"];
+/// (`<stack>-<binary>`). A stack deploys the review function and, by its orchestrator, the
+/// request function (Step Functions) or the durable workflow.
+pub const FUNCTIONS: [&str; 3] = ["request", "review", "workflow"];
+
+/// The binary that is a durable function: an invoke of it starts a durable execution.
+pub const DURABLE_FUNCTION: &str = "workflow";
 
 /// The features of a dev build of the functions (the local environment's): the workspace-hack,
 /// so that it reuses every dependency the xtask compiled.
@@ -17,8 +21,11 @@ pub fn dev_features() -> String {
 /// The stack parameter naming the bucket of the function packages.
 pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
 /// The stack parameters naming each function's package, with the function.
-pub const CODE_KEY_PARAMETERS: [(&str, &str); 2] =
-    [("RequestCodeKey", "request"), ("ReviewCodeKey", "review")];
+pub const CODE_KEY_PARAMETERS: [(&str, &str); 3] = [
+    ("RequestCodeKey", "request"),
+    ("ReviewCodeKey", "review"),
+    ("WorkflowCodeKey", "workflow"),
+];
 
 /// Every stack parameter about the packages: the bucket, then each function's key.
 pub fn package_parameters() -> impl Iterator<Item = &'static str> {

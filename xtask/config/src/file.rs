@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::values::{
     ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    KmsKeyArn, LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey,
-    TagValue, ThrottleBurst, ThrottleRate,
+    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Region,
+    Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment
@@ -67,6 +67,10 @@ pub struct Settings {
     pub templates: Option<PathBuf>,
     /// `aws` (default) or `local` (the emulator on this machine).
     pub endpoint: Option<Endpoint>,
+    /// What runs the workflow: `step-functions` (default: a state machine waiting on a task
+    /// token) or `durable-function` (a Lambda durable function waiting on a callback; the SDK is
+    /// a preview).
+    pub orchestrator: Option<Orchestrator>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
@@ -156,6 +160,7 @@ impl Layer for Settings {
             tags,
             templates: self.templates.layer(top.templates),
             endpoint: self.endpoint.layer(top.endpoint),
+            orchestrator: self.orchestrator.layer(top.orchestrator),
         }
     }
 }

@@ -20,8 +20,8 @@ pub use file::ConfigFile;
 use file::{Layer, Settings};
 use values::{
     ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    KmsKeyArn, LogRetentionDays, MemoryMb, ParameterName, ProjectName, Region, Retention, TagKey,
-    TagValue, ThrottleBurst, ThrottleRate,
+    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Region,
+    Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// Values the command line sets, which win over the file.
@@ -55,6 +55,7 @@ pub struct Effective {
     /// The override directory, resolved against the config file's directory.
     pub templates: Option<PathBuf>,
     pub endpoint: Endpoint,
+    pub orchestrator: Orchestrator,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -276,6 +277,7 @@ impl Config {
             tags: merged.tags.unwrap_or_default(),
             templates,
             endpoint: merged.endpoint.unwrap_or(Endpoint::Aws),
+            orchestrator: merged.orchestrator.unwrap_or(Orchestrator::StepFunctions),
         })
     }
 }

@@ -648,6 +648,34 @@ pub enum DeletionPolicy {
     Delete,
 }
 
+/// What runs the approval workflow: a Step Functions state machine that waits on a task token,
+/// or a Lambda durable function that waits on a callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Orchestrator {
+    StepFunctions,
+    DurableFunction,
+}
+
+impl Orchestrator {
+    /// As written in the config, and as the review function's `ORCHESTRATOR` reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StepFunctions => "step-functions",
+            Self::DurableFunction => "durable-function",
+        }
+    }
+
+    /// The function binaries the stack deploys: the review function, and the request function
+    /// (the state machine's task) or the durable workflow.
+    pub fn functions(self) -> &'static [&'static str] {
+        match self {
+            Self::StepFunctions => &["request", "review"],
+            Self::DurableFunction => &["workflow", "review"],
+        }
+    }
+}
+
 /// Where the stack is deployed: real AWS, or the local emulator on this machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

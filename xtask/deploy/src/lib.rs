@@ -11,7 +11,7 @@ pub mod template;
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use kit_aws::Aws;
 use kit_base::{
@@ -83,25 +83,24 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
         .context("the bootstrap stack has no BucketName output; run `cargo xtask destroy --all` and deploy again")
 }
 
-/// The stack's parameters: where its function packages are.
+/// The stack's parameters: where its function packages are (the functions its orchestrator
+/// deploys: `packages` holds those).
 pub fn parameters(
     bucket: &str,
     project: &str,
     packages: &[Asset],
 ) -> Result<Vec<(String, String)>> {
-    let key = |function: &str| {
-        packages
-            .iter()
-            .find(|a| a.function == function)
-            .map(|a| a.key(project))
-            .with_context(|| format!("no package for the {function} function"))
-    };
+    if packages.is_empty() {
+        bail!("no function packages to deploy");
+    }
     let mut parameters = vec![(
         package::ASSET_BUCKET_PARAMETER.to_owned(),
         bucket.to_owned(),
     )];
     for (parameter, function) in package::CODE_KEY_PARAMETERS {
-        parameters.push((parameter.to_owned(), key(function)?));
+        if let Some(asset) = packages.iter().find(|a| a.function == function) {
+            parameters.push((parameter.to_owned(), asset.key(project)));
+        }
     }
     Ok(parameters)
 }

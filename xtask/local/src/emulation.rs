@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use hitl_aws::describe;
 use kit_aws::Aws;
-use kit_base::{local, package::FUNCTIONS};
+use kit_base::local;
 use kit_tools::install::Venv;
 
 use crate::runner::Runner;
@@ -272,11 +272,10 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result
 pub async fn function_env(
     aws: &Aws,
     runner: &Runner,
-    stack_name: &str,
+    template: &str,
 ) -> Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
-    for function in FUNCTIONS {
-        let name = format!("{stack_name}-{function}");
+    for name in function_names(template)? {
         let config = aws
             .lambda()
             .get_function_configuration()
@@ -310,6 +309,154 @@ pub async fn function_env(
     Ok(env)
 }
 
+/// An `AWS::Lambda::Alias` of a rendered template.
+struct AliasSpec {
+    logical_id: String,
+    /// The aliased function's `FunctionName`.
+    function: String,
+    name: String,
+}
+
+fn reference(value: &serde_yaml::Value) -> Option<String> {
+    match value {
+        serde_yaml::Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The aliases of a rendered template.
+fn aliases_of(doc: &serde_yaml::Value) -> Result<Vec<AliasSpec>> {
+    let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for (id, resource) in resources {
+        if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::Lambda::Alias") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let function_id = reference(&properties["FunctionName"])
+            .context("an alias's FunctionName is not a !Ref of the template's function")?;
+        let function = resources
+            .get(function_id.as_str())
+            .and_then(|f| f["Properties"]["FunctionName"].as_str())
+            .with_context(|| format!("{function_id} has no plain FunctionName"))?;
+        found.push(AliasSpec {
+            logical_id: id.as_str().unwrap_or_default().to_owned(),
+            function: function.to_owned(),
+            name: properties["Name"]
+                .as_str()
+                .context("an alias's Name is not plain text")?
+                .to_owned(),
+        });
+    }
+    Ok(found)
+}
+
+/// The outputs whose value is `!Ref` of one of the aliases in `arns` (by logical id).
+fn alias_outputs(doc: &serde_yaml::Value, arns: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut outputs = BTreeMap::new();
+    if let Some(declared) = doc.get("Outputs").and_then(|o| o.as_mapping()) {
+        for (key, output) in declared {
+            if let Some(arn) = reference(&output["Value"]).and_then(|id| arns.get(&id)) {
+                outputs.insert(key.as_str().unwrap_or_default().to_owned(), arn.clone());
+            }
+        }
+    }
+    outputs
+}
+
+/// moto skips `AWS::Lambda::Alias` (and so drops the outputs that name one): each alias of the
+/// template is made through the Lambda API, on the newest version of its function (moto does
+/// publish `AWS::Lambda::Version`), as CloudFormation would have. Returns the outputs whose
+/// value is `!Ref` of an alias, with the alias's ARN.
+pub async fn make_aliases(aws: &Aws, template: &str) -> Result<BTreeMap<String, String>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let lambda = aws.lambda();
+    let mut made = BTreeMap::new();
+    for alias in aliases_of(&doc)? {
+        let function = alias.function.as_str();
+        let versions = lambda
+            .list_versions_by_function()
+            .function_name(function)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot list the versions of {function}: {}", describe(&e))
+            })?
+            .versions
+            .unwrap_or_default();
+        let newest = versions
+            .iter()
+            .filter_map(|v| v.version.as_deref()?.parse::<u64>().ok())
+            .max()
+            .with_context(|| format!("the stack published no version of {function}"))?;
+        // One from an earlier deploy may point at an older version: replace it.
+        let _ = lambda
+            .delete_alias()
+            .function_name(function)
+            .name(&alias.name)
+            .send()
+            .await;
+        let made_alias = lambda
+            .create_alias()
+            .function_name(function)
+            .name(&alias.name)
+            .function_version(newest.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot make the alias {} of {function}: {}",
+                    alias.name,
+                    describe(&e)
+                )
+            })?;
+        made.insert(alias.logical_id, made_alias.alias_arn.unwrap_or_default());
+    }
+    Ok(alias_outputs(&doc, &made))
+}
+
+/// The outputs [`make_aliases`] gave a deployed stack, read back (nothing is made).
+pub async fn existing_alias_outputs(aws: &Aws, template: &str) -> Result<BTreeMap<String, String>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let mut found = BTreeMap::new();
+    for alias in aliases_of(&doc)? {
+        if let Ok(existing) = aws
+            .lambda()
+            .get_alias()
+            .function_name(&alias.function)
+            .name(&alias.name)
+            .send()
+            .await
+        {
+            found.insert(alias.logical_id, existing.alias_arn.unwrap_or_default());
+        }
+    }
+    Ok(alias_outputs(&doc, &found))
+}
+
+/// The `FunctionName` of each function of a rendered template.
+pub fn function_names(template: &str) -> Result<Vec<String>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
+        return Ok(Vec::new());
+    };
+    resources
+        .values()
+        .filter(|r| r.get("Type").and_then(|t| t.as_str()) == Some("AWS::Lambda::Function"))
+        .map(|r| {
+            r["Properties"]["FunctionName"]
+                .as_str()
+                .map(str::to_owned)
+                .context("a function's FunctionName is not a plain name")
+        })
+        .collect()
+}
+
 /// Brings the local environment up to date after a deploy of `stack_name`.
 pub async fn complete(
     aws: &Aws,
@@ -317,18 +464,22 @@ pub async fn complete(
     venv: &Venv,
     stack_name: &str,
     template: &str,
-    outputs: &BTreeMap<String, String>,
+    outputs: &mut BTreeMap<String, String>,
 ) -> Result<()> {
+    outputs.extend(make_aliases(aws, template).await?);
     let output = |key: &str| {
         outputs
             .get(key)
             .map(String::as_str)
             .with_context(|| format!("the stack has no {key} output"))
     };
-    make_executable(aws, runner, template, outputs).await?;
+    if outputs.contains_key("StateMachineArn") {
+        make_executable(aws, runner, template, outputs).await?;
+    }
+    crate::durable::record(&local::dir(), &crate::durable::configs_of(template)?)?;
     runner.set_stage(&api_stage(template)?)?;
     subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
-    let env = function_env(aws, runner, stack_name).await?;
+    let env = function_env(aws, runner, template).await?;
     runner.serve_functions(venv, env)?;
     Ok(())
 }

@@ -31,6 +31,8 @@ pub enum Target {
     FunctionUrl(String),
     /// A Lambda invoke of a function the kit does not have.
     UnknownFunction(String),
+    /// The durable execution APIs: the emulator ([`crate::durable`]).
+    Durable,
     /// moto, unchanged.
     Moto,
 }
@@ -39,6 +41,9 @@ pub enum Target {
 /// deployed function `<stack>-<binary>` (by name or ARN, with or without a qualifier) is served
 /// by `<binary>`.
 pub fn route(path: &str, binaries: &[String]) -> Target {
+    if path.starts_with(crate::durable::API_PREFIX) {
+        return Target::Durable;
+    }
     if let Some(rest) = path.strip_prefix("/lambda-url/") {
         let binary = rest.split('/').next().unwrap_or("");
         return match binaries.iter().find(|b| b.as_str() == binary) {
@@ -291,6 +296,8 @@ pub struct Upstreams {
     pub moto: String,
     /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
     pub lambda: String,
+    /// `http://127.0.0.1:<port>` of the durable execution emulator.
+    pub durable: String,
     pub binaries: Vec<String>,
     /// How many calls each function gets at once: `cargo lambda watch`'s instances per
     /// function. Calls beyond wait here, as Lambda would queue or throttle them, instead of
@@ -447,6 +454,7 @@ fn forward(
         .split_once('?')
         .map_or((url.as_str(), ""), |(p, q)| (p, q));
     let target = route(path, &upstreams.binaries);
+    let requested = path;
     let (base, path) = match &target {
         Target::UnknownFunction(name) => {
             let (status, headers, body) = unknown_function(name);
@@ -454,8 +462,35 @@ fn forward(
         }
         Target::Lambda(path) => (upstreams.lambda.as_str(), path.as_str()),
         Target::FunctionUrl(_) => (upstreams.lambda.as_str(), path),
+        Target::Durable => (upstreams.durable.as_str(), path),
         Target::Moto => (upstreams.moto.as_str(), path),
     };
+    // A caller's invoke of the durable workflow starts an execution, as Lambda does; the
+    // emulator's own invokes (its handler invocations) run the function.
+    let durable_binary = matches!(&target, Target::Lambda(p)
+        if p.split('/').nth(3) == Some(kit_base::package::DURABLE_FUNCTION));
+    if durable_binary && header_of(&request, crate::durable::HANDLER_INVOKE_HEADER).is_none() {
+        let invocation_type = header_of(&request, "x-amz-invocation-type");
+        let execution_name = header_of(&request, "x-amz-durable-execution-name");
+        let encoded = requested
+            .strip_prefix("/2015-03-31/functions/")
+            .and_then(|rest| rest.strip_suffix("/invocations"))
+            .unwrap_or("");
+        let (function, qualifier) = crate::durable::function_and_qualifier(encoded, query);
+        let mut payload = Vec::new();
+        request.as_reader().read_to_end(&mut payload)?;
+        let (status, headers, answer) = start_durable(
+            upstreams,
+            agent,
+            &function,
+            qualifier.as_deref(),
+            invocation_type.as_deref(),
+            execution_name,
+            &payload,
+            request_id,
+        );
+        return respond(request, status, &headers, &[], answer);
+    }
     let gate = match &target {
         Target::Lambda(path) => path.split('/').nth(3).unwrap_or("").to_owned(),
         Target::FunctionUrl(binary) => binary.clone(),
@@ -556,6 +591,68 @@ fn forward(
         }
         _ if aborted && status == 200 => respond(request, status, &[], &copied, as_aborted(&body)),
         _ => respond(request, status, &[], &copied, body),
+    }
+}
+
+/// The value of a request's header `name`.
+fn header_of(request: &tiny_http::Request, name: &'static str) -> Option<String> {
+    request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv(name))
+        .map(|h| h.value.as_str().to_owned())
+}
+
+/// Starts a durable execution of `function` for an `Invoke` (see [`crate::durable`]).
+#[allow(clippy::too_many_arguments)]
+fn start_durable(
+    upstreams: &Upstreams,
+    agent: &ureq::Agent,
+    function: &str,
+    qualifier: Option<&str>,
+    invocation_type: Option<&str>,
+    execution_name: Option<String>,
+    payload: &[u8],
+    request_id: &str,
+) -> Reply {
+    if invocation_type != Some("Event") {
+        return crate::durable::refused(
+            "the local environment starts durable executions with asynchronous invokes only: \
+             use the invocation type Event (as `cargo xtask start` does)",
+        );
+    }
+    let Some(config) = crate::durable::recorded(&kit_base::local::dir())
+        .get(function)
+        .copied()
+    else {
+        return crate::durable::refused(&format!(
+            "{function} is not a durable function of a deployed stack: deploy its environment \
+             first"
+        ));
+    };
+    let name = execution_name.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("local-{nanos}")
+    });
+    let body = crate::durable::start_request(function, qualifier, &name, config, payload);
+    let answer = agent
+        .post(format!("{}/start-durable-execution", upstreams.durable))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .map_err(anyhow::Error::from)
+        .and_then(|mut response| {
+            let status = response.status().as_u16();
+            Ok((status, response.body_mut().read_to_vec()?))
+        });
+    match answer {
+        Ok((status, body)) => crate::durable::started(status, &body, request_id),
+        Err(error) => (
+            502,
+            vec![("x-amzn-RequestId", request_id.to_owned())],
+            format!("the durable execution emulator did not answer: {error:#}").into_bytes(),
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The local runner (DESIGN §6): moto server, the router on moto's `MOTO_PORT`, and
-//! `cargo lambda watch`, on free loopback ports, started from the tools venv and recorded in a
+//! The local runner (DESIGN §6): moto server, the router on moto's `MOTO_PORT`, the durable
+//! execution emulator (`dex-local-runner`, which moto lacks) and `cargo lambda watch`, on free
+//! loopback ports, started from the tools venv and recorded in a
 //! state file so that later commands reuse them and `local down` stops them by PID.
 
 use std::{
@@ -33,8 +34,13 @@ pub struct Runner {
     /// The review API, served by the router as API Gateway would.
     pub api_port: u16,
     pub lambda_port: u16,
+    /// `dex-local-runner`: the durable execution APIs, behind the router.
+    #[serde(default)]
+    pub dex_port: u16,
     pub moto_pid: u32,
     pub router_pid: u32,
+    #[serde(default)]
+    pub dex_pid: u32,
     /// `cargo lambda watch`, once a stack told it the functions' environment.
     pub lambda_pid: Option<u32>,
     /// The environment the functions were started with.
@@ -100,7 +106,8 @@ impl Runner {
             && process::alive(runner.router_pid)
             && answers(runner.moto_port)
             && answers(runner.router_port)
-            && answers(runner.api_port);
+            && answers(runner.api_port)
+            && answers(runner.dex_port);
         healthy.then_some(runner)
     }
 
@@ -111,7 +118,7 @@ impl Runner {
         }
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
-        let [moto_port, router_port, api_port, lambda_port] = free_ports()?;
+        let [moto_port, router_port, api_port, lambda_port, dex_port] = free_ports()?;
         // moto's Step Functions interpreter calls Lambda (and everything else) on
         // localhost:$MOTO_PORT: that is the router's port.
         let moto_pid = process::spawn(
@@ -125,8 +132,10 @@ impl Runner {
             router_port,
             api_port,
             lambda_port,
+            dex_port,
             moto_pid,
             router_pid: 0,
+            dex_pid: 0,
             lambda_pid: None,
             lambda_env: BTreeMap::new(),
             stage: None,
@@ -140,8 +149,24 @@ impl Runner {
                 .args(["--moto", &runner.moto_endpoint()])
                 .args(["--lambda", &format!("http://127.0.0.1:{lambda_port}")])
                 .args(["--functions", &FUNCTIONS.join(",")])
+                .args(["--durable", &format!("http://127.0.0.1:{dex_port}")])
                 .args(["--concurrency", &CONCURRENCY.to_string()]),
             &dir().join("router.log"),
+        )?;
+        runner.save()?;
+        // The durable emulator invokes the workflow through the router, which serves it from
+        // `cargo lambda watch` as it serves every function.
+        let durable = kit_tools::install::ensure_durable()?;
+        runner.dex_pid = process::spawn(
+            Command::new(durable.bin("dex-local-runner"))
+                .arg("start-server")
+                .args(["--host", "127.0.0.1", "--port", &dex_port.to_string()])
+                .args(["--lambda-endpoint", &runner.endpoint()])
+                .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
+                .env("AWS_DEFAULT_REGION", kit_base::local::REGION)
+                .env_remove("AWS_PROFILE"),
+            &dir().join("dex.log"),
         )?;
         runner.save()?;
         wait_until("moto server", &dir().join("moto.log"), || {
@@ -150,6 +175,7 @@ impl Runner {
         wait_until("the router", &dir().join("router.log"), || {
             answers(router_port) && answers(api_port)
         })?;
+        wait_until("dex-local-runner", &dir().join("dex.log"), || answers(dex_port))?;
         Ok((runner, true))
     }
 
@@ -218,6 +244,7 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
         let named = [
             ("cargo lambda watch", runner.lambda_pid, "cargo-lambda"),
             ("router", Some(runner.router_pid), "local-router"),
+            ("dex-local-runner", Some(runner.dex_pid), "dex-local-runner"),
             ("moto server", Some(runner.moto_pid), "moto_server"),
         ];
         for (name, pid, program) in named {
@@ -243,6 +270,7 @@ pub fn verify_stopped(runner: &Runner) -> Result<()> {
     let groups: Vec<u32> = [
         Some(runner.moto_pid),
         Some(runner.router_pid),
+        Some(runner.dex_pid).filter(|&p| p != 0),
         runner.lambda_pid,
     ]
     .into_iter()
@@ -252,7 +280,12 @@ pub fn verify_stopped(runner: &Runner) -> Result<()> {
     if !left.is_empty() {
         bail!("processes of the local environment are still running: {left:?}");
     }
-    for port in [runner.moto_port, runner.router_port, runner.lambda_port] {
+    for port in [
+        runner.moto_port,
+        runner.router_port,
+        runner.lambda_port,
+        runner.dex_port,
+    ] {
         if TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!("port {port} of the local environment is still held");
         }

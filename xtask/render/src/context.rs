@@ -4,7 +4,10 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use kit_config::{Effective, values::DeletionPolicy};
+use kit_config::{
+    Effective,
+    values::{DeletionPolicy, Orchestrator},
+};
 
 /// The name of the API stage in review links.
 pub const STAGE_NAME: &str = "v1";
@@ -34,6 +37,29 @@ pub struct StackContext<'a> {
     pub tags: Vec<Tag<'a>>,
     /// The workflow definition (JSON), for `DefinitionString`.
     pub definition: String,
+    /// `step-functions` or `durable-function`, as the review function's `ORCHESTRATOR` reads it.
+    pub orchestrator: &'static str,
+    /// The durable workflow's settings; `null` under Step Functions.
+    pub durable: Option<Durable>,
+}
+
+#[derive(Serialize)]
+pub struct Durable {
+    /// The execution's timeout, the backstop: [`execution_timeout_seconds`].
+    pub execution_timeout_seconds: u64,
+    /// How long a finished execution is kept: the retention in whole days, within Lambda's
+    /// 1 to 90.
+    pub retention_days: u64,
+    /// The alias `start` invokes.
+    pub alias: &'static str,
+}
+
+/// The alias of the durable workflow that executions start on.
+pub const WORKFLOW_ALIAS: &str = "live";
+
+/// Lambda keeps a finished durable execution 1 to 90 days (`RetentionPeriodInDays`).
+pub fn durable_retention_days(retention_secs: u64) -> u64 {
+    retention_secs.div_ceil(86_400).clamp(1, 90)
 }
 
 #[derive(Serialize)]
@@ -185,6 +211,12 @@ impl<'a> StackContext<'a> {
             },
             tags,
             definition,
+            orchestrator: config.orchestrator.as_str(),
+            durable: (config.orchestrator == Orchestrator::DurableFunction).then(|| Durable {
+                execution_timeout_seconds: execution_timeout_seconds(config),
+                retention_days: durable_retention_days(config.retention.secs()),
+                alias: WORKFLOW_ALIAS,
+            }),
         }
     }
 }

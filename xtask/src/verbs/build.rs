@@ -11,10 +11,8 @@ use kit_tools::install;
 use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
-    let arch = match arch {
-        Some(arch) => arch,
-        None => kit::effective(global, &[])?.lambda.architecture,
-    };
+    let effective = kit::effective(global, &[])?;
+    let arch = arch.unwrap_or(effective.lambda.architecture);
     // Before installing anything: a missing target is the user's to fix.
     let other = arch.other().as_str();
     functions::check_target(
@@ -23,7 +21,7 @@ pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
     )?;
     let venv = install::ensure()?;
     let started = std::time::Instant::now();
-    let packages = functions::build(&venv, arch)?;
+    let packages = functions::build(&venv, arch, effective.orchestrator.functions())?;
     for asset in &packages {
         let path = functions::zip_path(arch, &asset.function);
         status(

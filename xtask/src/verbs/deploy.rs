@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use kit_base::paths;
 
 use kit_aws::Aws;
-use kit_base::package::{self, FUNCTIONS};
+use kit_base::package;
 use kit_base::status::{status, warning};
 use kit_config::{Effective, values::Email, values::Endpoint};
 use kit_deploy::{self, stack::Applied};
@@ -44,7 +44,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             let mut runner = super::local::up(&venv)?;
             functions::dev_build()?;
             let aws = runtime.block_on(Aws::connect(&effective, Some(runner.endpoint())))?;
-            let packages = package::local_placeholders(&FUNCTIONS)?;
+            let packages = package::local_placeholders(effective.orchestrator.functions())?;
             // The emulator's stacks are disposable: recreating one needs no confirmation.
             let mut outcome = runtime.block_on(kit_deploy::direct(
                 &aws, &effective, &template, &packages, true,
@@ -55,7 +55,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 &venv,
                 &effective.stack_name,
                 &template,
-                &outcome.outputs,
+                &mut outcome.outputs,
             ))?;
             // moto has no API Gateway data plane: the router serves the review API.
             if let Some(url) = runner.review_base_url() {
@@ -76,7 +76,11 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 ),
             )?;
             let venv = install::ensure()?;
-            let packages = functions::build(&venv, effective.lambda.architecture)?;
+            let packages = functions::build(
+                &venv,
+                effective.lambda.architecture,
+                effective.orchestrator.functions(),
+            )?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
             match method.unwrap_or(Method::ChangeSet) {
                 Method::Direct => runtime.block_on(kit_deploy::direct(

@@ -16,7 +16,10 @@ use aws_sdk_s3::config::ProvideCredentials;
 use hitl_aws::describe;
 use kit_aws::Aws;
 use kit_base::status::{status, warning};
-use kit_config::{Effective, values::Architecture};
+use kit_config::{
+    Effective,
+    values::{Architecture, Orchestrator},
+};
 
 use crate::{cli::Global, kit};
 
@@ -40,6 +43,7 @@ pub fn config(base: &Effective, env: &str) -> String {
         Architecture::Arm64 => "arm64",
         Architecture::X86_64 => "x86_64",
     };
+    let orchestrator = base.orchestrator.as_str();
     format!(
         "# Written by `cargo xtask test --aws` for one run of the end-to-end suite; its stack is\n\
          # destroyed afterwards.\n\
@@ -49,6 +53,7 @@ pub fn config(base: &Effective, env: &str) -> String {
            reviewers: [ana@example.com, ben@example.com]\n\
          environments:\n  \
            {env}:\n    \
+             orchestrator: {orchestrator}\n    \
              approval_timeout: 30s\n    \
              retention: 1h\n    \
              lambda:\n      \
@@ -99,17 +104,15 @@ pub fn run(global: &Global, cargo: &str) -> Result<()> {
             aws.region()
         ),
     );
+    // The suites both orchestrators share, and those of this one's.
+    let own = match base.orchestrator {
+        Orchestrator::StepFunctions => "local_step_functions",
+        Orchestrator::DurableFunction => "local_durable",
+    };
     let mut command = kit_base::cargo::command();
     command
-        .args([
-            "test",
-            "--package",
-            "xtask",
-            "--test",
-            "local",
-            "--no-fail-fast",
-            "--",
-        ])
+        .args(["test", "--package", "xtask", "--test", "local", "--test", own])
+        .args(["--no-fail-fast", "--"])
         .arg("--ignored")
         .env("HITL_E2E_CONFIG", &config_path)
         .env("HITL_E2E_ENV", &env)
@@ -129,7 +132,7 @@ pub fn run(global: &Global, cargo: &str) -> Result<()> {
     }
     status(
         "Running",
-        format!("{cargo} test --package xtask --test local -- --ignored"),
+        format!("{cargo} test --package xtask --test local --test {own} -- --ignored"),
     );
     // Now: once `cargo test` rebuilt this binary, /proc/self/exe names a deleted file.
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;

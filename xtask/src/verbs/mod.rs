@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
             moto,
             lambda,
             functions,
+            durable,
             concurrency,
         } => kit_local::router::serve(
             &listen,
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
             kit_local::router::Upstreams {
                 moto,
                 lambda,
+                durable,
                 binaries: functions,
                 concurrency,
             },

@@ -1,17 +1,17 @@
-//! `cargo xtask start --event FILE`: start an execution of the approval workflow; locally, show
-//! the messages the reviewers got, with their links.
+//! `cargo xtask start --event FILE`: start an execution of the approval workflow (the state
+//! machine, or the durable workflow by an asynchronous invoke of its alias); locally, show the
+//! messages the reviewers got, with their links.
 
 use std::{
     path::Path,
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result, bail};
-use aws_sdk_sfn::types::ExecutionStatus;
+use anyhow::{Result, bail};
+use kit_aws::workflow::{Status, Workflow};
 use kit_base::paths;
 use sha2::{Digest, Sha256};
 
-use hitl_aws::describe;
 use kit_base::status::status;
 use kit_deploy::stack;
 use kit_local::emulation;
@@ -25,20 +25,9 @@ pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
     runtime.block_on(async {
         let outputs = super::outputs::read(&effective).await?;
         let aws = super::outputs::connect(&effective).await?;
-        let machine = outputs
-            .get("StateMachineArn")
-            .context("the stack has no StateMachineArn output")?;
+        let workflow = Workflow::of(&outputs)?;
         let name = name.unwrap_or_else(execution_name);
-        let sfn = aws.sfn();
-        let started = sfn
-            .start_execution()
-            .state_machine_arn(machine)
-            .name(&name)
-            .input(&input)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot start an execution: {}", describe(&e)))?;
-        let arn = started.execution_arn;
+        let arn = workflow.start(&aws, &name, &input).await?;
         status("Started", &arn);
         let outboxes: Vec<emulation::Outbox> = if aws.local.is_some() {
             let template =
@@ -54,23 +43,18 @@ pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
         let mut shown = 0;
         // Long enough for the first invocation, which may compile the function.
         while since.elapsed() < Duration::from_secs(120) {
-            let execution = sfn
-                .describe_execution()
-                .execution_arn(&arn)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot read the execution: {}", describe(&e)))?;
+            let execution = workflow.describe(&aws, &arn).await?;
             match execution.status {
-                ExecutionStatus::Running => {}
-                ExecutionStatus::Succeeded => {
+                Status::Running => {}
+                Status::Succeeded => {
                     status("Succeeded", execution.output.unwrap_or_default());
                     return Ok(());
                 }
-                other => bail!(
-                    "the execution ended {other}: {}: {}",
-                    execution.error.unwrap_or_default(),
-                    execution.cause.unwrap_or_default()
-                ),
+                Status::Ended {
+                    status,
+                    error,
+                    cause,
+                } => bail!("the execution ended {status}: {error}: {cause}"),
             }
             if aws.local.is_none() {
                 status(

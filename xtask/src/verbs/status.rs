@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 use hitl_aws::describe;
+use kit_aws::workflow::Workflow;
 use kit_deploy::stack;
 
 use crate::{cli::Global, kit};
@@ -42,24 +43,15 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             .collect();
         let mut executions = BTreeMap::<String, usize>::new();
         let mut recent = Vec::new();
-        if let Some(machine) = deployed.output("StateMachineArn") {
-            let listed = aws
-                .sfn()
-                .list_executions()
-                .state_machine_arn(machine)
-                .max_results(100)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot list executions: {}", describe(&e)))?;
-            for execution in listed.executions {
-                *executions
-                    .entry(execution.status.as_str().to_owned())
-                    .or_default() += 1;
+        let outputs: BTreeMap<String, String> = deployed.outputs.iter().cloned().collect();
+        if let Ok(workflow) = Workflow::of(&outputs) {
+            for execution in workflow.list(&aws, 100).await? {
+                *executions.entry(execution.status.clone()).or_default() += 1;
                 if recent.len() < 5 {
                     recent.push(json!({
                         "name": execution.name,
-                        "status": execution.status.as_str(),
-                        "started": execution.start_date.to_string(),
+                        "status": execution.status,
+                        "started": execution.started,
                     }));
                 }
             }

@@ -108,6 +108,7 @@ fn timed(name: &str, step: impl FnOnce() -> Result<()>) -> Result<()> {
 fn install_tools() -> Result<()> {
     install::quietly(|| {
         install::ensure()?;
+        install::ensure_durable()?;
         if install::npm_available() {
             install::ensure_cdk_npm()?;
             install::ensure_cdk_python()?;
@@ -189,16 +190,33 @@ fn one_build() -> Result<()> {
 /// happened, and build / deploy / destroy against moto's CloudFormation.
 fn end_to_end(cargo: &str) -> Result<()> {
     let out_dir = paths::root().join("target").join("e2e");
-    let args = [
+    // The suites of the default (Step Functions) environment, then those every orchestrator
+    // shares on the durable one: cargo runs one test binary at a time, and each deploy points
+    // `cargo lambda watch` at its own stack.
+    let step_functions = [
         "test",
         "--package",
         "xtask",
         "--test",
         "local",
         "--test",
+        "local_step_functions",
+        "--test",
         "load",
         "--test",
         "deploy",
+        "--no-fail-fast",
+        "--",
+        "--ignored",
+    ];
+    let durable = [
+        "test",
+        "--package",
+        "xtask",
+        "--test",
+        "local",
+        "--test",
+        "local_durable",
         "--no-fail-fast",
         "--",
         "--ignored",
@@ -213,39 +231,45 @@ fn end_to_end(cargo: &str) -> Result<()> {
     )?;
     let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
         .context("`local up` recorded no local environment")?;
-    status(
-        "Running",
-        format!(
-            "{cargo} {} (local environment, AWS_ENDPOINT_URL={})",
-            args.join(" "),
-            runner.endpoint()
-        ),
-    );
-    let outcome = run_command(
-        kit_base::cargo::command()
-            .args(args)
-            .env("HITL_OUTPUT_DIR", &out_dir)
-            .env("HITL_LAMBDA_PROFILE", "lambda-test")
-            .env("AWS_ENDPOINT_URL", runner.endpoint())
-            .env("AWS_REGION", kit_base::local::REGION)
-            .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN"),
-    );
+    let suites = |args: &[&str], env: &str| {
+        status(
+            "Running",
+            format!(
+                "{cargo} {} (local environment `{env}`, AWS_ENDPOINT_URL={})",
+                args.join(" "),
+                runner.endpoint()
+            ),
+        );
+        run_command(
+            kit_base::cargo::command()
+                .args(args)
+                .env("HITL_OUTPUT_DIR", &out_dir)
+                .env("HITL_E2E_ENV", env)
+                .env("HITL_LAMBDA_PROFILE", "lambda-test")
+                .env("AWS_ENDPOINT_URL", runner.endpoint())
+                .env("AWS_REGION", kit_base::local::REGION)
+                .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
+                .env_remove("AWS_PROFILE")
+                .env_remove("AWS_SESSION_TOKEN"),
+        )
+    };
+    let first = suites(&step_functions, "local");
+    let outcome = first.and(suites(&durable, "local-durable"));
     // What `--aws` does after the suite, here on the local environment: each suite's stack
     // destroyed and its queue deleted (each tried, whatever the other did).
     let teardown = (|| -> Result<()> {
         let runtime = crate::runtime::new()?;
         let mut failed = Vec::new();
-        for (config, project) in [
-            ("xtask/tests/local/hitl.yaml", "e2e"),
-            ("xtask/tests/load/hitl.yaml", "load"),
+        for (config, project, env) in [
+            ("xtask/tests/local/hitl.yaml", "e2e", "local"),
+            ("xtask/tests/local/hitl.yaml", "e2e", "local-durable"),
+            ("xtask/tests/load/hitl.yaml", "load", "local"),
         ] {
             let config = paths::root().join(config);
             let global = Global {
                 config: Some(config.clone()),
-                env: "local".to_owned(),
+                env: env.to_owned(),
                 region: None,
                 profile: None,
             };
@@ -260,8 +284,8 @@ fn end_to_end(cargo: &str) -> Result<()> {
                         aws: &aws,
                         xtask: &xtask,
                         config: &config,
-                        env: "local",
-                        stack: &format!("{project}-local"),
+                        env,
+                        stack: &format!("{project}-{env}"),
                         dir: &out_dir,
                         queue_expected: true,
                     })

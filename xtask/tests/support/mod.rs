@@ -32,7 +32,8 @@ pub struct Env {
     /// The stack's outputs.
     outputs: Value,
     stack: String,
-    state_machine: String,
+    /// The state machine or the durable workflow, as the stack's outputs name it.
+    workflow: kit_aws::workflow::Workflow,
     table: String,
     runtime: tokio::runtime::Runtime,
     sdk: aws_config::SdkConfig,
@@ -166,8 +167,10 @@ impl Env {
         );
         let outputs = read_json(out.join(name).join("outputs.json"));
         let output = |key: &str| outputs[key].as_str().unwrap().to_owned();
-        let local =
-            Some(out.join("local")).filter(|d| name == "local" && d.join("runner.json").is_file());
+        // The local environments are `local` and `local-<orchestrator>`.
+        let local = Some(out.join("local")).filter(|d| {
+            (name == "local" || name.starts_with("local-")) && d.join("runner.json").is_file()
+        });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -205,7 +208,10 @@ impl Env {
             outputs: outputs.clone(),
             inbox: String::new(),
             stack,
-            state_machine: output("StateMachineArn"),
+            workflow: kit_aws::workflow::Workflow::of(
+                &serde_json::from_value(outputs.clone()).unwrap(),
+            )
+            .unwrap(),
             table: output("TableName"),
             runtime,
             sdk,
@@ -408,7 +414,22 @@ impl Env {
     }
 
     pub fn start_raw(&self, input: Value) -> String {
-        self.start_on(&self.state_machine, input)
+        let name = format!("e2e-{}", nonce());
+        self.runtime
+            .block_on(self.workflow.start(&self.aws(), &name, &input.to_string()))
+            .unwrap()
+    }
+
+    /// Whether the durable workflow (not a state machine) runs the approvals.
+    pub fn durable(&self) -> bool {
+        matches!(self.workflow, kit_aws::workflow::Workflow::Durable(_))
+    }
+
+    fn aws(&self) -> kit_aws::Aws {
+        kit_aws::Aws {
+            sdk: self.sdk.clone(),
+            local: None,
+        }
     }
 
     /// The link in the request message `reviewer` got for `title`.
@@ -539,29 +560,46 @@ impl Env {
     /// Stops an execution, as an operator would.
     pub fn stop(&self, arn: &str) {
         self.runtime.block_on(async {
-            aws_sdk_sfn::Client::new(&self.sdk)
-                .stop_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .unwrap();
+            if self.durable() {
+                aws_sdk_lambda::Client::new(&self.sdk)
+                    .stop_durable_execution()
+                    .durable_execution_arn(arn)
+                    .send()
+                    .await
+                    .unwrap();
+            } else {
+                aws_sdk_sfn::Client::new(&self.sdk)
+                    .stop_execution()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .unwrap();
+            }
         });
     }
 
+    /// `{status, output, error, cause}` of an execution, in Step Functions' words (a durable
+    /// execution's are the same: `RUNNING`, `SUCCEEDED`, `FAILED`…).
     pub fn execution(&self, arn: &str) -> Value {
-        self.runtime.block_on(async {
-            let out = aws_sdk_sfn::Client::new(&self.sdk)
-                .describe_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            json!({
-                "status": out.status.as_str(),
-                "output": out.output,
-                "error": out.error,
-                "cause": out.cause,
-            })
+        use kit_aws::workflow::Status;
+        let execution = self
+            .runtime
+            .block_on(self.workflow.describe(&self.aws(), arn))
+            .unwrap();
+        let (status, error, cause) = match execution.status {
+            Status::Running => ("RUNNING".to_owned(), None, None),
+            Status::Succeeded => ("SUCCEEDED".to_owned(), None, None),
+            Status::Ended {
+                status,
+                error,
+                cause,
+            } => (status, Some(error), Some(cause)),
+        };
+        json!({
+            "status": status,
+            "output": execution.output,
+            "error": error,
+            "cause": cause,
         })
     }
 
@@ -595,13 +633,35 @@ impl Env {
     }
 
     /// How many times the approval task was resumed with a decision: the TaskSucceeded events
-    /// of the Lambda task (the SNS notifications are tasks too).
+    /// of the Lambda task (the SNS notifications are tasks too), or the durable execution's
+    /// CallbackSucceeded events.
     pub fn decisions_delivered(&self, arn: &str) -> usize {
+        if self.durable() {
+            return self
+                .durable_history(arn)
+                .iter()
+                .filter(|e| e.event_type == Some(aws_sdk_lambda::types::EventType::CallbackSucceeded))
+                .count();
+        }
         self.history(arn)
             .iter()
             .filter_map(|e| e.task_succeeded_event_details.as_ref())
             .filter(|d| d.resource_type == "lambda")
             .count()
+    }
+
+    /// A durable execution's history events.
+    pub fn durable_history(&self, arn: &str) -> Vec<aws_sdk_lambda::types::Event> {
+        self.runtime.block_on(async {
+            aws_sdk_lambda::Client::new(&self.sdk)
+                .get_durable_execution_history()
+                .durable_execution_arn(arn)
+                .max_items(1000)
+                .send()
+                .await
+                .unwrap()
+                .events
+        })
     }
 
     /// The payload Step Functions gave the approval task (from the execution history, where

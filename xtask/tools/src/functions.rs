@@ -64,9 +64,9 @@ pub fn profile() -> String {
     std::env::var("HITL_LAMBDA_PROFILE").unwrap_or_else(|_| "release".to_owned())
 }
 
-/// Builds every function for `arch` and packages it (the caller has checked the target with
-/// [`check_target`]).
-pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
+/// Builds `functions` for `arch` and packages them (the caller has checked the target with
+/// [`check_target`]). One cargo build: the functions of one stack share one feature set.
+pub fn build(venv: &Venv, arch: Architecture, functions: &[&str]) -> Result<Vec<Asset>> {
     let profile = profile();
     let out_dir = lambda_dir(arch);
     let log = paths::root()
@@ -76,7 +76,7 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
     std::fs::create_dir_all(&out_dir)?;
     let what = format!(
         "{} for {} ({profile}, cargo lambda build)",
-        FUNCTIONS.join(", "),
+        functions.join(", "),
         arch.as_str()
     );
     let progress = spinner("Compiling", what.clone());
@@ -92,7 +92,7 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
         .args(["--target", arch.rust_target()])
         .arg("--lambda-dir")
         .arg(&out_dir);
-    for function in FUNCTIONS {
+    for function in functions {
         command.args(["--bin", function]);
     }
     let (finished, text) = follow(&mut command, &progress, &what)
@@ -112,7 +112,7 @@ pub fn build(venv: &Venv, arch: Architecture) -> Result<Vec<Asset>> {
             paths::shown(&log).display()
         );
     }
-    FUNCTIONS
+    functions
         .iter()
         .map(|&function| packaged(arch, function))
         .collect()

@@ -92,6 +92,15 @@ pub fn ensure() -> Result<Venv> {
     ensure_venv("venv", &requirements, "Python tools")
 }
 
+/// The venv of the local environment's durable execution emulator (`dex-local-runner`), pinned
+/// by `xtask/requirements-durable.txt`: apart from the tools, whose checkov pins an older boto3.
+pub fn ensure_durable() -> Result<Venv> {
+    let path = paths::root().join("xtask").join("requirements-durable.txt");
+    let requirements = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    ensure_venv("durable", &requirements, "the durable execution emulator")
+}
+
 /// The venv in which exported Python CDK apps are checked: aws-cdk-lib for Python.
 pub fn ensure_cdk_python() -> Result<Venv> {
     let requirements = kit_cdk::app::PYTHON_REQUIREMENTS.join("\n") + "\n";

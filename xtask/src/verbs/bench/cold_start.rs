@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::runtime_api::RuntimeApi;
 use kit_base::status::status;
-use kit_config::values::Architecture;
+use kit_config::values::{Architecture, Orchestrator};
 use kit_tools::functions;
 use kit_tools::install;
 
@@ -37,32 +37,33 @@ pub fn run(runs: u32) -> Result<()> {
     let venv = install::ensure()?;
     let arch = Architecture::X86_64;
     functions::check_target(arch, "benchmark on a machine that has it")?;
-    let packages = functions::build(&venv, arch)?;
-    let zips: Vec<_> = packages
-        .iter()
-        .map(|asset| functions::zip_path(arch, &asset.function))
-        .collect();
     status(
         "Benchmarking",
         format!("cold start, {runs} runs each, through a local Lambda Runtime API"),
     );
     println!(
-        "{:<24} {:>10} {:>10} {:>10} {:>10}",
+        "{:<32} {:>10} {:>10} {:>10} {:>10}",
         "function", "zip", "min", "median", "p95"
     );
     let binaries = paths::root()
         .join("target")
         .join("lambda")
         .join(arch.as_str());
-    for (asset, zip) in packages.iter().zip(&zips) {
-        let binary = binaries.join(&asset.function).join("bootstrap");
-        let event = event_for(&asset.function);
-        let times = measure(runs, &event, || Command::new(&binary))?;
-        print_row(
-            &format!("{} (Rust)", asset.function),
-            Some(std::fs::metadata(zip)?.len()),
-            &times,
-        );
+    // Each orchestrator's functions as its stack deploys them: one build per stack, since the
+    // durable SDK's TLS stack comes into every function built with it.
+    for orchestrator in [Orchestrator::StepFunctions, Orchestrator::DurableFunction] {
+        let packages = functions::build(&venv, arch, orchestrator.functions())?;
+        for asset in &packages {
+            let zip = functions::zip_path(arch, &asset.function);
+            let binary = binaries.join(&asset.function).join("bootstrap");
+            let event = event_for(&asset.function);
+            let times = measure(runs, &event, || Command::new(&binary))?;
+            print_row(
+                &format!("{} (Rust, {})", asset.function, orchestrator.as_str()),
+                Some(std::fs::metadata(zip)?.len()),
+                &times,
+            );
+        }
     }
     let script = paths::root()
         .join("target")
@@ -83,7 +84,7 @@ pub fn run(runs: u32) -> Result<()> {
 fn print_row(name: &str, zip: Option<u64>, times: &[Duration]) {
     let (min, median, p95) = super::measure::quantiles(times);
     println!(
-        "{name:<24} {:>10} {:>10} {:>10} {:>10}",
+        "{name:<32} {:>10} {:>10} {:>10} {:>10}",
         zip.map(|b| format!("{:.2} MB", b as f64 / 1e6))
             .unwrap_or_else(|| "-".into()),
         format!("{min:.1?}"),
@@ -93,10 +94,24 @@ fn print_row(name: &str, zip: Option<u64>, times: &[Duration]) {
 }
 
 /// An event each function answers without anything but its first AWS call: an invalid request
-/// for `request` (refused before any call), an unknown link for `review` (one GetItem).
+/// for `request` (refused before any call), a durable execution's first invocation with an
+/// invalid input for `workflow` (refused before any checkpoint), an unknown link for `review`
+/// (one GetItem).
 fn event_for(function: &str) -> String {
     match function {
         "request" => json!({ "taskToken": "t", "executionArn": "a", "request": {} }),
+        "workflow" => json!({
+            "DurableExecutionArn": "arn:aws:lambda:us-east-1:123456789012:function:bench-workflow:1/durable-execution/bench/1",
+            "CheckpointToken": "bench",
+            "InitialExecutionState": {
+                "Operations": [{
+                    "Id": "root",
+                    "Type": "Execution",
+                    "Status": "STARTED",
+                    "ExecutionDetails": { "InputPayload": "{}" }
+                }]
+            }
+        }),
         _ => json!({
             "version": "2.0",
             "routeKey": "$default",

@@ -1,0 +1,87 @@
+//! Sending the decision to the orchestrator that waits for it: Step Functions' task token
+//! (`SendTaskSuccess`), or a durable execution's callback (`SendDurableExecutionCallbackSuccess`).
+//! The record's `task_token` holds whichever the environment's orchestrator gave.
+
+use aws_sdk_lambda::primitives::Blob;
+use hitl_aws::{describe, error_code};
+use hitl_core::{SendOutcome, TaskToken};
+
+/// The orchestrator of this stack, from `ORCHESTRATOR` (`step-functions`, the default, or
+/// `durable-function`).
+pub enum Orchestrator {
+    StepFunctions(aws_sdk_sfn::Client),
+    Durable(aws_sdk_lambda::Client),
+}
+
+impl Orchestrator {
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, String> {
+        match std::env::var("ORCHESTRATOR").as_deref() {
+            Err(_) | Ok("step-functions") => Ok(Self::StepFunctions(aws_sdk_sfn::Client::new(aws))),
+            Ok("durable-function") => Ok(Self::Durable(aws_sdk_lambda::Client::new(aws))),
+            Ok(other) => Err(format!(
+                "environment variable ORCHESTRATOR is `{other}`: use step-functions or \
+                 durable-function"
+            )),
+        }
+    }
+
+    /// Sends `output` (the decision) with `token`.
+    pub async fn resume(&self, token: &TaskToken, output: String) -> SendOutcome {
+        let failed = |code: Option<&str>, error: String| {
+            tracing::warn!(%error, "sending the decision failed");
+            code.map_or(SendOutcome::Transient, SendOutcome::from_error_code)
+        };
+        match self {
+            Self::StepFunctions(sfn) => {
+                match sfn
+                    .send_task_success()
+                    .task_token(token.expose())
+                    .output(output)
+                    .send()
+                    .await
+                {
+                    Ok(_) => SendOutcome::Accepted,
+                    Err(error) => failed(error_code(&error), describe(&error)),
+                }
+            }
+            Self::Durable(lambda) => {
+                match lambda
+                    .send_durable_execution_callback_success()
+                    .callback_id(token.expose())
+                    .result(Blob::new(output))
+                    .send()
+                    .await
+                {
+                    Ok(_) => SendOutcome::Accepted,
+                    Err(error) => failed(error_code(&error), describe(&error)),
+                }
+            }
+        }
+    }
+
+    /// Whether a gone task may come back with a newer token: a Step Functions task retried
+    /// under `Retry` gets a new one. A durable callback's id never changes: gone is gone.
+    pub fn tokens_are_refreshed(&self) -> bool {
+        matches!(self, Self::StepFunctions(_))
+    }
+
+    /// Whether the execution still runs; `None` when the orchestrator cannot say.
+    pub async fn running(&self, execution_arn: &str) -> Option<bool> {
+        let Self::StepFunctions(sfn) = self else {
+            return Some(false);
+        };
+        match sfn
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Some(out.status == aws_sdk_sfn::types::ExecutionStatus::Running),
+            Err(error) if error_code(&error) == Some("ExecutionDoesNotExist") => Some(false),
+            Err(error) => {
+                tracing::warn!(error = %describe(&error), "DescribeExecution failed");
+                None
+            }
+        }
+    }
+}

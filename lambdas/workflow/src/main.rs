@@ -1,0 +1,34 @@
+//! The hitl durable workflow, the second orchestrator (`orchestrator: durable-function`): a
+//! Lambda durable function that does what the state machine does. It validates the request
+//! (an invalid one fails the execution at once, with the request function's error), then waits
+//! on a callback whose submitter stores the approval and notifies the reviewers through the
+//! request function's own code, with the callback id as the record's token; the review
+//! function completes the callback with the decision. It ends approved (succeeded), rejected
+//! or expired (failed, `Rejected` or `Expired`), and tells the reviewers, as the state
+//! machine's endings do.
+//!
+//! Replay-safe: the submitter and the ending's message are durable steps, replayed from their
+//! checkpoints rather than run again; a submitter retried after a crash finds its record (the
+//! callback id is the same) and sends only what was not sent.
+
+mod workflow;
+
+use std::sync::Arc;
+
+use aws_durable_execution_sdk::{self as durable, DurableContext, Options};
+use request::{handler::Context, settings::Settings};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), durable::lambda_runtime::Error> {
+    hitl_aws::init_logging();
+    let settings = Settings::from_env()?;
+    let aws = hitl_aws::config_loader().load().await;
+    // The SDK's checkpoint client on the workspace's one HTTPS client and credential chain.
+    let options = Options::builder().sdk_config(aws.clone()).build()?;
+    let context = Arc::new(Context::new(&aws, settings));
+    durable::run_with_options(
+        move |event: serde_json::Value, ctx: DurableContext| workflow::run(context.clone(), event, ctx),
+        options,
+    )
+    .await
+}

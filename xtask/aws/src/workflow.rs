@@ -1,0 +1,231 @@
+//! The approval workflow of a deployed stack, whichever orchestrator runs it: the state machine
+//! (Step Functions executions) or the durable workflow (Lambda durable executions, started by an
+//! asynchronous invoke of its alias). `start`, `status` and the tests read executions through
+//! this, and so see both alike.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_lambda::types::{ExecutionStatus as DurableStatus, InvocationType};
+use aws_sdk_sfn::types::ExecutionStatus;
+use hitl_aws::describe;
+
+use crate::Aws;
+
+/// The workflow a stack's outputs name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workflow {
+    /// `StateMachineArn`.
+    StateMachine(String),
+    /// `WorkflowFunctionArn`: the durable function's alias.
+    Durable(String),
+}
+
+/// Where an execution stands, in words both orchestrators share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Succeeded,
+    /// Failed, timed out or stopped: the orchestrator's own status word, the error and cause.
+    Ended {
+        status: String,
+        error: String,
+        cause: String,
+    },
+}
+
+/// One execution as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    pub status: Status,
+    /// The output of a succeeded execution (JSON).
+    pub output: Option<String>,
+}
+
+/// One execution in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub name: String,
+    pub status: String,
+    pub started: String,
+}
+
+impl Workflow {
+    /// The workflow of a stack with these outputs.
+    pub fn of(outputs: &BTreeMap<String, String>) -> Result<Self> {
+        if let Some(arn) = outputs.get("WorkflowFunctionArn") {
+            return Ok(Self::Durable(arn.clone()));
+        }
+        outputs
+            .get("StateMachineArn")
+            .map(|arn| Self::StateMachine(arn.clone()))
+            .context("the stack has neither a StateMachineArn nor a WorkflowFunctionArn output")
+    }
+
+    /// Starts an execution named `name` with `input` (a JSON object); its ARN.
+    pub async fn start(&self, aws: &Aws, name: &str, input: &str) -> Result<String> {
+        match self {
+            Self::StateMachine(machine) => Ok(aws
+                .sfn()
+                .start_execution()
+                .state_machine_arn(machine)
+                .name(name)
+                .input(input)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start an execution: {}", describe(&e)))?
+                .execution_arn),
+            // A durable function runs longer than a synchronous invoke may wait: started
+            // asynchronously, by its qualified ARN, the name making the start idempotent.
+            Self::Durable(alias) => aws
+                .lambda()
+                .invoke()
+                .function_name(alias)
+                .invocation_type(InvocationType::Event)
+                .durable_execution_name(name)
+                .payload(aws_sdk_lambda::primitives::Blob::new(input.as_bytes()))
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start an execution: {}", describe(&e)))?
+                .durable_execution_arn
+                .context("Lambda started no durable execution: is the function durable?"),
+        }
+    }
+
+    /// The execution `arn` as it stands.
+    pub async fn describe(&self, aws: &Aws, arn: &str) -> Result<Execution> {
+        match self {
+            Self::StateMachine(_) => {
+                let out = aws
+                    .sfn()
+                    .describe_execution()
+                    .execution_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot read the execution: {}", describe(&e)))?;
+                let status = match out.status {
+                    ExecutionStatus::Running => Status::Running,
+                    ExecutionStatus::Succeeded => Status::Succeeded,
+                    other => Status::Ended {
+                        status: other.as_str().to_owned(),
+                        error: out.error.unwrap_or_default(),
+                        cause: out.cause.unwrap_or_default(),
+                    },
+                };
+                Ok(Execution {
+                    status,
+                    output: out.output,
+                })
+            }
+            Self::Durable(_) => {
+                let out = aws
+                    .lambda()
+                    .get_durable_execution()
+                    .durable_execution_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot read the execution: {}", describe(&e)))?;
+                let status = match out.status {
+                    DurableStatus::Running => Status::Running,
+                    DurableStatus::Succeeded => Status::Succeeded,
+                    other => {
+                        let error = out.error.unwrap_or_else(|| {
+                            aws_sdk_lambda::types::ErrorObject::builder().build()
+                        });
+                        Status::Ended {
+                            status: other.as_str().to_owned(),
+                            error: error.error_type.unwrap_or_default(),
+                            cause: error.error_message.unwrap_or_default(),
+                        }
+                    }
+                };
+                Ok(Execution {
+                    status,
+                    output: out.result,
+                })
+            }
+        }
+    }
+
+    /// Up to `max` executions, newest first.
+    pub async fn list(&self, aws: &Aws, max: i32) -> Result<Vec<Summary>> {
+        match self {
+            Self::StateMachine(machine) => Ok(aws
+                .sfn()
+                .list_executions()
+                .state_machine_arn(machine)
+                .max_results(max)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot list executions: {}", describe(&e)))?
+                .executions
+                .into_iter()
+                .map(|e| Summary {
+                    name: e.name,
+                    status: e.status.as_str().to_owned(),
+                    started: e.start_date.to_string(),
+                })
+                .collect()),
+            Self::Durable(alias) => {
+                let (function, qualifier) = split_qualifier(alias)?;
+                Ok(aws
+                    .lambda()
+                    .list_durable_executions_by_function()
+                    .function_name(function)
+                    .qualifier(qualifier)
+                    .reverse_order(true)
+                    .max_items(max)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot list executions: {}", describe(&e)))?
+                    .durable_executions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| Summary {
+                        name: e.durable_execution_name,
+                        status: e.status.as_str().to_owned(),
+                        started: e.start_timestamp.to_string(),
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// `arn:…:function:name:qualifier` → (the function's name, the qualifier).
+fn split_qualifier(alias_arn: &str) -> Result<(&str, &str)> {
+    let parts: Vec<&str> = alias_arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name, qualifier] => Ok((name, qualifier)),
+        _ => bail!("{alias_arn} is not a qualified function ARN"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outputs_say_which_orchestrator_runs_the_workflow() {
+        let outputs = |key: &str| BTreeMap::from([(key.to_owned(), "arn:x".to_owned())]);
+        assert_eq!(
+            Workflow::of(&outputs("StateMachineArn")).unwrap(),
+            Workflow::StateMachine("arn:x".into())
+        );
+        assert_eq!(
+            Workflow::of(&outputs("WorkflowFunctionArn")).unwrap(),
+            Workflow::Durable("arn:x".into())
+        );
+        assert!(Workflow::of(&BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn an_alias_arn_splits_into_function_and_qualifier() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:hitl-dev-workflow:live";
+        assert_eq!(
+            split_qualifier(arn).unwrap(),
+            ("hitl-dev-workflow", "live")
+        );
+        assert!(split_qualifier("arn:aws:lambda:us-east-1:1:function:f").is_err());
+    }
+}

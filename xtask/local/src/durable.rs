@@ -1,0 +1,215 @@
+//! The durable workflow in the local environment. moto has no durable execution APIs;
+//! `dex-local-runner` serves them (checkpoint, state, callbacks, executions) and runs an
+//! execution by invoking the function through the Lambda Invoke API, which it points at the
+//! router. So the router sends every durable API call (`/2025-12-01/…`) to the emulator, serves
+//! the emulator's handler invocations (marked `X-Dex-Handler-Invoke`) from `cargo lambda watch`
+//! like any invoke, and turns a caller's `Invoke` of the durable function into a new execution,
+//! as Lambda does: the emulator's `start-durable-execution`, with the execution timeout and
+//! retention of the function's `DurableConfig` (which moto drops, so the deploy records them in
+//! `durable.json` beside the runner's state).
+
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::{Context, Result};
+use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::router::Reply;
+
+/// The header the emulator puts on its handler invocations.
+pub const HANDLER_INVOKE_HEADER: &str = "x-dex-handler-invoke";
+
+/// The path prefix of the durable execution APIs (their API version).
+pub const API_PREFIX: &str = "/2025-12-01/";
+
+/// A durable function's `DurableConfig`, as the template sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DurableConfig {
+    pub execution_timeout_seconds: u64,
+    pub retention_days: u64,
+}
+
+/// The durable functions of a rendered template, by `FunctionName`.
+pub fn configs_of(template: &str) -> Result<BTreeMap<String, DurableConfig>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let mut found = BTreeMap::new();
+    let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
+        return Ok(found);
+    };
+    for resource in resources.values() {
+        if resource.get("Type").and_then(|t| t.as_str()) != Some("AWS::Lambda::Function") {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let Some(config) = properties.get("DurableConfig") else {
+            continue;
+        };
+        let name = properties["FunctionName"]
+            .as_str()
+            .context("a durable function's FunctionName is not a plain name")?;
+        let number = |key: &str| {
+            config[key]
+                .as_u64()
+                .with_context(|| format!("{name}: DurableConfig.{key} is not a number"))
+        };
+        found.insert(
+            name.to_owned(),
+            DurableConfig {
+                execution_timeout_seconds: number("ExecutionTimeout")?,
+                retention_days: number("RetentionPeriodInDays").unwrap_or(14),
+            },
+        );
+    }
+    Ok(found)
+}
+
+fn configs_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("durable.json")
+}
+
+/// Records the durable functions of a deployed template (merged with those of other stacks).
+pub fn record(dir: &Path, configs: &BTreeMap<String, DurableConfig>) -> Result<()> {
+    let mut all = recorded(dir);
+    all.extend(configs.iter().map(|(k, v)| (k.clone(), *v)));
+    std::fs::write(configs_path(dir), serde_json::to_string_pretty(&all)?)
+        .context("cannot write durable.json")
+}
+
+/// What [`record`] recorded.
+pub fn recorded(dir: &Path) -> BTreeMap<String, DurableConfig> {
+    std::fs::read_to_string(configs_path(dir))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// The function name and qualifier of an invoke: the path's `FunctionName` (a name, `name:q`,
+/// or an ARN with or without a qualifier), or the `Qualifier` of the query.
+pub fn function_and_qualifier(encoded: &str, query: &str) -> (String, Option<String>) {
+    let name = percent_decode_str(encoded).decode_utf8_lossy();
+    let parts: Vec<&str> = if name.starts_with("arn:") {
+        name.split(':').skip(6).collect()
+    } else {
+        name.split(':').collect()
+    };
+    let function = parts.first().copied().unwrap_or("").to_owned();
+    let qualifier = parts.get(1).map(|q| (*q).to_owned()).or_else(|| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "Qualifier")
+            .map(|(_, v)| v.into_owned())
+    });
+    (function, qualifier)
+}
+
+/// The emulator's `start-durable-execution` body for an `Invoke` of `function`.
+pub fn start_request(
+    function: &str,
+    qualifier: Option<&str>,
+    execution_name: &str,
+    config: DurableConfig,
+    payload: &[u8],
+) -> Value {
+    json!({
+        "AccountId": kit_base::local::ACCOUNT_ID,
+        "FunctionName": function,
+        "FunctionQualifier": qualifier.unwrap_or("$LATEST"),
+        "ExecutionName": execution_name,
+        "ExecutionTimeoutSeconds": config.execution_timeout_seconds,
+        "ExecutionRetentionPeriodDays": config.retention_days,
+        "Input": String::from_utf8_lossy(payload),
+    })
+}
+
+/// Lambda's answer to an asynchronous `Invoke` that started the execution the emulator answered
+/// for (`{"ExecutionArn": …}`): 202, the execution in `X-Amz-Durable-Execution-Arn`. An error of
+/// the emulator's is passed on as it came.
+pub fn started(status: u16, body: &[u8], request_id: &str) -> Reply {
+    let arn = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["ExecutionArn"].as_str().map(str::to_owned));
+    match arn {
+        Some(arn) if (200..300).contains(&status) => (
+            202,
+            vec![
+                ("x-amzn-RequestId", request_id.to_owned()),
+                ("X-Amz-Durable-Execution-Arn", arn),
+            ],
+            Vec::new(),
+        ),
+        _ => (
+            if status < 400 { 502 } else { status },
+            vec![("x-amzn-RequestId", request_id.to_owned())],
+            body.to_vec(),
+        ),
+    }
+}
+
+/// Lambda's refusal of an invoke the local environment does not emulate.
+pub fn refused(message: &str) -> Reply {
+    (
+        400,
+        vec![("x-amzn-ErrorType", "InvalidParameterValueException".to_owned())],
+        json!({ "Type": "User", "message": message })
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invokes_name_their_function_and_qualifier_every_way_lambda_takes() {
+        for (path, query) in [
+            ("hitl-local-workflow:live", ""),
+            ("hitl-local-workflow", "Qualifier=live"),
+            (
+                "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahitl-local-workflow%3Alive",
+                "",
+            ),
+        ] {
+            assert_eq!(
+                function_and_qualifier(path, query),
+                ("hitl-local-workflow".to_owned(), Some("live".to_owned())),
+                "{path}?{query}"
+            );
+        }
+        assert_eq!(
+            function_and_qualifier("hitl-local-workflow", ""),
+            ("hitl-local-workflow".to_owned(), None)
+        );
+    }
+
+    #[test]
+    fn the_templates_durable_config_is_what_executions_start_with() {
+        let template = "Resources:\n  W:\n    Type: AWS::Lambda::Function\n    Properties:\n      \
+                        FunctionName: s-workflow\n      DurableConfig:\n        \
+                        ExecutionTimeout: 90\n        RetentionPeriodInDays: 3\n  R:\n    \
+                        Type: AWS::Lambda::Function\n    Properties:\n      FunctionName: s-review\n";
+        let configs = configs_of(template).unwrap();
+        let config = DurableConfig {
+            execution_timeout_seconds: 90,
+            retention_days: 3,
+        };
+        assert_eq!(configs.into_iter().collect::<Vec<_>>(), [("s-workflow".to_owned(), config)]);
+        let body = start_request("s-workflow", Some("live"), "e1", config, br#"{"title":"T"}"#);
+        assert_eq!(body["FunctionQualifier"], "live");
+        assert_eq!(body["ExecutionTimeoutSeconds"], 90);
+        assert_eq!(body["ExecutionRetentionPeriodDays"], 3);
+        assert_eq!(body["Input"], r#"{"title":"T"}"#);
+    }
+
+    #[test]
+    fn a_started_execution_answers_as_an_asynchronous_invoke() {
+        let (status, headers, body) = started(200, br#"{"ExecutionArn":"arn:x"}"#, "r1");
+        assert_eq!(status, 202);
+        assert!(headers.contains(&("X-Amz-Durable-Execution-Arn", "arn:x".to_owned())));
+        assert!(body.is_empty());
+        let (status, _, body) = started(400, br#"{"Type":"InvalidParameterValueException"}"#, "r2");
+        assert_eq!(status, 400);
+        assert!(!body.is_empty());
+    }
+}

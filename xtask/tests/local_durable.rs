@@ -40,12 +40,34 @@ fn a_replayed_invocation_sends_nothing_twice() {
         "the function was invoked again after the callback: {history:?}"
     );
     assert_eq!(count(EventType::CallbackSucceeded), 1);
-    let submitted = history
+    // The wait is a context named RequestApproval; its submitter, the step inside it.
+    let wait = history
         .iter()
-        .filter(|e| e.event_type == Some(EventType::StepSucceeded))
-        .filter(|e| e.name.as_deref() == Some("RequestApproval"))
+        .find(|e| {
+            e.event_type == Some(EventType::ContextStarted)
+                && e.name.as_deref() == Some("RequestApproval")
+        })
+        .and_then(|e| e.id.clone())
+        .expect("the RequestApproval wait");
+    let inside = |wanted: EventType| {
+        history
+            .iter()
+            .filter(|e| e.event_type.as_ref() == Some(&wanted))
+            .filter(|e| e.parent_id.as_deref() == Some(wait.as_str()))
+            .count()
+    };
+    assert_eq!(
+        inside(EventType::StepStarted),
+        1,
+        "the submitter ran once: {history:?}"
+    );
+    assert_eq!(inside(EventType::StepSucceeded), 1, "{history:?}");
+    let notified = history
+        .iter()
+        .filter(|e| e.event_type == Some(EventType::StepStarted))
+        .filter(|e| e.name.as_deref() == Some("NotifyApproved"))
         .count();
-    assert_eq!(submitted, 1, "the submitter ran once: {history:?}");
+    assert_eq!(notified, 1, "the ending was announced once: {history:?}");
 
     // Give a straggling replay time, then count what went out: one request per reviewer and
     // one ending, nothing more.

@@ -210,7 +210,8 @@ mod tests {
                 .iter()
                 .fold(template.to_owned(), |text, v| text.replacen("{}", v, 1))
         };
-        let request = sample(json!({"title": "Buy a lamp", "requester": "carol@example.com"})).request;
+        let request =
+            sample(json!({"title": "Buy a lamp", "requester": "carol@example.com"})).request;
         for (state, decision) in [
             ("NotifyApproved", Decision::Approved),
             ("NotifyRejected", Decision::Rejected),
@@ -225,12 +226,18 @@ mod tests {
                 &template,
                 &["ana@example.com", "Buy a lamp", "carol@example.com", "fine"],
             );
-            assert_eq!(ending_message(&request, ending), (subject.as_str(), expected));
+            assert_eq!(
+                ending_message(&request, ending),
+                (subject.as_str(), expected)
+            );
         }
         let (subject, template) = format_of("NotifyExpired");
         assert_eq!(
             ending_message(&request, Ending::Expired),
-            (subject.as_str(), fill(&template, &["Buy a lamp", "carol@example.com"]))
+            (
+                subject.as_str(),
+                fill(&template, &["Buy a lamp", "carol@example.com"])
+            )
         );
     }
 

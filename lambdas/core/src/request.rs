@@ -633,14 +633,19 @@ mod tests {
                 .expect("the ASL is JSON");
         let fail = &asl["States"]["InvalidRequest"];
         assert_eq!(
-            (fail["Error"].as_str().unwrap(), fail["Cause"].as_str().unwrap()),
+            (
+                fail["Error"].as_str().unwrap(),
+                fail["Cause"].as_str().unwrap()
+            ),
             INVALID_INPUT
         );
         let conditions = asl["States"]["Validate"]["Choices"][0]["And"].to_string();
         for field in ["$.title", "$.requester"] {
             assert!(conditions.contains(field), "{conditions}");
         }
-        assert!(has_title_and_requester(&json!({"title": "T", "requester": "r"})));
+        assert!(has_title_and_requester(
+            &json!({"title": "T", "requester": "r"})
+        ));
         for bad in [
             json!({"title": "T"}),
             json!({"title": 1, "requester": "r"}),

@@ -27,7 +27,9 @@ async fn main() -> Result<(), durable::lambda_runtime::Error> {
     let options = Options::builder().sdk_config(aws.clone()).build()?;
     let context = Arc::new(Context::new(&aws, settings));
     durable::run_with_options(
-        move |event: serde_json::Value, ctx: DurableContext| workflow::run(context.clone(), event, ctx),
+        move |event: serde_json::Value, ctx: DurableContext| {
+            workflow::run(context.clone(), event, ctx)
+        },
         options,
     )
     .await

@@ -3,8 +3,8 @@
 use std::{sync::Arc, time::Duration};
 
 use aws_durable_execution_sdk::{
-    BoxError, CallbackErrorKind, DurableContext, OperationError, OperationErrorKind,
-    RetryDecision, StepContext, StepError, TypedError,
+    BoxError, CallbackErrorKind, DurableContext, OperationError, OperationErrorKind, RetryDecision,
+    StepContext, StepError, TypedError,
 };
 use hitl_core::{
     ApprovalKey, ApprovalRequest, Decision, Ending, INVALID_INPUT, TaskToken,
@@ -84,7 +84,13 @@ pub async fn run(
             };
             let text = |field: &str| approval[field].as_str().unwrap_or_default().to_owned();
             let (reviewer, comment) = (text("reviewer"), text("comment"));
-            announce(&ctx, &context, &request, Some((decision, reviewer, comment.clone()))).await;
+            announce(
+                &ctx,
+                &context,
+                &request,
+                Some((decision, reviewer, comment.clone())),
+            )
+            .await;
             match decision {
                 Decision::Approved => Ok(output(event, approval)),
                 Decision::Rejected => Err(Box::new(TypedError::with_type("Rejected", comment))),

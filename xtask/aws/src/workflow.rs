@@ -132,10 +132,12 @@ impl Workflow {
                         let error = out.error.unwrap_or_else(|| {
                             aws_sdk_lambda::types::ErrorObject::builder().build()
                         });
+                        let error_type = error.error_type.unwrap_or_default();
+                        let message = error.error_message.unwrap_or_default();
                         Status::Ended {
                             status: other.as_str().to_owned(),
-                            error: error.error_type.unwrap_or_default(),
-                            cause: error.error_message.unwrap_or_default(),
+                            cause: cause_of(&error_type, &message).to_owned(),
+                            error: error_type,
                         }
                     }
                 };
@@ -192,6 +194,15 @@ impl Workflow {
     }
 }
 
+/// A durable execution's cause as Step Functions would give it: the durable SDK writes a typed
+/// error's message as its chain, `<error type>: <message>`, so the type is taken off the front.
+fn cause_of<'a>(error_type: &str, message: &'a str) -> &'a str {
+    message
+        .strip_prefix(error_type)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
+}
+
 /// `arn:…:function:name:qualifier` → (the function's name, the qualifier).
 fn split_qualifier(alias_arn: &str) -> Result<(&str, &str)> {
     let parts: Vec<&str> = alias_arn.split(':').collect();
@@ -220,12 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn a_durable_cause_is_its_message_without_the_sdks_type_frame() {
+        assert_eq!(cause_of("Rejected", "Rejected: Over budget"), "Over budget");
+        assert_eq!(cause_of("Rejected", "Rejected"), "Rejected");
+        assert_eq!(cause_of("Expired", "a plain message"), "a plain message");
+    }
+
+    #[test]
     fn an_alias_arn_splits_into_function_and_qualifier() {
         let arn = "arn:aws:lambda:us-east-1:123456789012:function:hitl-dev-workflow:live";
-        assert_eq!(
-            split_qualifier(arn).unwrap(),
-            ("hitl-dev-workflow", "live")
-        );
+        assert_eq!(split_qualifier(arn).unwrap(), ("hitl-dev-workflow", "live"));
         assert!(split_qualifier("arn:aws:lambda:us-east-1:1:function:f").is_err());
     }
 }

@@ -146,11 +146,49 @@ pub fn started(status: u16, body: &[u8], request_id: &str) -> Reply {
     }
 }
 
+/// The execution a callback call (`/2025-12-01/durable-execution-callbacks/{id}/succeed`, `fail`
+/// or `heartbeat`) is for. The emulator's callback ids are base64 of `{"arn": …, "op": …}`.
+pub fn callback_execution(path: &str) -> Option<String> {
+    use base64::Engine;
+    let rest = path.strip_prefix("/2025-12-01/durable-execution-callbacks/")?;
+    let (id, _action) = rest.split_once('/')?;
+    let id = percent_decode_str(id).decode_utf8().ok()?;
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(id.as_bytes())
+        .ok()?;
+    let value: Value = serde_json::from_slice(&json).ok()?;
+    value["arn"].as_str().map(str::to_owned)
+}
+
+/// Whether the emulator's `GetDurableExecution` answer (`{"Status": …}`) says it still runs.
+pub fn is_running(described: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(described).is_ok_and(|v| v["Status"] == "RUNNING")
+}
+
+/// Lambda's answer to a callback of an execution that ended (stopped, timed out, failed): the
+/// emulator would take it, Lambda refuses it ("the callback associated with the token has
+/// already been closed").
+pub fn callback_closed() -> Reply {
+    (
+        400,
+        vec![("x-amzn-ErrorType", "CallbackTimeoutException".to_owned())],
+        json!({
+            "Type": "User",
+            "message": "The callback ID token has either expired or the callback associated with the token has already been closed.",
+        })
+        .to_string()
+        .into_bytes(),
+    )
+}
+
 /// Lambda's refusal of an invoke the local environment does not emulate.
 pub fn refused(message: &str) -> Reply {
     (
         400,
-        vec![("x-amzn-ErrorType", "InvalidParameterValueException".to_owned())],
+        vec![(
+            "x-amzn-ErrorType",
+            "InvalidParameterValueException".to_owned(),
+        )],
         json!({ "Type": "User", "message": message })
             .to_string()
             .into_bytes(),
@@ -194,12 +232,39 @@ mod tests {
             execution_timeout_seconds: 90,
             retention_days: 3,
         };
-        assert_eq!(configs.into_iter().collect::<Vec<_>>(), [("s-workflow".to_owned(), config)]);
-        let body = start_request("s-workflow", Some("live"), "e1", config, br#"{"title":"T"}"#);
+        assert_eq!(
+            configs.into_iter().collect::<Vec<_>>(),
+            [("s-workflow".to_owned(), config)]
+        );
+        let body = start_request(
+            "s-workflow",
+            Some("live"),
+            "e1",
+            config,
+            br#"{"title":"T"}"#,
+        );
         assert_eq!(body["FunctionQualifier"], "live");
         assert_eq!(body["ExecutionTimeoutSeconds"], 90);
         assert_eq!(body["ExecutionRetentionPeriodDays"], 3);
         assert_eq!(body["Input"], r#"{"title":"T"}"#);
+    }
+
+    #[test]
+    fn a_callback_names_its_execution_through_the_emulators_callback_id() {
+        use base64::Engine;
+        let id =
+            base64::engine::general_purpose::STANDARD.encode(br#"{"arn":"exec/1","op":"abc"}"#);
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let path = format!("/2025-12-01/durable-execution-callbacks/{encoded}/succeed");
+        assert_eq!(callback_execution(&path).as_deref(), Some("exec/1"));
+        assert_eq!(callback_execution("/2025-12-01/durable-executions/x"), None);
+        assert!(is_running(br#"{"Status":"RUNNING"}"#));
+        assert!(!is_running(br#"{"Status":"STOPPED"}"#));
+        let (status, headers, _) = callback_closed();
+        assert_eq!(status, 400);
+        assert_eq!(headers[0].1, "CallbackTimeoutException");
     }
 
     #[test]

@@ -354,7 +354,10 @@ fn aliases_of(doc: &serde_yaml::Value) -> Result<Vec<AliasSpec>> {
 }
 
 /// The outputs whose value is `!Ref` of one of the aliases in `arns` (by logical id).
-fn alias_outputs(doc: &serde_yaml::Value, arns: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn alias_outputs(
+    doc: &serde_yaml::Value,
+    arns: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut outputs = BTreeMap::new();
     if let Some(declared) = doc.get("Outputs").and_then(|o| o.as_mapping()) {
         for (key, output) in declared {

@@ -511,6 +511,25 @@ fn forward(
         ),
         _ => Admission::Free,
     };
+    // The emulator takes a callback of an execution that ended; Lambda refuses it.
+    if let Some(execution) =
+        crate::durable::callback_execution(requested).filter(|_| target == Target::Durable)
+    {
+        let encoded =
+            percent_encoding::utf8_percent_encode(&execution, percent_encoding::NON_ALPHANUMERIC);
+        let described = agent
+            .get(format!(
+                "{}/2025-12-01/durable-executions/{encoded}",
+                upstreams.durable
+            ))
+            .call()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut r| Ok(r.body_mut().read_to_vec()?));
+        if described.is_ok_and(|d| !crate::durable::is_running(&d)) {
+            let (status, headers, answer) = crate::durable::callback_closed();
+            return respond(request, status, &headers, &[], answer);
+        }
+    }
     let mut body = Vec::new();
     request.as_reader().read_to_end(&mut body)?;
     let amz_target = request

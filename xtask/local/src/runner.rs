@@ -175,7 +175,9 @@ impl Runner {
         wait_until("the router", &dir().join("router.log"), || {
             answers(router_port) && answers(api_port)
         })?;
-        wait_until("dex-local-runner", &dir().join("dex.log"), || answers(dex_port))?;
+        wait_until("dex-local-runner", &dir().join("dex.log"), || {
+            answers(dex_port)
+        })?;
         Ok((runner, true))
     }
 

@@ -111,7 +111,15 @@ pub fn run(global: &Global, cargo: &str) -> Result<()> {
     };
     let mut command = kit_base::cargo::command();
     command
-        .args(["test", "--package", "xtask", "--test", "local", "--test", own])
+        .args([
+            "test",
+            "--package",
+            "xtask",
+            "--test",
+            "local",
+            "--test",
+            own,
+        ])
         .args(["--no-fail-fast", "--"])
         .arg("--ignored")
         .env("HITL_E2E_CONFIG", &config_path)

@@ -54,7 +54,8 @@ pub async fn read(effective: &Effective) -> Result<BTreeMap<String, String>> {
     let mut outputs: BTreeMap<String, String> = deployed.outputs.into_iter().collect();
     if aws.local.is_some() {
         // moto drops the outputs naming an alias, which the local environment makes itself.
-        let template = stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
+        let template =
+            stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
         outputs.extend(kit_local::emulation::existing_alias_outputs(&aws, &template).await?);
     }
     let local_url = aws

@@ -640,7 +640,9 @@ impl Env {
             return self
                 .durable_history(arn)
                 .iter()
-                .filter(|e| e.event_type == Some(aws_sdk_lambda::types::EventType::CallbackSucceeded))
+                .filter(|e| {
+                    e.event_type == Some(aws_sdk_lambda::types::EventType::CallbackSucceeded)
+                })
                 .count();
         }
         self.history(arn)

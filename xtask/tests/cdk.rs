@@ -294,8 +294,9 @@ fn assert_verified(dir: &Path, config: Option<&str>, env: &str, lang: &str) {
 
 #[test]
 #[ignore = "needs npm (the CDK toolchain): run through `cargo xtask test`"]
-fn typescript_apps_synthesize_as_rendered_for_dev_and_prod() {
-    for env in ["dev", "prod"] {
+fn typescript_apps_synthesize_as_rendered_for_dev_prod_and_durable() {
+    // `durable`: the durable workflow, whose published version names its CDK asset.
+    for env in ["dev", "prod", "durable"] {
         assert_verified(&kit_root(), None, env, "typescript");
     }
 }

@@ -93,6 +93,7 @@ fn cdk_json(spec: &Spec, conversion: &Conversion) -> String {
             "hitl:architecture": spec.architecture,
             "hitl:lambdaDir": spec.lambda_dir,
             "hitl:code": conversion.prepared.code,
+            "hitl:versions": conversion.prepared.versions,
             "hitl:restore": restore,
         }
     }))
@@ -226,6 +227,7 @@ const stack = new HitlStack(app, setting<string>('stackName'), {
 
 // The functions' packages, built by `cargo xtask build`; `cdk deploy` uploads them.
 const lambdaDir = path.resolve(setting<string>('lambdaDir'));
+const assets: Record<string, s3assets.Asset> = {};
 for (const [logicalId, file] of Object.entries(setting<Record<string, string>>('code'))) {
   const zip = path.join(lambdaDir, file);
   if (!fs.existsSync(zip)) {
@@ -238,6 +240,13 @@ for (const [logicalId, file] of Object.entries(setting<Record<string, string>>('
   const fn = stack.node.findChild(logicalId) as cdk.CfnResource;
   fn.addPropertyOverride('Code.S3Bucket', asset.s3BucketName);
   fn.addPropertyOverride('Code.S3Key', asset.s3ObjectKey);
+  assets[file] = asset;
+}
+
+// A published version names its package, so that a new package publishes a new version.
+for (const [logicalId, file] of Object.entries(setting<Record<string, string>>('versions'))) {
+  const version = stack.node.findChild(logicalId) as cdk.CfnResource;
+  version.addPropertyOverride('Description', `package ${assets[file].assetHash}`);
 }
 
 // Resource attributes cdk-from-cfn does not express, as the template has them.
@@ -282,6 +291,7 @@ stack = HitlStack(app, setting("stackName"), description=setting("description") 
 
 # The functions' packages, built by `cargo xtask build`; `cdk deploy` uploads them.
 lambda_dir = os.path.abspath(setting("lambdaDir"))
+assets = {}
 for logical_id, file in setting("code").items():
     zip_path = os.path.join(lambda_dir, file)
     if not os.path.exists(zip_path):
@@ -293,6 +303,12 @@ for logical_id, file in setting("code").items():
     function = stack.node.find_child(logical_id)
     function.add_property_override("Code.S3Bucket", asset.s3_bucket_name)
     function.add_property_override("Code.S3Key", asset.s3_object_key)
+    assets[file] = asset
+
+# A published version names its package, so that a new package publishes a new version.
+for logical_id, file in setting("versions").items():
+    version = stack.node.find_child(logical_id)
+    version.add_property_override("Description", f"package {assets[file].asset_hash}")
 
 # Resource attributes cdk-from-cfn does not express, as the template has them.
 for logical_id, attributes in setting("restore").items():

@@ -27,6 +27,7 @@ pub fn differences(rendered: &Json, synthesized: &Json, stack_name: &str) -> Vec
     name_the_stack(&mut rendered, stack_name);
     name_the_stack(&mut synthesized, stack_name);
     packages_became_assets(&mut rendered, &mut synthesized, &mut found);
+    versions_name_their_assets(&mut rendered, &mut synthesized, &mut found);
     let empty = Map::new();
     let section = |doc: &Json, name: &str| doc.get(name).and_then(Json::as_object).cloned();
     let resources = |doc: &Json| section(doc, "Resources").unwrap_or_else(|| empty.clone());
@@ -176,6 +177,42 @@ fn packages_became_assets(rendered: &mut Json, synthesized: &mut Json, found: &m
         for doc in [&mut *rendered, &mut *synthesized] {
             if let Some(code) = doc.pointer_mut(&pointer) {
                 *code = json!("the function's package");
+            }
+        }
+    }
+}
+
+/// Checks that each version that names its package names its CDK asset, then sets both
+/// `Description`s aside.
+fn versions_name_their_assets(
+    rendered: &mut Json,
+    synthesized: &mut Json,
+    found: &mut Vec<String>,
+) {
+    let ids: Vec<String> = rendered
+        .get("Resources")
+        .and_then(Json::as_object)
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
+    for id in ids {
+        let pointer = format!("/Resources/{id}/Properties/Description");
+        let named = rendered
+            .pointer(&pointer)
+            .and_then(crate::prepare::version_package);
+        if named.is_none() {
+            continue;
+        }
+        let theirs = synthesized.pointer(&pointer).and_then(Json::as_str);
+        let hash = theirs.and_then(|t| t.strip_prefix("package "));
+        if !hash.is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) {
+            found.push(format!(
+                "Resources.{id}.Properties.Description: not the package's asset hash in the \
+                 synthesized template: {theirs:?}"
+            ));
+        }
+        for doc in [&mut *rendered, &mut *synthesized] {
+            if let Some(description) = doc.pointer_mut(&pointer) {
+                *description = json!("the package's version");
             }
         }
     }

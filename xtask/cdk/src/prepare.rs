@@ -48,6 +48,9 @@ pub struct Prepared {
     pub template: Json,
     /// Function logical id → the function's package (`request.zip`), a CDK asset in the app.
     pub code: BTreeMap<String, String>,
+    /// Version logical id → the package its `Description` names (`workflow.zip`): the app
+    /// writes the asset's hash there, so that a new package publishes a new version.
+    pub versions: BTreeMap<String, String>,
     pub restored: Vec<Restored>,
 }
 
@@ -65,6 +68,7 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
         }
     }
     let code = packages(sections);
+    let versions = versions(sections);
     if let Some(Json::Object(parameters)) = sections.get_mut("Parameters") {
         for parameter in package_parameters() {
             parameters.remove(parameter);
@@ -137,6 +141,7 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
         Ok(Prepared {
             template,
             code,
+            versions,
             restored,
         })
     } else {
@@ -187,6 +192,39 @@ fn packages(sections: &mut Map<String, Json>) -> BTreeMap<String, String> {
         }
     }
     code
+}
+
+/// The text of a published version's `Description` that names its function's package
+/// (`!Sub "package ${WorkflowCodeKey}"`), with the package it names.
+pub fn version_package(description: &Json) -> Option<String> {
+    let text = description.get("Fn::Sub")?.as_str()?;
+    let parameter = text.strip_prefix("package ${")?.strip_suffix('}')?;
+    kit_base::package::CODE_KEY_PARAMETERS
+        .iter()
+        .find(|(p, _)| *p == parameter)
+        .map(|(_, function)| format!("{function}.zip"))
+}
+
+/// Replaces each `AWS::Lambda::Version`'s `Description` that names a package by a placeholder,
+/// and says which package each names.
+fn versions(sections: &mut Map<String, Json>) -> BTreeMap<String, String> {
+    let mut versions = BTreeMap::new();
+    let Some(Json::Object(resources)) = sections.get_mut("Resources") else {
+        return versions;
+    };
+    for (logical_id, resource) in resources.iter_mut() {
+        if resource.get("Type").and_then(Json::as_str) != Some("AWS::Lambda::Version") {
+            continue;
+        }
+        let Some(description) = resource.pointer_mut("/Properties/Description") else {
+            continue;
+        };
+        if let Some(package) = version_package(description) {
+            *description = json!(CODE_PLACEHOLDER);
+            versions.insert(logical_id.clone(), package);
+        }
+    }
+    versions
 }
 
 /// Every place still naming a package parameter (by `Ref` or inside a `Fn::Sub` string).

@@ -231,6 +231,11 @@ fn end_to_end(cargo: &str) -> Result<()> {
     )?;
     let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
         .context("`local up` recorded no local environment")?;
+    // One fake Slack webhook port for every test binary (see the test support's fake_webhook).
+    let slack_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .context("no free port for the fake Slack webhook")?;
     let suites = |args: &[&str], env: &str| {
         status(
             "Running",
@@ -245,6 +250,7 @@ fn end_to_end(cargo: &str) -> Result<()> {
                 .args(args)
                 .env("HITL_OUTPUT_DIR", &out_dir)
                 .env("HITL_E2E_ENV", env)
+                .env("HITL_E2E_SLACK_PORT", slack_port.to_string())
                 .env("HITL_LAMBDA_PROFILE", "lambda-test")
                 .env("AWS_ENDPOINT_URL", runner.endpoint())
                 .env("AWS_REGION", kit_base::local::REGION)

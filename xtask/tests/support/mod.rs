@@ -834,8 +834,12 @@ impl Drop for OwnStack<'_> {
 }
 
 /// A Slack incoming webhook on a free port: answers `ok`, keeps every body.
+/// On `HITL_E2E_SLACK_PORT` when set: `cargo xtask test` gives every test binary the same
+/// port, since a function instance reads the webhook's URL once and keeps it, and the suites'
+/// binaries run one after the other against the same instances.
 fn fake_webhook() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = std::env::var("HITL_E2E_SLACK_PORT").unwrap_or_else(|_| "0".to_owned());
+    let server = tiny_http::Server::http(format!("127.0.0.1:{port}")).unwrap();
     let port = server.server_addr().to_ip().unwrap().port();
     let posts = std::sync::Arc::new(Mutex::new(Vec::new()));
     let kept = posts.clone();

@@ -226,6 +226,21 @@ fn architecture_lambda_rejects() {
 }
 
 #[test]
+fn an_unknown_orchestrator_is_refused_at_its_line_naming_both() {
+    let config = "project: shop\nenvironments:\n  dev:\n    orchestrator: lambda\n";
+    let run = render_config(config, &[], &[]);
+    assert_refused(
+        &run,
+        &[
+            "hitl.yaml:4",
+            "orchestrator",
+            "`step-functions`",
+            "`durable-function`",
+        ],
+    );
+}
+
+#[test]
 fn project_name_cloudformation_rejects() {
     let run = render_config("project: My_Shop\nenvironments:\n  dev:\n", &[], &[]);
     assert_refused(

@@ -24,10 +24,11 @@ const ATTRIBUTES: [&str; 6] = [
 pub fn differences(rendered: &Json, synthesized: &Json, stack_name: &str) -> Vec<String> {
     let mut found = Vec::new();
     let (mut rendered, mut synthesized) = (rendered.clone(), synthesized.clone());
+    // Before the `Fn::Sub`s become joins: a version's Description is one.
+    versions_name_their_assets(&mut rendered, &mut synthesized, &mut found);
     name_the_stack(&mut rendered, stack_name);
     name_the_stack(&mut synthesized, stack_name);
     packages_became_assets(&mut rendered, &mut synthesized, &mut found);
-    versions_name_their_assets(&mut rendered, &mut synthesized, &mut found);
     let empty = Map::new();
     let section = |doc: &Json, name: &str| doc.get(name).and_then(Json::as_object).cloned();
     let resources = |doc: &Json| section(doc, "Resources").unwrap_or_else(|| empty.clone());

@@ -30,6 +30,9 @@ const KEPT_RESOURCE_KEYS: [&str; 6] = [
     "Properties",
 ];
 const KEPT_OUTPUT_KEYS: [&str; 3] = ["Value", "Export", "Description"];
+/// Properties newer than cdk-from-cfn's resource specification (it refuses the whole template
+/// over one): taken out before the conversion and set again by the app, as a property override.
+const NEWER_PROPERTIES: [(&str, &str); 1] = [("AWS::Lambda::Function", "DurableConfig")];
 
 /// Where the app puts a function's package; the converted stack holds this until then.
 pub const CODE_PLACEHOLDER: &str = "supplied-by-the-app-as-a-cdk-asset";
@@ -116,6 +119,24 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
                     attribute,
                     value,
                 });
+            }
+            let kind = resource
+                .get("Type")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_owned();
+            for (_, property) in NEWER_PROPERTIES.iter().filter(|(t, _)| *t == kind) {
+                let taken = resource
+                    .get_mut("Properties")
+                    .and_then(Json::as_object_mut)
+                    .and_then(|p| p.remove(*property));
+                if let Some(value) = taken {
+                    restored.push(Restored {
+                        logical_id: logical_id.clone(),
+                        attribute: format!("Properties.{property}"),
+                        value,
+                    });
+                }
             }
         }
     }
@@ -338,6 +359,58 @@ mod tests {
             prepared.template["Resources"]["Table"]
                 .get("UpdateReplacePolicy")
                 .is_none()
+        );
+    }
+
+    /// A durable function: its `DurableConfig` is newer than cdk-from-cfn, so the app sets it;
+    /// its published version's `Description` names the package, so the app writes the asset's
+    /// hash there.
+    #[test]
+    fn a_durable_function_is_exported_with_its_config_and_versioned_by_its_asset() {
+        let template = json!({
+            "Parameters": {
+                "AssetBucket": {"Type": "String"},
+                "WorkflowCodeKey": {"Type": "String"},
+            },
+            "Resources": {
+                "WorkflowFunction": {
+                    "Type": "AWS::Lambda::Function",
+                    "Properties": {
+                        "Code": {"S3Bucket": {"Ref": "AssetBucket"}, "S3Key": {"Ref": "WorkflowCodeKey"}},
+                        "DurableConfig": {"ExecutionTimeout": 90, "RetentionPeriodInDays": 1},
+                    },
+                },
+                "WorkflowVersion": {
+                    "Type": "AWS::Lambda::Version",
+                    "Properties": {
+                        "FunctionName": {"Ref": "WorkflowFunction"},
+                        "Description": {"Fn::Sub": "package ${WorkflowCodeKey}"},
+                    },
+                },
+            },
+        });
+        let prepared = prepare(template).unwrap();
+        let resources = &prepared.template["Resources"];
+        assert!(
+            resources["WorkflowFunction"]["Properties"]
+                .get("DurableConfig")
+                .is_none()
+        );
+        assert_eq!(
+            prepared.restored,
+            vec![Restored {
+                logical_id: "WorkflowFunction".to_owned(),
+                attribute: "Properties.DurableConfig".to_owned(),
+                value: json!({"ExecutionTimeout": 90, "RetentionPeriodInDays": 1}),
+            }]
+        );
+        assert_eq!(
+            resources["WorkflowVersion"]["Properties"]["Description"],
+            CODE_PLACEHOLDER
+        );
+        assert_eq!(
+            prepared.versions,
+            BTreeMap::from([("WorkflowVersion".to_owned(), "workflow.zip".to_owned())])
         );
     }
 

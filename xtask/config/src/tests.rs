@@ -130,3 +130,24 @@ fn the_table_is_kept_except_when_the_first_create_fails_by_default() {
         DeletionPolicy::RetainExceptOnCreate
     );
 }
+
+/// Step Functions unless an environment (or the defaults) says otherwise, like every setting.
+#[test]
+fn the_orchestrator_is_step_functions_unless_an_environment_says_otherwise() {
+    use crate::values::Orchestrator;
+    let config = parse(
+        "project: shop\ndefaults:\n  orchestrator: durable-function\nenvironments:\n  dev:\n  \
+         prod:\n    orchestrator: step-functions\n",
+    )
+    .unwrap();
+    let resolve = |env: &str| config.resolve(env, &Overrides::default()).unwrap();
+    assert_eq!(resolve("dev").orchestrator, Orchestrator::DurableFunction);
+    assert_eq!(resolve("prod").orchestrator, Orchestrator::StepFunctions);
+    let plain = parse("project: shop\nenvironments:\n  dev:\n").unwrap();
+    let dev = plain.resolve("dev", &Overrides::default()).unwrap();
+    assert_eq!(dev.orchestrator, Orchestrator::StepFunctions);
+    assert_eq!(
+        Orchestrator::DurableFunction.functions(),
+        ["workflow", "review"]
+    );
+}

@@ -483,3 +483,96 @@ fn the_slack_parameters_key_is_granted_through_ssm_only() {
     assert_eq!(via.value, Value::from("ssm.${AWS::Region}.amazonaws.com"));
     assert!(key_statements("staging").is_empty());
 }
+
+/// `orchestrator: durable-function`: the durable workflow in place of the request function and
+/// the state machine, with its DurableConfig, version and alias, and roles with exactly the
+/// durable actions each side calls.
+#[test]
+fn the_durable_orchestrator_replaces_the_state_machine_and_the_request_function() {
+    let text = render_env(&fixture(), "durable");
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    let resources = resources(&text);
+    assert!(of_type(&resources, "AWS::StepFunctions::StateMachine").is_empty());
+    assert_eq!(of_type(&resources, "AWS::Lambda::Version").len(), 1);
+    assert_eq!(of_type(&resources, "AWS::Lambda::Alias").len(), 1);
+    let names: Vec<&str> = of_type(&resources, "AWS::Lambda::Function")
+        .iter()
+        .map(|f| f["Properties"]["FunctionName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "acme-payments-durable-review",
+            "acme-payments-durable-workflow"
+        ]
+    );
+    let workflow = &doc["Resources"]["WorkflowFunction"]["Properties"];
+    // The backstop: the approval timeout (3d) and an hour; retention 180d capped at Lambda's 90.
+    assert_eq!(
+        workflow["DurableConfig"]["ExecutionTimeout"].as_u64(),
+        Some(3 * 86_400 + 3_600)
+    );
+    assert_eq!(
+        workflow["DurableConfig"]["RetentionPeriodInDays"].as_u64(),
+        Some(90)
+    );
+    assert_eq!(
+        workflow["Environment"]["Variables"]["APPROVAL_TIMEOUT_SECONDS"].as_str(),
+        Some("259200")
+    );
+    // The version survives its replacement, for the executions still on it.
+    let version = &doc["Resources"]["WorkflowVersion"];
+    assert_eq!(version["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(version["UpdateReplacePolicy"].as_str(), Some("Retain"));
+    let actions = |role: &str| -> Vec<String> {
+        let statements =
+            &doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                Value::Sequence(list) => list
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect(),
+                one => vec![one.as_str().unwrap().to_owned()],
+            })
+            .collect()
+    };
+    let review = actions("ReviewFunctionRole");
+    assert!(review.contains(&"lambda:SendDurableExecutionCallbackSuccess".to_owned()));
+    assert!(
+        !review.iter().any(|a| a.starts_with("states:")),
+        "{review:?}"
+    );
+    let workflow_role = actions("WorkflowFunctionRole");
+    for action in [
+        "lambda:CheckpointDurableExecution",
+        "lambda:GetDurableExecutionState",
+        "dynamodb:PutItem",
+        "sns:Publish",
+        "kms:Decrypt",
+    ] {
+        assert!(workflow_role.contains(&action.to_owned()), "{action}");
+    }
+    assert!(
+        !workflow_role
+            .iter()
+            .any(|a| a.contains("SendDurableExecutionCallback"))
+    );
+    // The review function knows which orchestrator to resume; the outputs name the alias.
+    assert_eq!(
+        doc["Resources"]["ReviewFunction"]["Properties"]["Environment"]["Variables"]
+            ["ORCHESTRATOR"]
+            .as_str(),
+        Some("durable-function")
+    );
+    assert!(doc["Outputs"]["WorkflowFunctionArn"].is_mapping());
+    assert!(doc["Outputs"].get("StateMachineArn").is_none());
+    assert!(doc["Parameters"].get("RequestCodeKey").is_none());
+    assert!(doc["Parameters"]["WorkflowCodeKey"].is_mapping());
+    // Step Functions environments render none of it.
+    let prod = render_env(&fixture(), "prod");
+    assert!(!prod.contains("Workflow") && !prod.contains("DurableConfig"));
+}

@@ -151,13 +151,26 @@ fn own_metadata(metadata: Option<&Json>) -> Option<Json> {
     (!kept.is_empty()).then_some(Json::Object(kept))
 }
 
-/// Checks that each function's package became a CDK asset, then sets both `Code`s aside.
-fn packages_became_assets(rendered: &mut Json, synthesized: &mut Json, found: &mut Vec<String>) {
-    let ids: Vec<String> = rendered
-        .get("Resources")
+/// The logical ids of a template's resources.
+fn resource_ids(doc: &Json) -> Vec<String> {
+    doc.get("Resources")
         .and_then(Json::as_object)
         .map(|r| r.keys().cloned().collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Replaces the value at `pointer` in both documents by the same `text`, once it is checked.
+fn set_aside(docs: [&mut Json; 2], pointer: &str, text: &str) {
+    for doc in docs {
+        if let Some(value) = doc.pointer_mut(pointer) {
+            *value = json!(text);
+        }
+    }
+}
+
+/// Checks that each function's package became a CDK asset, then sets both `Code`s aside.
+fn packages_became_assets(rendered: &mut Json, synthesized: &mut Json, found: &mut Vec<String>) {
+    let ids = resource_ids(rendered);
     for id in ids {
         let pointer = format!("/Resources/{id}/Properties/Code");
         let Some(code) = rendered.pointer(&pointer) else {
@@ -175,11 +188,11 @@ fn packages_became_assets(rendered: &mut Json, synthesized: &mut Json, found: &m
                 asset.map_or("nothing".to_owned(), Json::to_string)
             ));
         }
-        for doc in [&mut *rendered, &mut *synthesized] {
-            if let Some(code) = doc.pointer_mut(&pointer) {
-                *code = json!("the function's package");
-            }
-        }
+        set_aside(
+            [&mut *rendered, &mut *synthesized],
+            &pointer,
+            "the function's package",
+        );
     }
 }
 
@@ -190,11 +203,7 @@ fn versions_name_their_assets(
     synthesized: &mut Json,
     found: &mut Vec<String>,
 ) {
-    let ids: Vec<String> = rendered
-        .get("Resources")
-        .and_then(Json::as_object)
-        .map(|r| r.keys().cloned().collect())
-        .unwrap_or_default();
+    let ids = resource_ids(rendered);
     for id in ids {
         let pointer = format!("/Resources/{id}/Properties/Description");
         let named = rendered
@@ -211,11 +220,11 @@ fn versions_name_their_assets(
                  synthesized template: {theirs:?}"
             ));
         }
-        for doc in [&mut *rendered, &mut *synthesized] {
-            if let Some(description) = doc.pointer_mut(&pointer) {
-                *description = json!("the package's version");
-            }
-        }
+        set_aside(
+            [&mut *rendered, &mut *synthesized],
+            &pointer,
+            "the package's version",
+        );
     }
 }
 

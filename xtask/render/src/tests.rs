@@ -520,9 +520,10 @@ fn the_durable_orchestrator_replaces_the_state_machine_and_the_request_function(
         workflow["Environment"]["Variables"]["APPROVAL_TIMEOUT_SECONDS"].as_str(),
         Some("259200")
     );
-    // The version survives its replacement, for the executions still on it.
+    // The version survives its replacement, for the executions still on it (deleting the
+    // stack deletes the function with all its versions).
     let version = &doc["Resources"]["WorkflowVersion"];
-    assert_eq!(version["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(version["DeletionPolicy"].as_str(), Some("Delete"));
     assert_eq!(version["UpdateReplacePolicy"].as_str(), Some("Retain"));
     let actions = |role: &str| -> Vec<String> {
         let statements =

@@ -92,8 +92,11 @@ pub fn build(venv: &Venv, arch: Architecture, functions: &[&str]) -> Result<Vec<
         .args(["--target", arch.rust_target()])
         .arg("--lambda-dir")
         .arg(&out_dir);
+    // By package, not `--bin`: `--bin` leaves every workspace member selected, and cargo would
+    // unify the features of all of them (the durable SDK's TLS stack into the Step Functions
+    // stack's functions). Each function is the package of its name.
     for function in functions {
-        command.args(["--bin", function]);
+        command.args(["--package", function]);
     }
     let (finished, text) = follow(&mut command, &progress, &what)
         .context("cannot run cargo-lambda from the tools venv")?;

@@ -58,6 +58,7 @@ fn start_moto() -> Moto {
         .args(["--listen", &format!("127.0.0.1:{router_port}")])
         .args(["--moto", &format!("http://127.0.0.1:{port}")])
         .args(["--lambda", "http://127.0.0.1:9"])
+        .args(["--durable", "http://127.0.0.1:9"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

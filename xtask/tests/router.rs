@@ -51,6 +51,8 @@ fn start_router(moto: &str, lambda: &str) -> Router {
                 moto,
                 "--lambda",
                 lambda,
+                "--durable",
+                "http://127.0.0.1:9",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -15,7 +15,7 @@ use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::router::Reply;
+use crate::reply::Reply;
 
 /// The header the emulator puts on its handler invocations.
 pub const HANDLER_INVOKE_HEADER: &str = "x-dex-handler-invoke";

@@ -10,5 +10,6 @@ pub mod api;
 pub mod durable;
 pub mod emulation;
 pub mod process;
+pub mod reply;
 pub mod router;
 pub mod runner;

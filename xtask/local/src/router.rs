@@ -273,8 +273,7 @@ pub fn as_aborted(body: &[u8]) -> Vec<u8> {
     }
 }
 
-/// An answer the router gives itself: status, headers, body.
-pub type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+use crate::reply::Reply;
 
 /// Lambda's answer for a function that does not exist.
 fn unknown_function(name: &str) -> Reply {

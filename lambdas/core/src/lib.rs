@@ -48,12 +48,12 @@ pub mod rules;
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
 pub use id::{ApprovalId, ApprovalKey, LinkId, LinkKey, TaskToken};
 pub use message::{Ending, ReviewerMessage, ending_message, reviewer_message, slack_payload};
-pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition};
+pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition, Vote};
 pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
 };
 pub use rules::{
-    AfterGone, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send, post,
+    AfterGone, Ballot, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send, ballot, post,
     task_output, view,
 };
 
@@ -94,7 +94,7 @@ mod tests {
         assert!(debug[1].contains("TaskToken(<redacted>)"));
         assert!(debug[3].contains("TaskToken(<redacted>)"));
         // The task output names the approval, never the token or a link.
-        let out = task_output(&a.id, &claim);
+        let out = task_output(&a, &claim);
         assert!(!out.contains(TOKEN));
         // Only the record's own JSON form (the table) holds it.
         assert!(

@@ -50,6 +50,9 @@ button.approve{background:#1a7f37}button.reject{background:#cf222e}\
 /// tells its state). Changes nothing.
 pub fn show(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
     let html = match view(approval, now) {
+        View::Pending { .. } if approval.votes.contains_key(reviewer) => {
+            voted_html(approval, reviewer, now, None)
+        }
         View::Pending { .. } => review_html(approval, reviewer, now, None, ""),
         View::Decided => decided_html(approval, now, None),
         View::Expired => expired_html(approval, now),
@@ -73,6 +76,22 @@ pub fn decided(approval: &Approval, now: u64) -> (u16, String) {
             Some("This request has already been decided."),
         ),
     )
+}
+
+/// A second POST from a reviewer who has voted (409): his vote, unchanged.
+pub fn voted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
+    let notice = "You have already voted on this request; your vote stands.";
+    (409, voted_html(approval, reviewer, now, Some(notice)))
+}
+
+/// An approval recorded short of the quorum (200): the request stays open for the others.
+pub fn counted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
+    let notice = format!(
+        "Thank you: your approval is recorded. {} of {} approvals; the request stays open until enough reviewers approve or one rejects.",
+        approval.approvals(),
+        approval.quorum
+    );
+    (200, voted_html(approval, reviewer, now, Some(&notice)))
 }
 
 /// A POST on an expired approval, or one whose task Step Functions no longer knows (410).
@@ -201,6 +220,45 @@ fn request_card(approval: &Approval, now: u64, badge: (&str, &str)) -> Markup {
     }
 }
 
+/// The votes so far, when the request needs more than one approval (or has more than one vote).
+fn votes_section(approval: &Approval, now: u64) -> Markup {
+    let mut votes: Vec<_> = approval.votes.iter().collect();
+    votes.sort_by_key(|(_, vote)| vote.at);
+    html! {
+        @if approval.quorum > 1 || votes.len() > 1 {
+            h2 { "Votes" }
+            p { (approval.approvals()) " of " (approval.quorum) " approvals needed; one rejection rejects the request." }
+            @if !votes.is_empty() {
+                ul class="votes" {
+                    @for (reviewer, vote) in votes {
+                        li {
+                            strong { (reviewer) } " "
+                            (match vote.decision { Decision::Approved => "approved", Decision::Rejected => "rejected" })
+                            " on " (utc(vote.at)) " (" (relative(now, vote.at)) ")"
+                            @if !vote.comment.is_empty() { blockquote { (vote.comment) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The page for a reviewer who has voted while the request is still open: no form.
+fn voted_html(approval: &Approval, reviewer: &str, now: u64, notice: Option<&str>) -> String {
+    layout(
+        &page_title(approval),
+        html! {
+            @if let Some(notice) = notice {
+                p class="notice" role="status" { (notice) }
+            }
+            (request_card(approval, now, ("pending", "Waiting for more approvals")))
+            (votes_section(approval, now))
+            p class="note" { "You are reviewing as " strong { (reviewer) } "." }
+        },
+    )
+}
+
 fn review_html(
     approval: &Approval,
     reviewer: &str,
@@ -215,6 +273,7 @@ fn review_html(
                 p class="notice" role="alert" { (notice) }
             }
             (request_card(approval, now, ("pending", "Waiting for a decision")))
+            (votes_section(approval, now))
             form method="post" {
                 label for="comment" { "Comment (optional)" }
                 textarea id="comment" name="comment" rows="4" maxlength=(MAX_COMMENT_CHARS) { (comment) }
@@ -255,6 +314,7 @@ fn decided_html(approval: &Approval, now: u64, notice: Option<&str>) -> String {
             @if !comment.is_empty() {
                 blockquote { (comment) }
             }
+            (votes_section(approval, now))
         },
     )
 }
@@ -338,7 +398,44 @@ mod tests {
             unavailable(),
             refused(&Refusal::CrossSite),
             refused(&Refusal::Form(FormError::InvalidDecision)),
+            voted(&with_vote(&pending, hostile), hostile, NOW),
+            counted(&with_vote(&pending, hostile), hostile, NOW),
         ]
+    }
+
+    /// `record` needing two approvals, with `reviewer`'s approval counted.
+    fn with_vote(record: &Approval, reviewer: &str) -> Approval {
+        let mut a = record.clone();
+        a.reviewers.push(reviewer.into());
+        a.quorum = 2;
+        a.votes.insert(
+            reviewer.into(),
+            crate::record::Vote {
+                decision: Decision::Approved,
+                comment: reviewer.into(),
+                at: NOW,
+            },
+        );
+        a
+    }
+
+    #[test]
+    fn under_a_quorum_the_pages_show_the_votes_and_a_voter_gets_no_form() {
+        let pending = sample(json!({"title": "T", "requester": "carol@example.com"}));
+        let (_, single) = show(&pending, "alice@example.com", NOW);
+        assert!(!single.contains("Votes"), "a quorum of one has no votes section");
+        let a = with_vote(&pending, "alice@example.com");
+        let (code, voter) = show(&a, "alice@example.com", NOW);
+        assert_eq!(code, 200);
+        assert!(!voter.contains("<form"), "{voter}");
+        assert!(voter.contains("1 of 2 approvals needed"), "{voter}");
+        assert!(voter.contains("<strong>alice@example.com</strong> approved"));
+        let (_, other) = show(&a, "bob@example.com", NOW);
+        assert!(other.contains("<form") && other.contains("1 of 2 approvals needed"));
+        assert_eq!(voted(&a, "alice@example.com", NOW).0, 409);
+        let (code, thanks) = counted(&a, "alice@example.com", NOW);
+        assert_eq!(code, 200);
+        assert!(thanks.contains("1 of 2 approvals; the request stays open"));
     }
 
     const SCRIPT: &str = "<script>alert(1)</script>";
@@ -439,7 +536,7 @@ mod tests {
         assert_eq!(
             codes,
             [
-                200, 200, 200, 200, 200, 409, 410, 409, 200, 503, 404, 503, 403, 400
+                200, 200, 200, 200, 200, 409, 410, 409, 200, 503, 404, 503, 403, 400, 409, 200
             ]
         );
         assert_eq!(

@@ -77,6 +77,17 @@ impl Decision {
     }
 }
 
+impl Claim {
+    /// The claim as its reviewer's vote.
+    pub fn vote(&self) -> Vote {
+        Vote {
+            decision: self.decision,
+            comment: self.comment.clone(),
+            at: self.at,
+        }
+    }
+}
+
 /// A reviewer's POST that has claimed the record (`pending → deciding`), not yet accepted by
 /// Step Functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +98,17 @@ pub struct Claim {
     /// The reviewer named by the link item.
     pub reviewer: String,
     /// When the reviewer pressed the button; becomes `decided_at` once accepted.
+    pub at: u64,
+}
+
+/// One reviewer's vote, as the record keeps it once it counts: an approval short of the quorum
+/// when it is recorded, the deciding vote once the orchestrator accepted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    pub decision: Decision,
+    /// Trimmed; may be empty.
+    pub comment: String,
+    /// When the reviewer pressed the button.
     pub at: u64,
 }
 
@@ -125,6 +147,13 @@ pub struct Approval {
     /// Reviewer → when his message went out; a retried attempt sends only to the others.
     #[serde(default)]
     pub notified: BTreeMap<String, u64>,
+    /// How many different reviewers' approvals approve the request; one rejection rejects it.
+    #[serde(default = "one")]
+    pub quorum: u32,
+    /// Reviewer → his vote. While the approval is open these are approvals short of the quorum
+    /// (a rejection decides at once); once decided, the deciding vote is among them.
+    #[serde(default)]
+    pub votes: BTreeMap<String, Vote>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -138,6 +167,10 @@ pub struct Approval {
     /// Set once `approved`/`rejected`: the claim's time, the `decidedAt` Step Functions got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A link item, keyed by its link's [`LinkKey`]: which approval a reviewer's link opens, and
@@ -206,12 +239,44 @@ impl Approval {
             ttl: expires_at.saturating_add(retention_secs),
             reviewers: kept,
             notified: BTreeMap::new(),
+            quorum: 1,
+            votes: BTreeMap::new(),
             claimed_at: None,
             decision: None,
             comment: None,
             decided_by: None,
             decided_at: None,
         })
+    }
+
+    /// The same record needing `quorum` approvals; [`RequestError::QuorumUnreachable`] when
+    /// fewer reviewers than that are left (the requester is none of them).
+    pub fn with_quorum(mut self, quorum: u32) -> Result<Self, RequestError> {
+        let reviewers = self.reviewers.len();
+        if quorum == 0 || quorum as usize > reviewers {
+            return Err(RequestError::QuorumUnreachable { quorum, reviewers });
+        }
+        self.quorum = quorum;
+        Ok(self)
+    }
+
+    /// The approvals recorded so far.
+    pub fn approvals(&self) -> u32 {
+        let approvals = self.votes.values();
+        approvals.filter(|v| v.decision == Decision::Approved).count() as u32
+    }
+
+    /// Whether `decision` by a reviewer who has not voted decides the request: a rejection,
+    /// or the approval that reaches the quorum.
+    pub fn decides(&self, decision: Decision) -> bool {
+        decision == Decision::Rejected || self.approvals() + 1 >= self.quorum
+    }
+
+    /// The votes with `claim`'s added: what the record holds once the claim is final.
+    pub fn votes_with(&self, claim: &Claim) -> BTreeMap<String, Vote> {
+        let mut votes = self.votes.clone();
+        votes.insert(claim.reviewer.clone(), claim.vote());
+        votes
     }
 
     /// The reviewers whose message has not gone out yet, in order.
@@ -266,6 +331,9 @@ impl Approval {
     pub fn apply(&mut self, transition: Transition) {
         match transition {
             Transition::Finalise(decision) => {
+                if let Some(claim) = self.claim() {
+                    self.votes = self.votes_with(&claim);
+                }
                 self.status = decision.status();
                 self.decision = Some(decision);
                 self.decided_at = self.claimed_at;

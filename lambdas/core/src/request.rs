@@ -63,6 +63,8 @@ pub enum RequestError {
     CurrencyWithoutAmount,
     /// No configured reviewer other than the requester: nobody could decide.
     NoReviewer,
+    /// The quorum needs more reviewers than there are once the requester is left out.
+    QuorumUnreachable { quorum: u32, reviewers: usize },
 }
 
 impl fmt::Display for RequestError {
@@ -110,6 +112,10 @@ impl fmt::Display for RequestError {
             }
             Self::NoReviewer => f.write_str(
                 "no reviewer can decide this request: every configured reviewer is the requester, or none is configured",
+            ),
+            Self::QuorumUnreachable { quorum, reviewers } => write!(
+                f,
+                "this request needs {quorum} approvals but only {reviewers} reviewers may decide it (the requester may not): lower quorum or add reviewers",
             ),
         }
     }

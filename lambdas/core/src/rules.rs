@@ -19,8 +19,10 @@
 use serde_json::json;
 
 use crate::dates::rfc3339;
-use crate::id::{ApprovalId, TaskToken};
+use crate::id::TaskToken;
 use crate::record::{Approval, Claim, Decision, Status, Transition};
+#[cfg(test)]
+use crate::record::Vote;
 
 /// Age in seconds past which a `deciding` claim is stale and may be claimed again.
 pub const STALE_CLAIM_SECS: u64 = 60;
@@ -109,6 +111,32 @@ pub fn post(record: Option<&Approval>, now: u64) -> PostVerdict {
     }
 }
 
+/// What a reviewer's POST does once [`post`] lets it through: under a quorum, only a
+/// rejection or the approval that reaches it decides; the approvals before it are votes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ballot {
+    /// He voted already (409): the page shows his vote; nothing changes.
+    AlreadyVoted,
+    /// An approval short of the quorum: recorded as his vote, the approval stays open.
+    Count,
+    /// A rejection, or the approval that reaches the quorum: claim the record and send.
+    Decide,
+}
+
+/// The ballot of `reviewer`'s `decision` on an open record. The adapter records a
+/// [`Ballot::Count`] and claims for a [`Ballot::Decide`] only while the record's approvals are
+/// still the ones read (`approvals = :seen`): two racing approvals cannot both be counted short
+/// of the quorum, and the later one is weighed again against the record as it is then.
+pub fn ballot(record: &Approval, reviewer: &str, decision: Decision) -> Ballot {
+    if record.votes.contains_key(reviewer) {
+        Ballot::AlreadyVoted
+    } else if record.decides(decision) {
+        Ballot::Decide
+    } else {
+        Ballot::Count
+    }
+}
+
 /// How sending the decision went (`SendTaskSuccess`, or a durable function's
 /// `SendDurableExecutionCallbackSuccess`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,15 +221,31 @@ pub fn after_gone(
 }
 
 /// The `SendTaskSuccess` output:
-/// `{approvalId, decision: "approved"|"rejected", comment, reviewer, decidedAt}`, with
-/// `decidedAt` in RFC 3339 UTC. No task token, no link id.
-pub fn task_output(approval_id: &ApprovalId, claim: &Claim) -> String {
+/// `{approvalId, decision: "approved"|"rejected", comment, reviewer, decidedAt, votes}`, with
+/// times in RFC 3339 UTC; `comment`, `reviewer` and `decidedAt` are the deciding vote's, and
+/// `votes` is every vote in the order they were cast (`[{reviewer, decision, comment,
+/// decidedAt}]`, the deciding one last). No task token, no link id.
+pub fn task_output(approval: &Approval, claim: &Claim) -> String {
+    let mut votes: Vec<_> = approval.votes_with(claim).into_iter().collect();
+    votes.sort_by_key(|(reviewer, vote)| (vote.at, reviewer == &claim.reviewer));
+    let votes: Vec<_> = votes
+        .into_iter()
+        .map(|(reviewer, vote)| {
+            json!({
+                "reviewer": reviewer,
+                "decision": vote.decision.as_str(),
+                "comment": vote.comment,
+                "decidedAt": rfc3339(vote.at),
+            })
+        })
+        .collect();
     json!({
-        "approvalId": approval_id.as_str(),
+        "approvalId": approval.id.as_str(),
         "decision": claim.decision.as_str(),
         "comment": claim.comment,
         "reviewer": claim.reviewer,
         "decidedAt": rfc3339(claim.at),
+        "votes": votes,
     })
     .to_string()
 }
@@ -453,7 +497,7 @@ mod tests {
             reviewer: "bob@example.com".into(),
             at: 1_740_821_400,
         };
-        let out: Value = serde_json::from_str(&task_output(&a.id, &claim)).expect("JSON");
+        let out: Value = serde_json::from_str(&task_output(&a, &claim)).expect("JSON");
         assert_eq!(
             out,
             json!({
@@ -462,8 +506,94 @@ mod tests {
                 "comment": "Too \"expensive\"",
                 "reviewer": "bob@example.com",
                 "decidedAt": "2025-03-01T09:30:00Z",
+                "votes": [{"reviewer": "bob@example.com", "decision": "rejected", "comment": "Too \"expensive\"", "decidedAt": "2025-03-01T09:30:00Z"}],
             })
         );
+    }
+
+    fn quorum_of_two() -> Approval {
+        let mut a = sample(json!({"title": "T", "requester": "carol@example.com"}));
+        a.reviewers.push("dave@example.com".into());
+        a.with_quorum(2).expect("three reviewers")
+    }
+
+    fn approve(at: u64) -> Vote {
+        Vote {
+            decision: Decision::Approved,
+            comment: "fine".into(),
+            at,
+        }
+    }
+
+    #[test]
+    fn under_a_quorum_approvals_count_until_the_last_one_and_any_rejection_decides() {
+        let mut a = quorum_of_two();
+        assert_eq!(
+            ballot(&a, "alice@example.com", Decision::Approved),
+            Ballot::Count
+        );
+        assert_eq!(
+            ballot(&a, "alice@example.com", Decision::Rejected),
+            Ballot::Decide
+        );
+        a.votes.insert("alice@example.com".into(), approve(10));
+        assert_eq!(a.approvals(), 1);
+        assert_eq!(
+            ballot(&a, "alice@example.com", Decision::Approved),
+            Ballot::AlreadyVoted
+        );
+        assert_eq!(
+            ballot(&a, "alice@example.com", Decision::Rejected),
+            Ballot::AlreadyVoted
+        );
+        assert_eq!(
+            ballot(&a, "bob@example.com", Decision::Approved),
+            Ballot::Decide
+        );
+        // The default quorum of one: the first approval decides.
+        let single = sample(json!({"title": "T", "requester": "carol@example.com"}));
+        assert_eq!(
+            ballot(&single, "bob@example.com", Decision::Approved),
+            Ballot::Decide
+        );
+    }
+
+    #[test]
+    fn the_output_lists_every_vote_in_order_the_deciding_one_last() {
+        let mut a = quorum_of_two();
+        a.votes.insert("dave@example.com".into(), approve(20));
+        let claim = Claim {
+            decision: Decision::Approved,
+            comment: String::new(),
+            reviewer: "alice@example.com".into(),
+            at: 20,
+        };
+        let out: Value = serde_json::from_str(&task_output(&a, &claim)).expect("JSON");
+        let who: Vec<_> = out["votes"]
+            .as_array()
+            .expect("votes")
+            .iter()
+            .map(|v| (v["reviewer"].as_str().unwrap(), v["decision"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            who,
+            [("dave@example.com", "approved"), ("alice@example.com", "approved")]
+        );
+        assert_eq!(out["reviewer"], "alice@example.com");
+    }
+
+    #[test]
+    fn a_quorum_above_the_reviewers_left_is_refused() {
+        let a = sample(json!({"title": "T", "requester": "carol@example.com"}));
+        assert_eq!(
+            a.clone().with_quorum(3).expect_err("two reviewers"),
+            crate::request::RequestError::QuorumUnreachable {
+                quorum: 3,
+                reviewers: 2
+            }
+        );
+        assert!(a.clone().with_quorum(0).is_err());
+        assert_eq!(a.with_quorum(2).expect("two").quorum, 2);
     }
 
     #[test]

@@ -143,7 +143,8 @@ impl Context {
             now,
             settings.approval_timeout_secs,
             settings.retention_secs,
-        )
+        )?
+        .with_quorum(settings.quorum)
     }
 }
 

@@ -11,6 +11,8 @@ pub struct Settings {
     pub approval_timeout_secs: u64,
     pub retention_secs: u64,
     pub reviewers: Vec<String>,
+    /// How many reviewers' approvals approve a request (`QUORUM`, 1 when unset).
+    pub quorum: u32,
     /// The SSM parameter holding the Slack webhook URL, when Slack is on.
     pub slack_parameter: Option<String>,
 }
@@ -40,6 +42,14 @@ impl Settings {
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            quorum: match get("QUORUM") {
+                None => 1,
+                Some(text) => text
+                    .parse()
+                    .ok()
+                    .filter(|q| *q > 0)
+                    .ok_or("environment variable QUORUM is not a whole number above 0")?,
+            },
             slack_parameter: get("SLACK_WEBHOOK_PARAMETER").filter(|p| !p.trim().is_empty()),
         })
     }
@@ -58,6 +68,7 @@ mod tests {
                     "APPROVAL_TIMEOUT_SECONDS" => "300",
                     "RETENTION_SECONDS" => "600",
                     "REVIEWERS" => " a@example.com, ,b@example.com",
+                    "QUORUM" => "2",
                     other => other,
                 }
                 .to_owned(),
@@ -67,6 +78,7 @@ mod tests {
         assert_eq!(settings.review_base_url, "https://x.example/v1");
         assert_eq!(settings.reviewers, ["a@example.com", "b@example.com"]);
         assert_eq!(settings.approval_timeout_secs, 300);
+        assert_eq!(settings.quorum, 2);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use hitl_core::{
     Approval, Claim, LinkId, LinkItem, SendOutcome,
     form::{self, Refusal},
     page,
-    rules::{self, AfterGone, PostVerdict, after_gone, after_send, task_output},
+    rules::{self, AfterGone, Ballot, PostVerdict, after_gone, after_send, task_output},
 };
 use lambda_http::{Body, Error, Request, Response, http::Method};
 
@@ -99,35 +99,16 @@ async fn decide(
         Err(error) => return page::refused(&Refusal::Form(error)),
     };
     let now = now();
-    if let Some(page) = verdict_page(rules::post(Some(&approval), now), &approval, now) {
-        return page;
-    }
     let claim = Claim {
         decision: form.decision,
         comment: form.comment.clone(),
         reviewer: link.reviewer.clone(),
         at: now,
     };
-    match context.table.claim(&approval, &claim).await {
-        Ok(Claimed::Won) => {}
-        Ok(Claimed::Lost) => {
-            // Someone else got there first: answer from the record as it is now.
-            return match context.table.approval(approval.id.as_str()).await {
-                Ok(Some(current)) => verdict_page(rules::post(Some(&current), now), &current, now)
-                    .unwrap_or_else(|| page::being_decided(&current, now)),
-                Ok(None) => page::not_found(),
-                Err(error) => {
-                    tracing::error!(%error, "cannot read the approvals table");
-                    page::unavailable()
-                }
-            };
-        }
-        Err(error) => {
-            tracing::error!(%error, "cannot claim the approval");
-            return page::unavailable();
-        }
-    }
-
+    let approval = match cast(context, &claim, approval, now).await {
+        Ok(claimed) => claimed,
+        Err(page) => return page,
+    };
     let outcome = send(context, &approval, &claim).await;
     let transition = after_send(claim.decision, outcome);
     if let Err(error) = context.table.settle(&approval, &claim, transition).await {
@@ -146,6 +127,52 @@ async fn decide(
     }
 }
 
+/// Weighs the reviewer's vote against the record: a page when it does not decide (refused by
+/// the rules, his earlier vote, or an approval counted short of the quorum), or the record
+/// claimed for `claim` (as read before the claim). A lost race is weighed again against the
+/// record as it is now: the approval counted just before may make this one the deciding one.
+async fn cast(
+    context: &Context,
+    claim: &Claim,
+    mut approval: Approval,
+    now: u64,
+) -> Result<Approval, (u16, String)> {
+    let reviewer = &claim.reviewer;
+    for _ in 0..3 {
+        if let Some(page) = verdict_page(rules::post(Some(&approval), now), &approval, now) {
+            return Err(page);
+        }
+        let won = match rules::ballot(&approval, reviewer, claim.decision) {
+            Ballot::AlreadyVoted => return Err(page::voted(&approval, reviewer, now)),
+            Ballot::Count => context.table.count(&approval, claim).await,
+            Ballot::Decide => context.table.claim(&approval, claim).await,
+        };
+        match won {
+            Ok(Claimed::Won) if approval.decides(claim.decision) => return Ok(approval),
+            Ok(Claimed::Won) => {
+                approval.votes = approval.votes_with(claim);
+                tracing::info!(approval = %approval.id, votes = approval.votes.len(), "vote counted");
+                return Err(page::counted(&approval, reviewer, now));
+            }
+            Ok(Claimed::Lost) => {}
+            Err(error) => {
+                tracing::error!(%error, "cannot record the vote");
+                return Err(page::unavailable());
+            }
+        }
+        // Someone else got there first: weigh the vote again on the record as it is now.
+        approval = match context.table.approval(approval.id.as_str()).await {
+            Ok(Some(current)) => current,
+            Ok(None) => return Err(page::not_found()),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the approvals table");
+                return Err(page::unavailable());
+            }
+        };
+    }
+    Err(page::being_decided(&approval, now))
+}
+
 /// Sends the decision with the record's token. When the task is gone, a retried attempt of a
 /// Step Functions task may have refreshed the token since the record was read: send again with
 /// the newer one (a few times at most); otherwise the task is gone for good only if the
@@ -155,7 +182,7 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
     for _ in 0..3 {
         let outcome = context
             .orchestrator
-            .resume(&token, task_output(&approval.id, claim))
+            .resume(&token, task_output(approval, claim))
             .await;
         if outcome != SendOutcome::TaskGone || !context.orchestrator.tokens_are_refreshed() {
             return outcome;

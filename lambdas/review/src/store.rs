@@ -3,7 +3,7 @@
 //! who wins a race.
 
 use aws_sdk_dynamodb::{Client, types::AttributeValue};
-use hitl_aws::describe;
+use hitl_aws::{describe, error_code};
 use hitl_core::{Approval, Claim, LinkId, LinkItem, Status, Transition, rules::stale_cutoff};
 
 pub struct Table {
@@ -24,6 +24,29 @@ fn s(text: &str) -> AttributeValue {
 
 fn n(number: u64) -> AttributeValue {
     AttributeValue::N(number.to_string())
+}
+
+/// The record's votes are still the ones read (`:seen` of them): while the approval is open
+/// they are approvals only, so their number tells whether another was counted meanwhile. A
+/// record stored before votes existed has none.
+const VOTES_AS_READ: &str = "(attribute_not_exists(votes) OR size(votes) = :seen)";
+
+/// The votes of `approval` with `claim`'s added, as the attribute to store.
+fn votes(approval: &Approval, claim: &Claim) -> Result<AttributeValue, String> {
+    serde_dynamo::to_attribute_value(approval.votes_with(claim)).map_err(|e| e.to_string())
+}
+
+/// A conditional update's result: lost when its condition failed.
+fn claimed<T, E, R>(result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<Claimed, String>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(Claimed::Won),
+        Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(Claimed::Lost),
+        Err(e) => Err(describe(&e)),
+    }
 }
 
 impl Table {
@@ -61,7 +84,31 @@ impl Table {
         }
     }
 
-    /// `pending → deciding` (or re-claiming a stale claim), only while the approval is open.
+    /// Records `claim` as a vote short of the quorum: only while the approval is pending and
+    /// its votes are the ones `approval` holds (so two racing approvals are never both counted
+    /// short of the quorum: the later one loses and is weighed again).
+    pub async fn count(&self, approval: &Approval, claim: &Claim) -> Result<Claimed, String> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(approval.id.as_str()))
+            .update_expression("SET votes = :votes")
+            .condition_expression(&format!(
+                "#status = :pending AND expires_at > :now AND {VOTES_AS_READ}"
+            ))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":now", n(claim.at))
+            .expression_attribute_values(":votes", votes(approval, claim)?)
+            .expression_attribute_values(":seen", n(approval.votes.len() as u64))
+            .send()
+            .await;
+        claimed(result)
+    }
+
+    /// `pending → deciding` (or re-claiming a stale claim), only while the approval is open
+    /// and its votes are the ones `approval` holds.
     pub async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Claimed, String> {
         let result = self
             .client
@@ -72,11 +119,11 @@ impl Table {
                 "SET #status = :deciding, claimed_at = :now, decision = :decision, \
                  #comment = :comment, decided_by = :reviewer REMOVE decided_at",
             )
-            .condition_expression(
+            .condition_expression(format!(
                 "(#status = :pending OR (#status = :deciding AND \
                  (attribute_not_exists(claimed_at) OR claimed_at < :stale))) \
-                 AND expires_at > :now",
-            )
+                 AND expires_at > :now AND {VOTES_AS_READ}"
+            ))
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#comment", "comment")
             .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
@@ -86,18 +133,10 @@ impl Table {
             .expression_attribute_values(":decision", s(claim.decision.as_str()))
             .expression_attribute_values(":comment", s(&claim.comment))
             .expression_attribute_values(":reviewer", s(&claim.reviewer))
+            .expression_attribute_values(":seen", n(approval.votes.len() as u64))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Claimed::Won),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Claimed::Lost)
-            }
-            Err(e) => Err(describe(&e)),
-        }
+        claimed(result)
     }
 
     /// Applies what `SendTaskSuccess` decided, provided the record still holds our claim.
@@ -112,7 +151,7 @@ impl Table {
             "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at";
         let (update, next) = match transition {
             Transition::Finalise(decision) => (
-                "SET #status = :next, decided_at = claimed_at REMOVE claimed_at",
+                "SET #status = :next, decided_at = claimed_at, votes = :votes REMOVE claimed_at",
                 decision.status(),
             ),
             Transition::Expire => (DROP_CLAIM, Status::Expired),
@@ -129,7 +168,9 @@ impl Table {
             .expression_attribute_values(":next", s(next.as_str()))
             .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
             .expression_attribute_values(":claimed", n(claim.at));
-        if !matches!(transition, Transition::Finalise(_)) {
+        if matches!(transition, Transition::Finalise(_)) {
+            request = request.expression_attribute_values(":votes", votes(approval, claim)?);
+        } else {
             request = request.expression_attribute_names("#comment", "comment");
         }
         request.send().await.map_err(|e| describe(&e))?;

@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::values::{
-    ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Region,
+    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
+    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Quorum, Region,
     Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
@@ -47,6 +47,12 @@ pub struct Settings {
     /// Reviewers' email addresses; each gets an SNS email subscription and his own link.
     /// An environment's list replaces the defaults' list; `--email` adds to it.
     pub reviewers: Option<Vec<Email>>,
+    /// How many different reviewers must approve a request (default 1); one rejection rejects
+    /// it. At most the number of reviewers.
+    pub quorum: Option<Quorum>,
+    /// The S3 buckets a request's attachments may come from: the review function may read
+    /// objects in these alone (`s3:GetObject`), and a request naming another bucket fails.
+    pub attachment_buckets: Option<Vec<BucketName>>,
     /// Name of the SSM SecureString parameter holding a Slack incoming-webhook URL (optional).
     pub slack_webhook_parameter: Option<ParameterName>,
     /// The ARN of the customer managed KMS key that encrypts that parameter, if it is not the
@@ -149,6 +155,8 @@ impl Layer for Settings {
             approval_timeout: self.approval_timeout.layer(top.approval_timeout),
             retention: self.retention.layer(top.retention),
             reviewers: self.reviewers.layer(top.reviewers),
+            quorum: self.quorum.layer(top.quorum),
+            attachment_buckets: self.attachment_buckets.layer(top.attachment_buckets),
             slack_webhook_parameter: self
                 .slack_webhook_parameter
                 .layer(top.slack_webhook_parameter),

@@ -19,8 +19,8 @@ use kit_base::diagnostic::Diagnostic;
 pub use file::ConfigFile;
 use file::{Layer, Settings};
 use values::{
-    ApprovalTimeout, Architecture, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Region,
+    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
+    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Quorum, Region,
     Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
@@ -45,6 +45,8 @@ pub struct Effective {
     pub approval_timeout: ApprovalTimeout,
     pub retention: Retention,
     pub reviewers: Vec<Email>,
+    pub quorum: Quorum,
+    pub attachment_buckets: Vec<BucketName>,
     pub slack_webhook_parameter: Option<ParameterName>,
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
     pub lambda: EffectiveLambda,
@@ -218,16 +220,8 @@ impl Config {
         };
 
         if merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none() {
-            let candidates = [
-                vec!["environments", env_name.as_str(), "slack_webhook_kms_key"],
-                vec!["defaults", "slack_webhook_kms_key"],
-            ];
-            let field = candidates
-                .iter()
-                .find(|path| locate::line_of(&self.text, path).is_some())
-                .unwrap_or(&candidates[0]);
             return Err(self.error_at(
-                field,
+                &self.setting_path(env_name, "slack_webhook_kms_key"),
                 "a key for the Slack webhook's parameter, but no slack_webhook_parameter: set \
                  the parameter's name too, or remove the key"
                     .to_owned(),
@@ -238,6 +232,22 @@ impl Config {
         reviewers.extend(overrides.emails.iter().cloned());
         reviewers.sort();
         reviewers.dedup();
+
+        // An environment without reviewers gets them from --email at deploy (which checks it).
+        let quorum = merged.quorum.unwrap_or(Quorum::ONE);
+        if merged.quorum.is_some() && quorum.get() as usize > reviewers.len() {
+            return Err(self.error_at(
+                &self.setting_path(env_name, "quorum"),
+                format!(
+                    "quorum {quorum} needs at least {quorum} reviewers, and this environment has \
+                     {} (reviewers and --email together): lower the quorum or add reviewers",
+                    reviewers.len()
+                ),
+            ));
+        }
+        let mut attachment_buckets = merged.attachment_buckets.unwrap_or_default();
+        attachment_buckets.sort();
+        attachment_buckets.dedup();
 
         let lambda = merged.lambda.unwrap_or_default();
         let api = merged.api.unwrap_or_default();
@@ -255,6 +265,8 @@ impl Config {
                 .retention
                 .unwrap_or(Retention::from_secs(30 * 86_400)),
             reviewers,
+            quorum,
+            attachment_buckets,
             slack_webhook_parameter: merged.slack_webhook_parameter,
             slack_webhook_kms_key: merged.slack_webhook_kms_key,
             lambda: EffectiveLambda {
@@ -279,6 +291,19 @@ impl Config {
             endpoint: merged.endpoint.unwrap_or(Endpoint::Aws),
             orchestrator: merged.orchestrator.unwrap_or(Orchestrator::StepFunctions),
         })
+    }
+}
+
+impl Config {
+    /// Where `key` is set for `env_name`: the environment's own setting if the file has one
+    /// there, else the defaults' (the key path of the line an error names).
+    fn setting_path<'a>(&self, env_name: &'a EnvName, key: &'a str) -> Vec<&'a str> {
+        let own = vec!["environments", env_name.as_str(), key];
+        if locate::line_of(&self.text, &own).is_some() {
+            own
+        } else {
+            vec!["defaults", key]
+        }
     }
 }
 

@@ -151,3 +151,56 @@ fn the_orchestrator_is_step_functions_unless_an_environment_says_otherwise() {
         ["workflow", "review"]
     );
 }
+
+/// A quorum counts the environment's reviewers, `--email` included; above them it is refused
+/// where it is set.
+#[test]
+fn a_quorum_above_the_reviewers_is_refused_at_its_line() {
+    let text = "project: shop\ndefaults:\n  reviewers: [a@example.com, b@example.com]\n  \
+                quorum: 2\nenvironments:\n  dev:\n  prod:\n    quorum: 3\n";
+    let config = parse(text).unwrap();
+    let dev = config.resolve("dev", &Overrides::default()).unwrap();
+    assert_eq!(dev.quorum.get(), 2);
+    let err = config
+        .resolve("prod", &Overrides::default())
+        .expect_err("three of two");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("environments.prod.quorum")
+    );
+    assert_eq!(
+        err.line.map(|(line, _)| line),
+        Some(8)
+    );
+    assert!(err.message.contains("quorum 3 needs at least 3 reviewers"), "{}", err.message);
+    let more = Overrides {
+        emails: vec!["c@example.com".parse().unwrap()],
+        ..Overrides::default()
+    };
+    assert_eq!(config.resolve("prod", &more).unwrap().quorum.get(), 3);
+    let Err(zero) = parse("project: shop\ndefaults:\n  quorum: 0\n") else {
+        panic!("a quorum of 0 parsed");
+    };
+    assert_eq!(
+        (zero.field.as_deref(), zero.line.map(|(line, _)| line)),
+        (Some("defaults.quorum"), Some(3))
+    );
+}
+
+#[test]
+fn attachment_buckets_are_checked_by_s3s_naming_rules() {
+    let config = parse(
+        "project: shop\ndefaults:\n  attachment_buckets: [shop-data, shop-data, invoices.shop]\n\
+         environments:\n  dev:\n",
+    )
+    .unwrap();
+    let dev = config.resolve("dev", &Overrides::default()).unwrap();
+    let names: Vec<_> = dev.attachment_buckets.iter().map(|b| b.as_str()).collect();
+    assert_eq!(names, ["invoices.shop", "shop-data"]);
+    let Err(err) = parse("project: shop\ndefaults:\n  attachment_buckets:\n    - Shop_Data\n")
+    else {
+        panic!("a bad bucket name parsed");
+    };
+    assert_eq!(err.line.map(|(line, _)| line), Some(4));
+    assert!(err.message.contains("`Shop_Data` is not an S3 bucket name"), "{}", err.message);
+}

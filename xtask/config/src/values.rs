@@ -426,6 +426,80 @@ impl FromStr for MemoryMb {
 
 number_value!(MemoryMb, "MemoryMb", { "type": "integer", "minimum": 128, "maximum": 10240 });
 
+/// How many different reviewers must approve a request, 1 to 100 (at most the reviewers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quorum(u32);
+
+impl Quorum {
+    pub const ONE: Self = Self(1);
+}
+
+impl FromStr for Quorum {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(Self(n)),
+            _ => Err(format!(
+                "`{text}` is not a quorum: use how many reviewers must approve, a whole number \
+                 from 1 (the default: one approval decides) to the number of reviewers"
+            )),
+        }
+    }
+}
+
+number_value!(Quorum, "Quorum", { "type": "integer", "minimum": 1, "maximum": 100 });
+
+/// An S3 bucket name, by S3's general purpose bucket naming rules: 3 to 63 characters of
+/// lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no
+/// `..`, not an IP address, none of the reserved prefixes and suffixes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BucketName(String);
+
+impl FromStr for BucketName {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "`{text}` is not an S3 bucket name: {why} (see S3's bucket naming rules)"
+            ))
+        };
+        let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !(3..=63).contains(&text.len()) {
+            return refuse("it must be 3 to 63 characters long");
+        }
+        if !text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        {
+            return refuse("use only lowercase letters, digits, dots and hyphens");
+        }
+        if !edge(text.chars().next()) || !edge(text.chars().last()) {
+            return refuse("it must begin and end with a letter or a digit");
+        }
+        if text.contains("..") {
+            return refuse("two dots may not be adjacent");
+        }
+        if text.parse::<std::net::Ipv4Addr>().is_ok() {
+            return refuse("it may not be formatted as an IP address");
+        }
+        for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+            if text.starts_with(prefix) {
+                return refuse(&format!("the prefix `{prefix}` is reserved"));
+            }
+        }
+        for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
+            if text.ends_with(suffix) {
+                return refuse(&format!("the suffix `{suffix}` is reserved"));
+            }
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+string_value!(BucketName, "BucketName", {
+    "type": "string", "minLength": 3, "maxLength": 63, "pattern": "^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
+});
+
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const LOG_RETENTION_DAYS: [u32; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -804,6 +878,28 @@ mod tests {
 
     #[test]
     fn lambda_limits_are_enforced() {
+        assert!("0".parse::<Quorum>().is_err());
+        assert!("101".parse::<Quorum>().is_err());
+        assert_eq!("2".parse::<Quorum>().map(Quorum::get), Ok(2));
+        for bad in [
+            "ab",
+            &"a".repeat(64),
+            "My-Bucket",
+            "bucket_name",
+            "-bucket",
+            "bucket.",
+            "my..bucket",
+            "192.168.5.4",
+            "xn--bucket",
+            "sthree-data",
+            "data-s3alias",
+            "data--ol-s3",
+        ] {
+            assert!(bad.parse::<BucketName>().is_err(), "{bad}");
+        }
+        for good in ["abc", "my-bucket.data-1", "123-bucket", &"a".repeat(63)] {
+            assert!(good.parse::<BucketName>().is_ok(), "{good}");
+        }
         assert!("127".parse::<MemoryMb>().is_err());
         assert!("10241".parse::<MemoryMb>().is_err());
         assert!("abc".parse::<MemoryMb>().is_err());

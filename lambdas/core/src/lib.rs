@@ -34,8 +34,10 @@
 //! - [`form`]: the POST guards: cross-site check and form body.
 //! - [`message`]: the reviewers' SNS messages and the Slack payload.
 //! - [`page`]: the HTML pages and their headers.
+//! - [`attachment`]: the S3 objects a request names, and how long their links live.
 //! - [`dates`]: times for people and for Step Functions.
 
+pub mod attachment;
 pub mod dates;
 pub mod form;
 pub mod id;
@@ -45,6 +47,7 @@ pub mod record;
 pub mod request;
 pub mod rules;
 
+pub use attachment::Attachment;
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
 pub use id::{ApprovalId, ApprovalKey, LinkId, LinkKey, TaskToken};
 pub use message::{Ending, ReviewerMessage, ending_message, reviewer_message, slack_payload};
@@ -53,8 +56,8 @@ pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
 };
 pub use rules::{
-    AfterGone, Ballot, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send, ballot, post,
-    task_output, view,
+    AfterGone, Ballot, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View, after_gone, after_send,
+    ballot, post, task_output, view,
 };
 
 #[cfg(test)]

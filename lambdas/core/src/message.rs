@@ -66,6 +66,19 @@ pub fn reviewer_message(
             body.push_str(&format!("  … and {more} more on the review page\n"));
         }
     }
+    if !request.attachments.is_empty() {
+        body.push_str("\nAttachments (download them from the review page):\n");
+        for attachment in &request.attachments {
+            let line = shorten(&one_line(&attachment.name), MAX_DETAIL_CHARS);
+            body.push_str(&format!("  {line}\n"));
+        }
+    }
+    if approval.quorum > 1 {
+        body.push_str(&format!(
+            "\n{} reviewers must approve; one rejection rejects it.\n",
+            approval.quorum
+        ));
+    }
     body.push_str(&format!(
         "\nThis request expires {} ({}).\n\nReview it here:\n{}\n\n\
          Opening the link changes nothing: the decision is made only when you press Approve or \
@@ -98,6 +111,20 @@ pub fn slack_payload(approval: &Approval, links: &[Link], base_url: &str, now: u
     }
     if let Some(amount) = request.amount_text() {
         text.push_str(&format!("\nAmount: {}", slack_escape(&amount)));
+    }
+    if !request.attachments.is_empty() {
+        let names: Vec<_> = request
+            .attachments
+            .iter()
+            .map(|a| slack_escape(&one_line(&a.name)))
+            .collect();
+        text.push_str(&format!(
+            "\nAttachments (on the review page): {}",
+            names.join(", ")
+        ));
+    }
+    if approval.quorum > 1 {
+        text.push_str(&format!("\n{} approvals needed.", approval.quorum));
     }
     text.push_str(&format!(
         "\nExpires {} ({}).",
@@ -187,6 +214,36 @@ mod tests {
 
     const NOW: u64 = 1_740_821_400;
     const BASE: &str = "https://abc.execute-api.eu-west-1.amazonaws.com/prod/";
+
+    #[test]
+    fn messages_name_the_attachments_and_the_quorum_but_link_only_the_page() {
+        let mut a = sample(
+            json!({"title": "T", "requester": "carol@example.com", "attachments": [
+                {"bucket": "shop-data", "key": "q1/report.csv"},
+            ]}),
+        );
+        a.quorum = 2;
+        let link = a.new_link("alice@example.com").0;
+        let body = reviewer_message(&a, &link, BASE, NOW).body;
+        assert!(
+            body.contains("Attachments (download them from the review page):\n  report.csv\n"),
+            "{body}"
+        );
+        assert!(body.contains("2 reviewers must approve"), "{body}");
+        assert!(
+            !body.contains("shop-data"),
+            "the bucket is not the reviewer's business: {body}"
+        );
+        let slack = slack_payload(&a, &[link], BASE, NOW)["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            slack.contains("Attachments (on the review page): report.csv")
+                && slack.contains("2 approvals needed"),
+            "{slack}"
+        );
+    }
 
     /// The endings read as the state machine's `Notify…` states write them: its
     /// `States.Format` templates, filled in with the same values, give the same text.

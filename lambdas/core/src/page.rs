@@ -48,12 +48,20 @@ button.approve{background:#1a7f37}button.reject{background:#cf222e}\
 
 /// GET and HEAD: the page for what [`view`] says, always 200 (the link is valid; the page
 /// tells its state). Changes nothing.
-pub fn show(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
+///
+/// `downloads` are the attachments' links, in the request's order (presigned for this page:
+/// see [`crate::attachment::link_lifetime_secs`]); without them the page names the
+/// attachments only.
+pub fn show(approval: &Approval, reviewer: &str, downloads: &[String], now: u64) -> (u16, String) {
+    let shown = Shown {
+        approval,
+        downloads,
+    };
     let html = match view(approval, now) {
         View::Pending { .. } if approval.votes.contains_key(reviewer) => {
-            voted_html(approval, reviewer, now, None)
+            voted_html(shown, reviewer, now, None)
         }
-        View::Pending { .. } => review_html(approval, reviewer, now, None, ""),
+        View::Pending { .. } => review_html(shown, reviewer, now, None, ""),
         View::Decided => decided_html(approval, now, None),
         View::Expired => expired_html(approval, now),
         View::BeingDecided => being_decided_html(approval, now),
@@ -63,7 +71,10 @@ pub fn show(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
 
 /// The review page with the form (200).
 pub fn review(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
-    (200, review_html(approval, reviewer, now, None, ""))
+    (
+        200,
+        review_html(Shown::bare(approval), reviewer, now, None, ""),
+    )
 }
 
 /// A POST on a decided approval (409): who decided what and when.
@@ -81,7 +92,8 @@ pub fn decided(approval: &Approval, now: u64) -> (u16, String) {
 /// A second POST from a reviewer who has voted (409): his vote, unchanged.
 pub fn voted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
     let notice = "You have already voted on this request; your vote stands.";
-    (409, voted_html(approval, reviewer, now, Some(notice)))
+    let html = voted_html(Shown::bare(approval), reviewer, now, Some(notice));
+    (409, html)
 }
 
 /// An approval recorded short of the quorum (200): the request stays open for the others.
@@ -91,7 +103,10 @@ pub fn counted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
         approval.approvals(),
         approval.quorum
     );
-    (200, voted_html(approval, reviewer, now, Some(&notice)))
+    (
+        200,
+        voted_html(Shown::bare(approval), reviewer, now, Some(&notice)),
+    )
 }
 
 /// A POST on an expired approval, or one whose task Step Functions no longer knows (410).
@@ -132,10 +147,14 @@ pub fn confirmation(approval: &Approval, now: u64) -> (u16, String) {
 /// the reviewer's comment kept.
 pub fn retry(approval: &Approval, reviewer: &str, form: &DecisionForm, now: u64) -> (u16, String) {
     let notice = "Your decision could not be passed to the workflow just now, so nothing was recorded. Please press the button again.";
-    (
-        503,
-        review_html(approval, reviewer, now, Some(notice), &form.comment),
-    )
+    let html = review_html(
+        Shown::bare(approval),
+        reviewer,
+        now,
+        Some(notice),
+        &form.comment,
+    );
+    (503, html)
 }
 
 /// The table or Step Functions could not be reached (503): nothing changed; try again.
@@ -185,8 +204,25 @@ fn page_title(approval: &Approval) -> String {
     format!("Approval: {}", approval.request.title)
 }
 
+/// An approval as a page shows it: with its attachments' links, or naming them only.
+#[derive(Clone, Copy)]
+struct Shown<'a> {
+    approval: &'a Approval,
+    downloads: &'a [String],
+}
+
+impl<'a> Shown<'a> {
+    fn bare(approval: &'a Approval) -> Self {
+        Self {
+            approval,
+            downloads: &[],
+        }
+    }
+}
+
 /// The request as the reviewer needs to see it, with a status badge.
-fn request_card(approval: &Approval, now: u64, badge: (&str, &str)) -> Markup {
+fn request_card(shown: Shown<'_>, now: u64, badge: (&str, &str)) -> Markup {
+    let approval = shown.approval;
     let r = &approval.request;
     html! {
         h1 { (r.title) }
@@ -217,6 +253,23 @@ fn request_card(approval: &Approval, now: u64, badge: (&str, &str)) -> Markup {
                 }
             }
         }
+        @if !r.attachments.is_empty() {
+            h2 { "Attachments" }
+            ul class="attachments" {
+                @for (i, attachment) in r.attachments.iter().enumerate() {
+                    li {
+                        @if let Some(url) = shown.downloads.get(i) {
+                            a href=(url) rel="noreferrer" download=(attachment.name) { (attachment.name) }
+                        } @else {
+                            (attachment.name)
+                        }
+                    }
+                }
+            }
+            @if !shown.downloads.is_empty() {
+                p class="note" { "Download links work until the request expires." }
+            }
+        }
     }
 }
 
@@ -245,14 +298,15 @@ fn votes_section(approval: &Approval, now: u64) -> Markup {
 }
 
 /// The page for a reviewer who has voted while the request is still open: no form.
-fn voted_html(approval: &Approval, reviewer: &str, now: u64, notice: Option<&str>) -> String {
+fn voted_html(shown: Shown<'_>, reviewer: &str, now: u64, notice: Option<&str>) -> String {
+    let approval = shown.approval;
     layout(
         &page_title(approval),
         html! {
             @if let Some(notice) = notice {
                 p class="notice" role="status" { (notice) }
             }
-            (request_card(approval, now, ("pending", "Waiting for more approvals")))
+            (request_card(shown, now, ("pending", "Waiting for more approvals")))
             (votes_section(approval, now))
             p class="note" { "You are reviewing as " strong { (reviewer) } "." }
         },
@@ -260,19 +314,20 @@ fn voted_html(approval: &Approval, reviewer: &str, now: u64, notice: Option<&str
 }
 
 fn review_html(
-    approval: &Approval,
+    shown: Shown<'_>,
     reviewer: &str,
     now: u64,
     notice: Option<&str>,
     comment: &str,
 ) -> String {
+    let approval = shown.approval;
     layout(
         &page_title(approval),
         html! {
             @if let Some(notice) = notice {
                 p class="notice" role="alert" { (notice) }
             }
-            (request_card(approval, now, ("pending", "Waiting for a decision")))
+            (request_card(shown, now, ("pending", "Waiting for a decision")))
             (votes_section(approval, now))
             form method="post" {
                 label for="comment" { "Comment (optional)" }
@@ -303,7 +358,7 @@ fn decided_html(approval: &Approval, now: u64, notice: Option<&str>) -> String {
             @if let Some(notice) = notice {
                 p class="notice" role="status" { (notice) }
             }
-            (request_card(approval, now, (class, label)))
+            (request_card(Shown::bare(approval), now, (class, label)))
             h2 { "Decision" }
             p {
                 strong { (label) }
@@ -327,7 +382,7 @@ fn expired_html(approval: &Approval, now: u64) -> String {
                 "This request expired on " (utc(approval.expires_at)) " (" (relative(now, approval.expires_at))
                 "). It can no longer be approved or rejected."
             }
-            (request_card(approval, now, ("expired", "Expired")))
+            (request_card(Shown::bare(approval), now, ("expired", "Expired")))
         },
     )
 }
@@ -340,7 +395,7 @@ fn being_decided_html(approval: &Approval, now: u64) -> String {
                 "A decision on this request is being recorded right now. "
                 a href="" { "Reload this page" } " in a minute to see the outcome."
             }
-            (request_card(approval, now, ("deciding", "Being decided")))
+            (request_card(Shown::bare(approval), now, ("deciding", "Being decided")))
         },
     )
 }
@@ -384,10 +439,10 @@ mod tests {
             comment: hostile.into(),
         };
         vec![
-            show(&pending, hostile, NOW),
-            show(&decided_rec, hostile, NOW),
-            show(&deciding, hostile, NOW + 1),
-            show(&pending, hostile, pending.expires_at),
+            show(&pending, hostile, &[], NOW),
+            show(&decided_rec, hostile, &[], NOW),
+            show(&deciding, hostile, &[], NOW + 1),
+            show(&pending, hostile, &[], pending.expires_at),
             review(&pending, hostile, NOW),
             decided(&decided_rec, NOW),
             expired(&pending, pending.expires_at + 5),
@@ -420,17 +475,44 @@ mod tests {
     }
 
     #[test]
+    fn attachments_link_to_their_downloads_while_open_and_are_named_after() {
+        let request = json!({"title": "T", "requester": "carol@example.com", "attachments": [
+            {"bucket": "shop-data", "key": "q1/report.csv"},
+            {"bucket": "shop-data", "key": "x", "name": "<b>Quote</b>"},
+        ]});
+        let pending = sample(request.clone());
+        let urls = [
+            "https://s3.example/report?X-Amz-Signature=a&b=1".to_owned(),
+            "https://s3.example/x".to_owned(),
+        ];
+        let (_, html) = show(&pending, "alice@example.com", &urls, NOW);
+        assert!(
+            html.contains(r#"<a href="https://s3.example/report?X-Amz-Signature=a&amp;b=1" rel="noreferrer" download="report.csv">report.csv</a>"#),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;Quote&lt;/b&gt;</a>"), "{html}");
+        let (_, named) = show(&pending, "alice@example.com", &[], NOW);
+        assert!(named.contains("<li>report.csv</li>") && !named.contains("s3.example"));
+        let decided = decided_record(request, "", "bob@example.com");
+        let (_, after) = show(&decided, "alice@example.com", &urls, NOW);
+        assert!(after.contains("<li>report.csv</li>") && !after.contains("s3.example"));
+    }
+
+    #[test]
     fn under_a_quorum_the_pages_show_the_votes_and_a_voter_gets_no_form() {
         let pending = sample(json!({"title": "T", "requester": "carol@example.com"}));
-        let (_, single) = show(&pending, "alice@example.com", NOW);
-        assert!(!single.contains("Votes"), "a quorum of one has no votes section");
+        let (_, single) = show(&pending, "alice@example.com", &[], NOW);
+        assert!(
+            !single.contains("Votes"),
+            "a quorum of one has no votes section"
+        );
         let a = with_vote(&pending, "alice@example.com");
-        let (code, voter) = show(&a, "alice@example.com", NOW);
+        let (code, voter) = show(&a, "alice@example.com", &[], NOW);
         assert_eq!(code, 200);
         assert!(!voter.contains("<form"), "{voter}");
         assert!(voter.contains("1 of 2 approvals needed"), "{voter}");
         assert!(voter.contains("<strong>alice@example.com</strong> approved"));
-        let (_, other) = show(&a, "bob@example.com", NOW);
+        let (_, other) = show(&a, "bob@example.com", &[], NOW);
         assert!(other.contains("<form") && other.contains("1 of 2 approvals needed"));
         assert_eq!(voted(&a, "alice@example.com", NOW).0, 409);
         let (code, thanks) = counted(&a, "alice@example.com", NOW);
@@ -585,14 +667,18 @@ mod tests {
     #[test]
     fn show_follows_the_rules() {
         let pending = sample(json!({"title": "T", "requester": "c@x.io"}));
-        assert!(show(&pending, "r@x.io", NOW).1.contains("<form"));
-        let (_, html) = show(&pending, "r@x.io", pending.expires_at);
+        assert!(show(&pending, "r@x.io", &[], NOW).1.contains("<form"));
+        let (_, html) = show(&pending, "r@x.io", &[], pending.expires_at);
         assert!(
             !html.contains("<form") && html.contains("It can no longer be approved or rejected")
         );
         let mut expired_record = pending.clone();
         expired_record.status = Status::Expired;
-        assert!(!show(&expired_record, "r@x.io", NOW).1.contains("<form"));
+        assert!(
+            !show(&expired_record, "r@x.io", &[], NOW)
+                .1
+                .contains("<form")
+        );
         let mut deciding = pending.clone();
         deciding.apply_claim(&Claim {
             decision: Decision::Approved,
@@ -601,12 +687,12 @@ mod tests {
             at: NOW,
         });
         assert!(
-            show(&deciding, "r@x.io", NOW + 10)
+            show(&deciding, "r@x.io", &[], NOW + 10)
                 .1
                 .contains("being recorded right now")
         );
         assert!(
-            show(&deciding, "r@x.io", NOW + 61).1.contains("<form"),
+            show(&deciding, "r@x.io", &[], NOW + 61).1.contains("<form"),
             "a stale claim shows the form again"
         );
     }

@@ -263,7 +263,9 @@ impl Approval {
     /// The approvals recorded so far.
     pub fn approvals(&self) -> u32 {
         let approvals = self.votes.values();
-        approvals.filter(|v| v.decision == Decision::Approved).count() as u32
+        approvals
+            .filter(|v| v.decision == Decision::Approved)
+            .count() as u32
     }
 
     /// Whether `decision` by a reviewer who has not voted decides the request: a rejection,

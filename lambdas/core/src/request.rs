@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
+use crate::attachment::{self, Attachment};
 use crate::id::{ApprovalKey, TaskToken};
 
 /// Longest title, in characters.
@@ -63,6 +64,13 @@ pub enum RequestError {
     CurrencyWithoutAmount,
     /// No configured reviewer other than the requester: nobody could decide.
     NoReviewer,
+    /// An attachment is malformed (the message names which and why).
+    Attachment(String),
+    /// An attachment's bucket is not one the stack may read.
+    BucketNotAllowed {
+        bucket: String,
+        allowed: Vec<String>,
+    },
     /// The quorum needs more reviewers than there are once the requester is left out.
     QuorumUnreachable { quorum: u32, reviewers: usize },
 }
@@ -113,6 +121,16 @@ impl fmt::Display for RequestError {
             Self::NoReviewer => f.write_str(
                 "no reviewer can decide this request: every configured reviewer is the requester, or none is configured",
             ),
+            Self::Attachment(message) => f.write_str(message),
+            Self::BucketNotAllowed { bucket, allowed } if allowed.is_empty() => write!(
+                f,
+                "request.attachments names bucket `{bucket}`, and this stack reads no attachments: list the bucket under attachment_buckets in hitl.yaml and deploy",
+            ),
+            Self::BucketNotAllowed { bucket, allowed } => write!(
+                f,
+                "request.attachments names bucket `{bucket}`, which is not one of attachment_buckets ({}): add it in hitl.yaml and deploy, or move the object",
+                allowed.join(", "),
+            ),
             Self::QuorumUnreachable { quorum, reviewers } => write!(
                 f,
                 "this request needs {quorum} approvals but only {reviewers} reviewers may decide it (the requester may not): lower quorum or add reviewers",
@@ -133,6 +151,8 @@ pub struct ApprovalRequest {
     pub summary: Option<String>,
     pub amount: Option<Number>,
     pub currency: Option<String>,
+    /// S3 objects for the reviewers to look at.
+    pub attachments: Vec<Attachment>,
     /// Every other field of the request, shown as is.
     pub details: Map<String, Value>,
 }
@@ -166,6 +186,7 @@ impl ApprovalRequest {
         if currency.is_some() && amount.is_none() {
             return Err(RequestError::CurrencyWithoutAmount);
         }
+        let attachments = attachment::from_value(fields.get("attachments"))?;
         let details = fields
             .iter()
             .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
@@ -177,6 +198,7 @@ impl ApprovalRequest {
             summary,
             amount,
             currency,
+            attachments,
             details,
         })
     }
@@ -202,7 +224,14 @@ impl ApprovalRequest {
     }
 }
 
-const KNOWN: [&str; 5] = ["title", "requester", "summary", "amount", "currency"];
+const KNOWN: [&str; 6] = [
+    "title",
+    "requester",
+    "summary",
+    "amount",
+    "currency",
+    "attachments",
+];
 
 impl TryFrom<Value> for ApprovalRequest {
     type Error = RequestError;
@@ -225,6 +254,10 @@ impl From<ApprovalRequest> for Value {
         }
         if let Some(currency) = request.currency {
             fields.insert("currency".into(), currency.into());
+        }
+        if !request.attachments.is_empty() {
+            let list = serde_json::to_value(&request.attachments).unwrap_or(Value::Null);
+            fields.insert("attachments".into(), list);
         }
         Value::Object(fields)
     }
@@ -395,12 +428,12 @@ mod tests {
 
     #[test]
     fn the_json_form_round_trips() {
-        let r = parse(json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}}))
+        let r = parse(json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}, "attachments": [{"bucket": "b-1", "key": "k/a.csv", "name": "a.csv"}]}))
             .expect("valid");
         let value = serde_json::to_value(&r).expect("serializes");
         assert_eq!(
             value,
-            json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}})
+            json!({"title": "T", "requester": "a@b.co", "amount": 3, "currency": "USD", "x": {"y": true}, "attachments": [{"bucket": "b-1", "key": "k/a.csv", "name": "a.csv"}]})
         );
         assert_eq!(
             serde_json::from_value::<ApprovalRequest>(value).expect("parses"),

@@ -20,9 +20,9 @@ use serde_json::json;
 
 use crate::dates::rfc3339;
 use crate::id::TaskToken;
-use crate::record::{Approval, Claim, Decision, Status, Transition};
 #[cfg(test)]
 use crate::record::Vote;
+use crate::record::{Approval, Claim, Decision, Status, Transition};
 
 /// Age in seconds past which a `deciding` claim is stale and may be claimed again.
 pub const STALE_CLAIM_SECS: u64 = 60;
@@ -573,11 +573,19 @@ mod tests {
             .as_array()
             .expect("votes")
             .iter()
-            .map(|v| (v["reviewer"].as_str().unwrap(), v["decision"].as_str().unwrap()))
+            .map(|v| {
+                (
+                    v["reviewer"].as_str().unwrap(),
+                    v["decision"].as_str().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             who,
-            [("dave@example.com", "approved"), ("alice@example.com", "approved")]
+            [
+                ("dave@example.com", "approved"),
+                ("alice@example.com", "approved")
+            ]
         );
         assert_eq!(out["reviewer"], "alice@example.com");
     }

@@ -2,7 +2,7 @@
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use hitl_core::{
-    Approval, ApprovalKey, ApprovalRequest, Invocation, RequestError, TaskToken,
+    Approval, ApprovalKey, ApprovalRequest, Invocation, RequestError, TaskToken, attachment,
     message::{reviewer_message, slack_payload},
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -124,7 +124,8 @@ pub async fn handle(context: &Context, event: LambdaEvent<Value>) -> Result<Valu
 }
 
 impl Context {
-    /// A new record for `request` under this function's reviewers, timeout and retention.
+    /// A new record for `request` under this function's reviewers, quorum, timeout and
+    /// retention; refused when an attachment is in a bucket the stack may not read.
     pub fn new_approval(
         &self,
         token: TaskToken,
@@ -134,6 +135,7 @@ impl Context {
         now: u64,
     ) -> Result<Approval, RequestError> {
         let settings = &self.settings;
+        attachment::check_buckets(&request.attachments, &settings.attachment_buckets)?;
         Approval::new(
             token,
             attempt,

@@ -11,6 +11,8 @@ pub struct Settings {
     pub approval_timeout_secs: u64,
     pub retention_secs: u64,
     pub reviewers: Vec<String>,
+    /// The buckets a request's attachments may be in (`ATTACHMENT_BUCKETS`, comma-separated).
+    pub attachment_buckets: Vec<String>,
     /// How many reviewers' approvals approve a request (`QUORUM`, 1 when unset).
     pub quorum: u32,
     /// The SSM parameter holding the Slack webhook URL, when Slack is on.
@@ -42,6 +44,13 @@ impl Settings {
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            attachment_buckets: get("ATTACHMENT_BUCKETS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned)
+                .collect(),
             quorum: match get("QUORUM") {
                 None => 1,
                 Some(text) => text
@@ -69,6 +78,7 @@ mod tests {
                     "RETENTION_SECONDS" => "600",
                     "REVIEWERS" => " a@example.com, ,b@example.com",
                     "QUORUM" => "2",
+                    "ATTACHMENT_BUCKETS" => "shop-data,invoices",
                     other => other,
                 }
                 .to_owned(),
@@ -79,6 +89,7 @@ mod tests {
         assert_eq!(settings.reviewers, ["a@example.com", "b@example.com"]);
         assert_eq!(settings.approval_timeout_secs, 300);
         assert_eq!(settings.quorum, 2);
+        assert_eq!(settings.attachment_buckets, ["shop-data", "invoices"]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use lambda_http::{Body, Error, Request, Response, http::Method};
 use hitl_aws::now;
 
 use crate::{
+    downloads::Downloads,
     resume::Orchestrator,
     store::{Claimed, Table},
 };
@@ -18,6 +19,7 @@ use crate::{
 pub struct Context {
     pub table: Table,
     pub orchestrator: Orchestrator,
+    pub downloads: Downloads,
 }
 
 pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
@@ -73,7 +75,13 @@ async fn answer(context: &Context, request: &Request) -> (u16, String) {
     if method == Method::POST {
         decide(context, request.body().as_ref(), &link, approval).await
     } else {
-        page::show(&approval, &link.reviewer, now())
+        let now = now();
+        let open = matches!(rules::view(&approval, now), rules::View::Pending { .. });
+        let downloads = match open {
+            true => context.downloads.links(&approval, now).await,
+            false => Vec::new(),
+        };
+        page::show(&approval, &link.reviewer, &downloads, now)
     }
 }
 

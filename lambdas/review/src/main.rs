@@ -5,6 +5,7 @@
 //! conditional), `SendTaskSuccess` or `SendDurableExecutionCallbackSuccess`, then finalise,
 //! expire or revert. Two racing POSTs resume the execution once; the loser sees who decided.
 
+mod downloads;
 mod handler;
 mod resume;
 mod store;
@@ -20,6 +21,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let context = handler::Context {
         table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), table),
         orchestrator: resume::Orchestrator::from_env(&aws)?,
+        downloads: downloads::Downloads::new(&aws),
     };
     lambda_http::run(service_fn(|request| handler::handle(&context, request))).await
 }

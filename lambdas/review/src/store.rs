@@ -37,7 +37,9 @@ fn votes(approval: &Approval, claim: &Claim) -> Result<AttributeValue, String> {
 }
 
 /// A conditional update's result: lost when its condition failed.
-fn claimed<T, E, R>(result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<Claimed, String>
+fn claimed<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<Claimed, String>
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -6,9 +6,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::values::{
-    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Quorum, Region,
-    Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
+    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
+    FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
+    ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment

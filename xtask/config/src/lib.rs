@@ -19,9 +19,9 @@ use kit_base::diagnostic::Diagnostic;
 pub use file::ConfigFile;
 use file::{Layer, Settings};
 use values::{
-    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName, FunctionTimeout,
-    KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName, ProjectName, Quorum, Region,
-    Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
+    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
+    FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
+    ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// Values the command line sets, which win over the file.

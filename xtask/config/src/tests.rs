@@ -164,15 +164,13 @@ fn a_quorum_above_the_reviewers_is_refused_at_its_line() {
     let err = config
         .resolve("prod", &Overrides::default())
         .expect_err("three of two");
-    assert_eq!(
-        err.field.as_deref(),
-        Some("environments.prod.quorum")
+    assert_eq!(err.field.as_deref(), Some("environments.prod.quorum"));
+    assert_eq!(err.line.map(|(line, _)| line), Some(8));
+    assert!(
+        err.message.contains("quorum 3 needs at least 3 reviewers"),
+        "{}",
+        err.message
     );
-    assert_eq!(
-        err.line.map(|(line, _)| line),
-        Some(8)
-    );
-    assert!(err.message.contains("quorum 3 needs at least 3 reviewers"), "{}", err.message);
     let more = Overrides {
         emails: vec!["c@example.com".parse().unwrap()],
         ..Overrides::default()
@@ -202,5 +200,9 @@ fn attachment_buckets_are_checked_by_s3s_naming_rules() {
         panic!("a bad bucket name parsed");
     };
     assert_eq!(err.line.map(|(line, _)| line), Some(4));
-    assert!(err.message.contains("`Shop_Data` is not an S3 bucket name"), "{}", err.message);
+    assert!(
+        err.message.contains("`Shop_Data` is not an S3 bucket name"),
+        "{}",
+        err.message
+    );
 }

@@ -463,7 +463,8 @@ impl FromStr for BucketName {
                 "`{text}` is not an S3 bucket name: {why} (see S3's bucket naming rules)"
             ))
         };
-        let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let edge =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !(3..=63).contains(&text.len()) {
             return refuse("it must be 3 to 63 characters long");
         }

@@ -25,6 +25,12 @@ pub struct StackContext<'a> {
     pub reviewers: Vec<Reviewer<'a>>,
     /// Comma-separated, for the request function's environment.
     pub reviewer_list: String,
+    /// How many reviewers must approve.
+    pub quorum: u32,
+    /// The buckets the review function may read attachments from.
+    pub attachment_buckets: Vec<&'a str>,
+    /// The same, comma-separated, for the request function's environment.
+    pub attachment_bucket_list: String,
     pub slack_webhook_parameter: Option<&'a str>,
     /// The customer managed key of that parameter, when it is not aws/ssm.
     pub slack_webhook_kms_key: Option<&'a str>,
@@ -180,6 +186,18 @@ impl<'a> StackContext<'a> {
                 .reviewers
                 .iter()
                 .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            quorum: config.quorum.get(),
+            attachment_buckets: config
+                .attachment_buckets
+                .iter()
+                .map(|b| b.as_str())
+                .collect(),
+            attachment_bucket_list: config
+                .attachment_buckets
+                .iter()
+                .map(|b| b.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
             slack_webhook_parameter: config.slack_webhook_parameter.as_ref().map(|p| p.as_str()),

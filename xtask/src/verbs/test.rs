@@ -221,6 +221,16 @@ fn end_to_end(cargo: &str) -> Result<()> {
         "--",
         "--ignored",
     ];
+    let policies = [
+        "test",
+        "--package",
+        "xtask",
+        "--test",
+        "local_policies",
+        "--no-fail-fast",
+        "--",
+        "--ignored",
+    ];
     // The local environment first, so that the suites reach it as they would reach AWS: through
     // AWS_ENDPOINT_URL (the same code runs against an account with `--aws`).
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
@@ -261,7 +271,10 @@ fn end_to_end(cargo: &str) -> Result<()> {
         )
     };
     let first = suites(&step_functions, "local");
-    let outcome = first.and(suites(&durable, "local-durable"));
+    let outcome = first
+        .and(suites(&durable, "local-durable"))
+        .and(suites(&policies, "local-policy"))
+        .and(suites(&policies, "local-policy-df"));
     // What `--aws` does after the suite, here on the local environment: each suite's stack
     // destroyed and its queue deleted (each tried, whatever the other did).
     let teardown = (|| -> Result<()> {
@@ -270,6 +283,8 @@ fn end_to_end(cargo: &str) -> Result<()> {
         for (config, project, env) in [
             ("xtask/tests/local/hitl.yaml", "e2e", "local"),
             ("xtask/tests/local/hitl.yaml", "e2e", "local-durable"),
+            ("xtask/tests/local/hitl.yaml", "e2e", "local-policy"),
+            ("xtask/tests/local/hitl.yaml", "e2e", "local-policy-df"),
             ("xtask/tests/load/hitl.yaml", "load", "local"),
         ] {
             let config = paths::root().join(config);

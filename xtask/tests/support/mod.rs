@@ -748,6 +748,34 @@ impl Env {
         page(self.http.get(url).call().unwrap())
     }
 
+    /// Puts `body` at `bucket`/`key`, making the bucket first if it is not there.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        self.runtime.block_on(async {
+            let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+                .force_path_style(true)
+                .build();
+            let s3 = aws_sdk_s3::Client::from_conf(config);
+            if s3.head_bucket().bucket(bucket).send().await.is_err() {
+                s3.create_bucket().bucket(bucket).send().await.unwrap();
+            }
+            s3.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(body.to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    /// A plain GET, as a browser follows a download link: (status, body bytes).
+    pub fn download(&self, url: &str) -> (u16, Vec<u8>) {
+        let mut response = self.http.get(url).call().unwrap();
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_vec().unwrap();
+        (status, body)
+    }
+
     pub fn head(&self, url: &str) -> u16 {
         self.http.head(url).call().unwrap().status().as_u16()
     }

@@ -1,0 +1,210 @@
+//! The approval policies end to end, on either orchestrator (`HITL_E2E_ENV`
+//! `local-policy`, then `local-policy-df`): an environment of three reviewers of whom
+//! two must approve, whose requests may attach objects from one bucket. `cargo xtask test` runs
+//! it on the local environment, as it runs `local.rs`.
+
+mod support;
+
+use std::{
+    sync::{Arc, Barrier},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use support::{Page, env, nonce};
+
+const REVIEWERS: [&str; 3] = ["ana@example.com", "ben@example.com", "cyd@example.com"];
+
+/// The workflow's output's `approval.votes`, as (reviewer, decision).
+fn votes(done: &Value) -> Vec<(String, String)> {
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    output["approval"]["votes"]
+        .as_array()
+        .expect("the output lists the votes")
+        .iter()
+        .map(|v| {
+            assert!(
+                v["decidedAt"].is_string() && v["comment"].is_string(),
+                "{v}"
+            );
+            (
+                v["reviewer"].as_str().unwrap().to_owned(),
+                v["decision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn vote(reviewer: &str, decision: &str) -> (String, String) {
+    (reviewer.to_owned(), decision.to_owned())
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn two_of_three_approve_one_approval_keeps_it_open_and_a_voter_sees_his_vote() {
+    let env = env();
+    let run = env.start("quorum");
+    let ana = env.link(&run.title, REVIEWERS[0]);
+    let page = env.post(&ana, "approve", "fine by me");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("1 of 2 approvals"), "{}", page.body);
+    // The first approval decides nothing: the execution waits, the record stays open.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+    assert_eq!(env.record(&ana)["status"], "pending");
+    assert_eq!(env.decisions_delivered(&run.arn), 0);
+    // A second POST from the same link shows the vote and changes nothing.
+    let again = env.post(&ana, "reject", "changed my mind");
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("already voted"), "{}", again.body);
+    let shown = env.get(&ana);
+    assert!(!shown.body.contains("<form"), "a voter gets no form again");
+    assert!(shown.body.contains("fine by me"));
+
+    let ben = env.link(&run.title, REVIEWERS[1]);
+    assert!(env.get(&ben).body.contains("1 of 2 approvals needed"));
+    let page = env.post(&ben, "approve", "ok");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        votes(&done),
+        [
+            vote(REVIEWERS[0], "approved"),
+            vote(REVIEWERS[1], "approved")
+        ]
+    );
+    assert_eq!(env.decisions_delivered(&run.arn), 1);
+    // Nobody may vote on a decided request.
+    let cyd = env.link(&run.title, REVIEWERS[2]);
+    assert_eq!(env.post(&cyd, "reject", "late").status, 409);
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_rejection_after_an_approval_rejects_the_request() {
+    let env = env();
+    let run = env.start("quorum-reject");
+    let ana = env.link(&run.title, REVIEWERS[0]);
+    assert_eq!(env.post(&ana, "approve", "yes").status, 200);
+    let cyd = env.link(&run.title, REVIEWERS[2]);
+    let page = env.post(&cyd, "reject", "not this quarter");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "Rejected");
+    assert_eq!(done["cause"], "not this quarter");
+    assert_eq!(env.record(&cyd)["decided_by"], REVIEWERS[2]);
+}
+
+/// Every reviewer approves at once, a few times each: exactly two votes count, one of them
+/// decides, and the workflow is resumed once.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn racing_approvals_resume_the_workflow_once() {
+    let env = env();
+    for round in 0..2 {
+        let run = env.start(&format!("quorum-race-{round}"));
+        let links: Vec<String> = REVIEWERS.iter().map(|r| env.link(&run.title, r)).collect();
+        let barrier = Arc::new(Barrier::new(9));
+        let pages: Vec<Page> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..9)
+                .map(|i| {
+                    let (barrier, link) = (barrier.clone(), links[i % 3].clone());
+                    scope.spawn(move || {
+                        barrier.wait();
+                        env.post(&link, "approve", &format!("click {i}"))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let statuses: Vec<u16> = pages.iter().map(|p| p.status).collect();
+        assert!(
+            statuses.iter().all(|s| [200, 409].contains(s)),
+            "round {round}: {statuses:?}"
+        );
+        let decided: Vec<_> = pages
+            .iter()
+            .filter(|p| p.body.contains("you approved this request"))
+            .collect();
+        assert_eq!(
+            decided.len(),
+            1,
+            "round {round}: one POST decides: {statuses:?}"
+        );
+        let counted = pages
+            .iter()
+            .filter(|p| p.body.contains("your approval is recorded"))
+            .count();
+        assert_eq!(
+            counted, 1,
+            "round {round}: one approval counted short: {statuses:?}"
+        );
+        let done = env.wait_for_end(&run.arn);
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        assert_eq!(env.decisions_delivered(&run.arn), 1, "{done}");
+        let votes = votes(&done);
+        assert_eq!(votes.len(), 2, "{votes:?}");
+        assert_ne!(votes[0].0, votes[1].0, "two different reviewers: {votes:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn an_attachments_link_on_the_page_downloads_the_object() {
+    let env = env();
+    let body = format!("region,total\neu,{}\n", nonce());
+    env.put_object("e2e-attachments", "reports/q1.csv", body.as_bytes());
+    let title = format!("e2e attachment {}", nonce());
+    let arn = env.start_raw(json!({
+        "title": title,
+        "requester": "carl@example.com",
+        "attachments": [{"bucket": "e2e-attachments", "key": "reports/q1.csv", "name": "Q1 totals"}],
+    }));
+    let link = env.link(&title, REVIEWERS[1]);
+    let message = env.wait_for_message(REVIEWERS[1], |m| m.body.contains(&title));
+    assert!(message.body.contains("Q1 totals"), "{}", message.body);
+    let page = env.get(&link);
+    let href = page
+        .body
+        .split("<a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no download link on the page:\n{}", page.body))
+        .replace("&amp;", "&");
+    assert!(href.contains("X-Amz-Signature="), "{href}");
+    assert!(href.contains("X-Amz-Expires="), "{href}");
+    let expires: u64 = href
+        .split("X-Amz-Expires=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a lifetime");
+    assert!(expires <= 60, "the link outlives the approval: {expires}s");
+    let (status, downloaded) = env.download(&href);
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(downloaded).unwrap(), body);
+    env.stop(&arn);
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn an_attachment_outside_the_attachment_buckets_fails_at_once() {
+    let env = env();
+    let started = Instant::now();
+    let arn = env.start_raw(json!({
+        "title": format!("e2e other bucket {}", nonce()),
+        "requester": "carl@example.com",
+        "attachments": [{"bucket": "someone-elses-bucket", "key": "secrets.csv"}],
+    }));
+    let done = env.wait_for_end(&arn);
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "Hitl.InvalidRequest", "{done}");
+    let cause = done["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("someone-elses-bucket") && cause.contains("e2e-attachments"),
+        "{done}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+}

@@ -208,3 +208,99 @@ fn an_attachment_outside_the_attachment_buckets_fails_at_once() {
     );
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+/// The link in a message's body.
+fn link_in(body: &str) -> String {
+    body.lines()
+        .find(|l| l.contains("/approvals/"))
+        .expect("a link in the message")
+        .trim()
+        .to_owned()
+}
+
+/// The reminder (6s after the request) reaches the two reviewers who have not voted, once
+/// each, with links of their own; the escalation (10s) reaches its address with its own link,
+/// whose approval then decides.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_reminder_reaches_who_has_not_voted_and_the_escalation_its_address() {
+    let env = env();
+    let run = env.start("remind");
+    let ana = env.link(&run.title, REVIEWERS[0]);
+    assert_eq!(env.post(&ana, "approve", "yes").status, 200);
+    let reminder = format!("Reminder: Approval needed: {}", run.title);
+    for reviewer in &REVIEWERS[1..] {
+        let first = env.link(&run.title, reviewer);
+        let message = env.wait_for_message(reviewer, |m| m.subject == reminder);
+        assert_eq!(message.reviewer_attribute, *reviewer);
+        assert!(
+            message
+                .body
+                .starts_with("Reminder: this request is still waiting")
+        );
+        let again = link_in(&message.body);
+        assert_ne!(again, first, "a reminder carries a fresh link");
+        assert!(env.get(&again).body.contains("<form"));
+    }
+    let escalated = format!("Escalated: Approval needed: {}", run.title);
+    let message = env.wait_for_message("eve@example.com", |m| m.subject == escalated);
+    assert_eq!(message.reviewer_attribute, "eve@example.com");
+    assert!(
+        message.body.contains("escalated to you"),
+        "{}",
+        message.body
+    );
+    let eve = link_in(&message.body);
+    assert_eq!(
+        env.post(&eve, "approve", "escalated and approved").status,
+        200
+    );
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        votes(&done),
+        [
+            vote(REVIEWERS[0], "approved"),
+            vote("eve@example.com", "approved")
+        ]
+    );
+    // Once each, and none for the reviewer who had voted.
+    let nudges: Vec<_> = env
+        .messages_about(&run.title)
+        .into_iter()
+        .filter(|m| m.subject == reminder || m.subject == escalated)
+        .map(|m| m.reviewer_attribute)
+        .collect();
+    assert_eq!(nudges.len(), 3, "{nudges:?}");
+    assert!(!nudges.iter().any(|r| r == REVIEWERS[0]), "{nudges:?}");
+}
+
+/// Decided before the reminder is due: its schedules fire on a closed record and send nothing,
+/// and the workflow ended without waiting for them.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn nothing_is_sent_after_a_decision() {
+    let env = env();
+    let started = Instant::now();
+    let run = env.start("decided-early");
+    for reviewer in &REVIEWERS[..2] {
+        let link = env.link(&run.title, reviewer);
+        assert_eq!(env.post(&link, "approve", "quick").status, 200);
+    }
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "the ending waited for the reminder"
+    );
+    // Past the escalation's time, and then some for its invoke.
+    std::thread::sleep(
+        Duration::from_secs(10).saturating_sub(started.elapsed()) + Duration::from_secs(4),
+    );
+    let nudges: Vec<_> = env
+        .messages_about(&run.title)
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Reminder:") || m.subject.starts_with("Escalated:"))
+        .collect();
+    assert!(nudges.is_empty(), "{nudges:?}");
+}

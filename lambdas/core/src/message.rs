@@ -96,6 +96,38 @@ pub fn reviewer_message(
     }
 }
 
+/// The message of a reminder or an escalation: the request message for `link`'s addressee,
+/// its subject and first lines saying why it comes now.
+pub fn nudge_message(
+    approval: &Approval,
+    link: &Link,
+    base_url: &str,
+    nudge: crate::rules::Nudge,
+    now: u64,
+) -> ReviewerMessage {
+    let mut message = reviewer_message(approval, link, base_url, now);
+    let (prefix, why) = match nudge {
+        crate::rules::Nudge::Remind => (
+            "Reminder: ",
+            format!(
+                "Reminder: this request is still waiting for your decision, asked {}.\n\n",
+                relative(now, approval.created_at)
+            ),
+        ),
+        crate::rules::Nudge::Escalate => (
+            "Escalated: ",
+            format!(
+                "This request was escalated to you: nobody has decided it since it was asked {}, and it expires {}.\n\n",
+                relative(now, approval.created_at),
+                relative(now, approval.expires_at),
+            ),
+        ),
+    };
+    message.subject = shorten(&format!("{prefix}{}", message.subject), MAX_SUBJECT_CHARS);
+    message.body = format!("{why}{}", message.body);
+    message
+}
+
 /// The Slack incoming-webhook payload `{"text": …}`, with one review link per reviewer in
 /// `links` (each link records its reviewer). User text has Slack's `&`, `<`, `>` escaped, so
 /// it cannot form links or mentions.
@@ -214,6 +246,28 @@ mod tests {
 
     const NOW: u64 = 1_740_821_400;
     const BASE: &str = "https://abc.execute-api.eu-west-1.amazonaws.com/prod/";
+
+    #[test]
+    fn nudges_say_why_they_come_and_carry_their_own_link() {
+        let a = sample(json!({"title": "Buy a laptop", "requester": "carol@example.com"}));
+        let link = a.new_link("boss@example.com").0;
+        let later = NOW + 7200;
+        let escalated = nudge_message(&a, &link, BASE, crate::rules::Nudge::Escalate, later);
+        assert_eq!(
+            escalated.subject,
+            "Escalated: Approval needed: Buy a laptop"
+        );
+        assert!(escalated.body.starts_with("This request was escalated to you: nobody has decided it since it was asked 2 hours ago"), "{}", escalated.body);
+        assert!(escalated.body.contains(&link_url(BASE, &link.id)));
+        assert_eq!(escalated.reviewer, "boss@example.com");
+        let reminder = nudge_message(&a, &link, BASE, crate::rules::Nudge::Remind, later);
+        assert!(reminder.subject.starts_with("Reminder: Approval needed"));
+        assert!(
+            reminder
+                .body
+                .starts_with("Reminder: this request is still waiting")
+        );
+    }
 
     #[test]
     fn messages_name_the_attachments_and_the_quorum_but_link_only_the_page() {

@@ -154,6 +154,12 @@ pub struct Approval {
     /// (a rejection decides at once); once decided, the deciding vote is among them.
     #[serde(default)]
     pub votes: BTreeMap<String, Vote>,
+    /// When the reminder went out (at most once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<u64>,
+    /// When the request was escalated (at most once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<u64>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -241,6 +247,8 @@ impl Approval {
             notified: BTreeMap::new(),
             quorum: 1,
             votes: BTreeMap::new(),
+            reminded_at: None,
+            escalated_at: None,
             claimed_at: None,
             decision: None,
             comment: None,

@@ -23,6 +23,7 @@ use crate::id::TaskToken;
 #[cfg(test)]
 use crate::record::Vote;
 use crate::record::{Approval, Claim, Decision, Status, Transition};
+use crate::request::same_email;
 
 /// Age in seconds past which a `deciding` claim is stale and may be claimed again.
 pub const STALE_CLAIM_SECS: u64 = 60;
@@ -135,6 +136,65 @@ pub fn ballot(record: &Approval, reviewer: &str, decision: Decision) -> Ballot {
     } else {
         Ballot::Count
     }
+}
+
+/// A message sent on a schedule after the request: a reminder, or an escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Nudge {
+    /// Each reviewer who has not voted, once.
+    Remind,
+    /// The escalation addresses, once.
+    Escalate,
+}
+
+impl Nudge {
+    /// The record's attribute that marks it sent: `reminded_at` or `escalated_at`.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::Remind => "reminded_at",
+            Self::Escalate => "escalated_at",
+        }
+    }
+
+    /// The schedule's name suffix: `remind` or `escalate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Remind => "remind",
+            Self::Escalate => "escalate",
+        }
+    }
+
+    fn sent(self, record: &Approval) -> bool {
+        match self {
+            Self::Remind => record.reminded_at.is_some(),
+            Self::Escalate => record.escalated_at.is_some(),
+        }
+    }
+}
+
+/// Who gets `nudge` at `now`: nobody unless the approval is still open (pending, or a claim
+/// gone stale), not past its expiry and not nudged so before. A reminder goes to each reviewer
+/// who has not voted; an escalation to each of `escalate_to` who is not the requester and has
+/// not voted. The adapter marks the record first (`attribute_not_exists`), so each is sent at
+/// most once however often the schedule fires.
+pub fn nudged(record: &Approval, nudge: Nudge, escalate_to: &[String], now: u64) -> Vec<String> {
+    let open = match record.status {
+        Status::Pending => true,
+        Status::Deciding => claim_is_stale(record.claimed_at, now),
+        _ => false,
+    };
+    if !open || is_past_expiry(record, now) || nudge.sent(record) {
+        return Vec::new();
+    }
+    let voted = |who: &str| record.votes.keys().any(|v| same_email(v, who));
+    let mut who: Vec<String> = match nudge {
+        Nudge::Remind => record.reviewers.clone(),
+        Nudge::Escalate => escalate_to.to_vec(),
+    };
+    who.retain(|r| !voted(r) && !same_email(r, &record.request.requester));
+    who.dedup_by(|a, b| same_email(a, b));
+    who
 }
 
 /// How sending the decision went (`SendTaskSuccess`, or a durable function's
@@ -588,6 +648,44 @@ mod tests {
             ]
         );
         assert_eq!(out["reviewer"], "alice@example.com");
+    }
+
+    #[test]
+    fn nudges_go_to_who_has_not_voted_while_open_and_only_once() {
+        let mut a = quorum_of_two();
+        a.votes.insert("alice@example.com".into(), approve(10));
+        let boss = [
+            "boss@example.com".to_owned(),
+            "carol@example.com".to_owned(),
+        ];
+        let now = a.created_at + 100;
+        assert_eq!(
+            nudged(&a, Nudge::Remind, &boss, now),
+            ["bob@example.com", "dave@example.com"]
+        );
+        // The requester is never asked to approve his own request.
+        assert_eq!(
+            nudged(&a, Nudge::Escalate, &boss, now),
+            ["boss@example.com"]
+        );
+        let mut reminded = a.clone();
+        reminded.reminded_at = Some(now);
+        assert!(nudged(&reminded, Nudge::Remind, &boss, now).is_empty());
+        assert!(!nudged(&reminded, Nudge::Escalate, &boss, now).is_empty());
+        for status in [Status::Approved, Status::Rejected, Status::Expired] {
+            let mut closed = a.clone();
+            closed.status = status;
+            assert!(
+                nudged(&closed, Nudge::Remind, &boss, now).is_empty(),
+                "{status:?}"
+            );
+        }
+        assert!(nudged(&a, Nudge::Remind, &boss, a.expires_at).is_empty());
+        let mut deciding = a.clone();
+        deciding.status = Status::Deciding;
+        deciding.claimed_at = Some(now);
+        assert!(nudged(&deciding, Nudge::Remind, &boss, now + 1).is_empty());
+        assert!(!nudged(&deciding, Nudge::Remind, &boss, now + 61).is_empty());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::{
 pub struct Context {
     pub table: Table,
     pub sns: aws_sdk_sns::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
     pub slack: Option<Slack>,
     pub settings: Settings,
 }
@@ -29,6 +30,7 @@ impl Context {
         Self {
             table: Table::new(aws_sdk_dynamodb::Client::new(aws), settings.table.clone()),
             sns: aws_sdk_sns::Client::new(aws),
+            scheduler: aws_sdk_scheduler::Client::new(aws),
             slack: settings
                 .slack_parameter
                 .clone()
@@ -195,6 +197,12 @@ pub async fn request_approval(
         Stored::New(_) | Stored::Again(_) | Stored::Refreshed(_) => {}
     }
 
+    if let Some(schedules) = &settings.schedules {
+        schedules
+            .make(&context.scheduler, approval)
+            .await
+            .map_err(|e| Failure::transient(format!("cannot schedule the reminders: {e}")))?;
+    }
     let mut sent = 0;
     for reviewer in approval.unnotified() {
         // A fresh link per message: the table keeps only its digest, so a retry cannot send the

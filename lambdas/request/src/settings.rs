@@ -2,6 +2,8 @@
 
 use std::env;
 
+use crate::schedule::Schedules;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub table: String,
@@ -13,6 +15,12 @@ pub struct Settings {
     pub reviewers: Vec<String>,
     /// The buckets a request's attachments may be in (`ATTACHMENT_BUCKETS`, comma-separated).
     pub attachment_buckets: Vec<String>,
+    /// Who an escalated request goes to (`ESCALATE_TO`, comma-separated).
+    pub escalate_to: Vec<String>,
+    /// The approval's reminder and escalation schedules, when the stack has either
+    /// (`SCHEDULE_GROUP`, `SCHEDULER_ROLE_ARN`, `REMIND_FUNCTION_ARN`, `REMIND_AFTER_SECONDS`,
+    /// `ESCALATE_AFTER_SECONDS`).
+    pub schedules: Option<Schedules>,
     /// How many reviewers' approvals approve a request (`QUORUM`, 1 when unset).
     pub quorum: u32,
     /// The SSM parameter holding the Slack webhook URL, when Slack is on.
@@ -32,6 +40,18 @@ impl Settings {
                 .parse()
                 .map_err(|_| format!("environment variable {name} is not a whole number"))
         };
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let optional_number = |name: &str| -> Result<Option<u64>, String> {
+            get(name).map(|_| number(name)).transpose()
+        };
         Ok(Self {
             table: text("TABLE_NAME")?,
             topic_arn: text("TOPIC_ARN")?,
@@ -44,13 +64,18 @@ impl Settings {
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            attachment_buckets: get("ATTACHMENT_BUCKETS")
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            attachment_buckets: list("ATTACHMENT_BUCKETS"),
+            escalate_to: list("ESCALATE_TO"),
+            schedules: match get("SCHEDULE_GROUP") {
+                None => None,
+                Some(group) => Some(Schedules {
+                    group,
+                    role_arn: text("SCHEDULER_ROLE_ARN")?,
+                    target_arn: text("REMIND_FUNCTION_ARN")?,
+                    remind_after_secs: optional_number("REMIND_AFTER_SECONDS")?,
+                    escalate_after_secs: optional_number("ESCALATE_AFTER_SECONDS")?,
+                }),
+            },
             quorum: match get("QUORUM") {
                 None => 1,
                 Some(text) => text

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{Client, error::SdkError, types::AttributeValue};
 use hitl_aws::{describe, error_code};
-use hitl_core::{Approval, ApprovalId, LinkItem, Status};
+use hitl_core::{Approval, ApprovalId, LinkItem, Nudge, Status};
 
 /// On the approval: when its Slack message went out.
 const SLACK_SENT_AT: &str = "slack_sent_at";
@@ -190,6 +190,45 @@ impl Table {
             .send()
             .await?;
         Ok(())
+    }
+
+    /// The approval record `id`, if there is one.
+    pub async fn find(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        Ok(self
+            .get(id)
+            .await?
+            .and_then(|item| serde_dynamo::from_item(item).ok()))
+    }
+
+    /// Marks `nudge` sent on the approval, only if it was not and the approval is still open:
+    /// whether this call marked it (and so sends it).
+    pub async fn mark_nudged(
+        &self,
+        id: &ApprovalId,
+        nudge: Nudge,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", AttributeValue::S(id.as_str().to_owned()))
+            .update_expression("SET #n = :now")
+            .condition_expression(
+                "attribute_not_exists(#n) AND #status IN (:pending, :deciding) AND expires_at > :now",
+            )
+            .expression_attribute_names("#n", nudge.attribute())
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":pending", AttributeValue::S(Status::Pending.as_str().into()))
+            .expression_attribute_values(":deciding", AttributeValue::S(Status::Deciding.as_str().into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether the approval's Slack message went out.

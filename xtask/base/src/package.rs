@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 /// The function binaries, as the workspace's `lambdas/` build them and the stack names them
 /// (`<stack>-<binary>`). A stack deploys the review function and, by its orchestrator, the
 /// request function (Step Functions) or the durable workflow.
-pub const FUNCTIONS: [&str; 3] = ["request", "review", "workflow"];
+/// The remind function is deployed when the stack has a reminder or an escalation.
+pub const FUNCTIONS: [&str; 4] = ["request", "review", "workflow", "remind"];
 
 /// The binary that is a durable function: an invoke of it starts a durable execution.
 pub const DURABLE_FUNCTION: &str = "workflow";
@@ -21,10 +22,11 @@ pub fn dev_features() -> String {
 /// The stack parameter naming the bucket of the function packages.
 pub const ASSET_BUCKET_PARAMETER: &str = "AssetBucket";
 /// The stack parameters naming each function's package, with the function.
-pub const CODE_KEY_PARAMETERS: [(&str, &str); 3] = [
+pub const CODE_KEY_PARAMETERS: [(&str, &str); 4] = [
     ("RequestCodeKey", "request"),
     ("ReviewCodeKey", "review"),
     ("WorkflowCodeKey", "workflow"),
+    ("RemindCodeKey", "remind"),
 ];
 
 /// Every stack parameter about the packages: the bucket, then each function's key.

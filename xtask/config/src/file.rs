@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::values::{
     ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
     FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
-    ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
+    PolicyDelay, ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst,
+    ThrottleRate,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment
@@ -50,6 +51,14 @@ pub struct Settings {
     /// How many different reviewers must approve a request (default 1); one rejection rejects
     /// it. At most the number of reviewers.
     pub quorum: Option<Quorum>,
+    /// After how long each reviewer who has not voted gets one reminder with his own link
+    /// (before approval_timeout; default: no reminder).
+    pub remind_after: Option<PolicyDelay>,
+    /// After how long the request goes to `escalate_to` too, each with a link of his own and a
+    /// message saying why (before approval_timeout; default: no escalation).
+    pub escalate_after: Option<PolicyDelay>,
+    /// Who an escalated request goes to: email addresses, each subscribed like a reviewer.
+    pub escalate_to: Option<Vec<Email>>,
     /// The S3 buckets a request's attachments may come from: the review function may read
     /// objects in these alone (`s3:GetObject`), and a request naming another bucket fails.
     pub attachment_buckets: Option<Vec<BucketName>>,
@@ -156,6 +165,9 @@ impl Layer for Settings {
             retention: self.retention.layer(top.retention),
             reviewers: self.reviewers.layer(top.reviewers),
             quorum: self.quorum.layer(top.quorum),
+            remind_after: self.remind_after.layer(top.remind_after),
+            escalate_after: self.escalate_after.layer(top.escalate_after),
+            escalate_to: self.escalate_to.layer(top.escalate_to),
             attachment_buckets: self.attachment_buckets.layer(top.attachment_buckets),
             slack_webhook_parameter: self
                 .slack_webhook_parameter

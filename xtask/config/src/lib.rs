@@ -21,7 +21,8 @@ use file::{Layer, Settings};
 use values::{
     ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
     FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
-    ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst, ThrottleRate,
+    PolicyDelay, ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst,
+    ThrottleRate,
 };
 
 /// Values the command line sets, which win over the file.
@@ -46,6 +47,10 @@ pub struct Effective {
     pub retention: Retention,
     pub reviewers: Vec<Email>,
     pub quorum: Quorum,
+    /// When reviewers who have not voted are reminded, if they are.
+    pub remind_after: Option<PolicyDelay>,
+    /// When, and to whom, an open request is escalated, if it is.
+    pub escalation: Option<Escalation>,
     pub attachment_buckets: Vec<BucketName>,
     pub slack_webhook_parameter: Option<ParameterName>,
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
@@ -58,6 +63,29 @@ pub struct Effective {
     pub templates: Option<PathBuf>,
     pub endpoint: Endpoint,
     pub orchestrator: Orchestrator,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Escalation {
+    pub after: PolicyDelay,
+    pub to: Vec<Email>,
+}
+
+impl Effective {
+    /// Whether anything runs on a schedule after a request (a reminder or an escalation).
+    pub fn schedules(&self) -> bool {
+        self.remind_after.is_some() || self.escalation.is_some()
+    }
+
+    /// The function binaries the stack deploys: the orchestrator's, and the remind function
+    /// when something is scheduled.
+    pub fn functions(&self) -> Vec<&'static str> {
+        let mut functions = self.orchestrator.functions().to_vec();
+        if self.schedules() {
+            functions.push("remind");
+        }
+        functions
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -245,6 +273,44 @@ impl Config {
                 ),
             ));
         }
+        let approval_timeout = merged
+            .approval_timeout
+            .unwrap_or(ApprovalTimeout::from_secs(24 * 3600));
+        for (key, delay) in [
+            ("remind_after", merged.remind_after),
+            ("escalate_after", merged.escalate_after),
+        ] {
+            if let Some(delay) = delay.filter(|d| d.secs() >= approval_timeout.secs()) {
+                return Err(self.error_at(
+                    &self.setting_path(env_name, key),
+                    format!(
+                        "{key} is {delay}, not before the approval timeout ({approval_timeout}): \
+                         nobody could act on it; make it shorter than approval_timeout"
+                    ),
+                ));
+            }
+        }
+        let escalate_to = merged.escalate_to.unwrap_or_default();
+        let escalation = match (merged.escalate_after, escalate_to.is_empty()) {
+            (Some(after), false) => Some(Escalation {
+                after,
+                to: escalate_to,
+            }),
+            (None, true) => None,
+            (Some(_), true) => {
+                return Err(self.error_at(
+                    &self.setting_path(env_name, "escalate_after"),
+                    "escalate_after without escalate_to: list who the request is escalated to"
+                        .to_owned(),
+                ));
+            }
+            (None, false) => {
+                return Err(self.error_at(
+                    &self.setting_path(env_name, "escalate_to"),
+                    "escalate_to without escalate_after: say after how long (e.g. 12h)".to_owned(),
+                ));
+            }
+        };
         let mut attachment_buckets = merged.attachment_buckets.unwrap_or_default();
         attachment_buckets.sort();
         attachment_buckets.dedup();
@@ -258,14 +324,14 @@ impl Config {
             stack_name,
             region: merged.region,
             profile: merged.profile,
-            approval_timeout: merged
-                .approval_timeout
-                .unwrap_or(ApprovalTimeout::from_secs(24 * 3600)),
+            approval_timeout,
             retention: merged
                 .retention
                 .unwrap_or(Retention::from_secs(30 * 86_400)),
             reviewers,
             quorum,
+            remind_after: merged.remind_after,
+            escalation,
             attachment_buckets,
             slack_webhook_parameter: merged.slack_webhook_parameter,
             slack_webhook_kms_key: merged.slack_webhook_kms_key,

@@ -206,3 +206,51 @@ fn attachment_buckets_are_checked_by_s3s_naming_rules() {
         err.message
     );
 }
+
+#[test]
+fn reminders_and_escalation_come_before_the_timeout_and_escalation_names_its_addresses() {
+    let ok = parse(
+        "project: shop\ndefaults:\n  approval_timeout: 2h\n  remind_after: 30m\n  \
+         escalate_after: 1h\n  escalate_to: [boss@example.com]\nenvironments:\n  dev:\n",
+    )
+    .unwrap();
+    let dev = ok.resolve("dev", &Overrides::default()).unwrap();
+    assert_eq!(dev.remind_after.map(|d| d.secs()), Some(1800));
+    let escalation = dev.escalation.as_ref().expect("escalated");
+    assert_eq!(escalation.after.secs(), 3600);
+    assert_eq!(escalation.to[0].as_str(), "boss@example.com");
+    assert_eq!(dev.functions(), ["request", "review", "remind"]);
+
+    let refused = |text: &str| {
+        parse(text)
+            .unwrap()
+            .resolve("dev", &Overrides::default())
+            .expect_err("refused")
+    };
+    let late = refused(
+        "project: shop\ndefaults:\n  approval_timeout: 1h\nenvironments:\n  dev:\n    \
+         remind_after: 2h\n",
+    );
+    assert_eq!(late.field.as_deref(), Some("environments.dev.remind_after"));
+    assert_eq!(late.line.map(|(l, _)| l), Some(6));
+    assert!(
+        late.message.contains("not before the approval timeout"),
+        "{}",
+        late.message
+    );
+    let alone = refused("project: shop\ndefaults:\n  escalate_after: 1h\nenvironments:\n  dev:\n");
+    assert_eq!(alone.field.as_deref(), Some("defaults.escalate_after"));
+    let nobody = refused(
+        "project: shop\ndefaults:\n  escalate_to: [boss@example.com]\nenvironments:\n  dev:\n",
+    );
+    assert_eq!(nobody.field.as_deref(), Some("defaults.escalate_to"));
+    let Err(bad) = parse("project: shop\ndefaults:\n  escalate_to: [the boss]\n") else {
+        panic!("a name that is no email parsed");
+    };
+    assert_eq!(bad.line.map(|(l, _)| l), Some(3));
+    assert!(
+        bad.message.contains("not a valid email address"),
+        "{}",
+        bad.message
+    );
+}

@@ -309,6 +309,59 @@ pub async fn function_env(
     Ok(env)
 }
 
+/// The `AWS::Scheduler::ScheduleGroup`s of a rendered template (moto's CloudFormation skips
+/// them), by logical id: their `Name`s.
+pub fn schedule_groups(template: &str) -> Result<BTreeMap<String, String>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let resources = doc.get("Resources").and_then(|r| r.as_mapping());
+    Ok(resources
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Scheduler::ScheduleGroup"))
+        .filter_map(|(id, r)| {
+            Some((
+                id.as_str()?.to_owned(),
+                r["Properties"]["Name"].as_str()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
+/// Makes the template's schedule groups through the API, and gives the functions the names
+/// their environment has as `!Ref`s of them (moto dropped those variables with the groups).
+pub async fn make_schedule_groups(
+    aws: &Aws,
+    template: &str,
+    env: &mut BTreeMap<String, String>,
+) -> Result<()> {
+    let groups = schedule_groups(template)?;
+    for name in groups.values() {
+        let made = aws
+            .scheduler()
+            .create_schedule_group()
+            .name(name)
+            .send()
+            .await;
+        if let Err(error) = made
+            && hitl_aws::error_code(&error) != Some("ConflictException")
+        {
+            bail!("cannot make schedule group {name}: {}", describe(&error));
+        }
+    }
+    let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+    for (_, resource) in doc["Resources"].as_mapping().into_iter().flatten() {
+        let variables = &resource["Properties"]["Environment"]["Variables"];
+        for (key, value) in variables.as_mapping().into_iter().flatten() {
+            let group = reference(value).and_then(|id| groups.get(&id));
+            if let (Some(key), Some(group)) = (key.as_str(), group) {
+                env.insert(key.to_owned(), group.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// An `AWS::Lambda::Alias` of a rendered template.
 struct AliasSpec {
     logical_id: String,
@@ -482,7 +535,8 @@ pub async fn complete(
     crate::durable::record(&local::dir(), &crate::durable::configs_of(template)?)?;
     runner.set_stage(&api_stage(template)?)?;
     subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
-    let env = function_env(aws, runner, template).await?;
+    let mut env = function_env(aws, runner, template).await?;
+    make_schedule_groups(aws, template, &mut env).await?;
     runner.serve_functions(venv, env)?;
     Ok(())
 }

@@ -13,3 +13,4 @@ pub mod process;
 pub mod reply;
 pub mod router;
 pub mod runner;
+pub mod schedules;

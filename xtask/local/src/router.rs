@@ -412,7 +412,9 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
             }
         });
     }
+    let own = format!("http://{listen}");
     for request in server.incoming_requests() {
+        let own = own.clone();
         let upstreams = upstreams.clone();
         let agent = agent.clone();
         let counter = counter.clone();
@@ -425,6 +427,7 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
                 gates: &gates,
                 dynamodb: &dynamodb,
                 executions: &executions,
+                own: &own,
             };
             if let Err(error) = forward(request, &upstreams, &agent, &shared, &id) {
                 eprintln!("router: {error:#}");
@@ -439,6 +442,8 @@ struct Shared<'a> {
     gates: &'a Gates,
     dynamodb: &'a std::sync::RwLock<()>,
     executions: &'a Executions,
+    /// The router's own address, for the invokes it makes on a schedule's behalf.
+    own: &'a str,
 }
 
 fn forward(
@@ -574,6 +579,10 @@ fn forward(
             outgoing = outgoing.header(name, header.value.as_str());
         }
     }
+    let schedule = match target {
+        Target::Moto => crate::schedules::created(request.method().as_str(), path, &body),
+        _ => None,
+    };
     let outgoing = outgoing.body(body)?;
     let call = || -> Result<Answer> {
         let mut response = agent
@@ -596,6 +605,11 @@ fn forward(
     let (status, copied, body) = shared
         .gates
         .through(&gate, || admitted(shared.dynamodb, admission, call))?;
+    // moto keeps the schedule and never fires it: fire it on its behalf.
+    if let Some(due) = schedule.filter(|_| status == 200) {
+        let (own, moto, agent) = (shared.own.to_owned(), upstreams.moto.clone(), agent.clone());
+        thread::spawn(move || crate::schedules::fire(due, &own, &moto, &agent));
+    }
     match target {
         Target::Lambda(_) => {
             let translated = translate(status, &body, request_id);

@@ -25,8 +25,12 @@ pub struct StackContext<'a> {
     pub reviewers: Vec<Reviewer<'a>>,
     /// Comma-separated, for the request function's environment.
     pub reviewer_list: String,
+    /// Who the topic delivers to: the reviewers, then the escalation addresses that are not.
+    pub subscribers: Vec<Reviewer<'a>>,
     /// How many reviewers must approve.
     pub quorum: u32,
+    /// The reminder and escalation settings; `null` when the stack has neither.
+    pub schedules: Option<Schedules>,
     /// The buckets the review function may read attachments from.
     pub attachment_buckets: Vec<&'a str>,
     /// The same, comma-separated, for the request function's environment.
@@ -47,6 +51,14 @@ pub struct StackContext<'a> {
     pub orchestrator: &'static str,
     /// The durable workflow's settings; `null` under Step Functions.
     pub durable: Option<Durable>,
+}
+
+#[derive(Serialize)]
+pub struct Schedules {
+    pub remind_after_seconds: Option<u64>,
+    pub escalate_after_seconds: Option<u64>,
+    /// The escalation addresses, comma-separated (empty without escalation).
+    pub escalate_list: String,
 }
 
 #[derive(Serialize)]
@@ -188,7 +200,34 @@ impl<'a> StackContext<'a> {
                 .map(|e| e.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
+            subscribers: {
+                let escalated = config.escalation.iter().flat_map(|e| &e.to);
+                let mut emails: Vec<&str> = config.reviewers.iter().map(|e| e.as_str()).collect();
+                for email in escalated {
+                    if !emails.contains(&email.as_str()) {
+                        emails.push(email.as_str());
+                    }
+                }
+                emails
+                    .into_iter()
+                    .map(|email| Reviewer {
+                        email,
+                        logical_id: reviewer_logical_id(email),
+                    })
+                    .collect()
+            },
             quorum: config.quorum.get(),
+            schedules: config.schedules().then(|| Schedules {
+                remind_after_seconds: config.remind_after.map(|d| d.secs()),
+                escalate_after_seconds: config.escalation.as_ref().map(|e| e.after.secs()),
+                escalate_list: config
+                    .escalation
+                    .iter()
+                    .flat_map(|e| &e.to)
+                    .map(|e| e.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            }),
             attachment_buckets: config
                 .attachment_buckets
                 .iter()

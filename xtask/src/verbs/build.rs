@@ -21,7 +21,7 @@ pub fn run(global: &Global, arch: Option<Architecture>) -> Result<()> {
     )?;
     let venv = install::ensure()?;
     let started = std::time::Instant::now();
-    let packages = functions::build(&venv, arch, effective.orchestrator.functions())?;
+    let packages = functions::build(&venv, arch, &effective.functions())?;
     for asset in &packages {
         let path = functions::zip_path(arch, &asset.function);
         status(

@@ -44,7 +44,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             let mut runner = super::local::up(&venv)?;
             functions::dev_build()?;
             let aws = runtime.block_on(Aws::connect(&effective, Some(runner.endpoint())))?;
-            let packages = package::local_placeholders(effective.orchestrator.functions())?;
+            let packages = package::local_placeholders(&effective.functions())?;
             // The emulator's stacks are disposable: recreating one needs no confirmation.
             let mut outcome = runtime.block_on(kit_deploy::direct(
                 &aws, &effective, &template, &packages, true,
@@ -76,11 +76,8 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 ),
             )?;
             let venv = install::ensure()?;
-            let packages = functions::build(
-                &venv,
-                effective.lambda.architecture,
-                effective.orchestrator.functions(),
-            )?;
+            let packages =
+                functions::build(&venv, effective.lambda.architecture, &effective.functions())?;
             let aws = runtime.block_on(Aws::connect(&effective, None))?;
             match method.unwrap_or(Method::ChangeSet) {
                 Method::Direct => runtime.block_on(kit_deploy::direct(

@@ -1,0 +1,146 @@
+//! EventBridge Scheduler's one-time schedules, fired on moto's behalf: moto stores a schedule
+//! and never runs it. The router sees each `CreateSchedule` pass (`POST /schedules/{name}`);
+//! once moto has taken it, [`fire`] waits for its `at(…)` time, invokes its target as
+//! Scheduler would (the Lambda `Invoke` API, the schedule's `Input` as the event, through the
+//! router so the function runs in `cargo lambda watch`), and then deletes it, as
+//! `ActionAfterCompletion: DELETE` asks.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+/// A schedule to fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub name: String,
+    pub group: Option<String>,
+    /// Unix seconds.
+    pub at: u64,
+    pub target_arn: String,
+    pub input: String,
+    /// Whether Scheduler deletes it after it fired.
+    pub delete_after: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Body {
+    schedule_expression: String,
+    schedule_expression_timezone: Option<String>,
+    group_name: Option<String>,
+    target: Target,
+    action_after_completion: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Target {
+    arn: String,
+    input: Option<String>,
+}
+
+/// The one-time schedule a `CreateSchedule` call makes; `None` for any other call, and for a
+/// recurring (`rate`, `cron`) or non-UTC schedule, which the kit never makes.
+pub fn created(method: &str, path: &str, body: &[u8]) -> Option<Due> {
+    let name = path.strip_prefix("/schedules/")?;
+    if method != "POST" || name.is_empty() || name.contains('/') {
+        return None;
+    }
+    let body: Body = serde_json::from_slice(body).ok()?;
+    if body
+        .schedule_expression_timezone
+        .as_deref()
+        .is_some_and(|tz| tz != "UTC")
+    {
+        return None;
+    }
+    Some(Due {
+        name: percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .into_owned(),
+        group: body.group_name,
+        at: at_secs(&body.schedule_expression)?,
+        target_arn: body.target.arn,
+        input: body.target.input.unwrap_or_else(|| "{}".to_owned()),
+        delete_after: body.action_after_completion.as_deref() == Some("DELETE"),
+    })
+}
+
+/// `at(yyyy-mm-ddThh:mm:ss)` in UTC, as Unix seconds.
+pub fn at_secs(expression: &str) -> Option<u64> {
+    let inner = expression.strip_prefix("at(")?.strip_suffix(')')?;
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let at = time::PrimitiveDateTime::parse(inner, format).ok()?;
+    u64::try_from(at.assume_utc().unix_timestamp()).ok()
+}
+
+/// Waits for `due`, then invokes its target through `router` and deletes it from moto.
+pub fn fire(due: Due, router: &str, moto: &str, agent: &ureq::Agent) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    std::thread::sleep(Duration::from_secs(due.at.saturating_sub(now)));
+    let function =
+        percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
+    let invoked = agent
+        .post(format!(
+            "{router}/2015-03-31/functions/{function}/invocations"
+        ))
+        .header("content-type", "application/json")
+        .send(due.input.as_bytes());
+    if let Err(error) = invoked {
+        eprintln!(
+            "router: schedule {} could not invoke its target: {error}",
+            due.name
+        );
+    }
+    if due.delete_after {
+        let group = due.group.as_deref().unwrap_or("default");
+        // moto tells services apart by the credential scope of the Authorization header.
+        let deleted = agent
+            .delete(format!("{moto}/schedules/{}?groupName={group}", due.name))
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/scheduler/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .call();
+        if let Err(error) = deleted {
+            eprintln!(
+                "router: schedule {} could not be deleted: {error}",
+                due.name
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_time_schedule_is_read_from_its_create_call() {
+        let body = br#"{"ScheduleExpression": "at(2025-03-01T09:30:00)", "ScheduleExpressionTimezone": "UTC",
+            "GroupName": "e2e-local", "FlexibleTimeWindow": {"Mode": "OFF"}, "ActionAfterCompletion": "DELETE",
+            "Target": {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:e2e-local-remind", "RoleArn": "r", "Input": "{\"a\":1}"}}"#;
+        let due = created("POST", "/schedules/abc-remind", body).expect("a schedule");
+        assert_eq!(
+            due,
+            Due {
+                name: "abc-remind".into(),
+                group: Some("e2e-local".into()),
+                at: 1_740_821_400,
+                target_arn: "arn:aws:lambda:us-east-1:123456789012:function:e2e-local-remind"
+                    .into(),
+                input: r#"{"a":1}"#.into(),
+                delete_after: true,
+            }
+        );
+        assert_eq!(created("GET", "/schedules/abc-remind", body), None);
+        assert_eq!(created("POST", "/schedule-groups/g", body), None);
+        let recurring =
+            String::from_utf8_lossy(body).replace("at(2025-03-01T09:30:00)", "rate(5 minutes)");
+        assert_eq!(created("POST", "/schedules/x", recurring.as_bytes()), None);
+        assert_eq!(at_secs("at(2025-13-01T09:30:00)"), None);
+    }
+}

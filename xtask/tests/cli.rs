@@ -667,3 +667,68 @@ fn confirm_authenticates_unsubscribes_and_takes_only_the_environments_topic() {
         "a refused link reached SNS"
     );
 }
+
+/// The approval policies' keys: each mistake refused at its line, naming the field.
+#[test]
+fn policy_mistakes_name_file_line_and_field() {
+    let with = |settings: &str| {
+        format!(
+            "project: shop\ndefaults:\n  reviewers: [ana@example.com, bo@example.com]\n  \
+             approval_timeout: 2h\nenvironments:\n  dev:\n{settings}"
+        )
+    };
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "    quorum: 0\n",
+            &[
+                "hitl.yaml:7:5",
+                "environments.dev.quorum",
+                "`0` is not a quorum",
+            ],
+        ),
+        (
+            "    quorum: 3\n",
+            &[
+                "hitl.yaml:7",
+                "environments.dev.quorum",
+                "quorum 3 needs at least 3 reviewers",
+            ],
+        ),
+        (
+            "    remind_after: 3h\n",
+            &[
+                "hitl.yaml:7",
+                "environments.dev.remind_after",
+                "not before the approval timeout (2h)",
+            ],
+        ),
+        (
+            "    escalate_after: 1h\n    escalate_to: [the boss]\n",
+            &[
+                "hitl.yaml:8",
+                "environments.dev.escalate_to",
+                "`the boss` is not a valid email",
+            ],
+        ),
+        (
+            "    escalate_to: [boss@example.com]\n",
+            &[
+                "hitl.yaml:7",
+                "environments.dev.escalate_to",
+                "without escalate_after",
+            ],
+        ),
+        (
+            "    attachment_buckets: [Shop_Data]\n",
+            &[
+                "hitl.yaml:7",
+                "environments.dev.attachment_buckets",
+                "`Shop_Data` is not an S3 bucket name",
+            ],
+        ),
+    ];
+    for (settings, expected) in cases {
+        let run = render_config(&with(settings), &[], &[]);
+        assert_refused(&run, expected);
+    }
+}

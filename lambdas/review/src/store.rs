@@ -96,7 +96,7 @@ impl Table {
             .table_name(&self.name)
             .key("id", s(approval.id.as_str()))
             .update_expression("SET votes = :votes")
-            .condition_expression(&format!(
+            .condition_expression(format!(
                 "#status = :pending AND expires_at > :now AND {VOTES_AS_READ}"
             ))
             .expression_attribute_names("#status", "status")

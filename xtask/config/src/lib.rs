@@ -290,7 +290,9 @@ impl Config {
                 ));
             }
         }
-        let escalate_to = merged.escalate_to.unwrap_or_default();
+        let mut escalate_to = merged.escalate_to.unwrap_or_default();
+        escalate_to.sort();
+        escalate_to.dedup();
         let escalation = match (merged.escalate_after, escalate_to.is_empty()) {
             (Some(after), false) => Some(Escalation {
                 after,

@@ -577,3 +577,79 @@ fn the_durable_orchestrator_replaces_the_state_machine_and_the_request_function(
     let prod = render_env(&fixture(), "prod");
     assert!(!prod.contains("Workflow") && !prod.contains("DurableConfig"));
 }
+
+/// The approval policies reach the functions; the review role reads the attachment buckets'
+/// objects alone; the schedules have their group, their function and a role that may invoke it
+/// only; the escalation address is subscribed once like a reviewer.
+#[test]
+fn the_policies_reach_the_functions_with_rights_for_exactly_what_they_do() {
+    let text = render_env(&fixture(), "policies");
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    let statement = |role: &str, sid: &str| -> Value {
+        let statements =
+            &doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some(sid))
+            .unwrap_or_else(|| panic!("{role} has no {sid} statement"))
+            .clone()
+    };
+    let attachments = statement("ReviewFunctionRole", "Attachments");
+    assert_eq!(attachments["Action"].as_str(), Some("s3:GetObject"));
+    let buckets = serde_yaml::to_string(&attachments["Resource"]).unwrap();
+    assert!(
+        buckets.contains("s3:::acme-datasets.eu/*") && buckets.contains("s3:::acme-invoices/*"),
+        "{buckets}"
+    );
+    assert_eq!(attachments["Resource"].as_sequence().unwrap().len(), 2);
+    let env = &doc["Resources"]["RequestFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["QUORUM"].as_str(), Some("2"));
+    assert_eq!(
+        env["ATTACHMENT_BUCKETS"].as_str(),
+        Some("acme-datasets.eu,acme-invoices")
+    );
+    assert_eq!(env["REMIND_AFTER_SECONDS"].as_str(), Some("43200"));
+    assert_eq!(env["ESCALATE_AFTER_SECONDS"].as_str(), Some("86400"));
+    let remind = &doc["Resources"]["RemindFunction"]["Properties"];
+    assert_eq!(
+        remind["Environment"]["Variables"]["ESCALATE_TO"].as_str(),
+        Some("ana@example.com,cfo@example.com")
+    );
+    let create = statement("RequestFunctionRole", "Schedules");
+    assert_eq!(create["Action"].as_str(), Some("scheduler:CreateSchedule"));
+    let pass = statement("RequestFunctionRole", "PassSchedulerRole");
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"].as_str(),
+        Some("scheduler.amazonaws.com")
+    );
+    let invoke = statement("SchedulerRole", "Remind");
+    assert_eq!(invoke["Action"].as_str(), Some("lambda:InvokeFunction"));
+    let resources = resources(&text);
+    let subscribed: Vec<&str> = of_type(&resources, "AWS::SNS::Subscription")
+        .iter()
+        .map(|s| s["Properties"]["Endpoint"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subscribed,
+        [
+            "ana@example.com",
+            "bo@example.org",
+            "chen@example.net",
+            "cfo@example.com"
+        ]
+    );
+    // Without the keys: none of it.
+    let plain = render_env(&fixture(), "prod");
+    for absent in [
+        "RemindFunction",
+        "ScheduleGroup",
+        "Sid: Attachments",
+        "ATTACHMENT_BUCKETS",
+        "RemindCodeKey",
+    ] {
+        assert!(!plain.contains(absent), "{absent}");
+    }
+    assert!(plain.contains("QUORUM: \"1\""));
+}

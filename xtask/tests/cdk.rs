@@ -305,11 +305,18 @@ fn typescript_apps_synthesize_as_rendered_for_dev_prod_and_durable() {
 #[ignore = "needs npm (the CDK toolchain): run through `cargo xtask test`"]
 fn every_feature_of_the_templates_synthesizes_as_rendered() {
     // Three reviewers with filter policies, Slack, tags, RetainExceptOnCreate, an override
-    // directory; and a restored CreationPolicy.
+    // directory; the approval policies; and a restored CreationPolicy.
     assert_verified(
         &kit_root(),
         Some("xtask/tests/lint/three-reviewers.yaml"),
         "staging",
+        "typescript",
+    );
+    // The approval policies: the remind function's asset, its schedule group and roles.
+    assert_verified(
+        &kit_root(),
+        Some("xtask/tests/lint/three-reviewers.yaml"),
+        "policies",
         "typescript",
     );
     let dir = config_dir(&[("extra_resources.yaml.hbs", WAIT_CONDITION)]);

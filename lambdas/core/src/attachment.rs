@@ -2,10 +2,39 @@
 //! `attachments: [{bucket, key, name}]`. The record keeps only where they are; the review page
 //! links to each through a presigned GET made when the page is shown ([`link_lifetime_secs`]).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::request::RequestError;
+/// Why a request's attachments are refused; `Display` is the one-line message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentError {
+    /// Malformed: the message names which attachment and field.
+    Malformed(String),
+    /// In a bucket the stack may not read.
+    BucketNotAllowed {
+        bucket: String,
+        allowed: Vec<String>,
+    },
+}
+
+impl fmt::Display for AttachmentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(message) => f.write_str(message),
+            Self::BucketNotAllowed { bucket, allowed } if allowed.is_empty() => write!(
+                f,
+                "request.attachments names bucket `{bucket}`, and this stack reads no attachments: list the bucket under attachment_buckets in hitl.yaml and deploy",
+            ),
+            Self::BucketNotAllowed { bucket, allowed } => write!(
+                f,
+                "request.attachments names bucket `{bucket}`, which is not one of attachment_buckets ({}): add it in hitl.yaml and deploy, or move the object",
+                allowed.join(", "),
+            ),
+        }
+    }
+}
 
 /// Most attachments one request may name.
 pub const MAX_ATTACHMENTS: usize = 20;
@@ -26,7 +55,7 @@ pub struct Attachment {
 }
 
 /// `attachments` of a request (absent or null: none).
-pub fn from_value(value: Option<&Value>) -> Result<Vec<Attachment>, RequestError> {
+pub fn from_value(value: Option<&Value>) -> Result<Vec<Attachment>, AttachmentError> {
     let items = match value {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -45,8 +74,8 @@ pub fn from_value(value: Option<&Value>) -> Result<Vec<Attachment>, RequestError
         .collect()
 }
 
-fn one(index: usize, item: &Value) -> Result<Attachment, RequestError> {
-    let at = |what: &str| RequestError::Attachment(format!("request.attachments[{index}]{what}"));
+fn one(index: usize, item: &Value) -> Result<Attachment, AttachmentError> {
+    let at = |what: &str| AttachmentError::Malformed(format!("request.attachments[{index}]{what}"));
     let Value::Object(fields) = item else {
         return Err(at(" must be an object {bucket, key, name}"));
     };
@@ -92,8 +121,8 @@ fn one(index: usize, item: &Value) -> Result<Attachment, RequestError> {
     })
 }
 
-fn invalid(what: &str) -> RequestError {
-    RequestError::Attachment(format!("request.attachments {what}"))
+fn invalid(what: &str) -> AttachmentError {
+    AttachmentError::Malformed(format!("request.attachments {what}"))
 }
 
 /// Refuses an attachment in a bucket the stack may not read (`attachment_buckets`): the
@@ -101,13 +130,13 @@ fn invalid(what: &str) -> RequestError {
 pub fn check_buckets(
     attachments: &[Attachment],
     allowed: &[impl AsRef<str>],
-) -> Result<(), RequestError> {
+) -> Result<(), AttachmentError> {
     match attachments
         .iter()
         .find(|a| !allowed.iter().any(|b| b.as_ref() == a.bucket))
     {
         None => Ok(()),
-        Some(outside) => Err(RequestError::BucketNotAllowed {
+        Some(outside) => Err(AttachmentError::BucketNotAllowed {
             bucket: outside.bucket.clone(),
             allowed: allowed.iter().map(|b| b.as_ref().to_owned()).collect(),
         }),

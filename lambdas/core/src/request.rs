@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use crate::attachment::{self, Attachment};
+use crate::attachment::{self, Attachment, AttachmentError};
 use crate::id::{ApprovalKey, TaskToken};
 
 /// Longest title, in characters.
@@ -64,13 +64,8 @@ pub enum RequestError {
     CurrencyWithoutAmount,
     /// No configured reviewer other than the requester: nobody could decide.
     NoReviewer,
-    /// An attachment is malformed (the message names which and why).
-    Attachment(String),
-    /// An attachment's bucket is not one the stack may read.
-    BucketNotAllowed {
-        bucket: String,
-        allowed: Vec<String>,
-    },
+    /// An attachment is malformed, or in a bucket the stack may not read.
+    Attachment(AttachmentError),
     /// The quorum needs more reviewers than there are once the requester is left out.
     QuorumUnreachable { quorum: u32, reviewers: usize },
 }
@@ -121,16 +116,7 @@ impl fmt::Display for RequestError {
             Self::NoReviewer => f.write_str(
                 "no reviewer can decide this request: every configured reviewer is the requester, or none is configured",
             ),
-            Self::Attachment(message) => f.write_str(message),
-            Self::BucketNotAllowed { bucket, allowed } if allowed.is_empty() => write!(
-                f,
-                "request.attachments names bucket `{bucket}`, and this stack reads no attachments: list the bucket under attachment_buckets in hitl.yaml and deploy",
-            ),
-            Self::BucketNotAllowed { bucket, allowed } => write!(
-                f,
-                "request.attachments names bucket `{bucket}`, which is not one of attachment_buckets ({}): add it in hitl.yaml and deploy, or move the object",
-                allowed.join(", "),
-            ),
+            Self::Attachment(error) => error.fmt(f),
             Self::QuorumUnreachable { quorum, reviewers } => write!(
                 f,
                 "this request needs {quorum} approvals but only {reviewers} reviewers may decide it (the requester may not): lower quorum or add reviewers",
@@ -186,7 +172,8 @@ impl ApprovalRequest {
         if currency.is_some() && amount.is_none() {
             return Err(RequestError::CurrencyWithoutAmount);
         }
-        let attachments = attachment::from_value(fields.get("attachments"))?;
+        let attachments =
+            attachment::from_value(fields.get("attachments")).map_err(RequestError::Attachment)?;
         let details = fields
             .iter()
             .filter(|(k, _)| !KNOWN.contains(&k.as_str()))

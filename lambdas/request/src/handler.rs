@@ -137,7 +137,8 @@ impl Context {
         now: u64,
     ) -> Result<Approval, RequestError> {
         let settings = &self.settings;
-        attachment::check_buckets(&request.attachments, &settings.attachment_buckets)?;
+        attachment::check_buckets(&request.attachments, &settings.attachment_buckets)
+            .map_err(RequestError::Attachment)?;
         Approval::new(
             token,
             attempt,

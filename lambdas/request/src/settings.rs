@@ -104,6 +104,9 @@ mod tests {
                     "REVIEWERS" => " a@example.com, ,b@example.com",
                     "QUORUM" => "2",
                     "ATTACHMENT_BUCKETS" => "shop-data,invoices",
+                    "REMIND_AFTER_SECONDS" => "60",
+                    "ESCALATE_AFTER_SECONDS" => "120",
+                    "ESCALATE_TO" => "boss@example.com",
                     other => other,
                 }
                 .to_owned(),
@@ -115,6 +118,19 @@ mod tests {
         assert_eq!(settings.approval_timeout_secs, 300);
         assert_eq!(settings.quorum, 2);
         assert_eq!(settings.attachment_buckets, ["shop-data", "invoices"]);
+        assert_eq!(settings.escalate_to, ["boss@example.com"]);
+        let schedules = settings.schedules.expect("schedules");
+        assert_eq!(schedules.group, "SCHEDULE_GROUP");
+        assert_eq!(
+            (schedules.remind_after_secs, schedules.escalate_after_secs),
+            (Some(60), Some(120))
+        );
+        let plain = Settings::from_lookup(|name| {
+            (!["SCHEDULE_GROUP", "QUORUM"].contains(&name)).then(|| "1".to_owned())
+        })
+        .unwrap();
+        assert!(plain.schedules.is_none());
+        assert_eq!(plain.quorum, 1);
     }
 
     #[test]

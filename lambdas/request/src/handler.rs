@@ -3,7 +3,7 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 use hitl_core::{
     Approval, ApprovalKey, ApprovalRequest, Invocation, RequestError, TaskToken, attachment,
-    message::{reviewer_message, slack_payload},
+    message::{ReviewerMessage, reviewer_message, slack_payload},
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
@@ -211,23 +211,7 @@ pub async fn request_approval(
         let (link, item) = approval.new_link(reviewer);
         context.table.put_link(&item).await?;
         let message = reviewer_message(approval, &link, &settings.review_base_url, now);
-        context
-            .sns
-            .publish()
-            .topic_arn(&settings.topic_arn)
-            .subject(&message.subject)
-            .message(&message.body)
-            .message_attributes(
-                "reviewer",
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(&message.reviewer)
-                    .build()
-                    .map_err(|e| Failure::transient(e.to_string()))?,
-            )
-            .send()
-            .await
-            .map_err(|e| Failure::transient(describe(&e)))?;
+        publish(context, &message).await?;
         context
             .table
             .mark_notified(&approval.id, reviewer, now)
@@ -247,6 +231,27 @@ pub async fn request_approval(
         "approval requested"
     );
     Ok(json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }))
+}
+
+/// Publishes `message` to the topic with its `reviewer` attribute, which the subscriptions'
+/// filter policies deliver to that reviewer alone.
+pub async fn publish(context: &Context, message: &ReviewerMessage) -> Result<(), Failure> {
+    let reviewer = MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(&message.reviewer)
+        .build()
+        .map_err(|e| Failure::transient(e.to_string()))?;
+    context
+        .sns
+        .publish()
+        .topic_arn(&context.settings.topic_arn)
+        .subject(&message.subject)
+        .message(&message.body)
+        .message_attributes("reviewer", reviewer)
+        .send()
+        .await
+        .map_err(|e| Failure::transient(describe(&e)))?;
+    Ok(())
 }
 
 /// Posts the request to Slack once per approval, with a link of its own for each reviewer.

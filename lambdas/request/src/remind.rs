@@ -3,14 +3,13 @@
 //! while open: `Table::mark_nudged`), then each addressee gets a message with a fresh link of
 //! his own. A decided or expired approval sends nothing.
 
-use aws_sdk_sns::types::MessageAttributeValue;
 use hitl_core::{Nudge, message::nudge_message, nudged};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use hitl_aws::{describe, now};
+use hitl_aws::now;
 
-use crate::handler::{Context, Failure};
+use crate::handler::{Context, Failure, publish};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,27 +48,12 @@ pub async fn handle(context: &Context, event: Value) -> Result<Value, Failure> {
             event.nudge,
             now,
         );
-        let published = context
-            .sns
-            .publish()
-            .topic_arn(&settings.topic_arn)
-            .subject(&message.subject)
-            .message(&message.body)
-            .message_attributes(
-                "reviewer",
-                MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(&message.reviewer)
-                    .build()
-                    .map_err(|e| Failure::transient(e.to_string()))?,
-            )
-            .send()
-            .await;
+        let published = publish(context, &message).await;
         // Marked already: a failure is logged and the others still get theirs (at most once).
         match published {
             Ok(_) => sent += 1,
             Err(error) => {
-                tracing::error!(approval = %approval.id, error = %describe(&error), "a nudge could not be sent")
+                tracing::error!(approval = %approval.id, error = error.message(), "a nudge could not be sent")
             }
         }
     }

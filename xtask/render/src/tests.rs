@@ -23,6 +23,13 @@ fn resources(text: &str) -> serde_yaml::Mapping {
     doc["Resources"].as_mapping().unwrap().clone()
 }
 
+/// The statements of `role`'s first inline policy.
+fn statements<'a>(doc: &'a Value, role: &str) -> &'a [Value] {
+    doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{role} has no inline policy"))
+}
+
 fn of_type<'a>(resources: &'a serde_yaml::Mapping, kind: &str) -> Vec<&'a Value> {
     resources
         .values()
@@ -526,11 +533,7 @@ fn the_durable_orchestrator_replaces_the_state_machine_and_the_request_function(
     assert_eq!(version["DeletionPolicy"].as_str(), Some("Delete"));
     assert_eq!(version["UpdateReplacePolicy"].as_str(), Some("Retain"));
     let actions = |role: &str| -> Vec<String> {
-        let statements =
-            &doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
-        statements
-            .as_sequence()
-            .unwrap()
+        statements(&doc, role)
             .iter()
             .flat_map(|s| match &s["Action"] {
                 Value::Sequence(list) => list
@@ -586,11 +589,7 @@ fn the_policies_reach_the_functions_with_rights_for_exactly_what_they_do() {
     let text = render_env(&fixture(), "policies");
     let doc: Value = serde_yaml::from_str(&text).unwrap();
     let statement = |role: &str, sid: &str| -> Value {
-        let statements =
-            &doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
-        statements
-            .as_sequence()
-            .unwrap()
+        statements(&doc, role)
             .iter()
             .find(|s| s["Sid"].as_str() == Some(sid))
             .unwrap_or_else(|| panic!("{role} has no {sid} statement"))

@@ -21,6 +21,13 @@ pub fn effective(global: &Global, emails: &[Email]) -> Result<Effective, Diagnos
     config.resolve(&global.env, &overrides(global, emails))
 }
 
+/// [`effective`], checked for what rendering needs too (see `Config::resolve_for_render`): for
+/// the verbs that render a template.
+pub fn effective_for_render(global: &Global, emails: &[Email]) -> Result<Effective, Diagnostic> {
+    let config = load_config(global)?;
+    config.resolve_for_render(&global.env, &overrides(global, emails))
+}
+
 pub fn overrides(global: &Global, emails: &[Email]) -> Overrides {
     Overrides {
         region: global.region.clone(),

@@ -732,3 +732,141 @@ fn policy_mistakes_name_file_line_and_field() {
         assert_refused(&run, expected);
     }
 }
+
+/// An environment whose reviewers come from `--email` at deploy: rendering checks its quorum
+/// against them, and the verbs that read the deployed stack take it without them (they used to
+/// refuse it: "quorum 2 needs at least 2 reviewers, and this environment has 0").
+#[test]
+fn a_quorum_met_by_email_flags_never_stops_the_verbs_that_read_the_stack() {
+    let config = "project: shop\nenvironments:\n  dev:\n    quorum: 2\n";
+    let rendered = render_config(config, &[], &["--email", "a@example.com"]);
+    assert_refused(&rendered, &["environments.dev.quorum", "needs at least 2"]);
+    let two = render_config(
+        config,
+        &[],
+        &["--email", "a@example.com", "--email", "b@example.com"],
+    );
+    assert!(two.output.status.success(), "{}", two.stderr());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hitl.yaml"), config).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let out_dir = tempfile::tempdir().unwrap();
+    for verb in [&["status"][..], &["outputs"], &["destroy", "--yes"]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "--config",
+                "hitl.yaml",
+                "--env",
+                "dev",
+                "--region",
+                "eu-west-3",
+            ])
+            .args(verb)
+            .current_dir(dir.path())
+            .env("HITL_OUTPUT_DIR", out_dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEQUORUM")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // The endpoint does not answer, so each fails; never because of the config.
+        assert!(!stderr.contains("quorum"), "{verb:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{verb:?}: {stderr}");
+    }
+}
+
+/// A checkout moved or renamed after it was built (cargo keeps `target/` fresh) is the kit where
+/// it is now: its templates are rendered, and into its own `target/`, never the old path's.
+#[test]
+fn a_moved_checkout_renders_its_own_templates_into_its_own_target() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let moved = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    };
+    for dir in ["templates", "templates/partials", "statemachine"] {
+        for entry in std::fs::read_dir(kit.join(dir)).unwrap().flatten() {
+            if entry.path().is_file() {
+                copy(
+                    &entry.path(),
+                    &moved.path().join(dir).join(entry.file_name()),
+                );
+            }
+        }
+    }
+    copy(
+        &kit.join("xtask/Cargo.toml"),
+        &moved.path().join("xtask/Cargo.toml"),
+    );
+    std::fs::write(moved.path().join("hitl.yaml"), GOOD).unwrap();
+    // Marked, to tell the moved kit's templates from the original's.
+    let stack = moved.path().join("templates/stack.yaml.hbs");
+    let text = std::fs::read_to_string(&stack).unwrap();
+    std::fs::write(&stack, text.replace("hitl human-in-the-loop", "moved hitl")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["render", "--env", "dev"])
+        .current_dir(moved.path().join("xtask"))
+        .env("NO_COLOR", "1")
+        .env_remove("HITL_OUTPUT_DIR")
+        .env_remove("CARGO_MANIFEST_DIR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let written = moved.path().join("target/hitl/dev/template.yaml");
+    let template = std::fs::read_to_string(&written).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert!(template.contains("moved hitl"), "{template}");
+}
+
+/// `start --name` is checked against the orchestrator's rules before any call: one line naming
+/// the rule, exit 1 (the endpoint does not answer, so a call would have said something else).
+#[test]
+fn an_execution_name_the_orchestrator_refuses_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "project: shop\ndefaults:\n  reviewers: [ana@example.com]\nenvironments:\n  \
+                  dev:\n  durable:\n    orchestrator: durable-function\n";
+    std::fs::write(dir.path().join("hitl.yaml"), config).unwrap();
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let event = kit.join("events/expense.json");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    for (env, name, rule) in [
+        ("dev", "two words", "1 to 80 characters"),
+        ("durable", "with.dot", "1 to 64 characters"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "--config",
+                "hitl.yaml",
+                "--env",
+                env,
+                "--region",
+                "eu-west-3",
+            ])
+            .args(["start", "--event"])
+            .arg(&event)
+            .args(["--name", name])
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLENAME")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: --name `"), "{stderr}");
+        assert!(stderr.contains(rule), "{stderr}");
+    }
+}

@@ -10,6 +10,8 @@ use aws_sdk_lambda::types::{ExecutionStatus as DurableStatus, InvocationType};
 use aws_sdk_sfn::types::ExecutionStatus;
 use hitl_aws::describe;
 
+use kit_config::values::Orchestrator;
+
 use crate::Aws;
 
 /// The workflow a stack's outputs name.
@@ -48,6 +50,34 @@ pub struct Summary {
     pub name: String,
     pub status: String,
     pub started: String,
+}
+
+/// Why `name` cannot name an execution of `orchestrator`, in one line; `None` when it can.
+/// Step Functions (StartExecution, `name`): 1 to 80 characters, none of them whitespace,
+/// `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /` or a control character. Lambda durable
+/// executions (Invoke, `DurableExecutionName`): 1 to 64 of `[a-zA-Z0-9-_]`.
+pub fn execution_name_problem(orchestrator: Orchestrator, name: &str) -> Option<String> {
+    let (most, rule) = match orchestrator {
+        Orchestrator::StepFunctions => (
+            80,
+            "no whitespace, brackets, wildcards or any of \"#%\\^|~`$&,;:/",
+        ),
+        Orchestrator::DurableFunction => (64, "letters, digits, - and _ only"),
+    };
+    let length = name.chars().count();
+    let refused = |c: char| match orchestrator {
+        Orchestrator::StepFunctions => {
+            c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+        }
+        Orchestrator::DurableFunction => !(c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+    };
+    if (1..=most).contains(&length) && !name.chars().any(refused) {
+        return None;
+    }
+    Some(format!(
+        "`{name}` cannot name a {} execution: 1 to {most} characters, {rule}",
+        orchestrator.as_str()
+    ))
 }
 
 impl Workflow {
@@ -235,6 +265,36 @@ mod tests {
         assert_eq!(cause_of("Rejected", "Rejected: Over budget"), "Over budget");
         assert_eq!(cause_of("Rejected", "Rejected"), "Rejected");
         assert_eq!(cause_of("Expired", "a plain message"), "a plain message");
+    }
+
+    /// The names each orchestrator's API takes: StartExecution's `name` (Step Functions API
+    /// Reference) and Invoke's `DurableExecutionName` (Lambda API Reference, `Execution`).
+    #[test]
+    fn execution_names_follow_each_orchestrators_rules() {
+        use Orchestrator::{DurableFunction, StepFunctions};
+        for ok in ["hitl-1733-ab12", "a", &"x".repeat(80), "é-ok.v2(1)"] {
+            assert_eq!(execution_name_problem(StepFunctions, ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "has space",
+            "a/b",
+            "a:b",
+            "tab\t",
+            &"x".repeat(81),
+            "{x}",
+            "50%",
+        ] {
+            let problem = execution_name_problem(StepFunctions, bad).expect(bad);
+            assert!(problem.contains("1 to 80 characters"), "{problem}");
+        }
+        for ok in ["hitl-1733-ab12", "A_b-9", &"x".repeat(64)] {
+            assert_eq!(execution_name_problem(DurableFunction, ok), None, "{ok}");
+        }
+        for bad in ["", "a.b", "é", "a b", &"x".repeat(65)] {
+            let problem = execution_name_problem(DurableFunction, bad).expect(bad);
+            assert!(problem.contains("1 to 64 characters"), "{problem}");
+        }
     }
 
     #[test]

@@ -93,7 +93,12 @@ fn cdk_json(spec: &Spec, conversion: &Conversion) -> String {
             "hitl:architecture": spec.architecture,
             "hitl:lambdaDir": spec.lambda_dir,
             "hitl:code": conversion.prepared.code,
-            "hitl:versions": conversion.prepared.versions,
+            "hitl:versions": conversion
+                .prepared
+                .versions
+                .iter()
+                .map(|(id, version)| (id.clone(), version.to_json()))
+                .collect::<Map<_, _>>(),
             "hitl:restore": restore,
         }
     }))
@@ -243,10 +248,12 @@ for (const [logicalId, file] of Object.entries(setting<Record<string, string>>('
   assets[file] = asset;
 }
 
-// A published version names its package, so that a new package publishes a new version.
-for (const [logicalId, file] of Object.entries(setting<Record<string, string>>('versions'))) {
+// A published version names its package and its configuration's hash, so that a new package,
+// like a new configuration, publishes a new version.
+type Version = { package: string; suffix: string };
+for (const [logicalId, v] of Object.entries(setting<Record<string, Version>>('versions'))) {
   const version = stack.node.findChild(logicalId) as cdk.CfnResource;
-  version.addPropertyOverride('Description', `package ${assets[file].assetHash}`);
+  version.addPropertyOverride('Description', `package ${assets[v.package].assetHash}${v.suffix}`);
 }
 
 // Resource attributes cdk-from-cfn does not express, as the template has them.
@@ -305,10 +312,12 @@ for logical_id, file in setting("code").items():
     function.add_property_override("Code.S3Key", asset.s3_object_key)
     assets[file] = asset
 
-# A published version names its package, so that a new package publishes a new version.
-for logical_id, file in setting("versions").items():
+# A published version names its package and its configuration's hash, so that a new package,
+# like a new configuration, publishes a new version.
+for logical_id, v in setting("versions").items():
     version = stack.node.find_child(logical_id)
-    version.add_property_override("Description", f"package {assets[file].asset_hash}")
+    description = f"package {assets[v['package']].asset_hash}{v['suffix']}"
+    version.add_property_override("Description", description)
 
 # Resource attributes cdk-from-cfn does not express, as the template has them.
 for logical_id, attributes in setting("restore").items():

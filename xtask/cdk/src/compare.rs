@@ -206,18 +206,21 @@ fn versions_name_their_assets(
     let ids = resource_ids(rendered);
     for id in ids {
         let pointer = format!("/Resources/{id}/Properties/Description");
-        let named = rendered
+        let Some(named) = rendered
             .pointer(&pointer)
-            .and_then(crate::prepare::version_package);
-        if named.is_none() {
+            .and_then(crate::prepare::version_package)
+        else {
             continue;
-        }
+        };
         let theirs = synthesized.pointer(&pointer).and_then(Json::as_str);
-        let hash = theirs.and_then(|t| t.strip_prefix("package "));
+        let hash = theirs
+            .and_then(|t| t.strip_prefix("package "))
+            .and_then(|t| t.strip_suffix(named.suffix.as_str()));
         if !hash.is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())) {
             found.push(format!(
-                "Resources.{id}.Properties.Description: not the package's asset hash in the \
-                 synthesized template: {theirs:?}"
+                "Resources.{id}.Properties.Description: not the package's asset hash and \
+                 `{}` in the synthesized template: {theirs:?}",
+                named.suffix
             ));
         }
         set_aside(

@@ -51,9 +51,10 @@ pub struct Prepared {
     pub template: Json,
     /// Function logical id → the function's package (`request.zip`), a CDK asset in the app.
     pub code: BTreeMap<String, String>,
-    /// Version logical id → the package its `Description` names (`workflow.zip`): the app
-    /// writes the asset's hash there, so that a new package publishes a new version.
-    pub versions: BTreeMap<String, String>,
+    /// Version logical id → the package its `Description` names (`workflow.zip`) and the rest
+    /// of the description (the configuration's hash): the app writes the asset's hash there, so
+    /// that a new package, like a new configuration, publishes a new version.
+    pub versions: BTreeMap<String, Version>,
     pub restored: Vec<Restored>,
 }
 
@@ -215,20 +216,43 @@ fn packages(sections: &mut Map<String, Json>) -> BTreeMap<String, String> {
     code
 }
 
-/// The text of a published version's `Description` that names its function's package
-/// (`!Sub "package ${WorkflowCodeKey}"`), with the package it names.
-pub fn version_package(description: &Json) -> Option<String> {
+/// What a published version's `Description` names: its function's package, then literal text
+/// (`!Sub "package ${WorkflowCodeKey}, configuration 1a2b3c4d"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// The package file (`workflow.zip`).
+    pub package: String,
+    /// The text after the package (`, configuration 1a2b3c4d`), written after the asset's hash.
+    pub suffix: String,
+}
+
+impl Version {
+    /// As the app reads it from `cdk.json` (`hitl:versions`).
+    pub fn to_json(&self) -> Json {
+        json!({"package": self.package, "suffix": self.suffix})
+    }
+}
+
+/// The package and the rest of a published version's `Description` that names its function's
+/// package; `None` for any other description.
+pub fn version_package(description: &Json) -> Option<Version> {
     let text = description.get("Fn::Sub")?.as_str()?;
-    let parameter = text.strip_prefix("package ${")?.strip_suffix('}')?;
+    let (parameter, suffix) = text.strip_prefix("package ${")?.split_once('}')?;
+    if suffix.contains("${") {
+        return None;
+    }
     kit_base::package::CODE_KEY_PARAMETERS
         .iter()
         .find(|(p, _)| *p == parameter)
-        .map(|(_, function)| format!("{function}.zip"))
+        .map(|(_, function)| Version {
+            package: format!("{function}.zip"),
+            suffix: suffix.to_owned(),
+        })
 }
 
 /// Replaces each `AWS::Lambda::Version`'s `Description` that names a package by a placeholder,
 /// and says which package each names.
-fn versions(sections: &mut Map<String, Json>) -> BTreeMap<String, String> {
+fn versions(sections: &mut Map<String, Json>) -> BTreeMap<String, Version> {
     let mut versions = BTreeMap::new();
     let Some(Json::Object(resources)) = sections.get_mut("Resources") else {
         return versions;
@@ -384,7 +408,7 @@ mod tests {
                     "Type": "AWS::Lambda::Version",
                     "Properties": {
                         "FunctionName": {"Ref": "WorkflowFunction"},
-                        "Description": {"Fn::Sub": "package ${WorkflowCodeKey}"},
+                        "Description": {"Fn::Sub": "package ${WorkflowCodeKey}, configuration 0123abcd"},
                     },
                 },
             },
@@ -410,7 +434,13 @@ mod tests {
         );
         assert_eq!(
             prepared.versions,
-            BTreeMap::from([("WorkflowVersion".to_owned(), "workflow.zip".to_owned())])
+            BTreeMap::from([(
+                "WorkflowVersion".to_owned(),
+                Version {
+                    package: "workflow.zip".to_owned(),
+                    suffix: ", configuration 0123abcd".to_owned()
+                }
+            )])
         );
     }
 

@@ -184,6 +184,29 @@ impl Config {
         }
     }
 
+    /// [`Config::resolve`], checked for what a render needs as well: a quorum no larger than
+    /// the reviewers (those of the file and `--email` together). The verbs that render (render,
+    /// deploy, the CDK export) use this; those that read a deployed stack use `resolve`.
+    pub fn resolve_for_render(
+        &self,
+        env: &str,
+        overrides: &Overrides,
+    ) -> Result<Effective, Diagnostic> {
+        let effective = self.resolve(env, overrides)?;
+        let (quorum, reviewers) = (effective.quorum, effective.reviewers.len());
+        if quorum.get() as usize > reviewers.max(1) {
+            return Err(self.error_at(
+                &self.setting_path(&effective.environment, "quorum"),
+                format!(
+                    "quorum {quorum} needs at least {quorum} reviewers, and this environment has \
+                     {reviewers} (reviewers and --email together): lower the quorum or add \
+                     reviewers"
+                ),
+            ));
+        }
+        Ok(effective)
+    }
+
     /// The effective settings of `env` with the command line's `overrides` on top.
     pub fn resolve(&self, env: &str, overrides: &Overrides) -> Result<Effective, Diagnostic> {
         let Some((env_name, env_settings)) = self
@@ -261,18 +284,10 @@ impl Config {
         reviewers.sort();
         reviewers.dedup();
 
-        // An environment without reviewers gets them from --email at deploy (which checks it).
+        // Whether there are enough reviewers for the quorum depends on `--email`, which only
+        // deploy (and render) take: checked by `resolve_for_render`, so that the verbs that read
+        // a deployed stack (status, start, destroy) take any environment that could deploy.
         let quorum = merged.quorum.unwrap_or(Quorum::ONE);
-        if merged.quorum.is_some() && quorum.get() as usize > reviewers.len() {
-            return Err(self.error_at(
-                &self.setting_path(env_name, "quorum"),
-                format!(
-                    "quorum {quorum} needs at least {quorum} reviewers, and this environment has \
-                     {} (reviewers and --email together): lower the quorum or add reviewers",
-                    reviewers.len()
-                ),
-            ));
-        }
         let approval_timeout = merged
             .approval_timeout
             .unwrap_or(ApprovalTimeout::from_secs(24 * 3600));

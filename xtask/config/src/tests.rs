@@ -152,17 +152,28 @@ fn the_orchestrator_is_step_functions_unless_an_environment_says_otherwise() {
     );
 }
 
-/// A quorum counts the environment's reviewers, `--email` included; above them it is refused
-/// where it is set.
+/// A quorum counts the environment's reviewers, `--email` included; above them rendering is
+/// refused where it is set. The verbs that read a deployed stack take the environment all the
+/// same: its reviewers may have come from `--email` at deploy.
 #[test]
 fn a_quorum_above_the_reviewers_is_refused_at_its_line() {
     let text = "project: shop\ndefaults:\n  reviewers: [a@example.com, b@example.com]\n  \
                 quorum: 2\nenvironments:\n  dev:\n  prod:\n    quorum: 3\n";
     let config = parse(text).unwrap();
-    let dev = config.resolve("dev", &Overrides::default()).unwrap();
+    let dev = config
+        .resolve_for_render("dev", &Overrides::default())
+        .unwrap();
     assert_eq!(dev.quorum.get(), 2);
+    assert_eq!(
+        config
+            .resolve("prod", &Overrides::default())
+            .unwrap()
+            .quorum
+            .get(),
+        3
+    );
     let err = config
-        .resolve("prod", &Overrides::default())
+        .resolve_for_render("prod", &Overrides::default())
         .expect_err("three of two");
     assert_eq!(err.field.as_deref(), Some("environments.prod.quorum"));
     assert_eq!(err.line.map(|(line, _)| line), Some(8));
@@ -175,7 +186,14 @@ fn a_quorum_above_the_reviewers_is_refused_at_its_line() {
         emails: vec!["c@example.com".parse().unwrap()],
         ..Overrides::default()
     };
-    assert_eq!(config.resolve("prod", &more).unwrap().quorum.get(), 3);
+    assert_eq!(
+        config
+            .resolve_for_render("prod", &more)
+            .unwrap()
+            .quorum
+            .get(),
+        3
+    );
     let Err(zero) = parse("project: shop\ndefaults:\n  quorum: 0\n") else {
         panic!("a quorum of 0 parsed");
     };

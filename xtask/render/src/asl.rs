@@ -217,10 +217,9 @@ mod tests {
     };
 
     fn shipped() -> Value {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../statemachine/approval.asl.json"
-        );
+        let path = kit_base::paths::root()
+            .join("statemachine")
+            .join("approval.asl.json");
         let text = std::fs::read_to_string(path).unwrap();
         serde_json::from_str(&prepare(&text, &NUMBERS).unwrap()).unwrap()
     }

@@ -70,6 +70,11 @@ pub struct Durable {
     pub retention_days: u64,
     /// The alias `start` invokes.
     pub alias: &'static str,
+    /// A hash of the workflow function's whole configuration as rendered (environment, memory,
+    /// timeout, role, durable settings, tags): in the published version's description, so that
+    /// a change of any of them publishes a new version for the alias (a version freezes the
+    /// configuration it was published with). Filled in by the renderer.
+    pub configuration: String,
 }
 
 /// The alias of the durable workflow that executions start on.
@@ -273,6 +278,7 @@ impl<'a> StackContext<'a> {
                 execution_timeout_seconds: execution_timeout_seconds(config),
                 retention_days: durable_retention_days(config.retention.secs()),
                 alias: WORKFLOW_ALIAS,
+                configuration: String::new(),
             }),
         }
     }

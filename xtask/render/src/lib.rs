@@ -199,8 +199,24 @@ pub fn stack(sources: &Sources, config: &Effective) -> Result<String, Diagnostic
     let (served, methods) = served_api(&draft);
     context.api.deployment_id = format!("ApiDeployment{}", context::short_hash(&served));
     context.api.deployed_methods = methods;
+    // A Lambda version freezes the function's configuration ("Function versions", Lambda
+    // Developer Guide): the durable workflow's version names a hash of it, so that any change
+    // publishes a new version and the alias moves to it.
+    if let Some(durable) = &mut context.durable {
+        durable.configuration = context::short_hash(&workflow_configuration(&draft));
+    }
     set.render(STACK, &context)
 }
+
+/// The durable workflow function's properties in a rendered template, as text (empty when an
+/// override took it out).
+fn workflow_configuration(template: &str) -> String {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).unwrap_or_default();
+    serde_yaml::to_string(&doc["Resources"][WORKFLOW_FUNCTION]["Properties"]).unwrap_or_default()
+}
+
+/// The logical ID of the durable workflow's function, which its version publishes.
+pub const WORKFLOW_FUNCTION: &str = "WorkflowFunction";
 
 /// What an API deployment snapshots, from a rendered template: every `AWS::ApiGateway::*`
 /// resource but the deployment and the stage, as text in logical-ID order; and the logical IDs

@@ -652,3 +652,72 @@ fn the_policies_reach_the_functions_with_rights_for_exactly_what_they_do() {
     }
     assert!(plain.contains("QUORUM: \"1\""));
 }
+
+/// The durable workflow's version names its configuration: a version freezes the function's
+/// configuration ("Function versions", Lambda Developer Guide), so a new reviewer, quorum,
+/// timeout or memory size must publish a new version for the alias, and an unchanged config
+/// must not.
+#[test]
+fn the_durable_version_changes_with_the_functions_configuration() {
+    let description = |text: &str| -> String {
+        let doc: Value = serde_yaml::from_str(text).unwrap();
+        let described = &doc["Resources"]["WorkflowVersion"]["Properties"]["Description"];
+        serde_yaml::to_string(described).unwrap()
+    };
+    let config = fixture();
+    let base = config.resolve("durable", &Overrides::default()).unwrap();
+    let render = |effective: &kit_config::Effective| {
+        description(&stack(&Sources::in_kit(&kit()), effective).unwrap())
+    };
+    let first = render(&base);
+    assert!(
+        first.contains("package ${WorkflowCodeKey}, configuration "),
+        "{first}"
+    );
+    assert_eq!(render(&base), first);
+    let more = Overrides {
+        emails: vec!["new@example.com".parse().unwrap()],
+        ..Overrides::default()
+    };
+    let changed = [
+        config.resolve("durable", &more).unwrap(),
+        kit_config::Effective {
+            approval_timeout: "2h".parse().unwrap(),
+            ..base.clone()
+        },
+        kit_config::Effective {
+            lambda: kit_config::EffectiveLambda {
+                memory_mb: kit_config::values::MemoryMb::new(512),
+                ..base.lambda.clone()
+            },
+            ..base.clone()
+        },
+    ];
+    for effective in &changed {
+        assert_ne!(render(effective), first);
+    }
+}
+
+/// EventBridge Scheduler assumes its role with `aws:SourceArn` set to the schedule GROUP's ARN
+/// ("Confused deputy prevention", EventBridge Scheduler User Guide), never a schedule's.
+#[test]
+fn scheduler_may_assume_its_role_for_the_stacks_schedule_group_only() {
+    let text = render_env(&fixture(), "policies");
+    let doc: Value = serde_yaml::from_str(&text).unwrap();
+    let trust = &doc["Resources"]["SchedulerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        [0];
+    assert_eq!(
+        trust["Principal"]["Service"].as_str(),
+        Some("scheduler.amazonaws.com")
+    );
+    let Value::Tagged(source) = &trust["Condition"]["StringEquals"]["aws:SourceArn"] else {
+        panic!("aws:SourceArn is not an !Sub: {:?}", trust["Condition"]);
+    };
+    assert_eq!(
+        source.value.as_str(),
+        Some(
+            "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:\
+             schedule-group/acme-payments-policies"
+        )
+    );
+}

@@ -17,7 +17,7 @@ use kit_tools::cdk_verify as verify;
 use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: bool) -> Result<()> {
-    let effective = kit::effective(global, emails)?;
+    let effective = kit::effective_for_render(global, emails)?;
     let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
     // The stage's access logs need the account's API Gateway logging role, which the kit's
     // bootstrap stack sets; the app brings the same resources, for accounts the kit never saw.

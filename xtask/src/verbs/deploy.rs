@@ -22,7 +22,7 @@ use crate::{
 
 pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>) -> Result<()> {
     let started = Instant::now();
-    let effective = kit::effective(global, emails)?;
+    let effective = kit::effective_for_render(global, emails)?;
     let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
     let path = paths::template_path(effective.environment.as_str());
     paths::write_atomically(&path, &template)

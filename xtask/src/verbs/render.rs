@@ -19,7 +19,7 @@ pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
     // leaves every template as it was.
     let mut rendered = Vec::new();
     for env in &envs {
-        let effective = config.resolve(env, &kit::overrides(global, emails))?;
+        let effective = config.resolve_for_render(env, &kit::overrides(global, emails))?;
         let text = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
         rendered.push((effective, text));
     }

@@ -9,7 +9,7 @@ use kit_config::values::Email;
 use crate::{cli::Global, kit};
 
 pub fn run(global: &Global, emails: &[Email], json: bool) -> Result<()> {
-    let effective = kit::effective(global, emails)?;
+    let effective = kit::effective_for_render(global, emails)?;
     let text = if json {
         serde_json::to_string_pretty(&effective)? + "\n"
     } else {

@@ -21,6 +21,12 @@ use crate::{cli::Global, kit};
 pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
     let effective = kit::effective(global, &[])?;
     let input = read_event(event)?;
+    if let Some(problem) = name
+        .as_deref()
+        .and_then(|n| kit_aws::workflow::execution_name_problem(effective.orchestrator, n))
+    {
+        bail!("--name {problem}");
+    }
     let runtime = crate::runtime::new()?;
     runtime.block_on(async {
         let outputs = super::outputs::read(&effective).await?;

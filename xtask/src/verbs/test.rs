@@ -384,7 +384,7 @@ fn render_for_lint(global: &Global) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (config, fixture) in &configs {
         for env in config.environment_names() {
-            let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
+            let effective = config.resolve_for_render(&env, &kit::overrides(global, &[]))?;
             let text = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
             let path = match fixture {
                 None => paths::template_path(&env),

@@ -191,6 +191,9 @@ pub enum Command {
         /// Calls in flight per function (cargo lambda watch's instances per function)
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// How long a function's role session lasts, in seconds
+        #[arg(long, default_value_t = kit_local::sessions::DEFAULT_LIFETIME_SECS)]
+        session_seconds: u64,
     },
 }
 

@@ -437,6 +437,7 @@ fn the_pure_crates_build_on_no_aws_sdk() {
         "kit-config",
         "kit-render",
         "kit-cdk",
+        "kit-iam",
         "hitl-core",
     ] {
         let (root, _) = names

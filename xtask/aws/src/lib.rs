@@ -37,20 +37,7 @@ impl Aws {
     /// endpoint of its moto server.
     pub async fn connect(effective: &Effective, local: Option<String>) -> Result<Aws> {
         let sdk = match (&effective.endpoint, &local) {
-            (Endpoint::Local, Some(endpoint)) => {
-                hitl_aws::config_loader()
-                    .region(Region::new(local::REGION))
-                    .endpoint_url(endpoint)
-                    .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                        local::ACCESS_KEY,
-                        local::SECRET_KEY,
-                        None,
-                        None,
-                        "hitl-local",
-                    ))
-                    .load()
-                    .await
-            }
+            (Endpoint::Local, Some(endpoint)) => return Ok(Self::local(endpoint).await),
             (Endpoint::Local, None) => bail!(
                 "the local environment is not running: `cargo xtask deploy --env {}` starts it",
                 effective.environment
@@ -68,6 +55,27 @@ impl Aws {
             }
         };
         Ok(Aws { sdk, local })
+    }
+
+    /// Clients of the local environment at `endpoint` (the router, or moto itself), with the
+    /// kit's own credentials.
+    pub async fn local(endpoint: &str) -> Aws {
+        let sdk = hitl_aws::config_loader()
+            .region(Region::new(local::REGION))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                local::ACCESS_KEY,
+                local::SECRET_KEY,
+                None,
+                None,
+                "hitl-local",
+            ))
+            .load()
+            .await;
+        Aws {
+            sdk,
+            local: Some(endpoint.to_owned()),
+        }
     }
 
     pub fn region(&self) -> String {
@@ -103,6 +111,10 @@ impl Aws {
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk)
     }
 
     pub fn lambda(&self) -> aws_sdk_lambda::Client {

@@ -11,6 +11,8 @@
 //! a Lambda function for proxy integration" in the API Gateway developer guide.
 
 use base64::Engine;
+
+use crate::reply::Reply;
 use serde_json::{Map, Value, json};
 
 /// The API's one resource, as API Gateway names it in `resource` and `resourcePath`.
@@ -167,20 +169,24 @@ fn query_maps(query: &str) -> (Value, Value) {
     (Value::Object(single), Value::Object(multi))
 }
 
-/// An HTTP answer: status, headers, body.
-pub type Answer = (u16, Vec<(String, String)>, Vec<u8>);
-
 /// API Gateway's own answer for a path or method the API does not define.
-pub fn missing_route() -> Answer {
+pub fn missing_route() -> Reply {
     gateway_error(403, "Missing Authentication Token")
 }
 
 /// API Gateway's answer when the function failed or its output is not a proxy response.
-pub fn bad_gateway() -> Answer {
+pub fn bad_gateway() -> Reply {
     gateway_error(502, "Internal server error")
 }
 
-fn gateway_error(status: u16, message: &str) -> Answer {
+/// API Gateway's answer when it may not invoke the function (its resource policy does not let
+/// API Gateway invoke it for this method): "Execution failed due to configuration error:
+/// Invalid permissions on Lambda function", a 500 to the client.
+pub fn not_permitted() -> Reply {
+    gateway_error(500, "Internal server error")
+}
+
+fn gateway_error(status: u16, message: &str) -> Reply {
     (
         status,
         vec![("Content-Type".to_owned(), "application/json".to_owned())],
@@ -191,7 +197,7 @@ fn gateway_error(status: u16, message: &str) -> Answer {
 /// The HTTP answer for the function's output: `statusCode`, `headers` and `multiValueHeaders`
 /// (merged, the latter winning), `body` (base64 when `isBase64Encoded`). Anything else is a 502,
 /// as on API Gateway.
-pub fn response(output: &[u8]) -> Answer {
+pub fn response(output: &[u8]) -> Reply {
     let Ok(Value::Object(output)) = serde_json::from_slice::<Value>(output) else {
         return bad_gateway();
     };

@@ -15,7 +15,10 @@ use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::reply::Reply;
+use crate::{
+    reply::{Reply, header},
+    shared::Shared,
+};
 
 /// The header the emulator puts on its handler invocations.
 pub const HANDLER_INVOKE_HEADER: &str = "x-dex-handler-invoke";
@@ -133,14 +136,14 @@ pub fn started(status: u16, body: &[u8], request_id: &str) -> Reply {
         Some(arn) if (200..300).contains(&status) => (
             202,
             vec![
-                ("x-amzn-RequestId", request_id.to_owned()),
-                ("X-Amz-Durable-Execution-Arn", arn),
+                header("x-amzn-RequestId", request_id),
+                header("X-Amz-Durable-Execution-Arn", arn),
             ],
             Vec::new(),
         ),
         _ => (
             if status < 400 { 502 } else { status },
-            vec![("x-amzn-RequestId", request_id.to_owned())],
+            vec![header("x-amzn-RequestId", request_id)],
             body.to_vec(),
         ),
     }
@@ -149,15 +152,97 @@ pub fn started(status: u16, body: &[u8], request_id: &str) -> Reply {
 /// The execution a callback call (`/2025-12-01/durable-execution-callbacks/{id}/succeed`, `fail`
 /// or `heartbeat`) is for. The emulator's callback ids are base64 of `{"arn": …, "op": …}`.
 pub fn callback_execution(path: &str) -> Option<String> {
-    use base64::Engine;
     let rest = path.strip_prefix("/2025-12-01/durable-execution-callbacks/")?;
     let (id, _action) = rest.split_once('/')?;
-    let id = percent_decode_str(id).decode_utf8().ok()?;
+    execution_of_callback(&percent_decode_str(id).decode_utf8().ok()?)
+}
+
+/// The execution of a callback id of the emulator's (base64 of `{"arn": …, "op": …}`).
+pub fn execution_of_callback(id: &str) -> Option<String> {
+    use base64::Engine;
     let json = base64::engine::general_purpose::STANDARD
         .decode(id.as_bytes())
         .ok()?;
     let value: Value = serde_json::from_slice(&json).ok()?;
     value["arn"].as_str().map(str::to_owned)
+}
+
+/// A caller's invoke of a durable function, which starts an execution.
+pub struct Start<'a> {
+    pub function: &'a str,
+    pub qualifier: Option<&'a str>,
+    pub invocation_type: Option<&'a str>,
+    pub execution_name: Option<&'a str>,
+    pub payload: &'a [u8],
+}
+
+/// Starts a durable execution for an `Invoke`, as Lambda does: the emulator's
+/// `start-durable-execution` with the function's recorded `DurableConfig`.
+pub fn start(shared: &Shared, invoke: &Start, request_id: &str) -> Reply {
+    if invoke.invocation_type != Some("Event") {
+        return refused(
+            "the local environment starts durable executions with asynchronous invokes only: \
+             use the invocation type Event (as `cargo xtask start` does)",
+        );
+    }
+    let function = invoke.function;
+    let Some(config) = recorded(&kit_base::local::dir()).get(function).copied() else {
+        return refused(&format!(
+            "{function} is not a durable function of a deployed stack: deploy its environment \
+             first"
+        ));
+    };
+    let name = invoke.execution_name.map_or_else(
+        || {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("local-{nanos}")
+        },
+        str::to_owned,
+    );
+    let body = start_request(function, invoke.qualifier, &name, config, invoke.payload);
+    let answer = shared
+        .agent
+        .post(format!(
+            "{}/start-durable-execution",
+            shared.upstreams.durable
+        ))
+        .header("Content-Type", "application/json")
+        .send(body.to_string())
+        .map_err(anyhow::Error::from)
+        .and_then(|mut response| {
+            let status = response.status().as_u16();
+            Ok((status, response.body_mut().read_to_vec()?))
+        });
+    match answer {
+        Ok((status, body)) => started(status, &body, request_id),
+        Err(error) => (
+            502,
+            vec![header("x-amzn-RequestId", request_id)],
+            format!("the durable execution emulator did not answer: {error:#}").into_bytes(),
+        ),
+    }
+}
+
+/// Lambda's refusal of a callback (`path`) whose execution no longer runs, which the emulator
+/// would take: its callback ids name their execution, which the emulator describes.
+pub fn closed_callback(path: &str, shared: &Shared) -> Option<Reply> {
+    let execution = callback_execution(path)?;
+    let encoded =
+        percent_encoding::utf8_percent_encode(&execution, percent_encoding::NON_ALPHANUMERIC);
+    let described = shared
+        .agent
+        .get(format!(
+            "{}/2025-12-01/durable-executions/{encoded}",
+            shared.upstreams.durable
+        ))
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_vec()
+        .ok()?;
+    (!is_running(&described)).then(callback_closed)
 }
 
 /// Whether the emulator's `GetDurableExecution` answer (`{"Status": …}`) says it still runs.
@@ -171,7 +256,7 @@ pub fn is_running(described: &[u8]) -> bool {
 pub fn callback_closed() -> Reply {
     (
         400,
-        vec![("x-amzn-ErrorType", "CallbackTimeoutException".to_owned())],
+        vec![header("x-amzn-ErrorType", "CallbackTimeoutException")],
         json!({
             "Type": "User",
             "message": "The callback ID token has either expired or the callback associated with the token has already been closed.",
@@ -185,10 +270,7 @@ pub fn callback_closed() -> Reply {
 pub fn refused(message: &str) -> Reply {
     (
         400,
-        vec![(
-            "x-amzn-ErrorType",
-            "InvalidParameterValueException".to_owned(),
-        )],
+        vec![header("x-amzn-ErrorType", "InvalidParameterValueException")],
         json!({ "Type": "User", "message": message })
             .to_string()
             .into_bytes(),
@@ -271,7 +353,7 @@ mod tests {
     fn a_started_execution_answers_as_an_asynchronous_invoke() {
         let (status, headers, body) = started(200, br#"{"ExecutionArn":"arn:x"}"#, "r1");
         assert_eq!(status, 202);
-        assert!(headers.contains(&("X-Amz-Durable-Execution-Arn", "arn:x".to_owned())));
+        assert!(headers.contains(&header("X-Amz-Durable-Execution-Arn", "arn:x")));
         assert!(body.is_empty());
         let (status, _, body) = started(400, br#"{"Type":"InvalidParameterValueException"}"#, "r2");
         assert_eq!(status, 400);

@@ -267,19 +267,30 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result
     Ok(out)
 }
 
-/// The functions' environment as moto recorded it from the template, with what differs here:
-/// moto's endpoint (through the router) and credentials, and the review API served by the router.
+/// The functions' environment as moto recorded it from the template (a version's configuration
+/// is its own: a function behind an alias runs the version the alias points to, as Lambda
+/// does), with what differs here: moto's endpoint (through the router), the credentials (each
+/// function's role session, from the router's credentials endpoint), and the review API served
+/// by the router.
 pub async fn function_env(
     aws: &Aws,
     runner: &Runner,
+    stack_name: &str,
     template: &str,
 ) -> Result<BTreeMap<String, String>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let aliased: BTreeMap<String, String> = aliases_of(&doc)?
+        .into_iter()
+        .map(|a| (a.function, a.name))
+        .collect();
     let mut env = BTreeMap::new();
     for name in function_names(template)? {
         let config = aws
             .lambda()
             .get_function_configuration()
             .function_name(&name)
+            .set_qualifier(aliased.get(&name).cloned())
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("cannot read function {name}: {}", describe(&e)))?;
@@ -302,8 +313,23 @@ pub async fn function_env(
         .context("the local environment has no API stage yet")?;
     env.insert("REVIEW_BASE_URL".into(), review_base_url);
     env.insert("AWS_ENDPOINT_URL".into(), runner.functions_endpoint());
-    env.insert("AWS_ACCESS_KEY_ID".into(), local::ACCESS_KEY.into());
-    env.insert("AWS_SECRET_ACCESS_KEY".into(), local::SECRET_KEY.into());
+    // Each function's own role session, as Lambda gives it: the SDK's container credentials
+    // provider asks the router, with the function's binary as its token (set per binary for
+    // `cargo lambda watch` in the workspace's Cargo.toml). No file of the user's may answer first.
+    env.insert(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+        format!(
+            "{}{}{stack_name}",
+            runner.functions_endpoint(),
+            crate::sessions::PATH
+        ),
+    );
+    let nowhere = local::dir().join("no-aws-config");
+    env.insert("AWS_CONFIG_FILE".into(), nowhere.display().to_string());
+    env.insert(
+        "AWS_SHARED_CREDENTIALS_FILE".into(),
+        nowhere.display().to_string(),
+    );
     env.insert("AWS_REGION".into(), local::REGION.into());
     env.insert("AWS_DEFAULT_REGION".into(), local::REGION.into());
     Ok(env)
@@ -534,11 +560,126 @@ pub async fn complete(
     }
     crate::durable::record(&local::dir(), &crate::durable::configs_of(template)?)?;
     runner.set_stage(&api_stage(template)?)?;
+    runner.set_stack(stack_name, &api_id(output("ReviewBaseUrl")?)?)?;
+    make_permissions(aws, stack_name, template).await?;
     subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
-    let mut env = function_env(aws, runner, template).await?;
+    let mut env = function_env(aws, runner, stack_name, template).await?;
     make_schedule_groups(aws, template, &mut env).await?;
     runner.serve_functions(venv, env)?;
     Ok(())
+}
+
+/// moto skips the API stage, so a function permission whose `SourceArn` names it (`${Stage}`)
+/// is left with the variable unresolved: each `AWS::Lambda::Permission` of the template is made
+/// again as CloudFormation would have made it (its `Fn::Sub` resolved from the stack's resources,
+/// the stage by its name), in place of moto's.
+pub async fn make_permissions(aws: &Aws, stack_name: &str, template: &str) -> Result<()> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
+    let physical = physical_ids(aws, stack_name).await?;
+    let resources = doc["Resources"].as_mapping().cloned().unwrap_or_default();
+    let lookup = |name: &str| match name {
+        "AWS::Partition" => Some("aws".to_owned()),
+        "AWS::Region" => Some(local::REGION.to_owned()),
+        "AWS::AccountId" => Some(local::ACCOUNT_ID.to_owned()),
+        other => physical.get(other).cloned().or_else(|| {
+            let stage = &resources.get(other)?["Properties"]["StageName"];
+            stage.as_str().map(str::to_owned)
+        }),
+    };
+    for (id, resource) in &resources {
+        if resource["Type"].as_str() != Some("AWS::Lambda::Permission") {
+            continue;
+        }
+        let id = id.as_str().unwrap_or_default();
+        let properties = &resource["Properties"];
+        let function = function_of(&resources, &properties["FunctionName"])
+            .with_context(|| format!("{id}: FunctionName is not a function of the template"))?;
+        let source = match &properties["SourceArn"] {
+            serde_yaml::Value::Tagged(t) if t.tag == "!Sub" => {
+                Some(substitute(t.value.as_str().unwrap_or(""), lookup)?)
+            }
+            other => other.as_str().map(str::to_owned),
+        };
+        replace_permission(aws, &function, id, properties, source).await?;
+    }
+    Ok(())
+}
+
+/// The physical ids of the stack's resources, by logical id.
+async fn physical_ids(aws: &Aws, stack_name: &str) -> Result<BTreeMap<String, String>> {
+    let described = aws
+        .cloudformation()
+        .describe_stack_resources()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the stack's resources: {}", describe(&e)))?;
+    Ok(described
+        .stack_resources
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| Some((r.logical_resource_id?, r.physical_resource_id?)))
+        .collect())
+}
+
+/// The `FunctionName` of the template's function that `value` names (`!GetAtt F.Arn`, `!Ref F`).
+fn function_of(resources: &serde_yaml::Mapping, value: &serde_yaml::Value) -> Option<String> {
+    let serde_yaml::Value::Tagged(t) = value else {
+        return value.as_str().map(str::to_owned);
+    };
+    let logical = t.value.as_str()?.trim_end_matches(".Arn");
+    resources.get(logical)?["Properties"]["FunctionName"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Removes every statement moto made for the function and adds the permission `id` as
+/// CloudFormation would have.
+async fn replace_permission(
+    aws: &Aws,
+    function: &str,
+    id: &str,
+    properties: &serde_yaml::Value,
+    source: Option<String>,
+) -> Result<()> {
+    let lambda = aws.lambda();
+    let policy = lambda.get_policy().function_name(function).send().await;
+    let existing: Value = policy
+        .ok()
+        .and_then(|p| p.policy)
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or(Value::Null);
+    for statement in existing["Statement"].as_array().into_iter().flatten() {
+        if let Some(sid) = statement["Sid"].as_str() {
+            let removed = lambda
+                .remove_permission()
+                .function_name(function)
+                .statement_id(sid);
+            let _ = removed.send().await;
+        }
+    }
+    let text = |key: &str| properties[key].as_str().map(str::to_owned);
+    lambda
+        .add_permission()
+        .function_name(function)
+        .statement_id(id)
+        .action(text("Action").unwrap_or_else(|| "lambda:InvokeFunction".to_owned()))
+        .set_principal(text("Principal"))
+        .set_source_arn(source)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot make the permission {id}: {}", describe(&e)))?;
+    Ok(())
+}
+
+/// The REST API's id in its URL (`https://<id>.execute-api.<region>.amazonaws.com/<stage>`).
+fn api_id(review_base_url: &str) -> Result<String> {
+    review_base_url
+        .strip_prefix("https://")
+        .and_then(|rest| rest.split('.').next())
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .with_context(|| format!("no API id in the ReviewBaseUrl output {review_base_url}"))
 }
 
 /// The `StageName` of the template's API stage, which moto does not create: the router serves the

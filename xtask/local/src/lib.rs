@@ -1,16 +1,31 @@
 //! The local environment: moto server, the durable execution emulator and `cargo lambda watch`
 //! on this machine, joined by a router, with what moto lacks filled in after each deploy.
 //!
-//! Starts and stops processes ([`runner`], [`process`]), serves the router ([`router`], with the
-//! review API as API Gateway would serve it: [`api`]; durable executions: [`durable`]) and
-//! talks to moto through `kit-aws` ([`emulation`]). Uses `kit-base` and `kit-tools` (the venv
-//! it runs moto and cargo-lambda from); nothing of the deploy engine.
+//! Starts and stops processes ([`runner`], [`process`]); serves the router ([`router`]), which
+//! decides every call by IAM as deployed ([`guard`], [`access`], the functions' role sessions:
+//! [`sessions`], [`credentials`]), lets calls through as AWS would ([`gates`]), passes invokes to
+//! the functions ([`invoke`]), answers for Step Functions, the durable emulator and
+//! CloudFormation where moto would not ([`stepfunctions`], [`durable`], [`cloudformation`]),
+//! fires Scheduler's schedules ([`schedules`]) and serves the review API as API Gateway would
+//! ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
+//! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
+//! nothing of the deploy engine.
 
+pub mod access;
 pub mod api;
+pub mod cloudformation;
+pub mod credentials;
 pub mod durable;
 pub mod emulation;
+pub mod gates;
+pub mod gateway;
+pub mod guard;
+pub mod invoke;
 pub mod process;
 pub mod reply;
 pub mod router;
 pub mod runner;
 pub mod schedules;
+pub mod sessions;
+pub mod shared;
+pub mod stepfunctions;

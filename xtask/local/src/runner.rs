@@ -49,6 +49,19 @@ pub struct Runner {
     /// The API stage of the deployed stack, once there is one.
     #[serde(default)]
     pub stage: Option<String>,
+    /// The stack whose functions `cargo lambda watch` serves, and its review API's id.
+    #[serde(default)]
+    pub stack: Option<String>,
+    #[serde(default)]
+    pub api_id: Option<String>,
+    /// How long the functions' role sessions last (`HITL_LOCAL_SESSION_SECONDS` when the
+    /// runner started).
+    #[serde(default = "default_session_seconds")]
+    pub session_seconds: u64,
+}
+
+fn default_session_seconds() -> u64 {
+    crate::sessions::DEFAULT_LIFETIME_SECS
 }
 
 fn state_path() -> PathBuf {
@@ -98,6 +111,14 @@ impl Runner {
         Ok(())
     }
 
+    /// Records the stack whose functions are served, and its review API (the router checks
+    /// API Gateway's permission to invoke that stack's review function).
+    pub fn set_stack(&mut self, stack: &str, api_id: &str) -> Result<()> {
+        self.stack = Some(stack.to_owned());
+        self.api_id = Some(api_id.to_owned());
+        self.save()
+    }
+
     /// The recorded runner, if its moto and router still answer.
     pub fn find() -> Option<Runner> {
         let text = std::fs::read_to_string(state_path()).ok()?;
@@ -119,6 +140,10 @@ impl Runner {
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
         let [moto_port, router_port, api_port, lambda_port, dex_port] = free_ports()?;
+        let session_seconds = std::env::var("HITL_LOCAL_SESSION_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(crate::sessions::DEFAULT_LIFETIME_SECS);
         // moto's Step Functions interpreter calls Lambda (and everything else) on
         // localhost:$MOTO_PORT: that is the router's port.
         let moto_pid = process::spawn(
@@ -139,6 +164,9 @@ impl Runner {
             lambda_pid: None,
             lambda_env: BTreeMap::new(),
             stage: None,
+            stack: None,
+            api_id: None,
+            session_seconds,
         };
         runner.save()?; // so that `local down` finds moto even if the rest fails
         runner.router_pid = process::spawn(
@@ -150,7 +178,8 @@ impl Runner {
                 .args(["--lambda", &format!("http://127.0.0.1:{lambda_port}")])
                 .args(["--functions", &FUNCTIONS.join(",")])
                 .args(["--durable", &format!("http://127.0.0.1:{dex_port}")])
-                .args(["--concurrency", &CONCURRENCY.to_string()]),
+                .args(["--concurrency", &CONCURRENCY.to_string()])
+                .args(["--session-seconds", &session_seconds.to_string()]),
             &dir().join("router.log"),
         )?;
         runner.save()?;
@@ -208,9 +237,12 @@ impl Runner {
             .args(["--concurrency", &CONCURRENCY.to_string()])
             .arg("--env-file")
             .arg(&env_file)
-            // The user's AWS settings must not reach the functions: they talk to moto only.
+            // The user's AWS settings must not reach the functions: they talk to moto only, with
+            // their roles' sessions from the router (see `crate::credentials`).
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_DEFAULT_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN");
         self.lambda_pid = Some(process::spawn(&mut command, &dir().join("lambda.log"))?);
         self.lambda_env = env;

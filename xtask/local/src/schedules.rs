@@ -3,7 +3,10 @@
 //! once moto has taken it, [`fire`] waits for its `at(…)` time, invokes its target as
 //! Scheduler would (the Lambda `Invoke` API, the schedule's `Input` as the event, through the
 //! router so the function runs in `cargo lambda watch`), and then deletes it, as
-//! `ActionAfterCompletion: DELETE` asks.
+//! `ActionAfterCompletion: DELETE` asks. As Scheduler does, it first assumes the schedule's role
+//! (its trust policy must let `scheduler.amazonaws.com` do so for this account and the
+//! schedule's group, the `aws:SourceArn` Scheduler sends) and invokes with that role, which must
+//! allow `lambda:InvokeFunction` on the target; a schedule that may not is not delivered.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +20,8 @@ pub struct Due {
     /// Unix seconds.
     pub at: u64,
     pub target_arn: String,
+    /// The role Scheduler assumes to invoke the target.
+    pub role_arn: String,
     pub input: String,
     /// Whether Scheduler deletes it after it fired.
     pub delete_after: bool,
@@ -36,6 +41,7 @@ struct Body {
 #[serde(rename_all = "PascalCase")]
 struct Target {
     arn: String,
+    role_arn: String,
     input: Option<String>,
 }
 
@@ -61,6 +67,7 @@ pub fn created(method: &str, path: &str, body: &[u8]) -> Option<Due> {
         group: body.group_name,
         at: at_secs(&body.schedule_expression)?,
         target_arn: body.target.arn,
+        role_arn: body.target.role_arn,
         input: body.target.input.unwrap_or_else(|| "{}".to_owned()),
         delete_after: body.action_after_completion.as_deref() == Some("DELETE"),
     })
@@ -74,25 +81,17 @@ pub fn at_secs(expression: &str) -> Option<u64> {
     u64::try_from(at.assume_utc().unix_timestamp()).ok()
 }
 
-/// Waits for `due`, then invokes its target through `router` and deletes it from moto.
-pub fn fire(due: Due, router: &str, moto: &str, agent: &ureq::Agent) {
+/// Waits for `due`, then invokes its target through `router` (if Scheduler may) and deletes it
+/// from moto.
+pub fn fire(due: Due, router: &str, shared: &crate::shared::Shared) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     std::thread::sleep(Duration::from_secs(due.at.saturating_sub(now)));
-    let function =
-        percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
-    let invoked = agent
-        .post(format!(
-            "{router}/2015-03-31/functions/{function}/invocations"
-        ))
-        .header("content-type", "application/json")
-        .send(due.input.as_bytes());
-    if let Err(error) = invoked {
-        eprintln!(
-            "router: schedule {} could not invoke its target: {error}",
-            due.name
-        );
+    let (agent, moto) = (&shared.agent, &shared.upstreams.moto);
+    match refusal(&shared.access, &due) {
+        Some(why) => eprintln!("router: schedule {} not delivered: {why}", due.name),
+        None => invoke(&due, router, agent),
     }
     if due.delete_after {
         let group = due.group.as_deref().unwrap_or("default");
@@ -114,6 +113,56 @@ pub fn fire(due: Due, router: &str, moto: &str, agent: &ureq::Agent) {
     }
 }
 
+/// Why Scheduler could not invoke `due`'s target: its role's trust or its permission.
+fn refusal(access: &crate::access::Access, due: &Due) -> Option<String> {
+    let role = match access.role(&due.role_arn) {
+        Ok(role) => role,
+        Err(error) => return Some(error),
+    };
+    let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
+    let group = due.group.as_deref().unwrap_or("default");
+    let source = format!("arn:aws:scheduler:{region}:{account}:schedule-group/{group}");
+    let context = crate::access::service_context(&source);
+    if !access.trusts(&role, SERVICE, context).is_allowed() {
+        return Some(format!(
+            "{SERVICE} may not assume {} (aws:SourceArn {source})",
+            role.arn
+        ));
+    }
+    let principal = crate::guard::assumed(&role.arn, "scheduler");
+    let mut request = kit_iam::Authorization {
+        principal: kit_iam::Principal::Aws(principal.clone()),
+        action: "lambda:InvokeFunction".to_owned(),
+        resource: due.target_arn.clone(),
+        context: kit_iam::Context::new(),
+    };
+    request
+        .context
+        .extend(crate::access::principal_context(&principal, &role.arn));
+    (!access.identity(&role, &request).is_allowed())
+        .then(|| format!("{principal} may not invoke {}", due.target_arn))
+}
+
+/// Scheduler's service principal.
+const SERVICE: &str = "scheduler.amazonaws.com";
+
+fn invoke(due: &Due, router: &str, agent: &ureq::Agent) {
+    let function =
+        percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
+    let invoked = agent
+        .post(format!(
+            "{router}/2015-03-31/functions/{function}/invocations"
+        ))
+        .header("content-type", "application/json")
+        .send(due.input.as_bytes());
+    if let Err(error) = invoked {
+        eprintln!(
+            "router: schedule {} could not invoke its target: {error}",
+            due.name
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +181,7 @@ mod tests {
                 at: 1_740_821_400,
                 target_arn: "arn:aws:lambda:us-east-1:123456789012:function:e2e-local-remind"
                     .into(),
+                role_arn: "r".into(),
                 input: r#"{"a":1}"#.into(),
                 delete_after: true,
             }

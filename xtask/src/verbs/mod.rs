@@ -37,15 +37,17 @@ pub fn run(cli: Cli) -> Result<()> {
             functions,
             durable,
             concurrency,
+            session_seconds,
         } => kit_local::router::serve(
             &listen,
             api_listen.as_deref(),
-            kit_local::router::Upstreams {
+            kit_local::shared::Upstreams {
                 moto,
                 lambda,
                 durable,
                 binaries: functions,
                 concurrency,
+                session_seconds,
             },
         ),
         Command::Build { arch } => build::run(global, arch),

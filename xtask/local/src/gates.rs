@@ -1,0 +1,160 @@
+//! What the router lets through at once. moto's DynamoDB checks a condition and then writes
+//! without a lock, so two racing conditional updates could both succeed, which DynamoDB never
+//! allows: one DynamoDB write goes into moto at a time, reads go in together, never beside a
+//! write. And each function takes as many calls at once as `cargo lambda watch` runs instances
+//! of it; calls beyond wait here, as Lambda would queue or throttle them.
+
+/// How a call into moto must be admitted so that moto's DynamoDB behaves atomically.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Admission {
+    /// Not DynamoDB: no waiting.
+    Free,
+    /// A DynamoDB read: alongside other reads.
+    Shared,
+    /// A DynamoDB write (or anything else DynamoDB): alone.
+    Exclusive,
+}
+
+/// The admission of a call by its `X-Amz-Target` header (`DynamoDB_20120810.UpdateItem`).
+pub fn admission(target: Option<&str>) -> Admission {
+    const READS: [&str; 5] = [
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+    ];
+    let Some(operation) = target.and_then(|t| t.strip_prefix("DynamoDB_20120810.")) else {
+        return Admission::Free;
+    };
+    if READS.contains(&operation)
+        || operation.starts_with("Describe")
+        || operation.starts_with("List")
+    {
+        Admission::Shared
+    } else {
+        Admission::Exclusive
+    }
+}
+
+/// A counting semaphore per function binary.
+pub struct Gates {
+    gates: std::collections::HashMap<String, (std::sync::Mutex<usize>, std::sync::Condvar)>,
+    permits: usize,
+}
+
+impl Gates {
+    pub fn new(binaries: &[String], permits: usize) -> Self {
+        Self {
+            gates: binaries
+                .iter()
+                .map(|b| {
+                    (
+                        b.clone(),
+                        (std::sync::Mutex::new(0), std::sync::Condvar::new()),
+                    )
+                })
+                .collect(),
+            permits: permits.max(1),
+        }
+    }
+
+    /// Runs `f` once fewer than `permits` calls of `binary` are in flight.
+    pub fn through<T>(&self, binary: &str, f: impl FnOnce() -> T) -> T {
+        let Some((count, freed)) = self.gates.get(binary) else {
+            return f();
+        };
+        {
+            let mut busy = count.lock().unwrap_or_else(|e| e.into_inner());
+            while *busy >= self.permits {
+                busy = freed.wait(busy).unwrap_or_else(|e| e.into_inner());
+            }
+            *busy += 1;
+        }
+        let result = f();
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+        result
+    }
+}
+
+/// Runs `f` as `admission` says, under `lock`.
+pub fn admitted<T>(lock: &std::sync::RwLock<()>, admission: Admission, f: impl FnOnce() -> T) -> T {
+    match admission {
+        Admission::Free => f(),
+        Admission::Shared => {
+            let _reading = lock.read().unwrap_or_else(|e| e.into_inner());
+            f()
+        }
+        Admission::Exclusive => {
+            let _writing = lock.write().unwrap_or_else(|e| e.into_inner());
+            f()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{sync::atomic::Ordering, thread};
+
+    fn binaries() -> Vec<String> {
+        vec!["request".to_owned(), "review".to_owned()]
+    }
+    #[test]
+    fn dynamodb_writes_go_alone_reads_together_and_other_calls_freely() {
+        for write in [
+            "UpdateItem",
+            "PutItem",
+            "DeleteItem",
+            "TransactWriteItems",
+            "BatchWriteItem",
+            "ExecuteStatement",
+            "CreateTable",
+        ] {
+            let target = format!("DynamoDB_20120810.{write}");
+            assert_eq!(admission(Some(&target)), Admission::Exclusive, "{write}");
+        }
+        for read in ["GetItem", "Query", "Scan", "DescribeTable", "ListTables"] {
+            let target = format!("DynamoDB_20120810.{read}");
+            assert_eq!(admission(Some(&target)), Admission::Shared, "{read}");
+        }
+        for other in [
+            None,
+            Some("AWSStepFunctions.SendTaskSuccess"),
+            Some("UpdateItem"),
+        ] {
+            assert_eq!(admission(other), Admission::Free, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_gate_lets_through_at_most_its_permits_and_everyone_eventually() {
+        use std::sync::atomic::AtomicUsize;
+        let gates = Gates::new(&binaries(), 3);
+        let (inside, most, done) = (
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        );
+        thread::scope(|scope| {
+            for _ in 0..12 {
+                scope.spawn(|| {
+                    gates.through("review", || {
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        thread::sleep(std::time::Duration::from_millis(20));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 12);
+        assert!(most.load(Ordering::SeqCst) <= 3, "{most:?}");
+        assert!(
+            most.load(Ordering::SeqCst) > 1,
+            "the gate serialised everything"
+        );
+    }
+}

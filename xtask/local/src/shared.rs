@@ -1,0 +1,79 @@
+//! What the router's threads share: the upstreams, one HTTP agent, the gates, what the router
+//! knows of executions, the policies and the sessions it handed out.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use crate::{access::Access, gates::Gates, sessions::Sessions, stepfunctions::Executions};
+
+/// The router's upstreams.
+#[derive(Clone)]
+pub struct Upstreams {
+    /// `http://127.0.0.1:<port>` of moto.
+    pub moto: String,
+    /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
+    pub lambda: String,
+    /// `http://127.0.0.1:<port>` of the durable execution emulator.
+    pub durable: String,
+    pub binaries: Vec<String>,
+    /// How many calls each function gets at once: `cargo lambda watch`'s instances per
+    /// function. Calls beyond wait here, as Lambda would queue or throttle them, instead of
+    /// piling up inside cargo-lambda, which stalls under a few hundred waiting invokes.
+    pub concurrency: usize,
+    /// How long the functions' role sessions last.
+    pub session_seconds: u64,
+}
+
+/// Hop-by-hop and framing headers, which each side sets for itself.
+pub const NOT_FORWARDED: [&str; 5] = [
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "expect",
+];
+
+/// What the router's threads share.
+#[derive(Clone)]
+pub struct Shared {
+    pub upstreams: Upstreams,
+    pub agent: ureq::Agent,
+    pub gates: Arc<Gates>,
+    pub dynamodb: Arc<std::sync::RwLock<()>>,
+    pub executions: Arc<Executions>,
+    pub access: Arc<Access>,
+    pub sessions: Arc<Sessions>,
+    /// The router's own address, for the invokes it makes on a schedule's behalf.
+    pub own: String,
+    counter: Arc<AtomicU64>,
+}
+
+impl Shared {
+    /// A request id for the next answer, `<prefix>-<n>`.
+    pub fn request_id(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.counter.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl Shared {
+    /// The router's shared state for `upstreams`, deciding with `access`; `own` is its address.
+    pub fn new(upstreams: Upstreams, access: Arc<Access>, own: String) -> Self {
+        Self {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into(),
+            gates: Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency)),
+            dynamodb: Arc::default(),
+            executions: Arc::default(),
+            access,
+            sessions: Arc::new(Sessions::new(upstreams.session_seconds)),
+            own,
+            counter: Arc::default(),
+            upstreams,
+        }
+    }
+}

@@ -221,8 +221,11 @@ const DAY: u64 = 86_400;
 /// How long a reviewer has to answer. Step Functions runs a Standard execution for at most a
 /// year, and the execution's own backstop timeout sits above this one.
 pub type ApprovalTimeout = Duration<1, { 364 * DAY }>;
-/// When, after a request, its reviewers are reminded or it is escalated: before its timeout.
-pub type PolicyDelay = Duration<1, { 364 * DAY }>;
+/// When, after a request, its reviewers are reminded or it is escalated: before its timeout, and
+/// at least a minute after the request: EventBridge Scheduler invokes a one-time schedule within
+/// a minute of its time at best, so a nudge any sooner could arrive before the request itself,
+/// and one already due when a retried request is stored is skipped.
+pub type PolicyDelay = Duration<60, { 364 * DAY }>;
 /// How long a decided or expired record is kept after its expiry (DynamoDB TTL).
 pub type Retention = Duration<60, { 3650 * DAY }>;
 /// Lambda's timeout range.

@@ -95,6 +95,19 @@ impl Access {
         })
     }
 
+    /// The version `alias` of `function` points to.
+    pub fn alias_version(&self, function: &str, alias: &str) -> Option<String> {
+        self.runtime.block_on(async {
+            let got = self
+                .aws
+                .lambda()
+                .get_alias()
+                .function_name(function)
+                .name(alias);
+            got.send().await.ok()?.function_version
+        })
+    }
+
     /// A function's resource-based policy, if it has one. moto adds a `FunctionName` to each
     /// statement, which is no policy element: taken out.
     pub fn function_policy(&self, function: &str) -> Option<Policy> {

@@ -201,7 +201,14 @@ pub fn start(shared: &Shared, invoke: &Start, request_id: &str) -> Reply {
         },
         str::to_owned,
     );
-    let body = start_request(function, invoke.qualifier, &name, config, invoke.payload);
+    // Lambda runs an alias's invoke on the version it points to, and names that version in the
+    // execution's ARN: the emulator is given the version (it keeps no aliases).
+    let version = invoke
+        .qualifier
+        .filter(|q| !q.starts_with('$') && !q.chars().all(|c| c.is_ascii_digit()))
+        .and_then(|alias| shared.access.alias_version(function, alias));
+    let qualifier = version.as_deref().or(invoke.qualifier);
+    let body = start_request(function, qualifier, &name, config, invoke.payload);
     let answer = shared
         .agent
         .post(format!(
@@ -243,6 +250,52 @@ pub fn closed_callback(path: &str, shared: &Shared) -> Option<Reply> {
         .read_to_vec()
         .ok()?;
     (!is_running(&described)).then(callback_closed)
+}
+
+/// The ARN Lambda would give the emulator's execution `id` (the emulator names executions
+/// `<uuid>/<uuid>`): `<qualified function ARN>/durable-execution/<name>/<id>`, from the
+/// emulator's own description of it. An ARN stays as it is.
+pub fn real_arn(shared: &Shared, id: &str) -> Option<String> {
+    if id.starts_with("arn:") {
+        return Some(id.to_owned());
+    }
+    let encoded = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC);
+    let described = shared
+        .agent
+        .get(format!(
+            "{}{API_PREFIX}durable-executions/{encoded}",
+            shared.upstreams.durable
+        ))
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_vec()
+        .ok()?;
+    let described: Value = serde_json::from_slice(&described).ok()?;
+    let unique = id.split('/').next().unwrap_or(id);
+    Some(format!(
+        "{}/durable-execution/{}/{unique}",
+        described["FunctionArn"].as_str()?,
+        described["DurableExecutionName"].as_str()?,
+    ))
+}
+
+/// `call`'s path with the emulator's execution id in `/2025-12-01/durable-executions/{id}/…`
+/// replaced by the ARN Lambda would give it ([`real_arn`]); `None` for any other path.
+pub fn with_real_arn(shared: &Shared, path: &str) -> Option<String> {
+    let rest = path
+        .strip_prefix(API_PREFIX)?
+        .strip_prefix("durable-executions/")?;
+    let (id, tail) = rest.split_once('/').map_or((rest, ""), |(i, t)| (i, t));
+    let id = percent_decode_str(id).decode_utf8().ok()?;
+    let arn = real_arn(shared, &id)?;
+    let encoded = percent_encoding::utf8_percent_encode(&arn, percent_encoding::NON_ALPHANUMERIC);
+    let tail = if tail.is_empty() {
+        String::new()
+    } else {
+        format!("/{tail}")
+    };
+    Some(format!("{API_PREFIX}durable-executions/{encoded}{tail}"))
 }
 
 /// Whether the emulator's `GetDurableExecution` answer (`{"Status": …}`) says it still runs.

@@ -23,6 +23,7 @@ use kit_iam::{
 use crate::{
     access::{Access, Role, principal_context, service_context},
     sessions::{Session, Sessions, now},
+    shared::Shared,
 };
 use kit_base::local::{ACCESS_KEY, ACCOUNT_ID, REGION};
 
@@ -51,8 +52,20 @@ fn caller(call: &Call, sessions: &Sessions) -> Caller {
 }
 
 /// The refusal AWS would give `call`, or `None` when it may go on.
-pub fn refusal(access: &Access, sessions: &Sessions, call: &Call) -> Option<Reply> {
+pub fn refusal(shared: &Shared, call: &Call) -> Option<Reply> {
+    let (access, sessions) = (&*shared.access, &*shared.sessions);
     let service = calls::service(call).unwrap_or_default();
+    // The durable emulator names executions its own way: authorized under the ARN Lambda would
+    // give them, as the role's policies name them.
+    let real = crate::durable::with_real_arn(shared, call.path);
+    let call = &Call {
+        path: real.as_deref().unwrap_or(call.path),
+        ..*call
+    };
+    let callbacks = |id: &str| {
+        let execution = crate::durable::execution_of_callback(id)?;
+        crate::durable::real_arn(shared, &execution)
+    };
     match caller(call, sessions) {
         Caller::Own => None,
         Caller::Unknown(key) => {
@@ -60,16 +73,20 @@ pub fn refusal(access: &Access, sessions: &Sessions, call: &Call) -> Option<Repl
             Some(denied::invalid_token(&service))
         }
         Caller::Session(session) if session.expired(now()) => Some(denied::expired_token(&service)),
-        Caller::Session(session) => session_refusal(access, &session, call, &service),
-        Caller::StepFunctions => step_functions_refusal(access, call, &service),
+        Caller::Session(session) => session_refusal(access, &session, call, &service, &callbacks),
+        Caller::StepFunctions => step_functions_refusal(access, call, &service, &callbacks),
     }
 }
 
 /// What AWS authorizes for `call`, or the refusal of a call the local environment cannot
 /// authorize (so that the list in `kit_iam::calls` is extended, never guessed).
-fn needed(call: &Call, service: &str, principal: &str) -> Result<Vec<Needed>, Reply> {
-    let callbacks = |id: &str| crate::durable::execution_of_callback(id);
-    calls::needed_with(call, ACCOUNT_ID, REGION, &callbacks).map_err(|unknown| {
+fn needed(
+    call: &Call,
+    service: &str,
+    principal: &str,
+    callbacks: Callbacks,
+) -> Result<Vec<Needed>, Reply> {
+    calls::needed_with(call, ACCOUNT_ID, REGION, callbacks).map_err(|unknown| {
         let text = format!(
             "User: {principal} made a call the local environment cannot authorize ({unknown}): \
              teach xtask/iam/src/calls what AWS checks for it"
@@ -79,14 +96,18 @@ fn needed(call: &Call, service: &str, principal: &str) -> Result<Vec<Needed>, Re
     })
 }
 
+/// What a callback id resolves to: the durable execution it belongs to.
+type Callbacks<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 fn session_refusal(
     access: &Access,
     session: &Session,
     call: &Call,
     service: &str,
+    callbacks: Callbacks,
 ) -> Option<Reply> {
     let principal = session.principal();
-    let needed = match needed(call, service, &principal) {
+    let needed = match needed(call, service, &principal, callbacks) {
         Ok(needed) => needed,
         Err(reply) => return Some(reply),
     };
@@ -141,8 +162,13 @@ fn refused_by(
 
 /// Step Functions' own call for a state machine: allowed only when every state machine it may
 /// be for may make it.
-fn step_functions_refusal(access: &Access, call: &Call, service: &str) -> Option<Reply> {
-    let needed = match needed(call, service, "states.amazonaws.com") {
+fn step_functions_refusal(
+    access: &Access,
+    call: &Call,
+    service: &str,
+    callbacks: Callbacks,
+) -> Option<Reply> {
+    let needed = match needed(call, service, "states.amazonaws.com", callbacks) {
         Ok(needed) => needed,
         Err(reply) => return Some(reply),
     };

@@ -123,7 +123,7 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     let reply = match &target {
         Target::UnknownFunction(name) => Some(unknown_function(name)),
         Target::FunctionUrl(_) => None,
-        _ => crate::guard::refusal(&shared.access, &shared.sessions, &received.call()),
+        _ => crate::guard::refusal(shared, &received.call()),
     };
     if let Some(reply) = reply.or_else(|| answered_here(&received, &target, shared, request_id)) {
         return respond(request, reply);

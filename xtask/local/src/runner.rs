@@ -194,6 +194,8 @@ impl Runner {
                 .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
                 .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
                 .env("AWS_DEFAULT_REGION", kit_base::local::REGION)
+                // The region in the executions' ARNs (the emulator's own default is us-west-2).
+                .env("AWS_DEX_LOCAL_RUNNER_REGION", kit_base::local::REGION)
                 .env_remove("AWS_PROFILE"),
             &dir().join("dex.log"),
         )?;

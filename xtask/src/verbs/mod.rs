@@ -7,6 +7,7 @@ pub mod deploy;
 mod destroy;
 mod doctor;
 mod e2e_aws;
+mod least_privilege;
 pub mod local;
 pub mod outputs;
 mod render;

@@ -274,7 +274,8 @@ fn end_to_end(cargo: &str) -> Result<()> {
     let outcome = first
         .and(suites(&durable, "local-durable"))
         .and(suites(&policies, "local-policy"))
-        .and(suites(&policies, "local-policy-df"));
+        .and(suites(&policies, "local-policy-df"))
+        .and_then(|()| least_privilege(&out_dir));
     // What `--aws` does after the suite, here on the local environment: each suite's stack
     // destroyed and its queue deleted (each tried, whatever the other did).
     let teardown = (|| -> Result<()> {
@@ -330,6 +331,34 @@ fn end_to_end(cargo: &str) -> Result<()> {
         None => bail!("the end-to-end suites left no local environment to stop"),
     });
     outcome.and(down)
+}
+
+/// Every statement of every role the suites deployed either allowed a call only it allowed (or
+/// let a service assume the role, with each condition checked against what the service sent),
+/// or says why it is there: from the local environment's decisions (`iam.jsonl`).
+fn least_privilege(out_dir: &std::path::Path) -> Result<()> {
+    let mut templates = Vec::new();
+    for env in ["local", "local-durable", "local-policy", "local-policy-df"] {
+        let path = out_dir.join(env).join("template.yaml");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        templates.push((format!("e2e-{env}"), text));
+    }
+    let example = paths::root().join("templates/examples/own-workflow.yaml");
+    templates.push((
+        "own-workflow-*".to_owned(),
+        std::fs::read_to_string(example)?,
+    ));
+    let log = kit_local::access::log_path(&out_dir.join("local"));
+    let lines = super::least_privilege::run(&log, &templates)?;
+    status(
+        "Checked",
+        "least privilege: every statement is needed or says why",
+    );
+    for line in lines {
+        println!("    {line}");
+    }
+    Ok(())
 }
 
 /// The exported CDK apps, synthesized by the CDK and compared with the rendered templates

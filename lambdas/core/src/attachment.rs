@@ -1,6 +1,10 @@
 //! A request's attachments: S3 objects the reviewers should look at, named in the request as
 //! `attachments: [{bucket, key, name}]`. The record keeps only where they are; the review page
-//! links to each through a presigned GET made when the page is shown ([`link_lifetime_secs`]).
+//! links to each through the review API (`<link id>/attachments/<n>`), which checks the link
+//! and the approval and then redirects to a GET presigned at that moment ([`download`]): a URL
+//! presigned with a role's temporary credentials stops working when they expire, whatever its
+//! `X-Amz-Expires` ("Sharing objects with presigned URLs", S3 User Guide), so none is made
+//! before the reviewer clicks.
 
 use std::fmt;
 
@@ -42,8 +46,9 @@ pub const MAX_ATTACHMENTS: usize = 20;
 const MAX_KEY_BYTES: usize = 1024;
 /// Longest shown name, in characters.
 const MAX_NAME_CHARS: usize = 200;
-/// SigV4's longest presigned URL lifetime: seven days.
-pub const MAX_PRESIGNED_SECS: u64 = 7 * 86_400;
+/// How long a download's presigned URL lives: long enough for the browser to follow the
+/// redirect and start, short enough that a URL copied out of the address bar soon stops.
+pub const DOWNLOAD_SECS: u64 = 300;
 
 /// One S3 object the request points at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,11 +148,44 @@ pub fn check_buckets(
     }
 }
 
-/// How long a link made at `now` may live: until the approval expires, and never past
-/// SigV4's seven days; `None` once it has expired (no link is made).
+/// How long a download's URL presigned at `now` may live: [`DOWNLOAD_SECS`], and not past the
+/// approval's expiry; `None` once it has expired (no URL is made).
 pub fn link_lifetime_secs(expires_at: u64, now: u64) -> Option<u64> {
     let left = expires_at.checked_sub(now).filter(|left| *left > 0)?;
-    Some(left.min(MAX_PRESIGNED_SECS))
+    Some(left.min(DOWNLOAD_SECS))
+}
+
+/// The page's link to attachment `index` of the approval link `link_id` opens: relative to the
+/// page (`…/approvals/<link id>`), so it works under any stage or domain.
+pub fn download_href(link_id: &str, index: usize) -> String {
+    format!("{link_id}/attachments/{index}")
+}
+
+/// What a click on an attachment's link gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Download<'a> {
+    /// A GET of this object, presigned for this many seconds.
+    Presign(&'a Attachment, u64),
+    /// No such attachment.
+    NotFound,
+    /// The approval is decided or expired: its attachments are no longer offered.
+    Closed,
+}
+
+/// Whether attachment `index` of `approval` may be downloaded at `now`: only while the approval
+/// is open, as the page only offers links then.
+pub fn download(approval: &crate::Approval, index: usize, now: u64) -> Download<'_> {
+    let Some(attachment) = approval.request.attachments.get(index) else {
+        return Download::NotFound;
+    };
+    let open = matches!(
+        crate::rules::view(approval, now),
+        crate::rules::View::Pending { .. }
+    );
+    match link_lifetime_secs(approval.expires_at, now).filter(|_| open) {
+        Some(secs) => Download::Presign(attachment, secs),
+        None => Download::Closed,
+    }
 }
 
 #[cfg(test)]
@@ -218,9 +256,41 @@ mod tests {
 
     #[test]
     fn links_live_until_the_approval_expires_and_at_most_seven_days() {
-        assert_eq!(link_lifetime_secs(1_000, 400), Some(600));
-        assert_eq!(link_lifetime_secs(30 * 86_400, 0), Some(7 * 86_400));
+        assert_eq!(link_lifetime_secs(1_000, 400), Some(DOWNLOAD_SECS));
+        assert_eq!(link_lifetime_secs(1_000, 900), Some(100));
+        assert_eq!(link_lifetime_secs(30 * 86_400, 0), Some(DOWNLOAD_SECS));
         assert_eq!(link_lifetime_secs(1_000, 1_000), None);
         assert_eq!(link_lifetime_secs(1_000, 2_000), None);
+    }
+
+    /// A click on an attachment's link is answered only while the approval is open, and only
+    /// for an attachment the request has.
+    #[test]
+    fn a_download_is_presigned_only_while_the_approval_is_open() {
+        let mut approval = crate::record::tests::sample(json!({
+            "title": "T", "requester": "carol@example.com",
+            "attachments": [{"bucket": "shop-data", "key": "q1.csv"}],
+        }));
+        let now = approval.created_at + 10;
+        match download(&approval, 0, now) {
+            Download::Presign(attachment, secs) => {
+                assert_eq!(attachment.key, "q1.csv");
+                assert_eq!(secs, DOWNLOAD_SECS);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(download(&approval, 1, now), Download::NotFound);
+        assert_eq!(
+            download(&approval, 0, approval.expires_at),
+            Download::Closed
+        );
+        let near_end = approval.expires_at - 20;
+        assert!(matches!(
+            download(&approval, 0, near_end),
+            Download::Presign(_, 20)
+        ));
+        approval.status = crate::Status::Approved;
+        assert_eq!(download(&approval, 0, now), Download::Closed);
+        assert_eq!(download_href("abc", 2), "abc/attachments/2");
     }
 }

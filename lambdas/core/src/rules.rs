@@ -16,7 +16,7 @@
 //! decision, the new claim's `SendTaskSuccess` finds the task gone and the record ends
 //! `expired` although the workflow went on with the first decision.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::dates::rfc3339;
 use crate::id::TaskToken;
@@ -277,6 +277,53 @@ pub fn after_gone(
         Some(false) => AfterGone::Expire,
         Some(true) | None if fresh => AfterGone::Revert,
         _ => AfterGone::Expire,
+    }
+}
+
+/// How a durable execution stands when its callback turned out gone, as `GetDurableExecution`
+/// tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DurableState {
+    Running,
+    /// Succeeded, with its output (JSON).
+    Succeeded(String),
+    /// Failed (or timed out, or stopped): the error's type and message.
+    Failed {
+        error: String,
+        message: String,
+    },
+}
+
+/// What a gone callback means for `claim`: the execution ended with this very decision (a
+/// callback that succeeded but whose answer was lost, so that the retry found it closed):
+/// accepted; it ended otherwise: gone; it still runs: cannot tell yet (transient).
+pub fn after_durable_gone(claim: &Claim, state: &DurableState) -> SendOutcome {
+    match state {
+        DurableState::Running => SendOutcome::Transient,
+        DurableState::Succeeded(output) => {
+            let output: Value = serde_json::from_str(output).unwrap_or(Value::Null);
+            let approval = &output["approval"];
+            let ours = claim.decision == Decision::Approved
+                && approval["decision"] == claim.decision.as_str()
+                && approval["reviewer"] == claim.reviewer.as_str();
+            if ours {
+                SendOutcome::Accepted
+            } else {
+                SendOutcome::TaskGone
+            }
+        }
+        DurableState::Failed { error, message } => {
+            // The durable SDK writes an error's message as `<type>: <message>`.
+            let cause = message.strip_prefix("Rejected: ").unwrap_or(message);
+            let ours = claim.decision == Decision::Rejected
+                && error == "Rejected"
+                && cause == claim.comment;
+            if ours {
+                SendOutcome::Accepted
+            } else {
+                SendOutcome::TaskGone
+            }
+        }
     }
 }
 
@@ -770,6 +817,70 @@ mod tests {
         assert_eq!(
             after_gone(&old, &claim, None, Some(true), now),
             AfterGone::Expire
+        );
+    }
+
+    /// A durable callback that turns out gone after the claim: the execution's ending says
+    /// whether this very decision got through (an answer lost on the way back) or not.
+    #[test]
+    fn a_gone_durable_callback_is_settled_from_how_the_execution_ended() {
+        let claim = |decision, comment: &str| Claim {
+            decision,
+            comment: comment.to_owned(),
+            reviewer: "ana@example.com".to_owned(),
+            at: 10,
+        };
+        let approve = claim(Decision::Approved, "ok");
+        let output = |decision: &str, reviewer: &str| {
+            DurableState::Succeeded(
+                json!({"title": "T", "approval": {"decision": decision, "reviewer": reviewer}})
+                    .to_string(),
+            )
+        };
+        let cases = [
+            (
+                &approve,
+                output("approved", "ana@example.com"),
+                SendOutcome::Accepted,
+            ),
+            (
+                &approve,
+                output("approved", "ben@example.com"),
+                SendOutcome::TaskGone,
+            ),
+            (&approve, DurableState::Running, SendOutcome::Transient),
+            (
+                &approve,
+                DurableState::Failed {
+                    error: "Expired".into(),
+                    message: "x".into(),
+                },
+                SendOutcome::TaskGone,
+            ),
+        ];
+        for (claim, state, expected) in cases {
+            assert_eq!(after_durable_gone(claim, &state), expected, "{state:?}");
+        }
+        let reject = claim(Decision::Rejected, "Over budget");
+        let failed = |message: &str| DurableState::Failed {
+            error: "Rejected".into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            after_durable_gone(&reject, &failed("Rejected: Over budget")),
+            SendOutcome::Accepted
+        );
+        assert_eq!(
+            after_durable_gone(&reject, &failed("Over budget")),
+            SendOutcome::Accepted
+        );
+        assert_eq!(
+            after_durable_gone(&reject, &failed("Rejected: other")),
+            SendOutcome::TaskGone
+        );
+        assert_eq!(
+            after_durable_gone(&reject, &output("approved", "ana@example.com")),
+            SendOutcome::TaskGone
         );
     }
 }

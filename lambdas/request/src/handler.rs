@@ -198,12 +198,6 @@ pub async fn request_approval(
         Stored::New(_) | Stored::Again(_) | Stored::Refreshed(_) => {}
     }
 
-    if let Some(schedules) = &settings.schedules {
-        schedules
-            .make(&context.scheduler, approval)
-            .await
-            .map_err(|e| Failure::transient(format!("cannot schedule the reminders: {e}")))?;
-    }
     let mut sent = 0;
     for reviewer in approval.unnotified() {
         // A fresh link per message: the table keeps only its digest, so a retry cannot send the
@@ -222,12 +216,22 @@ pub async fn request_approval(
         Some(slack) => notify_slack(context, slack, approval, now).await?,
         None => "off",
     };
+    // After the messages, and never failing the approval: a nudge is a convenience, each one
+    // that cannot be scheduled is logged (see `schedule`).
+    let unscheduled = match &settings.schedules {
+        Some(schedules) => schedules
+            .make(&context.scheduler, approval, now)
+            .await
+            .len(),
+        None => 0,
+    };
     tracing::info!(
         approval = %approval.id,
         reviewers = approval.reviewers.len(),
         sent,
         attempt,
         slack,
+        unscheduled,
         "approval requested"
     );
     Ok(json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at }))

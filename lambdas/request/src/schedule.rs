@@ -2,7 +2,9 @@
 //! the request is stored, each invoking the remind function once at its time with
 //! `{approvalId, nudge}` and then deleted by Scheduler. Nothing polls: an approval without a
 //! policy has no schedule, and one decided early finds its schedules fire on a closed record,
-//! which sends nothing.
+//! which sends nothing. A nudge due within a minute (a retried or late request) is skipped:
+//! Scheduler could not deliver it on time, and might refuse a time already past. A schedule
+//! that cannot be made is logged and counted, never a reason to fail or hold up the approval.
 
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
@@ -36,26 +38,50 @@ pub fn at_expression(at: u64) -> String {
     format!("at({})", rfc3339(at).trim_end_matches('Z'))
 }
 
+/// A nudge due sooner than this after now is not scheduled: EventBridge Scheduler runs a
+/// one-time schedule within a minute of its time at best.
+pub const SOONEST_SECS: u64 = 60;
+
 impl Schedules {
-    /// The nudges this stack sends, with the second each is due for `approval`.
-    pub fn due(&self, approval: &Approval) -> Vec<(Nudge, u64)> {
+    /// The nudges this stack sends for `approval` at `now`, with the second each is due; those
+    /// due within [`SOONEST_SECS`] are left out.
+    pub fn due(&self, approval: &Approval, now: u64) -> Vec<(Nudge, u64)> {
         [
             (Nudge::Remind, self.remind_after_secs),
             (Nudge::Escalate, self.escalate_after_secs),
         ]
         .into_iter()
         .filter_map(|(nudge, after)| Some((nudge, approval.created_at.saturating_add(after?))))
+        .filter(|(_, at)| *at >= now.saturating_add(SOONEST_SECS))
         .collect()
     }
 
     /// Makes the approval's schedules; one already made (by an earlier attempt) is left as it
-    /// is.
+    /// is. Returns the nudges that could not be scheduled, each with why (logged here).
     pub async fn make(
         &self,
         scheduler: &aws_sdk_scheduler::Client,
         approval: &Approval,
+        now: u64,
+    ) -> Vec<(Nudge, String)> {
+        let mut failed = Vec::new();
+        for (nudge, at) in self.due(approval, now) {
+            if let Err(error) = self.make_one(scheduler, approval, nudge, at).await {
+                tracing::error!(approval = %approval.id, nudge = nudge.as_str(), %error, "a nudge could not be scheduled");
+                failed.push((nudge, error));
+            }
+        }
+        failed
+    }
+
+    async fn make_one(
+        &self,
+        scheduler: &aws_sdk_scheduler::Client,
+        approval: &Approval,
+        nudge: Nudge,
+        at: u64,
     ) -> Result<(), String> {
-        for (nudge, at) in self.due(approval) {
+        {
             let input = json!({"approvalId": approval.id.as_str(), "nudge": nudge});
             let target = Target::builder()
                 .arn(&self.target_arn)
@@ -85,12 +111,11 @@ impl Schedules {
                 .send()
                 .await;
             match made {
-                Ok(_) => {}
-                Err(error) if error_code(&error) == Some("ConflictException") => {}
-                Err(error) => return Err(describe(&error)),
+                Ok(_) => Ok(()),
+                Err(error) if error_code(&error) == Some("ConflictException") => Ok(()),
+                Err(error) => Err(describe(&error)),
             }
         }
-        Ok(())
     }
 }
 
@@ -114,7 +139,9 @@ mod tests {
             remind_after_secs: Some(60),
             escalate_after_secs: None,
         };
-        assert_eq!(schedules.due(&approval), [(Nudge::Remind, 1060)]);
+        assert_eq!(schedules.due(&approval, 1000), [(Nudge::Remind, 1060)]);
+        // A retried or late request: what is due within a minute is skipped.
+        assert_eq!(schedules.due(&approval, 1001), []);
         assert_eq!(
             name(&approval, Nudge::Escalate),
             "abcdefghijklmnopqrstuvwxyz-escalate"

@@ -1,62 +1,182 @@
-//! The attachments' links: a presigned S3 GET per attachment, made as the page is shown and
-//! valid until the approval expires (at most SigV4's seven days). Presigning is computed here
-//! from the role's credentials; S3 checks the role's `s3:GetObject` when the link is opened.
+//! The attachments' downloads: a click on an attachment's link on the page
+//! (`…/approvals/<link id>/attachments/<n>`) is answered with a redirect to a GET of the object
+//! presigned at that moment with the role's current credentials, for a few minutes
+//! (`hitl_core::attachment::download`). Never earlier: a URL presigned with temporary
+//! credentials stops working when they expire. Presigning is SigV4 computed here (a signer,
+//! not an S3 client); S3 checks the role's `s3:GetObject` when the URL is opened.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use aws_sdk_s3::presigning::PresigningConfig;
-use hitl_core::{Approval, attachment::link_lifetime_secs};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::{
+    http_request::{
+        PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+        UriPathNormalizationMode, sign,
+    },
+    sign::v4,
+};
+use aws_smithy_runtime_api::client::identity::Identity;
+use hitl_core::attachment::Attachment;
 
 pub struct Downloads {
-    s3: aws_sdk_s3::Client,
+    credentials: Option<SharedCredentialsProvider>,
+    region: String,
+    /// `AWS_ENDPOINT_URL` (an emulator): objects by path under it.
+    endpoint: Option<String>,
 }
 
+/// The characters of an S3 key kept as they are in a URL path (RFC 3986 unreserved, and `/`).
+const KEY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 impl Downloads {
-    /// Path-style addressing when an endpoint is set (`AWS_ENDPOINT_URL`: an emulator), as
-    /// the SDK's virtual-hosted names need a real S3 domain.
     pub fn new(aws: &aws_config::SdkConfig) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(aws)
-            .force_path_style(aws.endpoint_url().is_some())
-            .build();
         Self {
-            s3: aws_sdk_s3::Client::from_conf(config),
+            credentials: aws.credentials_provider(),
+            region: aws.region().map(ToString::to_string).unwrap_or_default(),
+            endpoint: aws.endpoint_url().map(str::to_owned),
         }
     }
 
-    /// One link per attachment, in order; none (the page names them only) once the approval
-    /// has expired, or when one cannot be made (logged).
-    pub async fn links(&self, approval: &Approval, now: u64) -> Vec<String> {
-        let attachments = &approval.request.attachments;
-        if attachments.is_empty() {
-            return Vec::new();
+    /// The object's URL: virtual-hosted on S3 (path-style for a bucket whose name has a dot,
+    /// which the S3 certificate's wildcard does not cover), by path under an endpoint.
+    fn object_url(&self, attachment: &Attachment) -> String {
+        let key = percent_encoding::utf8_percent_encode(&attachment.key, KEY);
+        let bucket = &attachment.bucket;
+        match &self.endpoint {
+            Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
+            None if bucket.contains('.') => {
+                format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.region)
+            }
+            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
         }
-        let Some(lifetime) = link_lifetime_secs(approval.expires_at, now) else {
-            return Vec::new();
-        };
-        let config = match PresigningConfig::expires_in(Duration::from_secs(lifetime)) {
-            Ok(config) => config,
+    }
+
+    /// A GET of `attachment` presigned now for `lifetime_secs`; `None` (logged) when the
+    /// credentials or the signature cannot be had.
+    pub async fn presign(&self, attachment: &Attachment, lifetime_secs: u64) -> Option<String> {
+        let provider = self.credentials.as_ref()?;
+        let credentials = match provider.provide_credentials().await {
+            Ok(credentials) => credentials,
             Err(error) => {
-                tracing::warn!(%error, "cannot presign the attachments");
-                return Vec::new();
+                tracing::error!(%error, "no credentials to presign an attachment with");
+                return None;
             }
         };
-        let mut links = Vec::with_capacity(attachments.len());
-        for attachment in attachments {
-            let presigned = self
-                .s3
-                .get_object()
-                .bucket(&attachment.bucket)
-                .key(&attachment.key)
-                .presigned(config.clone())
-                .await;
-            match presigned {
-                Ok(request) => links.push(request.uri().to_owned()),
-                Err(error) => {
-                    tracing::warn!(approval = %approval.id, error = %hitl_aws::describe(&error), "cannot presign an attachment");
-                    return Vec::new();
-                }
+        let identity: Identity = credentials.into();
+        let url = self.object_url(attachment);
+        match presigned(&identity, &self.region, &url, lifetime_secs) {
+            Ok(url) => Some(url),
+            Err(error) => {
+                tracing::error!(%error, "cannot presign an attachment");
+                None
             }
         }
-        links
+    }
+}
+
+/// `url` with SigV4's query parameters for a GET valid `lifetime_secs` from now, as S3 takes
+/// them: the path encoded once and not normalised, the payload unsigned.
+fn presigned(
+    identity: &Identity,
+    region: &str,
+    url: &str,
+    lifetime_secs: u64,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(lifetime_secs));
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let params = v4::SigningParams::builder()
+        .identity(identity)
+        .region(region)
+        .name("s3")
+        .time(SystemTime::now())
+        .settings(settings)
+        .build()?
+        .into();
+    let host = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .ok_or("the object's URL has no host")?;
+    let request = SignableRequest::new(
+        "GET",
+        url,
+        std::iter::once(("host", host)),
+        SignableBody::UnsignedPayload,
+    )?;
+    let (instructions, _signature) = sign(request, &params)?.into_parts();
+    let (_headers, query) = instructions.into_parts();
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_ref())))
+        .finish();
+    Ok(format!("{url}?{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+
+    fn downloads(endpoint: Option<&str>) -> Downloads {
+        Downloads {
+            credentials: None,
+            region: "eu-west-1".into(),
+            endpoint: endpoint.map(str::to_owned),
+        }
+    }
+
+    fn attachment(bucket: &str, key: &str) -> Attachment {
+        Attachment {
+            bucket: bucket.into(),
+            key: key.into(),
+            name: "n".into(),
+        }
+    }
+
+    #[test]
+    fn objects_are_addressed_as_s3_serves_them() {
+        let plain = attachment("shop-data", "reports/Q1 totals+.csv");
+        assert_eq!(
+            downloads(None).object_url(&plain),
+            "https://shop-data.s3.eu-west-1.amazonaws.com/reports/Q1%20totals%2B.csv"
+        );
+        assert_eq!(
+            downloads(None).object_url(&attachment("acme-datasets.eu", "a.pdf")),
+            "https://s3.eu-west-1.amazonaws.com/acme-datasets.eu/a.pdf"
+        );
+        assert_eq!(
+            downloads(Some("http://127.0.0.1:4566/")).object_url(&plain),
+            "http://127.0.0.1:4566/shop-data/reports/Q1%20totals%2B.csv"
+        );
+    }
+
+    /// The query S3 reads a presigned GET from ("Authenticating Requests: Using Query
+    /// Parameters", S3 API Reference): algorithm, credential scope, date, lifetime, the session
+    /// token of temporary credentials, the signed headers and the signature.
+    #[test]
+    fn a_presigned_get_carries_sigv4s_query_parameters() {
+        let credentials =
+            Credentials::new("ASIAEXAMPLE", "secret", Some("token".into()), None, "t");
+        let url = "https://shop-data.s3.eu-west-1.amazonaws.com/q1.csv";
+        let signed = presigned(&credentials.into(), "eu-west-1", url, 300).unwrap();
+        let query = signed.strip_prefix(&format!("{url}?")).expect(&signed);
+        let params: std::collections::BTreeMap<String, String> =
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(params["X-Amz-Algorithm"], "AWS4-HMAC-SHA256");
+        assert!(params["X-Amz-Credential"].starts_with("ASIAEXAMPLE/"));
+        assert!(params["X-Amz-Credential"].ends_with("/eu-west-1/s3/aws4_request"));
+        assert_eq!(params["X-Amz-Expires"], "300");
+        assert_eq!(params["X-Amz-Security-Token"], "token");
+        assert_eq!(params["X-Amz-SignedHeaders"], "host");
+        assert_eq!(params["X-Amz-Signature"].len(), 64);
     }
 }

@@ -2,6 +2,7 @@
 
 use hitl_core::{
     Approval, Claim, LinkId, LinkItem, SendOutcome,
+    attachment::{self, Download},
     form::{self, Refusal},
     page,
     rules::{self, AfterGone, Ballot, PostVerdict, after_gone, after_send, task_output},
@@ -24,21 +25,93 @@ pub struct Context {
 
 pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
     let head = request.method() == Method::HEAD;
-    let (status, html) = answer(context, &request).await;
+    let (status, html, location) = match route(request.uri().path()) {
+        Some(Route::Attachment(link, index)) => download(context, &request, &link, index).await,
+        _ => {
+            let (status, html) = answer(context, &request).await;
+            (status, html, None)
+        }
+    };
     let mut response = Response::builder().status(status);
     for (name, value) in page::headers() {
         response = response.header(name, value);
+    }
+    if let Some(location) = location {
+        response = response.header("location", location);
     }
     let body = if head { Body::Empty } else { Body::Text(html) };
     Ok(response.body(body)?)
 }
 
-/// The link id of `/…/approvals/{id}`, whatever prefix (stage, function URL) comes before it.
+/// What a path asks for, whatever prefix (stage, function URL) comes before it.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `/…/approvals/{id}`: the review page.
+    Page(LinkId),
+    /// `/…/approvals/{id}/attachments/{n}`: one of its attachments.
+    Attachment(LinkId, usize),
+}
+
+fn route(path: &str) -> Option<Route> {
+    let segments: Vec<&str> = path.trim_end_matches('/').rsplit('/').collect();
+    match segments.as_slice() {
+        [id, "approvals", ..] => Some(Route::Page(LinkId::parse(id)?)),
+        [n, "attachments", id, "approvals", ..] => {
+            let index = n
+                .parse()
+                .ok()
+                .filter(|_| n.bytes().all(|b| b.is_ascii_digit()))?;
+            Some(Route::Attachment(LinkId::parse(id)?, index))
+        }
+        _ => None,
+    }
+}
+
+/// The link id of `/…/approvals/{id}`.
 fn link_id(path: &str) -> Option<LinkId> {
-    let mut segments = path.trim_end_matches('/').rsplit('/');
-    let id = segments.next()?;
-    (segments.next()? == "approvals").then_some(())?;
-    LinkId::parse(id)
+    match route(path)? {
+        Route::Page(link) => Some(link),
+        Route::Attachment(..) => None,
+    }
+}
+
+/// A click on an attachment's link: `302` to the object presigned now while the approval is
+/// open; a page saying why otherwise. Changes nothing.
+async fn download(
+    context: &Context,
+    request: &Request,
+    link: &LinkId,
+    index: usize,
+) -> (u16, String, Option<String>) {
+    let method = request.method();
+    if method != Method::GET && method != Method::HEAD {
+        let (status, html) = page::refused(&Refusal::Method);
+        return (status, html, None);
+    }
+    let (status, html) = match context.table.find(link).await {
+        Ok(Some((_, approval))) => {
+            let now = now();
+            match attachment::download(&approval, index, now) {
+                Download::Presign(object, secs) => {
+                    if let Some(url) = context.downloads.presign(object, secs).await {
+                        return (302, String::new(), Some(url));
+                    }
+                    page::unavailable()
+                }
+                Download::NotFound => page::not_found(),
+                Download::Closed => match rules::view(&approval, now) {
+                    rules::View::Decided => page::decided(&approval, now),
+                    _ => page::expired(&approval, now),
+                },
+            }
+        }
+        Ok(None) => page::not_found(),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the approvals table");
+            page::unavailable()
+        }
+    };
+    (status, html, None)
 }
 
 fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
@@ -60,10 +133,10 @@ async fn answer(context: &Context, request: &Request) -> (u16, String) {
     {
         return page::refused(&Refusal::CrossSite);
     }
-    let Some(link) = link_id(request.uri().path()) else {
+    let Some(id) = link_id(request.uri().path()) else {
         return page::not_found();
     };
-    let found = match context.table.find(&link).await {
+    let found = match context.table.find(&id).await {
         Ok(Some(found)) => found,
         Ok(None) => return page::not_found(),
         Err(error) => {
@@ -77,8 +150,10 @@ async fn answer(context: &Context, request: &Request) -> (u16, String) {
     } else {
         let now = now();
         let open = matches!(rules::view(&approval, now), rules::View::Pending { .. });
-        let downloads = match open {
-            true => context.downloads.links(&approval, now).await,
+        let downloads: Vec<String> = match open {
+            true => (0..approval.request.attachments.len())
+                .map(|i| attachment::download_href(id.as_str(), i))
+                .collect(),
             false => Vec::new(),
         };
         page::show(&approval, &link.reviewer, &downloads, now)
@@ -184,7 +259,8 @@ async fn cast(
 /// Sends the decision with the record's token. When the task is gone, a retried attempt of a
 /// Step Functions task may have refreshed the token since the record was read: send again with
 /// the newer one (a few times at most); otherwise the task is gone for good only if the
-/// execution ended. A durable callback is gone for good at once.
+/// execution ended. A durable callback's id never changes: gone, it is settled from how the
+/// execution ended ([`durable_gone`]).
 async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
     let mut token = approval.task_token.clone();
     for _ in 0..3 {
@@ -192,8 +268,11 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
             .orchestrator
             .resume(&token, task_output(approval, claim))
             .await;
-        if outcome != SendOutcome::TaskGone || !context.orchestrator.tokens_are_refreshed() {
+        if outcome != SendOutcome::TaskGone {
             return outcome;
+        }
+        if !context.orchestrator.tokens_are_refreshed() {
+            return durable_gone(context, approval, claim).await;
         }
         let current = match context.table.approval(approval.id.as_str()).await {
             Ok(current) => current,
@@ -212,9 +291,33 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
     SendOutcome::Transient
 }
 
+/// A durable callback found closed: if the execution ended with this very decision, the
+/// callback went through and only its answer was lost (the SDK's retry then finds it closed),
+/// so the decision stands; ended otherwise, the approval expired. An execution still running
+/// is watched for a few seconds (it ends at once after its callback); then the reviewer tries
+/// again.
+async fn durable_gone(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
+    for wait in [0, 500, 1_000, 2_000, 4_000] {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        let Some(state) = context
+            .orchestrator
+            .durable_state(&approval.execution_arn)
+            .await
+        else {
+            return SendOutcome::Transient;
+        };
+        let outcome = rules::after_durable_gone(claim, &state);
+        if outcome != SendOutcome::Transient {
+            tracing::info!(approval = %approval.id, ?outcome, "a closed callback, settled from the execution");
+            return outcome;
+        }
+    }
+    SendOutcome::Transient
+}
+
 #[cfg(test)]
 mod tests {
-    use super::link_id;
+    use super::{LinkId, Route, link_id, route};
 
     #[test]
     fn the_link_id_comes_from_the_last_segment_after_approvals() {
@@ -238,6 +341,24 @@ mod tests {
             &format!("/approvals/{id}/x"),
         ] {
             assert!(link_id(path).is_none(), "{path}");
+        }
+    }
+
+    #[test]
+    fn an_attachments_path_names_its_link_and_index() {
+        let id = "abcdefghijklmnopqrstuvwxyz";
+        let link = LinkId::parse(id).unwrap();
+        assert_eq!(
+            route(&format!("/v1/approvals/{id}/attachments/3")),
+            Some(Route::Attachment(link, 3))
+        );
+        for path in [
+            format!("/v1/approvals/{id}/attachments/x"),
+            format!("/v1/approvals/{id}/attachments/+3"),
+            format!("/v1/approvals/{id}/attachments"),
+            format!("/v1/approvals/{id}/other/3"),
+        ] {
+            assert_eq!(route(&path), None, "{path}");
         }
     }
 }

@@ -3,8 +3,9 @@
 //! The record's `task_token` holds whichever the environment's orchestrator gave.
 
 use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::ExecutionStatus as DurableStatus;
 use hitl_aws::{describe, error_code};
-use hitl_core::{SendOutcome, TaskToken};
+use hitl_core::{DurableState, SendOutcome, TaskToken};
 
 /// The orchestrator of this stack, from `ORCHESTRATOR` (`step-functions`, the default, or
 /// `durable-function`).
@@ -63,6 +64,41 @@ impl Orchestrator {
     /// under `Retry` gets a new one. A durable callback's id never changes: gone is gone.
     pub fn tokens_are_refreshed(&self) -> bool {
         matches!(self, Self::StepFunctions(_))
+    }
+
+    /// How a durable execution stands (`GetDurableExecution`); `None` under Step Functions or
+    /// when Lambda cannot say.
+    pub async fn durable_state(&self, execution_arn: &str) -> Option<DurableState> {
+        let Self::Durable(lambda) = self else {
+            return None;
+        };
+        let described = lambda
+            .get_durable_execution()
+            .durable_execution_arn(execution_arn)
+            .send()
+            .await;
+        let described = match described {
+            Ok(described) => described,
+            Err(error) => {
+                tracing::warn!(error = %describe(&error), "GetDurableExecution failed");
+                return None;
+            }
+        };
+        Some(match described.status {
+            DurableStatus::Running => DurableState::Running,
+            DurableStatus::Succeeded => {
+                DurableState::Succeeded(described.result.unwrap_or_default())
+            }
+            _ => {
+                let error = described
+                    .error
+                    .unwrap_or_else(|| aws_sdk_lambda::types::ErrorObject::builder().build());
+                DurableState::Failed {
+                    error: error.error_type.unwrap_or_default(),
+                    message: error.error_message.unwrap_or_default(),
+                }
+            }
+        })
     }
 
     /// Whether the execution still runs; `None` when the orchestrator cannot say.

@@ -15,11 +15,14 @@ use base64::Engine;
 use crate::reply::Reply;
 use serde_json::{Map, Value, json};
 
-/// The API's one resource, as API Gateway names it in `resource` and `resourcePath`.
+/// The API's resources, as API Gateway names them in `resource` and `resourcePath`: the review
+/// page, and an attachment's link.
 pub const RESOURCE: &str = "/approvals/{id}";
+pub const ATTACHMENT_RESOURCE: &str = "/approvals/{id}/attachments/{n}";
 
-/// The methods the API defines on it.
+/// The methods the API defines on each.
 const METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
+const ATTACHMENT_METHODS: [&str; 2] = ["GET", "HEAD"];
 
 /// A request the API routes to the function.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,17 +32,31 @@ pub struct Routed {
     pub path: String,
     /// The `{id}` path parameter, percent-decoded.
     pub id: String,
+    /// The `{n}` path parameter of an attachment's link, percent-decoded.
+    pub n: Option<String>,
+}
+
+impl Routed {
+    /// The API resource the request reached.
+    pub fn resource(&self) -> &'static str {
+        match self.n {
+            Some(_) => ATTACHMENT_RESOURCE,
+            None => RESOURCE,
+        }
+    }
 }
 
 /// Routes `method raw_path` as the API does; `None` where API Gateway answers by itself.
 pub fn route(method: &str, raw_path: &str) -> Option<Routed> {
-    if !METHODS.contains(&method) {
-        return None;
-    }
     let rest = raw_path.strip_prefix('/')?;
     let (stage, rest) = rest.split_once('/')?;
-    let id = rest.strip_prefix("approvals/")?;
-    if stage.is_empty() || id.is_empty() || id.contains('/') {
+    let rest = rest.strip_prefix("approvals/")?;
+    let (id, n) = match rest.split('/').collect::<Vec<_>>().as_slice() {
+        [id] if METHODS.contains(&method) => (*id, None),
+        [id, "attachments", n] if ATTACHMENT_METHODS.contains(&method) => (*id, Some(*n)),
+        _ => return None,
+    };
+    if stage.is_empty() || id.is_empty() || n.is_some_and(str::is_empty) {
         return None;
     }
     let decode = |s: &str| {
@@ -47,10 +64,15 @@ pub fn route(method: &str, raw_path: &str) -> Option<Routed> {
             .decode_utf8_lossy()
             .into_owned()
     };
+    let path = match n {
+        Some(n) => format!("/approvals/{}/attachments/{}", decode(id), decode(n)),
+        None => format!("/approvals/{}", decode(id)),
+    };
     Some(Routed {
         stage: decode(stage),
-        path: format!("/approvals/{}", decode(id)),
+        path,
         id: decode(id),
+        n: n.map(decode),
     })
 }
 
@@ -116,20 +138,23 @@ pub fn event(routed: &Routed, incoming: &Incoming) -> Value {
         },
     };
     json!({
-        "resource": RESOURCE,
+        "resource": routed.resource(),
         "path": routed.path,
         "httpMethod": incoming.method,
         "headers": headers,
         "multiValueHeaders": multi,
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
-        "pathParameters": { "id": routed.id },
+        "pathParameters": match &routed.n {
+            Some(n) => json!({ "id": routed.id, "n": n }),
+            None => json!({ "id": routed.id }),
+        },
         "stageVariables": null,
         "requestContext": {
             "accountId": kit_base::local::ACCOUNT_ID,
             "apiId": "local",
             "resourceId": "local",
-            "resourcePath": RESOURCE,
+            "resourcePath": routed.resource(),
             "httpMethod": incoming.method,
             "stage": routed.stage,
             "path": format!("/{}{}", routed.stage, routed.path),
@@ -253,10 +278,18 @@ mod tests {
                 stage: "prod".into(),
                 path: "/approvals/abc<x>".into(),
                 id: "abc<x>".into(),
+                n: None,
             })
         );
         assert!(route("HEAD", "/v1/approvals/x").is_some());
         assert!(route("POST", "/v1/approvals/x").is_some());
+        let attachment = route("GET", "/v1/approvals/x/attachments/2").expect("routed");
+        assert_eq!(attachment.n.as_deref(), Some("2"));
+        assert_eq!(attachment.resource(), ATTACHMENT_RESOURCE);
+        assert!(route("HEAD", "/v1/approvals/x/attachments/2").is_some());
+        assert_eq!(route("POST", "/v1/approvals/x/attachments/2"), None);
+        assert_eq!(route("GET", "/v1/approvals/x/attachments/"), None);
+        assert_eq!(route("GET", "/v1/approvals/x/attachments/2/3"), None);
         for (method, path) in [
             ("PUT", "/prod/approvals/x"),
             ("DELETE", "/prod/approvals/x"),

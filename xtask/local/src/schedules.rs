@@ -23,6 +23,9 @@ pub struct Due {
     /// The role Scheduler assumes to invoke the target.
     pub role_arn: String,
     pub input: String,
+    /// How many times Scheduler retries a failed delivery (its `RetryPolicy`; at most
+    /// [`MOST_RETRIES`] here).
+    pub retries: u32,
     /// Whether Scheduler deletes it after it fired.
     pub delete_after: bool,
 }
@@ -43,7 +46,18 @@ struct Target {
     arn: String,
     role_arn: String,
     input: Option<String>,
+    retry_policy: Option<RetryPolicy>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RetryPolicy {
+    maximum_retry_attempts: Option<u32>,
+}
+
+/// The most retries of a delivery here (Scheduler's default is 185 within a day): enough to
+/// ride out a restart of the functions, bounded so a broken target stops.
+pub const MOST_RETRIES: u32 = 4;
 
 /// The one-time schedule a `CreateSchedule` call makes; `None` for any other call, and for a
 /// recurring (`rate`, `cron`) or non-UTC schedule, which the kit never makes.
@@ -68,6 +82,12 @@ pub fn created(method: &str, path: &str, body: &[u8]) -> Option<Due> {
         at: at_secs(&body.schedule_expression)?,
         target_arn: body.target.arn,
         role_arn: body.target.role_arn,
+        retries: body
+            .target
+            .retry_policy
+            .and_then(|p| p.maximum_retry_attempts)
+            .unwrap_or(185)
+            .min(MOST_RETRIES),
         input: body.target.input.unwrap_or_else(|| "{}".to_owned()),
         delete_after: body.action_after_completion.as_deref() == Some("DELETE"),
     })
@@ -146,19 +166,31 @@ fn refusal(access: &crate::access::Access, due: &Due) -> Option<String> {
 /// Scheduler's service principal.
 const SERVICE: &str = "scheduler.amazonaws.com";
 
+/// Invokes `due`'s target, retrying as its retry policy says when the invoke does not get
+/// through (no answer, throttled, a server error), 1, 2, 4… seconds apart.
 fn invoke(due: &Due, router: &str, agent: &ureq::Agent) {
     let function =
         percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
-    let invoked = agent
-        .post(format!(
-            "{router}/2015-03-31/functions/{function}/invocations"
-        ))
-        .header("content-type", "application/json")
-        .send(due.input.as_bytes());
-    if let Err(error) = invoked {
+    let uri = format!("{router}/2015-03-31/functions/{function}/invocations");
+    for attempt in 0..=due.retries {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_secs(1 << (attempt - 1).min(5)));
+        }
+        let invoked = agent
+            .post(&uri)
+            .header("content-type", "application/json")
+            .send(due.input.as_bytes());
+        let failed = match invoked {
+            Ok(response) if response.status() == 429 || response.status().is_server_error() => {
+                format!("status {}", response.status())
+            }
+            Ok(_) => return,
+            Err(error) => error.to_string(),
+        };
         eprintln!(
-            "router: schedule {} could not invoke its target: {error}",
-            due.name
+            "router: schedule {} could not invoke its target (attempt {}): {failed}",
+            due.name,
+            attempt + 1
         );
     }
 }
@@ -182,6 +214,7 @@ mod tests {
                 target_arn: "arn:aws:lambda:us-east-1:123456789012:function:e2e-local-remind"
                     .into(),
                 role_arn: "r".into(),
+                retries: MOST_RETRIES,
                 input: r#"{"a":1}"#.into(),
                 delete_after: true,
             }

@@ -106,6 +106,8 @@ pub struct Api {
     pub throttle_rate: f64,
     pub throttle_burst: u64,
     pub methods: [Method; 3],
+    /// The methods of an attachment's link (`/approvals/{id}/attachments/{n}`).
+    pub attachment_methods: [Method; 2],
     /// `ApiDeployment` + a hash of the rendered API; filled in by the renderer.
     pub deployment_id: String,
     /// Every method of the rendered template (the kit's and those an override adds), which the
@@ -136,6 +138,19 @@ const METHODS: [Method; 3] = [
         verb: "POST",
         logical_id: "ApprovalPostMethod",
         safe: false,
+    },
+];
+
+const ATTACHMENT_METHODS: [Method; 2] = [
+    Method {
+        verb: "GET",
+        logical_id: "AttachmentGetMethod",
+        safe: true,
+    },
+    Method {
+        verb: "HEAD",
+        logical_id: "AttachmentHeadMethod",
+        safe: true,
     },
 ];
 
@@ -261,6 +276,7 @@ impl<'a> StackContext<'a> {
                 throttle_rate: config.api.throttle_rate.get(),
                 throttle_burst: config.api.throttle_burst.get() as u64,
                 methods: METHODS,
+                attachment_methods: ATTACHMENT_METHODS,
                 deployment_id: "ApiDeployment".to_owned(),
                 deployed_methods: METHODS.iter().map(|m| m.logical_id.to_owned()).collect(),
             },

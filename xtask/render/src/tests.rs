@@ -52,7 +52,7 @@ fn every_resource_of_the_design_is_there() {
         ("AWS::SNS::Subscription", 3),
         ("AWS::DynamoDB::Table", 1),
         ("AWS::ApiGateway::RestApi", 1),
-        ("AWS::ApiGateway::Method", 3),
+        ("AWS::ApiGateway::Method", 5),
         ("AWS::ApiGateway::Deployment", 1),
         ("AWS::ApiGateway::Stage", 1),
         ("AWS::Lambda::Function", 2),

@@ -185,6 +185,9 @@ fn one_build() -> Result<()> {
     Ok(())
 }
 
+/// How long the functions' role sessions last in the end-to-end suites' local environment.
+const SESSION_SECONDS: u64 = 30;
+
 /// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
 /// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
 /// happened, and build / deploy / destroy against moto's CloudFormation.
@@ -234,10 +237,13 @@ fn end_to_end(cargo: &str) -> Result<()> {
     // The local environment first, so that the suites reach it as they would reach AWS: through
     // AWS_ENDPOINT_URL (the same code runs against an account with `--aws`).
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    // Sessions short enough that the suites meet their expiry (the attachments' downloads are
+    // presigned after the session that served the page is over).
     run_command(
         Command::new(&xtask)
             .args(["local", "up"])
-            .env("HITL_OUTPUT_DIR", &out_dir),
+            .env("HITL_OUTPUT_DIR", &out_dir)
+            .env("HITL_LOCAL_SESSION_SECONDS", SESSION_SECONDS.to_string()),
     )?;
     let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
         .context("`local up` recorded no local environment")?;

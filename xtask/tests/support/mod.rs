@@ -768,6 +768,29 @@ impl Env {
         });
     }
 
+    /// A GET that does not follow a redirect: (status, `Location`).
+    pub fn get_unfollowed(&self, url: &str) -> (u16, Option<String>) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let response = agent.get(url).call().unwrap();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (response.status().as_u16(), location)
+    }
+
+    /// How long the local environment's role sessions last (`None` in an account, where
+    /// Lambda's last hours).
+    pub fn session_seconds(&self) -> Option<u64> {
+        let runner = read_json(self.local.as_ref()?.join("runner.json"));
+        runner["session_seconds"].as_u64()
+    }
+
     /// A plain GET, as a browser follows a download link: (status, body bytes).
     pub fn download(&self, url: &str) -> (u16, Vec<u8>) {
         let mut response = self.http.get(url).call().unwrap();

@@ -572,3 +572,54 @@ fn builds_are_byte_identical_and_a_missing_target_says_how_to_add_it() {
         );
     }
 }
+
+/// A deploy right after a destroy of the same stack waits out its schedule group, which
+/// Scheduler is still deleting (the router keeps a deleted group `DELETING` for a few seconds,
+/// as Scheduler does while it deletes the group's schedules), instead of failing on a conflict.
+#[test]
+#[ignore = "needs the tools venv (moto): run through `cargo xtask test`"]
+fn a_schedule_group_still_being_deleted_is_waited_out() {
+    let moto = start_moto();
+    let (runtime, sdk) = sdk(&moto);
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    runtime.block_on(async {
+        scheduler
+            .create_schedule_group()
+            .name("kit-dev")
+            .send()
+            .await
+            .unwrap();
+        scheduler
+            .delete_schedule_group()
+            .name("kit-dev")
+            .send()
+            .await
+            .unwrap();
+        let conflict = scheduler
+            .create_schedule_group()
+            .name("kit-dev")
+            .send()
+            .await;
+        assert_eq!(
+            conflict.map_err(|e| hitl_aws::error_code(&e).map(str::to_owned)),
+            Err(Some("ConflictException".to_owned())),
+            "made again while it was being deleted"
+        );
+        let aws = kit_aws::Aws {
+            sdk: sdk.clone(),
+            local: None,
+        };
+        let template = "Resources:\n  ScheduleGroup:\n    Type: AWS::Scheduler::ScheduleGroup\n    \
+                        Properties:\n      Name: kit-dev\n";
+        let every = std::time::Duration::from_millis(500);
+        kit_deploy::schedule_groups::wait_until_deleted(&aws, template, every)
+            .await
+            .unwrap();
+        scheduler
+            .create_schedule_group()
+            .name("kit-dev")
+            .send()
+            .await
+            .unwrap();
+    });
+}

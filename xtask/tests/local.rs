@@ -72,6 +72,23 @@ fn reject_fails_the_execution_with_rejected_and_the_comment() {
     assert_eq!(done["error"], "Rejected");
     assert_eq!(done["cause"], "Over budget");
     assert_eq!(env.record(&link)["decided_by"], "ben@example.com");
+    // `status` lists the execution (every version's, for the durable workflow) with how it
+    // ended, in text and JSON.
+    let (ok, json, stderr) = env.xtask(&["status", "--json"]);
+    assert!(ok, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let listed = report["recent_executions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["arn"] == run.arn.as_str())
+        .unwrap_or_else(|| panic!("status does not list {}: {json}", run.arn));
+    assert_eq!(listed["ending"], "rejected", "{listed}");
+    assert_eq!(listed["by"], "ben@example.com", "{listed}");
+    assert_eq!(listed["comment"], "Over budget", "{listed}");
+    let (ok, text, stderr) = env.xtask(&["status"]);
+    assert!(ok, "{stderr}");
+    assert!(!text.contains("executions         none"), "{text}");
 }
 
 #[test]

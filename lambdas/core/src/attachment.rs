@@ -100,6 +100,15 @@ fn one(index: usize, item: &Value) -> Result<Attachment, AttachmentError> {
     }
     let bucket = text("bucket")?.ok_or_else(|| at(".bucket is missing"))?;
     let key = text("key")?.ok_or_else(|| at(".key is missing"))?;
+    if key
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(at(
+            ".key has a `.` or `..` segment, which browsers rewrite before S3 sees \
+                       the download: rename the object",
+        ));
+    }
     if key.len() > MAX_KEY_BYTES {
         return Err(at(&format!(
             ".key is {} bytes; S3 keys are at most {MAX_KEY_BYTES}",
@@ -225,6 +234,14 @@ mod tests {
             (
                 json!([{"bucket": "b", "key": "k".repeat(1025)}]),
                 "S3 keys are at most 1024",
+            ),
+            (
+                json!([{"bucket": "b", "key": "reports/../q1.csv"}]),
+                "request.attachments[0].key has a `.` or `..` segment",
+            ),
+            (
+                json!([{"bucket": "b", "key": "./q1.csv"}]),
+                "request.attachments[0].key has a `.` or `..` segment",
             ),
         ];
         for (value, expected) in cases {

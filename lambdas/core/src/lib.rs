@@ -56,8 +56,8 @@ pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
 };
 pub use rules::{
-    AfterGone, Ballot, DurableState, Nudge, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View,
-    after_durable_gone, after_gone, after_send, ballot, nudged, post, task_output, view,
+    AfterGone, Ballot, ExecutionState, Nudge, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View,
+    after_closed, after_gone, after_send, ballot, nudged, post, task_output, view,
 };
 
 #[cfg(test)]

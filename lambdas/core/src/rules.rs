@@ -280,10 +280,10 @@ pub fn after_gone(
     }
 }
 
-/// How a durable execution stands when its callback turned out gone, as `GetDurableExecution`
-/// tells it.
+/// How an execution stands when its task or callback turned out gone, as `DescribeExecution` or
+/// `GetDurableExecution` tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DurableState {
+pub enum ExecutionState {
     Running,
     /// Succeeded, with its output (JSON).
     Succeeded(String),
@@ -294,13 +294,15 @@ pub enum DurableState {
     },
 }
 
-/// What a gone callback means for `claim`: the execution ended with this very decision (a
-/// callback that succeeded but whose answer was lost, so that the retry found it closed):
-/// accepted; it ended otherwise: gone; it still runs: cannot tell yet (transient).
-pub fn after_durable_gone(claim: &Claim, state: &DurableState) -> SendOutcome {
+/// What a task or callback found gone means for `claim`: the execution ended with this very
+/// decision (the decision went through but its answer was lost, so that the retry found the
+/// task closed): accepted; it ended otherwise: gone; it still runs: cannot tell yet
+/// (transient). Either orchestrator's rejection is the error `Rejected` with the comment as its
+/// cause (the durable SDK writes it `Rejected: <comment>`).
+pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
     match state {
-        DurableState::Running => SendOutcome::Transient,
-        DurableState::Succeeded(output) => {
+        ExecutionState::Running => SendOutcome::Transient,
+        ExecutionState::Succeeded(output) => {
             let output: Value = serde_json::from_str(output).unwrap_or(Value::Null);
             let approval = &output["approval"];
             let ours = claim.decision == Decision::Approved
@@ -312,7 +314,7 @@ pub fn after_durable_gone(claim: &Claim, state: &DurableState) -> SendOutcome {
                 SendOutcome::TaskGone
             }
         }
-        DurableState::Failed { error, message } => {
+        ExecutionState::Failed { error, message } => {
             // The durable SDK writes an error's message as `<type>: <message>`.
             let cause = message.strip_prefix("Rejected: ").unwrap_or(message);
             let ours = claim.decision == Decision::Rejected
@@ -832,7 +834,7 @@ mod tests {
         };
         let approve = claim(Decision::Approved, "ok");
         let output = |decision: &str, reviewer: &str| {
-            DurableState::Succeeded(
+            ExecutionState::Succeeded(
                 json!({"title": "T", "approval": {"decision": decision, "reviewer": reviewer}})
                     .to_string(),
             )
@@ -848,10 +850,10 @@ mod tests {
                 output("approved", "ben@example.com"),
                 SendOutcome::TaskGone,
             ),
-            (&approve, DurableState::Running, SendOutcome::Transient),
+            (&approve, ExecutionState::Running, SendOutcome::Transient),
             (
                 &approve,
-                DurableState::Failed {
+                ExecutionState::Failed {
                     error: "Expired".into(),
                     message: "x".into(),
                 },
@@ -859,27 +861,27 @@ mod tests {
             ),
         ];
         for (claim, state, expected) in cases {
-            assert_eq!(after_durable_gone(claim, &state), expected, "{state:?}");
+            assert_eq!(after_closed(claim, &state), expected, "{state:?}");
         }
         let reject = claim(Decision::Rejected, "Over budget");
-        let failed = |message: &str| DurableState::Failed {
+        let failed = |message: &str| ExecutionState::Failed {
             error: "Rejected".into(),
             message: message.into(),
         };
         assert_eq!(
-            after_durable_gone(&reject, &failed("Rejected: Over budget")),
+            after_closed(&reject, &failed("Rejected: Over budget")),
             SendOutcome::Accepted
         );
         assert_eq!(
-            after_durable_gone(&reject, &failed("Over budget")),
+            after_closed(&reject, &failed("Over budget")),
             SendOutcome::Accepted
         );
         assert_eq!(
-            after_durable_gone(&reject, &failed("Rejected: other")),
+            after_closed(&reject, &failed("Rejected: other")),
             SendOutcome::TaskGone
         );
         assert_eq!(
-            after_durable_gone(&reject, &output("approved", "ana@example.com")),
+            after_closed(&reject, &output("approved", "ana@example.com")),
             SendOutcome::TaskGone
         );
     }

@@ -21,6 +21,8 @@ use hitl_core::attachment::Attachment;
 pub struct Downloads {
     credentials: Option<SharedCredentialsProvider>,
     region: String,
+    /// The partition's domain (`URL_SUFFIX`: `amazonaws.com`, `amazonaws.com.cn`).
+    domain: String,
     /// `AWS_ENDPOINT_URL` (an emulator): objects by path under it.
     endpoint: Option<String>,
 }
@@ -38,21 +40,23 @@ impl Downloads {
         Self {
             credentials: aws.credentials_provider(),
             region: aws.region().map(ToString::to_string).unwrap_or_default(),
+            domain: std::env::var("URL_SUFFIX").unwrap_or_else(|_| "amazonaws.com".to_owned()),
             endpoint: aws.endpoint_url().map(str::to_owned),
         }
     }
 
     /// The object's URL: virtual-hosted on S3 (path-style for a bucket whose name has a dot,
-    /// which the S3 certificate's wildcard does not cover), by path under an endpoint.
+    /// which the S3 certificate's wildcard does not cover), by path under an endpoint. The
+    /// bucket is taken to be in the stack's region (README: `attachment_buckets`).
     fn object_url(&self, attachment: &Attachment) -> String {
         let key = percent_encoding::utf8_percent_encode(&attachment.key, KEY);
         let bucket = &attachment.bucket;
         match &self.endpoint {
             Some(endpoint) => format!("{}/{bucket}/{key}", endpoint.trim_end_matches('/')),
             None if bucket.contains('.') => {
-                format!("https://s3.{}.amazonaws.com/{bucket}/{key}", self.region)
+                format!("https://s3.{}.{}/{bucket}/{key}", self.region, self.domain)
             }
-            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+            None => format!("https://{bucket}.s3.{}.{}/{key}", self.region, self.domain),
         }
     }
 
@@ -69,7 +73,13 @@ impl Downloads {
         };
         let identity: Identity = credentials.into();
         let url = self.object_url(attachment);
-        match presigned(&identity, &self.region, &url, lifetime_secs) {
+        match presigned(
+            &identity,
+            &self.region,
+            &url,
+            lifetime_secs,
+            SystemTime::now(),
+        ) {
             Ok(url) => Some(url),
             Err(error) => {
                 tracing::error!(%error, "cannot presign an attachment");
@@ -86,6 +96,7 @@ fn presigned(
     region: &str,
     url: &str,
     lifetime_secs: u64,
+    at: SystemTime,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
@@ -96,7 +107,7 @@ fn presigned(
         .identity(identity)
         .region(region)
         .name("s3")
-        .time(SystemTime::now())
+        .time(at)
         .settings(settings)
         .build()?
         .into();
@@ -128,6 +139,7 @@ mod tests {
         Downloads {
             credentials: None,
             region: "eu-west-1".into(),
+            domain: "amazonaws.com".into(),
             endpoint: endpoint.map(str::to_owned),
         }
     }
@@ -151,6 +163,15 @@ mod tests {
             downloads(None).object_url(&attachment("acme-datasets.eu", "a.pdf")),
             "https://s3.eu-west-1.amazonaws.com/acme-datasets.eu/a.pdf"
         );
+        let china = Downloads {
+            region: "cn-north-1".into(),
+            domain: "amazonaws.com.cn".into(),
+            ..downloads(None)
+        };
+        assert_eq!(
+            china.object_url(&plain),
+            "https://shop-data.s3.cn-north-1.amazonaws.com.cn/reports/Q1%20totals%2B.csv"
+        );
         assert_eq!(
             downloads(Some("http://127.0.0.1:4566/")).object_url(&plain),
             "http://127.0.0.1:4566/shop-data/reports/Q1%20totals%2B.csv"
@@ -165,7 +186,14 @@ mod tests {
         let credentials =
             Credentials::new("ASIAEXAMPLE", "secret", Some("token".into()), None, "t");
         let url = "https://shop-data.s3.eu-west-1.amazonaws.com/q1.csv";
-        let signed = presigned(&credentials.into(), "eu-west-1", url, 300).unwrap();
+        let signed = presigned(
+            &credentials.into(),
+            "eu-west-1",
+            url,
+            300,
+            SystemTime::now(),
+        )
+        .unwrap();
         let query = signed.strip_prefix(&format!("{url}?")).expect(&signed);
         let params: std::collections::BTreeMap<String, String> =
             form_urlencoded::parse(query.as_bytes())
@@ -178,5 +206,35 @@ mod tests {
         assert_eq!(params["X-Amz-Security-Token"], "token");
         assert_eq!(params["X-Amz-SignedHeaders"], "host");
         assert_eq!(params["X-Amz-Signature"].len(), 64);
+    }
+
+    /// The worked example of "Authenticating Requests: Using Query Parameters (AWS Signature
+    /// Version 4)" (S3 API Reference): GET examplebucket/test.txt, 24 hours, us-east-1, at
+    /// 2013-05-24T00:00:00Z, with the documentation's example keys; its signature is given.
+    #[test]
+    fn the_s3_documentations_presigned_example_is_signed_as_documented() {
+        let credentials = Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            None,
+            None,
+            "doc",
+        );
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600);
+        let url = "https://examplebucket.s3.amazonaws.com/test.txt";
+        let signed = presigned(&credentials.into(), "us-east-1", url, 86_400, at).unwrap();
+        assert!(signed.contains("X-Amz-Date=20130524T000000Z"), "{signed}");
+        assert!(
+            signed.contains(
+                "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+            ),
+            "{signed}"
+        );
+        assert!(
+            signed.ends_with(
+                "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+            ),
+            "{signed}"
+        );
     }
 }

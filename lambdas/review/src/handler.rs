@@ -1,7 +1,7 @@
 //! One HTTP request: route, refuse what must be refused, show or decide.
 
 use hitl_core::{
-    Approval, Claim, LinkId, LinkItem, SendOutcome,
+    Approval, Claim, ExecutionState, LinkId, LinkItem, SendOutcome,
     attachment::{self, Download},
     form::{self, Refusal},
     page,
@@ -92,6 +92,9 @@ async fn download(
         Ok(Some((_, approval))) => {
             let now = now();
             match attachment::download(&approval, index, now) {
+                // HEAD asks whether the link works, and gets no URL (one presigned for GET
+                // would be refused to a HEAD).
+                Download::Presign(..) if method == Method::HEAD => (200, String::new()),
                 Download::Presign(object, secs) => {
                     if let Some(url) = context.downloads.presign(object, secs).await {
                         return (302, String::new(), Some(url));
@@ -258,9 +261,8 @@ async fn cast(
 
 /// Sends the decision with the record's token. When the task is gone, a retried attempt of a
 /// Step Functions task may have refreshed the token since the record was read: send again with
-/// the newer one (a few times at most); otherwise the task is gone for good only if the
-/// execution ended. A durable callback's id never changes: gone, it is settled from how the
-/// execution ended ([`durable_gone`]).
+/// the newer one (a few times at most). Otherwise the execution says what happened
+/// ([`gone`]).
 async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
     let mut token = approval.task_token.clone();
     for _ in 0..3 {
@@ -271,48 +273,72 @@ async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutc
         if outcome != SendOutcome::TaskGone {
             return outcome;
         }
-        if !context.orchestrator.tokens_are_refreshed() {
-            return durable_gone(context, approval, claim).await;
-        }
-        let current = match context.table.approval(approval.id.as_str()).await {
-            Ok(current) => current,
-            Err(error) => {
-                tracing::error!(%error, "cannot read the approvals table");
-                return SendOutcome::Transient;
-            }
+        let current = match context.orchestrator.tokens_are_refreshed() {
+            false => None,
+            true => match context.table.approval(approval.id.as_str()).await {
+                Ok(current) => current,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the approvals table");
+                    return SendOutcome::Transient;
+                }
+            },
         };
-        let running = context.orchestrator.running(&approval.execution_arn).await;
-        match after_gone(&token, claim, current.as_ref(), running, now()) {
-            AfterGone::Resend(newer) => token = newer,
-            AfterGone::Revert => return SendOutcome::Transient,
-            AfterGone::Expire => return SendOutcome::TaskGone,
+        if let Some(AfterGone::Resend(newer)) = current
+            .as_ref()
+            .map(|c| after_gone(&token, claim, Some(c), None, now()))
+        {
+            token = newer;
+            continue;
         }
+        return gone(context, approval, claim, &token, current.as_ref()).await;
     }
     SendOutcome::Transient
 }
 
-/// A durable callback found closed: if the execution ended with this very decision, the
-/// callback went through and only its answer was lost (the SDK's retry then finds it closed),
-/// so the decision stands; ended otherwise, the approval expired. An execution still running
-/// is watched for a few seconds (it ends at once after its callback); then the reviewer tries
-/// again.
-async fn durable_gone(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
-    for wait in [0, 500, 1_000, 2_000, 4_000] {
-        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-        let Some(state) = context
-            .orchestrator
-            .durable_state(&approval.execution_arn)
-            .await
-        else {
-            return SendOutcome::Transient;
-        };
-        let outcome = rules::after_durable_gone(claim, &state);
-        if outcome != SendOutcome::Transient {
-            tracing::info!(approval = %approval.id, ?outcome, "a closed callback, settled from the execution");
+/// A task or callback found gone, and no newer token to try. If the execution ended with this
+/// very decision, it went through and only its answer was lost (the SDK's retry then found the
+/// task closed): the decision stands. An execution still running is watched for a few seconds
+/// (it ends at once after its decision); then a Step Functions task may still be retried (the
+/// reviewer tries again), a durable callback's id never changes. Ended otherwise: expired.
+async fn gone(
+    context: &Context,
+    approval: &Approval,
+    claim: &Claim,
+    token: &hitl_core::TaskToken,
+    current: Option<&Approval>,
+) -> SendOutcome {
+    let state = watched(context, approval).await;
+    if let Some(state) = &state {
+        let outcome = rules::after_closed(claim, state);
+        if outcome == SendOutcome::Accepted {
+            tracing::info!(approval = %approval.id, "a closed task, its decision found in the execution");
+        }
+        if outcome != SendOutcome::Transient || !context.orchestrator.tokens_are_refreshed() {
             return outcome;
         }
     }
-    SendOutcome::Transient
+    if !context.orchestrator.tokens_are_refreshed() {
+        return SendOutcome::Transient;
+    }
+    let running = state.map(|s| s == ExecutionState::Running);
+    match after_gone(token, claim, current, running, now()) {
+        AfterGone::Resend(_) | AfterGone::Revert => SendOutcome::Transient,
+        AfterGone::Expire => SendOutcome::TaskGone,
+    }
+}
+
+/// How the execution stands, watched while it runs: three seconds at most, well inside the
+/// function's timeout.
+async fn watched(context: &Context, approval: &Approval) -> Option<ExecutionState> {
+    let mut state = None;
+    for wait in [0, 250, 500, 1_000, 1_500] {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        state = context.orchestrator.state(&approval.execution_arn).await;
+        if state != Some(ExecutionState::Running) {
+            break;
+        }
+    }
+    state
 }
 
 #[cfg(test)]

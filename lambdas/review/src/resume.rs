@@ -5,7 +5,7 @@
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::ExecutionStatus as DurableStatus;
 use hitl_aws::{describe, error_code};
-use hitl_core::{DurableState, SendOutcome, TaskToken};
+use hitl_core::{ExecutionState, SendOutcome, TaskToken};
 
 /// The orchestrator of this stack, from `ORCHESTRATOR` (`step-functions`, the default, or
 /// `durable-function`).
@@ -66,58 +66,65 @@ impl Orchestrator {
         matches!(self, Self::StepFunctions(_))
     }
 
-    /// How a durable execution stands (`GetDurableExecution`); `None` under Step Functions or
-    /// when Lambda cannot say.
-    pub async fn durable_state(&self, execution_arn: &str) -> Option<DurableState> {
-        let Self::Durable(lambda) = self else {
-            return None;
-        };
-        let described = lambda
-            .get_durable_execution()
-            .durable_execution_arn(execution_arn)
-            .send()
-            .await;
-        let described = match described {
-            Ok(described) => described,
-            Err(error) => {
-                tracing::warn!(error = %describe(&error), "GetDurableExecution failed");
-                return None;
-            }
-        };
-        Some(match described.status {
-            DurableStatus::Running => DurableState::Running,
-            DurableStatus::Succeeded => {
-                DurableState::Succeeded(described.result.unwrap_or_default())
-            }
-            _ => {
-                let error = described
-                    .error
-                    .unwrap_or_else(|| aws_sdk_lambda::types::ErrorObject::builder().build());
-                DurableState::Failed {
-                    error: error.error_type.unwrap_or_default(),
-                    message: error.error_message.unwrap_or_default(),
-                }
-            }
-        })
-    }
-
-    /// Whether the execution still runs; `None` when the orchestrator cannot say.
-    pub async fn running(&self, execution_arn: &str) -> Option<bool> {
-        let Self::StepFunctions(sfn) = self else {
-            return Some(false);
-        };
-        match sfn
-            .describe_execution()
-            .execution_arn(execution_arn)
-            .send()
-            .await
-        {
-            Ok(out) => Some(out.status == aws_sdk_sfn::types::ExecutionStatus::Running),
-            Err(error) if error_code(&error) == Some("ExecutionDoesNotExist") => Some(false),
-            Err(error) => {
-                tracing::warn!(error = %describe(&error), "DescribeExecution failed");
-                None
-            }
+    /// How the execution stands (`DescribeExecution` or `GetDurableExecution`); `None` when the
+    /// orchestrator cannot say (an execution it does not know has ended, for Step Functions).
+    pub async fn state(&self, execution_arn: &str) -> Option<ExecutionState> {
+        match self {
+            Self::StepFunctions(sfn) => state_machine_state(sfn, execution_arn).await,
+            Self::Durable(lambda) => durable_state(lambda, execution_arn).await,
         }
     }
+}
+
+async fn state_machine_state(sfn: &aws_sdk_sfn::Client, arn: &str) -> Option<ExecutionState> {
+    match sfn.describe_execution().execution_arn(arn).send().await {
+        Ok(out) => Some(match out.status {
+            aws_sdk_sfn::types::ExecutionStatus::Running => ExecutionState::Running,
+            aws_sdk_sfn::types::ExecutionStatus::Succeeded => {
+                ExecutionState::Succeeded(out.output.unwrap_or_default())
+            }
+            _ => ExecutionState::Failed {
+                error: out.error.unwrap_or_default(),
+                message: out.cause.unwrap_or_default(),
+            },
+        }),
+        Err(error) if error_code(&error) == Some("ExecutionDoesNotExist") => {
+            Some(ExecutionState::Failed {
+                error: "ExecutionDoesNotExist".to_owned(),
+                message: String::new(),
+            })
+        }
+        Err(error) => {
+            tracing::warn!(error = %describe(&error), "DescribeExecution failed");
+            None
+        }
+    }
+}
+
+async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<ExecutionState> {
+    let described = lambda
+        .get_durable_execution()
+        .durable_execution_arn(arn)
+        .send()
+        .await;
+    let described = match described {
+        Ok(described) => described,
+        Err(error) => {
+            tracing::warn!(error = %describe(&error), "GetDurableExecution failed");
+            return None;
+        }
+    };
+    Some(match described.status {
+        DurableStatus::Running => ExecutionState::Running,
+        DurableStatus::Succeeded => ExecutionState::Succeeded(described.result.unwrap_or_default()),
+        _ => {
+            let error = described
+                .error
+                .unwrap_or_else(|| aws_sdk_lambda::types::ErrorObject::builder().build());
+            ExecutionState::Failed {
+                error: error.error_type.unwrap_or_default(),
+                message: error.error_message.unwrap_or_default(),
+            }
+        }
+    })
 }

@@ -47,6 +47,7 @@ pub struct Execution {
 /// One execution in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
+    pub arn: String,
     pub name: String,
     pub status: String,
     pub started: String,
@@ -179,7 +180,8 @@ impl Workflow {
         }
     }
 
-    /// Up to `max` executions, newest first.
+    /// Up to `max` executions, newest first: every version's, for the durable workflow (each
+    /// execution stays on the version it started on, and the alias moves on).
     pub async fn list(&self, aws: &Aws, max: i32) -> Result<Vec<Summary>> {
         match self {
             Self::StateMachine(machine) => Ok(aws
@@ -193,18 +195,18 @@ impl Workflow {
                 .executions
                 .into_iter()
                 .map(|e| Summary {
+                    arn: e.execution_arn,
                     name: e.name,
                     status: e.status.as_str().to_owned(),
                     started: e.start_date.to_string(),
                 })
                 .collect()),
             Self::Durable(alias) => {
-                let (function, qualifier) = split_qualifier(alias)?;
+                let (function, _alias) = split_qualifier(alias)?;
                 Ok(aws
                     .lambda()
                     .list_durable_executions_by_function()
                     .function_name(function)
-                    .qualifier(qualifier)
                     .reverse_order(true)
                     .max_items(max)
                     .send()
@@ -214,6 +216,7 @@ impl Workflow {
                     .unwrap_or_default()
                     .into_iter()
                     .map(|e| Summary {
+                        arn: e.durable_execution_arn,
                         name: e.durable_execution_name,
                         status: e.status.as_str().to_owned(),
                         started: e.start_timestamp.to_string(),

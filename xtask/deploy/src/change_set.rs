@@ -54,6 +54,7 @@ pub async fn deploy(
     yes: bool,
 ) -> Result<Outcome> {
     crate::template::needs_bucket(template.len())?; // before anything is deployed or uploaded
+    crate::schedule_groups::wait_until_deleted(aws, template, crate::GROUP_CHECKS).await?;
     let (bucket, uploaded) = crate::stage_packages(aws, effective, packages, yes).await?;
     let name = effective.stack_name.as_str();
     let cfn = aws.cloudformation();

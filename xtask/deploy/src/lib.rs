@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod change_set;
+pub mod schedule_groups;
 pub mod stack;
 pub mod template;
 
@@ -147,6 +148,9 @@ pub async fn finish(
     })
 }
 
+/// How often a deploy checks whether a schedule group it needs is still being deleted.
+pub const GROUP_CHECKS: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Deploys `template` as the environment's stack with `packages`, directly (no change set).
 pub async fn direct(
     aws: &Aws,
@@ -156,6 +160,7 @@ pub async fn direct(
     yes: bool,
 ) -> Result<Outcome> {
     template::needs_bucket(template.len())?; // before anything is deployed or uploaded
+    schedule_groups::wait_until_deleted(aws, template, GROUP_CHECKS).await?;
     let (bucket, uploaded) = stage_packages(aws, effective, packages, yes).await?;
     let project = effective.project.as_str();
     let spec = stack::Spec {

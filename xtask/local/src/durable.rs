@@ -157,6 +157,27 @@ pub fn callback_execution(path: &str) -> Option<String> {
     execution_of_callback(&percent_decode_str(id).decode_utf8().ok()?)
 }
 
+/// The callback id of a callback call's path (`…/durable-execution-callbacks/{id}/…`).
+pub fn callback_id(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/2025-12-01/durable-execution-callbacks/")?;
+    let (id, _action) = rest.split_once('/')?;
+    Some(id.to_owned())
+}
+
+/// Remembers a callback the emulator completed (`status` of its answer to `path`).
+pub fn record_completion(shared: &Shared, path: &str, status: u16) {
+    if let Some(id) = callback_id(path).filter(|_| (200..300).contains(&status)) {
+        completed(shared).insert(id);
+    }
+}
+
+fn completed(shared: &Shared) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+    shared
+        .completed_callbacks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
 /// The execution of a callback id of the emulator's (base64 of `{"arn": …, "op": …}`).
 pub fn execution_of_callback(id: &str) -> Option<String> {
     use base64::Engine;
@@ -235,6 +256,9 @@ pub fn start(shared: &Shared, invoke: &Start, request_id: &str) -> Reply {
 /// Lambda's refusal of a callback (`path`) whose execution no longer runs, which the emulator
 /// would take: its callback ids name their execution, which the emulator describes.
 pub fn closed_callback(path: &str, shared: &Shared) -> Option<Reply> {
+    if callback_id(path).is_some_and(|id| completed(shared).contains(&id)) {
+        return Some(callback_closed());
+    }
     let execution = callback_execution(path)?;
     let encoded =
         percent_encoding::utf8_percent_encode(&execution, percent_encoding::NON_ALPHANUMERIC);

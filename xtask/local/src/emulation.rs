@@ -753,14 +753,22 @@ pub async fn take_outbox(aws: &Aws, outboxes: &[Outbox], wait_secs: i32) -> Resu
     Ok(delivered)
 }
 
-/// Removes what [`complete`] added for the stack: the outbox queues and the executable state
-/// machine.
+/// Removes what [`complete`] added for the stack: the outbox queues, the executable state
+/// machine, and the schedule groups (CloudFormation deletes a stack's; moto made none).
 pub async fn teardown(
     aws: &Aws,
     stack_name: &str,
     template: &str,
     state_machine_arn: Option<&str>,
 ) {
+    for name in schedule_groups(template).unwrap_or_default().values() {
+        let _ = aws
+            .scheduler()
+            .delete_schedule_group()
+            .name(name)
+            .send()
+            .await;
+    }
     let sqs = aws.sqs();
     if let Ok(outboxes) = outboxes(stack_name, template) {
         for (outbox, _) in outboxes {

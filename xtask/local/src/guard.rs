@@ -1,8 +1,9 @@
 //! Every call that reaches the router, decided as AWS would decide it before the router passes
 //! it on: who makes it (by the access key of its signature) and whether that principal may.
 //!
-//! - The kit's own credentials (the user's, locally `local`) and unsigned calls (the router's
-//!   and the emulators' own) pass: the user's account is not what the kit proves.
+//! - The kit's own credentials (the user's: any key the router did not issue, locally `local`)
+//!   and unsigned calls (the router's and the emulators' own) pass: the user's account is not
+//!   what the kit proves.
 //! - A function's role session (see [`crate::sessions`]) is decided by its role's identity
 //!   policies as deployed (and the function's resource policy for an invoke), the action,
 //!   resource and condition keys AWS checks for that API (`kit_iam::calls`); a session past its
@@ -36,7 +37,6 @@ enum Caller {
     Own,
     StepFunctions,
     Session(Session),
-    Unknown(String),
 }
 
 fn caller(call: &Call, sessions: &Sessions) -> Caller {
@@ -46,9 +46,14 @@ fn caller(call: &Call, sessions: &Sessions) -> Caller {
         Some(key) if key == STEP_FUNCTIONS_KEY => Caller::StepFunctions,
         Some(key) => match sessions.find(&key) {
             Some(session) => Caller::Session(session),
-            None => Caller::Unknown(key),
+            None => Caller::Own,
         },
     }
+}
+
+/// Whether `call` is signed by a function's role session (what faults may hit).
+pub fn by_a_function(shared: &Shared, call: &Call) -> bool {
+    calls::access_key(call).is_some_and(|key| shared.sessions.find(&key).is_some())
 }
 
 /// The refusal AWS would give `call`, or `None` when it may go on.
@@ -68,14 +73,22 @@ pub fn refusal(shared: &Shared, call: &Call) -> Option<Reply> {
     };
     match caller(call, sessions) {
         Caller::Own => None,
-        Caller::Unknown(key) => {
-            eprintln!("router: access key {key} is not one the local environment issued");
-            Some(denied::invalid_token(&service))
-        }
         Caller::Session(session) if session.expired(now()) => Some(denied::expired_token(&service)),
+        // A presigned URL past its `X-Amz-Expires` (S3 User Guide, "Sharing objects with
+        // presigned URLs"): moto does not look.
+        Caller::Session(_) if presigned_expired(call) => {
+            Some(denied::refused(&service, "Request has expired"))
+        }
         Caller::Session(session) => session_refusal(access, &session, call, &service, &callbacks),
         Caller::StepFunctions => step_functions_refusal(access, call, &service, &callbacks),
     }
+}
+
+/// Whether `call` is a presigned URL whose lifetime is over.
+fn presigned_expired(call: &Call) -> bool {
+    calls::presigned(call)
+        .and_then(|p| p.expires_at())
+        .is_some_and(|at| at <= now() as i64)
 }
 
 /// What AWS authorizes for `call`, or the refusal of a call the local environment cannot

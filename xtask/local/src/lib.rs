@@ -17,6 +17,7 @@ pub mod cloudformation;
 pub mod credentials;
 pub mod durable;
 pub mod emulation;
+pub mod faults;
 pub mod gates;
 pub mod gateway;
 pub mod guard;

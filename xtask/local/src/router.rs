@@ -119,6 +119,9 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
         let reply = crate::credentials::issue(shared, stack, received.header("authorization"));
         return respond(request, reply);
     }
+    if received.path == crate::faults::PATH {
+        return respond(request, arm(shared, &received));
+    }
     let target = route(&received.path, &shared.upstreams.binaries);
     let reply = match &target {
         Target::UnknownFunction(name) => Some(unknown_function(name)),
@@ -128,8 +131,55 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     if let Some(reply) = reply.or_else(|| answered_here(&received, &target, shared, request_id)) {
         return respond(request, reply);
     }
+    let fault = fault(shared, &received);
+    if let Some(kind) = fault.filter(|k| *k != crate::faults::Kind::Lost) {
+        return respond(request, crate::faults::reply(&service(&received), kind));
+    }
     let reply = pass_on(&received, &target, shared, request_id)?;
-    respond(request, reply)
+    match fault {
+        // Done, and its answer lost on the way back.
+        Some(kind) => respond(request, crate::faults::reply(&service(&received), kind)),
+        None => respond(request, reply),
+    }
+}
+
+/// Arms (`POST`) or disarms (`DELETE`) the faults of [`crate::faults`].
+fn arm(shared: &Shared, received: &Received) -> Reply {
+    let armed = match received.method.as_str() {
+        "POST" => shared.faults.arm(&received.body),
+        "DELETE" => {
+            shared.faults.disarm();
+            Ok(())
+        }
+        other => Err(format!(
+            "{other} is not how faults are armed: POST or DELETE"
+        )),
+    };
+    match armed {
+        Ok(()) => (204, Vec::new(), Vec::new()),
+        Err(why) => (400, Vec::new(), why.into_bytes()),
+    }
+}
+
+/// The service a call is signed for.
+fn service(received: &Received) -> String {
+    kit_iam::calls::service(&received.call()).unwrap_or_default()
+}
+
+/// The armed fault that hits this call of a function's, if one does.
+fn fault(shared: &Shared, received: &Received) -> Option<crate::faults::Kind> {
+    if !crate::guard::by_a_function(shared, &received.call()) {
+        return None;
+    }
+    let form_action = form_urlencoded::parse(&received.body)
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.into_owned());
+    let operation = received
+        .header("x-amz-target")
+        .map(str::to_owned)
+        .or(form_action.filter(|_| received.is_form()))
+        .unwrap_or_else(|| received.path.clone());
+    shared.faults.hit(&service(received), &operation)
 }
 
 /// What the router answers itself, as AWS would where moto or the emulators would not.
@@ -151,6 +201,9 @@ fn answered_here(
             let token = callback_token(operation, &received.body);
             if token.is_some_and(|t| shared.executions.callback_is_gone(&t)) {
                 return Some(task_gone());
+            }
+            if let Some(reply) = shared.deleting.answer(&received.method, &received.path) {
+                return Some(reply);
             }
             if operation == Some("AWSStepFunctions.CreateStateMachine") {
                 return crate::stepfunctions::untrusted(&shared.access, &received.body);
@@ -232,6 +285,10 @@ fn pass_on(
             upstream(shared, received, &uri)
         })
     })?;
+    if *target == Target::Durable {
+        crate::durable::record_completion(shared, &received.path, status);
+    }
+    shared.deleting.saw(&received.method, path, status);
     // moto keeps the schedule and never fires it: fire it on its behalf.
     if let Some(due) = schedule.filter(|_| status == 200) {
         let (shared, own) = (shared.clone(), shared.own.clone());

@@ -109,7 +109,18 @@ pub fn fire(due: Due, router: &str, shared: &crate::shared::Shared) {
         .map_or(0, |d| d.as_secs());
     std::thread::sleep(Duration::from_secs(due.at.saturating_sub(now)));
     let (agent, moto) = (&shared.agent, &shared.upstreams.moto);
-    match refusal(&shared.access, &due) {
+    // `cargo lambda watch` serves one stack's functions at a time: a schedule of another stack
+    // (made before the suites moved on) would run with that stack's settings.
+    let served = crate::runner::recorded_at(&kit_base::local::dir()).and_then(|r| r.stack);
+    let function = due.target_arn.rsplit(':').next().unwrap_or("");
+    let elsewhere = served.filter(|stack| !function.starts_with(&format!("{stack}-")));
+    let refused = match elsewhere {
+        Some(stack) => Some(format!(
+            "the local environment now serves {stack}'s functions"
+        )),
+        None => refusal(&shared.access, &due),
+    };
+    match refused {
         Some(why) => eprintln!("router: schedule {} not delivered: {why}", due.name),
         None => invoke(&due, router, agent),
     }
@@ -166,13 +177,19 @@ fn refusal(access: &crate::access::Access, due: &Due) -> Option<String> {
 /// Scheduler's service principal.
 const SERVICE: &str = "scheduler.amazonaws.com";
 
-/// Invokes `due`'s target, retrying as its retry policy says when the invoke does not get
-/// through (no answer, throttled, a server error), 1, 2, 4… seconds apart.
+/// How many times Lambda retries a function error of an asynchronous invoke (its default), which
+/// is how Scheduler invokes Lambda: its own retry policy covers the delivery only.
+const FUNCTION_ERROR_RETRIES: u32 = 2;
+
+/// Invokes `due`'s target, retrying as Scheduler does when the invoke does not get through (no
+/// answer, throttled, a server error: its retry policy), and as Lambda does a function error of
+/// an asynchronous invoke, 1, 2, 4… seconds apart (minutes in AWS).
 fn invoke(due: &Due, router: &str, agent: &ureq::Agent) {
     let function =
         percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
     let uri = format!("{router}/2015-03-31/functions/{function}/invocations");
-    for attempt in 0..=due.retries {
+    let mut function_errors = 0;
+    for attempt in 0..=due.retries + FUNCTION_ERROR_RETRIES {
         if attempt > 0 {
             std::thread::sleep(Duration::from_secs(1 << (attempt - 1).min(5)));
         }
@@ -183,6 +200,17 @@ fn invoke(due: &Due, router: &str, agent: &ureq::Agent) {
         let failed = match invoked {
             Ok(response) if response.status() == 429 || response.status().is_server_error() => {
                 format!("status {}", response.status())
+            }
+            Ok(response) if response.headers().contains_key("x-amz-function-error") => {
+                function_errors += 1;
+                if function_errors > FUNCTION_ERROR_RETRIES {
+                    eprintln!(
+                        "router: schedule {}: the function failed, retries spent",
+                        due.name
+                    );
+                    return;
+                }
+                "a function error".to_owned()
             }
             Ok(_) => return,
             Err(error) => error.to_string(),
@@ -195,9 +223,108 @@ fn invoke(due: &Due, router: &str, agent: &ureq::Agent) {
     }
 }
 
+/// How long a deleted schedule group stays `DELETING` here (Scheduler deletes its schedules in
+/// the background first; moto drops a group at once).
+pub const DELETING_SECS: u64 = 5;
+
+/// Schedule groups being deleted, by name, until when (Unix seconds).
+#[derive(Default)]
+pub struct Deleting(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl Deleting {
+    /// Notes a `DeleteScheduleGroup` (`DELETE /schedule-groups/{name}`) that went through.
+    pub fn saw(&self, method: &str, path: &str, status: u16) {
+        if let Some(name) = group_of(path).filter(|_| method == "DELETE" && status < 300) {
+            let until = now() + DELETING_SECS;
+            self.lock().insert(name, until);
+        }
+    }
+
+    /// Scheduler's answer for a group being deleted: `GetScheduleGroup` says `DELETING`,
+    /// `CreateScheduleGroup` is a conflict; `None` for anything else.
+    pub fn answer(&self, method: &str, path: &str) -> Option<crate::reply::Reply> {
+        let name = group_of(path)?;
+        let until = self.lock().get(&name).copied()?;
+        if now() >= until {
+            self.lock().remove(&name);
+            return None;
+        }
+        let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
+        let (status, body) = match method {
+            "GET" => (
+                200,
+                serde_json::json!({
+                    "Arn": format!("arn:aws:scheduler:{region}:{account}:schedule-group/{name}"),
+                    "Name": name,
+                    "State": "DELETING",
+                }),
+            ),
+            "POST" => (
+                409,
+                serde_json::json!({
+                    "Message": format!("Schedule group {name} is being deleted."),
+                }),
+            ),
+            _ => return None,
+        };
+        let mut headers = vec![crate::reply::header("Content-Type", "application/json")];
+        if status == 409 {
+            headers.push(crate::reply::header(
+                "x-amzn-ErrorType",
+                "ConflictException",
+            ));
+        }
+        Some((status, headers, body.to_string().into_bytes()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, u64>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The group a `/schedule-groups/{name}` path names.
+fn group_of(path: &str) -> Option<String> {
+    let name = path.strip_prefix("/schedule-groups/")?;
+    (!name.is_empty() && !name.contains('/')).then(|| {
+        percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deleted_group_is_deleting_for_a_while() {
+        let deleting = Deleting::default();
+        deleting.saw("GET", "/schedule-groups/g", 200);
+        deleting.saw("DELETE", "/schedule-groups/other", 404);
+        assert!(deleting.answer("GET", "/schedule-groups/g").is_none());
+        deleting.saw("DELETE", "/schedule-groups/g", 200);
+        let (status, _, body) = deleting
+            .answer("GET", "/schedule-groups/g")
+            .expect("deleting");
+        assert_eq!(status, 200);
+        assert!(String::from_utf8(body).unwrap().contains("DELETING"));
+        let (status, headers, _) = deleting
+            .answer("POST", "/schedule-groups/g")
+            .expect("a conflict");
+        assert_eq!(status, 409);
+        assert!(headers.contains(&crate::reply::header(
+            "x-amzn-ErrorType",
+            "ConflictException"
+        )));
+        assert!(deleting.answer("GET", "/schedule-groups/other").is_none());
+        assert!(deleting.answer("GET", "/schedules/g").is_none());
+    }
 
     #[test]
     fn a_one_time_schedule_is_read_from_its_create_call() {

@@ -43,8 +43,16 @@ pub struct Shared {
     pub gates: Arc<Gates>,
     pub dynamodb: Arc<std::sync::RwLock<()>>,
     pub executions: Arc<Executions>,
+    /// The durable callbacks completed through the router: Lambda refuses a second completion
+    /// (`CallbackTimeoutException`, "already closed") while the execution still runs; the
+    /// emulator does not.
+    pub completed_callbacks: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     pub access: Arc<Access>,
     pub sessions: Arc<Sessions>,
+    /// Schedule groups being deleted.
+    pub deleting: Arc<crate::schedules::Deleting>,
+    /// The faults a test armed.
+    pub faults: Arc<crate::faults::Faults>,
     /// The router's own address, for the invokes it makes on a schedule's behalf.
     pub own: String,
     counter: Arc<AtomicU64>,
@@ -69,8 +77,11 @@ impl Shared {
             gates: Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency)),
             dynamodb: Arc::default(),
             executions: Arc::default(),
+            completed_callbacks: Arc::default(),
             access,
             sessions: Arc::new(Sessions::new(upstreams.session_seconds)),
+            faults: Arc::default(),
+            deleting: Arc::default(),
             own,
             counter: Arc::default(),
             upstreams,

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 use hitl_aws::describe;
@@ -41,25 +40,25 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
                 })
             })
             .collect();
+        let approvals = match deployed.output("TableName") {
+            Some(table) => Some(approvals(&aws, table).await?),
+            None => None,
+        };
+        let pending = approvals
+            .as_ref()
+            .map(|a| a.values().filter(|r| r.status == "pending").count());
         let mut executions = BTreeMap::<String, usize>::new();
         let mut recent = Vec::new();
         let outputs: BTreeMap<String, String> = deployed.outputs.iter().cloned().collect();
         if let Ok(workflow) = Workflow::of(&outputs) {
             for execution in workflow.list(&aws, 100).await? {
                 *executions.entry(execution.status.clone()).or_default() += 1;
-                if recent.len() < 5 {
-                    recent.push(json!({
-                        "name": execution.name,
-                        "status": execution.status,
-                        "started": execution.started,
-                    }));
+                if recent.len() < RECENT_IN_JSON {
+                    let record = approvals.as_ref().and_then(|a| a.get(&execution.arn));
+                    recent.push(recent_execution(&execution, record));
                 }
             }
         }
-        let pending = match deployed.output("TableName") {
-            Some(table) => Some(pending_approvals(&aws, table).await?),
-            None => None,
-        };
         // Locally moto skips email subscriptions (the outboxes stand in for them).
         let topic = super::subscriptions::topic_arn(&aws, &deployed, name).await;
         let reviewers: Option<Vec<serde_json::Value>> = match topic {
@@ -117,12 +116,14 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             }
         );
     }
-    for execution in report["recent_executions"].as_array().into_iter().flatten() {
+    let recent = report["recent_executions"].as_array().into_iter().flatten();
+    for execution in recent.take(RECENT_SHOWN) {
         anstream::println!(
-            "  {:<10} {}  {}",
+            "  {:<10} {}  {}  {}",
             execution["status"].as_str().unwrap_or(""),
             execution["started"].as_str().unwrap_or(""),
-            execution["name"].as_str().unwrap_or("")
+            execution["name"].as_str().unwrap_or(""),
+            ending_text(execution)
         );
     }
     if let Some(reviewers) = report["reviewers"].as_array() {
@@ -153,28 +154,147 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Approval records still waiting for a decision (a scan: the table holds one item per
-/// approval and one per reviewer link, and lives as long as the retention).
-async fn pending_approvals(aws: &kit_aws::Aws, table: &str) -> Result<u64> {
+/// How many recent executions the text shows, and `--json` lists.
+const RECENT_SHOWN: usize = 5;
+const RECENT_IN_JSON: usize = 50;
+
+/// What the approvals table says of one execution's approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    /// `pending`, `deciding`, `approved`, `rejected` or `expired`.
+    status: String,
+    decided_by: Option<String>,
+    comment: Option<String>,
+}
+
+/// One recent execution, with how its approval ended: `approved` (by whom), `rejected` (by
+/// whom, why) or `expired` from its record, `waiting` while open; a workflow that ended before
+/// storing an approval (an invalid request) says its own status.
+fn recent_execution(
+    execution: &kit_aws::workflow::Summary,
+    record: Option<&Record>,
+) -> serde_json::Value {
+    let ending = match record.map(|r| r.status.as_str()) {
+        Some("pending" | "deciding") => "waiting",
+        Some(decided) => decided,
+        None if execution.status == "RUNNING" => "waiting",
+        None => "none",
+    };
+    let decided = matches!(ending, "approved" | "rejected");
+    json!({
+        "arn": execution.arn,
+        "name": execution.name,
+        "status": execution.status,
+        "started": execution.started,
+        "ending": ending,
+        "by": record.filter(|_| decided).and_then(|r| r.decided_by.clone()),
+        "comment": record.filter(|_| ending == "rejected").and_then(|r| r.comment.clone()),
+    })
+}
+
+/// `approved by ana@example.com`, `rejected by ben@example.com: Over budget`, `expired`.
+fn ending_text(execution: &serde_json::Value) -> String {
+    let ending = execution["ending"].as_str().unwrap_or("");
+    let by = execution["by"]
+        .as_str()
+        .map(|b| format!(" by {b}"))
+        .unwrap_or_default();
+    let why = execution["comment"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default();
+    match ending {
+        "none" => String::new(),
+        _ => format!("{ending}{by}{why}"),
+    }
+}
+
+/// The approval records, by execution (a scan: the table holds one item per approval and one
+/// per reviewer link, and lives as long as the retention).
+async fn approvals(aws: &kit_aws::Aws, table: &str) -> Result<BTreeMap<String, Record>> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws.sdk);
-    let mut count = 0;
+    let mut records = BTreeMap::new();
     let mut start = None;
     loop {
         let page = dynamodb
             .scan()
             .table_name(table)
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .filter_expression("#s = :pending")
+            .filter_expression("attribute_exists(execution_arn)")
+            .projection_expression("execution_arn, #s, decided_by, #c")
             .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_names("#c", "comment")
             .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the approvals table: {}", describe(&e)))?;
-        count += page.count as u64;
+        for item in page.items.unwrap_or_default() {
+            let text = |key: &str| item.get(key).and_then(|v| v.as_s().ok()).cloned();
+            if let (Some(arn), Some(status)) = (text("execution_arn"), text("status")) {
+                let record = Record {
+                    status,
+                    decided_by: text("decided_by"),
+                    comment: text("comment"),
+                };
+                records.insert(arn, record);
+            }
+        }
         start = page.last_evaluated_key;
         if start.is_none() {
-            return Ok(count);
+            return Ok(records);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(status: &str) -> kit_aws::workflow::Summary {
+        kit_aws::workflow::Summary {
+            arn: "arn:x".into(),
+            name: "hitl-1".into(),
+            status: status.into(),
+            started: "2026-12-04".into(),
+        }
+    }
+
+    fn record(status: &str, by: Option<&str>, comment: &str) -> Record {
+        Record {
+            status: status.into(),
+            decided_by: by.map(str::to_owned),
+            comment: Some(comment.into()),
+        }
+    }
+
+    #[test]
+    fn each_execution_says_how_its_approval_ended() {
+        let shown = |execution: &str, record: Option<Record>| {
+            ending_text(&recent_execution(&summary(execution), record.as_ref()))
+        };
+        assert_eq!(
+            shown(
+                "SUCCEEDED",
+                Some(record("approved", Some("ana@example.com"), "ok"))
+            ),
+            "approved by ana@example.com"
+        );
+        assert_eq!(
+            shown(
+                "FAILED",
+                Some(record("rejected", Some("ben@example.com"), "Over budget"))
+            ),
+            "rejected by ben@example.com: Over budget"
+        );
+        assert_eq!(
+            shown("FAILED", Some(record("expired", None, ""))),
+            "expired"
+        );
+        assert_eq!(
+            shown("RUNNING", Some(record("pending", None, ""))),
+            "waiting"
+        );
+        assert_eq!(shown("RUNNING", None), "waiting");
+        assert_eq!(shown("FAILED", None), "");
     }
 }

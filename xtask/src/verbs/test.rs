@@ -230,6 +230,8 @@ fn end_to_end(cargo: &str) -> Result<()> {
         "xtask",
         "--test",
         "local_policies",
+        "--test",
+        "local_faults",
         "--no-fail-fast",
         "--",
         "--ignored",

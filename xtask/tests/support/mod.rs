@@ -858,6 +858,58 @@ impl Env {
 
     /// The text of a local process's log (`lambda.log`, `router.log`, `moto.log`); `None`
     /// away from the local environment.
+    /// `cargo xtask <args>` on this suite's config and environment: (success, stdout, stderr).
+    pub fn xtask(&self, args: &[&str]) -> (bool, String, String) {
+        let root = kit_root();
+        let out = std::env::var_os("HITL_OUTPUT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target").join("e2e"));
+        let name = std::env::var("HITL_E2E_ENV").unwrap_or_else(|_| "local".to_owned());
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .current_dir(&root)
+            .env("HITL_OUTPUT_DIR", &out)
+            .env("NO_COLOR", "1")
+            .args(["--config", &self.config, "--env", &name])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// Arms a fault of the local environment's router (see `kit_local::faults`) until
+    /// [`Env::disarm_faults`]; `false` where there is no local environment (in an account).
+    pub fn arm_fault(&self, fault: Value) -> bool {
+        let Some(router) = self.router() else {
+            return false;
+        };
+        let response = self
+            .http
+            .post(format!("{router}/hitl-local/faults"))
+            .send(fault.to_string())
+            .unwrap();
+        assert_eq!(response.status(), 204, "the router took no fault: {fault}");
+        true
+    }
+
+    pub fn disarm_faults(&self) {
+        if let Some(router) = self.router() {
+            self.http
+                .delete(format!("{router}/hitl-local/faults"))
+                .call()
+                .unwrap();
+        }
+    }
+
+    /// The local environment's router.
+    fn router(&self) -> Option<String> {
+        let runner = read_json(self.local.as_ref()?.join("runner.json"));
+        Some(format!("http://127.0.0.1:{}", runner["router_port"]))
+    }
+
     pub fn local_log(&self, name: &str) -> Option<String> {
         let dir = self.local.as_ref()?;
         Some(std::fs::read_to_string(dir.join(name)).unwrap())

@@ -23,8 +23,9 @@ use serde_json::json;
 use hitl_aws::describe;
 use kit_base::local::{ACCOUNT_ID, REGION};
 
-/// How long a role's policies are reused before they are read again (a deploy changes them).
-const FRESH_FOR: Duration = Duration::from_secs(2);
+/// How long what is read from moto (a role's policies, a function's policy) is reused; a
+/// CloudFormation call through the router (a deploy, a destroy) forgets it all at once.
+const FRESH_FOR: Duration = Duration::from_secs(30);
 
 /// A role as deployed: its trust policy and its identity policies (by name).
 pub struct Role {
@@ -33,11 +34,17 @@ pub struct Role {
     pub identity: Vec<(String, Policy)>,
 }
 
+/// What was read from moto, by name, with when.
+type Read<T> = HashMap<String, (Instant, T)>;
+
 /// The policies, read from moto, and the decisions' log.
 pub struct Access {
     runtime: tokio::runtime::Runtime,
     aws: kit_aws::Aws,
-    roles: Mutex<HashMap<String, (Instant, Arc<Role>)>>,
+    roles: Mutex<Read<Arc<Role>>>,
+    policies: Mutex<Read<Option<Arc<Policy>>>>,
+    /// One read of moto at a time: a burst of calls missing the cache together reads once.
+    reading: Mutex<()>,
     log: Mutex<Option<std::fs::File>>,
 }
 
@@ -63,16 +70,32 @@ impl Access {
             runtime,
             aws,
             roles: Mutex::new(HashMap::new()),
+            policies: Mutex::new(HashMap::new()),
+            reading: Mutex::new(()),
             log: Mutex::new(Some(file)),
         })
     }
 
+    /// Forgets what was read: the stacks changed.
+    pub fn forget(&self) {
+        lock(&self.roles).clear();
+        lock(&self.policies).clear();
+    }
+
     /// The role `arn` as deployed (read again when older than [`FRESH_FOR`]).
     pub fn role(&self, arn: &str) -> Result<Arc<Role>, String> {
-        if let Some((read, role)) = lock(&self.roles).get(arn)
-            && read.elapsed() < FRESH_FOR
-        {
-            return Ok(role.clone());
+        let fresh = |roles: &Read<Arc<Role>>| {
+            roles
+                .get(arn)
+                .filter(|(read, _)| read.elapsed() < FRESH_FOR)
+                .map(|(_, role)| role.clone())
+        };
+        if let Some(role) = fresh(&lock(&self.roles)) {
+            return Ok(role);
+        }
+        let _reading = lock(&self.reading);
+        if let Some(role) = fresh(&lock(&self.roles)) {
+            return Ok(role);
         }
         let role = Arc::new(self.runtime.block_on(read_role(&self.aws, arn))?);
         lock(&self.roles).insert(arn.to_owned(), (Instant::now(), role.clone()));
@@ -108,9 +131,30 @@ impl Access {
         })
     }
 
-    /// A function's resource-based policy, if it has one. moto adds a `FunctionName` to each
-    /// statement, which is no policy element: taken out.
-    pub fn function_policy(&self, function: &str) -> Option<Policy> {
+    /// A function's resource-based policy, if it has one (read again when older than
+    /// [`FRESH_FOR`]).
+    pub fn function_policy(&self, function: &str) -> Option<Arc<Policy>> {
+        let fresh = |policies: &Read<Option<Arc<Policy>>>| {
+            policies
+                .get(function)
+                .filter(|(read, _)| read.elapsed() < FRESH_FOR)
+                .map(|(_, policy)| policy.clone())
+        };
+        if let Some(policy) = fresh(&lock(&self.policies)) {
+            return policy;
+        }
+        let _reading = lock(&self.reading);
+        if let Some(policy) = fresh(&lock(&self.policies)) {
+            return policy;
+        }
+        let policy = self.read_function_policy(function).map(Arc::new);
+        lock(&self.policies).insert(function.to_owned(), (Instant::now(), policy.clone()));
+        policy
+    }
+
+    /// A function's policy as moto has it. moto adds a `FunctionName` to each statement, which
+    /// is no policy element: taken out.
+    fn read_function_policy(&self, function: &str) -> Option<Policy> {
         let text = self.runtime.block_on(async {
             let out = self
                 .aws

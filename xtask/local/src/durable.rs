@@ -280,9 +280,31 @@ pub fn closed_callback(path: &str, shared: &Shared) -> Option<Reply> {
 /// `<uuid>/<uuid>`): `<qualified function ARN>/durable-execution/<name>/<id>`, from the
 /// emulator's own description of it. An ARN stays as it is.
 pub fn real_arn(shared: &Shared, id: &str) -> Option<String> {
+    static KNOWN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+        std::sync::LazyLock::new(Default::default);
     if id.starts_with("arn:") {
         return Some(id.to_owned());
     }
+    let known = |id: &str| {
+        KNOWN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    };
+    if let Some(arn) = known(id) {
+        return Some(arn);
+    }
+    let arn = described_arn(shared, id)?;
+    KNOWN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.to_owned(), arn.clone());
+    Some(arn)
+}
+
+/// [`real_arn`] from the emulator's description of the execution.
+fn described_arn(shared: &Shared, id: &str) -> Option<String> {
     let encoded = percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC);
     let described = shared
         .agent

@@ -115,13 +115,28 @@ fn invoke(shared: &Shared, event: &serde_json::Value) -> Reply {
     })
 }
 
+/// The stack whose functions are served and its API id, from the runner's state (read again
+/// when the file changes).
+fn served() -> Option<(String, String)> {
+    type Seen = Option<(std::time::SystemTime, Option<(String, String)>)>;
+    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(None);
+    let path = kit_base::local::dir().join("runner.json");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, served)) = seen.as_ref().filter(|(at, _)| *at == modified) {
+        return served.clone();
+    }
+    let served = crate::runner::recorded_at(&kit_base::local::dir())
+        .and_then(|runner| Some((runner.stack?, runner.api_id?)));
+    *seen = Some((modified, served.clone()));
+    served
+}
+
 /// Whether the deployed review function's resource policy lets API Gateway invoke it for this
 /// method and path of the deployed stage. Without a deployed stack there is nothing to check
 /// (the function answers as it can).
 fn permitted(shared: &Shared, method: &str, routed: &Routed) -> bool {
-    let Some((stack, api_id)) = crate::runner::recorded_at(&kit_base::local::dir())
-        .and_then(|runner| Some((runner.stack?, runner.api_id?)))
-    else {
+    let Some((stack, api_id)) = served() else {
         return true;
     };
     let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);

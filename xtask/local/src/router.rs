@@ -288,6 +288,9 @@ fn pass_on(
     if *target == Target::Durable {
         crate::durable::record_completion(shared, &received.path, status);
     }
+    if *target == Target::Moto && status < 300 && changes_policies(received) {
+        shared.access.forget();
+    }
     shared.deleting.saw(&received.method, path, status);
     // moto keeps the schedule and never fires it: fire it on its behalf.
     if let Some(due) = schedule.filter(|_| status == 200) {
@@ -304,6 +307,27 @@ fn pass_on(
         _ if aborted && status == 200 => (status, headers, as_aborted(&body)),
         _ => (status, headers, body),
     })
+}
+
+/// Whether a call changes roles or policies (a deploy or a destroy, a function's permission,
+/// an IAM write): what the router read of them is read again.
+fn changes_policies(received: &Received) -> bool {
+    let action = form_urlencoded::parse(&received.body)
+        .find(|(k, _)| k == "Action")
+        .map(|(_, a)| a.into_owned())
+        .filter(|_| received.is_form())
+        .unwrap_or_default();
+    let stack = [
+        "CreateStack",
+        "UpdateStack",
+        "DeleteStack",
+        "ExecuteChangeSet",
+    ];
+    let iam = ["Put", "Delete", "Attach", "Detach", "Update", "Create"];
+    let permission = received.path.ends_with("/policy") || received.path.contains("/policy/");
+    stack.contains(&action.as_str())
+        || (service(received) == "iam" && iam.iter().any(|p| action.starts_with(p)))
+        || (permission && received.method != "GET")
 }
 
 /// The binary an invoke path names: `/2015-03-31/functions/<binary>/invocations`.

@@ -49,7 +49,8 @@ pub fn run(global: &Global, json: bool) -> Result<()> {
             .map(|a| a.values().filter(|r| r.status == "pending").count());
         let mut executions = BTreeMap::<String, usize>::new();
         let mut recent = Vec::new();
-        let outputs: BTreeMap<String, String> = deployed.outputs.iter().cloned().collect();
+        // As `outputs` reads them: locally, the alias moto drops is read back.
+        let outputs = super::outputs::read(&effective).await?;
         if let Ok(workflow) = Workflow::of(&outputs) {
             for execution in workflow.list(&aws, 100).await? {
                 *executions.entry(execution.status.clone()).or_default() += 1;

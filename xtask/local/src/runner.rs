@@ -1,4 +1,4 @@
-//! The local runner (DESIGN §6): moto server, the router on moto's `MOTO_PORT`, the durable
+//! The local runner (see docs/local.md): moto server, the router on moto's `MOTO_PORT`, the durable
 //! execution emulator (`dex-local-runner`, which moto lacks) and `cargo lambda watch`, on free
 //! loopback ports, started from the tools venv and recorded in a
 //! state file so that later commands reuse them and `local down` stops them by PID.

@@ -69,6 +69,13 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Check the reference sections of docs/ that the code generates (the config's keys, the
+    /// template variables), or write them with --write
+    Docs {
+        /// Write them into docs/ instead of checking them
+        #[arg(long)]
+        write: bool,
+    },
     /// Run every check: fmt, clippy, the test suites, cfn-lint and checkov on every environment
     Test {
         /// Only render and lint the templates (skip fmt, clippy and cargo test)

@@ -445,6 +445,19 @@ fn the_committed_schema_is_current() {
     );
 }
 
+/// The reference sections of docs/ (the config's keys, the template variables) are what the
+/// code generates.
+#[test]
+fn the_committed_docs_are_current() {
+    let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = xtask(kit, &["docs"]);
+    assert!(
+        run.output.status.success(),
+        "the generated reference in docs/ is stale: run `cargo xtask docs --write`\n{}",
+        run.stderr()
+    );
+}
+
 #[test]
 fn the_shipped_config_renders_every_environment() {
     let kit = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();

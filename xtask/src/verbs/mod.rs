@@ -5,6 +5,7 @@ mod build;
 mod cdk;
 pub mod deploy;
 mod destroy;
+mod docs;
 mod doctor;
 mod e2e_aws;
 mod least_privilege;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Render { emails, all } => render::run(global, &emails, all),
         Command::Config { emails, json } => show_config::run(global, &emails, json),
         Command::Schema { write } => show_config::schema(write),
+        Command::Docs { write } => docs::run(write),
         Command::Test { lint_only, aws } => test::run(global, lint_only, aws),
         Command::Bench { suites, iterations } => bench::run(global, &suites, iterations),
         Command::LocalRouter {

@@ -43,6 +43,7 @@ pub struct Access {
     aws: kit_aws::Aws,
     roles: Mutex<Read<Arc<Role>>>,
     policies: Mutex<Read<Option<Arc<Policy>>>>,
+    function_roles: Mutex<Read<String>>,
     /// One read of moto at a time: a burst of calls missing the cache together reads once.
     reading: Mutex<()>,
     log: Mutex<Option<std::fs::File>>,
@@ -71,6 +72,7 @@ impl Access {
             aws,
             roles: Mutex::new(HashMap::new()),
             policies: Mutex::new(HashMap::new()),
+            function_roles: Mutex::new(HashMap::new()),
             reading: Mutex::new(()),
             log: Mutex::new(Some(file)),
         })
@@ -80,6 +82,7 @@ impl Access {
     pub fn forget(&self) {
         lock(&self.roles).clear();
         lock(&self.policies).clear();
+        lock(&self.function_roles).clear();
     }
 
     /// The role `arn` as deployed (read again when older than [`FRESH_FOR`]).
@@ -102,14 +105,32 @@ impl Access {
         Ok(role)
     }
 
-    /// The role a deployed function runs with (of `qualifier`'s version, when given).
-    pub fn function_role(&self, function: &str, qualifier: Option<&str>) -> Result<String, String> {
+    /// The role a deployed function runs with (read again when older than [`FRESH_FOR`]).
+    pub fn function_role(&self, function: &str) -> Result<String, String> {
+        let fresh = |roles: &Read<String>| {
+            roles
+                .get(function)
+                .filter(|(read, _)| read.elapsed() < FRESH_FOR)
+                .map(|(_, role)| role.clone())
+        };
+        if let Some(role) = fresh(&lock(&self.function_roles)) {
+            return Ok(role);
+        }
+        let _reading = lock(&self.reading);
+        if let Some(role) = fresh(&lock(&self.function_roles)) {
+            return Ok(role);
+        }
+        let role = self.read_function_role(function)?;
+        lock(&self.function_roles).insert(function.to_owned(), (Instant::now(), role.clone()));
+        Ok(role)
+    }
+
+    fn read_function_role(&self, function: &str) -> Result<String, String> {
         self.runtime.block_on(async {
             self.aws
                 .lambda()
                 .get_function_configuration()
                 .function_name(function)
-                .set_qualifier(qualifier.map(str::to_owned))
                 .send()
                 .await
                 .map_err(|e| format!("cannot read function {function}: {}", describe(&e)))?

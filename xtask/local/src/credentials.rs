@@ -21,7 +21,7 @@ pub fn issue(shared: &Shared, stack: &str, authorization: Option<&str>) -> Reply
     let function = format!("{stack}-{binary}");
     let role = shared
         .access
-        .function_role(&function, None)
+        .function_role(&function)
         .and_then(|arn| shared.access.role(&arn));
     let role = match role {
         Ok(role) => role,

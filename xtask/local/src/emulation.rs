@@ -324,7 +324,9 @@ pub async fn function_env(
             crate::sessions::PATH
         ),
     );
+    // An empty file (one that is missing makes the SDK warn in every process).
     let nowhere = local::dir().join("no-aws-config");
+    std::fs::write(&nowhere, "").with_context(|| format!("cannot write {}", nowhere.display()))?;
     env.insert("AWS_CONFIG_FILE".into(), nowhere.display().to_string());
     env.insert(
         "AWS_SHARED_CREDENTIALS_FILE".into(),

@@ -15,6 +15,7 @@ pub mod access;
 pub mod api;
 pub mod cloudformation;
 pub mod credentials;
+pub mod deliveries;
 pub mod durable;
 pub mod emulation;
 pub mod faults;

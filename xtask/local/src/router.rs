@@ -56,6 +56,7 @@ pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Re
 }
 
 /// A request as received: its parts, read once.
+#[derive(Clone)]
 struct Received {
     method: String,
     path: String,
@@ -122,6 +123,9 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     if received.path == crate::faults::PATH {
         return respond(request, arm(shared, &received));
     }
+    if received.path == crate::deliveries::PATH {
+        return respond(request, ask(shared, &received));
+    }
     let target = route(&received.path, &shared.upstreams.binaries);
     let reply = match &target {
         Target::UnknownFunction(name) => Some(unknown_function(name)),
@@ -140,6 +144,22 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
         // Done, and its answer lost on the way back.
         Some(kind) => respond(request, crate::faults::reply(&service(&received), kind)),
         None => respond(request, reply),
+    }
+}
+
+/// Asks (`POST`) or resets (`DELETE`) how SQS delivers ([`crate::deliveries`]).
+fn ask(shared: &Shared, received: &Received) -> Reply {
+    let asked = match received.method.as_str() {
+        "POST" => shared.deliveries.ask(&received.body),
+        "DELETE" => {
+            shared.deliveries.reset();
+            Ok(())
+        }
+        other => Err(format!("{other}: POST or DELETE")),
+    };
+    match asked {
+        Ok(()) => (204, Vec::new(), Vec::new()),
+        Err(why) => (400, Vec::new(), why.into_bytes()),
     }
 }
 
@@ -280,11 +300,26 @@ fn pass_on(
         "" => format!("{base}{path}"),
         query => format!("{base}{path}?{query}"),
     };
-    let (status, headers, body) = shared.gates.through(&gate, || {
-        admitted(&shared.dynamodb, admission, || {
-            upstream(shared, received, &uri)
-        })
+    // A ReceiveMessage of a queue whose policy a test delayed asks for the sent times too.
+    let asked = match operation {
+        Some("AmazonSQS.ReceiveMessage") => shared.deliveries.receive_request(&received.body),
+        Some("AmazonSQS.SetQueueAttributes") => {
+            shared.deliveries.saw_policy(&received.body);
+            None
+        }
+        _ => None,
+    };
+    let sent = asked.map(|body| Received {
+        body,
+        ..received.clone()
+    });
+    let sent = sent.as_ref().unwrap_or(received);
+    let (status, headers, mut body) = shared.gates.through(&gate, || {
+        admitted(&shared.dynamodb, admission, || upstream(shared, sent, &uri))
     })?;
+    if operation == Some("AmazonSQS.ReceiveMessage") && status == 200 {
+        body = as_sqs_delivers(shared, received, body);
+    }
     if *target == Target::Durable {
         crate::durable::record_completion(shared, &received.path, status);
     }
@@ -328,6 +363,43 @@ fn changes_policies(received: &Received) -> bool {
     stack.contains(&action.as_str())
         || (service(received) == "iam" && iam.iter().any(|p| action.starts_with(p)))
         || (permission && received.method != "GET")
+}
+
+/// A `ReceiveMessage` answer as SQS would deliver (see [`crate::deliveries`]): without what a
+/// delayed policy lost (deleted from moto), and with messages to come again sent once more.
+fn as_sqs_delivers(shared: &Shared, received: &Received, answer: Vec<u8>) -> Vec<u8> {
+    let Some(delivered) = shared.deliveries.received(&received.body, &answer) else {
+        return answer;
+    };
+    let call = |operation: &str, body: serde_json::Value| {
+        let moto = &shared.upstreams.moto;
+        let _ = shared
+            .agent
+            .post(moto)
+            .header("x-amz-target", format!("AmazonSQS.{operation}"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/sqs/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .send(body.to_string());
+    };
+    for handle in &delivered.lost {
+        let url = &delivered.url;
+        call(
+            "DeleteMessage",
+            serde_json::json!({"QueueUrl": url, "ReceiptHandle": handle}),
+        );
+    }
+    for body in &delivered.again {
+        let url = &delivered.url;
+        call(
+            "SendMessage",
+            serde_json::json!({"QueueUrl": url, "MessageBody": body}),
+        );
+    }
+    delivered.answer
 }
 
 /// The binary an invoke path names: `/2015-03-31/functions/<binary>/invocations`.

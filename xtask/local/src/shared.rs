@@ -49,6 +49,8 @@ pub struct Shared {
     pub completed_callbacks: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     pub access: Arc<Access>,
     pub sessions: Arc<Sessions>,
+    /// How SQS delivers, as a test asked.
+    pub deliveries: Arc<crate::deliveries::Deliveries>,
     /// Schedule groups being deleted.
     pub deleting: Arc<crate::schedules::Deleting>,
     /// The faults a test armed.
@@ -82,6 +84,7 @@ impl Shared {
             sessions: Arc::new(Sessions::new(upstreams.session_seconds)),
             faults: Arc::default(),
             deleting: Arc::default(),
+            deliveries: Arc::default(),
             own,
             counter: Arc::default(),
             upstreams,

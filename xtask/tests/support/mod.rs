@@ -24,6 +24,11 @@ use std::{
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
+mod inbox;
+
+#[allow(unused_imports)] // each test binary uses part of this module
+pub use inbox::{Inbox, Message, policy as inbox_policy};
+
 pub struct Env {
     config: String,
     /// The local environment's directory (logs, state) when the suite runs there.
@@ -41,32 +46,13 @@ pub struct Env {
     mailbox: Mutex<Vec<Message>>,
     collecting: Mutex<()>,
     /// The suite's queue, subscribed to the topic.
-    inbox: String,
+    inbox: Option<Inbox>,
     /// The fake Slack webhook's URL, and what it received.
     pub slack_url: String,
     slack_posts: std::sync::Arc<Mutex<Vec<String>>>,
     /// Whether the config names a Slack webhook parameter and the webhook is reachable from
     /// the functions (the request function then posts and marks the record after the emails).
     slack: bool,
-}
-
-impl Message {
-    /// Whether `reviewer`'s email subscription delivers it.
-    pub fn reaches(&self, reviewer: &str) -> bool {
-        self.reviewer_attribute == reviewer || self.reviewer_attribute == "all"
-    }
-}
-
-/// A message the topic sent.
-#[derive(Debug, Clone)]
-pub struct Message {
-    /// The `reviewer` message attribute it carried: whose email subscription takes it (its
-    /// filter policy admits that reviewer's address and `all`).
-    pub reviewer_attribute: String,
-    pub subject: String,
-    pub body: String,
-    /// The whole SNS envelope as delivered.
-    pub raw: String,
 }
 
 pub struct Page {
@@ -206,7 +192,7 @@ impl Env {
             local,
             review_base: output("ReviewBaseUrl"),
             outputs: outputs.clone(),
-            inbox: String::new(),
+            inbox: None,
             stack,
             workflow: kit_aws::workflow::Workflow::of(
                 &serde_json::from_value(outputs.clone()).unwrap(),
@@ -238,74 +224,12 @@ impl Env {
                     .unwrap();
             });
         }
-        env.inbox = env.subscribe_inbox(&output("TopicArn"));
+        let (topic, name) = (output("TopicArn"), inbox_name(&env.stack));
+        env.inbox = Some(
+            env.runtime
+                .block_on(Inbox::subscribe(&env.sdk, &topic, &name)),
+        );
         env
-    }
-
-    /// Creates the suite's queue (SQS-managed encryption, a policy admitting this topic only)
-    /// and subscribes it to the topic, unfiltered: it receives every reviewer's messages, each
-    /// with its `reviewer` attribute. Returns its URL.
-    fn subscribe_inbox(&self, topic: &str) -> String {
-        self.runtime.block_on(async {
-            use aws_sdk_sqs::types::QueueAttributeName;
-            let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-            let url = sqs
-                .create_queue()
-                .queue_name(inbox_name(&self.stack))
-                .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
-                .send()
-                .await
-                .unwrap()
-                .queue_url
-                .unwrap();
-            let arn = sqs
-                .get_queue_attributes()
-                .queue_url(&url)
-                .attribute_names(QueueAttributeName::QueueArn)
-                .send()
-                .await
-                .unwrap()
-                .attributes
-                .unwrap()[&QueueAttributeName::QueueArn]
-                .clone();
-            let policy = json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
-                }],
-            });
-            sqs.set_queue_attributes()
-                .queue_url(&url)
-                .attributes(QueueAttributeName::Policy, policy.to_string())
-                .send()
-                .await
-                .unwrap();
-            let sns = aws_sdk_sns::Client::new(&self.sdk);
-            let subscribed = sns
-                .list_subscriptions_by_topic()
-                .topic_arn(topic)
-                .send()
-                .await
-                .unwrap()
-                .subscriptions
-                .unwrap_or_default()
-                .iter()
-                .any(|s| s.endpoint.as_deref() == Some(arn.as_str()));
-            if !subscribed {
-                sns.subscribe()
-                    .topic_arn(topic)
-                    .protocol("sqs")
-                    .endpoint(&arn)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            url
-        })
     }
 
     /// Moves what the inbox holds into the mailbox. One thread collects at a time; the others
@@ -315,37 +239,11 @@ impl Env {
             std::thread::sleep(Duration::from_millis(50));
             return;
         };
-        let received = self.runtime.block_on(async {
-            let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-            let mut received = Vec::new();
-            let out = sqs
-                .receive_message()
-                .queue_url(&self.inbox)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            for message in out.messages.unwrap_or_default() {
-                let raw = message.body.clone().unwrap_or_default();
-                let envelope: Value = serde_json::from_str(&raw).unwrap();
-                received.push(Message {
-                    reviewer_attribute: envelope["MessageAttributes"]["reviewer"]["Value"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_owned(),
-                    subject: envelope["Subject"].as_str().unwrap_or("").to_owned(),
-                    body: envelope["Message"].as_str().unwrap_or("").to_owned(),
-                    raw,
-                });
-                sqs.delete_message()
-                    .queue_url(&self.inbox)
-                    .receipt_handle(message.receipt_handle.unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-            received
-        });
+        let inbox = self
+            .inbox
+            .as_ref()
+            .expect("the inbox is subscribed at deploy");
+        let received = self.runtime.block_on(inbox.collect(&self.sdk));
         self.mailbox.lock().unwrap().extend(received);
     }
 

@@ -11,7 +11,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use support::{Page, env, nonce};
+use support::{Page, attachments_bucket, env, nonce};
 
 const REVIEWERS: [&str; 3] = ["ana@example.com", "ben@example.com", "cyd@example.com"];
 
@@ -162,12 +162,13 @@ fn racing_approvals_resume_the_workflow_once() {
 fn an_attachments_link_on_the_page_downloads_the_object() {
     let env = env();
     let body = format!("region,total\neu,{}\n", nonce());
-    env.put_object("e2e-attachments", "reports/q1 totals.csv", body.as_bytes());
+    let bucket = attachments_bucket();
+    env.put_object(&bucket, "reports/q1 totals.csv", body.as_bytes());
     let title = format!("e2e attachment {}", nonce());
     let arn = env.start_raw(json!({
         "title": title,
         "requester": "carl@example.com",
-        "attachments": [{"bucket": "e2e-attachments", "key": "reports/q1 totals.csv", "name": "Q1 totals"}],
+        "attachments": [{"bucket": bucket, "key": "reports/q1 totals.csv", "name": "Q1 totals"}],
     }));
     let link = env.link(&title, REVIEWERS[1]);
     let message = env.wait_for_message(REVIEWERS[1], |m| m.body.contains(&title));
@@ -228,7 +229,7 @@ fn an_attachment_outside_the_attachment_buckets_fails_at_once() {
     assert_eq!(done["error"], "Hitl.InvalidRequest", "{done}");
     let cause = done["cause"].as_str().unwrap();
     assert!(
-        cause.contains("someone-elses-bucket") && cause.contains("e2e-attachments"),
+        cause.contains("someone-elses-bucket") && cause.contains(&attachments_bucket()),
         "{done}"
     );
     assert!(started.elapsed() < Duration::from_secs(15));
@@ -320,7 +321,7 @@ fn nothing_is_sent_after_a_decision() {
     );
     // Past the nudges' time (a minute), and then some for their invoke.
     std::thread::sleep(
-        Duration::from_secs(60).saturating_sub(started.elapsed()) + Duration::from_secs(6),
+        Duration::from_secs(60).saturating_sub(started.elapsed()) + env.nudge_margin(),
     );
     let nudges: Vec<_> = env
         .messages_about(&run.title)

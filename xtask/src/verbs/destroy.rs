@@ -93,7 +93,7 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
         let kept = retained(&runtime, &aws, BOOTSTRAP_STACK, &template)?;
         runtime.block_on(stack::delete(&cfn, BOOTSTRAP_STACK, STACK_TIMEOUT))?;
         if let Some(bucket) = bucket {
-            let removed = runtime.block_on(empty_and_delete(&aws.s3(), &bucket))?;
+            let removed = runtime.block_on(empty_and_delete_bucket(&aws.s3(), &bucket))?;
             status(
                 "Deleted",
                 format!("bucket {bucket} ({removed} object versions)"),
@@ -229,8 +229,40 @@ fn retained(
         .collect())
 }
 
-/// Deletes every version and delete marker in the bucket, then the bucket.
-async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize> {
+/// The objects a `DeleteObjects` answer says it could not delete, as an error naming them (a
+/// few) with S3's codes.
+fn undeleted(
+    bucket: &str,
+    answer: &aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput,
+) -> Result<()> {
+    let errors = answer.errors();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = errors
+        .iter()
+        .take(5)
+        .map(|e| {
+            format!(
+                "{} ({}: {})",
+                e.key().unwrap_or("?"),
+                e.code().unwrap_or("?"),
+                e.message().unwrap_or("")
+            )
+        })
+        .collect();
+    anyhow::bail!(
+        "cannot empty s3://{bucket}: {} of its objects could not be deleted, among them {}; fix \
+         their permissions (or object lock) and run it again",
+        errors.len(),
+        named.join(", ")
+    )
+}
+
+/// Deletes every version and delete marker in the bucket, then the bucket. Objects that
+/// `DeleteObjects` could not delete (it answers 200 and lists them) stop it, named, rather than
+/// listing the bucket forever.
+pub async fn empty_and_delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize> {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     let mut removed = 0;
     loop {
@@ -263,12 +295,14 @@ async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize
             break;
         }
         removed += ids.len();
-        s3.delete_objects()
+        let deleted = s3
+            .delete_objects()
             .bucket(bucket)
             .delete(Delete::builder().set_objects(Some(ids)).build()?)
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("cannot empty s3://{bucket}: {}", describe(&e)))?;
+        undeleted(bucket, &deleted)?;
     }
     s3.delete_bucket()
         .bucket(bucket)
@@ -277,4 +311,32 @@ async fn empty_and_delete(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<usize
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
         .with_context(|| format!("cannot delete bucket {bucket}"))?;
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::{operation::delete_objects::DeleteObjectsOutput, types::Error as S3Error};
+
+    /// `DeleteObjects` answers 200 with the objects it could not delete listed ("DeleteObjects",
+    /// S3 API Reference): those stop the emptying, named.
+    #[test]
+    fn objects_delete_objects_could_not_delete_stop_the_emptying_by_name() {
+        assert!(undeleted("b", &DeleteObjectsOutput::builder().build()).is_ok());
+        let failed = DeleteObjectsOutput::builder()
+            .errors(
+                S3Error::builder()
+                    .key("packages/a.zip")
+                    .code("AccessDenied")
+                    .message("Access Denied")
+                    .build(),
+            )
+            .build();
+        let message = undeleted("b", &failed).unwrap_err().to_string();
+        assert!(message.contains("s3://b"), "{message}");
+        assert!(
+            message.contains("packages/a.zip (AccessDenied: Access Denied)"),
+            "{message}"
+        );
+    }
 }

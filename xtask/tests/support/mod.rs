@@ -261,8 +261,9 @@ impl Env {
                 return m.clone();
             }
             assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "no such message to {reviewer} within two minutes"
+                started.elapsed() < self.patience(),
+                "no such message to {reviewer} within {:?}",
+                self.patience()
             );
             self.collect_mail();
             std::thread::sleep(Duration::from_millis(200));
@@ -375,6 +376,7 @@ impl Env {
         parameters: &[(&str, &str)],
     ) -> OwnStack<'_> {
         use aws_sdk_cloudformation::types::{Capability, Parameter};
+        record_stack(name);
         let cfn = aws_sdk_cloudformation::Client::new(&self.sdk);
         self.runtime.block_on(async {
             cfn.create_stack()
@@ -814,6 +816,31 @@ impl Env {
     }
 }
 
+/// The bucket the policies suite's attachments are in: `HITL_E2E_BUCKET` (a throwaway bucket
+/// `cargo xtask test --aws` makes), else the local environment's.
+pub fn attachments_bucket() -> String {
+    std::env::var("HITL_E2E_BUCKET").unwrap_or_else(|_| "e2e-attachments".to_owned())
+}
+
+impl Env {
+    /// How long a message may take: two minutes here; five in an account, where EventBridge
+    /// Scheduler runs a reminder within a minute of its time and SNS delivers when it may.
+    pub fn patience(&self) -> Duration {
+        match self.local {
+            Some(_) => Duration::from_secs(120),
+            None => Duration::from_secs(300),
+        }
+    }
+
+    /// How long after its due time a nudge has surely been sent, if it was to be.
+    pub fn nudge_margin(&self) -> Duration {
+        match self.local {
+            Some(_) => Duration::from_secs(6),
+            None => Duration::from_secs(150),
+        }
+    }
+}
+
 /// A stack of the user's own, deleted on drop.
 pub struct OwnStack<'a> {
     env: &'a Env,
@@ -824,15 +851,44 @@ pub struct OwnStack<'a> {
 impl Drop for OwnStack<'_> {
     /// Deletes the stack and waits until it is gone (it imports the kit stack's export, which
     /// cannot be deleted while it does).
+    /// A stack that cannot be deleted is said, by name, with the command that removes it (the
+    /// kit's stack cannot be destroyed while this one imports its export).
     fn drop(&mut self) {
         let cfn = aws_sdk_cloudformation::Client::new(&self.env.sdk);
-        let _ = self.env.runtime.block_on(kit_deploy::stack::delete(
+        let deleted = self.env.runtime.block_on(kit_deploy::stack::delete(
             &cfn,
             &self.name,
             Duration::from_secs(600),
         ));
+        if let Err(error) = deleted {
+            eprintln!(
+                "error: the suite's stack {} is not deleted ({error:#}): remove it with `aws \
+                 cloudformation delete-stack --stack-name {}`, then destroy the kit's stack",
+                self.name, self.name
+            );
+        }
     }
 }
+
+/// Notes a stack the suite makes in `stacks.txt` of the output directory, so that a run's
+/// teardown can name every stack it made.
+fn record_stack(name: &str) {
+    use std::io::Write;
+    let Some(dir) = std::env::var_os("HITL_OUTPUT_DIR") else {
+        return;
+    };
+    let path = PathBuf::from(dir).join(STACKS_FILE);
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{name}");
+    }
+}
+
+/// The file of the stacks the suites made beside the environments' own.
+pub const STACKS_FILE: &str = "stacks.txt";
 
 /// A Slack incoming webhook on a free port: answers `ok`, keeps every body.
 /// On `HITL_E2E_SLACK_PORT` when set: `cargo xtask test` gives every test binary the same

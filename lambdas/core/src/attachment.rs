@@ -170,33 +170,6 @@ pub fn download_href(link_id: &str, index: usize) -> String {
     format!("{link_id}/attachments/{index}")
 }
 
-/// What a click on an attachment's link gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Download<'a> {
-    /// A GET of this object, presigned for this many seconds.
-    Presign(&'a Attachment, u64),
-    /// No such attachment.
-    NotFound,
-    /// The approval is decided or expired: its attachments are no longer offered.
-    Closed,
-}
-
-/// Whether attachment `index` of `approval` may be downloaded at `now`: only while the approval
-/// is open, as the page only offers links then.
-pub fn download(approval: &crate::Approval, index: usize, now: u64) -> Download<'_> {
-    let Some(attachment) = approval.request.attachments.get(index) else {
-        return Download::NotFound;
-    };
-    let open = matches!(
-        crate::rules::view(approval, now),
-        crate::rules::View::Pending { .. }
-    );
-    match link_lifetime_secs(approval.expires_at, now).filter(|_| open) {
-        Some(secs) => Download::Presign(attachment, secs),
-        None => Download::Closed,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,34 +253,8 @@ mod tests {
         assert_eq!(link_lifetime_secs(1_000, 2_000), None);
     }
 
-    /// A click on an attachment's link is answered only while the approval is open, and only
-    /// for an attachment the request has.
     #[test]
-    fn a_download_is_presigned_only_while_the_approval_is_open() {
-        let mut approval = crate::record::tests::sample(json!({
-            "title": "T", "requester": "carol@example.com",
-            "attachments": [{"bucket": "shop-data", "key": "q1.csv"}],
-        }));
-        let now = approval.created_at + 10;
-        match download(&approval, 0, now) {
-            Download::Presign(attachment, secs) => {
-                assert_eq!(attachment.key, "q1.csv");
-                assert_eq!(secs, DOWNLOAD_SECS);
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(download(&approval, 1, now), Download::NotFound);
-        assert_eq!(
-            download(&approval, 0, approval.expires_at),
-            Download::Closed
-        );
-        let near_end = approval.expires_at - 20;
-        assert!(matches!(
-            download(&approval, 0, near_end),
-            Download::Presign(_, 20)
-        ));
-        approval.status = crate::Status::Approved;
-        assert_eq!(download(&approval, 0, now), Download::Closed);
+    fn the_pages_link_is_relative_to_the_page() {
         assert_eq!(download_href("abc", 2), "abc/attachments/2");
     }
 }

@@ -35,10 +35,12 @@
 //! - [`message`]: the reviewers' SNS messages and the Slack payload.
 //! - [`page`]: the HTML pages and their headers.
 //! - [`attachment`]: the S3 objects a request names, and how long their links live.
+//! - [`download`]: whether a click on an attachment's link is answered.
 //! - [`dates`]: times for people and for Step Functions.
 
 pub mod attachment;
 pub mod dates;
+pub mod download;
 pub mod form;
 pub mod id;
 pub mod message;

@@ -1,8 +1,8 @@
 //! One HTTP request: route, refuse what must be refused, show or decide.
 
 use hitl_core::{
-    Approval, Claim, ExecutionState, LinkId, LinkItem, SendOutcome,
-    attachment::{self, Download},
+    Approval, Claim, ExecutionState, LinkId, LinkItem, SendOutcome, attachment,
+    download::{self, Download},
     form::{self, Refusal},
     page,
     rules::{self, AfterGone, Ballot, PostVerdict, after_gone, after_send, task_output},
@@ -91,7 +91,7 @@ async fn download(
     let (status, html) = match context.table.find(link).await {
         Ok(Some((_, approval))) => {
             let now = now();
-            match attachment::download(&approval, index, now) {
+            match download::download(&approval, index, now) {
                 // HEAD asks whether the link works, and gets no URL (one presigned for GET
                 // would be refused to a HEAD).
                 Download::Presign(..) if method == Method::HEAD => (200, String::new()),

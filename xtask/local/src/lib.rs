@@ -6,7 +6,7 @@
 //! [`sessions`], [`credentials`]), lets calls through as AWS would ([`gates`]), passes invokes to
 //! the functions ([`invoke`]), answers for Step Functions, the durable emulator and
 //! CloudFormation where moto would not ([`stepfunctions`], [`durable`], [`cloudformation`]),
-//! fires Scheduler's schedules ([`schedules`]) and serves the review API as API Gateway would
+//! fires Scheduler's schedules ([`schedules`], [`schedule_groups`]) and serves the review API as API Gateway would
 //! ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
 //! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
 //! nothing of the deploy engine.
@@ -27,6 +27,7 @@ pub mod process;
 pub mod reply;
 pub mod router;
 pub mod runner;
+pub mod schedule_groups;
 pub mod schedules;
 pub mod sessions;
 pub mod shared;

@@ -52,7 +52,7 @@ pub struct Shared {
     /// How SQS delivers, as a test asked.
     pub deliveries: Arc<crate::deliveries::Deliveries>,
     /// Schedule groups being deleted.
-    pub deleting: Arc<crate::schedules::Deleting>,
+    pub deleting: Arc<crate::schedule_groups::Deleting>,
     /// The faults a test armed.
     pub faults: Arc<crate::faults::Faults>,
     /// The router's own address, for the invokes it makes on a schedule's behalf.

@@ -1,6 +1,10 @@
 //! `cargo xtask doctor`: what the kit needs on this machine and in the account, each with the
 //! command that fixes it. Reads only: it installs, starts and changes nothing.
 
+mod caller;
+mod permissions;
+mod simulate;
+
 use std::{
     process::{Command, Stdio},
     time::Duration,
@@ -175,7 +179,8 @@ fn machine(effective: &Effective) -> Vec<Finding> {
     findings
 }
 
-/// The credentials and region a deploy of this environment would use, and the bootstrap stack.
+/// The credentials and region a deploy of this environment would use, the bootstrap stack, and
+/// the caller's permissions.
 fn account(effective: &Effective) -> Vec<Finding> {
     if effective.endpoint == Endpoint::Local {
         return vec![found(
@@ -254,7 +259,8 @@ fn account(effective: &Effective) -> Vec<Finding> {
                 return findings;
             }
         }
-        let cfn = kit_aws::Aws { sdk, local: None }.cloudformation();
+        let aws = kit_aws::Aws { sdk, local: None };
+        let cfn = aws.cloudformation();
         let bootstrap = tokio::time::timeout(
             Duration::from_secs(10),
             kit_deploy::stack::find(&cfn, BOOTSTRAP_STACK),
@@ -278,6 +284,7 @@ fn account(effective: &Effective) -> Vec<Finding> {
                 format!("CloudFormation in {region} did not answer within 10 s"),
             ),
         });
+        findings.extend(simulate::check(&aws, effective).await);
         findings
     })
 }

@@ -624,6 +624,112 @@ fn a_schedule_group_still_being_deleted_is_waited_out() {
     });
 }
 
+/// The account's API Gateway logging role (one setting per account and region): the bootstrap
+/// sets its own only where none works, keeps a role someone else set that works, and replaces
+/// one that is gone. As API Gateway does, the router refuses a role it may not assume.
+#[test]
+#[ignore = "needs the tools venv (moto): run through `cargo xtask test`"]
+fn the_accounts_api_gateway_logging_role_is_kept_when_it_works() {
+    let moto = start_moto();
+    let (runtime, sdk) = sdk(&moto);
+    let aws = kit_aws::Aws {
+        sdk: sdk.clone(),
+        local: None,
+    };
+    let (apigateway, iam) = (aws.apigateway(), aws.iam());
+    let cfn = aws.cloudformation();
+    runtime.block_on(async {
+        let account_role = || async {
+            let account = apigateway.get_account().send().await.unwrap();
+            account.cloudwatch_role_arn.unwrap_or_default()
+        };
+        let set = |arn: String| {
+            let patch = aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/cloudwatchRoleArn")
+                .value(arn)
+                .build();
+            apigateway.update_account().patch_operations(patch).send()
+        };
+        let lambdas = make_role(&iam, "team-lambda", "lambda.amazonaws.com").await;
+        let refused = set(lambdas)
+            .await
+            .map_err(|e| hitl_aws::error_code(&e).map(str::to_owned));
+        assert_eq!(refused.err(), Some(Some("BadRequestException".to_owned())));
+
+        // None set: the kit's own.
+        kit_deploy::bootstrap(&aws, true).await.unwrap();
+        let own = bootstrap_output(&cfn, "LoggingRoleArn").await;
+        assert!(own.is_some(), "the bootstrap made no logging role");
+        assert_eq!(Some(account_role().await), own);
+        let current = kit_deploy::logging_role::current(&aws).await.unwrap();
+        assert_eq!(
+            current,
+            kit_deploy::logging_role::Current::Works(own.clone().unwrap())
+        );
+
+        // Someone sets another that works: kept, and the kit's own stays in its stack.
+        let team = make_role(&iam, "team-logs", "apigateway.amazonaws.com").await;
+        set(team.clone()).await.unwrap();
+        kit_deploy::bootstrap(&aws, true).await.unwrap();
+        assert_eq!(account_role().await, team);
+        assert_eq!(bootstrap_output(&cfn, "LoggingRoleArn").await, own);
+
+        // A new bootstrap where it works makes no role of its own.
+        cfn.delete_stack()
+            .stack_name("hitl-bootstrap")
+            .send()
+            .await
+            .unwrap();
+        kit_deploy::bootstrap(&aws, true).await.unwrap();
+        assert_eq!(account_role().await, team);
+        assert_eq!(bootstrap_output(&cfn, "LoggingRoleArn").await, None);
+
+        // The role is deleted: the kit's own again.
+        iam.delete_role()
+            .role_name("team-logs")
+            .send()
+            .await
+            .unwrap();
+        kit_deploy::bootstrap(&aws, true).await.unwrap();
+        let own = bootstrap_output(&cfn, "LoggingRoleArn").await;
+        assert!(own.is_some(), "the bootstrap made no logging role");
+        assert_eq!(Some(account_role().await), own);
+    });
+}
+
+/// A role `service` may assume; its ARN.
+async fn make_role(iam: &aws_sdk_iam::Client, name: &str, service: &str) -> String {
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    });
+    let made = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    made.role.unwrap().arn
+}
+
+async fn bootstrap_output(cfn: &aws_sdk_cloudformation::Client, key: &str) -> Option<String> {
+    let described = cfn
+        .describe_stacks()
+        .stack_name("hitl-bootstrap")
+        .send()
+        .await
+        .unwrap();
+    let stack = described.stacks.unwrap_or_default().into_iter().next()?;
+    stack
+        .outputs
+        .unwrap_or_default()
+        .into_iter()
+        .find(|o| o.output_key.as_deref() == Some(key))
+        .and_then(|o| o.output_value)
+}
+
 /// The suite's inbox gets every message once, however SQS delivers: told by the router to
 /// delay a queue policy (as SQS may take up to 60 seconds, and SNS loses what the policy refused
 /// meanwhile) and to deliver messages twice (at least once, as SNS to SQS does). A queue whose

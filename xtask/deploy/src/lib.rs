@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod change_set;
+pub mod logging_role;
 pub mod schedule_groups;
 pub mod stack;
 pub mod template;
@@ -31,7 +32,16 @@ pub const STACK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Deploys the bootstrap stack when needed and returns its bucket.
 pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
     let cfn = aws.cloudformation();
-    let template = kit_render::bootstrap(&kit_render::Sources::kit())?;
+    let setting = logging_role::current(aws).await?;
+    let deployed_template = stack::deployed_template(&cfn, BOOTSTRAP_STACK).await.ok();
+    let stack_has_role = deployed_template
+        .as_deref()
+        .is_some_and(|t| t.contains(&format!("\n  {}:", logging_role::ROLE)));
+    let plan = logging_role::plan(&setting, stack_has_role);
+    if !stack_has_role {
+        logging_role::report(&setting);
+    }
+    let template = kit_render::bootstrap(&kit_render::Sources::kit(), plan.render_role)?;
     let spec = stack::Spec {
         name: BOOTSTRAP_STACK,
         template: &template,
@@ -49,19 +59,14 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
                 && !stack::needs_recreate(&found.status)
                 && stack::stuck(BOOTSTRAP_STACK, &found.status).is_none() =>
         {
-            stack::deployed_template(&cfn, BOOTSTRAP_STACK)
-                .await
-                .ok()
-                .as_deref()
-                == Some(template.as_str())
+            deployed_template.as_deref() == Some(template.as_str())
         }
         _ => false,
     };
-    if let Some(bucket) = current
-        .as_ref()
-        .and_then(|s| s.output("BucketName"))
-        .filter(|_| unchanged)
+    if let Some(found) = current.as_ref().filter(|_| unchanged)
+        && let Some(bucket) = found.output("BucketName")
     {
+        set_logging_role(aws, plan, found).await?;
         return Ok(bucket.to_owned());
     }
     match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await? {
@@ -78,10 +83,26 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
     let deployed = stack::find(&cfn, BOOTSTRAP_STACK)
         .await?
         .context("the bootstrap stack vanished")?;
+    set_logging_role(aws, plan, &deployed).await?;
     deployed
         .output("BucketName")
         .map(str::to_owned)
         .context("the bootstrap stack has no BucketName output; run `cargo xtask destroy --all` and deploy again")
+}
+
+/// Points the account's API Gateway logging role at the bootstrap stack's, if `plan` says so.
+async fn set_logging_role(
+    aws: &Aws,
+    plan: logging_role::Plan,
+    bootstrap: &stack::Deployed,
+) -> Result<()> {
+    if !plan.set_account {
+        return Ok(());
+    }
+    let role = bootstrap.output("LoggingRoleArn").context(
+        "the bootstrap stack has no LoggingRoleArn output; run `cargo xtask destroy --all` and deploy again",
+    )?;
+    logging_role::set(aws, role).await
 }
 
 /// The stack's parameters: where its function packages are (the functions its orchestrator

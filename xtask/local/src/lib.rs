@@ -6,6 +6,7 @@
 //! [`sessions`], [`credentials`]), lets calls through as AWS would ([`gates`]), passes invokes to
 //! the functions ([`invoke`]), answers for Step Functions, the durable emulator and
 //! CloudFormation where moto would not ([`stepfunctions`], [`durable`], [`cloudformation`]),
+//! checks API Gateway's logging role as AWS does ([`logging_role`]),
 //! fires Scheduler's schedules ([`schedules`], [`schedule_groups`]) and serves the review API as API Gateway would
 //! ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
 //! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
@@ -23,6 +24,7 @@ pub mod gates;
 pub mod gateway;
 pub mod guard;
 pub mod invoke;
+pub mod logging_role;
 pub mod process;
 pub mod reply;
 pub mod router;

@@ -225,6 +225,12 @@ fn answered_here(
             if let Some(reply) = shared.deleting.answer(&received.method, &received.path) {
                 return Some(reply);
             }
+            let (method, path) = (received.method.as_str(), received.path.as_str());
+            if let Some(refusal) =
+                crate::logging_role::refused(&shared.access, method, path, &received.body)
+            {
+                return Some(refusal);
+            }
             if operation == Some("AWSStepFunctions.CreateStateMachine") {
                 return crate::stepfunctions::untrusted(&shared.access, &received.body);
             }

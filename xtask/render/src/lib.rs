@@ -245,9 +245,13 @@ fn served_api(template: &str) -> (String, Vec<String>) {
     (serde_yaml::to_string(&served).unwrap_or_default(), methods)
 }
 
-/// Renders the bootstrap stack (asset bucket, API Gateway logging role).
-pub fn bootstrap(sources: &Sources) -> Result<String, Diagnostic> {
-    templates(sources, None)?.render(BOOTSTRAP, &serde_json::json!({}))
+/// Renders the bootstrap stack: the asset bucket, and API Gateway's logging role with
+/// `logging_role` (where the account has no working one, or the stack already holds it).
+pub fn bootstrap(sources: &Sources, logging_role: bool) -> Result<String, Diagnostic> {
+    templates(sources, None)?.render(
+        BOOTSTRAP,
+        &serde_json::json!({ "logging_role": logging_role }),
+    )
 }
 
 #[cfg(test)]

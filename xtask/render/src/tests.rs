@@ -176,7 +176,8 @@ fn an_override_directory_adds_resources_and_outputs() {
 #[test]
 fn iam_is_least_privilege() {
     let mut templates = vec![render_env(&fixture(), "prod")];
-    templates.push(bootstrap(&Sources::in_kit(&kit())).unwrap());
+    templates.push(bootstrap(&Sources::in_kit(&kit()), true).unwrap());
+    templates.push(bootstrap(&Sources::in_kit(&kit()), false).unwrap());
     for text in &templates {
         let doc: Value = serde_yaml::from_str(text).unwrap();
         let mut statements = Vec::new();

@@ -23,7 +23,7 @@ pub fn run(global: &Global, emails: &[Email], all: bool) -> Result<()> {
         let text = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
         rendered.push((effective, text));
     }
-    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit())?;
+    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit(), true)?;
     for (effective, text) in &rendered {
         let path = paths::template_path(effective.environment.as_str());
         paths::write_atomically(&path, text)

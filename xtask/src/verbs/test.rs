@@ -354,7 +354,7 @@ fn least_privilege(out_dir: &std::path::Path) -> Result<()> {
     }
     let example = paths::root().join("templates/examples/own-workflow.yaml");
     templates.push((
-        "own-workflow-*".to_owned(),
+        "e2e-local-own-*".to_owned(),
         std::fs::read_to_string(example)?,
     ));
     let log = kit_local::access::log_path(&out_dir.join("local"));
@@ -437,7 +437,7 @@ fn render_for_lint(global: &Global) -> Result<Vec<PathBuf>> {
     let bootstrap = paths::template_path("bootstrap");
     paths::write_atomically(
         &bootstrap,
-        &kit_render::bootstrap(&kit_render::Sources::kit())?,
+        &kit_render::bootstrap(&kit_render::Sources::kit(), true)?,
     )?;
     written.push(bootstrap);
     let rendered = written.len();

@@ -18,13 +18,13 @@ pub fn run(global: &Global, iterations: u32) -> Result<()> {
         ),
     );
     super::measure::row_heading("environment, language");
-    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit())?;
+    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit(), true)?;
     for env in config.environment_names() {
         let effective = config.resolve(&env, &kit::overrides(global, &[]))?;
         let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
         for lang in [Lang::Typescript, Lang::Python] {
             let times = super::measure::sample(iterations, || {
-                kit_cdk::convert(&template, &bootstrap, lang)
+                kit_cdk::convert(&template, Some(&bootstrap), lang)
             })?;
             super::measure::row(&format!("{env}, {}", lang.name()), &times);
         }

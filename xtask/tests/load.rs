@@ -15,7 +15,7 @@ const CONFIG: &str = "xtask/tests/load/hitl.yaml";
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn two_hundred_concurrent_approvals_all_succeed() {
     const N: usize = 200;
-    let env = support::env_of(CONFIG);
+    let env = support::env_under_load(CONFIG, std::time::Duration::from_secs(600));
     let barrier = Arc::new(Barrier::new(N));
     let results: Vec<(support::Run, u16)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..N)

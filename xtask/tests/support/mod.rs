@@ -43,6 +43,8 @@ pub struct Env {
     runtime: tokio::runtime::Runtime,
     sdk: aws_config::SdkConfig,
     http: ureq::Agent,
+    /// How long a load test waits for a message or an answer, in place of [`Env::patience`].
+    patience: Option<Duration>,
     mailbox: Mutex<Vec<Message>>,
     collecting: Mutex<()>,
     /// The suite's queue, subscribed to the topic.
@@ -104,11 +106,38 @@ pub fn env() -> &'static Env {
 /// The environment `HITL_E2E_ENV` (default `local`) of `config` (a path under the kit, or
 /// absolute), deployed once per test binary.
 pub fn env_of(config: &str) -> &'static Env {
+    env_waiting(config, None)
+}
+
+/// [`env_of`] for a load test, which waits up to `patience` for each message and each page:
+/// on the local environment one moto process serves every call on this machine's cores, and
+/// hundreds of requests at once queue behind it (what they wait is `cargo xtask bench load`'s
+/// business; a load test checks that nothing is lost).
+pub fn env_under_load(config: &str, patience: Duration) -> &'static Env {
+    env_waiting(config, Some(patience))
+}
+
+fn env_waiting(config: &str, patience: Option<Duration>) -> &'static Env {
     static ENV: OnceLock<Env> = OnceLock::new();
     let name = std::env::var("HITL_E2E_ENV").unwrap_or_else(|_| "local".to_owned());
-    let env = ENV.get_or_init(|| Env::deploy(config, &name));
+    let env = ENV.get_or_init(|| {
+        let mut env = Env::deploy(config, &name);
+        if let Some(patience) = patience {
+            env.http = agent(patience);
+            env.patience = Some(patience);
+        }
+        env
+    });
     assert_eq!(env.config, config, "one environment per test binary");
     env
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
 }
 
 pub fn nonce() -> String {
@@ -201,11 +230,8 @@ impl Env {
             table: output("TableName"),
             runtime,
             sdk,
-            http: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(60)))
-                .build()
-                .into(),
+            http: agent(Duration::from_secs(60)),
+            patience: None,
             mailbox: Mutex::new(Vec::new()),
             collecting: Mutex::new(()),
             slack_url,
@@ -510,9 +536,10 @@ impl Env {
             if execution["status"] != "RUNNING" {
                 return execution;
             }
+            let patience = self.patience.unwrap_or(Duration::from_secs(90));
             assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "{arn} still running after 90s"
+                started.elapsed() < patience,
+                "{arn} still running after {patience:?}"
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -826,6 +853,9 @@ impl Env {
     /// How long a message may take: two minutes here; five in an account, where EventBridge
     /// Scheduler runs a reminder within a minute of its time and SNS delivers when it may.
     pub fn patience(&self) -> Duration {
+        if let Some(patience) = self.patience {
+            return patience;
+        }
         match self.local {
             Some(_) => Duration::from_secs(120),
             None => Duration::from_secs(300),

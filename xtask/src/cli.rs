@@ -171,6 +171,15 @@ pub enum Command {
         /// npm under target/tools) and compare its template with the rendered one
         #[arg(long)]
         verify: bool,
+        /// Do not build the environment's packages: the app then checks none of them (it
+        /// packages whatever target/lambda holds when it runs)
+        #[arg(long)]
+        no_build: bool,
+        /// Have the app set the account's API Gateway logging role (one setting per account and
+        /// region, needed by the stage's access logs): only where nothing else sets it (the
+        /// kit's deploy keeps a working one and sets its own where none works)
+        #[arg(long)]
+        api_gateway_account: bool,
     },
     /// Check what the kit needs on this machine and in the account, with the fix for each
     Doctor,

@@ -60,7 +60,17 @@ fn run_export(
     if let Some(config) = config {
         args.extend(["--config", config]);
     }
-    args.extend(["--env", env, "cdk", "--lang", lang, "--out", out]);
+    // The packages are the built-export test's business: here the app checks none.
+    args.extend([
+        "--env",
+        env,
+        "cdk",
+        "--lang",
+        lang,
+        "--out",
+        out,
+        "--no-build",
+    ]);
     args.extend(extra);
     Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(&args)
@@ -116,19 +126,36 @@ fn the_typescript_app_has_every_file_and_its_settings() {
         context["hitl:restore"]["ApprovalsTable"]["UpdateReplacePolicy"],
         "Delete"
     );
-    // In an account the kit never bootstrapped, the stage's access logs need the account's API
-    // Gateway logging role: the app sets it (kept when the app is destroyed), and the stage
-    // waits for it.
+    // The account's API Gateway logging role is one setting per account and region: the app
+    // leaves it alone and says so, unless told to set it; then it sets it (kept when the app is
+    // destroyed), and the stage waits for it.
     let stack = export.file("lib/hitl-stack.ts");
+    assert!(!stack.contains("CfnAccount"), "{stack}");
+    assert!(!stack.contains("ApiGatewayCloudWatchRole"));
+    assert!(
+        export
+            .file("README.md")
+            .contains("this app leaves it alone")
+    );
+    let setting = self::export(
+        &kit_root(),
+        None,
+        "dev",
+        "typescript",
+        &["--api-gateway-account"],
+    );
+    setting.assert_ok();
+    let stack = setting.file("lib/hitl-stack.ts");
     assert!(
         stack.contains("new apigateway.CfnAccount(this, 'ApiGatewayAccount'"),
         "{stack}"
     );
     assert!(stack.contains("new iam.CfnRole(this, 'ApiGatewayCloudWatchRole'"));
     assert_eq!(
-        context["hitl:restore"]["ApiGatewayCloudWatchRole"]["UpdateReplacePolicy"],
+        setting.cdk_json()["context"]["hitl:restore"]["ApiGatewayCloudWatchRole"]["UpdateReplacePolicy"],
         "Retain"
     );
+    assert!(setting.file("README.md").contains("This app sets it"));
     // The packages' directory, relative to the app, is the kit's build output.
     let lambda_dir = export
         .app
@@ -141,11 +168,7 @@ fn the_typescript_app_has_every_file_and_its_settings() {
     let package: Value = serde_json::from_str(&export.file("package.json")).unwrap();
     assert_eq!(package["dependencies"]["aws-cdk-lib"], "2.275.0");
     assert!(package["devDependencies"]["aws-cdk"].is_string());
-    assert!(
-        export
-            .file("README.md")
-            .contains("cargo xtask build --arch arm64")
-    );
+    assert!(export.file("README.md").contains("build --arch arm64"));
     assert!(
         export
             .seen()
@@ -282,7 +305,14 @@ fn an_export_never_lands_on_someone_elses_files() {
 /// rendered template.
 #[track_caller]
 fn assert_verified(dir: &Path, config: Option<&str>, env: &str, lang: &str) {
-    let export = export(dir, config, env, lang, &["--verify"]);
+    assert_verified_with(dir, config, env, lang, &[]);
+}
+
+#[track_caller]
+fn assert_verified_with(dir: &Path, config: Option<&str>, env: &str, lang: &str, extra: &[&str]) {
+    let mut args = vec!["--verify"];
+    args.extend(extra);
+    let export = export(dir, config, env, lang, &args);
     export.assert_ok();
     assert!(
         export.seen().contains("matches the rendered template"),
@@ -296,9 +326,12 @@ fn assert_verified(dir: &Path, config: Option<&str>, env: &str, lang: &str) {
 #[ignore = "needs npm (the CDK toolchain): run through `cargo xtask test`"]
 fn typescript_apps_synthesize_as_rendered_for_dev_prod_and_durable() {
     // `durable`: the durable workflow, whose published version names its CDK asset.
-    for env in ["dev", "prod", "durable"] {
+    for env in ["dev", "durable"] {
         assert_verified(&kit_root(), None, env, "typescript");
     }
+    // An app that sets the account's API Gateway logging role.
+    let extra = ["--api-gateway-account"];
+    assert_verified_with(&kit_root(), None, "prod", "typescript", &extra);
 }
 
 #[test]
@@ -327,4 +360,69 @@ fn every_feature_of_the_templates_synthesizes_as_rendered() {
 #[ignore = "needs npm and PyPI (aws-cdk-lib for Python): run through `cargo xtask test`"]
 fn the_python_app_synthesizes_as_rendered() {
     assert_verified(&kit_root(), None, "dev", "python");
+}
+
+/// The app packages what it was exported with: the export builds the environment's packages
+/// and records their SHA-256 in `cdk.json`; the app synthesizes with them, and refuses a
+/// package that differs (another environment's, or one built since), naming the command that
+/// builds the right one.
+#[test]
+#[ignore = "needs the tools venv, npm and PyPI (aws-cdk-lib for Python): run through `cargo xtask test`"]
+fn the_app_refuses_a_package_it_was_not_exported_with() {
+    let dir = config_dir(&[]);
+    std::fs::copy(
+        kit_root().join("xtask/tests/deploy/hitl.yaml"),
+        dir.path().join("hitl.yaml"),
+    )
+    .unwrap();
+    let app = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "--config",
+            "hitl.yaml",
+            "--env",
+            "dev",
+            "cdk",
+            "--lang",
+            "python",
+            "--out",
+        ])
+        .arg(app.path())
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let context: Value =
+        serde_json::from_str(&std::fs::read_to_string(app.path().join("cdk.json")).unwrap())
+            .unwrap();
+    let context = &context["context"];
+    assert_eq!(
+        context["hitl:build"],
+        "cargo xtask --env dev build --arch x86_64"
+    );
+    let built = kit_root().join("target/lambda/x86_64");
+    for zip in ["request.zip", "review.zip"] {
+        let digest = context["hitl:sha256"][zip]
+            .as_str()
+            .expect("a digest per package");
+        let bytes = std::fs::read(built.join(zip)).unwrap();
+        assert_eq!(digest, kit_base::package::hex_sha256(&bytes), "{zip}");
+    }
+    let lang: kit_cdk::Lang = "python".parse().unwrap();
+    kit_tools::cdk_verify::synthesize(app.path(), lang, &built).expect("the packages it built");
+    let other = tempfile::tempdir().unwrap();
+    for zip in ["request.zip", "review.zip"] {
+        std::fs::copy(built.join(zip), other.path().join(zip)).unwrap();
+    }
+    std::fs::write(other.path().join("review.zip"), b"another build").unwrap();
+    let refused = kit_tools::cdk_verify::synthesize(app.path(), lang, other.path())
+        .expect_err("a package it was not exported with");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains("is not the package this app was exported with")
+            && message.contains("cargo xtask --env dev build --arch x86_64"),
+        "{message}"
+    );
 }

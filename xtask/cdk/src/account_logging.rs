@@ -1,35 +1,44 @@
-//! The account's API Gateway logging role, which an exported app brings itself. The stage
-//! writes access logs, which API Gateway refuses ("CloudWatch Logs role ARN must be set in
-//! account settings") until the account names a role it may push logs with. The kit's
-//! bootstrap stack sets it; an exported app deployed where the kit never ran has only
-//! `cdk bootstrap`, so it takes the same two resources from the bootstrap template
-//! (`ApiGatewayCloudWatchRole`, `ApiGatewayAccount`, both retained on delete, as the CDK's own
-//! `RestApi` does with its `cloudWatchRole`), and its stage waits for them.
+//! The account's API Gateway logging role, which an exported app sets only when asked
+//! (`cargo xtask cdk --api-gateway-account`). The stage writes access logs, which API Gateway
+//! refuses ("CloudWatch Logs role ARN must be set in account settings") until the account names
+//! a role it may push logs with. That is one setting per account and region, and the
+//! CloudFormation reference says to keep one `AWS::ApiGateway::Account` per region per account
+//! "to avoid overwriting other roles": the kit's deploy keeps a role that works and sets its own
+//! only where none does, and an app, like the CDK's `RestApi` since `cloudWatchRole` defaults to
+//! false, leaves the setting alone unless told. Told, it takes the bootstrap template's role and
+//! adds the setting (both retained on delete, as the CDK's `RestApi` does with its
+//! `cloudWatchRole`), and its stage waits for them.
 
 use serde_json::{Value as Json, json};
 
-/// The bootstrap template's resources that set the account's logging role.
+/// The resources that set the account's logging role: the bootstrap template's role, and the
+/// setting.
 pub const RESOURCES: [&str; 2] = ["ApiGatewayCloudWatchRole", "ApiGatewayAccount"];
 
-/// `template` (JSON) with the logging role and the account setting of `bootstrap` (JSON), and
-/// every `AWS::ApiGateway::Stage` depending on the setting.
+/// `template` (JSON) with the logging role of `bootstrap` (JSON, rendered with its role), the
+/// account setting naming it, and every `AWS::ApiGateway::Stage` depending on the setting.
 pub fn add(template: &mut Json, bootstrap: &Json) -> Result<(), String> {
+    let [role, account] = RESOURCES;
     let Some(resources) = template.get_mut("Resources").and_then(Json::as_object_mut) else {
         return Err("the template has no Resources".to_owned());
     };
-    for id in RESOURCES {
-        if resources.contains_key(id) {
-            return Err(format!(
-                "the template already has a resource {id}, which the export adds"
-            ));
-        }
-        let resource = bootstrap
-            .get("Resources")
-            .and_then(|r| r.get(id))
-            .ok_or_else(|| format!("the bootstrap template has no {id}"))?;
-        resources.insert(id.to_owned(), resource.clone());
+    if let Some(id) = RESOURCES.iter().find(|id| resources.contains_key(**id)) {
+        return Err(format!(
+            "the template already has a resource {id}, which the export adds"
+        ));
     }
-    let account = RESOURCES[1];
+    let resource = bootstrap
+        .get("Resources")
+        .and_then(|r| r.get(role))
+        .ok_or_else(|| format!("the bootstrap template has no {role}"))?;
+    resources.insert(role.to_owned(), resource.clone());
+    let setting = json!({
+        "Type": "AWS::ApiGateway::Account",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": [role, "Arn"]}},
+    });
+    resources.insert(account.to_owned(), setting);
     for resource in resources.values_mut() {
         if resource.get("Type") != Some(&json!("AWS::ApiGateway::Stage")) {
             continue;
@@ -58,13 +67,11 @@ mod tests {
         json!({"Resources": {
             "AssetBucket": {"Type": "AWS::S3::Bucket"},
             "ApiGatewayCloudWatchRole": {"Type": "AWS::IAM::Role", "DeletionPolicy": "Retain"},
-            "ApiGatewayAccount": {"Type": "AWS::ApiGateway::Account", "DeletionPolicy": "Retain",
-                "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}}},
         }})
     }
 
     #[test]
-    fn the_role_and_the_setting_come_from_the_bootstrap_and_the_stage_waits_for_them() {
+    fn the_role_comes_from_the_bootstrap_the_setting_names_it_and_the_stage_waits_for_them() {
         let mut template = json!({"Resources": {
             "Stage": {"Type": "AWS::ApiGateway::Stage", "DependsOn": "Deployment"},
             "Other": {"Type": "AWS::SNS::Topic"},
@@ -72,9 +79,10 @@ mod tests {
         add(&mut template, &bootstrap()).expect("added");
         let resources = &template["Resources"];
         assert_eq!(
-            resources["ApiGatewayAccount"],
-            bootstrap()["Resources"]["ApiGatewayAccount"]
+            resources["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"],
+            json!({"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]})
         );
+        assert_eq!(resources["ApiGatewayAccount"]["DeletionPolicy"], "Retain");
         assert_eq!(
             resources["ApiGatewayCloudWatchRole"]["DeletionPolicy"],
             "Retain"

@@ -1,7 +1,7 @@
 //! The files of an exported CDK app around cdk-from-cfn's stack class: the entry point,
 //! `cdk.json` (whose `hitl:` context carries the settings), the package manifest and a README.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use serde_json::{Map, Value as Json, json};
 
@@ -35,6 +35,11 @@ pub struct Spec<'a> {
     pub architecture: &'a str,
     /// The kit's `target/lambda/<arch>`, relative to the app's directory when possible.
     pub lambda_dir: String,
+    /// The SHA-256 (hex) of each package the export built (`request.zip` → digest): the app
+    /// refuses a package that differs. Empty when the export built none.
+    pub packages: BTreeMap<String, String>,
+    /// The command that builds this environment's packages, for the app's messages.
+    pub build: String,
 }
 
 /// Every file of the app, by its path in the output directory.
@@ -93,6 +98,8 @@ fn cdk_json(spec: &Spec, conversion: &Conversion) -> String {
             "hitl:architecture": spec.architecture,
             "hitl:lambdaDir": spec.lambda_dir,
             "hitl:code": conversion.prepared.code,
+            "hitl:sha256": spec.packages,
+            "hitl:build": spec.build,
             "hitl:versions": conversion
                 .prepared
                 .versions
@@ -167,10 +174,19 @@ the app again after changing `hitl.yaml` or the templates rather than editing th
 The stack is environment-agnostic: it deploys to the account and region of your AWS\n\
 credentials{region}.\n\
 \n\
+**One stack, two owners.** The app deploys the CloudFormation stack `{stack}`: the very stack\n\
+`cargo xtask deploy --env {env}` deploys. In an account where the kit deployed `{env}`, a\n\
+`cdk deploy` replaces its template (and `cargo xtask destroy` deletes what CDK deployed): deploy\n\
+each environment with one tool, or export it under another `stack_name`.\n\
+\n\
+{logging}\n\
+\n\
 ## Where the Lambda packages come from\n\
 \n\
-The functions are Rust binaries built by the kit: run `cargo xtask build --arch {arch}` in the kit\n\
-first. The app takes `request.zip` and `review.zip` from `{lambda_dir}` (context\n\
+The functions are Rust binaries built by the kit: `{build}` in the kit builds this\n\
+environment's packages, as the export did. The export recorded each package's SHA-256\n\
+(`hitl:sha256`), and the app refuses a package that differs (built for another environment or\n\
+architecture, or since): build it with that command and export again. The app takes `request.zip` and `review.zip` from `{lambda_dir}` (context\n\
 `hitl:lambdaDir`, relative to this directory; `-c hitl:lambdaDir=DIR` points elsewhere) and makes\n\
 them CDK assets: `cdk deploy` uploads them to the CDK bootstrap bucket, in place of the kit's\n\
 own asset bucket and its `AssetBucket` / `RequestCodeKey` / `ReviewCodeKey` parameters.\n\
@@ -186,9 +202,30 @@ Attributes cdk-from-cfn drops, set again from `hitl:restore` with `addOverride`:
             " (the kit's config names {region} for `{env}`: `AWS_REGION={region} {deploy}`)",
             env = spec.environment
         )),
-        arch = spec.architecture,
+        build = spec.build,
+        logging = logging_role_note(conversion),
         lambda_dir = spec.lambda_dir,
     )
+}
+
+/// What the app's README says about the account's API Gateway logging role.
+fn logging_role_note(conversion: &Conversion) -> &'static str {
+    let sets = conversion.rendered["Resources"]
+        .get(crate::account_logging::RESOURCES[1])
+        .is_some();
+    if sets {
+        "**The account's API Gateway logging role.** This app sets it (`ApiGatewayCloudWatchRole`,\n\
+`ApiGatewayAccount`, both kept when the app is destroyed: exported with\n\
+`--api-gateway-account`). It is one setting per account and region, which each such app takes\n\
+from the last: deploy one per account and region, and none where a working role is set already\n\
+(`aws apigateway get-account`)."
+    } else {
+        "**The account's API Gateway logging role.** The stage's access logs need it (one setting per\n\
+account and region), and this app leaves it alone. Where none is set (`aws apigateway\n\
+get-account`), the stage fails with \"CloudWatch Logs role ARN must be set in account\n\
+settings\": a `cargo xtask deploy` in the account sets one (and keeps a working one), or\n\
+export with `--api-gateway-account` to have this app set it."
+    }
 }
 
 const TSCONFIG: &str = r#"{
@@ -210,6 +247,7 @@ const TYPESCRIPT_APP: &str = r#"#!/usr/bin/env node
 // cdk-from-cfn's conversion of the kit's rendered template; this adds what the template took
 // from the kit: the functions' packages, as CDK assets, and the resource attributes
 // cdk-from-cfn does not express. The settings are the `hitl:` context keys of cdk.json.
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as cdk from 'aws-cdk-lib';
@@ -231,13 +269,30 @@ const stack = new HitlStack(app, setting<string>('stackName'), {
 });
 
 // The functions' packages, built by `cargo xtask build`; `cdk deploy` uploads them.
+// The app packages what it was exported with: a package that differs (built for another
+// environment, or since) is refused.
+function checkPackage(zip: string, file: string): void {
+  const expected = setting<Record<string, string>>('sha256')[file];
+  if (!expected || !fs.existsSync(zip)) {
+    return;
+  }
+  const actual = crypto.createHash('sha256').update(fs.readFileSync(zip)).digest('hex');
+  if (actual !== expected) {
+    throw new Error(
+      `${zip} is not the package this app was exported with (sha256 ${actual}, expected ` +
+        `${expected}): run \`${setting<string>('build')}\` in the kit and export the app again`,
+    );
+  }
+}
+
 const lambdaDir = path.resolve(setting<string>('lambdaDir'));
 const assets: Record<string, s3assets.Asset> = {};
 for (const [logicalId, file] of Object.entries(setting<Record<string, string>>('code'))) {
   const zip = path.join(lambdaDir, file);
+  checkPackage(zip, file);
   if (!fs.existsSync(zip)) {
     throw new Error(
-      `${zip} is missing: run \`cargo xtask build --arch ${setting<string>('architecture')}\` ` +
+      `${zip} is missing: run \`${setting<string>('build')}\` ` +
         'in the kit first, or point -c hitl:lambdaDir=DIR at the packages',
     );
   }
@@ -275,6 +330,7 @@ hitl_stack.py is cdk-from-cfn's conversion of the kit's rendered template; this 
 template took from the kit: the functions' packages, as CDK assets, and the resource attributes
 cdk-from-cfn does not express. The settings are the `hitl:` context keys of cdk.json.
 """
+import hashlib
 import os
 
 import aws_cdk as cdk
@@ -297,13 +353,28 @@ def setting(key):
 stack = HitlStack(app, setting("stackName"), description=setting("description") or None)
 
 # The functions' packages, built by `cargo xtask build`; `cdk deploy` uploads them.
+def check_package(zip_path, file):
+    """The app packages what it was exported with: a package that differs is refused."""
+    expected = setting("sha256").get(file)
+    if not expected or not os.path.exists(zip_path):
+        return
+    with open(zip_path, "rb") as package:
+        actual = hashlib.sha256(package.read()).hexdigest()
+    if actual != expected:
+        raise SystemExit(
+            f"{zip_path} is not the package this app was exported with (sha256 {actual}, "
+            f"expected {expected}): run `{setting('build')}` in the kit and export the app again"
+        )
+
+
 lambda_dir = os.path.abspath(setting("lambdaDir"))
 assets = {}
 for logical_id, file in setting("code").items():
     zip_path = os.path.join(lambda_dir, file)
+    check_package(zip_path, file)
     if not os.path.exists(zip_path):
         raise SystemExit(
-            f"{zip_path} is missing: run `cargo xtask build --arch {setting('architecture')}` "
+            f"{zip_path} is missing: run `{setting('build')}` "
             "in the kit first, or point -c hitl:lambdaDir=DIR at the packages"
         )
     asset = s3assets.Asset(stack, f"{logical_id}Package", path=zip_path)

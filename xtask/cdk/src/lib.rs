@@ -67,8 +67,8 @@ pub const CLASS: &str = "HitlStack";
 
 /// The converted stack class and what the app must add to it.
 pub struct Conversion {
-    /// The rendered template in JSON form with the account's API Gateway logging role added
-    /// ([`account_logging`]): what the app deploys, and what `--verify` compares with.
+    /// The rendered template in JSON form, with the account's API Gateway logging role when
+    /// asked ([`account_logging`]): what the app deploys, and what `--verify` compares with.
     pub rendered: serde_json::Value,
     pub stack_code: String,
     pub prepared: Prepared,
@@ -94,12 +94,15 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// Converts a rendered template (YAML, short-form tags allowed), adding the account's API
-/// Gateway logging role from the rendered `bootstrap` template.
-pub fn convert(template: &str, bootstrap: &str, lang: Lang) -> Result<Conversion, Refusal> {
+/// Converts a rendered template (YAML, short-form tags allowed); with `bootstrap` (the rendered
+/// bootstrap template), the app also sets the account's API Gateway logging role
+/// ([`account_logging`]).
+pub fn convert(template: &str, bootstrap: Option<&str>, lang: Lang) -> Result<Conversion, Refusal> {
     let mut json = long_form::to_json(template).map_err(Refusal::Failed)?;
-    let bootstrap = long_form::to_json(bootstrap).map_err(Refusal::Failed)?;
-    account_logging::add(&mut json, &bootstrap).map_err(Refusal::Failed)?;
+    if let Some(bootstrap) = bootstrap {
+        let bootstrap = long_form::to_json(bootstrap).map_err(Refusal::Failed)?;
+        account_logging::add(&mut json, &bootstrap).map_err(Refusal::Failed)?;
+    }
     let prepared = prepare::prepare(json.clone()).map_err(Refusal::Inexpressible)?;
     let tree: CloudformationParseTree = serde_json::from_value(prepared.template.clone())
         .map_err(|e| Refusal::Failed(format!("cdk-from-cfn cannot read the template: {e}")))?;

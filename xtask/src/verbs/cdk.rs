@@ -16,14 +16,34 @@ use kit_tools::cdk_verify as verify;
 
 use crate::{cli::Global, kit};
 
-pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: bool) -> Result<()> {
+/// What the export does beside writing the app.
+pub struct Options {
+    /// Type-check, synthesize and compare the app.
+    pub verify: bool,
+    /// Build the environment's packages and record their digests, which the app checks.
+    pub build: bool,
+    /// Have the app set the account's API Gateway logging role.
+    pub account_logging: bool,
+}
+
+pub fn run(
+    global: &Global,
+    lang: Lang,
+    out: &Path,
+    emails: &[Email],
+    options: Options,
+) -> Result<()> {
+    let check = options.verify;
     let effective = kit::effective_for_render(global, emails)?;
     let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
     // The stage's access logs need the account's API Gateway logging role, which the kit's
-    // bootstrap stack sets; the app brings the same resources, for accounts the kit never saw.
-    let bootstrap = kit_render::bootstrap(&kit_render::Sources::kit())?;
+    // deploy sets where none works; asked, the app brings the bootstrap's role and the setting.
+    let bootstrap = match options.account_logging {
+        true => Some(kit_render::bootstrap(&kit_render::Sources::kit(), true)?),
+        false => None,
+    };
     let started = Instant::now();
-    let conversion = match kit_cdk::convert(&template, &bootstrap, lang) {
+    let conversion = match kit_cdk::convert(&template, bootstrap.as_deref(), lang) {
         Ok(conversion) => conversion,
         Err(Refusal::Inexpressible(reasons)) => {
             for reason in &reasons {
@@ -58,6 +78,25 @@ pub fn run(global: &Global, lang: Lang, out: &Path, emails: &[Email], check: boo
         description,
         architecture,
         lambda_dir: relative(&lambda_dir, &out),
+        packages: match options.build {
+            true => built_packages(&effective)?,
+            false => {
+                kit_base::status::warning(
+                    "not building the packages (--no-build): the app checks none of them",
+                );
+                BTreeMap::new()
+            }
+        },
+        build: format!(
+            "cargo xtask {}--env {} build --arch {architecture}",
+            global
+                .config
+                .as_ref()
+                // Absolute: the app's messages are read anywhere.
+                .map(|c| format!("--config {} ", std::path::absolute(c).unwrap_or(c.clone()).display()))
+                .unwrap_or_default(),
+            effective.environment
+        ),
     };
     let mut files = app::files(&spec, &conversion);
     let listed: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
@@ -153,6 +192,28 @@ fn refuse_foreign_directory(out: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Builds the environment's packages (what the app will package); the digest of each zip.
+fn built_packages(effective: &kit_config::Effective) -> Result<BTreeMap<String, String>> {
+    let architecture = effective.lambda.architecture;
+    kit_tools::functions::check_target(
+        architecture,
+        &format!(
+            "export {} for the other architecture: `lambda.architecture: {}` in the config",
+            effective.environment,
+            architecture.other().as_str()
+        ),
+    )?;
+    let venv = kit_tools::install::ensure()?;
+    let built = kit_tools::functions::build(&venv, architecture, &effective.functions())?;
+    Ok(built
+        .iter()
+        .map(|asset| {
+            let digest = kit_base::package::hex_sha256(&asset.zip);
+            (format!("{}.zip", asset.function), digest)
+        })
+        .collect())
 }
 
 /// `to` as seen from `from` (both absolute), or `to` itself when there is no relative way.

@@ -70,7 +70,19 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             emails,
             verify,
-        } => cdk::run(global, lang, &out, &emails, verify),
+            no_build,
+            api_gateway_account,
+        } => cdk::run(
+            global,
+            lang,
+            &out,
+            &emails,
+            cdk::Options {
+                verify,
+                build: !no_build,
+                account_logging: api_gateway_account,
+            },
+        ),
         Command::Doctor => doctor::run(global),
     }
 }

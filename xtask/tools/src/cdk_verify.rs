@@ -144,6 +144,23 @@ pub fn verify(
     })
 }
 
+/// `cdk synth` of the exported app in `out` (`--app` for Python) with the packages of
+/// `packages`: its cloud assembly, or why it failed (the app's own message among its output).
+pub fn synthesize(out: &Path, lang: Lang, packages: &Path) -> Result<PathBuf> {
+    let npm = install::ensure_cdk_npm()?;
+    match lang {
+        Lang::Typescript => {
+            let _linked = Linked::modules(out, &npm.modules())?;
+            synth(out, &npm, packages, None)
+        }
+        Lang::Python => {
+            let venv = install::ensure_cdk_python()?;
+            let python = format!("\"{}\" app.py", venv.bin("python").display());
+            synth(out, &npm, packages, Some(&python))
+        }
+    }
+}
+
 /// `cdk synth` in the app's directory (offline: no notices, no telemetry); the cloud assembly.
 fn synth(
     out: &Path,
@@ -196,10 +213,11 @@ fn run(verb: &'static str, what: &str, command: &mut Command) -> Result<()> {
         let text = String::from_utf8_lossy(&output.stdout).into_owned()
             + &String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = text.lines().rev().take(30).collect();
-        for line in tail.into_iter().rev() {
+        for line in tail.iter().rev() {
             eprintln!("  {line}");
         }
-        bail!("{what} failed ({})", output.status);
+        let last = tail.iter().find(|l| !l.trim().is_empty()).unwrap_or(&"");
+        bail!("{what} failed ({}): {}", output.status, last.trim());
     }
     Ok(())
 }

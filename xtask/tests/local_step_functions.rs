@@ -267,7 +267,8 @@ fn your_own_workflow_is_approved_through_the_kits_step() {
     let template =
         std::fs::read_to_string(support::kit_root().join("templates/examples/own-workflow.yaml"))
             .unwrap();
-    let name = format!("own-workflow-{}", support::nonce());
+    // Named under the environment's stack: the caller's permissions may be scoped to its name.
+    let name = format!("{}-own-{}", env.stack(), support::nonce());
     let stack = env.deploy_own_stack(
         &name,
         &template,

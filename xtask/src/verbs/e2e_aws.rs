@@ -226,10 +226,12 @@ async fn check_account(aws: &Aws) -> Result<String> {
                 describe(&e)
             )
         })?;
-    let unreserved = settings
+    let Some(unreserved) = settings
         .account_limit
         .and_then(|l| l.unreserved_concurrent_executions)
-        .unwrap_or(0);
+    else {
+        bail!("Lambda's GetAccountSettings gave no unreserved concurrency for this account");
+    };
     if let Some(problem) = concurrency_problem(unreserved) {
         bail!("{problem}");
     }
@@ -322,6 +324,17 @@ fn teardown_all(
     bucket: &str,
 ) -> Result<()> {
     let mut left = Vec::new();
+    // The suites' own stacks first: one left by an interrupted test still imports its
+    // environment's exports, which CloudFormation would then refuse to delete.
+    let cfn = aws.cloudformation();
+    for name in recorded_stacks(dir) {
+        let deleted = kit_deploy::stack::delete(&cfn, &name, kit_deploy::STACK_TIMEOUT);
+        if let Err(e) = runtime.block_on(deleted) {
+            left.push(format!(
+                "{e:#} (delete it: `aws cloudformation delete-stack --stack-name {name}`)"
+            ));
+        }
+    }
     for run in runs {
         let torn = teardown(&Teardown {
             runtime,
@@ -346,10 +359,8 @@ fn teardown_all(
     if left.is_empty() {
         return Ok(());
     }
-    let made: Vec<String> = std::fs::read_to_string(dir.join(STACKS_FILE))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
+    let made: Vec<String> = recorded_stacks(dir)
+        .into_iter()
         .chain(runs.iter().map(Run::stack))
         .collect();
     bail!(
@@ -358,6 +369,16 @@ fn teardown_all(
         left.join("; "),
         made.join(", ")
     )
+}
+
+/// The stacks the suites noted in `dir` (see [`STACKS_FILE`]).
+fn recorded_stacks(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join(STACKS_FILE))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The file in which the suites note the stacks they make beside the environments' (see the

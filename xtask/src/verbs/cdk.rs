@@ -93,7 +93,10 @@ pub fn run(
                 .config
                 .as_ref()
                 // Absolute: the app's messages are read anywhere.
-                .map(|c| format!("--config {} ", std::path::absolute(c).unwrap_or(c.clone()).display()))
+                .map(|c| format!(
+                    "--config {} ",
+                    std::path::absolute(c).unwrap_or(c.clone()).display()
+                ))
                 .unwrap_or_default(),
             effective.environment
         ),

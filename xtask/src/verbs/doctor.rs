@@ -2,6 +2,7 @@
 //! command that fixes it. Reads only: it installs, starts and changes nothing.
 
 mod caller;
+mod finding;
 mod permissions;
 mod simulate;
 
@@ -18,21 +19,7 @@ use kit_deploy::BOOTSTRAP_STACK;
 use kit_tools::{functions, install};
 
 use crate::{cli::Global, kit};
-
-/// How a finding weighs: `Missing` makes the command fail.
-#[derive(Clone, Copy, PartialEq)]
-enum Weight {
-    Ok,
-    /// Needed only for some verbs; the note says which.
-    Optional,
-    Missing,
-}
-
-struct Finding {
-    weight: Weight,
-    what: &'static str,
-    note: String,
-}
+use finding::{Finding, Weight, found};
 
 pub fn run(global: &Global) -> Result<()> {
     let effective = kit::effective(global, &[])?;
@@ -68,14 +55,6 @@ fn output(program: &str, args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-fn found(weight: Weight, what: &'static str, note: impl Into<String>) -> Finding {
-    Finding {
-        weight,
-        what,
-        note: note.into(),
-    }
 }
 
 /// The toolchain, the functions' targets, Python, npm and Chromium.

@@ -29,7 +29,8 @@ use kit_aws::Aws;
 use kit_config::{Effective, values::Orchestrator};
 
 use super::{
-    Finding, Weight, caller, found,
+    caller,
+    finding::{Finding, Weight, found},
     permissions::{Deploys, NEEDS, Need, Scope, Service},
 };
 

@@ -398,9 +398,14 @@ fn the_app_refuses_a_package_it_was_not_exported_with() {
         serde_json::from_str(&std::fs::read_to_string(app.path().join("cdk.json")).unwrap())
             .unwrap();
     let context = &context["context"];
+    // The config as given, made absolute: the app's message is read from anywhere.
+    let config = dir.path().join("hitl.yaml");
     assert_eq!(
         context["hitl:build"],
-        "cargo xtask --env dev build --arch x86_64"
+        format!(
+            "cargo xtask --config {} --env dev build --arch x86_64",
+            config.display()
+        )
     );
     let built = kit_root().join("target/lambda/x86_64");
     for zip in ["request.zip", "review.zip"] {

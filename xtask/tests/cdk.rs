@@ -425,9 +425,10 @@ fn the_app_refuses_a_package_it_was_not_exported_with() {
     let refused = kit_tools::cdk_verify::synthesize(app.path(), lang, other.path())
         .expect_err("a package it was not exported with");
     let message = format!("{refused:#}");
+    let build = context["hitl:build"].as_str().unwrap();
     assert!(
         message.contains("is not the package this app was exported with")
-            && message.contains("cargo xtask --env dev build --arch x86_64"),
+            && message.contains(build),
         "{message}"
     );
 }

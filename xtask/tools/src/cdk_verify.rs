@@ -216,10 +216,20 @@ fn run(verb: &'static str, what: &str, command: &mut Command) -> Result<()> {
         for line in tail.iter().rev() {
             eprintln!("  {line}");
         }
-        let last = tail.iter().find(|l| !l.trim().is_empty()).unwrap_or(&"");
-        bail!("{what} failed ({}): {}", output.status, last.trim());
+        bail!("{what} failed ({}): {}", output.status, reason(&tail));
     }
     Ok(())
+}
+
+/// Why a check failed, from its output's last lines (`tail`, last first): the last line, and
+/// when that is the CDK saying the app exited, the app's own last line before it (its refusal).
+fn reason(tail: &[&str]) -> String {
+    let mut lines = tail.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
+    let last = lines.next().unwrap_or_default();
+    match lines.next() {
+        Some(app) if last.contains("Subprocess exited with error") => format!("{app} ({last})"),
+        _ => last.to_owned(),
+    }
 }
 
 /// `node_modules` of the app linked to the kit's toolchain for the check, unless the app has
@@ -258,6 +268,18 @@ impl Drop for Linked {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_apps_refusal_is_the_reason_given() {
+        let exited = "python app.py: Subprocess exited with error 1";
+        let tail = [exited, "", "x.zip is not the package", "warning"];
+        assert_eq!(
+            reason(&tail),
+            format!("x.zip is not the package ({exited})")
+        );
+        assert_eq!(reason(&["", "tsc: error TS2322"]), "tsc: error TS2322");
+        assert_eq!(reason(&[]), "");
+    }
 
     /// A cloud assembly with one staged asset per package, and the stack naming them.
     fn assembly(dir: &Path, keys: [(&str, &str); 2]) -> Json {

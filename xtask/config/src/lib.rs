@@ -215,21 +215,7 @@ impl Config {
             .iter()
             .find(|(name, _)| name.as_str() == env)
         else {
-            let known = self.environment_names();
-            return Err(Diagnostic {
-                file: self.path.clone(),
-                line: None,
-                field: None,
-                message: if known.is_empty() {
-                    format!("no environment `{env}`: the file defines no environments")
-                } else {
-                    format!(
-                        "no environment `{env}`: choose one of {} with --env, or add it under \
-                         `environments:`",
-                        known.join(", ")
-                    )
-                },
-            });
+            return Err(self.unknown_environment(env));
         };
         let top_level = Settings {
             region: self.file.region.clone(),
@@ -247,27 +233,9 @@ impl Config {
         let merged = top_level.layer(defaults).layer(env_settings).layer(cli);
 
         let stack_name = format!("{}-{}", self.file.project, env_name);
-        let templates = match merged.templates {
+        let templates = match &merged.templates {
             None => None,
-            Some(dir) => {
-                let resolved = self.path.parent().unwrap_or(Path::new(".")).join(&dir);
-                if !resolved.is_dir() {
-                    let field: Vec<&str> = if templates_from_env {
-                        vec!["environments", env_name.as_str(), "templates"]
-                    } else {
-                        vec!["defaults", "templates"]
-                    };
-                    return Err(self.error_at(
-                        &field,
-                        format!(
-                            "override directory `{}` does not exist (paths are relative to the \
-                             config file); create it or remove the setting",
-                            dir.display()
-                        ),
-                    ));
-                }
-                Some(resolved)
-            }
+            Some(dir) => Some(self.templates_dir(env_name, dir, templates_from_env)?),
         };
 
         if merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none() {
@@ -279,7 +247,7 @@ impl Config {
             ));
         }
 
-        let mut reviewers = merged.reviewers.unwrap_or_default();
+        let mut reviewers = merged.reviewers.clone().unwrap_or_default();
         reviewers.extend(overrides.emails.iter().cloned());
         reviewers.sort();
         reviewers.dedup();
@@ -291,43 +259,8 @@ impl Config {
         let approval_timeout = merged
             .approval_timeout
             .unwrap_or(ApprovalTimeout::from_secs(24 * 3600));
-        for (key, delay) in [
-            ("remind_after", merged.remind_after),
-            ("escalate_after", merged.escalate_after),
-        ] {
-            if let Some(delay) = delay.filter(|d| d.secs() >= approval_timeout.secs()) {
-                return Err(self.error_at(
-                    &self.setting_path(env_name, key),
-                    format!(
-                        "{key} is {delay}, not before the approval timeout ({approval_timeout}): \
-                         nobody could act on it; make it shorter than approval_timeout"
-                    ),
-                ));
-            }
-        }
-        let mut escalate_to = merged.escalate_to.unwrap_or_default();
-        escalate_to.sort();
-        escalate_to.dedup();
-        let escalation = match (merged.escalate_after, escalate_to.is_empty()) {
-            (Some(after), false) => Some(Escalation {
-                after,
-                to: escalate_to,
-            }),
-            (None, true) => None,
-            (Some(_), true) => {
-                return Err(self.error_at(
-                    &self.setting_path(env_name, "escalate_after"),
-                    "escalate_after without escalate_to: list who the request is escalated to"
-                        .to_owned(),
-                ));
-            }
-            (None, false) => {
-                return Err(self.error_at(
-                    &self.setting_path(env_name, "escalate_to"),
-                    "escalate_to without escalate_after: say after how long (e.g. 12h)".to_owned(),
-                ));
-            }
-        };
+        self.check_nudges(env_name, &merged, approval_timeout)?;
+        let escalation = self.escalation(env_name, &merged)?;
         let mut attachment_buckets = merged.attachment_buckets.unwrap_or_default();
         attachment_buckets.sort();
         attachment_buckets.dedup();
@@ -373,6 +306,106 @@ impl Config {
             templates,
             endpoint: merged.endpoint.unwrap_or(Endpoint::Aws),
             orchestrator: merged.orchestrator.unwrap_or(Orchestrator::StepFunctions),
+        })
+    }
+
+    /// The error for an environment the file does not define.
+    fn unknown_environment(&self, env: &str) -> Diagnostic {
+        let known = self.environment_names();
+        Diagnostic {
+            file: self.path.clone(),
+            line: None,
+            field: None,
+            message: if known.is_empty() {
+                format!("no environment `{env}`: the file defines no environments")
+            } else {
+                format!(
+                    "no environment `{env}`: choose one of {} with --env, or add it under \
+                     `environments:`",
+                    known.join(", ")
+                )
+            },
+        }
+    }
+
+    /// The override directory `dir` of `env_name`, relative to the config file; it must exist.
+    fn templates_dir(
+        &self,
+        env_name: &EnvName,
+        dir: &Path,
+        from_env: bool,
+    ) -> Result<PathBuf, Diagnostic> {
+        let resolved = self.path.parent().unwrap_or(Path::new(".")).join(dir);
+        if resolved.is_dir() {
+            return Ok(resolved);
+        }
+        let field: Vec<&str> = if from_env {
+            vec!["environments", env_name.as_str(), "templates"]
+        } else {
+            vec!["defaults", "templates"]
+        };
+        Err(self.error_at(
+            &field,
+            format!(
+                "override directory `{}` does not exist (paths are relative to the config \
+                 file); create it or remove the setting",
+                dir.display()
+            ),
+        ))
+    }
+
+    /// Reminders and escalation must come before the approval times out.
+    fn check_nudges(
+        &self,
+        env_name: &EnvName,
+        merged: &Settings,
+        approval_timeout: ApprovalTimeout,
+    ) -> Result<(), Diagnostic> {
+        for (key, delay) in [
+            ("remind_after", merged.remind_after),
+            ("escalate_after", merged.escalate_after),
+        ] {
+            if let Some(delay) = delay.filter(|d| d.secs() >= approval_timeout.secs()) {
+                return Err(self.error_at(
+                    &self.setting_path(env_name, key),
+                    format!(
+                        "{key} is {delay}, not before the approval timeout ({approval_timeout}): \
+                         nobody could act on it; make it shorter than approval_timeout"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Who the request is escalated to, and after how long: both or neither.
+    fn escalation(
+        &self,
+        env_name: &EnvName,
+        merged: &Settings,
+    ) -> Result<Option<Escalation>, Diagnostic> {
+        let mut escalate_to = merged.escalate_to.clone().unwrap_or_default();
+        escalate_to.sort();
+        escalate_to.dedup();
+        Ok(match (merged.escalate_after, escalate_to.is_empty()) {
+            (Some(after), false) => Some(Escalation {
+                after,
+                to: escalate_to,
+            }),
+            (None, true) => None,
+            (Some(_), true) => {
+                return Err(self.error_at(
+                    &self.setting_path(env_name, "escalate_after"),
+                    "escalate_after without escalate_to: list who the request is escalated to"
+                        .to_owned(),
+                ));
+            }
+            (None, false) => {
+                return Err(self.error_at(
+                    &self.setting_path(env_name, "escalate_to"),
+                    "escalate_to without escalate_after: say after how long (e.g. 12h)".to_owned(),
+                ));
+            }
         })
     }
 }

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use hitl_aws::now;
 
 use crate::reply::{Reply, header};
 
@@ -73,12 +74,6 @@ fn group_of(path: &str) -> Option<String> {
             .decode_utf8_lossy()
             .into_owned()
     })
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

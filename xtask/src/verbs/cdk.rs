@@ -36,27 +36,8 @@ pub fn run(
     let check = options.verify;
     let effective = kit::effective_for_render(global, emails)?;
     let template = kit_render::stack(&kit_render::Sources::kit(), &effective)?;
-    // The stage's access logs need the account's API Gateway logging role, which the kit's
-    // deploy sets where none works; asked, the app brings the bootstrap's role and the setting.
-    let bootstrap = match options.account_logging {
-        true => Some(kit_render::bootstrap(&kit_render::Sources::kit(), true)?),
-        false => None,
-    };
     let started = Instant::now();
-    let conversion = match kit_cdk::convert(&template, bootstrap.as_deref(), lang) {
-        Ok(conversion) => conversion,
-        Err(Refusal::Inexpressible(reasons)) => {
-            for reason in &reasons {
-                error(format!("{}: {reason}", effective.stack_name));
-            }
-            bail!(
-                "cdk-from-cfn cannot express {} part(s) of the template; nothing was written \
-                 (change the templates, or deploy with `cargo xtask deploy`)",
-                reasons.len()
-            );
-        }
-        Err(Refusal::Failed(reason)) => bail!("{}: {reason}", effective.stack_name),
-    };
+    let conversion = convert(&effective, &template, lang, options.account_logging)?;
     let converted_in = started.elapsed();
 
     refuse_foreign_directory(out)?;
@@ -78,40 +59,13 @@ pub fn run(
         description,
         architecture,
         lambda_dir: relative(&lambda_dir, &out),
-        packages: match options.build {
-            true => built_packages(&effective)?,
-            false => {
-                kit_base::status::warning(
-                    "not building the packages (--no-build): the app checks none of them",
-                );
-                BTreeMap::new()
-            }
-        },
-        build: format!(
-            "cargo xtask {}--env {} build --arch {architecture}",
-            global
-                .config
-                .as_ref()
-                // Absolute: the app's messages are read anywhere.
-                .map(|c| format!(
-                    "--config {} ",
-                    std::path::absolute(c).unwrap_or(c.clone()).display()
-                ))
-                .unwrap_or_default(),
-            effective.environment
-        ),
+        packages: packages(&effective, options.build)?,
+        build: build_command(global, &effective),
     };
     let mut files = app::files(&spec, &conversion);
     let listed: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
     files.push((MARKER.into(), listed.join("\n") + "\n"));
-    for (path, text) in &files {
-        let path = out.join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        paths::write_atomically(&path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    write_files(&out, &files)?;
     let resources = conversion.prepared.template["Resources"]
         .as_object()
         .map_or(0, |r| r.len());
@@ -125,22 +79,7 @@ pub fn run(
             converted_in,
         ),
     );
-    let mut restored: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for r in &conversion.prepared.restored {
-        restored
-            .entry(&r.attribute)
-            .or_default()
-            .push(&r.logical_id);
-    }
-    for (attribute, ids) in restored {
-        status(
-            "Restored",
-            format!(
-                "{attribute} of {} (cdk-from-cfn drops it; the app sets it again)",
-                ids.join(", ")
-            ),
-        );
-    }
+    report_restored(&conversion);
     if check {
         let verified = verify::verify(
             &out,
@@ -195,6 +134,95 @@ fn refuse_foreign_directory(out: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The rendered `template` converted by cdk-from-cfn; each part it cannot express said, and
+/// refused. With `account_logging`, the app sets the account's API Gateway logging role.
+fn convert(
+    effective: &kit_config::Effective,
+    template: &str,
+    lang: Lang,
+    account_logging: bool,
+) -> Result<kit_cdk::Conversion> {
+    // The stage's access logs need the account's API Gateway logging role, which the kit's
+    // deploy sets where none works; asked, the app brings the bootstrap's role and the setting.
+    let bootstrap = match account_logging {
+        true => Some(kit_render::bootstrap(&kit_render::Sources::kit(), true)?),
+        false => None,
+    };
+    match kit_cdk::convert(template, bootstrap.as_deref(), lang) {
+        Ok(conversion) => Ok(conversion),
+        Err(Refusal::Inexpressible(reasons)) => {
+            for reason in &reasons {
+                error(format!("{}: {reason}", effective.stack_name));
+            }
+            bail!(
+                "cdk-from-cfn cannot express {} part(s) of the template; nothing was written \
+                 (change the templates, or deploy with `cargo xtask deploy`)",
+                reasons.len()
+            );
+        }
+        Err(Refusal::Failed(reason)) => bail!("{}: {reason}", effective.stack_name),
+    }
+}
+
+/// The environment's packages built, with each zip's digest; none with `build` false.
+fn packages(effective: &kit_config::Effective, build: bool) -> Result<BTreeMap<String, String>> {
+    if build {
+        return built_packages(effective);
+    }
+    kit_base::status::warning(
+        "not building the packages (--no-build): the app checks none of them",
+    );
+    Ok(BTreeMap::new())
+}
+
+/// The command that builds the environment's packages, as the app's messages give it.
+fn build_command(global: &Global, effective: &kit_config::Effective) -> String {
+    // Absolute: the app's messages are read anywhere.
+    let config = global.config.as_ref().map(|c| {
+        let absolute = std::path::absolute(c).unwrap_or(c.clone());
+        format!("--config {} ", absolute.display())
+    });
+    format!(
+        "cargo xtask {}--env {} build --arch {}",
+        config.unwrap_or_default(),
+        effective.environment,
+        effective.lambda.architecture.as_str()
+    )
+}
+
+/// Writes the app's files under `out`.
+fn write_files(out: &Path, files: &[(PathBuf, String)]) -> Result<()> {
+    for (path, text) in files {
+        let path = out.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        paths::write_atomically(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Says each attribute the app restores, with the resources it restores it on.
+fn report_restored(conversion: &kit_cdk::Conversion) {
+    let mut restored: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in &conversion.prepared.restored {
+        restored
+            .entry(&r.attribute)
+            .or_default()
+            .push(&r.logical_id);
+    }
+    for (attribute, ids) in restored {
+        status(
+            "Restored",
+            format!(
+                "{attribute} of {} (cdk-from-cfn drops it; the app sets it again)",
+                ids.join(", ")
+            ),
+        );
+    }
 }
 
 /// Builds the environment's packages (what the app will package); the digest of each zip.

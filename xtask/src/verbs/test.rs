@@ -188,54 +188,55 @@ fn one_build() -> Result<()> {
 /// How long the functions' role sessions last in the end-to-end suites' local environment.
 const SESSION_SECONDS: u64 = 30;
 
+/// The suites of the default (Step Functions) environment, then those every orchestrator
+/// shares on the durable one: cargo runs one test binary at a time, and each deploy points
+/// `cargo lambda watch` at its own stack.
+const STEP_FUNCTIONS: &[&str] = &[
+    "test",
+    "--package",
+    "xtask",
+    "--test",
+    "local",
+    "--test",
+    "local_step_functions",
+    "--test",
+    "load",
+    "--test",
+    "deploy",
+    "--no-fail-fast",
+    "--",
+    "--ignored",
+];
+const DURABLE: &[&str] = &[
+    "test",
+    "--package",
+    "xtask",
+    "--test",
+    "local",
+    "--test",
+    "local_durable",
+    "--no-fail-fast",
+    "--",
+    "--ignored",
+];
+const POLICIES: &[&str] = &[
+    "test",
+    "--package",
+    "xtask",
+    "--test",
+    "local_policies",
+    "--test",
+    "local_faults",
+    "--no-fail-fast",
+    "--",
+    "--ignored",
+];
+
 /// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
 /// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
 /// happened, and build / deploy / destroy against moto's CloudFormation.
 fn end_to_end(cargo: &str) -> Result<()> {
     let out_dir = paths::root().join("target").join("e2e");
-    // The suites of the default (Step Functions) environment, then those every orchestrator
-    // shares on the durable one: cargo runs one test binary at a time, and each deploy points
-    // `cargo lambda watch` at its own stack.
-    let step_functions = [
-        "test",
-        "--package",
-        "xtask",
-        "--test",
-        "local",
-        "--test",
-        "local_step_functions",
-        "--test",
-        "load",
-        "--test",
-        "deploy",
-        "--no-fail-fast",
-        "--",
-        "--ignored",
-    ];
-    let durable = [
-        "test",
-        "--package",
-        "xtask",
-        "--test",
-        "local",
-        "--test",
-        "local_durable",
-        "--no-fail-fast",
-        "--",
-        "--ignored",
-    ];
-    let policies = [
-        "test",
-        "--package",
-        "xtask",
-        "--test",
-        "local_policies",
-        "--test",
-        "local_faults",
-        "--no-fail-fast",
-        "--",
-        "--ignored",
-    ];
     // The local environment first, so that the suites reach it as they would reach AWS: through
     // AWS_ENDPOINT_URL (the same code runs against an account with `--aws`).
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
@@ -278,57 +279,13 @@ fn end_to_end(cargo: &str) -> Result<()> {
                 .env_remove("AWS_SESSION_TOKEN"),
         )
     };
-    let first = suites(&step_functions, "local");
+    let first = suites(STEP_FUNCTIONS, "local");
     let outcome = first
-        .and(suites(&durable, "local-durable"))
-        .and(suites(&policies, "local-policy"))
-        .and(suites(&policies, "local-policy-df"))
+        .and(suites(DURABLE, "local-durable"))
+        .and(suites(POLICIES, "local-policy"))
+        .and(suites(POLICIES, "local-policy-df"))
         .and_then(|()| least_privilege(&out_dir));
-    // What `--aws` does after the suite, here on the local environment: each suite's stack
-    // destroyed and its queue deleted (each tried, whatever the other did).
-    let teardown = (|| -> Result<()> {
-        let runtime = crate::runtime::new()?;
-        let mut failed = Vec::new();
-        for (config, project, env) in [
-            ("xtask/tests/local/hitl.yaml", "e2e", "local"),
-            ("xtask/tests/local/hitl.yaml", "e2e", "local-durable"),
-            ("xtask/tests/local/hitl.yaml", "e2e", "local-policy"),
-            ("xtask/tests/local/hitl.yaml", "e2e", "local-policy-df"),
-            ("xtask/tests/load/hitl.yaml", "load", "local"),
-        ] {
-            let config = paths::root().join(config);
-            let global = Global {
-                config: Some(config.clone()),
-                env: env.to_owned(),
-                region: None,
-                profile: None,
-            };
-            let torn = kit::effective(&global, &[])
-                .map_err(anyhow::Error::from)
-                .and_then(|effective| {
-                    runtime.block_on(kit_aws::Aws::connect(&effective, Some(runner.endpoint())))
-                })
-                .and_then(|aws| {
-                    super::e2e_aws::teardown(&super::e2e_aws::Teardown {
-                        runtime: &runtime,
-                        aws: &aws,
-                        xtask: &xtask,
-                        config: &config,
-                        env,
-                        stack: &format!("{project}-{env}"),
-                        dir: &out_dir,
-                        queue_expected: true,
-                    })
-                });
-            if let Err(e) = torn {
-                failed.push(format!("{e:#}"));
-            }
-        }
-        match failed.is_empty() {
-            true => Ok(()),
-            false => bail!("{}", failed.join("; ")),
-        }
-    })();
+    let teardown = teardown_suites(&runner.endpoint(), &xtask, &out_dir);
     let outcome = outcome.and(teardown);
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
     // that `local down` left no process and no port behind.
@@ -339,6 +296,56 @@ fn end_to_end(cargo: &str) -> Result<()> {
         None => bail!("the end-to-end suites left no local environment to stop"),
     });
     outcome.and(down)
+}
+
+/// What `--aws` does after the suite, here on the local environment at `endpoint`: each
+/// suite's stack destroyed and its queue deleted (each tried, whatever the other did).
+fn teardown_suites(
+    endpoint: &str,
+    xtask: &std::path::Path,
+    out_dir: &std::path::Path,
+) -> Result<()> {
+    let runtime = crate::runtime::new()?;
+    let mut failed = Vec::new();
+    for (config, project, env) in [
+        ("xtask/tests/local/hitl.yaml", "e2e", "local"),
+        ("xtask/tests/local/hitl.yaml", "e2e", "local-durable"),
+        ("xtask/tests/local/hitl.yaml", "e2e", "local-policy"),
+        ("xtask/tests/local/hitl.yaml", "e2e", "local-policy-df"),
+        ("xtask/tests/load/hitl.yaml", "load", "local"),
+    ] {
+        let config = paths::root().join(config);
+        let global = Global {
+            config: Some(config.clone()),
+            env: env.to_owned(),
+            region: None,
+            profile: None,
+        };
+        let torn = kit::effective(&global, &[])
+            .map_err(anyhow::Error::from)
+            .and_then(|effective| {
+                runtime.block_on(kit_aws::Aws::connect(&effective, Some(endpoint.to_owned())))
+            })
+            .and_then(|aws| {
+                super::e2e_aws::teardown(&super::e2e_aws::Teardown {
+                    runtime: &runtime,
+                    aws: &aws,
+                    xtask,
+                    config: &config,
+                    env,
+                    stack: &format!("{project}-{env}"),
+                    dir: out_dir,
+                    queue_expected: true,
+                })
+            });
+        if let Err(e) = torn {
+            failed.push(format!("{e:#}"));
+        }
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => bail!("{}", failed.join("; ")),
+    }
 }
 
 /// Every statement of every role the suites deployed either allowed a call only it allowed (or

@@ -20,10 +20,11 @@
 //! state ([`view`], [`page::show`]), with a form while it is pending. A `POST` first passes
 //! [`cross_site`] and [`form::parse`], then [`post`] decides: 404 (unknown or malformed link),
 //! 410 (expired, whatever the status says, unless decided), 409 (decided, or another reviewer's
-//! fresh claim), or claim: `pending → deciding`, `SendTaskSuccess` with [`task_output`], then
+//! fresh claim), or claim: `pending → deciding`, the decision sent with [`task_output`], then
 //! [`after_send`]: finalise (`approved`/`rejected`), expire (the task is gone), or revert to
-//! `pending` (transient error; the page asks to retry). So a decision is recorded only if Step
-//! Functions accepted it. A claim older than [`STALE_CLAIM_SECS`] may be claimed again.
+//! `pending` (transient error; the page asks to retry). So a decision is recorded only if the
+//! orchestrator (Step Functions, or the durable workflow) accepted it. A claim older than
+//! [`STALE_CLAIM_SECS`] may be claimed again.
 //!
 //! # Modules
 //!
@@ -34,9 +35,10 @@
 //! - [`form`]: the POST guards: cross-site check and form body.
 //! - [`message`]: the reviewers' SNS messages and the Slack payload.
 //! - [`page`]: the HTML pages and their headers.
+//! - [`money`]: amounts with their currency's decimals.
 //! - [`attachment`]: the S3 objects a request names, and how long their links live.
 //! - [`download`]: whether a click on an attachment's link is answered.
-//! - [`dates`]: times for people and for Step Functions.
+//! - [`dates`]: times for people and for the orchestrators.
 
 pub mod attachment;
 pub mod dates;
@@ -44,6 +46,7 @@ pub mod download;
 pub mod form;
 pub mod id;
 pub mod message;
+pub mod money;
 pub mod page;
 pub mod record;
 pub mod request;
@@ -52,7 +55,10 @@ pub mod rules;
 pub use attachment::Attachment;
 pub use form::{DecisionForm, FormError, Refusal, cross_site};
 pub use id::{ApprovalId, ApprovalKey, LinkId, LinkKey, TaskToken};
-pub use message::{Ending, ReviewerMessage, ending_message, reviewer_message, slack_payload};
+pub use message::{
+    EVERYONE, Ending, ReviewerMessage, ending_for_everyone, ending_message, reviewer_message,
+    slack_payload,
+};
 pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition, Vote};
 pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,

@@ -217,6 +217,19 @@ pub fn ending_message(request: &ApprovalRequest, ending: Ending<'_>) -> (&'stati
     }
 }
 
+/// The `reviewer` attribute that every subscription's filter policy lets through.
+pub const EVERYONE: &str = "all";
+
+/// The ending as one message to every reviewer (its `reviewer` attribute is [`EVERYONE`]).
+pub fn ending_for_everyone(request: &ApprovalRequest, ending: Ending<'_>) -> ReviewerMessage {
+    let (subject, body) = ending_message(request, ending);
+    ReviewerMessage {
+        reviewer: EVERYONE.to_owned(),
+        subject: subject.to_owned(),
+        body,
+    }
+}
+
 /// Escapes Slack's control characters `&`, `<`, `>`.
 pub fn slack_escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -342,6 +355,15 @@ mod tests {
                 (subject.as_str(), expected)
             );
         }
+        let everyone = ending_for_everyone(&request, Ending::Expired);
+        assert_eq!(everyone.reviewer, "all");
+        assert_eq!(
+            (everyone.subject.as_str(), everyone.body),
+            (
+                "Expired",
+                ending_message(&request, Ending::Expired).1.to_owned()
+            )
+        );
         let (subject, template) = format_of("NotifyExpired");
         assert_eq!(
             ending_message(&request, Ending::Expired),
@@ -379,7 +401,7 @@ mod tests {
             "carol@example.com asks for your approval:",
             "    Buy a laptop\n",
             "For the new hire.\nNeeded by Monday.",
-            "Amount: 1250.5 EUR",
+            "Amount: 1250.50 EUR",
             "  costCenter: R&D\n",
             "expires 2025-03-02 09:30 UTC (in 24 hours)",
             &format!("\n{url}\n"),

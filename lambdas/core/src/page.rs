@@ -109,7 +109,8 @@ pub fn counted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
     )
 }
 
-/// A POST on an expired approval, or one whose task Step Functions no longer knows (410).
+/// A POST on an expired approval, or one whose task or callback the orchestrator no longer
+/// knows (410).
 pub fn expired(approval: &Approval, now: u64) -> (u16, String) {
     (410, expired_html(approval, now))
 }
@@ -131,7 +132,7 @@ pub fn not_found() -> (u16, String) {
     (404, html)
 }
 
-/// After Step Functions accepted the decision (200); `approval` is the finalised record.
+/// After the orchestrator accepted the decision (200); `approval` is the finalised record.
 pub fn confirmation(approval: &Approval, now: u64) -> (u16, String) {
     let notice = match approval.decision {
         Some(Decision::Approved) => "Thank you: you approved this request. The workflow goes on.",
@@ -157,7 +158,7 @@ pub fn retry(approval: &Approval, reviewer: &str, form: &DecisionForm, now: u64)
     (503, html)
 }
 
-/// The table or Step Functions could not be reached (503): nothing changed; try again.
+/// The table or the orchestrator could not be reached (503): nothing changed; try again.
 pub fn unavailable() -> (u16, String) {
     let html = layout(
         "Try again in a moment",
@@ -652,7 +653,7 @@ mod tests {
         for text in [
             "Buy a laptop",
             "carol@example.com",
-            "3 EUR",
+            "3.00 EUR",
             "2025-03-02 09:30 UTC (in 24 hours)",
             "<dt>cc</dt><dd>R1</dd>",
         ] {
@@ -662,6 +663,25 @@ mod tests {
         for banned in ["<script", "<link", "<img", "src=", "http://", "https://"] {
             assert!(!html.contains(banned), "{banned}");
         }
+    }
+
+    /// The details in the order the request gave them (not by name), the amount as money.
+    #[test]
+    fn details_in_the_requests_order_and_the_amount_as_money() {
+        let text = r#"{"title": "T", "requester": "c@x.io", "amount": 642.8, "currency": "EUR", "zeta": "last by name", "alpha": 2}"#;
+        let a = sample(serde_json::from_str(text).expect("JSON"));
+        let (_, html) = show(&a, "r@x.io", &[], NOW);
+        assert!(html.contains("<dd>642.80 EUR</dd>"), "{html}");
+        let zeta = html.find("<dt>zeta</dt>").expect("zeta shown");
+        let alpha = html.find("<dt>alpha</dt>").expect("alpha shown");
+        assert!(zeta < alpha, "{html}");
+        let yen =
+            sample(json!({"title": "T", "requester": "c@x.io", "amount": 1250, "currency": "JPY"}));
+        assert!(
+            show(&yen, "r@x.io", &[], NOW)
+                .1
+                .contains("<dd>1250 JPY</dd>")
+        );
     }
 
     #[test]

@@ -18,14 +18,15 @@ use crate::request::{ApprovalRequest, RequestError, same_email};
 pub enum Status {
     /// Waiting for a reviewer.
     Pending,
-    /// A reviewer's POST has claimed the record and `SendTaskSuccess` is under way; the record
+    /// A reviewer's POST has claimed the record and the decision is on its way to the
+    /// orchestrator; the record
     /// carries `claimed_at` and the pending decision.
     Deciding,
-    /// Step Functions accepted an approval.
+    /// The orchestrator accepted an approval.
     Approved,
-    /// Step Functions accepted a rejection.
+    /// The orchestrator accepted a rejection.
     Rejected,
-    /// Past its expiry, or Step Functions said the task is gone.
+    /// Past its expiry, or the orchestrator said the task is gone.
     Expired,
 }
 
@@ -60,7 +61,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// `approved` or `rejected`, as stored and as sent to Step Functions.
+    /// `approved` or `rejected`, as stored and as sent to the orchestrator.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Approved => "approved",
@@ -89,7 +90,7 @@ impl Claim {
 }
 
 /// A reviewer's POST that has claimed the record (`pending → deciding`), not yet accepted by
-/// Step Functions.
+/// the orchestrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     pub decision: Decision,
@@ -120,7 +121,12 @@ pub struct Link {
 }
 
 /// The approval record, keyed by [`ApprovalId`].
+///
+/// Its stored form is serde's, with one addition: `details_order`, the request's detail names
+/// in the order the request gave them, since the table keeps no order in a map (see the
+/// `Deserialize` impl).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Approval {
     pub id: ApprovalId,
     /// Secret; `Debug` redacts it. The newest attempt's: a retried task refreshes it.
@@ -135,6 +141,14 @@ pub struct Approval {
     pub token_set_at: Option<u64>,
     pub status: Status,
     pub request: ApprovalRequest,
+    /// Stored only: written from `request` ([`ApprovalRequest::detail_names`]) and read back
+    /// into it, so it is always empty in memory.
+    #[serde(
+        default,
+        getter = "Approval::stored_details_order",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    details_order: Vec<String>,
     pub execution_arn: String,
     pub created_at: u64,
     /// `created_at` + the approval timeout. From this second on, nothing can be decided.
@@ -160,6 +174,9 @@ pub struct Approval {
     /// When the request was escalated (at most once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated_at: Option<u64>,
+    /// When the Slack message went out (at most once per approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_sent_at: Option<u64>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -170,13 +187,30 @@ pub struct Approval {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
-    /// Set once `approved`/`rejected`: the claim's time, the `decidedAt` Step Functions got.
+    /// Set once `approved`/`rejected`: the claim's time, the `decidedAt` the orchestrator got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<u64>,
 }
 
 fn one() -> u32 {
     1
+}
+
+impl Serialize for Approval {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Approval::serialize(self, serializer)
+    }
+}
+
+/// A stored record, with its request's details put back in the order stored beside it (or by
+/// name, for a record stored before the order was kept).
+impl<'de> Deserialize<'de> for Approval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut approval = Approval::deserialize(deserializer)?;
+        let order = std::mem::take(&mut approval.details_order);
+        approval.request.order_details(&order);
+        Ok(approval)
+    }
 }
 
 /// A link item, keyed by its link's [`LinkKey`]: which approval a reviewer's link opens, and
@@ -239,6 +273,7 @@ impl Approval {
             token_set_at: Some(now),
             status: Status::Pending,
             request,
+            details_order: Vec::new(),
             execution_arn: key.execution_arn.clone(),
             created_at: now,
             expires_at,
@@ -249,6 +284,7 @@ impl Approval {
             votes: BTreeMap::new(),
             reminded_at: None,
             escalated_at: None,
+            slack_sent_at: None,
             claimed_at: None,
             decision: None,
             comment: None,
@@ -297,9 +333,19 @@ impl Approval {
             .filter(|r| !self.notified.contains_key(*r))
     }
 
+    /// The detail names to store beside the request: their order.
+    fn stored_details_order(&self) -> Vec<String> {
+        self.request.detail_names()
+    }
+
     /// A new link for `reviewer` (a fresh random id) and the item to store for it.
     pub fn new_link(&self, reviewer: &str) -> (Link, LinkItem) {
-        let id = LinkId::random();
+        self.link(LinkId::random(), reviewer)
+    }
+
+    /// The link `id` for `reviewer` and the item to store for it; `id` must be fresh and
+    /// random ([`LinkId::random`]): whoever has it reviews as `reviewer`.
+    pub fn link(&self, id: LinkId, reviewer: &str) -> (Link, LinkItem) {
         let item = LinkItem {
             id: id.key(),
             approval_id: self.id.clone(),
@@ -336,7 +382,7 @@ impl Approval {
         self.decided_at = None;
     }
 
-    /// The outcome of `SendTaskSuccess`, in memory: finalise keeps the claim and stamps
+    /// The outcome of sending the decision, in memory: finalise keeps the claim and stamps
     /// `decided_at` with the claim's time; expire and revert drop the claim.
     pub fn apply(&mut self, transition: Transition) {
         match transition {
@@ -531,6 +577,35 @@ pub(crate) mod tests {
             serde_json::from_value::<Approval>(value).expect("parses"),
             a
         );
+    }
+
+    /// The table gives a map back in no particular order: the details come back in the
+    /// request's order all the same, and an old record's (no order stored) by name.
+    #[test]
+    fn the_details_order_survives_a_store_that_keeps_no_order() {
+        let text = r#"{"title": "T", "requester": "c@x.io", "zeta": 1, "alpha": 2, "mid": 3}"#;
+        let a = sample(serde_json::from_str(text).expect("JSON"));
+        let mut stored = serde_json::to_value(&a).expect("serializes");
+        assert_eq!(stored["details_order"], json!(["zeta", "alpha", "mid"]));
+        // Reversed, as a store that keeps no order might give it back.
+        let reversed = |v: &mut serde_json::Value| {
+            if let serde_json::Value::Object(fields) = v {
+                let mut entries: Vec<_> = std::mem::take(fields).into_iter().collect();
+                entries.reverse();
+                fields.extend(entries);
+            }
+        };
+        reversed(&mut stored["request"]);
+        let back: Approval = serde_json::from_value(stored.clone()).expect("parses");
+        assert_eq!(back, a);
+        assert_eq!(back.request.detail_names(), ["zeta", "alpha", "mid"]);
+        let mut old = stored;
+        old.as_object_mut().map(|o| o.remove("details_order"));
+        let old: Approval = serde_json::from_value(old).expect("parses");
+        assert_eq!(old.request.detail_names(), ["alpha", "mid", "zeta"]);
+        // Without details, nothing is stored beside the request.
+        let plain = serde_json::to_value(basic()).expect("serializes");
+        assert!(plain.get("details_order").is_none(), "{plain}");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The `request` function is invoked with `{taskToken, executionArn, request}`. `request` is a
 //! JSON object with a `title` (at most 200 characters) and a `requester` (an email address), an
 //! optional `summary` (string), an optional `amount` (number) with an optional `currency`
-//! (string); every other field is kept as `details` and shown as is. Its JSON form is at most
+//! (string); every other field is kept as `details`, in the request's order, and shown as is
+//! (amounts as money, see [`crate::money`]). Its JSON form is at most
 //! 32 KiB. A bad request fails the task at once with a [`RequestError`], whose `Display` is a
 //! one-line message meant for the workflow's author.
 
@@ -14,6 +15,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::attachment::{self, Attachment, AttachmentError};
 use crate::id::{ApprovalKey, TaskToken};
+use crate::money;
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -139,8 +141,8 @@ pub struct ApprovalRequest {
     pub currency: Option<String>,
     /// S3 objects for the reviewers to look at.
     pub attachments: Vec<Attachment>,
-    /// Every other field of the request, shown as is.
-    pub details: Map<String, Value>,
+    /// Every other field of the request, shown as is, in the order the request gave them.
+    pub details: Vec<(String, Value)>,
 }
 
 impl ApprovalRequest {
@@ -190,24 +192,90 @@ impl ApprovalRequest {
         })
     }
 
-    /// `amount` and `currency` for display, e.g. `1250.5 EUR`.
+    /// `amount` and `currency` for display, as money: `1250.50 EUR` ([`money::amount_text`]).
     pub fn amount_text(&self) -> Option<String> {
         let amount = self.amount.as_ref()?;
-        Some(match &self.currency {
-            Some(currency) => format!("{amount} {currency}"),
-            None => amount.to_string(),
-        })
+        Some(money::amount_text(amount, self.currency.as_deref()))
     }
 
-    /// The details as (key, text) pairs: strings as they are, anything else as compact JSON.
+    /// The details as (key, text) pairs in the request's order: strings as they are, anything
+    /// else as compact JSON with its objects' keys sorted (the table keeps no order inside a
+    /// value, so the same value always reads the same).
     pub fn details_text(&self) -> impl Iterator<Item = (&str, String)> {
         self.details.iter().map(|(k, v)| {
             let text = match v {
                 Value::String(s) => s.clone(),
-                other => other.to_string(),
+                other => sorted(other).to_string(),
             };
             (k.as_str(), text)
         })
+    }
+
+    /// The details' names, in order.
+    pub fn detail_names(&self) -> Vec<String> {
+        self.details.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// Puts the details in the order of `names` (the order the request gave them, as stored
+    /// beside it); a name it lacks goes last, by name. Without `names` (a record stored before
+    /// the order was kept) they go by name, as they were shown then.
+    pub fn order_details(&mut self, names: &[String]) {
+        let rank = |key: &str| names.iter().position(|n| n == key).unwrap_or(names.len());
+        self.details
+            .sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    }
+
+    /// Whether `self` and `other` are the same request once stored: numbers equal by value (the
+    /// table gives `250.0` back as `250`), the details' order aside.
+    pub fn same_request(&self, other: &ApprovalRequest) -> bool {
+        let form = |r: &ApprovalRequest| stored_form(&Value::from(r.clone()));
+        form(self) == form(other)
+    }
+}
+
+/// `value` with every object's keys in sorted order.
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(fields) => {
+            let mut keys: Vec<&String> = fields.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&fields[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// 2⁶⁴ and 2⁶³: the whole floats below them are integers of `u64` and `i64`.
+const U64_END: f64 = 18_446_744_073_709_551_616.0;
+const I64_END: f64 = 9_223_372_036_854_775_808.0;
+
+/// `value` as the table gives it back: a number that is a whole number is an integer, objects
+/// compare without order (serde_json's maps do).
+fn stored_form(value: &Value) -> Value {
+    match value {
+        // A whole float is an integer (every whole f64 in range converts exactly).
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && (0.0..U64_END).contains(&f) => {
+                Value::from(f as u64)
+            }
+            Some(f) if n.is_f64() && f.fract() == 0.0 && (-I64_END..0.0).contains(&f) => {
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n.clone()),
+        },
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), stored_form(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(stored_form).collect()),
+        other => other.clone(),
     }
 }
 
@@ -228,9 +296,10 @@ impl TryFrom<Value> for ApprovalRequest {
     }
 }
 
+/// The flat object: the known fields, then the details in order.
 impl From<ApprovalRequest> for Value {
     fn from(request: ApprovalRequest) -> Self {
-        let mut fields = request.details;
+        let mut fields = Map::new();
         fields.insert("title".into(), request.title.into());
         fields.insert("requester".into(), request.requester.into());
         if let Some(summary) = request.summary {
@@ -246,6 +315,7 @@ impl From<ApprovalRequest> for Value {
             let list = serde_json::to_value(&request.attachments).unwrap_or(Value::Null);
             fields.insert("attachments".into(), list);
         }
+        fields.extend(request.details);
         Value::Object(fields)
     }
 }
@@ -390,7 +460,7 @@ mod tests {
         assert_eq!(r.title, "Buy a laptop");
         assert_eq!(r.requester, "Ann@Example.com");
         assert_eq!(r.summary.as_deref(), Some("For the new hire"));
-        assert_eq!(r.amount_text().as_deref(), Some("1250.5 EUR"));
+        assert_eq!(r.amount_text().as_deref(), Some("1250.50 EUR"));
         let details: Vec<_> = r.details_text().collect();
         assert_eq!(
             details,
@@ -398,6 +468,70 @@ mod tests {
                 ("costCenter", "R&D".to_owned()),
                 ("items", "[1,2]".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn details_keep_the_requests_order() {
+        let text = r#"{"title": "T", "requester": "a@b.co", "zeta": 1, "alpha": {"y": 2, "x": 1}, "mid": "m"}"#;
+        let value: Value = serde_json::from_str(text).expect("JSON");
+        let r = parse(value).expect("valid");
+        let details: Vec<_> = r.details_text().collect();
+        assert_eq!(
+            details,
+            [
+                ("zeta", "1".to_owned()),
+                ("alpha", r#"{"x":1,"y":2}"#.to_owned()),
+                ("mid", "m".to_owned())
+            ]
+        );
+        // The flat form keeps the order too: known fields first, then the details.
+        let keys: Vec<String> = match Value::from(r.clone()) {
+            Value::Object(fields) => fields.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        };
+        assert_eq!(keys, ["title", "requester", "zeta", "alpha", "mid"]);
+        assert_eq!(r.detail_names(), ["zeta", "alpha", "mid"]);
+    }
+
+    #[test]
+    fn details_are_put_back_in_the_stored_order_or_by_name() {
+        let r = parse(json!({"title": "T", "requester": "a@b.co", "b": 1, "c": 2, "a": 3}))
+            .expect("valid");
+        let names = |r: &ApprovalRequest| r.detail_names().join(",");
+        let mut shuffled = r.clone();
+        shuffled.details.reverse();
+        let mut stored = shuffled.clone();
+        stored.order_details(&r.detail_names());
+        assert_eq!(names(&stored), names(&r));
+        // An old record has no order: by name, as it was shown then.
+        let mut old = shuffled.clone();
+        old.order_details(&[]);
+        assert_eq!(names(&old), "a,b,c");
+        // A name the order lacks goes last.
+        let mut partial = shuffled;
+        partial.order_details(&["c".to_owned()]);
+        assert_eq!(names(&partial), "c,a,b");
+    }
+
+    #[test]
+    fn requests_are_the_same_once_stored_whatever_the_number_form_or_order() {
+        let r = parse(json!({"title": "T", "requester": "a@b.co", "amount": 250.0, "x": [1.0, 0.5], "y": 1e17}))
+            .expect("valid");
+        let again = parse(json!({"title": "T", "requester": "a@b.co", "y": 100_000_000_000_000_000_u64, "x": [1, 0.5], "amount": 250}))
+            .expect("valid");
+        assert_ne!(r, again, "serde_json tells 250 from 250.0");
+        assert!(r.same_request(&again) && again.same_request(&r));
+        let other = parse(
+            json!({"title": "T", "requester": "a@b.co", "amount": 250.5, "x": [1, 0.5], "y": 1e17}),
+        )
+        .expect("valid");
+        assert!(!r.same_request(&other));
+        let negative = |n: Value| parse(json!({"title": "T", "requester": "a@b.co", "amount": n}));
+        assert!(
+            negative(json!(-4.0))
+                .expect("valid")
+                .same_request(&negative(json!(-4)).expect("valid"))
         );
     }
 

@@ -1,19 +1,20 @@
 //! The decision rules: what a GET shows, what a POST may do, and where the record goes after
-//! `SendTaskSuccess`.
+//! the decision is sent to the orchestrator (`SendTaskSuccess` to Step Functions, or
+//! `SendDurableExecutionCallbackSuccess` to a durable execution).
 //!
-//! A decision is recorded only if Step Functions accepted it. The review function
+//! A decision is recorded only if the orchestrator accepted it. The review function
 //! 1. claims the record, `pending → deciding`, with a conditional update that mirrors
 //!    [`post`] returning [`PostVerdict::Claim`]:
 //!    `(status = pending OR (status = deciding AND claimed_at < :now - 60)) AND expires_at > :now`
 //!    (see [`stale_cutoff`]);
-//! 2. calls `SendTaskSuccess` with [`task_output`];
+//! 2. sends the decision with [`task_output`];
 //! 3. applies [`after_send`]: finalise (`deciding → approved/rejected`), expire (the task is
 //!    gone: [`after_gone`] tells a retried attempt's newer token, or one on its way, from an
 //!    ended task), or revert to `pending` (a transient error: the page asks to retry).
 //!
 //! A claim older than [`STALE_CLAIM_SECS`] belongs to a function that died mid-way and may be
-//! claimed again. Known limit: if that function died *after* Step Functions accepted its
-//! decision, the new claim's `SendTaskSuccess` finds the task gone and the record ends
+//! claimed again. Known limit: if that function died *after* the orchestrator accepted its
+//! decision, the new claim's send finds the task gone and the record ends
 //! `expired` although the workflow went on with the first decision.
 
 use serde_json::{Value, json};
@@ -51,7 +52,7 @@ pub enum View {
     Pending { seconds_left: u64 },
     /// Approved or rejected.
     Decided,
-    /// Expired by the clock or by Step Functions.
+    /// Expired by the clock or by the orchestrator (the task or callback gone).
     Expired,
     /// Another reviewer's decision is being sent right now (a fresh claim).
     BeingDecided,
@@ -225,7 +226,7 @@ impl SendOutcome {
     }
 }
 
-/// The transition after `SendTaskSuccess` for the claimed `decision`.
+/// The transition after sending the claimed `decision` to the orchestrator.
 pub fn after_send(decision: Decision, result: SendOutcome) -> Transition {
     match result {
         SendOutcome::Accepted => Transition::Finalise(decision),
@@ -241,13 +242,13 @@ pub fn after_send(decision: Decision, result: SendOutcome) -> Transition {
 /// not be settled).
 pub const RETRY_GRACE_SECS: u64 = 300;
 
-/// What to do when `SendTaskSuccess` said the task is gone.
+/// What to do when the orchestrator said the task is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterGone {
     /// A retried attempt of the task put its new token into the record meanwhile: send the
     /// same decision with it (the claim still holds).
     Resend(TaskToken),
-    /// The token was stored moments ago and the execution runs (or Step Functions cannot say):
+    /// The token was stored moments ago and the execution runs (or the orchestrator cannot say):
     /// the attempt it belongs to failed and its retry has not reached the table yet. Drop the
     /// claim; the reviewer tries again in a moment.
     Revert,
@@ -329,7 +330,8 @@ pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
     }
 }
 
-/// The `SendTaskSuccess` output:
+/// The decision as the orchestrator gets it (`SendTaskSuccess`'s output, the durable callback's
+/// result):
 /// `{approvalId, decision: "approved"|"rejected", comment, reviewer, decidedAt, votes}`, with
 /// times in RFC 3339 UTC; `comment`, `reviewer` and `decidedAt` are the deciding vote's, and
 /// `votes` is every vote in the order they were cast (`[{reviewer, decision, comment,

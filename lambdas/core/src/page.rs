@@ -58,7 +58,7 @@ pub fn show(approval: &Approval, reviewer: &str, downloads: &[String], now: u64)
         downloads,
     };
     let html = match view(approval, now) {
-        View::Pending { .. } if approval.votes.contains_key(reviewer) => {
+        View::Pending { .. } if approval.has_voted(reviewer) => {
             voted_html(shown, reviewer, now, None)
         }
         View::Pending { .. } => review_html(shown, reviewer, now, None, ""),

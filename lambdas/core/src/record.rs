@@ -312,6 +312,12 @@ impl Approval {
             .count() as u32
     }
 
+    /// Whether `reviewer` has voted: under any spelling of his address (a reviewer may also be
+    /// an escalation address, written otherwise, and get a link as each).
+    pub fn has_voted(&self, reviewer: &str) -> bool {
+        self.votes.keys().any(|voter| same_email(voter, reviewer))
+    }
+
     /// Whether `decision` by a reviewer who has not voted decides the request: a rejection,
     /// or the approval that reaches the quorum.
     pub fn decides(&self, decision: Decision) -> bool {

@@ -130,7 +130,7 @@ pub enum Ballot {
 /// still the ones read (`approvals = :seen`): two racing approvals cannot both be counted short
 /// of the quorum, and the later one is weighed again against the record as it is then.
 pub fn ballot(record: &Approval, reviewer: &str, decision: Decision) -> Ballot {
-    if record.votes.contains_key(reviewer) {
+    if record.has_voted(reviewer) {
         Ballot::AlreadyVoted
     } else if record.decides(decision) {
         Ballot::Decide
@@ -188,7 +188,7 @@ pub fn nudged(record: &Approval, nudge: Nudge, escalate_to: &[String], now: u64)
     if !open || is_past_expiry(record, now) || nudge.sent(record) {
         return Vec::new();
     }
-    let voted = |who: &str| record.votes.keys().any(|v| same_email(v, who));
+    let voted = |who: &str| record.has_voted(who);
     let mut who: Vec<String> = match nudge {
         Nudge::Remind => record.reviewers.clone(),
         Nudge::Escalate => escalate_to.to_vec(),
@@ -298,8 +298,11 @@ pub enum ExecutionState {
 /// What a task or callback found gone means for `claim`: the execution ended with this very
 /// decision (the decision went through but its answer was lost, so that the retry found the
 /// task closed): accepted; it ended otherwise: gone; it still runs: cannot tell yet
-/// (transient). Either orchestrator's rejection is the error `Rejected` with the comment as its
-/// cause (the durable SDK writes it `Rejected: <comment>`).
+/// (transient). An approval is this claim's when the execution's output has its decision,
+/// reviewer, comment and time (another claim of the same reviewer, a stale one taken over,
+/// is not this one). Either orchestrator's rejection is the error `Rejected` with the comment
+/// as its cause (the durable SDK writes it `Rejected: <comment>`), all it tells: a rejection
+/// with the same comment is taken for this one.
 pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
     match state {
         ExecutionState::Running => SendOutcome::Transient,
@@ -308,7 +311,9 @@ pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
             let approval = &output["approval"];
             let ours = claim.decision == Decision::Approved
                 && approval["decision"] == claim.decision.as_str()
-                && approval["reviewer"] == claim.reviewer.as_str();
+                && approval["reviewer"] == claim.reviewer.as_str()
+                && approval["comment"] == claim.comment.as_str()
+                && approval["decidedAt"] == rfc3339(claim.at).as_str();
             if ours {
                 SendOutcome::Accepted
             } else {
@@ -661,6 +666,11 @@ mod tests {
             ballot(&a, "bob@example.com", Decision::Approved),
             Ballot::Decide
         );
+        // His address spelt otherwise (as an escalation address may be) is still him.
+        assert_eq!(
+            ballot(&a, " Alice@Example.COM", Decision::Approved),
+            Ballot::AlreadyVoted
+        );
         // The default quorum of one: the first approval decides.
         let single = sample(json!({"title": "T", "requester": "carol@example.com"}));
         assert_eq!(
@@ -837,16 +847,28 @@ mod tests {
         let approve = claim(Decision::Approved, "ok");
         let output = |decision: &str, reviewer: &str| {
             ExecutionState::Succeeded(
-                json!({"title": "T", "approval": {"decision": decision, "reviewer": reviewer}})
-                    .to_string(),
+                json!({"title": "T", "approval": {
+                    "decision": decision, "reviewer": reviewer, "comment": "ok",
+                    "decidedAt": rfc3339(10),
+                }})
+                .to_string(),
             )
         };
+        // The same reviewer's earlier claim (taken over once stale) is not this one.
+        let earlier = ExecutionState::Succeeded(
+            json!({"approval": {
+                "decision": "approved", "reviewer": "ana@example.com", "comment": "earlier",
+                "decidedAt": rfc3339(5),
+            }})
+            .to_string(),
+        );
         let cases = [
             (
                 &approve,
                 output("approved", "ana@example.com"),
                 SendOutcome::Accepted,
             ),
+            (&approve, earlier, SendOutcome::TaskGone),
             (
                 &approve,
                 output("approved", "ben@example.com"),

@@ -1,0 +1,68 @@
+//! The ports besides the table: the reviewers' topic, the chat channel, the orchestrator the
+//! decision resumes, the scheduler of reminders, the clock and the link ids.
+
+use hitl_core::{ExecutionState, LinkId, ReviewerMessage, SendOutcome, TaskToken};
+use serde_json::Value;
+
+/// The reviewers' topic: every message of the protocol (requests, reminders, escalations,
+/// endings) goes through [`Notifier::publish`].
+pub trait Notifier {
+    /// Publishes `message` with its `reviewer` attribute, which the subscriptions' filter
+    /// policies deliver to that reviewer alone (or to everyone: `hitl_core::EVERYONE`). The
+    /// error is one line, safe to log.
+    async fn publish(&self, message: &ReviewerMessage) -> Result<(), String>;
+}
+
+/// The optional chat channel (a Slack incoming webhook).
+pub trait Chat {
+    /// Posts `payload`; the error is one line that names no secret.
+    async fn post(&self, payload: &Value) -> Result<(), String>;
+}
+
+/// The orchestrator that waits for the decision: Step Functions' task token, or a durable
+/// execution's callback.
+pub trait Orchestrator {
+    /// Sends `output` (the decision) with `token`: accepted, gone, or transient.
+    async fn resume(&self, token: &TaskToken, output: String) -> SendOutcome;
+
+    /// Whether a gone task may come back with a newer token (a Step Functions task retried
+    /// under `Retry` gets a new one; a durable callback's id never changes).
+    fn tokens_are_refreshed(&self) -> bool;
+
+    /// How the execution stands; `None` when the orchestrator cannot say.
+    async fn state(&self, execution_arn: &str) -> Option<ExecutionState>;
+}
+
+/// Whether a schedule was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduled {
+    Made,
+    /// A schedule of that name exists (an earlier attempt made it): left as it is.
+    AlreadyMade,
+}
+
+/// The scheduler of an approval's reminder and escalation.
+pub trait Scheduler {
+    /// Makes the one-time schedule `name`, which invokes the remind function once at `at`
+    /// (Unix seconds) with `input`. The error is one line, safe to log.
+    async fn create(&self, name: &str, at: u64, input: &Value) -> Result<Scheduled, String>;
+}
+
+/// The clock.
+pub trait Clock {
+    /// Unix seconds now.
+    fn now(&self) -> u64;
+}
+
+/// Waiting, while the decision side watches an execution end.
+pub trait Pause {
+    /// Returns after `millis` milliseconds.
+    async fn pause(&self, millis: u64);
+}
+
+/// Where link ids come from.
+pub trait Ids {
+    /// A fresh link id, never given before (`LinkId::random` in production: whoever has it
+    /// reviews as its reviewer, so it must not be guessable).
+    fn link_id(&self) -> LinkId;
+}

@@ -1,0 +1,52 @@
+//! A reminder or an escalation, when its schedule fires: the record is marked first (at most
+//! once, only while open: [`RequestTable::mark_nudged`]), then each addressee gets a message
+//! with a fresh link of his own. A decided or expired approval sends nothing; so does a schedule
+//! that fires again.
+
+use hitl_core::{ApprovalId, Nudge, message::nudge_message, nudged};
+
+use crate::{
+    failure::Failure,
+    messenger::Messenger,
+    ports::{Clock, Ids, Notifier},
+    table::{RequestTable, Written},
+};
+
+impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
+    /// Sends `nudge` for the approval `approval_id` to whoever [`nudged`] names, if this call
+    /// is the one that marks it sent. Returns how many messages went out.
+    pub async fn nudge(&self, approval_id: &str, nudge: Nudge) -> Result<usize, Failure> {
+        let now = self.clock.now();
+        let found = match ApprovalId::parse(approval_id) {
+            Some(id) => self.table.approval(&id).await?,
+            None => None,
+        };
+        let Some(approval) = found else {
+            tracing::info!(approval = %approval_id, "no such approval: nothing to send");
+            return Ok(0);
+        };
+        let who = nudged(&approval, nudge, &self.settings.escalate_to, now);
+        if who.is_empty()
+            || self.table.mark_nudged(&approval.id, nudge, now).await? == Written::ConditionFailed
+        {
+            tracing::info!(approval = %approval.id, nudge = nudge.as_str(), status = approval.status.as_str(), "closed, or sent before: nothing to send");
+            return Ok(0);
+        }
+        let mut sent = 0;
+        for addressee in &who {
+            let link = self.new_link(&approval, addressee).await?;
+            let base = &self.settings.review_base_url;
+            let message = nudge_message(&approval, &link, base, nudge, now);
+            // Marked already: a failure is logged and the others still get theirs (at most
+            // once).
+            match self.notifier.publish(&message).await {
+                Ok(()) => sent += 1,
+                Err(error) => {
+                    tracing::error!(approval = %approval.id, %error, "a nudge could not be sent");
+                }
+            }
+        }
+        tracing::info!(approval = %approval.id, nudge = nudge.as_str(), sent, "nudged");
+        Ok(sent)
+    }
+}

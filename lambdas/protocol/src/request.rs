@@ -1,0 +1,189 @@
+//! The request side: store the approval (or find it stored), send each reviewer who has not had
+//! his message his own link, post to the chat once, schedule the nudges. What both orchestrators
+//! do before they wait.
+
+use hitl_core::{
+    Approval, ApprovalKey, ApprovalRequest, RequestError, TaskToken, attachment,
+    message::{reviewer_message, slack_payload},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    failure::Failure,
+    messenger::Messenger,
+    ports::{Chat, Clock, Ids, Notifier, Scheduler},
+    store::{Stored, store},
+    table::{RequestTable, Written},
+};
+
+/// The request side's ports: a [`Messenger`], the scheduler of the nudges and the optional
+/// chat channel.
+pub struct Requester<T, N, S, C, K, I> {
+    pub messenger: Messenger<T, N, K, I>,
+    pub scheduler: S,
+    pub chat: Option<C>,
+}
+
+impl<T, N, S, C, K, I> Requester<T, N, S, C, K, I> {
+    /// A new record for `request` under the settings' reviewers, quorum, timeout and
+    /// retention; refused when an attachment is in a bucket the stack may not read.
+    pub fn new_approval(
+        &self,
+        token: TaskToken,
+        attempt: Option<u32>,
+        key: &ApprovalKey,
+        request: ApprovalRequest,
+        now: u64,
+    ) -> Result<Approval, RequestError> {
+        let settings = &self.messenger.settings;
+        attachment::check_buckets(&request.attachments, &settings.attachment_buckets)
+            .map_err(RequestError::Attachment)?;
+        Approval::new(
+            token,
+            attempt,
+            key,
+            request,
+            &settings.reviewers,
+            now,
+            settings.approval_timeout_secs,
+            settings.retention_secs,
+        )?
+        .with_quorum(settings.quorum)
+    }
+}
+
+/// The task's answer: `{approvalId, expiresAt}`.
+fn answer(approval: &Approval) -> Value {
+    json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at })
+}
+
+impl<T, N, S, C, K, I> Requester<T, N, S, C, K, I>
+where
+    T: RequestTable,
+    N: Notifier,
+    S: Scheduler,
+    C: Chat,
+    K: Clock,
+    I: Ids,
+{
+    /// Stores `approval` (or finds it stored by an earlier invocation) and sends each reviewer
+    /// who has not had his message yet his own link: what both orchestrators do before they
+    /// wait. The answer is `{approvalId, expiresAt}`.
+    pub async fn request_approval(&self, approval: &Approval, now: u64) -> Result<Value, Failure> {
+        let stored = store(&self.messenger.table, approval, now).await?;
+        let attempt = stored.attempt();
+        let approval = match &stored {
+            Stored::New(a) | Stored::Again(a) | Stored::Refreshed(a) => a,
+            Stored::Superseded(_) | Stored::Closed(_) | Stored::Conflict(_) => {
+                return not_sent(&stored);
+            }
+        };
+        let sent = self.notify(approval, now).await?;
+        let slack = match &self.chat {
+            Some(chat) => self.notify_chat(chat, approval, now).await?,
+            None => "off",
+        };
+        // After the messages, and never failing the approval: a nudge is a convenience, each
+        // one that cannot be scheduled is logged (see `Schedules::make`).
+        let unscheduled = match &self.messenger.settings.schedules {
+            Some(schedules) => schedules.make(&self.scheduler, approval, now).await.len(),
+            None => 0,
+        };
+        tracing::info!(
+            approval = %approval.id,
+            reviewers = approval.reviewers.len(),
+            sent,
+            attempt,
+            slack,
+            unscheduled,
+            "approval requested"
+        );
+        Ok(answer(approval))
+    }
+
+    /// Sends each reviewer who has not had his message his own link, and marks it sent.
+    async fn notify(&self, approval: &Approval, now: u64) -> Result<usize, Failure> {
+        let messenger = &self.messenger;
+        let mut sent = 0;
+        for reviewer in approval.unnotified() {
+            let link = messenger.new_link(approval, reviewer).await?;
+            let base = &messenger.settings.review_base_url;
+            let message = reviewer_message(approval, &link, base, now);
+            messenger
+                .notifier
+                .publish(&message)
+                .await
+                .map_err(Failure::transient)?;
+            let marked = messenger
+                .table
+                .mark_notified(&approval.id, reviewer, now)
+                .await?;
+            if marked == Written::ConditionFailed {
+                return Err(Failure::transient(
+                    "the approval vanished while it was sent",
+                ));
+            }
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    /// Posts the request to the chat once per approval, with a link of its own for each
+    /// reviewer. Email is the channel of record: a chat failure is logged and does not fail the
+    /// request.
+    async fn notify_chat(
+        &self,
+        chat: &C,
+        approval: &Approval,
+        now: u64,
+    ) -> Result<&'static str, Failure> {
+        let messenger = &self.messenger;
+        let current = messenger.table.approval(&approval.id).await?;
+        if current.is_some_and(|a| a.slack_sent_at.is_some()) {
+            return Ok("already sent");
+        }
+        let mut links = Vec::new();
+        for reviewer in &approval.reviewers {
+            links.push(messenger.new_link(approval, reviewer).await?);
+        }
+        let base = &messenger.settings.review_base_url;
+        let payload = slack_payload(approval, &links, base, now);
+        match chat.post(&payload).await {
+            Ok(()) => match messenger.table.mark_slack_sent(&approval.id, now).await? {
+                Written::Done => Ok("sent"),
+                Written::ConditionFailed => Err(Failure::transient(
+                    "the approval vanished while it was posted",
+                )),
+            },
+            Err(error) => {
+                tracing::warn!(approval = %approval.id, %error, "Slack notification failed");
+                Ok("failed")
+            }
+        }
+    }
+}
+
+/// The answer when this invocation may not send: a conflict is refused, a late attempt sends
+/// nothing (the later one sends what is missing; an earlier one must not send with its token),
+/// and an approval closed under an earlier attempt's token ends this one now rather than after
+/// its timeout (nobody can decide for it).
+fn not_sent(stored: &Stored) -> Result<Value, Failure> {
+    let approval = stored.approval();
+    match stored {
+        Stored::Conflict(_) => Err(Failure::invalid(
+            "another request already holds this approval (same execution, state and entry \
+             time): inside a Map, pass approvalKey: $$.Map.Item.Index",
+        )),
+        Stored::Superseded(_) => {
+            tracing::warn!(approval = %approval.id, attempt = stored.attempt(), "sent nothing");
+            Ok(answer(approval))
+        }
+        _ => {
+            tracing::warn!(approval = %approval.id, status = approval.status.as_str(), "the approval is closed");
+            Err(Failure::expired(format!(
+                "the approval closed ({}) before this attempt of the task reached it",
+                approval.status.as_str()
+            )))
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The decision side's ports.
+
+use hitl_core::{Approval, LinkId, LinkItem};
+
+use crate::table::{Table, TableError};
+
+/// What the review function uses: the table, the orchestrator it resumes, the clock.
+pub struct Reviewer<T, O, K> {
+    pub table: T,
+    pub orchestrator: O,
+    pub clock: K,
+}
+
+impl<T: Table, O, K> Reviewer<T, O, K> {
+    /// The link's item and the approval it opens; `None` when either is unknown.
+    pub async fn find(&self, link: &LinkId) -> Result<Option<(LinkItem, Approval)>, TableError> {
+        let Some(item) = self.table.link(&link.key()).await? else {
+            return Ok(None);
+        };
+        let approval = self.table.approval(&item.approval_id).await?;
+        Ok(approval.map(|approval| (item, approval)))
+    }
+}

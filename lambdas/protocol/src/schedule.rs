@@ -1,0 +1,98 @@
+//! An approval's reminder and escalation: one-time schedules made when the request is stored,
+//! each invoking the remind function once at its time with `{approvalId, nudge}` (and then
+//! deleted by the scheduler). Nothing polls: an approval without a policy has no schedule, and
+//! one decided early finds its schedules fire on a closed record, which sends nothing. A nudge
+//! due within a minute (a retried or late request) is skipped: the scheduler could not deliver
+//! it on time, and might refuse a time already past. A schedule that cannot be made is logged
+//! and counted, never a reason to fail or hold up the approval.
+
+use hitl_core::{Approval, Nudge};
+use serde_json::json;
+
+use crate::ports::Scheduler;
+
+/// Where the schedules go and what they invoke, from the environment the template sets.
+#[derive(Debug, Clone)]
+pub struct Schedules {
+    /// The stack's schedule group.
+    pub group: String,
+    /// The role the scheduler assumes to invoke the remind function.
+    pub role_arn: String,
+    /// The remind function.
+    pub target_arn: String,
+    pub remind_after_secs: Option<u64>,
+    pub escalate_after_secs: Option<u64>,
+}
+
+/// The schedule of `nudge` for an approval: `<approval id>-<nudge>`, unique in the group (a
+/// retried request finds it made).
+pub fn name(approval: &Approval, nudge: Nudge) -> String {
+    format!("{}-{}", approval.id, nudge.as_str())
+}
+
+/// A nudge due sooner than this after now is not scheduled: EventBridge Scheduler runs a
+/// one-time schedule within a minute of its time at best.
+pub const SOONEST_SECS: u64 = 60;
+
+impl Schedules {
+    /// The nudges this stack sends for `approval` at `now`, with the second each is due; those
+    /// due within [`SOONEST_SECS`] are left out.
+    pub fn due(&self, approval: &Approval, now: u64) -> Vec<(Nudge, u64)> {
+        [
+            (Nudge::Remind, self.remind_after_secs),
+            (Nudge::Escalate, self.escalate_after_secs),
+        ]
+        .into_iter()
+        .filter_map(|(nudge, after)| Some((nudge, approval.created_at.saturating_add(after?))))
+        .filter(|(_, at)| *at >= now.saturating_add(SOONEST_SECS))
+        .collect()
+    }
+
+    /// Makes the approval's schedules; one already made (by an earlier attempt) is left as it
+    /// is. Returns the nudges that could not be scheduled, each with why (logged here).
+    pub async fn make(
+        &self,
+        scheduler: &impl Scheduler,
+        approval: &Approval,
+        now: u64,
+    ) -> Vec<(Nudge, String)> {
+        let mut failed = Vec::new();
+        for (nudge, at) in self.due(approval, now) {
+            let input = json!({"approvalId": approval.id.as_str(), "nudge": nudge});
+            if let Err(error) = scheduler.create(&name(approval, nudge), at, &input).await {
+                tracing::error!(approval = %approval.id, nudge = nudge.as_str(), %error, "a nudge could not be scheduled");
+                failed.push((nudge, error));
+            }
+        }
+        failed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_are_named_by_approval_and_due_after_their_delays() {
+        let approval: Approval = serde_json::from_value(json!({
+            "id": "abcdefghijklmnopqrstuvwxyz", "task_token": "t", "status": "pending",
+            "request": {"title": "T", "requester": "a@b.co"}, "execution_arn": "arn",
+            "created_at": 1000, "expires_at": 5000, "ttl": 9000, "reviewers": ["r@b.co"],
+        }))
+        .expect("a record");
+        let schedules = Schedules {
+            group: "g".into(),
+            role_arn: "role".into(),
+            target_arn: "fn".into(),
+            remind_after_secs: Some(60),
+            escalate_after_secs: None,
+        };
+        assert_eq!(schedules.due(&approval, 1000), [(Nudge::Remind, 1060)]);
+        // A retried or late request: what is due within a minute is skipped.
+        assert_eq!(schedules.due(&approval, 1001), []);
+        assert_eq!(
+            name(&approval, Nudge::Escalate),
+            "abcdefghijklmnopqrstuvwxyz-escalate"
+        );
+    }
+}

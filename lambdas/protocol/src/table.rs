@@ -1,0 +1,109 @@
+//! The approvals table, as the protocol uses it: reads, and conditional writes whose condition
+//! the table checks, so the table (not a function instance) decides every race.
+//!
+//! The one rule for a condition the table refuses: the write answers
+//! [`Written::ConditionFailed`], never an error; an adapter maps its store's own signal
+//! (DynamoDB's `ConditionalCheckFailedException`) to it in one place.
+
+use std::fmt;
+
+use hitl_core::{Approval, ApprovalId, Claim, LinkItem, LinkKey, Nudge, Transition};
+
+/// How a conditional write went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Written {
+    /// The condition held and the write was made.
+    Done,
+    /// The condition did not hold: nothing was written.
+    ConditionFailed,
+}
+
+/// Why the table did not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableError {
+    /// The table refuses the item as it is (a number out of its range, nesting too deep): the
+    /// request itself is at fault and a retry cannot help.
+    Refused(String),
+    /// Anything else (throttling, the network, a timeout, permissions): it may work if tried
+    /// again. The write may have been made (an answer lost on the way back).
+    Failed(String),
+}
+
+impl fmt::Display for TableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(message) | Self::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for TableError {}
+
+/// What every side reads: consistent reads of one item.
+pub trait Table {
+    /// The approval record `id`; `None` when there is none, or the item is not a record.
+    async fn approval(&self, id: &ApprovalId) -> Result<Option<Approval>, TableError>;
+
+    /// The link item under `key`; `None` when there is none, or the item is not a link.
+    async fn link(&self, key: &LinkKey) -> Result<Option<LinkItem>, TableError>;
+}
+
+/// The request side's writes (the reminder's too): storing an approval, its links, and what
+/// was sent.
+pub trait RequestTable: Table {
+    /// Stores `approval` unless an item with its id exists.
+    async fn put_approval(&self, approval: &Approval) -> Result<Written, TableError>;
+
+    /// Sets the record's task token, attempt and `token_set_at` (= `now`) to `approval`'s, while
+    /// the record is open (`pending` or `deciding`) and holds an earlier attempt's token: a
+    /// stored attempt below `approval.attempt` or none; any attempt when `approval.attempt` is
+    /// `None`, which then removes the stored one.
+    async fn refresh_token(&self, approval: &Approval, now: u64) -> Result<Written, TableError>;
+
+    /// Stores a new link item unless its key is taken.
+    async fn put_link(&self, link: &LinkItem) -> Result<Written, TableError>;
+
+    /// Records on the approval that `reviewer`'s message went out at `now`, if the record exists.
+    async fn mark_notified(
+        &self,
+        id: &ApprovalId,
+        reviewer: &str,
+        now: u64,
+    ) -> Result<Written, TableError>;
+
+    /// Records on the approval that its Slack message went out at `now`, if the record exists.
+    async fn mark_slack_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError>;
+
+    /// Marks `nudge` sent at `now`, only if it was not, the approval is `pending` or `deciding`
+    /// and it expires after `now`.
+    async fn mark_nudged(
+        &self,
+        id: &ApprovalId,
+        nudge: Nudge,
+        now: u64,
+    ) -> Result<Written, TableError>;
+}
+
+/// The decision side's writes, each the conditional form of a rule of `hitl_core::rules`.
+pub trait DecisionTable: Table {
+    /// Records `claim` as a vote short of the quorum (`votes` = [`Approval::votes_with`]), only
+    /// while the record is `pending`, expires after `claim.at`, and still holds exactly the
+    /// votes `approval` holds (as many of them: while open they are approvals only).
+    async fn count(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError>;
+
+    /// `pending → deciding` with `claim` (or a stale claim taken over, see
+    /// `hitl_core::rules::stale_cutoff`), only while the record expires after `claim.at` and
+    /// still holds exactly the votes `approval` holds.
+    async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError>;
+
+    /// Applies `transition` to a record that still holds `claim` (`deciding`, claimed at
+    /// `claim.at`): finalising keeps the claim as the decision (`decided_at`, and the votes of
+    /// `approval` with the claim's); expiring and reverting drop it.
+    async fn settle(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        transition: Transition,
+    ) -> Result<Written, TableError>;
+}

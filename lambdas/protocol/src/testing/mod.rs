@@ -1,0 +1,88 @@
+//! An in-memory implementation of every port, sharing one [`World`], that can be told to fail
+//! the way AWS fails ([`Fault`]: throttled, a condition that fails, a lost answer, a timeout, a
+//! crash between two steps), and a way to run the protocol's futures step by step.
+
+mod orchestrator;
+mod services;
+mod table;
+mod world;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll, Waker},
+};
+
+pub use orchestrator::{ATTEMPTS, Execution, MemoryOrchestrator, Phase, Resume};
+pub use services::{MemoryChat, MemoryClock, MemoryIds, MemoryScheduler, MemoryTopic};
+pub use table::MemoryTable;
+pub use world::{
+    Call, Fault, Fired, Observable, Outcome, Published, State, Step, TIMEOUT_MILLIS, World,
+};
+
+use crate::{messenger::Messenger, request::Requester, reviewer::Reviewer, settings::Settings};
+
+/// The request side on `world`.
+pub type MemoryRequester =
+    Requester<MemoryTable, MemoryTopic, MemoryScheduler, MemoryChat, MemoryClock, MemoryIds>;
+
+/// The reminder on `world`.
+pub type MemoryMessenger = Messenger<MemoryTable, MemoryTopic, MemoryClock, MemoryIds>;
+
+/// The decision side on `world`.
+pub type MemoryReviewer = Reviewer<MemoryTable, MemoryOrchestrator, MemoryClock>;
+
+impl World {
+    /// The remind function's ports on this world.
+    pub fn messenger(&self, settings: Settings) -> MemoryMessenger {
+        Messenger {
+            table: MemoryTable(self.clone()),
+            notifier: MemoryTopic(self.clone()),
+            clock: MemoryClock(self.clone()),
+            ids: MemoryIds(self.clone()),
+            settings,
+        }
+    }
+
+    /// The request side's ports on this world, with a chat channel or not.
+    pub fn requester(&self, settings: Settings, chat: bool) -> MemoryRequester {
+        Requester {
+            messenger: self.messenger(settings),
+            scheduler: MemoryScheduler(self.clone()),
+            chat: chat.then(|| MemoryChat(self.clone())),
+        }
+    }
+
+    /// The review function's ports on this world, resuming a state machine or a durable
+    /// execution.
+    pub fn reviewer(&self, state_machine: bool) -> MemoryReviewer {
+        Reviewer {
+            table: MemoryTable(self.clone()),
+            orchestrator: MemoryOrchestrator {
+                world: self.clone(),
+                state_machine,
+            },
+            clock: MemoryClock(self.clone()),
+        }
+    }
+}
+
+/// Polls `future` once.
+pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// Runs `future` to its end on `world`, as operation `by`; `None` when it crashed (an armed
+/// [`Fault::Crash`]).
+pub fn run<F: Future>(world: &World, by: usize, future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    loop {
+        world.with(|s| s.current = by);
+        if let Poll::Ready(output) = poll_once(future.as_mut()) {
+            return Some(output);
+        }
+        if world.with(|s| std::mem::take(&mut s.crashed)) {
+            return None;
+        }
+    }
+}

@@ -401,7 +401,8 @@ fn no_file_of_any_crate_imports_in_a_cycle() {
     );
 }
 
-/// The pure parts of the kit and the protocol core: no AWS SDK anywhere in what they build on.
+/// The pure parts of the kit, the protocol core and the protocol behind its ports: no AWS SDK
+/// anywhere in what they build on.
 #[test]
 fn the_pure_crates_build_on_no_aws_sdk() {
     let metadata = metadata();
@@ -439,6 +440,7 @@ fn the_pure_crates_build_on_no_aws_sdk() {
         "kit-cdk",
         "kit-iam",
         "hitl-core",
+        "hitl-protocol",
     ] {
         let (root, _) = names
             .iter()

@@ -50,3 +50,51 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
         Ok(sent)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hitl_core::{ApprovalKey, ApprovalRequest, Nudge, TaskToken};
+    use serde_json::json;
+
+    use crate::testing::{World, run, settings};
+
+    const NOW: u64 = 1_750_000_000;
+
+    #[test]
+    fn a_reminder_goes_once_to_who_has_not_voted_however_often_it_fires() {
+        let world = World::at(NOW);
+        let requester = world.requester(settings(), false);
+        let key = ApprovalKey {
+            execution_arn: "arn:execution".into(),
+            state_name: "RequestApproval".into(),
+            entered_time: "t".into(),
+            item: None,
+        };
+        let request = json!({"title": "T", "requester": "req@x.io"});
+        let request = ApprovalRequest::from_value(&request).expect("a valid request");
+        let token = TaskToken::new("token").expect("a token");
+        let approval = requester
+            .new_approval(token, Some(0), &key, request, NOW)
+            .expect("an approval");
+        run(&world, 1, requester.request_approval(&approval, NOW))
+            .expect("no crash")
+            .expect("requested");
+        world.with(|s| s.now_millis += 120_000);
+        let messenger = world.messenger(settings());
+        let id = approval.id.as_str();
+        let sent = run(&world, 2, messenger.nudge(id, Nudge::Remind)).expect("no crash");
+        assert_eq!(sent, Ok(3));
+        let again = run(&world, 3, messenger.nudge(id, Nudge::Remind)).expect("no crash");
+        assert_eq!(again, Ok(0));
+        let reminders = world.with(|s| {
+            s.published
+                .iter()
+                .filter(|m| m.message.subject.starts_with("Reminder: "))
+                .count()
+        });
+        assert_eq!(reminders, 3);
+        let unknown =
+            run(&world, 4, messenger.nudge("nosuchid", Nudge::Escalate)).expect("no crash");
+        assert_eq!(unknown, Ok(0));
+    }
+}

@@ -187,3 +187,6 @@ fn not_sent(stored: &Stored) -> Result<Value, Failure> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

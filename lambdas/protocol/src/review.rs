@@ -4,7 +4,7 @@
 use hitl_core::{
     Approval, LinkId, LinkItem,
     attachment::{self, Attachment},
-    page,
+    download, page,
     rules::{self, View},
 };
 
@@ -50,12 +50,12 @@ impl<T: Table, O, K: Clock> Reviewer<T, O, K> {
             Err((status, html)) => return Download::Page(status, html),
         };
         let now = self.clock.now();
-        let (status, html) = match attachment::download(&approval, index, now) {
-            attachment::Download::Presign(object, secs) => {
+        let (status, html) = match download::download(&approval, index, now) {
+            download::Download::Presign(object, secs) => {
                 return Download::Presign(object.clone(), secs);
             }
-            attachment::Download::NotFound => page::not_found(),
-            attachment::Download::Closed => match rules::view(&approval, now) {
+            download::Download::NotFound => page::not_found(),
+            download::Download::Closed => match rules::view(&approval, now) {
                 View::Decided => page::decided(&approval, now),
                 _ => page::expired(&approval, now),
             },

@@ -1,20 +1,22 @@
 //! The hitl request function. Step Functions invokes it from the approval task with
 //! `{taskToken, executionArn, stateName, stateEnteredTime, retryCount, request}`
 //! (`.waitForTaskToken`): it stores the approval and one link per reviewer, and sends each
-//! reviewer his own link. The workflow then waits until the
-//! review function sends the token back, or the task times out.
+//! reviewer his own link (`hitl_protocol::Requester`). The workflow then waits until the review
+//! function sends the token back, or the task times out.
 //!
 //! Idempotent: a retried invocation finds the stored record and sends only what was not sent.
 //! The task token is stored in the table and nowhere else: not in messages, links or logs.
 
+mod handler;
+
+use hitl_protocol::Settings;
 use lambda_runtime::service_fn;
-use request::{handler, settings::Settings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::config_loader().load().await;
-    let context = handler::Context::new(&aws, settings);
-    lambda_runtime::run(service_fn(|event| handler::handle(&context, event))).await
+    let requester = hitl_aws::functions::requester(&aws, settings);
+    lambda_runtime::run(service_fn(|event| handler::handle(&requester, event))).await
 }

@@ -1,7 +1,7 @@
 //! The attachments' downloads: a click on an attachment's link on the page
 //! (`…/approvals/<link id>/attachments/<n>`) is answered with a redirect to a GET of the object
 //! presigned at that moment with the role's current credentials, for a few minutes
-//! (`hitl_core::attachment::download`). Never earlier: a URL presigned with temporary
+//! (`hitl_core::download::download`). Never earlier: a URL presigned with temporary
 //! credentials stops working when they expire. Presigning is SigV4 computed here (a signer,
 //! not an S3 client); S3 checks the role's `s3:GetObject` when the URL is opened.
 

@@ -1,25 +1,19 @@
-//! One HTTP request: route, refuse what must be refused, show or decide.
+//! One HTTP request: route, refuse what HTTP refuses (method, cross-site), then the protocol's
+//! decision side: show, download or decide.
 
+use hitl_aws::table::DynamoTable;
 use hitl_core::{
-    Approval, Claim, ExecutionState, LinkId, LinkItem, SendOutcome, attachment,
-    download::{self, Download},
+    LinkId,
     form::{self, Refusal},
     page,
-    rules::{self, AfterGone, Ballot, PostVerdict, after_gone, after_send, task_output},
 };
+use hitl_protocol::{Download, Reviewer};
 use lambda_http::{Body, Error, Request, Response, http::Method};
 
-use hitl_aws::now;
-
-use crate::{
-    downloads::Downloads,
-    resume::Orchestrator,
-    store::{Claimed, Table},
-};
+use crate::{clock::SystemClock, downloads::Downloads, resume::Orchestrator};
 
 pub struct Context {
-    pub table: Table,
-    pub orchestrator: Orchestrator,
+    pub reviewer: Reviewer<DynamoTable, Orchestrator, SystemClock>,
     pub downloads: Downloads,
 }
 
@@ -88,39 +82,26 @@ async fn download(
         let (status, html) = page::refused(&Refusal::Method);
         return (status, html, None);
     }
-    let (status, html) = match context.table.find(link).await {
-        Ok(Some((_, approval))) => {
-            let now = now();
-            match download::download(&approval, index, now) {
-                // HEAD asks whether the link works, and gets no URL (one presigned for GET
-                // would be refused to a HEAD).
-                Download::Presign(..) if method == Method::HEAD => (200, String::new()),
-                Download::Presign(object, secs) => {
-                    if let Some(url) = context.downloads.presign(object, secs).await {
-                        return (302, String::new(), Some(url));
-                    }
-                    page::unavailable()
-                }
-                Download::NotFound => page::not_found(),
-                Download::Closed => match rules::view(&approval, now) {
-                    rules::View::Decided => page::decided(&approval, now),
-                    _ => page::expired(&approval, now),
-                },
+    match context.reviewer.download(link, index).await {
+        // HEAD asks whether the link works, and gets no URL (one presigned for GET would be
+        // refused to a HEAD).
+        Download::Presign(..) if method == Method::HEAD => (200, String::new(), None),
+        Download::Presign(object, secs) => match context.downloads.presign(&object, secs).await {
+            Some(url) => (302, String::new(), Some(url)),
+            None => {
+                let (status, html) = page::unavailable();
+                (status, html, None)
             }
-        }
-        Ok(None) => page::not_found(),
-        Err(error) => {
-            tracing::error!(%error, "cannot read the approvals table");
-            page::unavailable()
-        }
-    };
-    (status, html, None)
+        },
+        Download::Page(status, html) => (status, html, None),
+    }
 }
 
 fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The review page (`GET`, `HEAD`) or a decision (`POST`), once HTTP's refusals are passed.
 async fn answer(context: &Context, request: &Request) -> (u16, String) {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD && method != Method::POST {
@@ -136,209 +117,14 @@ async fn answer(context: &Context, request: &Request) -> (u16, String) {
     {
         return page::refused(&Refusal::CrossSite);
     }
-    let Some(id) = link_id(request.uri().path()) else {
+    let Some(link) = link_id(request.uri().path()) else {
         return page::not_found();
     };
-    let found = match context.table.find(&id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return page::not_found(),
-        Err(error) => {
-            tracing::error!(%error, "cannot read the approvals table");
-            return page::unavailable();
-        }
-    };
-    let (link, approval) = found;
     if method == Method::POST {
-        decide(context, request.body().as_ref(), &link, approval).await
+        context.reviewer.post(&link, request.body().as_ref()).await
     } else {
-        let now = now();
-        let open = matches!(rules::view(&approval, now), rules::View::Pending { .. });
-        let downloads: Vec<String> = match open {
-            true => (0..approval.request.attachments.len())
-                .map(|i| attachment::download_href(id.as_str(), i))
-                .collect(),
-            false => Vec::new(),
-        };
-        page::show(&approval, &link.reviewer, &downloads, now)
+        context.reviewer.show(&link).await
     }
-}
-
-/// The page for a POST that may not claim, per the rules.
-fn verdict_page(verdict: PostVerdict, approval: &Approval, now: u64) -> Option<(u16, String)> {
-    match verdict {
-        PostVerdict::Claim => None,
-        PostVerdict::NotFound => Some(page::not_found()),
-        PostVerdict::Expired => Some(page::expired(approval, now)),
-        PostVerdict::AlreadyDecided => Some(page::decided(approval, now)),
-        PostVerdict::BeingDecided => Some(page::being_decided(approval, now)),
-    }
-}
-
-async fn decide(
-    context: &Context,
-    body: &[u8],
-    link: &LinkItem,
-    approval: Approval,
-) -> (u16, String) {
-    let form = match form::parse(body) {
-        Ok(form) => form,
-        Err(error) => return page::refused(&Refusal::Form(error)),
-    };
-    let now = now();
-    let claim = Claim {
-        decision: form.decision,
-        comment: form.comment.clone(),
-        reviewer: link.reviewer.clone(),
-        at: now,
-    };
-    let approval = match cast(context, &claim, approval, now).await {
-        Ok(claimed) => claimed,
-        Err(page) => return page,
-    };
-    let outcome = send(context, &approval, &claim).await;
-    let transition = after_send(claim.decision, outcome);
-    if let Err(error) = context.table.settle(&approval, &claim, transition).await {
-        // Step Functions has its answer; the record keeps the claim, which reads as "being
-        // decided" until it goes stale.
-        tracing::error!(approval = %approval.id, %error, "cannot settle the approval");
-    }
-    let mut settled = approval;
-    settled.apply_claim(&claim);
-    settled.apply(transition);
-    tracing::info!(approval = %settled.id, status = settled.status.as_str(), "decision handled");
-    match outcome {
-        SendOutcome::Accepted => page::confirmation(&settled, now),
-        SendOutcome::TaskGone => page::expired(&settled, now),
-        SendOutcome::Transient => page::retry(&settled, &link.reviewer, &form, now),
-    }
-}
-
-/// Weighs the reviewer's vote against the record: a page when it does not decide (refused by
-/// the rules, his earlier vote, or an approval counted short of the quorum), or the record
-/// claimed for `claim` (as read before the claim). A lost race is weighed again against the
-/// record as it is now: the approval counted just before may make this one the deciding one.
-async fn cast(
-    context: &Context,
-    claim: &Claim,
-    mut approval: Approval,
-    now: u64,
-) -> Result<Approval, (u16, String)> {
-    let reviewer = &claim.reviewer;
-    for _ in 0..3 {
-        if let Some(page) = verdict_page(rules::post(Some(&approval), now), &approval, now) {
-            return Err(page);
-        }
-        let won = match rules::ballot(&approval, reviewer, claim.decision) {
-            Ballot::AlreadyVoted => return Err(page::voted(&approval, reviewer, now)),
-            Ballot::Count => context.table.count(&approval, claim).await,
-            Ballot::Decide => context.table.claim(&approval, claim).await,
-        };
-        match won {
-            Ok(Claimed::Won) if approval.decides(claim.decision) => return Ok(approval),
-            Ok(Claimed::Won) => {
-                approval.votes = approval.votes_with(claim);
-                tracing::info!(approval = %approval.id, votes = approval.votes.len(), "vote counted");
-                return Err(page::counted(&approval, reviewer, now));
-            }
-            Ok(Claimed::Lost) => {}
-            Err(error) => {
-                tracing::error!(%error, "cannot record the vote");
-                return Err(page::unavailable());
-            }
-        }
-        // Someone else got there first: weigh the vote again on the record as it is now.
-        approval = match context.table.approval(approval.id.as_str()).await {
-            Ok(Some(current)) => current,
-            Ok(None) => return Err(page::not_found()),
-            Err(error) => {
-                tracing::error!(%error, "cannot read the approvals table");
-                return Err(page::unavailable());
-            }
-        };
-    }
-    Err(page::being_decided(&approval, now))
-}
-
-/// Sends the decision with the record's token. When the task is gone, a retried attempt of a
-/// Step Functions task may have refreshed the token since the record was read: send again with
-/// the newer one (a few times at most). Otherwise the execution says what happened
-/// ([`gone`]).
-async fn send(context: &Context, approval: &Approval, claim: &Claim) -> SendOutcome {
-    let mut token = approval.task_token.clone();
-    for _ in 0..3 {
-        let outcome = context
-            .orchestrator
-            .resume(&token, task_output(approval, claim))
-            .await;
-        if outcome != SendOutcome::TaskGone {
-            return outcome;
-        }
-        let current = match context.orchestrator.tokens_are_refreshed() {
-            false => None,
-            true => match context.table.approval(approval.id.as_str()).await {
-                Ok(current) => current,
-                Err(error) => {
-                    tracing::error!(%error, "cannot read the approvals table");
-                    return SendOutcome::Transient;
-                }
-            },
-        };
-        if let Some(AfterGone::Resend(newer)) = current
-            .as_ref()
-            .map(|c| after_gone(&token, claim, Some(c), None, now()))
-        {
-            token = newer;
-            continue;
-        }
-        return gone(context, approval, claim, &token, current.as_ref()).await;
-    }
-    SendOutcome::Transient
-}
-
-/// A task or callback found gone, and no newer token to try. If the execution ended with this
-/// very decision, it went through and only its answer was lost (the SDK's retry then found the
-/// task closed): the decision stands. An execution still running is watched for a few seconds
-/// (it ends at once after its decision); then a Step Functions task may still be retried (the
-/// reviewer tries again), a durable callback's id never changes. Ended otherwise: expired.
-async fn gone(
-    context: &Context,
-    approval: &Approval,
-    claim: &Claim,
-    token: &hitl_core::TaskToken,
-    current: Option<&Approval>,
-) -> SendOutcome {
-    let state = watched(context, approval).await;
-    if let Some(state) = &state {
-        let outcome = rules::after_closed(claim, state);
-        if outcome == SendOutcome::Accepted {
-            tracing::info!(approval = %approval.id, "a closed task, its decision found in the execution");
-        }
-        if outcome != SendOutcome::Transient || !context.orchestrator.tokens_are_refreshed() {
-            return outcome;
-        }
-    }
-    if !context.orchestrator.tokens_are_refreshed() {
-        return SendOutcome::Transient;
-    }
-    let running = state.map(|s| s == ExecutionState::Running);
-    match after_gone(token, claim, current, running, now()) {
-        AfterGone::Resend(_) | AfterGone::Revert => SendOutcome::Transient,
-        AfterGone::Expire => SendOutcome::TaskGone,
-    }
-}
-
-/// How the execution stands, watched while it runs: three seconds at most, well inside the
-/// function's timeout.
-async fn watched(context: &Context, approval: &Approval) -> Option<ExecutionState> {
-    let mut state = None;
-    for wait in [0, 250, 500, 1_000, 1_500] {
-        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-        state = context.orchestrator.state(&approval.execution_arn).await;
-        if state != Some(ExecutionState::Running) {
-            break;
-        }
-    }
-    state
 }
 
 #[cfg(test)]

@@ -3,13 +3,16 @@
 //! `POST /approvals/{link id}` records a decision, but only once the orchestrator (Step
 //! Functions, or the durable workflow) has accepted it: claim (`pending → deciding`,
 //! conditional), `SendTaskSuccess` or `SendDurableExecutionCallbackSuccess`, then finalise,
-//! expire or revert. Two racing POSTs resume the execution once; the loser sees who decided.
+//! expire or revert (`hitl_protocol::Reviewer`). Two racing POSTs resume the execution once; the
+//! loser sees who decided.
 
+mod clock;
 mod downloads;
 mod handler;
 mod resume;
-mod store;
 
+use hitl_aws::table::DynamoTable;
+use hitl_protocol::Reviewer;
 use lambda_http::service_fn;
 
 #[tokio::main(flavor = "current_thread")]
@@ -19,8 +22,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
     let aws = hitl_aws::config_loader().load().await;
     let context = handler::Context {
-        table: store::Table::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        orchestrator: resume::Orchestrator::from_env(&aws)?,
+        reviewer: Reviewer {
+            table: DynamoTable::on(&aws, table),
+            orchestrator: resume::Orchestrator::from_env(&aws)?,
+            clock: clock::SystemClock,
+        },
         downloads: downloads::Downloads::new(&aws),
     };
     lambda_http::run(service_fn(|request| handler::handle(&context, request))).await

@@ -15,6 +15,7 @@ pub enum Orchestrator {
 }
 
 impl Orchestrator {
+    /// The orchestrator `ORCHESTRATOR` names, its client on `aws`.
     pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, String> {
         match std::env::var("ORCHESTRATOR").as_deref() {
             Err(_) | Ok("step-functions") => Ok(Self::StepFunctions(aws_sdk_sfn::Client::new(aws))),
@@ -25,9 +26,12 @@ impl Orchestrator {
             )),
         }
     }
+}
 
+/// The protocol's port, on this stack's orchestrator.
+impl hitl_protocol::Orchestrator for Orchestrator {
     /// Sends `output` (the decision) with `token`.
-    pub async fn resume(&self, token: &TaskToken, output: String) -> SendOutcome {
+    async fn resume(&self, token: &TaskToken, output: String) -> SendOutcome {
         let failed = |code: Option<&str>, error: String| {
             tracing::warn!(%error, "sending the decision failed");
             code.map_or(SendOutcome::Transient, SendOutcome::from_error_code)
@@ -62,13 +66,13 @@ impl Orchestrator {
 
     /// Whether a gone task may come back with a newer token: a Step Functions task retried
     /// under `Retry` gets a new one. A durable callback's id never changes: gone is gone.
-    pub fn tokens_are_refreshed(&self) -> bool {
+    fn tokens_are_refreshed(&self) -> bool {
         matches!(self, Self::StepFunctions(_))
     }
 
     /// How the execution stands (`DescribeExecution` or `GetDurableExecution`); `None` when the
     /// orchestrator cannot say (an execution it does not know has ended, for Step Functions).
-    pub async fn state(&self, execution_arn: &str) -> Option<ExecutionState> {
+    async fn state(&self, execution_arn: &str) -> Option<ExecutionState> {
         match self {
             Self::StepFunctions(sfn) => state_machine_state(sfn, execution_arn).await,
             Self::Durable(lambda) => durable_state(lambda, execution_arn).await,

@@ -2,7 +2,8 @@
 //! Lambda durable function that does what the state machine does. It validates the request
 //! (an invalid one fails the execution at once, with the request function's error), then waits
 //! on a callback whose submitter stores the approval and notifies the reviewers through the
-//! request function's own code, with the callback id as the record's token; the review
+//! request function's own protocol (`hitl_protocol::Requester`), with the callback id as the
+//! record's token; the review
 //! function completes the callback with the decision. It ends approved (succeeded), rejected
 //! or expired (failed, `Rejected` or `Expired`), and tells the reviewers, as the state
 //! machine's endings do.
@@ -16,7 +17,7 @@ mod workflow;
 use std::sync::Arc;
 
 use aws_durable_execution_sdk::{self as durable, DurableContext, Options};
-use request::{handler::Context, settings::Settings};
+use hitl_protocol::Settings;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), durable::lambda_runtime::Error> {
@@ -25,10 +26,10 @@ async fn main() -> Result<(), durable::lambda_runtime::Error> {
     let aws = hitl_aws::config_loader().load().await;
     // The SDK's checkpoint client on the workspace's one HTTPS client and credential chain.
     let options = Options::builder().sdk_config(aws.clone()).build()?;
-    let context = Arc::new(Context::new(&aws, settings));
+    let requester = Arc::new(hitl_aws::functions::requester(&aws, settings));
     durable::run_with_options(
         move |event: serde_json::Value, ctx: DurableContext| {
-            workflow::run(context.clone(), event, ctx)
+            workflow::run(requester.clone(), event, ctx)
         },
         options,
     )

@@ -6,14 +6,12 @@ use aws_durable_execution_sdk::{
     BoxError, CallbackErrorKind, DurableContext, OperationError, OperationErrorKind, RetryDecision,
     StepContext, StepError, TypedError,
 };
+use hitl_aws::functions::AwsRequester;
 use hitl_core::{
     ApprovalKey, ApprovalRequest, Decision, Ending, INVALID_INPUT, TaskToken,
     has_title_and_requester,
 };
-use request::{
-    ending,
-    handler::{Context, Failure, request_approval},
-};
+use hitl_protocol::{Clock, Failure, ending};
 use serde_json::Value;
 
 /// The wait's name in the execution's history, and the approval key's state name.
@@ -24,7 +22,7 @@ pub const STEP: &str = "RequestApproval";
 const SUBMIT_ATTEMPTS: u32 = 4;
 
 pub async fn run(
-    context: Arc<Context>,
+    requester: Arc<AwsRequester>,
     event: Value,
     ctx: DurableContext,
 ) -> Result<Value, BoxError> {
@@ -44,26 +42,27 @@ pub async fn run(
     };
     // What the submitter would refuse (nobody left to review), refused before anything waits.
     let placeholder = TaskToken::new("validation").ok_or("a placeholder token")?;
-    context
+    requester
         .new_approval(placeholder, None, &key, request.clone(), 0)
         .map_err(|e| failed(Failure::invalid(e)))?;
 
     let submit = {
-        let context = context.clone();
+        let requester = requester.clone();
         let request = request.clone();
         move |_: StepContext, callback_id: String| async move {
             let token = TaskToken::new(&callback_id).ok_or("the callback id is empty")?;
-            let now = hitl_aws::now();
-            let approval = context
+            let now = requester.messenger.clock.now();
+            let approval = requester
                 .new_approval(token, None, &key, request, now)
                 .map_err(|e| failed(Failure::invalid(e)))?;
-            request_approval(&context, &approval, now)
+            requester
+                .request_approval(&approval, now)
                 .await
                 .map_err(failed)?;
             Ok(())
         }
     };
-    let timeout = Duration::from_secs(context.settings.approval_timeout_secs);
+    let timeout = Duration::from_secs(requester.messenger.settings.approval_timeout_secs);
     let decided = ctx
         .wait_for_callback::<Value, _, _>(submit)
         .name(STEP)
@@ -71,33 +70,9 @@ pub async fn run(
         .submitter_retry(retry)
         .await;
     match decided {
-        Ok(approval) => {
-            let decision = match approval["decision"].as_str() {
-                Some("approved") => Decision::Approved,
-                Some("rejected") => Decision::Rejected,
-                _ => {
-                    return Err(Box::new(TypedError::with_type(
-                        "UnknownDecision",
-                        "The callback came back without an approved or rejected decision.",
-                    )));
-                }
-            };
-            let text = |field: &str| approval[field].as_str().unwrap_or_default().to_owned();
-            let (reviewer, comment) = (text("reviewer"), text("comment"));
-            announce(
-                &ctx,
-                &context,
-                &request,
-                Some((decision, reviewer, comment.clone())),
-            )
-            .await;
-            match decision {
-                Decision::Approved => Ok(output(event, approval)),
-                Decision::Rejected => Err(Box::new(TypedError::with_type("Rejected", comment))),
-            }
-        }
+        Ok(approval) => decided_by(&ctx, &requester, &request, event, approval).await,
         Err(error) if timed_out(&error) => {
-            announce(&ctx, &context, &request, None).await;
+            announce(&ctx, &requester, &request, None).await;
             Err(Box::new(TypedError::with_type(
                 "Expired",
                 "No reviewer decided within the approval timeout.",
@@ -106,6 +81,40 @@ pub async fn run(
         // The submitter failed for good: its error (`Hitl.InvalidRequest`, `Hitl.Transient`)
         // ends the execution.
         Err(error) => Err(Box::new(error)),
+    }
+}
+
+/// The execution's end once the review function completed the callback with `approval`:
+/// succeeded with the approval, or failed `Rejected` with the comment; the reviewers told.
+async fn decided_by(
+    ctx: &DurableContext,
+    requester: &Arc<AwsRequester>,
+    request: &ApprovalRequest,
+    event: Value,
+    approval: Value,
+) -> Result<Value, BoxError> {
+    let decision = match approval["decision"].as_str() {
+        Some("approved") => Decision::Approved,
+        Some("rejected") => Decision::Rejected,
+        _ => {
+            return Err(Box::new(TypedError::with_type(
+                "UnknownDecision",
+                "The callback came back without an approved or rejected decision.",
+            )));
+        }
+    };
+    let text = |field: &str| approval[field].as_str().unwrap_or_default().to_owned();
+    let (reviewer, comment) = (text("reviewer"), text("comment"));
+    announce(
+        ctx,
+        requester,
+        request,
+        Some((decision, reviewer, comment.clone())),
+    )
+    .await;
+    match decision {
+        Decision::Approved => Ok(output(event, approval)),
+        Decision::Rejected => Err(Box::new(TypedError::with_type("Rejected", comment))),
     }
 }
 
@@ -123,7 +132,7 @@ fn output(mut event: Value, approval: Value) -> Value {
 /// ends all the same.
 async fn announce(
     ctx: &DurableContext,
-    context: &Arc<Context>,
+    requester: &Arc<AwsRequester>,
     request: &ApprovalRequest,
     decided: Option<(Decision, String, String)>,
 ) {
@@ -132,7 +141,7 @@ async fn announce(
         Some((Decision::Rejected, ..)) => "NotifyRejected",
         None => "NotifyExpired",
     };
-    let context = context.clone();
+    let requester = requester.clone();
     let request = request.clone();
     let sent = ctx
         .step(move |_| async move {
@@ -144,7 +153,7 @@ async fn announce(
                 },
                 None => Ending::Expired,
             };
-            ending::announce(&context, &request, ending)
+            ending::announce(&requester.messenger.notifier, &request, ending)
                 .await
                 .map_err(failed)?;
             Ok(())
@@ -156,7 +165,7 @@ async fn announce(
     }
 }
 
-/// A request function failure as the execution records it: its error name as the error type.
+/// A request-side failure as the execution records it: its error name as the error type.
 fn failed(failure: Failure) -> BoxError {
     Box::new(TypedError::with_type(
         failure.kind(),

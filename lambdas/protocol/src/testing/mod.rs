@@ -2,6 +2,7 @@
 //! the way AWS fails ([`Fault`]: throttled, a condition that fails, a lost answer, a timeout, a
 //! crash between two steps), and a way to run the protocol's futures step by step.
 
+mod execution;
 mod orchestrator;
 mod services;
 mod table;
@@ -13,7 +14,8 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-pub use orchestrator::{ATTEMPTS, Execution, MemoryOrchestrator, Phase, Resume};
+pub use execution::{ATTEMPTS, Execution, Phase, Resume};
+pub use orchestrator::MemoryOrchestrator;
 pub use services::{MemoryChat, MemoryClock, MemoryIds, MemoryScheduler, MemoryTopic};
 pub use table::MemoryTable;
 pub use world::{
@@ -64,6 +66,32 @@ impl World {
             },
             clock: MemoryClock(self.clone()),
         }
+    }
+}
+
+/// Settings for tests: three reviewers, a quorum of one, ten minutes to decide, a reminder
+/// after two minutes and an escalation to `boss@x.io` after four.
+pub fn settings() -> Settings {
+    Settings {
+        table: "approvals".into(),
+        topic_arn: "topic".into(),
+        review_base_url: "https://review.example/v1".into(),
+        approval_timeout_secs: 600,
+        retention_secs: 3600,
+        reviewers: ["ana@x.io", "ben@x.io", "cy@x.io"]
+            .map(str::to_owned)
+            .to_vec(),
+        attachment_buckets: Vec::new(),
+        escalate_to: vec!["boss@x.io".to_owned()],
+        schedules: Some(crate::schedule::Schedules {
+            group: "group".into(),
+            role_arn: "role".into(),
+            target_arn: "remind".into(),
+            remind_after_secs: Some(120),
+            escalate_after_secs: Some(240),
+        }),
+        quorum: 1,
+        slack_parameter: None,
     }
 }
 

@@ -3,16 +3,16 @@
 use hitl_core::{LinkId, ReviewerMessage};
 use serde_json::Value;
 
-use super::world::{Call, Outcome, Published, Step, World};
+use super::world::{Call, Outcome, Published, State, Step, World};
 use crate::ports::{Chat, Clock, Ids, Notifier, Pause, Scheduled, Scheduler};
 
-/// The reviewers' topic in memory: what it takes is in [`super::State::published`].
+/// The reviewers' topic in memory: what it takes is in [`State::published`].
 #[derive(Clone)]
 pub struct MemoryTopic(pub World);
 
 impl Notifier for MemoryTopic {
     async fn publish(&self, message: &ReviewerMessage) -> Result<(), String> {
-        let publish = |s: &mut super::State| {
+        let publish = |s: &mut State| {
             let at = s.now();
             let by = s.current;
             s.published.push(Published {
@@ -29,7 +29,7 @@ impl Notifier for MemoryTopic {
     }
 }
 
-/// The chat channel in memory: its posts are in [`super::State::posts`].
+/// The chat channel in memory: its posts are in [`State::posts`].
 #[derive(Clone)]
 pub struct MemoryChat(pub World);
 
@@ -47,13 +47,13 @@ impl Chat for MemoryChat {
     }
 }
 
-/// The scheduler in memory: its schedules are in [`super::State::schedules`].
+/// The scheduler in memory: its schedules are in [`State::schedules`].
 #[derive(Clone)]
 pub struct MemoryScheduler(pub World);
 
 impl Scheduler for MemoryScheduler {
     async fn create(&self, name: &str, at: u64, input: &Value) -> Result<Scheduled, String> {
-        let create = |s: &mut super::State| {
+        let create = |s: &mut State| {
             if s.schedules.contains_key(name) {
                 return Scheduled::AlreadyMade;
             }

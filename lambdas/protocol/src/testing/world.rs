@@ -18,7 +18,7 @@ use std::{
 use hitl_core::{Approval, ApprovalId, LinkItem, LinkKey, ReviewerMessage};
 use serde_json::Value;
 
-use super::orchestrator::{Execution, Resume};
+use super::execution::{Execution, Resume};
 
 /// A kind of port call, as a fault names it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -2,9 +2,11 @@
 //! SecureString parameter. Read once per instance and cached; never logged, and kept out of
 //! every error message (an HTTP client's errors can name the URL they failed on).
 
+use hitl_protocol::Chat;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+/// The Slack channel: its webhook, whose URL is read from `parameter` the first time it posts.
 pub struct Slack {
     parameter: String,
     ssm: aws_sdk_ssm::Client,
@@ -12,6 +14,7 @@ pub struct Slack {
 }
 
 impl Slack {
+    /// The channel whose webhook URL the SSM parameter `parameter` holds.
     pub fn new(parameter: String, ssm: aws_sdk_ssm::Client) -> Self {
         Self {
             parameter,
@@ -35,7 +38,7 @@ impl Slack {
                         format!(
                             "cannot read the SSM parameter {}: {}",
                             self.parameter,
-                            hitl_aws::describe(&e)
+                            crate::describe(&e)
                         )
                     })?;
                 let url = out
@@ -53,7 +56,7 @@ impl Slack {
     }
 
     /// Posts `payload` to the webhook. Errors name the parameter, never the URL.
-    pub async fn post(&self, payload: &Value) -> Result<(), String> {
+    async fn post_payload(&self, payload: &Value) -> Result<(), String> {
         let url = self.webhook().await?.to_owned();
         let body = payload.to_string();
         let result = tokio::task::spawn_blocking(move || {
@@ -83,6 +86,12 @@ impl Slack {
                 self.parameter
             )),
         }
+    }
+}
+
+impl Chat for Slack {
+    async fn post(&self, payload: &Value) -> Result<(), String> {
+        self.post_payload(payload).await
     }
 }
 

@@ -1,0 +1,94 @@
+//! The request side on the in-memory ports: a retried attempt, a nudge that cannot be scheduled.
+
+use hitl_core::{ApprovalKey, ApprovalRequest, TaskToken};
+use serde_json::json;
+
+use std::task::Poll;
+
+use crate::testing::{Call, Fault, World, poll_once, run, settings};
+
+const NOW: u64 = 1_750_000_000;
+
+fn key() -> ApprovalKey {
+    ApprovalKey {
+        execution_arn: "arn:execution".into(),
+        state_name: "RequestApproval".into(),
+        entered_time: "t".into(),
+        item: None,
+    }
+}
+
+fn request() -> ApprovalRequest {
+    ApprovalRequest::from_value(&json!({"title": "T", "requester": "req@x.io"}))
+        .expect("a valid request")
+}
+
+/// Attempt `attempt` of the task (its own token) asks for the approval.
+fn attempt(world: &World, attempt: u32) -> Result<serde_json::Value, crate::Failure> {
+    let requester = world.requester(settings(), false);
+    let token = TaskToken::new(format!("token-{attempt}")).expect("a token");
+    let approval = requester
+        .new_approval(token, Some(attempt), &key(), request(), NOW)
+        .expect("an approval");
+    run(world, 1, requester.request_approval(&approval, NOW)).expect("no crash")
+}
+
+#[test]
+fn a_retried_attempt_takes_the_token_and_sends_only_what_is_missing() {
+    let world = World::at(NOW);
+    let requester = world.requester(settings(), false);
+    let token = TaskToken::new("token-0").expect("a token");
+    let approval = requester
+        .new_approval(token, Some(0), &key(), request(), NOW)
+        .expect("an approval");
+    // The first attempt sends the first reviewer's message, then the topic throttles.
+    let mut first = std::pin::pin!(requester.request_approval(&approval, NOW));
+    let published = |world: &World| world.with(|s| s.published.len());
+    while published(&world) == 0 {
+        assert!(poll_once(first.as_mut()).is_pending());
+    }
+    world.arm(Call::Publish, Fault::Throttle);
+    let failed = loop {
+        if let Poll::Ready(answer) = poll_once(first.as_mut()) {
+            break answer.expect_err("the topic throttled");
+        }
+    };
+    assert_eq!(failed.kind(), crate::Failure::TRANSIENT);
+    assert_eq!(published(&world), 1);
+    attempt(&world, 1).expect("the retry goes through");
+    let reviewers: Vec<String> = world.with(|s| {
+        s.published
+            .iter()
+            .map(|m| m.message.reviewer.clone())
+            .collect()
+    });
+    assert_eq!(reviewers, ["ana@x.io", "ben@x.io", "cy@x.io"]);
+    // Lambda retries the same attempt: nothing is sent twice, the token stays.
+    attempt(&world, 1).expect("again");
+    assert_eq!(published(&world), 3);
+    let record = world
+        .with(|s| s.approvals.values().next().cloned())
+        .expect("stored");
+    assert_eq!(record.task_token.expose(), "token-1");
+    assert_eq!(record.attempt, Some(1));
+    // A late attempt takes nothing back and sends nothing.
+    attempt(&world, 0).expect("late");
+    let record = world
+        .with(|s| s.approvals.values().next().cloned())
+        .expect("stored");
+    assert_eq!(record.task_token.expose(), "token-1");
+    assert_eq!(published(&world), 3);
+}
+
+#[test]
+fn a_nudge_that_cannot_be_scheduled_never_fails_the_approval() {
+    let world = World::at(NOW);
+    world.arm(Call::CreateSchedule, Fault::Throttle);
+    attempt(&world, 0).expect("the approval is requested all the same");
+    let names: Vec<String> = world.with(|s| s.schedules.keys().cloned().collect());
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with("-escalate"), "{names:?}");
+    // A retry makes the missing one and leaves the made one.
+    attempt(&world, 1).expect("retried");
+    assert_eq!(world.with(|s| s.schedules.len()), 2);
+}

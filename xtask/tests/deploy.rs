@@ -256,6 +256,8 @@ fn bucket_of(runtime: &tokio::runtime::Runtime, cfn: &aws_sdk_cloudformation::Cl
         .expect("the bootstrap stack's BucketName output")
 }
 
+/// One scenario in the order a user lives it, each step on the stack the step before left (so one
+/// function, long on purpose: split, its steps would each redo the deploys before them).
 #[test]
 #[ignore = "builds the release functions and needs the tools venv: run through `cargo xtask test`"]
 fn deploy_update_recover_and_destroy_against_cloudformation() {

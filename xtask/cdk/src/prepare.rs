@@ -73,71 +73,12 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
     }
     let code = packages(sections);
     let versions = versions(sections);
-    if let Some(Json::Object(parameters)) = sections.get_mut("Parameters") {
-        for parameter in package_parameters() {
-            parameters.remove(parameter);
-        }
-        for name in parameters.keys() {
-            refused.push(format!(
-                "Parameters.{name}: cdk-from-cfn makes a parameter a constructor property, not a \
-                 stack parameter"
-            ));
-        }
-        if parameters.is_empty() {
-            sections.remove("Parameters");
-        }
-    }
+    strip_parameters(sections, &mut refused);
     let mut restored = Vec::new();
     if let Some(Json::Object(resources)) = sections.get_mut("Resources") {
         for (logical_id, resource) in resources.iter_mut() {
-            let Some(resource) = resource.as_object_mut() else {
-                continue;
-            };
-            if resource.contains_key("Condition") {
-                refused.push(format!(
-                    "Resources.{logical_id}.Condition: cdk-from-cfn evaluates conditions at synth \
-                     time"
-                ));
-            }
-            let mut dropped: Vec<String> = resource
-                .keys()
-                .filter(|k| !KEPT_RESOURCE_KEYS.contains(&k.as_str()) && *k != "Condition")
-                .cloned()
-                .collect();
-            // cdk-from-cfn writes metadata keys unquoted into TypeScript: keys that are no
-            // identifier (`cfn-lint`, `AWS::CloudFormation::Init`) are set by the app instead.
-            let odd_keys = resource
-                .get("Metadata")
-                .and_then(Json::as_object)
-                .is_some_and(|m| m.keys().any(|k| !is_identifier(k)));
-            if odd_keys {
-                dropped.push("Metadata".to_owned());
-            }
-            for attribute in dropped {
-                let value = resource.remove(&attribute).unwrap_or(Json::Null);
-                restored.push(Restored {
-                    logical_id: logical_id.clone(),
-                    attribute,
-                    value,
-                });
-            }
-            let kind = resource
-                .get("Type")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_owned();
-            for (_, property) in NEWER_PROPERTIES.iter().filter(|(t, _)| *t == kind) {
-                let taken = resource
-                    .get_mut("Properties")
-                    .and_then(Json::as_object_mut)
-                    .and_then(|p| p.remove(*property));
-                if let Some(value) = taken {
-                    restored.push(Restored {
-                        logical_id: logical_id.clone(),
-                        attribute: format!("Properties.{property}"),
-                        value,
-                    });
-                }
+            if let Some(resource) = resource.as_object_mut() {
+                set_aside(logical_id, resource, &mut restored, &mut refused);
             }
         }
     }
@@ -168,6 +109,82 @@ pub fn prepare(mut template: Json) -> Result<Prepared, Vec<String>> {
         })
     } else {
         Err(refused)
+    }
+}
+
+/// Removes the package parameters (the app's assets stand for them); any other parameter is
+/// refused.
+fn strip_parameters(sections: &mut Map<String, Json>, refused: &mut Vec<String>) {
+    let Some(Json::Object(parameters)) = sections.get_mut("Parameters") else {
+        return;
+    };
+    for parameter in package_parameters() {
+        parameters.remove(parameter);
+    }
+    for name in parameters.keys() {
+        refused.push(format!(
+            "Parameters.{name}: cdk-from-cfn makes a parameter a constructor property, not a \
+             stack parameter"
+        ));
+    }
+    if parameters.is_empty() {
+        sections.remove("Parameters");
+    }
+}
+
+/// Takes out of one resource what cdk-from-cfn cannot write (its attributes beyond the kept
+/// ones, metadata keys that are no identifier, properties newer than its schema), for the app
+/// to restore; a `Condition` is refused.
+fn set_aside(
+    logical_id: &str,
+    resource: &mut Map<String, Json>,
+    restored: &mut Vec<Restored>,
+    refused: &mut Vec<String>,
+) {
+    if resource.contains_key("Condition") {
+        refused.push(format!(
+            "Resources.{logical_id}.Condition: cdk-from-cfn evaluates conditions at synth time"
+        ));
+    }
+    let mut dropped: Vec<String> = resource
+        .keys()
+        .filter(|k| !KEPT_RESOURCE_KEYS.contains(&k.as_str()) && *k != "Condition")
+        .cloned()
+        .collect();
+    // cdk-from-cfn writes metadata keys unquoted into TypeScript: keys that are no identifier
+    // (`cfn-lint`, `AWS::CloudFormation::Init`) are set by the app instead.
+    let odd_keys = resource
+        .get("Metadata")
+        .and_then(Json::as_object)
+        .is_some_and(|m| m.keys().any(|k| !is_identifier(k)));
+    if odd_keys {
+        dropped.push("Metadata".to_owned());
+    }
+    for attribute in dropped {
+        let value = resource.remove(&attribute).unwrap_or(Json::Null);
+        restored.push(Restored {
+            logical_id: logical_id.to_owned(),
+            attribute,
+            value,
+        });
+    }
+    let kind = resource
+        .get("Type")
+        .and_then(Json::as_str)
+        .unwrap_or("")
+        .to_owned();
+    for (_, property) in NEWER_PROPERTIES.iter().filter(|(t, _)| *t == kind) {
+        let taken = resource
+            .get_mut("Properties")
+            .and_then(Json::as_object_mut)
+            .and_then(|p| p.remove(*property));
+        if let Some(value) = taken {
+            restored.push(Restored {
+                logical_id: logical_id.to_owned(),
+                attribute: format!("Properties.{property}"),
+                value,
+            });
+        }
     }
 }
 

@@ -9,12 +9,19 @@
 //! while IAM propagates it ("The role ARN does not have required permissions set to API
 //! Gateway"): [`set`] retries that for [`PROPAGATION`], as the IAM User Guide advises for
 //! changes that are "eventually consistent" (Troubleshooting IAM, "Changes that I make are not
-//! always immediately visible").
+//! always immediately visible"), every 21 seconds: API Gateway takes one `UpdateAccount` per
+//! 20 seconds per account ("Amazon API Gateway quotas", a quota that cannot be raised), and
+//! answers a faster one `TooManyRequestsException`, retried as well.
+//!
+//! A role the deployer may not read (`iam:GetRole` denied: the kit's own permissions name only
+//! its roles) or whose trust policy has conditions the kit cannot evaluate is kept, with a
+//! warning: the kit never replaces a setting it cannot show to be broken.
 
 use std::{future::Future, time::Duration};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
+use aws_sdk_apigateway::error::ProvideErrorMetadata;
 use kit_aws::Aws;
 use kit_base::status::status;
 use kit_iam::{Authorization, Principal, evaluate};
@@ -36,6 +43,8 @@ pub enum Current {
     Works(String),
     /// A role that does not (why).
     Broken(String, String),
+    /// A role the kit cannot check (why): kept, with a warning.
+    Unverified(String, String),
 }
 
 /// What the bootstrap deploy does about the setting.
@@ -50,7 +59,7 @@ pub struct Plan {
 /// The plan for `current`, given whether the bootstrap stack already holds its role (kept in the
 /// stack, so that an update never drops it).
 pub fn plan(current: &Current, stack_has_role: bool) -> Plan {
-    let set_account = !matches!(current, Current::Works(_));
+    let set_account = matches!(current, Current::Unset | Current::Broken(..));
     Plan {
         render_role: set_account || stack_has_role,
         set_account,
@@ -68,7 +77,7 @@ pub async fn current(aws: &Aws) -> Result<Current> {
     };
     let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
     let role = aws.iam().get_role().role_name(&name).send().await;
-    let trust = match role {
+    let document = match role {
         Ok(out) => out.role.and_then(|r| r.assume_role_policy_document),
         Err(e)
             if e.as_service_error()
@@ -76,35 +85,73 @@ pub async fn current(aws: &Aws) -> Result<Current> {
         {
             return Ok(Current::Broken(arn, "the role no longer exists".to_owned()));
         }
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("AccessDenied") =>
+        {
+            let why = format!("the deployer may not read it (iam:GetRole on {name})");
+            return Ok(Current::Unverified(arn, why));
+        }
         Err(e) => {
             return Err(e).with_context(|| format!("cannot read the role {name} (iam:GetRole)"));
         }
     };
     // The setting names a role of this very account.
     let account = arn.split(':').nth(4).unwrap_or_default();
-    Ok(match trusted(trust.as_deref().unwrap_or(""), account) {
-        true => Current::Works(arn),
-        false => Current::Broken(
+    Ok(match trust(document.as_deref().unwrap_or(""), account) {
+        Trust::Trusted => Current::Works(arn),
+        Trust::Untrusted => Current::Broken(
             arn,
             format!("its trust policy does not let {SERVICE} assume it"),
+        ),
+        Trust::Unknown => Current::Unverified(
+            arn,
+            "its trust policy has conditions the kit cannot evaluate".to_owned(),
         ),
     })
 }
 
-/// Whether the trust policy `document` (as `GetRole` gives it: URL-encoded JSON) lets API
-/// Gateway assume the role for `account`.
-pub fn trusted(document: &str, account: &str) -> bool {
+/// What a role's trust policy says of API Gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    Trusted,
+    Untrusted,
+    /// Not allowed as the kit evaluates it, but an `Allow` statement has a condition on a key
+    /// other than `aws:SourceAccount` (the only one the kit knows API Gateway's value of).
+    Unknown,
+}
+
+/// What the trust policy `document` (as `GetRole` gives it: URL-encoded JSON) says of API
+/// Gateway assuming the role for `account`.
+pub fn trust(document: &str, account: &str) -> Trust {
     let decoded = percent_encoding::percent_decode_str(document).decode_utf8_lossy();
     let Ok(policy) = kit_iam::policy::Policy::parse(&decoded) else {
-        return false;
+        return Trust::Untrusted;
     };
+    if trusted(&policy, account) {
+        return Trust::Trusted;
+    }
+    let other_keys = policy
+        .statements
+        .iter()
+        .filter(|s| s.effect == kit_iam::policy::Effect::Allow)
+        .flat_map(|s| &s.conditions)
+        .any(|c| c.key != "aws:sourceaccount");
+    match other_keys {
+        true => Trust::Unknown,
+        false => Trust::Untrusted,
+    }
+}
+
+/// Whether `policy` lets API Gateway assume the role for `account`.
+fn trusted(policy: &kit_iam::policy::Policy, account: &str) -> bool {
     let request = Authorization {
         principal: Principal::Service(SERVICE.to_owned()),
         action: "sts:AssumeRole".to_owned(),
         resource: "*".to_owned(),
         context: [("aws:sourceaccount".to_owned(), vec![account.to_owned()])].into(),
     };
-    evaluate::trust(&policy, &request).is_allowed()
+    evaluate::trust(policy, &request).is_allowed()
 }
 
 /// Says what the deploy keeps.
@@ -118,9 +165,19 @@ pub fn report(current: &Current) {
             "Replacing",
             format!("the account's API Gateway logging role {arn}: {why}"),
         ),
+        Current::Unverified(arn, why) => status(
+            "Keeping",
+            format!(
+                "the account's API Gateway logging role {arn} unverified: {why} (`cargo xtask \
+                 status` and API Gateway's stage logs show whether it works)"
+            ),
+        ),
         Current::Unset => {}
     }
 }
+
+/// One `UpdateAccount` per this long: API Gateway's quota is one per 20 seconds per account.
+pub const UPDATE_PAUSE: Duration = Duration::from_secs(21);
 
 /// Points the account's setting at `role_arn`, retrying while IAM propagates a new role.
 pub async fn set(aws: &Aws, role_arn: &str) -> Result<()> {
@@ -133,7 +190,7 @@ pub async fn set(aws: &Aws, role_arn: &str) -> Result<()> {
             .build();
         client.update_account().patch_operations(patch).send().await
     };
-    retry_while_propagating(update, Duration::from_secs(5), PROPAGATION).await?;
+    retry_while_propagating(update, UPDATE_PAUSE, PROPAGATION).await?;
     status(
         "Set",
         format!("the account's API Gateway logging role to {role_arn}"),
@@ -142,7 +199,8 @@ pub async fn set(aws: &Aws, role_arn: &str) -> Result<()> {
 }
 
 /// Runs `call` until it succeeds, retrying a `BadRequestException` (how API Gateway refuses a
-/// role IAM has not propagated yet) every `pause` for up to `limit`.
+/// role IAM has not propagated yet) and a `TooManyRequestsException` (its quota) every `pause`
+/// for up to `limit`.
 pub async fn retry_while_propagating<F, Fut, T, E, R>(
     mut call: F,
     pause: Duration,
@@ -160,8 +218,11 @@ where
             Ok(done) => return Ok(done),
             Err(error) => error,
         };
-        let refused =
-            error.as_service_error().and_then(|e| e.code()) == Some("BadRequestException");
+        let code = error.as_service_error().and_then(|e| e.code());
+        let refused = matches!(
+            code,
+            Some("BadRequestException" | "TooManyRequestsException")
+        );
         if !refused || started.elapsed() + pause > limit {
             let message = aws_sdk_apigateway::error::DisplayErrorContext(&error).to_string();
             bail!("API Gateway refused the logging role: {message}");

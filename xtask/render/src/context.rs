@@ -185,20 +185,6 @@ pub fn reviewer_logical_id(email: &str) -> String {
 
 impl<'a> StackContext<'a> {
     pub fn new(config: &'a Effective, definition: String) -> Self {
-        let mut tags = vec![
-            Tag {
-                key: "hitl:project",
-                value: config.project.as_str(),
-            },
-            Tag {
-                key: "hitl:environment",
-                value: config.environment.as_str(),
-            },
-        ];
-        tags.extend(config.tags.iter().map(|(k, v)| Tag {
-            key: k.as_str(),
-            value: v.as_str(),
-        }));
         Self {
             project: config.project.as_str(),
             environment: config.environment.as_str(),
@@ -209,56 +195,28 @@ impl<'a> StackContext<'a> {
             reviewers: config
                 .reviewers
                 .iter()
-                .map(|e| Reviewer {
-                    email: e.as_str(),
-                    logical_id: reviewer_logical_id(e.as_str()),
-                })
+                .map(|e| reviewer(e.as_str()))
                 .collect(),
-            reviewer_list: config
-                .reviewers
-                .iter()
-                .map(|e| e.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            subscribers: {
-                let escalated = config.escalation.iter().flat_map(|e| &e.to);
-                let mut emails: Vec<&str> = config.reviewers.iter().map(|e| e.as_str()).collect();
-                for email in escalated {
-                    if !emails.contains(&email.as_str()) {
-                        emails.push(email.as_str());
-                    }
-                }
-                emails
-                    .into_iter()
-                    .map(|email| Reviewer {
-                        email,
-                        logical_id: reviewer_logical_id(email),
-                    })
-                    .collect()
-            },
+            reviewer_list: joined(config.reviewers.iter().map(|e| e.as_str())),
+            subscribers: subscribers(config),
             quorum: config.quorum.get(),
             schedules: config.schedules().then(|| Schedules {
                 remind_after_seconds: config.remind_after.map(|d| d.secs()),
                 escalate_after_seconds: config.escalation.as_ref().map(|e| e.after.secs()),
-                escalate_list: config
-                    .escalation
-                    .iter()
-                    .flat_map(|e| &e.to)
-                    .map(|e| e.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
+                escalate_list: joined(
+                    config
+                        .escalation
+                        .iter()
+                        .flat_map(|e| &e.to)
+                        .map(|e| e.as_str()),
+                ),
             }),
             attachment_buckets: config
                 .attachment_buckets
                 .iter()
                 .map(|b| b.as_str())
                 .collect(),
-            attachment_bucket_list: config
-                .attachment_buckets
-                .iter()
-                .map(|b| b.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            attachment_bucket_list: joined(config.attachment_buckets.iter().map(|b| b.as_str())),
             slack_webhook_parameter: config.slack_webhook_parameter.as_ref().map(|p| p.as_str()),
             slack_webhook_kms_key: config.slack_webhook_kms_key.as_ref().map(|k| k.as_str()),
             slack_parameter_path: config
@@ -287,7 +245,7 @@ impl<'a> StackContext<'a> {
                     other => other,
                 },
             },
-            tags,
+            tags: tags(config),
             definition,
             orchestrator: config.orchestrator.as_str(),
             durable: (config.orchestrator == Orchestrator::DurableFunction).then(|| Durable {
@@ -298,4 +256,41 @@ impl<'a> StackContext<'a> {
             }),
         }
     }
+}
+
+/// The stack's tags: the kit's two, then the config's.
+fn tags(config: &Effective) -> Vec<Tag<'_>> {
+    let kit = [
+        ("hitl:project", config.project.as_str()),
+        ("hitl:environment", config.environment.as_str()),
+    ];
+    let configured = config.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    kit.into_iter()
+        .chain(configured)
+        .map(|(key, value)| Tag { key, value })
+        .collect()
+}
+
+fn reviewer(email: &str) -> Reviewer<'_> {
+    Reviewer {
+        email,
+        logical_id: reviewer_logical_id(email),
+    }
+}
+
+/// Who the topic reaches: the reviewers, then each escalation recipient not among them.
+fn subscribers(config: &Effective) -> Vec<Reviewer<'_>> {
+    let escalated = config.escalation.iter().flat_map(|e| &e.to);
+    let mut emails: Vec<&str> = config.reviewers.iter().map(|e| e.as_str()).collect();
+    for email in escalated {
+        if !emails.contains(&email.as_str()) {
+            emails.push(email.as_str());
+        }
+    }
+    emails.into_iter().map(reviewer).collect()
+}
+
+/// A list for a template: comma-separated.
+fn joined<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(",")
 }

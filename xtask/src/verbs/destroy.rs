@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use hitl_aws::describe;
 use kit_aws::Aws;
 use kit_base::status::{confirm, status};
-use kit_config::values::Endpoint;
+use kit_config::{Effective, values::Endpoint};
 use kit_deploy::{self, BOOTSTRAP_STACK, STACK_TIMEOUT, stack};
 use kit_local::runner::Runner;
 
@@ -67,51 +67,62 @@ pub fn run(global: &Global, yes: bool, all: bool) -> Result<()> {
         anyhow::bail!("destroy cancelled: nothing was deleted");
     }
     if present {
-        let template = runtime.block_on(stack::deployed_template(&cfn, name))?;
-        let kept = retained(&runtime, &aws, name, &template)?;
-        let state_machine = runtime
-            .block_on(stack::find(&cfn, name))?
-            .and_then(|s| s.output("StateMachineArn").map(str::to_owned));
-        runtime.block_on(stack::delete(&cfn, name, STACK_TIMEOUT))?;
-        if aws.local.is_some() {
-            runtime.block_on(kit_local::emulation::teardown(
-                &aws,
-                name,
-                &template,
-                state_machine.as_deref(),
-            ));
-        }
-        status("Destroyed", name);
-        for (id, physical) in kept {
-            status("Kept", format!("{id} ({physical}) by its deletion policy"));
-        }
-        let _ = std::fs::remove_file(kit_deploy::outputs_path(&effective));
+        runtime.block_on(destroy_stack(&aws, &effective))?;
     }
     if let Some(boot) = bootstrap {
-        let bucket = boot.output("BucketName").map(str::to_owned);
-        let template = runtime.block_on(stack::deployed_template(&cfn, BOOTSTRAP_STACK))?;
-        let kept = retained(&runtime, &aws, BOOTSTRAP_STACK, &template)?;
-        runtime.block_on(stack::delete(&cfn, BOOTSTRAP_STACK, STACK_TIMEOUT))?;
-        if let Some(bucket) = bucket {
-            let removed = runtime.block_on(empty_and_delete_bucket(&aws.s3(), &bucket))?;
-            status(
-                "Deleted",
-                format!("bucket {bucket} ({removed} object versions)"),
-            );
-        }
-        status("Destroyed", BOOTSTRAP_STACK);
-        // The bucket is retained by CloudFormation and emptied and deleted above.
-        for (id, physical) in kept.iter().filter(|(id, _)| id != "AssetBucket") {
-            status(
-                "Kept",
-                format!(
-                    "{id} ({physical}): API Gateway's account setting in {} points at it for \
-                     every REST API there; once no stage there logs, delete it by hand \
-                     (the next bootstrap makes a new one)",
-                    aws.region()
-                ),
-            );
-        }
+        runtime.block_on(destroy_bootstrap(&aws, &boot))?;
+    }
+    Ok(())
+}
+
+/// Deletes the environment's stack (and, locally, what the emulation made for it); says what
+/// its deletion policies kept.
+async fn destroy_stack(aws: &Aws, effective: &Effective) -> Result<()> {
+    let cfn = aws.cloudformation();
+    let name = effective.stack_name.as_str();
+    let template = stack::deployed_template(&cfn, name).await?;
+    let kept = retained(aws, name, &template).await?;
+    let state_machine = stack::find(&cfn, name)
+        .await?
+        .and_then(|s| s.output("StateMachineArn").map(str::to_owned));
+    stack::delete(&cfn, name, STACK_TIMEOUT).await?;
+    if aws.local.is_some() {
+        kit_local::emulation::teardown(aws, name, &template, state_machine.as_deref()).await;
+    }
+    status("Destroyed", name);
+    for (id, physical) in kept {
+        status("Kept", format!("{id} ({physical}) by its deletion policy"));
+    }
+    let _ = std::fs::remove_file(kit_deploy::outputs_path(effective));
+    Ok(())
+}
+
+/// Deletes the bootstrap stack, then empties and deletes its bucket; says what it kept.
+async fn destroy_bootstrap(aws: &Aws, boot: &stack::Deployed) -> Result<()> {
+    let cfn = aws.cloudformation();
+    let bucket = boot.output("BucketName").map(str::to_owned);
+    let template = stack::deployed_template(&cfn, BOOTSTRAP_STACK).await?;
+    let kept = retained(aws, BOOTSTRAP_STACK, &template).await?;
+    stack::delete(&cfn, BOOTSTRAP_STACK, STACK_TIMEOUT).await?;
+    if let Some(bucket) = bucket {
+        let removed = empty_and_delete_bucket(&aws.s3(), &bucket).await?;
+        status(
+            "Deleted",
+            format!("bucket {bucket} ({removed} object versions)"),
+        );
+    }
+    status("Destroyed", BOOTSTRAP_STACK);
+    // The bucket is retained by CloudFormation and emptied and deleted above.
+    for (id, physical) in kept.iter().filter(|(id, _)| id != "AssetBucket") {
+        status(
+            "Kept",
+            format!(
+                "{id} ({physical}): API Gateway's account setting in {} points at it for every \
+                 REST API there; once no stage there logs, delete it by hand (the next bootstrap \
+                 makes a new one)",
+                aws.region()
+            ),
+        );
     }
     Ok(())
 }
@@ -178,12 +189,7 @@ async fn bucket_users(aws: &Aws, bucket: &str, except: &str) -> Result<Vec<Strin
 
 /// The resources of the stack that CloudFormation will keep: DeletionPolicy Retain (or
 /// RetainExceptOnCreate) in the template, with their physical IDs.
-fn retained(
-    runtime: &tokio::runtime::Runtime,
-    aws: &Aws,
-    name: &str,
-    template: &str,
-) -> Result<Vec<(String, String)>> {
+async fn retained(aws: &Aws, name: &str, template: &str) -> Result<Vec<(String, String)>> {
     let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
     let keeps: Vec<String> = doc["Resources"]
         .as_mapping()
@@ -201,13 +207,12 @@ fn retained(
         return Ok(Vec::new());
     }
     // Physical IDs are a courtesy: if CloudFormation cannot list them, name the resources anyway.
-    let physical: Vec<(String, String)> = runtime
-        .block_on(
-            aws.cloudformation()
-                .describe_stack_resources()
-                .stack_name(name)
-                .send(),
-        )
+    let physical: Vec<(String, String)> = aws
+        .cloudformation()
+        .describe_stack_resources()
+        .stack_name(name)
+        .send()
+        .await
         .map(|out| {
             out.stack_resources
                 .unwrap_or_default()

@@ -191,79 +191,90 @@ fn account(effective: &Effective) -> Vec<Finding> {
             return findings;
         };
         findings.push(found(Weight::Ok, "AWS region", region.clone()));
-        let Some(provider) = sdk.credentials_provider() else {
-            findings.push(found(
-                Weight::Missing,
-                "AWS credentials",
-                "no credential provider",
-            ));
-            return findings;
-        };
-        let credentials =
-            tokio::time::timeout(Duration::from_secs(10), provider.provide_credentials()).await;
-        match credentials {
-            Ok(Ok(credentials)) => {
-                let key: Vec<char> = credentials.access_key_id().chars().collect();
-                let shown: String = key[key.len().saturating_sub(4)..].iter().collect();
-                let kind = match credentials.expiry() {
-                    Some(_) => "temporary",
-                    None => "long-term",
-                };
-                findings.push(found(
-                    Weight::Ok,
-                    "AWS credentials",
-                    format!("access key …{shown} ({kind})"),
-                ));
-            }
-            Ok(Err(e)) => {
-                findings.push(found(
-                    Weight::Missing,
-                    "AWS credentials",
-                    format!(
-                        "none usable ({}): aws configure, aws sso login, or --profile",
-                        e.to_string()
-                            .split_whitespace()
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                ));
-                return findings;
-            }
-            Err(_) => {
-                findings.push(found(
-                    Weight::Missing,
-                    "AWS credentials",
-                    "no answer within 10 s from the credential chain",
-                ));
+        let aws = kit_aws::Aws { sdk, local: None };
+        match credentials(&aws).await {
+            Ok(finding) => findings.push(finding),
+            Err(finding) => {
+                findings.push(finding);
                 return findings;
             }
         }
-        let aws = kit_aws::Aws { sdk, local: None };
-        let cfn = aws.cloudformation();
-        let bootstrap = tokio::time::timeout(
-            Duration::from_secs(10),
-            kit_deploy::stack::find(&cfn, BOOTSTRAP_STACK),
-        )
-        .await;
-        findings.push(match bootstrap {
-            Ok(Ok(Some(stack))) => found(
-                Weight::Ok,
-                "bootstrap stack",
-                format!("{BOOTSTRAP_STACK} in {region} ({})", stack.status),
-            ),
-            Ok(Ok(None)) => found(
-                Weight::Ok,
-                "bootstrap stack",
-                format!("{BOOTSTRAP_STACK} not in {region} yet: the first deploy creates it"),
-            ),
-            Ok(Err(e)) => found(Weight::Missing, "bootstrap stack", format!("{e:#}")),
-            Err(_) => found(
-                Weight::Missing,
-                "bootstrap stack",
-                format!("CloudFormation in {region} did not answer within 10 s"),
-            ),
-        });
+        findings.push(bootstrap(&aws, &region).await);
         findings.extend(simulate::check(&aws, effective).await);
         findings
     })
+}
+
+/// Whether the credential chain gives credentials within 10 s: `Err` when it does not (the
+/// checks that need them are skipped).
+async fn credentials(aws: &kit_aws::Aws) -> Result<Finding, Finding> {
+    let Some(provider) = aws.sdk.credentials_provider() else {
+        return Err(found(
+            Weight::Missing,
+            "AWS credentials",
+            "no credential provider",
+        ));
+    };
+    let credentials =
+        tokio::time::timeout(Duration::from_secs(10), provider.provide_credentials()).await;
+    match credentials {
+        Ok(Ok(credentials)) => {
+            let key: Vec<char> = credentials.access_key_id().chars().collect();
+            let shown: String = key[key.len().saturating_sub(4)..].iter().collect();
+            let kind = match credentials.expiry() {
+                Some(_) => "temporary",
+                None => "long-term",
+            };
+            Ok(found(
+                Weight::Ok,
+                "AWS credentials",
+                format!("access key …{shown} ({kind})"),
+            ))
+        }
+        Ok(Err(e)) => {
+            let error = e
+                .to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            Err(found(
+                Weight::Missing,
+                "AWS credentials",
+                format!("none usable ({error}): aws configure, aws sso login, or --profile"),
+            ))
+        }
+        Err(_) => Err(found(
+            Weight::Missing,
+            "AWS credentials",
+            "no answer within 10 s from the credential chain",
+        )),
+    }
+}
+
+/// Whether the bootstrap stack is there (a first deploy makes it).
+async fn bootstrap(aws: &kit_aws::Aws, region: &str) -> Finding {
+    let cfn = aws.cloudformation();
+    let bootstrap = tokio::time::timeout(
+        Duration::from_secs(10),
+        kit_deploy::stack::find(&cfn, BOOTSTRAP_STACK),
+    )
+    .await;
+    match bootstrap {
+        Ok(Ok(Some(stack))) => found(
+            Weight::Ok,
+            "bootstrap stack",
+            format!("{BOOTSTRAP_STACK} in {region} ({})", stack.status),
+        ),
+        Ok(Ok(None)) => found(
+            Weight::Ok,
+            "bootstrap stack",
+            format!("{BOOTSTRAP_STACK} not in {region} yet: the first deploy creates it"),
+        ),
+        Ok(Err(e)) => found(Weight::Missing, "bootstrap stack", format!("{e:#}")),
+        Err(_) => found(
+            Weight::Missing,
+            "bootstrap stack",
+            format!("CloudFormation in {region} did not answer within 10 s"),
+        ),
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use hitl_aws::describe;
 use kit_aws::workflow::Workflow;
@@ -15,144 +15,164 @@ use crate::{cli::Global, kit};
 pub fn run(global: &Global, json: bool) -> Result<()> {
     let effective = kit::effective(global, &[])?;
     let runtime = crate::runtime::new()?;
-    let report = runtime.block_on(async {
-        let aws = super::outputs::connect(&effective).await?;
-        let cfn = aws.cloudformation();
-        let name = effective.stack_name.as_str();
-        let Some(deployed) = stack::find(&cfn, name).await? else {
-            return anyhow::Ok(json!({ "stack": name, "status": "NOT_DEPLOYED" }));
-        };
-        let events: Vec<serde_json::Value> = cfn
-            .describe_stack_events()
-            .stack_name(name)
-            .send()
-            .await
-            .map(|o| o.stack_events.unwrap_or_default())
-            .unwrap_or_default()
-            .into_iter()
-            .take(5)
-            .map(|e| {
-                json!({
-                    "time": e.timestamp.map(|t| t.to_string()),
-                    "resource": e.logical_resource_id,
-                    "status": e.resource_status.map(|s| s.as_str().to_owned()),
-                    "reason": e.resource_status_reason,
-                })
-            })
-            .collect();
-        let approvals = match deployed.output("TableName") {
-            Some(table) => Some(approvals(&aws, table).await?),
-            None => None,
-        };
-        let pending = approvals
-            .as_ref()
-            .map(|a| a.values().filter(|r| r.status == "pending").count());
-        let mut executions = BTreeMap::<String, usize>::new();
-        let mut recent = Vec::new();
-        // As `outputs` reads them: locally, the alias moto drops is read back.
-        let outputs = super::outputs::read(&effective).await?;
-        if let Ok(workflow) = Workflow::of(&outputs) {
-            for execution in workflow.list(&aws, 100).await? {
-                *executions.entry(execution.status.clone()).or_default() += 1;
-                if recent.len() < RECENT_IN_JSON {
-                    let record = approvals.as_ref().and_then(|a| a.get(&execution.arn));
-                    recent.push(recent_execution(&execution, record));
-                }
-            }
-        }
-        // Locally moto skips email subscriptions (the outboxes stand in for them).
-        let topic = super::subscriptions::topic_arn(&aws, &deployed, name).await;
-        let reviewers: Option<Vec<serde_json::Value>> = match topic {
-            Some(topic) if aws.local.is_none() => {
-                let listed = super::subscriptions::list(&aws, &topic).await?;
-                let configured: Vec<String> = effective
-                    .reviewers
-                    .iter()
-                    .map(|r| r.as_str().to_owned())
-                    .collect();
-                Some(
-                    super::subscriptions::states(&configured, &listed)
-                        .into_iter()
-                        .map(|(reviewer, state)| {
-                            json!({ "reviewer": reviewer, "subscription": state.describe() })
-                        })
-                        .collect(),
-                )
-            }
-            _ => None,
-        };
-        Ok(json!({
-            "stack": name,
-            "status": deployed.status.as_str(),
-            "events": events,
-            "executions": executions,
-            "recent_executions": recent,
-            "pending_approvals": pending,
-            "reviewers": reviewers,
-        }))
-    })?;
+    let report = runtime.block_on(report(&effective))?;
     if json {
         anstream::println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+    } else {
+        print(&report);
     }
+    Ok(())
+}
+
+/// What `status --json` prints.
+async fn report(effective: &kit_config::Effective) -> Result<Value> {
+    let aws = super::outputs::connect(effective).await?;
+    let cfn = aws.cloudformation();
+    let name = effective.stack_name.as_str();
+    let Some(deployed) = stack::find(&cfn, name).await? else {
+        return Ok(json!({ "stack": name, "status": "NOT_DEPLOYED" }));
+    };
+    let events = latest_events(&aws, name).await;
+    let approvals = match deployed.output("TableName") {
+        Some(table) => Some(approvals(&aws, table).await?),
+        None => None,
+    };
+    let pending = approvals
+        .as_ref()
+        .map(|a| a.values().filter(|r| r.status == "pending").count());
+    let (executions, recent) = executions(effective, &aws, approvals.as_ref()).await?;
+    // Locally moto skips email subscriptions (the outboxes stand in for them).
+    let reviewers = match super::subscriptions::topic_arn(&aws, &deployed, name).await {
+        Some(topic) if aws.local.is_none() => Some(reviewer_states(effective, &aws, &topic).await?),
+        _ => None,
+    };
+    Ok(json!({
+        "stack": name,
+        "status": deployed.status.as_str(),
+        "events": events,
+        "executions": executions,
+        "recent_executions": recent,
+        "pending_approvals": pending,
+        "reviewers": reviewers,
+    }))
+}
+
+/// The stack's five latest events (none when they cannot be read).
+async fn latest_events(aws: &kit_aws::Aws, name: &str) -> Vec<Value> {
+    aws.cloudformation()
+        .describe_stack_events()
+        .stack_name(name)
+        .send()
+        .await
+        .map(|o| o.stack_events.unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .take(5)
+        .map(|e| {
+            json!({
+                "time": e.timestamp.map(|t| t.to_string()),
+                "resource": e.logical_resource_id,
+                "status": e.resource_status.map(|s| s.as_str().to_owned()),
+                "reason": e.resource_status_reason,
+            })
+        })
+        .collect()
+}
+
+/// The workflow's last hundred executions counted by status, and the most recent of them with
+/// how their approvals ended.
+async fn executions(
+    effective: &kit_config::Effective,
+    aws: &kit_aws::Aws,
+    approvals: Option<&BTreeMap<String, Record>>,
+) -> Result<(BTreeMap<String, usize>, Vec<Value>)> {
+    let mut counts = BTreeMap::<String, usize>::new();
+    let mut recent = Vec::new();
+    // As `outputs` reads them: locally, the alias moto drops is read back.
+    let outputs = super::outputs::read(effective).await?;
+    if let Ok(workflow) = Workflow::of(&outputs) {
+        for execution in workflow.list(aws, 100).await? {
+            *counts.entry(execution.status.clone()).or_default() += 1;
+            if recent.len() < RECENT_IN_JSON {
+                let record = approvals.and_then(|a| a.get(&execution.arn));
+                recent.push(recent_execution(&execution, record));
+            }
+        }
+    }
+    Ok((counts, recent))
+}
+
+/// Each configured reviewer's email subscription to `topic`.
+async fn reviewer_states(
+    effective: &kit_config::Effective,
+    aws: &kit_aws::Aws,
+    topic: &str,
+) -> Result<Vec<Value>> {
+    let listed = super::subscriptions::list(aws, topic).await?;
+    let configured: Vec<String> = effective
+        .reviewers
+        .iter()
+        .map(|r| r.as_str().to_owned())
+        .collect();
+    Ok(super::subscriptions::states(&configured, &listed)
+        .into_iter()
+        .map(|(reviewer, state)| json!({ "reviewer": reviewer, "subscription": state.describe() }))
+        .collect())
+}
+
+/// The report for people.
+fn print(report: &Value) {
+    let text = |value: &Value| value.as_str().unwrap_or("").to_owned();
     anstream::println!(
         "stack              {} ({})",
-        report["stack"].as_str().unwrap_or(""),
-        report["status"].as_str().unwrap_or("")
+        text(&report["stack"]),
+        text(&report["status"])
     );
     if let Some(pending) = report["pending_approvals"].as_u64() {
         anstream::println!("pending approvals  {pending}");
     }
     if let Some(counts) = report["executions"].as_object() {
-        let text: Vec<String> = counts
+        let counted: Vec<String> = counts
             .iter()
             .map(|(k, v)| format!("{v} {}", k.to_lowercase()))
             .collect();
-        anstream::println!(
-            "executions         {}",
-            if text.is_empty() {
-                "none".to_owned()
-            } else {
-                text.join(", ")
-            }
-        );
+        let counted = if counted.is_empty() {
+            "none".to_owned()
+        } else {
+            counted.join(", ")
+        };
+        anstream::println!("executions         {counted}");
     }
     let recent = report["recent_executions"].as_array().into_iter().flatten();
     for execution in recent.take(RECENT_SHOWN) {
         anstream::println!(
             "  {:<10} {}  {}  {}",
-            execution["status"].as_str().unwrap_or(""),
-            execution["started"].as_str().unwrap_or(""),
-            execution["name"].as_str().unwrap_or(""),
+            text(&execution["status"]),
+            text(&execution["started"]),
+            text(&execution["name"]),
             ending_text(execution)
         );
     }
     if let Some(reviewers) = report["reviewers"].as_array() {
         anstream::println!("reviewers");
         for reviewer in reviewers {
-            anstream::println!(
-                "  {:<30} {}",
-                reviewer["reviewer"].as_str().unwrap_or(""),
-                reviewer["subscription"].as_str().unwrap_or("")
-            );
+            let (who, state) = (&reviewer["reviewer"], &reviewer["subscription"]);
+            anstream::println!("  {:<30} {}", text(who), text(state));
         }
     }
     if let Some(events) = report["events"].as_array().filter(|e| !e.is_empty()) {
         anstream::println!("latest events");
         for event in events {
+            let reason = event["reason"].as_str().map(|r| format!(": {r}"));
             anstream::println!(
                 "  {}  {} {}{}",
-                event["time"].as_str().unwrap_or(""),
-                event["status"].as_str().unwrap_or(""),
-                event["resource"].as_str().unwrap_or(""),
-                event["reason"]
-                    .as_str()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
+                text(&event["time"]),
+                text(&event["status"]),
+                text(&event["resource"]),
+                reason.unwrap_or_default()
             );
         }
     }
-    Ok(())
 }
 
 /// How many recent executions the text shows, and `--json` lists.

@@ -41,6 +41,7 @@ fn a_working_role_is_kept_and_the_kits_own_stays_in_its_stack() {
 fn a_role_works_only_if_api_gateway_may_assume_it() {
     let apigateway = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
         "Principal":{"Service":"apigateway.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let trusted = |document: &str, account: &str| trust(document, account) == Trust::Trusted;
     assert!(trusted(apigateway, "123456789012"));
     // As GetRole gives it: URL-encoded.
     let encoded =
@@ -56,6 +57,23 @@ fn a_role_works_only_if_api_gateway_may_assume_it() {
     assert!(!trusted(&other_account, "123456789012"));
     assert!(trusted(&other_account, "111111111111"));
     assert!(!trusted("not a policy", "123456789012"));
+    assert_eq!(trust(&other_account, "123456789012"), Trust::Untrusted);
+    // A condition on a key whose value the kit does not know: neither works nor broken.
+    let source_arn = apigateway.replace(
+        r#""Action":"sts:AssumeRole""#,
+        r#""Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:SourceArn":"arn:aws:apigateway:eu-west-1::/*"}}"#,
+    );
+    assert_eq!(trust(&source_arn, "123456789012"), Trust::Unknown);
+}
+
+#[test]
+fn a_role_the_kit_cannot_check_is_kept() {
+    let unverified = Current::Unverified(ROLE_ARN.to_owned(), "GetRole denied".to_owned());
+    let keep = Plan {
+        render_role: false,
+        set_account: false,
+    };
+    assert_eq!(plan(&unverified, false), keep);
 }
 
 fn refused(code: &str) -> SdkError<UpdateAccountError, ()> {
@@ -78,7 +96,9 @@ async fn a_new_role_is_retried_until_iam_has_propagated_it() {
         let n = calls.get();
         async move {
             match n {
-                1..=3 => Err(refused("BadRequestException")),
+                1 | 3 => Err(refused("BadRequestException")),
+                // API Gateway's quota of one UpdateAccount per 20 seconds.
+                2 => Err(refused("TooManyRequestsException")),
                 _ => Ok(n),
             }
         }

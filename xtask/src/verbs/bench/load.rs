@@ -37,13 +37,10 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
     );
     let (elapsed, mut latencies, succeeded) = runtime.block_on(async {
         let aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
-        let cfn = aws.cloudformation();
         let outputs = crate::verbs::outputs::read(&effective).await?;
-        let machine = outputs
-            .get("StateMachineArn")
-            .cloned()
-            .unwrap_or_default();
-        let template = stack::deployed_template(&cfn, &effective.stack_name).await?;
+        let machine = outputs.get("StateMachineArn").cloned().unwrap_or_default();
+        let template =
+            stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
         let outboxes: Vec<_> = emulation::outboxes(&effective.stack_name, &template)?
             .into_iter()
             .map(|(o, _)| o)
@@ -51,65 +48,9 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         // Old messages would be mistaken for this run's.
         while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
         let started = Instant::now();
-        let nonce = hitl_aws::now();
-        let mut starts = Vec::new();
-        for i in 0..executions {
-            let sfn = aws.sfn();
-            let machine = machine.clone();
-            starts.push(tokio::spawn(async move {
-                sfn.start_execution()
-                    .state_machine_arn(machine)
-                    .name(format!("bench-{nonce}-{i}"))
-                    .input(json!({"title": format!("bench {nonce} {i}"), "requester": "load@example.com"}).to_string())
-                    .send()
-                    .await
-                    .map(|o| o.execution_arn)
-                    .map_err(|e| anyhow::anyhow!("cannot start: {}", describe(&e)))
-            }));
-        }
-        let mut arns = Vec::new();
-        for start in starts {
-            arns.push(start.await??);
-        }
-        let mut posts = Vec::new();
-        let mut seen = 0;
-        while seen < executions {
-            if started.elapsed() > Duration::from_secs(600) {
-                bail!("only {seen} of {executions} reviewer messages in ten minutes");
-            }
-            for message in emulation::take_outbox(&aws, &outboxes, 1).await? {
-                let Some(link) = message.body.lines().find(|l| l.contains("/approvals/")) else {
-                    continue; // an outcome message
-                };
-                seen += 1;
-                let link = link.trim().to_owned();
-                posts.push(tokio::task::spawn_blocking(move || approve(&link)));
-            }
-        }
-        let mut latencies = Vec::new();
-        for post in posts {
-            latencies.push(post.await??);
-        }
-        let mut succeeded = 0;
-        let sfn = aws.sfn();
-        for arn in &arns {
-            loop {
-                let execution = sfn
-                    .describe_execution()
-                    .execution_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-                match execution.status {
-                    ExecutionStatus::Running => tokio::time::sleep(Duration::from_millis(100)).await,
-                    ExecutionStatus::Succeeded => {
-                        succeeded += 1;
-                        break;
-                    }
-                    _ => break,
-                }
-            }
-        }
+        let arns = start_all(&aws, &machine, executions).await?;
+        let latencies = approve_each(&aws, &outboxes, executions, started).await?;
+        let succeeded = count_succeeded(&aws, &arns).await?;
         anyhow::Ok((started.elapsed(), latencies, succeeded))
     })?;
     latencies.sort();
@@ -128,6 +69,87 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         bail!("{} executions did not succeed", executions - succeeded);
     }
     Ok(())
+}
+
+/// Starts `executions` executions of `machine` at once; their ARNs.
+async fn start_all(aws: &Aws, machine: &str, executions: usize) -> Result<Vec<String>> {
+    let nonce = hitl_aws::now();
+    let mut starts = Vec::new();
+    for i in 0..executions {
+        let sfn = aws.sfn();
+        let machine = machine.to_owned();
+        let input = json!({"title": format!("bench {nonce} {i}"), "requester": "load@example.com"});
+        starts.push(tokio::spawn(async move {
+            sfn.start_execution()
+                .state_machine_arn(machine)
+                .name(format!("bench-{nonce}-{i}"))
+                .input(input.to_string())
+                .send()
+                .await
+                .map(|o| o.execution_arn)
+                .map_err(|e| anyhow::anyhow!("cannot start: {}", describe(&e)))
+        }));
+    }
+    let mut arns = Vec::new();
+    for start in starts {
+        arns.push(start.await??);
+    }
+    Ok(arns)
+}
+
+/// Approves each reviewer message as soon as it arrives; how long each POST took.
+async fn approve_each(
+    aws: &Aws,
+    outboxes: &[emulation::Outbox],
+    executions: usize,
+    started: Instant,
+) -> Result<Vec<Duration>> {
+    let mut posts = Vec::new();
+    while posts.len() < executions {
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!(
+                "only {} of {executions} reviewer messages in ten minutes",
+                posts.len()
+            );
+        }
+        for message in emulation::take_outbox(aws, outboxes, 1).await? {
+            let Some(link) = message.body.lines().find(|l| l.contains("/approvals/")) else {
+                continue; // an outcome message
+            };
+            let link = link.trim().to_owned();
+            posts.push(tokio::task::spawn_blocking(move || approve(&link)));
+        }
+    }
+    let mut latencies = Vec::new();
+    for post in posts {
+        latencies.push(post.await??);
+    }
+    Ok(latencies)
+}
+
+/// How many of `arns` succeeded, each waited for while it runs.
+async fn count_succeeded(aws: &Aws, arns: &[String]) -> Result<usize> {
+    let mut succeeded = 0;
+    let sfn = aws.sfn();
+    for arn in arns {
+        loop {
+            let execution = sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            match execution.status {
+                ExecutionStatus::Running => tokio::time::sleep(Duration::from_millis(100)).await,
+                ExecutionStatus::Succeeded => {
+                    succeeded += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(succeeded)
 }
 
 /// Approves on the review page as a browser does; returns how long the page took.

@@ -127,39 +127,24 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
 
 #[cfg(test)]
 mod tests {
-    use hitl_core::{ApprovalKey, ApprovalRequest, LinkId, Status};
-    use serde_json::json;
+    use hitl_core::{LinkId, Status};
 
-    use crate::testing::{Call, Execution, Fault, World, run, settings};
+    use crate::testing::{Call, Execution, Fault, World, requested, run};
 
     const NOW: u64 = 1_750_000_000;
     const ARN: &str = "arn:execution";
 
     /// A world where execution `ARN` waits on `token-0` for an approval whose messages went
     /// out; the first reviewer's link.
-    fn requested(state_machine: bool) -> (World, LinkId) {
+    fn waiting(state_machine: bool) -> (World, LinkId) {
         let world = World::at(NOW);
         world.with(|s| {
             let mut execution = Execution::new(ARN, !state_machine, 600);
             execution.begin_attempt(NOW);
             s.executions.insert(ARN.to_owned(), execution);
         });
-        let requester = world.requester(settings(), false);
-        let key = ApprovalKey {
-            execution_arn: ARN.into(),
-            state_name: "RequestApproval".into(),
-            entered_time: "t".into(),
-            item: None,
-        };
         let token = world.with(|s| s.executions[ARN].tokens[0].clone());
-        let request = json!({"title": "T", "requester": "req@x.io"});
-        let request = ApprovalRequest::from_value(&request).expect("a valid request");
-        let approval = requester
-            .new_approval(token, Some(0), &key, request, NOW)
-            .expect("an approval");
-        run(&world, 1, requester.request_approval(&approval, NOW))
-            .expect("no crash")
-            .expect("requested");
+        requested(&world, ARN, token, NOW);
         let body = world.with(|s| s.published[0].message.body.clone());
         let id = body
             .split("/approvals/")
@@ -177,7 +162,7 @@ mod tests {
     #[test]
     fn a_decision_whose_answer_was_lost_stands() {
         for state_machine in [true, false] {
-            let (world, link) = requested(state_machine);
+            let (world, link) = waiting(state_machine);
             world.arm(Call::Resume, Fault::LostAnswer);
             let reviewer = world.reviewer(state_machine);
             let (code, _) =
@@ -190,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_transient_failure_reverts_the_claim_and_records_nothing() {
-        let (world, link) = requested(true);
+        let (world, link) = waiting(true);
         world.arm(Call::Resume, Fault::Throttle);
         let reviewer = world.reviewer(true);
         let (code, html) =
@@ -205,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_task_gone_for_good_expires_the_record() {
-        let (world, link) = requested(true);
+        let (world, link) = waiting(true);
         world.with(|s| {
             if let Some(e) = s.executions.get_mut(ARN) {
                 e.end("Aborted", "stopped");

@@ -53,32 +53,17 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
 
 #[cfg(test)]
 mod tests {
-    use hitl_core::{ApprovalKey, ApprovalRequest, Nudge, TaskToken};
-    use serde_json::json;
+    use hitl_core::{Nudge, TaskToken};
 
-    use crate::testing::{World, run, settings};
+    use crate::testing::{World, requested, run, settings};
 
     const NOW: u64 = 1_750_000_000;
 
     #[test]
     fn a_reminder_goes_once_to_who_has_not_voted_however_often_it_fires() {
         let world = World::at(NOW);
-        let requester = world.requester(settings(), false);
-        let key = ApprovalKey {
-            execution_arn: "arn:execution".into(),
-            state_name: "RequestApproval".into(),
-            entered_time: "t".into(),
-            item: None,
-        };
-        let request = json!({"title": "T", "requester": "req@x.io"});
-        let request = ApprovalRequest::from_value(&request).expect("a valid request");
         let token = TaskToken::new("token").expect("a token");
-        let approval = requester
-            .new_approval(token, Some(0), &key, request, NOW)
-            .expect("an approval");
-        run(&world, 1, requester.request_approval(&approval, NOW))
-            .expect("no crash")
-            .expect("requested");
+        let approval = requested(&world, "arn:execution", token, NOW);
         world.with(|s| s.now_millis += 120_000);
         let messenger = world.messenger(settings());
         let id = approval.id.as_str();

@@ -20,8 +20,8 @@
 use std::{future::Future, time::Duration};
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_apigateway::types::{Op, PatchOperation};
 use aws_sdk_apigateway::error::ProvideErrorMetadata;
+use aws_sdk_apigateway::types::{Op, PatchOperation};
 use kit_aws::Aws;
 use kit_base::status::status;
 use kit_iam::{Authorization, Principal, evaluate};

@@ -1,34 +1,20 @@
 //! The request side on the in-memory ports: a retried attempt, a nudge that cannot be scheduled.
 
-use hitl_core::{ApprovalKey, ApprovalRequest, TaskToken};
-use serde_json::json;
+use hitl_core::TaskToken;
 
 use std::task::Poll;
 
-use crate::testing::{Call, Fault, World, poll_once, run, settings};
+use crate::testing::{Call, Fault, World, key, poll_once, request, run, settings};
 
 const NOW: u64 = 1_750_000_000;
-
-fn key() -> ApprovalKey {
-    ApprovalKey {
-        execution_arn: "arn:execution".into(),
-        state_name: "RequestApproval".into(),
-        entered_time: "t".into(),
-        item: None,
-    }
-}
-
-fn request() -> ApprovalRequest {
-    ApprovalRequest::from_value(&json!({"title": "T", "requester": "req@x.io"}))
-        .expect("a valid request")
-}
+const ARN: &str = "arn:execution";
 
 /// Attempt `attempt` of the task (its own token) asks for the approval.
 fn attempt(world: &World, attempt: u32) -> Result<serde_json::Value, crate::Failure> {
     let requester = world.requester(settings(), false);
     let token = TaskToken::new(format!("token-{attempt}")).expect("a token");
     let approval = requester
-        .new_approval(token, Some(attempt), &key(), request(), NOW)
+        .new_approval(token, Some(attempt), &key(ARN), request(), NOW)
         .expect("an approval");
     run(world, 1, requester.request_approval(&approval, NOW)).expect("no crash")
 }
@@ -39,7 +25,7 @@ fn a_retried_attempt_takes_the_token_and_sends_only_what_is_missing() {
     let requester = world.requester(settings(), false);
     let token = TaskToken::new("token-0").expect("a token");
     let approval = requester
-        .new_approval(token, Some(0), &key(), request(), NOW)
+        .new_approval(token, Some(0), &key(ARN), request(), NOW)
         .expect("an approval");
     // The first attempt sends the first reviewer's message, then the topic throttles.
     let mut first = std::pin::pin!(requester.request_approval(&approval, NOW));

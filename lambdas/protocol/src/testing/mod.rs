@@ -22,6 +22,8 @@ pub use world::{
     Call, Fault, Fired, Observable, Outcome, Published, State, Step, TIMEOUT_MILLIS, World,
 };
 
+use hitl_core::{Approval, ApprovalKey, ApprovalRequest, TaskToken};
+
 use crate::{messenger::Messenger, request::Requester, reviewer::Reviewer, settings::Settings};
 
 /// The request side on `world`.
@@ -113,4 +115,33 @@ pub fn run<F: Future>(world: &World, by: usize, future: F) -> Option<F::Output> 
             return None;
         }
     }
+}
+
+/// The key of execution `arn`'s approval task.
+pub fn key(arn: &str) -> ApprovalKey {
+    ApprovalKey {
+        execution_arn: arn.into(),
+        state_name: "RequestApproval".into(),
+        entered_time: "t".into(),
+        item: None,
+    }
+}
+
+/// The request the tests ask approval for.
+pub fn request() -> ApprovalRequest {
+    let request = serde_json::json!({"title": "T", "requester": "req@x.io"});
+    ApprovalRequest::from_value(&request).expect("a valid request")
+}
+
+/// Execution `arn`'s first attempt asks for approval of [`request`], waiting on `token`, as
+/// operation 1 at `now`: the approval, its messages sent.
+pub fn requested(world: &World, arn: &str, token: TaskToken, now: u64) -> Approval {
+    let requester = world.requester(settings(), false);
+    let approval = requester
+        .new_approval(token, Some(0), &key(arn), request(), now)
+        .expect("an approval");
+    run(world, 1, requester.request_approval(&approval, now))
+        .expect("no crash")
+        .expect("requested");
+    approval
 }

@@ -1,24 +1,8 @@
 //! What the hitl functions (and the kit's own clients) share around the AWS SDK: the one HTTPS
 //! client and the config loader on it, one-line error descriptions, logging, the clock. Kept
-//! apart from `hitl-core` and `hitl-protocol`, which do no I/O and know nothing of the SDK.
-//!
-//! Behind features, for the functions only: the SDK's implementations of the protocol's ports
-//! they share ([`table`]: DynamoDB, [`topic`]: SNS, [`scheduler`]: EventBridge Scheduler,
-//! [`slack`]: the webhook; [`clock`]: the clock and the link ids) and [`functions`], which
-//! builds them from the settings.
-
-#[cfg(feature = "protocol")]
-pub mod clock;
-#[cfg(feature = "reminder")]
-pub mod functions;
-#[cfg(feature = "scheduler")]
-pub mod scheduler;
-#[cfg(feature = "slack")]
-pub mod slack;
-#[cfg(feature = "dynamodb")]
-pub mod table;
-#[cfg(feature = "sns")]
-pub mod topic;
+//! apart from `hitl-core` and `hitl-protocol`, which do no I/O and know nothing of the SDK, and
+//! from `hitl-adapters`, the SDK's implementations of the protocol's ports, which only the
+//! functions build.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

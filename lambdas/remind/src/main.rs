@@ -2,7 +2,7 @@
 //! with `{approvalId, nudge}` when its reminder or escalation is due; it sends them only while
 //! the approval is open, at most once each (`hitl_protocol::Messenger::nudge`).
 
-use hitl_aws::functions::AwsMessenger;
+use hitl_adapters::functions::AwsMessenger;
 use hitl_core::Nudge;
 use hitl_protocol::{Failure, Settings};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::config_loader().load().await;
-    let messenger = hitl_aws::functions::messenger(&aws, settings);
+    let messenger = hitl_adapters::functions::messenger(&aws, settings);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         handle(&messenger, event.payload)
     }))

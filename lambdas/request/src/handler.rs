@@ -1,6 +1,6 @@
 //! One invocation: read the event, then the protocol's request side.
 
-use hitl_aws::functions::AwsRequester;
+use hitl_adapters::functions::AwsRequester;
 use hitl_core::Invocation;
 use hitl_protocol::{Clock, Failure};
 use lambda_runtime::{Diagnostic, LambdaEvent};

@@ -1,7 +1,7 @@
 //! One HTTP request: route, refuse what HTTP refuses (method, cross-site), then the protocol's
 //! decision side: show, download or decide.
 
-use hitl_aws::table::DynamoTable;
+use hitl_adapters::table::DynamoTable;
 use hitl_core::{
     LinkId,
     form::{self, Refusal},

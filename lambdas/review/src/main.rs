@@ -11,7 +11,7 @@ mod downloads;
 mod handler;
 mod resume;
 
-use hitl_aws::table::DynamoTable;
+use hitl_adapters::table::DynamoTable;
 use hitl_protocol::Reviewer;
 use lambda_http::service_fn;
 

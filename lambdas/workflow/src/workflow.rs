@@ -6,7 +6,7 @@ use aws_durable_execution_sdk::{
     BoxError, CallbackErrorKind, DurableContext, OperationError, OperationErrorKind, RetryDecision,
     StepContext, StepError, TypedError,
 };
-use hitl_aws::functions::AwsRequester;
+use hitl_adapters::functions::AwsRequester;
 use hitl_core::{
     ApprovalKey, ApprovalRequest, Decision, Ending, INVALID_INPUT, TaskToken,
     has_title_and_requester,

@@ -38,7 +38,7 @@ impl Slack {
                         format!(
                             "cannot read the SSM parameter {}: {}",
                             self.parameter,
-                            crate::describe(&e)
+                            hitl_aws::describe(&e)
                         )
                     })?;
                 let url = out

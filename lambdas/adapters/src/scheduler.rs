@@ -11,7 +11,7 @@ use hitl_core::dates::rfc3339;
 use hitl_protocol::{Scheduled, Scheduler, Schedules};
 use serde_json::Value;
 
-use crate::{describe, error_code};
+use hitl_aws::{describe, error_code};
 
 /// The stack's schedule group and what its schedules invoke; `None` when the stack has neither
 /// a reminder nor an escalation (the protocol then makes no schedule).

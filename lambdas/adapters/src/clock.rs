@@ -9,7 +9,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
-        crate::now()
+        hitl_aws::now()
     }
 }
 

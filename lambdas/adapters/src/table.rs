@@ -14,7 +14,7 @@ use hitl_core::{Approval, ApprovalId, Claim, LinkItem, LinkKey};
 use hitl_protocol::{Table, TableError, Written};
 use serde::de::DeserializeOwned;
 
-use crate::{describe, error_code};
+use hitl_aws::{describe, error_code};
 
 mod writes;
 

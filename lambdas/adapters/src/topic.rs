@@ -4,7 +4,7 @@ use aws_sdk_sns::{Client, types::MessageAttributeValue};
 use hitl_core::ReviewerMessage;
 use hitl_protocol::Notifier;
 
-use crate::describe;
+use hitl_aws::describe;
 
 /// The stack's topic, whose subscriptions' filter policies deliver each message to the reviewer
 /// its `reviewer` attribute names.

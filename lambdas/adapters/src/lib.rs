@@ -1,0 +1,17 @@
+//! The SDK's implementations of `hitl-protocol`'s ports that the functions share, behind one
+//! feature each: [`table`] (DynamoDB), [`topic`] (SNS), [`scheduler`] (EventBridge Scheduler),
+//! [`slack`] (the webhook, its URL from SSM); [`clock`] (the clock and the link ids), and
+//! [`functions`], which builds each function's ports from its settings. Thin: each maps the
+//! SDK's answers to the port's (a failed condition to `Written::ConditionFailed`, in one place).
+
+pub mod clock;
+#[cfg(feature = "reminder")]
+pub mod functions;
+#[cfg(feature = "scheduler")]
+pub mod scheduler;
+#[cfg(feature = "slack")]
+pub mod slack;
+#[cfg(feature = "dynamodb")]
+pub mod table;
+#[cfg(feature = "sns")]
+pub mod topic;

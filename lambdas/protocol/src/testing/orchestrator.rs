@@ -25,13 +25,14 @@ impl State {
             Some(execution) => execution.resume(token, &output),
             None => SendOutcome::TaskGone,
         };
+        let by = self.current;
         self.resumes.push(Resume {
             execution: arn,
             output,
             outcome,
             execution_ended,
             claim_held,
-            by: self.current,
+            by,
         });
         outcome
     }

@@ -117,21 +117,13 @@ pub struct Fired {
     pub by: usize,
 }
 
-/// Everything the in-memory ports hold.
+/// Everything the in-memory ports hold: what the system holds ([`Observable`], its fields read
+/// through `State` itself), the clock, and the bookkeeping of faults and operations.
 #[derive(Debug, Clone, Default)]
 pub struct State {
+    pub system: Observable,
     /// Milliseconds since the epoch.
     pub now_millis: u64,
-    pub approvals: BTreeMap<ApprovalId, Approval>,
-    pub links: BTreeMap<LinkKey, LinkItem>,
-    pub published: Vec<Published>,
-    pub posts: Vec<Value>,
-    /// Name → (Unix second it is due, its input).
-    pub schedules: BTreeMap<String, (u64, Value)>,
-    /// By ARN.
-    pub executions: BTreeMap<String, Execution>,
-    /// Every decision sent, in order.
-    pub resumes: Vec<Resume>,
     /// Link ids given so far.
     pub ids_given: u64,
     /// Faults for the next calls of their kind, the first matching one taken.
@@ -146,15 +138,32 @@ pub struct State {
 
 /// What the system holds, without the clock and the bookkeeping of faults and operations: what
 /// a `GET` must leave as it found it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observable {
     pub approvals: BTreeMap<ApprovalId, Approval>,
     pub links: BTreeMap<LinkKey, LinkItem>,
     pub published: Vec<Published>,
     pub posts: Vec<Value>,
+    /// Name → (Unix second it is due, its input).
     pub schedules: BTreeMap<String, (u64, Value)>,
+    /// By ARN.
     pub executions: BTreeMap<String, Execution>,
+    /// Every decision sent, in order.
     pub resumes: Vec<Resume>,
+}
+
+impl std::ops::Deref for State {
+    type Target = Observable;
+
+    fn deref(&self) -> &Observable {
+        &self.system
+    }
+}
+
+impl std::ops::DerefMut for State {
+    fn deref_mut(&mut self) -> &mut Observable {
+        &mut self.system
+    }
 }
 
 impl State {
@@ -165,15 +174,7 @@ impl State {
 
     /// The system's state, for comparison.
     pub fn observable(&self) -> Observable {
-        Observable {
-            approvals: self.approvals.clone(),
-            links: self.links.clone(),
-            published: self.published.clone(),
-            posts: self.posts.clone(),
-            schedules: self.schedules.clone(),
-            executions: self.executions.clone(),
-            resumes: self.resumes.clone(),
-        }
+        self.system.clone()
     }
 
     /// The fault armed for `call`, taken.

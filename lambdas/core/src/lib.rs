@@ -39,6 +39,7 @@
 //! - [`attachment`]: the S3 objects a request names, and how long their links live.
 //! - [`download`]: whether a click on an attachment's link is answered.
 //! - [`dates`]: times for people and for the orchestrators.
+//! - [`slack_signature`]: requests from Slack, verified as Slack signs them.
 
 pub mod attachment;
 pub mod dates;
@@ -51,6 +52,7 @@ pub mod page;
 pub mod record;
 pub mod request;
 pub mod rules;
+pub mod slack_signature;
 
 pub use attachment::Attachment;
 pub use form::{DecisionForm, FormError, Refusal, cross_site};

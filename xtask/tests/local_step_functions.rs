@@ -76,29 +76,20 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
     if !env.slack() {
         return;
     }
-    // Slack got the request once, with a link of its own for every reviewer, and no token.
+    // Slack got the request once, naming who was asked, with no link and no token: a personal
+    // link in a channel would let anyone in it decide as that reviewer.
     let posts = env.slack_posts_about(&title, Duration::from_secs(5));
     assert_eq!(posts.len(), 1, "{posts:?}");
     let text = posts[0]["text"].as_str().unwrap();
     assert!(!text.contains(&token));
-    assert_eq!(text.matches("/approvals/").count(), 2, "{text}");
+    assert!(
+        !text.contains("/approvals/"),
+        "a review link in the channel: {text}"
+    );
     for reviewer in ["ana@example.com", "ben@example.com"] {
-        let url = text
-            .split('<')
-            .find(|part| part.contains(&format!("|Review as {reviewer}>")))
-            .and_then(|part| part.split('|').next())
-            .unwrap_or_else(|| panic!("no link for {reviewer} in {text}"));
-        assert!(
-            url != ana_link && url != ben_link,
-            "Slack reused an email's link"
-        );
-        let page = env.get(url);
-        assert_eq!(page.status, 200);
-        assert!(
-            page.body.contains(reviewer),
-            "{url} does not open as {reviewer}"
-        );
+        assert!(text.contains(reviewer), "{reviewer} is not named in {text}");
     }
+    assert!(text.contains("the link in his own email"), "{text}");
 }
 
 /// Step Functions keeps the task's parameters, the task token among them, in the execution

@@ -128,10 +128,11 @@ pub fn nudge_message(
     message
 }
 
-/// The Slack incoming-webhook payload `{"text": …}`, with one review link per reviewer in
-/// `links` (each link records its reviewer). User text has Slack's `&`, `<`, `>` escaped, so
-/// it cannot form links or mentions.
-pub fn slack_payload(approval: &Approval, links: &[Link], base_url: &str, now: u64) -> Value {
+/// The Slack incoming-webhook payload `{"text": …}`: the request, and who was asked. It carries
+/// no link: a personal link in a channel would let anyone in it decide as that reviewer, so each
+/// reviewer decides through the link in his own email. User text has Slack's `&`, `<`, `>`
+/// escaped, so it cannot form links or mentions.
+pub fn slack_payload(approval: &Approval, now: u64) -> Value {
     let request = &approval.request;
     let mut text = format!(
         "*Approval needed:* {}\nRequested by {}",
@@ -163,14 +164,11 @@ pub fn slack_payload(approval: &Approval, links: &[Link], base_url: &str, now: u
         utc(approval.expires_at),
         relative(now, approval.expires_at)
     ));
-    for link in links {
-        text.push_str(&format!(
-            "\n<{}|Review as {}>",
-            link_url(base_url, &link.id),
-            slack_escape(&link.reviewer).replace('|', "¦"),
-        ));
-    }
-    text.push_str("\nOpening a link changes nothing until Approve or Reject is pressed.");
+    let asked: Vec<String> = approval.reviewers.iter().map(|r| slack_escape(r)).collect();
+    text.push_str(&format!(
+        "\nAsked: {}. Each reviewer decides through the link in his own email.",
+        asked.join(", ")
+    ));
     json!({ "text": text })
 }
 
@@ -301,10 +299,7 @@ mod tests {
             !body.contains("shop-data"),
             "the bucket is not the reviewer's business: {body}"
         );
-        let slack = slack_payload(&a, &[link], BASE, NOW)["text"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let slack = slack_payload(&a, NOW)["text"].as_str().unwrap().to_owned();
         assert!(
             slack.contains("Attachments (on the review page): report.csv")
                 && slack.contains("2 approvals needed"),
@@ -464,26 +459,27 @@ mod tests {
     }
 
     #[test]
-    fn slack_payload_escapes_user_text_and_links_each_reviewer() {
+    fn slack_payload_escapes_user_text_and_names_who_was_asked_without_a_link() {
         let a = sample(json!({
             "title": "<!channel> & <https://evil.example|click>",
             "requester": "carol@example.com",
             "summary": "a > b",
         }));
-        let links = links_of(&a);
-        let payload = slack_payload(&a, &links, BASE, NOW);
+        let payload = slack_payload(&a, NOW);
         let text = payload["text"].as_str().expect("text");
         assert!(text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"));
         assert!(!text.contains("<!channel>"));
         assert!(!text.contains("<https://evil"));
         assert!(text.contains("a &gt; b"));
-        for link in &links {
-            let url = link_url(BASE, &link.id);
-            assert!(
-                text.contains(&format!("<{url}|Review as {}>", link.reviewer)),
-                "{text}"
-            );
+        // Who was asked, and where each finds his link; no link in the channel.
+        for reviewer in &a.reviewers {
+            assert!(text.contains(reviewer.as_str()), "{text}");
         }
+        assert!(text.contains("the link in his own email"), "{text}");
+        assert!(
+            !text.contains("/approvals/") && !text.contains("<http"),
+            "{text}"
+        );
         assert!(text.contains("in 24 hours"));
         assert_eq!(payload.as_object().map(|o| o.len()), Some(1));
     }
@@ -501,7 +497,7 @@ mod tests {
             assert!(!m.subject.contains(TOKEN) && !m.body.contains(TOKEN));
             assert!(!format!("{m:?}").contains(TOKEN));
         }
-        let slack = slack_payload(&a, &links_of(&a), BASE, NOW).to_string();
+        let slack = slack_payload(&a, NOW).to_string();
         assert!(!slack.contains(TOKEN));
         assert!(!slack.contains(&TOKEN[..20]));
     }

@@ -128,8 +128,8 @@ where
         Ok(sent)
     }
 
-    /// Posts the request to the chat once per approval, with a link of its own for each
-    /// reviewer. Email is the channel of record: a chat failure is logged and does not fail the
+    /// Posts the request to the chat once per approval, naming who was asked (no link: see
+    /// `slack_payload`). Email is the channel of record: a chat failure is logged and does not fail the
     /// request.
     async fn notify_chat(
         &self,
@@ -142,12 +142,7 @@ where
         if current.is_some_and(|a| a.slack_sent_at.is_some()) {
             return Ok("already sent");
         }
-        let mut links = Vec::new();
-        for reviewer in &approval.reviewers {
-            links.push(messenger.new_link(approval, reviewer).await?);
-        }
-        let base = &messenger.settings.review_base_url;
-        let payload = slack_payload(approval, &links, base, now);
+        let payload = slack_payload(approval, now);
         match chat.post(&payload).await {
             Ok(()) => match messenger.table.mark_slack_sent(&approval.id, now).await? {
                 Written::Done => Ok("sent"),

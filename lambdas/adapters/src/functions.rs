@@ -5,23 +5,26 @@ use aws_config::SdkConfig;
 use hitl_protocol::{Messenger, Settings};
 
 use crate::{
+    chat::SlackChannel,
     clock::{RandomIds, SystemClock},
     table::DynamoTable,
     topic::SnsTopic,
 };
 
 /// The remind function's ports.
-pub type AwsMessenger = Messenger<DynamoTable, SnsTopic, SystemClock, RandomIds>;
+pub type AwsMessenger = Messenger<DynamoTable, SnsTopic, SystemClock, RandomIds, SlackChannel>;
 
-/// The table and the topic `settings` name, on the SDK configuration `aws`.
-pub fn messenger(aws: &SdkConfig, settings: Settings) -> AwsMessenger {
-    Messenger {
+/// The table, the topic and the chat channel `settings` and the environment name, on the SDK
+/// configuration `aws`.
+pub fn messenger(aws: &SdkConfig, settings: Settings) -> Result<AwsMessenger, String> {
+    Ok(Messenger {
         table: DynamoTable::on(aws, settings.table.clone()),
         notifier: SnsTopic::new(aws_sdk_sns::Client::new(aws), settings.topic_arn.clone()),
         clock: SystemClock,
         ids: RandomIds,
+        chat: SlackChannel::from_env(aws)?,
         settings,
-    }
+    })
 }
 
 #[cfg(feature = "requester")]
@@ -33,27 +36,29 @@ mod requester {
     use hitl_protocol::{Requester, Settings};
 
     use crate::{
+        chat::SlackChannel,
         clock::{RandomIds, SystemClock},
         scheduler::EventBridgeScheduler,
-        slack::Slack,
         table::DynamoTable,
         topic::SnsTopic,
     };
 
     /// The request function's and the durable workflow's ports.
-    pub type AwsRequester =
-        Requester<DynamoTable, SnsTopic, EventBridgeScheduler, Slack, SystemClock, RandomIds>;
+    pub type AwsRequester = Requester<
+        DynamoTable,
+        SnsTopic,
+        EventBridgeScheduler,
+        SlackChannel,
+        SystemClock,
+        RandomIds,
+    >;
 
     /// The clients `settings` need, on the SDK configuration `aws`.
-    pub fn requester(aws: &SdkConfig, settings: Settings) -> AwsRequester {
+    pub fn requester(aws: &SdkConfig, settings: Settings) -> Result<AwsRequester, String> {
         let scheduler = aws_sdk_scheduler::Client::new(aws);
-        Requester {
+        Ok(Requester {
             scheduler: EventBridgeScheduler::new(scheduler, settings.schedules.clone()),
-            chat: settings
-                .slack_parameter
-                .clone()
-                .map(|name| Slack::new(name, aws_sdk_ssm::Client::new(aws))),
-            messenger: super::messenger(aws, settings),
-        }
+            messenger: super::messenger(aws, settings)?,
+        })
     }
 }

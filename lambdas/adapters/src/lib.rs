@@ -1,9 +1,12 @@
 //! The SDK's implementations of `hitl-protocol`'s ports that the functions share, behind one
 //! feature each: [`table`] (DynamoDB), [`topic`] (SNS), [`scheduler`] (EventBridge Scheduler),
-//! [`slack`] (the webhook, its URL from SSM); [`clock`] (the clock and the link ids), and
+//! [`slack`] (the webhook, its URL from SSM), [`slack_app`] (the Slack app's Web API, its
+//! secrets from SSM) and [`chat`] (whichever of them a stack has); [`clock`] (the clock and the link ids), and
 //! [`functions`], which builds each function's ports from its settings. Thin: each maps the
 //! SDK's answers to the port's (a failed condition to `Written::ConditionFailed`, in one place).
 
+#[cfg(feature = "slack")]
+pub mod chat;
 pub mod clock;
 #[cfg(feature = "reminder")]
 pub mod functions;
@@ -11,6 +14,8 @@ pub mod functions;
 pub mod scheduler;
 #[cfg(feature = "slack")]
 pub mod slack;
+#[cfg(feature = "slack")]
+pub mod slack_app;
 #[cfg(feature = "dynamodb")]
 pub mod table;
 #[cfg(feature = "sns")]

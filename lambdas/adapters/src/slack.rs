@@ -2,6 +2,7 @@
 //! SecureString parameter. Read once per instance and cached; never logged, and kept out of
 //! every error message (an HTTP client's errors can name the URL they failed on).
 
+use hitl_core::slack::SlackMessage;
 use hitl_protocol::Chat;
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -27,26 +28,7 @@ impl Slack {
     async fn webhook(&self) -> Result<&str, String> {
         self.webhook
             .get_or_try_init(|| async {
-                let out = self
-                    .ssm
-                    .get_parameter()
-                    .name(&self.parameter)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "cannot read the SSM parameter {}: {}",
-                            self.parameter,
-                            hitl_aws::describe(&e)
-                        )
-                    })?;
-                let url = out
-                    .parameter
-                    .and_then(|p| p.value)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
+                let url = secret(&self.ssm, &self.parameter).await?;
                 check_url(&url)
                     .map_err(|why| format!("the SSM parameter {} {why}", self.parameter))?;
                 Ok(url)
@@ -90,13 +72,46 @@ impl Slack {
 }
 
 impl Chat for Slack {
-    async fn post(&self, payload: &Value) -> Result<(), String> {
-        self.post_payload(payload).await
+    fn is_app(&self) -> bool {
+        false
+    }
+
+    async fn post(
+        &self,
+        payload: &Value,
+        _thread: Option<&SlackMessage>,
+    ) -> Result<Option<SlackMessage>, String> {
+        self.post_payload(payload).await.map(|()| None)
+    }
+
+    async fn update(&self, _message: &SlackMessage, _payload: &Value) -> Result<(), String> {
+        Err("a webhook's message cannot be updated".to_owned())
+    }
+}
+
+/// The value of the SecureString parameter `name`, trimmed; never in an error.
+pub async fn secret(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, String> {
+    let out = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the SSM parameter {name}: {}",
+                hitl_aws::describe(&e)
+            )
+        })?;
+    let value = out.parameter.and_then(|p| p.value).unwrap_or_default();
+    match value.trim() {
+        "" => Err(format!("the SSM parameter {name} is empty")),
+        value => Ok(value.to_owned()),
     }
 }
 
 /// What went wrong, without the URL.
-fn kind_of(error: &ureq::Error) -> &'static str {
+pub(crate) fn kind_of(error: &ureq::Error) -> &'static str {
     match error {
         ureq::Error::Timeout(_) => "timed out",
         ureq::Error::HostNotFound => "host not found",

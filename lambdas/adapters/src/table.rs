@@ -119,22 +119,6 @@ impl DynamoTable {
             .await;
         written(result)
     }
-
-    /// Sets the record's attribute `name` to `now`, if the record exists.
-    async fn stamp(&self, id: &ApprovalId, name: &str, now: u64) -> Result<Written, TableError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .key("id", s(id.as_str()))
-            .update_expression("SET #a = :now")
-            .condition_expression("attribute_exists(id)")
-            .expression_attribute_names("#a", name)
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        written(result)
-    }
 }
 
 impl Table for DynamoTable {

@@ -39,6 +39,7 @@
 //! - [`attachment`]: the S3 objects a request names, and how long their links live.
 //! - [`download`]: whether a click on an attachment's link is answered.
 //! - [`dates`]: times for people and for the orchestrators.
+//! - [`slack`]: the Slack app's message, reason modal and interaction payloads.
 //! - [`slack_signature`]: requests from Slack, verified as Slack signs them.
 
 pub mod attachment;
@@ -52,6 +53,7 @@ pub mod page;
 pub mod record;
 pub mod request;
 pub mod rules;
+pub mod slack;
 pub mod slack_signature;
 
 pub use attachment::Attachment;

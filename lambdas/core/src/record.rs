@@ -177,6 +177,9 @@ pub struct Approval {
     /// When the Slack message went out (at most once per approval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_sent_at: Option<u64>,
+    /// Where the Slack app's message is (channel, ts), once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_message: Option<crate::slack::SlackMessage>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -285,6 +288,7 @@ impl Approval {
             reminded_at: None,
             escalated_at: None,
             slack_sent_at: None,
+            slack_message: None,
             claimed_at: None,
             decision: None,
             comment: None,

@@ -3,26 +3,52 @@
 //! once the orchestrator accepted it.
 
 use hitl_core::{
-    Approval, Claim, LinkItem, SendOutcome,
+    Approval, Claim, DecisionForm, LinkItem, SendOutcome,
     form::{self, Refusal},
     page,
     rules::{self, Ballot, PostVerdict, after_send},
 };
 
 use crate::{
-    ports::{Clock, Orchestrator, Pause},
+    messenger,
+    ports::{Chat, Clock, Orchestrator, Pause},
     reviewer::Reviewer,
     table::{DecisionTable, Written},
 };
 
-/// The page for a POST that may not claim, per the rules.
-fn verdict_page(verdict: PostVerdict, approval: &Approval, now: u64) -> Option<(u16, String)> {
-    match verdict {
-        PostVerdict::Claim => None,
-        PostVerdict::NotFound => Some(page::not_found()),
-        PostVerdict::Expired => Some(page::expired(approval, now)),
-        PostVerdict::AlreadyDecided => Some(page::decided(approval, now)),
-        PostVerdict::BeingDecided => Some(page::being_decided(approval, now)),
+/// What a reviewer's decision came to, before it is shown: as a page, or in Slack.
+#[derive(Debug)]
+pub(crate) enum Decided {
+    /// Refused by the rules (never [`PostVerdict::Claim`]): unknown, expired, decided, or
+    /// being decided; nothing changed.
+    Refused(PostVerdict, Option<Approval>),
+    /// He voted already; nothing changed.
+    Voted(Approval),
+    /// His approval counted, short of the quorum (the record as it is now).
+    Counted(Approval),
+    /// The table could not be read or written; nothing changed.
+    Unavailable,
+    /// Claimed and sent: the record settled with what the orchestrator answered.
+    Sent(Approval, SendOutcome),
+}
+
+/// The page for what a decision by `reviewer` (his `form`) came to.
+fn page_of(decided: Decided, reviewer: &str, form: &DecisionForm, now: u64) -> (u16, String) {
+    match decided {
+        Decided::Refused(verdict, approval) => match (verdict, approval) {
+            (PostVerdict::Expired, Some(a)) => page::expired(&a, now),
+            (PostVerdict::AlreadyDecided, Some(a)) => page::decided(&a, now),
+            (PostVerdict::BeingDecided | PostVerdict::Claim, Some(a)) => {
+                page::being_decided(&a, now)
+            }
+            _ => page::not_found(),
+        },
+        Decided::Voted(a) => page::voted(&a, reviewer, now),
+        Decided::Counted(a) => page::counted(&a, reviewer, now),
+        Decided::Unavailable => page::unavailable(),
+        Decided::Sent(a, SendOutcome::Accepted) => page::confirmation(&a, now),
+        Decided::Sent(a, SendOutcome::TaskGone) => page::expired(&a, now),
+        Decided::Sent(a, SendOutcome::Transient) => page::retry(&a, reviewer, form, now),
     }
 }
 
@@ -30,7 +56,7 @@ fn verdict_page(verdict: PostVerdict, approval: &Approval, now: u64) -> Option<(
 /// is being decided.
 const WEIGHINGS: usize = 3;
 
-impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
+impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O, K, S> {
     /// The decision in `body` by `link`'s reviewer on `approval` (as read): the page to answer.
     pub(crate) async fn decide(
         &self,
@@ -49,13 +75,42 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
             reviewer: link.reviewer.clone(),
             at: now,
         };
-        let approval = match self.cast(&claim, approval, now).await {
-            Ok(claimed) => claimed,
-            Err(page) => return page,
+        let decided = self.decide_as(&claim, approval).await;
+        page_of(decided, &link.reviewer, &form, now)
+    }
+
+    /// `claim` on `approval` (as read): weighed, claimed, sent and settled; the Slack app's
+    /// message then updated when it changed anything.
+    pub(crate) async fn decide_as(&self, claim: &Claim, approval: Approval) -> Decided {
+        let decided = match self.cast(claim, approval, claim.at).await {
+            Ok(claimed) => self.send_and_settle(claimed, claim).await,
+            Err(decided) => decided,
         };
-        let outcome = self.send(&approval, &claim).await;
+        if let Decided::Counted(a) | Decided::Sent(a, _) = &decided {
+            self.refresh_chat(a).await;
+        }
+        decided
+    }
+
+    /// The Slack app's message of `approval`, brought up to date with its record.
+    async fn refresh_chat(&self, approval: &Approval) {
+        let Some(chat) = &self.slack else {
+            return;
+        };
+        match self.table.approval(&approval.id).await {
+            Ok(Some(current)) => {
+                messenger::refresh(chat, &current, self.clock.now()).await;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot read the approval to update Slack"),
+        }
+    }
+
+    /// Sends the claimed decision and settles the record with the orchestrator's answer.
+    async fn send_and_settle(&self, approval: Approval, claim: &Claim) -> Decided {
+        let outcome = self.send(&approval, claim).await;
         let transition = after_send(claim.decision, outcome);
-        let settled = self.table.settle(&approval, &claim, transition).await;
+        let settled = self.table.settle(&approval, claim, transition).await;
         let unsettled = match settled {
             Ok(Written::Done) => None,
             Ok(Written::ConditionFailed) => Some("the record no longer holds this claim".into()),
@@ -67,19 +122,15 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
             tracing::error!(approval = %approval.id, %error, "cannot settle the approval");
         }
         let mut settled = approval;
-        settled.apply_claim(&claim);
+        settled.apply_claim(claim);
         settled.apply(transition);
         tracing::info!(approval = %settled.id, status = settled.status.as_str(), "decision handled");
-        match outcome {
-            SendOutcome::Accepted => page::confirmation(&settled, now),
-            SendOutcome::TaskGone => page::expired(&settled, now),
-            SendOutcome::Transient => page::retry(&settled, &link.reviewer, &form, now),
-        }
+        Decided::Sent(settled, outcome)
     }
 
-    /// Weighs the reviewer's vote against the record: a page when it does not decide (refused
-    /// by the rules, his earlier vote, or an approval counted short of the quorum), or the
-    /// record claimed for `claim` (as read before the claim). A lost race is weighed again
+    /// Weighs the reviewer's vote against the record: what it came to when it does not decide
+    /// (refused by the rules, his earlier vote, or an approval counted short of the quorum), or
+    /// the record claimed for `claim` (as read before the claim). A lost race is weighed again
     /// against the record as it is now: the approval counted just before may make this one the
     /// deciding one.
     async fn cast(
@@ -87,14 +138,15 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
         claim: &Claim,
         mut approval: Approval,
         now: u64,
-    ) -> Result<Approval, (u16, String)> {
+    ) -> Result<Approval, Decided> {
         let reviewer = &claim.reviewer;
         for _ in 0..WEIGHINGS {
-            if let Some(page) = verdict_page(rules::post(Some(&approval), now), &approval, now) {
-                return Err(page);
+            let verdict = rules::post(Some(&approval), now);
+            if verdict != PostVerdict::Claim {
+                return Err(Decided::Refused(verdict, Some(approval)));
             }
             let written = match rules::ballot(&approval, reviewer, claim.decision) {
-                Ballot::AlreadyVoted => return Err(page::voted(&approval, reviewer, now)),
+                Ballot::AlreadyVoted => return Err(Decided::Voted(approval)),
                 Ballot::Count => self.table.count(&approval, claim).await,
                 Ballot::Decide => self.table.claim(&approval, claim).await,
             };
@@ -103,25 +155,25 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
                 Ok(Written::Done) => {
                     approval.votes = approval.votes_with(claim);
                     tracing::info!(approval = %approval.id, votes = approval.votes.len(), "vote counted");
-                    return Err(page::counted(&approval, reviewer, now));
+                    return Err(Decided::Counted(approval));
                 }
                 Ok(Written::ConditionFailed) => {}
                 Err(error) => {
                     tracing::error!(%error, "cannot record the vote");
-                    return Err(page::unavailable());
+                    return Err(Decided::Unavailable);
                 }
             }
             // Someone else got there first: weigh the vote again on the record as it is now.
             approval = match self.table.approval(&approval.id).await {
                 Ok(Some(current)) => current,
-                Ok(None) => return Err(page::not_found()),
+                Ok(None) => return Err(Decided::Refused(PostVerdict::NotFound, None)),
                 Err(error) => {
                     tracing::error!(%error, "cannot read the approvals table");
-                    return Err(page::unavailable());
+                    return Err(Decided::Unavailable);
                 }
             };
         }
-        Err(page::being_decided(&approval, now))
+        Err(Decided::Refused(PostVerdict::BeingDecided, Some(approval)))
     }
 }
 

@@ -16,6 +16,8 @@
 //! - The decision side ([`Reviewer`]): `GET` shows and changes nothing; `POST` votes under the
 //!   quorum or claims, resumes the orchestrator, and settles the record with its answer; a task
 //!   found gone is resent with a newer token, or settled from how its execution ended.
+//! - The Slack app ([`Reviewer::interaction`]): a signed click by a reviewer decides as him,
+//!   through the same claim → send → settle; the channel message is kept current.
 //! - The reminder ([`Messenger::nudge`]): mark the record, then send.
 //! - The ending ([`ending::announce`]).
 //!
@@ -29,6 +31,7 @@
 mod decide;
 pub mod ending;
 pub mod failure;
+mod interact;
 pub mod messenger;
 pub mod ports;
 mod remind;
@@ -49,7 +52,7 @@ mod model;
 
 pub use failure::Failure;
 pub use messenger::Messenger;
-pub use ports::{Chat, Clock, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler};
+pub use ports::{Chat, Clock, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler, SlackApp};
 pub use request::Requester;
 pub use review::Download;
 pub use reviewer::Reviewer;

@@ -1,26 +1,27 @@
 //! What sends reviewers their links: shared by the request and the reminder.
 
-use hitl_core::{Approval, Link};
+use hitl_core::{Approval, ApprovalId, Link, slack};
 
 use crate::{
     failure::Failure,
-    ports::{Clock, Ids, Notifier},
+    ports::{Chat, Clock, Ids, Notifier},
     settings::Settings,
-    table::{RequestTable, Written},
+    table::{RequestTable, Table, Written},
 };
 
 /// The ports that store a link and send it, with the settings that say where links point and
-/// who is escalated to. The remind function is one of these; the request side adds a scheduler
-/// and a chat channel (`Requester`).
-pub struct Messenger<T, N, K, I> {
+/// who is escalated to, and the optional chat channel. The remind function is one of these; the
+/// request side adds a scheduler (`Requester`).
+pub struct Messenger<T, N, K, I, C> {
     pub table: T,
     pub notifier: N,
     pub clock: K,
     pub ids: I,
+    pub chat: Option<C>,
     pub settings: Settings,
 }
 
-impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
+impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C> Messenger<T, N, K, I, C> {
     /// A fresh link for `reviewer` to `approval`, its item stored. A fresh link per message:
     /// the table keeps only its digest, so a retry cannot send the same link again, and a
     /// reviewer whose message never went out never had one.
@@ -31,6 +32,32 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
             Written::ConditionFailed => {
                 Err(Failure::transient("a new link's key is taken: try again"))
             }
+        }
+    }
+}
+
+impl<T: Table, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
+    /// Brings the Slack app's message of the approval `id` up to date with its record (its
+    /// expiry, when the close schedule fires). Returns whether a message was updated.
+    pub async fn refresh_chat(&self, id: &ApprovalId) -> Result<bool, Failure> {
+        let (Some(chat), Some(approval)) = (&self.chat, self.table.approval(id).await?) else {
+            return Ok(false);
+        };
+        Ok(refresh(chat, &approval, self.clock.now()).await)
+    }
+}
+
+/// Replaces the Slack app's message of `approval` with how it stands at `now`; a failure is
+/// logged (the record, and the page, are the truth). Whether it was updated.
+pub async fn refresh(chat: &impl Chat, approval: &Approval, now: u64) -> bool {
+    let Some(message) = approval.slack_message.as_ref().filter(|_| chat.is_app()) else {
+        return false;
+    };
+    match chat.update(message, &slack::message(approval, now)).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(approval = %approval.id, %error, "the Slack message could not be updated");
+            false
         }
     }
 }

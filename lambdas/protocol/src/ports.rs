@@ -1,7 +1,9 @@
 //! The ports besides the table: the reviewers' topic, the chat channel, the orchestrator the
 //! decision resumes, the scheduler of reminders, the clock and the link ids.
 
-use hitl_core::{ExecutionState, LinkId, ReviewerMessage, SendOutcome, TaskToken};
+use hitl_core::{
+    ExecutionState, LinkId, ReviewerMessage, SendOutcome, TaskToken, slack::SlackMessage,
+};
 use serde_json::Value;
 
 /// The reviewers' topic: every message of the protocol (requests, reminders, escalations,
@@ -13,10 +15,38 @@ pub trait Notifier {
     async fn publish(&self, message: &ReviewerMessage) -> Result<(), String>;
 }
 
-/// The optional chat channel (a Slack incoming webhook).
+/// The optional chat channel: a Slack incoming webhook (notify only), or the Slack app (its
+/// message has the buttons, is kept current and has the reminders in its thread). Every error
+/// is one line that names no secret.
 pub trait Chat {
-    /// Posts `payload`; the error is one line that names no secret.
-    async fn post(&self, payload: &Value) -> Result<(), String>;
+    /// Whether this is the Slack app.
+    fn is_app(&self) -> bool;
+
+    /// Posts `payload`, in the thread of `thread` when given; the app answers where the message
+    /// is, a webhook cannot say.
+    async fn post(
+        &self,
+        payload: &Value,
+        thread: Option<&SlackMessage>,
+    ) -> Result<Option<SlackMessage>, String>;
+
+    /// Replaces the app's `message` with `payload`.
+    async fn update(&self, message: &SlackMessage, payload: &Value) -> Result<(), String>;
+}
+
+/// The Slack app as its interactivity endpoint uses it.
+pub trait SlackApp: Chat {
+    /// The app's signing secret (`None`: it cannot be read now, and the error says why).
+    async fn signing_secret(&self) -> Result<String, String>;
+
+    /// The email of Slack user `user` (`users.info`); `None` when the profile shows none.
+    async fn email(&self, user: &str) -> Result<Option<String>, String>;
+
+    /// Opens the modal `view` for the click `trigger_id` (`views.open`, within Slack's 3 s).
+    async fn open_modal(&self, trigger_id: &str, view: &Value) -> Result<(), String>;
+
+    /// Tells `user` alone `text` in `channel` (`chat.postEphemeral`).
+    async fn tell(&self, channel: &str, user: &str, text: &str) -> Result<(), String>;
 }
 
 /// The orchestrator that waits for the decision: Step Functions' task token, or a durable

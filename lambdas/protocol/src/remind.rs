@@ -3,16 +3,16 @@
 //! with a fresh link of his own. A decided or expired approval sends nothing; so does a schedule
 //! that fires again.
 
-use hitl_core::{ApprovalId, Nudge, message::nudge_message, nudged};
+use hitl_core::{Approval, ApprovalId, Nudge, message::nudge_message, nudged, slack};
 
 use crate::{
     failure::Failure,
     messenger::Messenger,
-    ports::{Clock, Ids, Notifier},
+    ports::{Chat, Clock, Ids, Notifier},
     table::{RequestTable, Written},
 };
 
-impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
+impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K, I, C> {
     /// Sends `nudge` for the approval `approval_id` to whoever [`nudged`] names, if this call
     /// is the one that marks it sent. Returns how many messages went out.
     pub async fn nudge(&self, approval_id: &str, nudge: Nudge) -> Result<usize, Failure> {
@@ -46,8 +46,25 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids> Messenger<T, N, K, I> {
                 }
             }
         }
+        self.nudge_in_thread(&approval, nudge, &who, now).await;
         tracing::info!(approval = %approval.id, nudge = nudge.as_str(), sent, "nudged");
         Ok(sent)
+    }
+
+    /// The nudge in the thread of the Slack app's message (the email is the channel of
+    /// record: a failure is logged).
+    async fn nudge_in_thread(&self, approval: &Approval, nudge: Nudge, who: &[String], now: u64) {
+        let (Some(chat), Some(at)) = (&self.chat, &approval.slack_message) else {
+            return;
+        };
+        if !chat.is_app() {
+            return;
+        }
+        let escalated = (nudge == Nudge::Escalate).then_some(who);
+        let text = slack::nudge_text(approval, escalated, now);
+        if let Err(error) = chat.post(&text, Some(at)).await {
+            tracing::warn!(approval = %approval.id, %error, "the nudge could not be posted in Slack");
+        }
     }
 }
 

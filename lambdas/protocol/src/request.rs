@@ -5,6 +5,7 @@
 use hitl_core::{
     Approval, ApprovalKey, ApprovalRequest, RequestError, TaskToken, attachment,
     message::{reviewer_message, slack_payload},
+    slack,
 };
 use serde_json::{Value, json};
 
@@ -16,12 +17,11 @@ use crate::{
     table::{RequestTable, Written},
 };
 
-/// The request side's ports: a [`Messenger`], the scheduler of the nudges and the optional
-/// chat channel.
+/// The request side's ports: a [`Messenger`] (with the optional chat channel) and the
+/// scheduler of the nudges.
 pub struct Requester<T, N, S, C, K, I> {
-    pub messenger: Messenger<T, N, K, I>,
+    pub messenger: Messenger<T, N, K, I, C>,
     pub scheduler: S,
-    pub chat: Option<C>,
 }
 
 impl<T, N, S, C, K, I> Requester<T, N, S, C, K, I> {
@@ -79,14 +79,20 @@ where
             }
         };
         let sent = self.notify(approval, now).await?;
-        let slack = match &self.chat {
+        let chat = self.messenger.chat.as_ref();
+        let slack = match chat {
             Some(chat) => self.notify_chat(chat, approval, now).await?,
             None => "off",
         };
         // After the messages, and never failing the approval: a nudge is a convenience, each
-        // one that cannot be scheduled is logged (see `Schedules::make`).
+        // one that cannot be scheduled is logged (see `Schedules::make`). The Slack app's
+        // message is updated when the approval expires, by one more schedule.
+        let app = chat.is_some_and(|c| c.is_app());
         let unscheduled = match &self.messenger.settings.schedules {
-            Some(schedules) => schedules.make(&self.scheduler, approval, now).await.len(),
+            Some(schedules) => schedules
+                .make(&self.scheduler, approval, app, now)
+                .await
+                .len(),
             None => 0,
         };
         tracing::info!(
@@ -128,9 +134,9 @@ where
         Ok(sent)
     }
 
-    /// Posts the request to the chat once per approval, naming who was asked (no link: see
-    /// `slack_payload`). Email is the channel of record: a chat failure is logged and does not fail the
-    /// request.
+    /// Posts the request to the chat once per approval, without a link: the webhook's text names
+    /// who was asked (`slack_payload`), the app's message has the buttons (`slack::message`).
+    /// Email is the channel of record: a chat failure is logged and does not fail the request.
     async fn notify_chat(
         &self,
         chat: &C,
@@ -142,9 +148,15 @@ where
         if current.is_some_and(|a| a.slack_sent_at.is_some()) {
             return Ok("already sent");
         }
-        let payload = slack_payload(approval, now);
-        match chat.post(&payload).await {
-            Ok(()) => match messenger.table.mark_slack_sent(&approval.id, now).await? {
+        let payload = match chat.is_app() {
+            true => slack::message(approval, now),
+            false => slack_payload(approval, now),
+        };
+        match chat.post(&payload, None).await {
+            Ok(at) => match (messenger.table)
+                .mark_slack_sent(&approval.id, now, at.as_ref())
+                .await?
+            {
                 Written::Done => Ok("sent"),
                 Written::ConditionFailed => Err(Failure::transient(
                     "the approval vanished while it was posted",

@@ -9,7 +9,7 @@ use hitl_core::{
 };
 
 use crate::{
-    ports::{Clock, Orchestrator, Pause},
+    ports::{Chat, Clock, Orchestrator, Pause},
     reviewer::Reviewer,
     table::{DecisionTable, Table},
 };
@@ -23,7 +23,7 @@ pub enum Download {
     Page(u16, String),
 }
 
-impl<T: Table, O, K: Clock> Reviewer<T, O, K> {
+impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
     /// The review page for `link` (`GET` or `HEAD`), with the attachments' links while the
     /// approval is open. Changes nothing.
     pub async fn show(&self, link: &LinkId) -> (u16, String) {
@@ -77,7 +77,7 @@ impl<T: Table, O, K: Clock> Reviewer<T, O, K> {
     }
 }
 
-impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
+impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O, K, S> {
     /// A reviewer's decision (`POST`, its form in `body`) through `link`: the page to answer.
     pub async fn post(&self, link: &LinkId, body: &[u8]) -> (u16, String) {
         match self.found(link).await {

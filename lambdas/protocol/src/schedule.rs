@@ -48,20 +48,35 @@ impl Schedules {
         .collect()
     }
 
-    /// Makes the approval's schedules; one already made (by an earlier attempt) is left as it
-    /// is. Returns the nudges that could not be scheduled, each with why (logged here).
+    /// Makes the approval's schedules, and with `chat_app` the one that updates the Slack
+    /// app's message when it expires (`<approval id>-chat`, input `{approvalId}` with no nudge);
+    /// one already made (by an earlier attempt) is left as it is. Returns the schedules that
+    /// could not be made, each with why (logged here).
     pub async fn make(
         &self,
         scheduler: &impl Scheduler,
         approval: &Approval,
+        chat_app: bool,
         now: u64,
-    ) -> Vec<(Nudge, String)> {
+    ) -> Vec<(String, String)> {
+        let id = approval.id.as_str();
+        let mut wanted: Vec<(String, u64, serde_json::Value)> = self
+            .due(approval, now)
+            .into_iter()
+            .map(|(nudge, at)| {
+                let input = json!({"approvalId": id, "nudge": nudge});
+                (name(approval, nudge), at, input)
+            })
+            .collect();
+        if chat_app && approval.expires_at >= now.saturating_add(SOONEST_SECS) {
+            let input = json!({ "approvalId": id });
+            wanted.push((format!("{id}-chat"), approval.expires_at, input));
+        }
         let mut failed = Vec::new();
-        for (nudge, at) in self.due(approval, now) {
-            let input = json!({"approvalId": approval.id.as_str(), "nudge": nudge});
-            if let Err(error) = scheduler.create(&name(approval, nudge), at, &input).await {
-                tracing::error!(approval = %approval.id, nudge = nudge.as_str(), %error, "a nudge could not be scheduled");
-                failed.push((nudge, error));
+        for (name, at, input) in wanted {
+            if let Err(error) = scheduler.create(&name, at, &input).await {
+                tracing::error!(approval = %approval.id, schedule = %name, %error, "a nudge could not be scheduled");
+                failed.push((name, error));
             }
         }
         failed

@@ -18,7 +18,7 @@ const SENDS: usize = 3;
 /// seconds and a quarter at most, well inside the function's timeout.
 const WATCH_MILLIS: [u64; 5] = [0, 250, 500, 1_000, 1_500];
 
-impl<T: Table, O: Orchestrator, K: Clock + Pause> Reviewer<T, O, K> {
+impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
     /// Sends the decision with the record's token. When the task is gone, a retried attempt
     /// of a Step Functions task may have refreshed the token since the record was read: send
     /// again with the newer one (a few times at most). Otherwise the execution says what

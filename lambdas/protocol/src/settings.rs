@@ -25,8 +25,6 @@ pub struct Settings {
     pub schedules: Option<Schedules>,
     /// How many reviewers' approvals approve a request (`QUORUM`, 1 when unset).
     pub quorum: u32,
-    /// The SSM parameter holding the Slack webhook URL, when Slack is on.
-    pub slack_parameter: Option<String>,
 }
 
 impl Settings {
@@ -89,7 +87,6 @@ impl Settings {
                     .filter(|q| *q > 0)
                     .ok_or("environment variable QUORUM is not a whole number above 0")?,
             },
-            slack_parameter: get("SLACK_WEBHOOK_PARAMETER").filter(|p| !p.trim().is_empty()),
         })
     }
 }

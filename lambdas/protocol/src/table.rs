@@ -7,7 +7,9 @@
 
 use std::fmt;
 
-use hitl_core::{Approval, ApprovalId, Claim, LinkItem, LinkKey, Nudge, Transition};
+use hitl_core::{
+    Approval, ApprovalId, Claim, LinkItem, LinkKey, Nudge, Transition, slack::SlackMessage,
+};
 
 /// How a conditional write went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +74,14 @@ pub trait RequestTable: Table {
         now: u64,
     ) -> Result<Written, TableError>;
 
-    /// Records on the approval that its Slack message went out at `now`, if the record exists.
-    async fn mark_slack_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError>;
+    /// Records on the approval that its Slack message went out at `now` (and where it is, when
+    /// the Slack app posted it), if the record exists.
+    async fn mark_slack_sent(
+        &self,
+        id: &ApprovalId,
+        now: u64,
+        message: Option<&SlackMessage>,
+    ) -> Result<Written, TableError>;
 
     /// Marks `nudge` sent at `now`, only if it was not, the approval is `pending` or `deciding`
     /// and it expires after `now`.

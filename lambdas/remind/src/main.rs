@@ -1,9 +1,10 @@
 //! The hitl remind function. An approval's one-time schedule (EventBridge Scheduler) invokes it
 //! with `{approvalId, nudge}` when its reminder or escalation is due; it sends them only while
-//! the approval is open, at most once each (`hitl_protocol::Messenger::nudge`).
+//! the approval is open, at most once each (`hitl_protocol::Messenger::nudge`), and with the
+//! Slack app in its message's thread; when it expires, it updates the app's message.
 
 use hitl_adapters::functions::AwsMessenger;
-use hitl_core::Nudge;
+use hitl_core::{ApprovalId, Nudge};
 use hitl_protocol::{Failure, Settings};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Deserialize;
@@ -14,22 +15,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::config_loader().load().await;
-    let messenger = hitl_adapters::functions::messenger(&aws, settings);
+    let messenger = hitl_adapters::functions::messenger(&aws, settings)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         handle(&messenger, event.payload)
     }))
     .await
 }
 
-/// What a schedule invokes the function with.
+/// What a schedule invokes the function with: a nudge, or (without one) the Slack app's
+/// message to bring up to date when the approval expires.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Event {
     approval_id: String,
-    nudge: Nudge,
+    nudge: Option<Nudge>,
 }
 
-/// One schedule's invocation: `{"sent": <messages sent>}`.
+/// One schedule's invocation: `{"sent": <messages sent>}`, or `{"updated": <whether the Slack
+/// message was>}`.
 async fn handle(messenger: &AwsMessenger, event: Value) -> Result<Value, Diagnostic> {
     let failed = |failure: Failure| Diagnostic {
         error_type: failure.kind().to_owned(),
@@ -37,8 +40,15 @@ async fn handle(messenger: &AwsMessenger, event: Value) -> Result<Value, Diagnos
     };
     let event: Event = serde_json::from_value(event)
         .map_err(|e| failed(Failure::invalid(format!("not a reminder event ({e})"))))?;
+    let Some(nudge) = event.nudge else {
+        let updated = match ApprovalId::parse(&event.approval_id) {
+            Some(id) => messenger.refresh_chat(&id).await.map_err(failed)?,
+            None => false,
+        };
+        return Ok(json!({ "updated": updated }));
+    };
     let sent = messenger
-        .nudge(&event.approval_id, event.nudge)
+        .nudge(&event.approval_id, nudge)
         .await
         .map_err(failed)?;
     Ok(json!({ "sent": sent }))

@@ -17,6 +17,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::config_loader().load().await;
-    let requester = hitl_adapters::functions::requester(&aws, settings);
+    let requester = hitl_adapters::functions::requester(&aws, settings)?;
     lambda_runtime::run(service_fn(|event| handler::handle(&requester, event))).await
 }

@@ -1,7 +1,7 @@
 //! One HTTP request: route, refuse what HTTP refuses (method, cross-site), then the protocol's
 //! decision side: show, download or decide.
 
-use hitl_adapters::table::DynamoTable;
+use hitl_adapters::{slack_app::SlackWebApi, table::DynamoTable};
 use hitl_core::{
     LinkId,
     form::{self, Refusal},
@@ -13,11 +13,14 @@ use lambda_http::{Body, Error, Request, Response, http::Method};
 use crate::{clock::SystemClock, downloads::Downloads, resume::Orchestrator};
 
 pub struct Context {
-    pub reviewer: Reviewer<DynamoTable, Orchestrator, SystemClock>,
+    pub reviewer: Reviewer<DynamoTable, Orchestrator, SystemClock, SlackWebApi>,
     pub downloads: Downloads,
 }
 
 pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
+    if route(request.uri().path()) == Some(Route::Slack) {
+        return slack(context, &request).await;
+    }
     let head = request.method() == Method::HEAD;
     let (status, html, location) = match route(request.uri().path()) {
         Some(Route::Attachment(link, index)) => download(context, &request, &link, index).await,
@@ -44,11 +47,14 @@ enum Route {
     Page(LinkId),
     /// `/…/approvals/{id}/attachments/{n}`: one of its attachments.
     Attachment(LinkId, usize),
+    /// `/…/slack/interactions`: the Slack app's interactivity endpoint.
+    Slack,
 }
 
 fn route(path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.trim_end_matches('/').rsplit('/').collect();
     match segments.as_slice() {
+        ["interactions", "slack", ..] => Some(Route::Slack),
         [id, "approvals", ..] => Some(Route::Page(LinkId::parse(id)?)),
         [n, "attachments", id, "approvals", ..] => {
             let index = n
@@ -65,7 +71,7 @@ fn route(path: &str) -> Option<Route> {
 fn link_id(path: &str) -> Option<LinkId> {
     match route(path)? {
         Route::Page(link) => Some(link),
-        Route::Attachment(..) => None,
+        Route::Attachment(..) | Route::Slack => None,
     }
 }
 
@@ -95,6 +101,34 @@ async fn download(
         },
         Download::Page(status, html) => (status, html, None),
     }
+}
+
+/// A request to the Slack app's endpoint: only a POST, verified before it is read; a JSON body
+/// (a modal's errors) or none.
+async fn slack(context: &Context, request: &Request) -> Result<Response<Body>, Error> {
+    let (status, json) = match request.method() == Method::POST {
+        true => {
+            let timestamp = header(request, "x-slack-request-timestamp");
+            let signature = header(request, "x-slack-signature");
+            let body = request.body().as_ref();
+            context
+                .reviewer
+                .interaction(timestamp, signature, body)
+                .await
+        }
+        false => (405, String::new()),
+    };
+    let mut response = Response::builder()
+        .status(status)
+        .header("cache-control", "no-store");
+    let body = match json.is_empty() {
+        true => Body::Empty,
+        false => {
+            response = response.header("content-type", "application/json");
+            Body::Text(json)
+        }
+    };
+    Ok(response.body(body)?)
 }
 
 fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
@@ -164,6 +198,7 @@ mod tests {
             route(&format!("/v1/approvals/{id}/attachments/3")),
             Some(Route::Attachment(link, 3))
         );
+        assert_eq!(route("/v1/slack/interactions"), Some(Route::Slack));
         for path in [
             format!("/v1/approvals/{id}/attachments/x"),
             format!("/v1/approvals/{id}/attachments/+3"),

@@ -4,14 +4,15 @@
 //! Functions, or the durable workflow) has accepted it: claim (`pending → deciding`,
 //! conditional), `SendTaskSuccess` or `SendDurableExecutionCallbackSuccess`, then finalise,
 //! expire or revert (`hitl_protocol::Reviewer`). Two racing POSTs resume the execution once; the
-//! loser sees who decided.
+//! loser sees who decided. With the Slack app, `POST /slack/interactions` is its interactivity
+//! endpoint (`hitl_protocol::Reviewer::interaction`).
 
 mod clock;
 mod downloads;
 mod handler;
 mod resume;
 
-use hitl_adapters::table::DynamoTable;
+use hitl_adapters::{chat::SlackChannel, table::DynamoTable};
 use hitl_protocol::Reviewer;
 use lambda_http::service_fn;
 
@@ -21,11 +22,19 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table =
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
     let aws = hitl_aws::config_loader().load().await;
+    let escalate_to = std::env::var("ESCALATE_TO").unwrap_or_default();
     let context = handler::Context {
         reviewer: Reviewer {
             table: DynamoTable::on(&aws, table),
             orchestrator: resume::Orchestrator::from_env(&aws)?,
             clock: clock::SystemClock,
+            slack: SlackChannel::from_env(&aws)?.and_then(SlackChannel::app),
+            escalate_to: escalate_to
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect(),
         },
         downloads: downloads::Downloads::new(&aws),
     };

@@ -26,7 +26,7 @@ async fn main() -> Result<(), durable::lambda_runtime::Error> {
     let aws = hitl_aws::config_loader().load().await;
     // The SDK's checkpoint client on the workspace's one HTTPS client and credential chain.
     let options = Options::builder().sdk_config(aws.clone()).build()?;
-    let requester = Arc::new(hitl_adapters::functions::requester(&aws, settings));
+    let requester = Arc::new(hitl_adapters::functions::requester(&aws, settings)?);
     durable::run_with_options(
         move |event: serde_json::Value, ctx: DurableContext| {
             workflow::run(requester.clone(), event, ctx)

@@ -1,5 +1,7 @@
 //! The request side's writes and the decision side's, each one conditional update.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use hitl_core::slack::SlackMessage;
 use hitl_core::{
     Approval, ApprovalId, Claim, LinkItem, Nudge, Status, Transition, rules::stale_cutoff,
 };
@@ -64,8 +66,28 @@ impl RequestTable for DynamoTable {
         written(result)
     }
 
-    async fn mark_slack_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError> {
-        self.stamp(id, "slack_sent_at", now).await
+    async fn mark_slack_sent(
+        &self,
+        id: &ApprovalId,
+        now: u64,
+        message: Option<&SlackMessage>,
+    ) -> Result<Written, TableError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(id.as_str()))
+            .update_expression("SET slack_sent_at = :now")
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_values(":now", n(now));
+        if let Some(message) = message {
+            let at = [("channel", &message.channel), ("ts", &message.ts)]
+                .map(|(name, value)| (name.to_owned(), s(value)));
+            update = update
+                .update_expression("SET slack_sent_at = :now, slack_message = :message")
+                .expression_attribute_values(":message", AttributeValue::M(at.into()));
+        }
+        written(update.send().await)
     }
 
     async fn mark_nudged(

@@ -106,7 +106,6 @@ fn settings(case: &Case) -> Settings {
             escalate_after_secs: Some(150),
         }),
         quorum: case.quorum,
-        slack_parameter: None,
     }
 }
 

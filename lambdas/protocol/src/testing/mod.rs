@@ -19,7 +19,8 @@ pub use orchestrator::MemoryOrchestrator;
 pub use services::{MemoryChat, MemoryClock, MemoryIds, MemoryScheduler, MemoryTopic};
 pub use table::MemoryTable;
 pub use world::{
-    Call, Fault, Fired, Observable, Outcome, Published, State, Step, TIMEOUT_MILLIS, World,
+    Call, Fault, Fired, Observable, Outcome, Published, SlackWorkspace, State, Step,
+    TIMEOUT_MILLIS, World,
 };
 
 use hitl_core::{Approval, ApprovalKey, ApprovalRequest, TaskToken};
@@ -31,29 +32,33 @@ pub type MemoryRequester =
     Requester<MemoryTable, MemoryTopic, MemoryScheduler, MemoryChat, MemoryClock, MemoryIds>;
 
 /// The reminder on `world`.
-pub type MemoryMessenger = Messenger<MemoryTable, MemoryTopic, MemoryClock, MemoryIds>;
+pub type MemoryMessenger = Messenger<MemoryTable, MemoryTopic, MemoryClock, MemoryIds, MemoryChat>;
 
 /// The decision side on `world`.
-pub type MemoryReviewer = Reviewer<MemoryTable, MemoryOrchestrator, MemoryClock>;
+pub type MemoryReviewer = Reviewer<MemoryTable, MemoryOrchestrator, MemoryClock, MemoryChat>;
 
 impl World {
-    /// The remind function's ports on this world.
+    /// The remind function's ports on this world, with its chat channel when the Slack app is
+    /// on ([`State::slack`]).
     pub fn messenger(&self, settings: Settings) -> MemoryMessenger {
+        let app = self.with(|s| s.slack.app);
         Messenger {
             table: MemoryTable(self.clone()),
             notifier: MemoryTopic(self.clone()),
             clock: MemoryClock(self.clone()),
             ids: MemoryIds(self.clone()),
+            chat: app.then(|| MemoryChat(self.clone())),
             settings,
         }
     }
 
     /// The request side's ports on this world, with a chat channel or not.
     pub fn requester(&self, settings: Settings, chat: bool) -> MemoryRequester {
+        let mut messenger = self.messenger(settings);
+        messenger.chat = chat.then(|| MemoryChat(self.clone()));
         Requester {
-            messenger: self.messenger(settings),
+            messenger,
             scheduler: MemoryScheduler(self.clone()),
-            chat: chat.then(|| MemoryChat(self.clone())),
         }
     }
 
@@ -67,6 +72,8 @@ impl World {
                 state_machine,
             },
             clock: MemoryClock(self.clone()),
+            slack: Some(MemoryChat(self.clone())),
+            escalate_to: settings().escalate_to,
         }
     }
 }
@@ -93,7 +100,6 @@ pub fn settings() -> Settings {
             escalate_after_secs: Some(240),
         }),
         quorum: 1,
-        slack_parameter: None,
     }
 }
 
@@ -134,9 +140,11 @@ pub fn request() -> ApprovalRequest {
 }
 
 /// Execution `arn`'s first attempt asks for approval of [`request`], waiting on `token`, as
-/// operation 1 at `now`: the approval, its messages sent.
+/// operation 1 at `now`: the approval, its messages sent (and posted in Slack when the app is
+/// on).
 pub fn requested(world: &World, arn: &str, token: TaskToken, now: u64) -> Approval {
-    let requester = world.requester(settings(), false);
+    let app = world.with(|s| s.slack.app);
+    let requester = world.requester(settings(), app);
     let approval = requester
         .new_approval(token, Some(0), &key(arn), request(), now)
         .expect("an approval");

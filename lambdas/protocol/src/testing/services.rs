@@ -1,10 +1,10 @@
 //! The topic, the chat channel, the scheduler, the clock and the link ids in memory.
 
-use hitl_core::{LinkId, ReviewerMessage};
+use hitl_core::{LinkId, ReviewerMessage, slack::SlackMessage};
 use serde_json::Value;
 
 use super::world::{Call, Outcome, Published, State, Step, World};
-use crate::ports::{Chat, Clock, Ids, Notifier, Pause, Scheduled, Scheduler};
+use crate::ports::{Chat, Clock, Ids, Notifier, Pause, Scheduled, Scheduler, SlackApp};
 
 /// The reviewers' topic in memory: what it takes is in [`State::published`].
 #[derive(Clone)]
@@ -29,21 +29,83 @@ impl Notifier for MemoryTopic {
     }
 }
 
-/// The chat channel in memory: its posts are in [`State::posts`].
+/// The chat channel in memory: its posts are in [`State::posts`]; the app's workspace is
+/// [`State::slack`].
 #[derive(Clone)]
 pub struct MemoryChat(pub World);
 
-impl Chat for MemoryChat {
-    async fn post(&self, payload: &Value) -> Result<(), String> {
-        match self
-            .0
-            .call(Call::ChatPost, |s| s.posts.push(payload.clone()))
-            .await
-        {
-            Outcome::Done(()) => Ok(()),
+impl MemoryChat {
+    async fn slack<R>(&self, call: Call, f: impl FnOnce(&mut State) -> R) -> Result<R, String> {
+        match self.0.call(call, f).await {
+            Outcome::Done(r) => Ok(r),
             Outcome::Failed(error) | Outcome::Lost(error) => Err(error),
-            Outcome::ConditionFailed => Err("chat.post: HTTP 429".to_owned()),
+            Outcome::ConditionFailed => Err(format!("{call:?}: HTTP 429, Retry-After: 30")),
         }
+    }
+}
+
+impl Chat for MemoryChat {
+    fn is_app(&self) -> bool {
+        self.0.with(|s| s.slack.app)
+    }
+
+    async fn post(
+        &self,
+        payload: &Value,
+        thread: Option<&SlackMessage>,
+    ) -> Result<Option<SlackMessage>, String> {
+        self.slack(Call::ChatPost, |s| {
+            s.system.posts.push(payload.clone());
+            if !s.slack.app {
+                return None;
+            }
+            let ts = format!("{}.{:06}", s.now(), s.posts.len());
+            let slack = &mut s.system.slack;
+            match thread {
+                Some(parent) => slack.threads.push((parent.ts.clone(), payload.clone())),
+                None => {
+                    slack.messages.insert(ts.clone(), payload.clone());
+                }
+            }
+            Some(SlackMessage {
+                channel: "C0123456789".into(),
+                ts,
+            })
+        })
+        .await
+    }
+
+    async fn update(&self, message: &SlackMessage, payload: &Value) -> Result<(), String> {
+        self.slack(Call::ChatUpdate, |s| {
+            s.system.posts.push(payload.clone());
+            s.system
+                .slack
+                .messages
+                .insert(message.ts.clone(), payload.clone());
+        })
+        .await
+    }
+}
+
+impl SlackApp for MemoryChat {
+    async fn signing_secret(&self) -> Result<String, String> {
+        Ok(self.0.with(|s| s.slack.signing_secret.clone()))
+    }
+
+    async fn email(&self, user: &str) -> Result<Option<String>, String> {
+        self.slack(Call::Slack, |s| s.slack.users.get(user).cloned())
+            .await
+    }
+
+    async fn open_modal(&self, _trigger_id: &str, view: &Value) -> Result<(), String> {
+        self.slack(Call::Slack, |s| s.system.slack.modals.push(view.clone()))
+            .await
+    }
+
+    async fn tell(&self, _channel: &str, user: &str, text: &str) -> Result<(), String> {
+        let told = (user.to_owned(), text.to_owned());
+        self.slack(Call::Slack, |s| s.system.slack.told.push(told))
+            .await
     }
 }
 

@@ -3,6 +3,7 @@
 
 use hitl_core::{
     Approval, ApprovalId, Claim, LinkItem, LinkKey, Nudge, Status, Transition, rules::stale_cutoff,
+    slack::SlackMessage,
 };
 
 use super::world::{Call, Outcome, State, World};
@@ -136,13 +137,19 @@ impl RequestTable for MemoryTable {
         .await
     }
 
-    async fn mark_slack_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError> {
+    async fn mark_slack_sent(
+        &self,
+        id: &ApprovalId,
+        now: u64,
+        message: Option<&SlackMessage>,
+    ) -> Result<Written, TableError> {
         self.write(
             Call::MarkSlackSent,
             |s| record(s, id).is_some(),
             |s| {
                 if let Some(r) = s.approvals.get_mut(id) {
                     r.slack_sent_at = Some(now);
+                    r.slack_message = message.cloned();
                 }
             },
         )

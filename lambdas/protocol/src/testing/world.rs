@@ -36,6 +36,9 @@ pub enum Call {
     Settle,
     Publish,
     ChatPost,
+    ChatUpdate,
+    /// The Slack app's other calls: users.info, views.open, postEphemeral.
+    Slack,
     CreateSchedule,
     Resume,
     State,
@@ -57,6 +60,8 @@ impl fmt::Debug for Call {
             Self::Settle => "table.settle",
             Self::Publish => "topic.publish",
             Self::ChatPost => "chat.post",
+            Self::ChatUpdate => "chat.update",
+            Self::Slack => "slack",
             Self::CreateSchedule => "scheduler.create",
             Self::Resume => "orchestrator.resume",
             Self::State => "orchestrator.state",
@@ -136,6 +141,24 @@ pub struct State {
     pub current: usize,
 }
 
+/// The Slack app's workspace in memory: its users, the request messages as they stand, what
+/// went in their threads, what users were told, the modals opened.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlackWorkspace {
+    /// Whether the chat is the app (a webhook otherwise).
+    pub app: bool,
+    pub signing_secret: String,
+    /// User id → profile email.
+    pub users: BTreeMap<String, String>,
+    /// Message ts → its payload as it stands.
+    pub messages: BTreeMap<String, Value>,
+    /// (Parent ts, payload) in order.
+    pub threads: Vec<(String, Value)>,
+    /// (User, text) in order.
+    pub told: Vec<(String, String)>,
+    pub modals: Vec<Value>,
+}
+
 /// What the system holds, without the clock and the bookkeeping of faults and operations: what
 /// a `GET` must leave as it found it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -144,6 +167,8 @@ pub struct Observable {
     pub links: BTreeMap<LinkKey, LinkItem>,
     pub published: Vec<Published>,
     pub posts: Vec<Value>,
+    /// The Slack app's workspace, when the chat is the app.
+    pub slack: SlackWorkspace,
     /// Name → (Unix second it is due, its input).
     pub schedules: BTreeMap<String, (u64, Value)>,
     /// By ARN.

@@ -179,7 +179,7 @@ pub struct Approval {
     pub slack_sent_at: Option<u64>,
     /// Where the Slack app's message is (channel, ts), once posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slack_message: Option<crate::slack::SlackMessage>,
+    pub slack_message: Option<SlackMessage>,
     /// Set while `deciding`: when the claim was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<u64>,
@@ -214,6 +214,14 @@ impl<'de> Deserialize<'de> for Approval {
         approval.request.order_details(&order);
         Ok(approval)
     }
+}
+
+/// Where the request's message is in Slack: its channel and timestamp (`ts`, Slack's id of a
+/// message), stored on the record so it can be updated and threaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackMessage {
+    pub channel: String,
+    pub ts: String,
 }
 
 /// A link item, keyed by its link's [`LinkKey`]: which approval a reviewer's link opens, and

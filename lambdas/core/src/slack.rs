@@ -6,7 +6,6 @@
 //! characters, a section's text 3,000, a field 2,000 and ten fields, an input's
 //! `initial_value`/`max_length` 3,000, a modal's title 24, `private_metadata` 3,000.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::dates::{relative, utc};
@@ -15,13 +14,7 @@ use crate::record::{Approval, Decision};
 use crate::request::{same_email, shorten};
 use crate::rules::{self, View};
 
-/// Where the request's message is in Slack: its channel and timestamp (`ts`, Slack's id of a
-/// message), stored on the record so it can be updated and threaded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SlackMessage {
-    pub channel: String,
-    pub ts: String,
-}
+pub use crate::record::SlackMessage;
 
 /// The buttons' `action_id`s.
 pub const APPROVE: &str = "hitl_approve";

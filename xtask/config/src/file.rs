@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::values::{
     ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
     FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
-    PolicyDelay, ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst,
-    ThrottleRate,
+    PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl, SlackChannelId, TagKey,
+    TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment
@@ -67,6 +67,10 @@ pub struct Settings {
     /// The ARN of the customer managed KMS key that encrypts that parameter, if it is not the
     /// AWS managed key aws/ssm: the request function may then decrypt with it, through SSM only.
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
+    /// The Slack app: requests posted with Approve and Reject buttons, decided in Slack by the
+    /// reviewer who clicks (matched by his Slack profile's email). It replaces
+    /// `slack_webhook_parameter` where both are set.
+    pub slack: Option<SlackSettings>,
     /// The Lambda functions.
     pub lambda: Option<LambdaSettings>,
     /// Retention of every log group, in days (default 30).
@@ -97,6 +101,19 @@ pub struct LambdaSettings {
     pub memory_mb: Option<MemoryMb>,
     /// Function timeout (default 10s, at most 900s).
     pub timeout: Option<FunctionTimeout>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    /// The id of the channel requests are posted in (C0123456789), the app's bot invited to it.
+    pub channel: Option<SlackChannelId>,
+    /// Name of the SSM SecureString parameter holding the bot token (xoxb-…).
+    pub bot_token_parameter: Option<ParameterName>,
+    /// Name of the SSM SecureString parameter holding the app's signing secret.
+    pub signing_secret_parameter: Option<ParameterName>,
+    /// Slack's Web API (default https://slack.com/api/; GovSlack: https://slack-gov.com/api/).
+    pub api_url: Option<SlackApiUrl>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
@@ -141,6 +158,7 @@ layer_structs! {
     LambdaSettings { architecture, memory_mb, timeout }
     ApiSettings { throttle_rate, throttle_burst }
     TableSettings { deletion_policy }
+    SlackSettings { channel, bot_token_parameter, signing_secret_parameter, api_url }
 }
 
 impl Layer for Settings {
@@ -173,6 +191,7 @@ impl Layer for Settings {
                 .slack_webhook_parameter
                 .layer(top.slack_webhook_parameter),
             slack_webhook_kms_key: self.slack_webhook_kms_key.layer(top.slack_webhook_kms_key),
+            slack: nested(self.slack, top.slack),
             lambda: nested(self.lambda, top.lambda),
             log_retention_days: self.log_retention_days.layer(top.log_retention_days),
             api: nested(self.api, top.api),

@@ -21,8 +21,8 @@ use file::{Layer, Settings};
 use values::{
     ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
     FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
-    PolicyDelay, ProjectName, Quorum, Region, Retention, TagKey, TagValue, ThrottleBurst,
-    ThrottleRate,
+    PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl, SlackChannelId, TagKey,
+    TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// Values the command line sets, which win over the file.
@@ -54,6 +54,8 @@ pub struct Effective {
     pub attachment_buckets: Vec<BucketName>,
     pub slack_webhook_parameter: Option<ParameterName>,
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
+    /// The Slack app, when the environment has one.
+    pub slack_app: Option<SlackApp>,
     pub lambda: EffectiveLambda,
     pub log_retention_days: LogRetentionDays,
     pub api: EffectiveApi,
@@ -65,6 +67,15 @@ pub struct Effective {
     pub orchestrator: Orchestrator,
 }
 
+/// The Slack app's settings, all present.
+#[derive(Clone, Debug, Serialize)]
+pub struct SlackApp {
+    pub channel: SlackChannelId,
+    pub bot_token_parameter: ParameterName,
+    pub signing_secret_parameter: ParameterName,
+    pub api_url: SlackApiUrl,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Escalation {
     pub after: PolicyDelay,
@@ -72,9 +83,10 @@ pub struct Escalation {
 }
 
 impl Effective {
-    /// Whether anything runs on a schedule after a request (a reminder or an escalation).
+    /// Whether anything runs on a schedule after a request: a reminder, an escalation, or the
+    /// Slack app's message updated when the approval expires.
     pub fn schedules(&self) -> bool {
-        self.remind_after.is_some() || self.escalation.is_some()
+        self.remind_after.is_some() || self.escalation.is_some() || self.slack_app.is_some()
     }
 
     /// The function binaries the stack deploys: the orchestrator's, and the remind function
@@ -238,14 +250,7 @@ impl Config {
             Some(dir) => Some(self.templates_dir(env_name, dir, templates_from_env)?),
         };
 
-        if merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none() {
-            return Err(self.error_at(
-                &self.setting_path(env_name, "slack_webhook_kms_key"),
-                "a key for the Slack webhook's parameter, but no slack_webhook_parameter: set \
-                 the parameter's name too, or remove the key"
-                    .to_owned(),
-            ));
-        }
+        let slack_app = self.slack_app(env_name, &merged)?;
 
         let mut reviewers = merged.reviewers.clone().unwrap_or_default();
         reviewers.extend(overrides.emails.iter().cloned());
@@ -283,8 +288,11 @@ impl Config {
             remind_after: merged.remind_after,
             escalation,
             attachment_buckets,
-            slack_webhook_parameter: merged.slack_webhook_parameter,
-            slack_webhook_kms_key: merged.slack_webhook_kms_key,
+            slack_webhook_parameter: merged
+                .slack_webhook_parameter
+                .filter(|_| slack_app.is_none()),
+            slack_webhook_kms_key: merged.slack_webhook_kms_key.filter(|_| slack_app.is_none()),
+            slack_app,
             lambda: EffectiveLambda {
                 architecture: lambda.architecture.unwrap_or(Architecture::Arm64),
                 memory_mb: lambda.memory_mb.unwrap_or(MemoryMb::new(256)),
@@ -413,6 +421,46 @@ impl Config {
 impl Config {
     /// Where `key` is set for `env_name`: the environment's own setting if the file has one
     /// there, else the defaults' (the key path of the line an error names).
+    /// The Slack app, its three required keys present (it replaces a webhook the defaults
+    /// set). Also refuses the webhook's key without its parameter.
+    fn slack_app(
+        &self,
+        env_name: &EnvName,
+        merged: &Settings,
+    ) -> Result<Option<SlackApp>, Diagnostic> {
+        if merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none() {
+            return Err(self.error_at(
+                &self.setting_path(env_name, "slack_webhook_kms_key"),
+                "a key for the Slack webhook's parameter, but no slack_webhook_parameter: set \
+                 the parameter's name too, or remove the key"
+                    .to_owned(),
+            ));
+        }
+        let Some(slack) = merged.slack.clone() else {
+            return Ok(None);
+        };
+        let at = self.setting_path(env_name, "slack");
+        let missing = |key: &str| {
+            let message = format!("the Slack app needs slack.{key} (see README, \"Slack\")");
+            self.error_at(&at, message)
+        };
+        Ok(Some(SlackApp {
+            channel: slack.channel.ok_or_else(|| missing("channel"))?,
+            bot_token_parameter: slack
+                .bot_token_parameter
+                .ok_or_else(|| missing("bot_token_parameter"))?,
+            signing_secret_parameter: slack
+                .signing_secret_parameter
+                .ok_or_else(|| missing("signing_secret_parameter"))?,
+            api_url: match slack.api_url {
+                Some(url) => url,
+                None => "https://slack.com/api/"
+                    .parse()
+                    .map_err(|e: String| missing(&e))?,
+            },
+        }))
+    }
+
     fn setting_path<'a>(&self, env_name: &'a EnvName, key: &'a str) -> Vec<&'a str> {
         let own = vec!["environments", env_name.as_str(), key];
         if locate::line_of(&self.text, &own).is_some() {

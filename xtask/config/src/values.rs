@@ -360,6 +360,58 @@ impl FromStr for ParameterName {
     }
 }
 
+/// A Slack channel's id (`C0123456789`; a private channel's may start with `G`): the app posts
+/// by id, which a rename does not change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlackChannelId(String);
+
+impl FromStr for SlackChannelId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let valid = (9..=21).contains(&text.len())
+            && text.starts_with(['C', 'G'])
+            && text
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        match valid {
+            true => Ok(Self(text.to_owned())),
+            false => Err(format!(
+                "`{text}` is not a Slack channel id: open the channel's details in Slack and copy                  the id at the bottom, like C0123456789 (not the channel's name)"
+            )),
+        }
+    }
+}
+
+string_value!(SlackChannelId, "SlackChannelId", {
+    "type": "string",
+    "pattern": "^[CG][A-Z0-9]{8,20}$"
+});
+
+/// The base URL of Slack's Web API: `https://` (`https://slack.com/api/`, or GovSlack's), or
+/// plain HTTP to this machine for the local environment's stand-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlackApiUrl(String);
+
+impl FromStr for SlackApiUrl {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let local = ["http://127.0.0.1:", "http://localhost:"];
+        let host = text
+            .strip_prefix("https://")
+            .map(|rest| rest.split('/').next());
+        let valid = matches!(host, Some(Some(h)) if !h.is_empty())
+            || local.iter().any(|l| text.starts_with(l));
+        if !valid || text.contains(char::is_whitespace) {
+            return Err(format!(
+                "`{text}` is not Slack's API URL: write https://slack.com/api/ (the default), or                  GovSlack's https://slack-gov.com/api/"
+            ));
+        }
+        Ok(Self(format!("{}/", text.trim_end_matches('/'))))
+    }
+}
+
+string_value!(SlackApiUrl, "SlackApiUrl", { "type": "string", "format": "uri" });
+
 /// The ARN of a KMS key (not an alias: IAM grants `kms:Decrypt` on keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsKeyArn(String);

@@ -40,6 +40,8 @@ pub struct StackContext<'a> {
     pub slack_webhook_kms_key: Option<&'a str>,
     /// The parameter name without its leading `/`, as it follows `parameter/` in an ARN.
     pub slack_parameter_path: Option<&'a str>,
+    /// The Slack app, when the environment has one.
+    pub slack_app: Option<SlackApp<'a>>,
     pub lambda: Lambda,
     pub log_retention_days: u32,
     pub api: Api,
@@ -91,6 +93,31 @@ pub struct Reviewer<'a> {
     /// `ReviewerSubscription` + 8 hex digits of the address's SHA-256: stable across renders and
     /// independent of the reviewers' order, so adding one reviewer touches one resource.
     pub logical_id: String,
+}
+
+/// The Slack app's settings, with its parameters' paths as their ARNs spell them.
+#[derive(Serialize)]
+pub struct SlackApp<'a> {
+    pub channel: &'a str,
+    pub api_url: &'a str,
+    pub bot_token_parameter: &'a str,
+    pub bot_token_path: &'a str,
+    pub signing_secret_parameter: &'a str,
+    pub signing_secret_path: &'a str,
+}
+
+impl<'a> SlackApp<'a> {
+    fn new(app: &'a kit_config::SlackApp) -> Self {
+        let path = |p: &'a kit_config::values::ParameterName| p.as_str().trim_start_matches('/');
+        Self {
+            channel: app.channel.as_str(),
+            api_url: app.api_url.as_str(),
+            bot_token_parameter: app.bot_token_parameter.as_str(),
+            bot_token_path: path(&app.bot_token_parameter),
+            signing_secret_parameter: app.signing_secret_parameter.as_str(),
+            signing_secret_path: path(&app.signing_secret_parameter),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -223,6 +250,7 @@ impl<'a> StackContext<'a> {
                 .slack_webhook_parameter
                 .as_ref()
                 .map(|p| p.as_str().trim_start_matches('/')),
+            slack_app: config.slack_app.as_ref().map(SlackApp::new),
             lambda: Lambda {
                 architecture: config.lambda.architecture.as_str(),
                 memory_mb: config.lambda.memory_mb.get(),

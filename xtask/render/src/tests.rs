@@ -722,3 +722,64 @@ fn scheduler_may_assume_its_role_for_the_stacks_schedule_group_only() {
         )
     );
 }
+
+/// The Slack app: its interactivity route and output, its settings (names, never secrets) in
+/// each function that calls Slack, and exactly its two parameters readable: the bot token by
+/// every function that posts, the signing secret by the review function alone. The defaults'
+/// webhook is replaced.
+#[test]
+fn the_slack_app_gets_its_route_its_output_and_exactly_its_two_parameters() {
+    for env in ["slack", "slack-durable"] {
+        let text = render_env(&fixture(), env);
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let resources = resources(&text);
+        let method = &resources["SlackInteractionsMethod"]["Properties"];
+        assert_eq!(method["HttpMethod"], Value::from("POST"));
+        assert!(doc["Outputs"]["SlackInteractionsUrl"].is_mapping(), "{env}");
+        assert!(!text.contains("SLACK_WEBHOOK_PARAMETER") && !text.contains("slack-webhook"));
+        let parameters = |role: &str| -> Vec<String> {
+            let mut found = Vec::new();
+            collect_statements(&resources[role], &mut found);
+            found
+                .iter()
+                .filter(|s| s["Action"].as_str() == Some("ssm:GetParameter"))
+                .flat_map(|s| s["Resource"].as_sequence().cloned().unwrap_or_default())
+                .map(|r| format!("{r:?}"))
+                .collect()
+        };
+        let review = parameters("ReviewFunctionRole");
+        assert_eq!(review.len(), 2, "{review:?}");
+        assert!(
+            review
+                .iter()
+                .any(|r| r.contains("parameter/acme/hitl/slack-signing-secret"))
+        );
+        let poster = if env == "slack" {
+            "RequestFunctionRole"
+        } else {
+            "WorkflowFunctionRole"
+        };
+        for role in [poster, "RemindFunctionRole"] {
+            let read = parameters(role);
+            assert_eq!(read.len(), 1, "{role}: {read:?}");
+            assert!(
+                read[0].contains("parameter/acme/hitl/slack-bot-token"),
+                "{read:?}"
+            );
+        }
+        let env_of =
+            |function: &str| &resources[function]["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            env_of("ReviewFunction")["SLACK_CHANNEL"],
+            Value::from("C0123456789")
+        );
+        assert_eq!(
+            env_of("RemindFunction")["SLACK_BOT_TOKEN_PARAMETER"],
+            Value::from("/acme/hitl/slack-bot-token")
+        );
+    }
+    let gov = render_env(&fixture(), "slack-durable");
+    assert!(gov.contains("SLACK_API_URL: \"https://slack-gov.com/api/\""));
+    let sfn = render_env(&fixture(), "slack");
+    assert!(sfn.contains("ESCALATE_TO: \"cfo@example.com\""));
+}

@@ -107,6 +107,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "slack_parameter_path",
         "The parameter's name without its leading `/`, as it follows `parameter/` in an ARN; `null` without Slack.",
     ),
+    (
+        "slack_app",
+        "The Slack app: `channel`, `api_url`, `bot_token_parameter` and `signing_secret_parameter` (names, never values), and `bot_token_path` and `signing_secret_path` (without the leading `/`, as they follow `parameter/` in an ARN); `null` without it.",
+    ),
     ("lambda", "The functions' settings."),
     ("lambda.architecture", "`arm64` or `x86_64`."),
     ("lambda.memory_mb", "Memory in MB."),

@@ -8,7 +8,7 @@
 //! naming the method and what Slack said; nothing here retries (the protocol decides what a
 //! failure means, and Slack's 3 seconds leave no room for a wait).
 
-use std::time::Duration;
+use std::{sync::Mutex, time::Duration};
 
 use hitl_core::slack::SlackMessage;
 use hitl_protocol::{Chat, SlackApp};
@@ -51,9 +51,19 @@ impl AppSettings {
 pub struct SlackWebApi {
     settings: AppSettings,
     ssm: aws_sdk_ssm::Client,
-    token: OnceCell<String>,
+    /// Read again after Slack refuses it (the app reinstalled, the token rotated).
+    token: Mutex<Option<String>>,
     signing_secret: OnceCell<String>,
 }
+
+/// Slack's errors that mean the token itself is no good (any method's error table).
+const BAD_TOKEN: [&str; 5] = [
+    "not_authed",
+    "invalid_auth",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+];
 
 /// How long one call may take: Slack wants an interaction answered within 3 seconds.
 const TIMEOUT: Duration = Duration::from_millis(1_500);
@@ -63,18 +73,33 @@ impl SlackWebApi {
         Self {
             settings,
             ssm,
-            token: OnceCell::new(),
+            token: Mutex::new(None),
             signing_secret: OnceCell::new(),
         }
     }
 
+    /// Reads both secrets now (at the instance's start, so that the first click does not wait
+    /// for SSM within Slack's 3 seconds); a failure is logged and read again when needed.
+    pub async fn warm(&self) {
+        let (token, secret) = tokio::join!(self.token(), self.signing_secret());
+        if let Err(error) = token.and(secret) {
+            tracing::warn!(%error, "the Slack app's secrets could not be read yet");
+        }
+    }
+
+    fn cached_token(&self) -> Option<String> {
+        self.token.lock().ok().and_then(|t| t.clone())
+    }
+
     async fn token(&self) -> Result<String, String> {
-        let name = &self.settings.bot_token_parameter;
-        let token = self
-            .token
-            .get_or_try_init(|| secret(&self.ssm, name))
-            .await?;
-        Ok(token.clone())
+        if let Some(token) = self.cached_token() {
+            return Ok(token);
+        }
+        let token = secret(&self.ssm, &self.settings.bot_token_parameter).await?;
+        if let Ok(mut cached) = self.token.lock() {
+            *cached = Some(token.clone());
+        }
+        Ok(token)
     }
 
     /// Calls `method` with `body` (JSON, POST) or `query` (GET); Slack's answer when `ok`.
@@ -94,13 +119,18 @@ impl SlackWebApi {
         }
         let value: Value = serde_json::from_str(&text)
             .map_err(|_| format!("Slack's {method} answered HTTP {status} without JSON"))?;
-        match value["ok"].as_bool() {
-            Some(true) => Ok(value),
-            _ => Err(format!(
-                "Slack's {method} answered HTTP {status}, error {}",
-                value["error"].as_str().unwrap_or("(none)")
-            )),
+        if value["ok"].as_bool() == Some(true) {
+            return Ok(value);
         }
+        let error = value["error"].as_str().unwrap_or("(none)");
+        if BAD_TOKEN.contains(&error)
+            && let Ok(mut cached) = self.token.lock()
+        {
+            *cached = None;
+        }
+        Err(format!(
+            "Slack's {method} answered HTTP {status}, error {error}"
+        ))
     }
 }
 
@@ -196,10 +226,12 @@ impl SlackApp for SlackWebApi {
             .append_pair("user", user)
             .finish();
         let answer = self.call("users.info", None, &query).await?;
-        Ok(answer["user"]["profile"]["email"]
-            .as_str()
-            .filter(|e| !e.is_empty())
-            .map(str::to_owned))
+        let email = answer["user"]["profile"]["email"].as_str();
+        if email.is_none() {
+            // Slack leaves the field out without the users:read.email scope.
+            tracing::warn!("users.info answered no email: has the app the users:read.email scope?");
+        }
+        Ok(email.filter(|e| !e.is_empty()).map(str::to_owned))
     }
 
     async fn open_modal(&self, trigger_id: &str, view: &Value) -> Result<(), String> {

@@ -26,19 +26,36 @@ const REASON_INPUT: &str = "reason_input";
 /// The longest comment the page takes, as the modal's `max_length`.
 const MAX_COMMENT: usize = 1_000;
 
+/// A field's or a context's text, within Block Kit's 2,000 characters (a field's limit). The
+/// user text in it is cut before it is escaped (see `field`).
 fn mrkdwn(text: &str) -> Value {
     json!({ "type": "mrkdwn", "text": shorten(text, 2_000) })
+}
+
+/// `text` escaped for mrkdwn within `max` characters: cut before it is escaped (an entity is
+/// never split), shorter again while what escaping adds takes it over.
+fn escaped_within(text: &str, max: usize) -> String {
+    let mut cut = max;
+    loop {
+        let escaped = slack_escape(&shorten(text, cut));
+        if escaped.chars().count() <= max || cut < 2 {
+            return escaped;
+        }
+        cut = cut * 2 / 3;
+    }
+}
+
+/// `*label*` and the user's `value`, within a field's 2,000 characters.
+fn field(label: &str, value: &str) -> Value {
+    mrkdwn(&format!("*{label}*\n{}", escaped_within(value, 1_700)))
 }
 
 /// The request's fields: requester, amount, expiry, quorum, then details, at most ten.
 fn fields(approval: &Approval, now: u64) -> Vec<Value> {
     let request = &approval.request;
-    let mut fields = vec![mrkdwn(&format!(
-        "*Requested by*\n{}",
-        slack_escape(&request.requester)
-    ))];
+    let mut fields = vec![field("Requested by", &request.requester)];
     if let Some(amount) = request.amount_text() {
-        fields.push(mrkdwn(&format!("*Amount*\n{}", slack_escape(&amount))));
+        fields.push(field("Amount", &amount));
     }
     fields.push(mrkdwn(&format!(
         "*Expires*\n{} ({})",
@@ -56,8 +73,7 @@ fn fields(approval: &Approval, now: u64) -> Vec<Value> {
         if fields.len() == 10 {
             break;
         }
-        let line = format!("*{}*\n{}", slack_escape(key), slack_escape(&text));
-        fields.push(mrkdwn(&line));
+        fields.push(field(&escaped_within(key, 200), &text));
     }
     fields
 }
@@ -117,8 +133,8 @@ pub fn message(approval: &Approval, now: u64) -> Value {
     let mut blocks =
         vec![json!({ "type": "header", "text": { "type": "plain_text", "text": title } })];
     if let Some(summary) = &request.summary {
-        let text = shorten(&slack_escape(summary), 3_000);
-        blocks.push(json!({ "type": "section", "text": mrkdwn(&text) }));
+        let text = escaped_within(summary, 3_000);
+        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } }));
     }
     blocks.push(json!({ "type": "section", "fields": fields(approval, now) }));
     if !request.attachments.is_empty() {

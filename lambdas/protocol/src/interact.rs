@@ -135,31 +135,36 @@ where
         approval: &str,
         trigger_id: &str,
     ) -> Option<String> {
+        if decision == Decision::Rejected {
+            return self.ask_reason(slack, approval, trigger_id).await;
+        }
         let (approval, reviewer) = match self.reviewer_of(slack, user, approval).await {
             Ok(found) => found,
             Err(text) => return Some(text),
         };
-        let now = self.clock.now();
-        if decision == Decision::Approved {
-            let claim = Claim {
-                decision,
-                comment: String::new(),
-                reviewer,
-                at: now,
-            };
-            return Some(told(&self.decide_as(&claim, approval).await));
-        }
-        let verdict = rules::post(Some(&approval), now);
+        let claim = Claim {
+            decision,
+            comment: String::new(),
+            reviewer,
+            at: self.clock.now(),
+        };
+        Some(told(&self.decide_as(&claim, approval).await))
+    }
+
+    /// Opens the reason's modal while the approval is open: at once, since the click's
+    /// `trigger_id` lasts 3 seconds; who the user is, and whether he voted, is checked when he
+    /// submits it.
+    async fn ask_reason(&self, slack: &S, id: &str, trigger_id: &str) -> Option<String> {
+        let approval = match self.approval_of(id).await {
+            Ok(approval) => approval,
+            Err(text) => return Some(text),
+        };
+        let verdict = rules::post(Some(&approval), self.clock.now());
         if verdict != PostVerdict::Claim {
             return Some(refused(verdict, Some(&approval)));
         }
-        if approval.has_voted(&reviewer) {
-            return Some(told(&Decided::Voted(approval)));
-        }
-        match slack
-            .open_modal(trigger_id, &slack::reason_modal(&approval))
-            .await
-        {
+        let modal = slack::reason_modal(&approval);
+        match slack.open_modal(trigger_id, &modal).await {
             Ok(()) => None,
             Err(error) => {
                 tracing::warn!(approval = %approval.id, %error, "the reason's modal could not be opened");
@@ -197,6 +202,22 @@ where
         }
     }
 
+    /// The approval `id`, or what to tell the user.
+    async fn approval_of(&self, id: &str) -> Result<Approval, String> {
+        let found = match ApprovalId::parse(id) {
+            Some(id) => self.table.approval(&id).await,
+            None => Ok(None),
+        };
+        match found {
+            Ok(Some(approval)) => Ok(approval),
+            Ok(None) => Err(refused(PostVerdict::NotFound, None)),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the approvals table");
+                Err(told(&Decided::Unavailable))
+            }
+        }
+    }
+
     /// The approval `id` and the reviewer Slack user `user` decides it as, or what to tell him.
     async fn reviewer_of(
         &self,
@@ -204,18 +225,7 @@ where
         user: &str,
         id: &str,
     ) -> Result<(Approval, String), String> {
-        let found = match ApprovalId::parse(id) {
-            Some(id) => self.table.approval(&id).await,
-            None => Ok(None),
-        };
-        let approval = match found {
-            Ok(Some(approval)) => approval,
-            Ok(None) => return Err(refused(PostVerdict::NotFound, None)),
-            Err(error) => {
-                tracing::error!(%error, "cannot read the approvals table");
-                return Err(told(&Decided::Unavailable));
-            }
-        };
+        let approval = self.approval_of(id).await?;
         let email = match slack.email(user).await {
             Ok(Some(email)) => email,
             Ok(None) => {

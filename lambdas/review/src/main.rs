@@ -23,12 +23,16 @@ async fn main() -> Result<(), lambda_http::Error> {
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
     let aws = hitl_aws::config_loader().load().await;
     let escalate_to = std::env::var("ESCALATE_TO").unwrap_or_default();
+    let slack = SlackChannel::from_env(&aws)?.and_then(SlackChannel::app);
+    if let Some(app) = &slack {
+        app.warm().await;
+    }
     let context = handler::Context {
         reviewer: Reviewer {
             table: DynamoTable::on(&aws, table),
             orchestrator: resume::Orchestrator::from_env(&aws)?,
             clock: clock::SystemClock,
-            slack: SlackChannel::from_env(&aws)?.and_then(SlackChannel::app),
+            slack,
             escalate_to: escalate_to
                 .split(',')
                 .map(str::trim)

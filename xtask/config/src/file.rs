@@ -114,6 +114,9 @@ pub struct SlackSettings {
     pub signing_secret_parameter: Option<ParameterName>,
     /// Slack's Web API (default https://slack.com/api/; GovSlack: https://slack-gov.com/api/).
     pub api_url: Option<SlackApiUrl>,
+    /// The ARN of the customer managed KMS key that encrypts both parameters, if it is not the
+    /// AWS managed key aws/ssm: the functions may then decrypt with it, through SSM only.
+    pub kms_key: Option<KmsKeyArn>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
@@ -158,7 +161,7 @@ layer_structs! {
     LambdaSettings { architecture, memory_mb, timeout }
     ApiSettings { throttle_rate, throttle_burst }
     TableSettings { deletion_policy }
-    SlackSettings { channel, bot_token_parameter, signing_secret_parameter, api_url }
+    SlackSettings { channel, bot_token_parameter, signing_secret_parameter, api_url, kms_key }
 }
 
 impl Layer for Settings {

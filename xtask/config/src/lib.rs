@@ -74,6 +74,7 @@ pub struct SlackApp {
     pub bot_token_parameter: ParameterName,
     pub signing_secret_parameter: ParameterName,
     pub api_url: SlackApiUrl,
+    pub kms_key: Option<KmsKeyArn>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -458,6 +459,7 @@ impl Config {
                     .parse()
                     .map_err(|e: String| missing(&e))?,
             },
+            kms_key: slack.kms_key,
         }))
     }
 

@@ -350,6 +350,9 @@ impl FromStr for ParameterName {
             || lower.starts_with("ssm")
             || text.contains("//")
             || text.ends_with('/')
+            // A name in a hierarchy is fully qualified ("Working with parameter hierarchies",
+            // Systems Manager User Guide): it begins with `/`.
+            || (text.contains('/') && !text.starts_with('/'))
         {
             return Err(format!(
                 "`{text}` is not an SSM parameter name: use letters, digits and _ . - /, like \
@@ -909,6 +912,9 @@ mod tests {
         assert!("xoxb-123-456".parse::<ParameterName>().is_err());
         assert!("/hitl/slack-webhook".parse::<ParameterName>().is_ok());
         assert!("/aws/reserved".parse::<ParameterName>().is_err());
+        // In a hierarchy, a name begins with `/`; a flat one need not.
+        assert!("hitl/slack-webhook".parse::<ParameterName>().is_err());
+        assert!("slack-webhook".parse::<ParameterName>().is_ok());
     }
 
     #[test]

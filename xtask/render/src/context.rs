@@ -104,6 +104,8 @@ pub struct SlackApp<'a> {
     pub bot_token_path: &'a str,
     pub signing_secret_parameter: &'a str,
     pub signing_secret_path: &'a str,
+    /// The customer managed key of both parameters, when it is not aws/ssm.
+    pub kms_key: Option<&'a str>,
 }
 
 impl<'a> SlackApp<'a> {
@@ -116,6 +118,7 @@ impl<'a> SlackApp<'a> {
             bot_token_path: path(&app.bot_token_parameter),
             signing_secret_parameter: app.signing_secret_parameter.as_str(),
             signing_secret_path: path(&app.signing_secret_parameter),
+            kms_key: app.kms_key.as_ref().map(|k| k.as_str()),
         }
     }
 }

@@ -780,6 +780,26 @@ fn the_slack_app_gets_its_route_its_output_and_exactly_its_two_parameters() {
     }
     let gov = render_env(&fixture(), "slack-durable");
     assert!(gov.contains("SLACK_API_URL: \"https://slack-gov.com/api/\""));
+    // Its parameters under a customer managed key: each role that reads them may decrypt with
+    // it, through SSM only; under aws/ssm (`slack`) no KMS statement at all.
+    let key_statements = |text: &str, role: &str| -> usize {
+        let resources = resources(text);
+        let mut found = Vec::new();
+        collect_statements(&resources[role], &mut found);
+        found
+            .iter()
+            .filter(|s| s["Sid"].as_str() == Some("SlackAppKey"))
+            .count()
+    };
+    for role in [
+        "ReviewFunctionRole",
+        "WorkflowFunctionRole",
+        "RemindFunctionRole",
+    ] {
+        assert_eq!(key_statements(&gov, role), 1, "{role}");
+    }
+    assert!(gov.contains("kms:ViaService"));
     let sfn = render_env(&fixture(), "slack");
     assert!(sfn.contains("ESCALATE_TO: \"cfo@example.com\""));
+    assert_eq!(key_statements(&sfn, "ReviewFunctionRole"), 0);
 }

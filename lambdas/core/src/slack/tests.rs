@@ -198,3 +198,22 @@ fn the_modal_names_its_approval_and_its_answer_names_its_input() {
     assert!(modal["title"]["text"].as_str().unwrap().chars().count() <= 24);
     assert_eq!(reason_error("say why")["errors"]["reason"], "say why");
 }
+
+#[test]
+fn escaping_never_takes_a_text_over_its_limit() {
+    let a = sample(
+        json!({"title": "T", "requester": "c@x.io", "summary": "&".repeat(5_000), "k": "<".repeat(3_000)}),
+    );
+    let m = message(&a, NOW);
+    let summary = m["blocks"][1]["text"]["text"].as_str().unwrap();
+    assert!(
+        summary.chars().count() <= 3_000 && summary.starts_with("&amp;"),
+        "{}",
+        summary.len()
+    );
+    for block in m["blocks"].as_array().unwrap() {
+        for f in block["fields"].as_array().into_iter().flatten() {
+            assert!(f["text"].as_str().unwrap().chars().count() <= 2_000);
+        }
+    }
+}

@@ -145,21 +145,32 @@ fn a_reviewer_approves_in_slack_as_himself_and_the_message_shows_it() {
 fn someone_who_is_not_a_reviewer_is_told_so_and_nothing_is_recorded() {
     let world = slack_world(true, 1);
     let before = world.with(|s| (s.approvals.clone(), s.resumes.clone()));
-    for action in [APPROVE, REJECT] {
-        deliver(&world, 2, &click(&world, "U_EVE", action));
-    }
-    deliver(&world, 3, &reason(&world, "U_EVE", "no"));
+    deliver(&world, 2, &click(&world, "U_EVE", APPROVE));
+    assert_eq!(told(&world, "U_EVE").len(), 1);
+    assert!(told(&world, "U_EVE")[0].contains("not a reviewer"));
+    // Reject opens the modal at once (Slack's trigger lasts 3 s); its submission is refused
+    // under the reason, and the modal stays open.
+    deliver(&world, 3, &click(&world, "U_EVE", REJECT));
+    assert_eq!(world.with(|s| s.slack.modals.len()), 1);
+    let (code, body) = deliver(&world, 4, &reason(&world, "U_EVE", "no"));
+    assert_eq!(code, 200);
+    assert!(
+        body.contains("response_action") && body.contains("not a reviewer"),
+        "{body}"
+    );
     assert_eq!(
         world.with(|s| (s.approvals.clone(), s.resumes.clone())),
         before
     );
+}
+
+#[test]
+fn reject_on_a_decided_request_opens_no_modal_and_says_how_it_ended() {
+    let world = slack_world(true, 1);
+    deliver(&world, 2, &click(&world, "U_ANA", APPROVE));
+    deliver(&world, 3, &click(&world, "U_BEN", REJECT));
     assert!(world.with(|s| s.slack.modals.is_empty()));
-    assert_eq!(told(&world, "U_EVE").len(), 2);
-    assert!(
-        told(&world, "U_EVE")
-            .iter()
-            .all(|t| t.contains("not a reviewer"))
-    );
+    assert!(told(&world, "U_BEN")[0].contains("approved already by ana@x.io"));
 }
 
 #[test]

@@ -109,7 +109,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     (
         "slack_app",
-        "The Slack app: `channel`, `api_url`, `bot_token_parameter` and `signing_secret_parameter` (names, never values), and `bot_token_path` and `signing_secret_path` (without the leading `/`, as they follow `parameter/` in an ARN); `null` without it.",
+        "The Slack app: `channel`, `api_url`, `bot_token_parameter` and `signing_secret_parameter` (names, never values), and `bot_token_path` and `signing_secret_path` (without the leading `/`, as they follow `parameter/` in an ARN), and `kms_key` (the parameters' customer managed key, `null` under aws/ssm); `null` without it.",
     ),
     ("lambda", "The functions' settings."),
     ("lambda.architecture", "`arm64` or `x86_64`."),

@@ -183,6 +183,11 @@ pub enum Command {
     },
     /// Check what the kit needs on this machine and in the account, with the fix for each
     Doctor,
+    /// The Slack app of an environment with a `slack:` block
+    Slack {
+        #[command(subcommand)]
+        action: SlackAction,
+    },
     /// The local environment's router (started by the local environment, not by hand)
     #[command(hide = true)]
     LocalRouter {
@@ -234,6 +239,13 @@ pub enum Suite {
 pub enum Method {
     ChangeSet,
     Direct,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+pub enum SlackAction {
+    /// Print the app's manifest (its scopes, and interactivity at the deployed stack's
+    /// SlackInteractionsUrl) to paste into Slack's "Create an app from a manifest"
+    Manifest,
 }
 
 #[derive(Subcommand, Clone, Copy)]

@@ -345,7 +345,8 @@ fn every_feature_of_the_templates_synthesizes_as_rendered() {
         "staging",
         "typescript",
     );
-    // The approval policies: the remind function's asset, its schedule group and roles.
+    // The approval policies: the remind function's asset, its schedule group and roles; and the
+    // Slack app's route, permission and output.
     assert_verified(
         &kit_root(),
         Some("xtask/tests/lint/three-reviewers.yaml"),

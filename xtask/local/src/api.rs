@@ -1,5 +1,6 @@
 //! The review API as API Gateway serves it, for the local environment: a REST API's default
-//! endpoint `/{stage}/approvals/{id}` (`GET`, `HEAD`, `POST`) with the Lambda proxy integration.
+//! endpoint `/{stage}/approvals/{id}` (`GET`, `HEAD`, `POST`), its attachments, and the Slack
+//! app's `POST /{stage}/slack/interactions`, with the Lambda proxy integration.
 //! The router turns each HTTP request into the version 1.0 event API Gateway gives the function
 //! (the client's headers, `Host` included, plus the `X-Forwarded-*` ones API Gateway adds; the
 //! stage in `requestContext`; the body as text) and the function's answer back into HTTP, so the
@@ -19,6 +20,9 @@ use serde_json::{Map, Value, json};
 /// page, and an attachment's link.
 pub const RESOURCE: &str = "/approvals/{id}";
 pub const ATTACHMENT_RESOURCE: &str = "/approvals/{id}/attachments/{n}";
+/// The Slack app's interactivity endpoint (only a stack with the app lets API Gateway invoke
+/// the function for it: see `gateway::permitted`).
+pub const SLACK_RESOURCE: &str = "/slack/interactions";
 
 /// The methods the API defines on each.
 const METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
@@ -30,18 +34,30 @@ pub struct Routed {
     pub stage: String,
     /// The path after the stage, percent-decoded (API Gateway's `path`).
     pub path: String,
-    /// The `{id}` path parameter, percent-decoded.
+    /// The `{id}` path parameter, percent-decoded (empty on the Slack resource).
     pub id: String,
     /// The `{n}` path parameter of an attachment's link, percent-decoded.
     pub n: Option<String>,
+    /// Whether it is the Slack app's endpoint.
+    pub slack: bool,
 }
 
 impl Routed {
     /// The API resource the request reached.
     pub fn resource(&self) -> &'static str {
-        match self.n {
-            Some(_) => ATTACHMENT_RESOURCE,
-            None => RESOURCE,
+        match (self.slack, &self.n) {
+            (true, _) => SLACK_RESOURCE,
+            (false, Some(_)) => ATTACHMENT_RESOURCE,
+            (false, None) => RESOURCE,
+        }
+    }
+
+    /// `pathParameters`.
+    fn parameters(&self) -> Value {
+        match (self.slack, &self.n) {
+            (true, _) => Value::Null,
+            (false, Some(n)) => json!({ "id": self.id, "n": n }),
+            (false, None) => json!({ "id": self.id }),
         }
     }
 }
@@ -50,6 +66,15 @@ impl Routed {
 pub fn route(method: &str, raw_path: &str) -> Option<Routed> {
     let rest = raw_path.strip_prefix('/')?;
     let (stage, rest) = rest.split_once('/')?;
+    if format!("/{rest}") == SLACK_RESOURCE && method == "POST" && !stage.is_empty() {
+        return Some(Routed {
+            stage: stage.to_owned(),
+            path: SLACK_RESOURCE.to_owned(),
+            id: String::new(),
+            n: None,
+            slack: true,
+        });
+    }
     let rest = rest.strip_prefix("approvals/")?;
     let (id, n) = match rest.split('/').collect::<Vec<_>>().as_slice() {
         [id] if METHODS.contains(&method) => (*id, None),
@@ -73,6 +98,7 @@ pub fn route(method: &str, raw_path: &str) -> Option<Routed> {
         path,
         id: decode(id),
         n: n.map(decode),
+        slack: false,
     })
 }
 
@@ -145,10 +171,7 @@ pub fn event(routed: &Routed, incoming: &Incoming) -> Value {
         "multiValueHeaders": multi,
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
-        "pathParameters": match &routed.n {
-            Some(n) => json!({ "id": routed.id, "n": n }),
-            None => json!({ "id": routed.id }),
-        },
+        "pathParameters": routed.parameters(),
         "stageVariables": null,
         "requestContext": {
             "accountId": kit_base::local::ACCOUNT_ID,
@@ -279,8 +302,15 @@ mod tests {
                 path: "/approvals/abc<x>".into(),
                 id: "abc<x>".into(),
                 n: None,
+                slack: false,
             })
         );
+        let slack = route("POST", "/v1/slack/interactions").expect("routed");
+        assert_eq!(
+            (slack.resource(), slack.parameters()),
+            (SLACK_RESOURCE, Value::Null)
+        );
+        assert_eq!(route("GET", "/v1/slack/interactions"), None);
         assert!(route("HEAD", "/v1/approvals/x").is_some());
         assert!(route("POST", "/v1/approvals/x").is_some());
         let attachment = route("GET", "/v1/approvals/x/attachments/2").expect("routed");

@@ -312,6 +312,12 @@ pub async fn function_env(
         .review_base_url()
         .context("the local environment has no API stage yet")?;
     env.insert("REVIEW_BASE_URL".into(), review_base_url);
+    // Slack has no emulator: the functions of a stack with the Slack app call the router's
+    // stand-in (`crate::slack`) in its place.
+    if env.contains_key("SLACK_API_URL") {
+        let stand_in = format!("{}{}api/", runner.functions_endpoint(), crate::slack::PATH);
+        env.insert("SLACK_API_URL".into(), stand_in);
+    }
     env.insert("AWS_ENDPOINT_URL".into(), runner.functions_endpoint());
     // Each function's own role session, as Lambda gives it: the SDK's container credentials
     // provider asks the router, with the function's binary as its token (set per binary for
@@ -335,6 +341,16 @@ pub async fn function_env(
     env.insert("AWS_REGION".into(), local::REGION.into());
     env.insert("AWS_DEFAULT_REGION".into(), local::REGION.into());
     Ok(env)
+}
+
+/// The outputs that name the review API, as the router serves it here (moto has no API
+/// Gateway data plane): `ReviewBaseUrl`, and the Slack app's `SlackInteractionsUrl`.
+pub fn served_here(outputs: &mut BTreeMap<String, String>, review_base_url: &str) {
+    if outputs.contains_key("SlackInteractionsUrl") {
+        let url = format!("{review_base_url}{}", crate::api::SLACK_RESOURCE);
+        outputs.insert("SlackInteractionsUrl".to_owned(), url);
+    }
+    outputs.insert("ReviewBaseUrl".to_owned(), review_base_url.to_owned());
 }
 
 /// The `AWS::Scheduler::ScheduleGroup`s of a rendered template (moto's CloudFormation skips
@@ -574,7 +590,9 @@ pub async fn complete(
 /// moto skips the API stage, so a function permission whose `SourceArn` names it (`${Stage}`)
 /// is left with the variable unresolved: each `AWS::Lambda::Permission` of the template is made
 /// again as CloudFormation would have made it (its `Fn::Sub` resolved from the stack's resources,
-/// the stage by its name), in place of moto's.
+/// the stage by its name), in place of moto's: a function's statements are cleared once, then
+/// each of its permissions added (a function may have several: the review API's, the Slack
+/// app's).
 pub async fn make_permissions(aws: &Aws, stack_name: &str, template: &str) -> Result<()> {
     let doc: serde_yaml::Value = serde_yaml::from_str(template)?;
     let physical = physical_ids(aws, stack_name).await?;
@@ -588,6 +606,7 @@ pub async fn make_permissions(aws: &Aws, stack_name: &str, template: &str) -> Re
             stage.as_str().map(str::to_owned)
         }),
     };
+    let mut cleared = std::collections::BTreeSet::new();
     for (id, resource) in &resources {
         if resource["Type"].as_str() != Some("AWS::Lambda::Permission") {
             continue;
@@ -602,7 +621,10 @@ pub async fn make_permissions(aws: &Aws, stack_name: &str, template: &str) -> Re
             }
             other => other.as_str().map(str::to_owned),
         };
-        replace_permission(aws, &function, id, properties, source).await?;
+        if cleared.insert(function.clone()) {
+            clear_permissions(aws, &function).await;
+        }
+        add_permission(aws, &function, id, properties, source).await?;
     }
     Ok(())
 }
@@ -635,15 +657,8 @@ fn function_of(resources: &serde_yaml::Mapping, value: &serde_yaml::Value) -> Op
         .map(str::to_owned)
 }
 
-/// Removes every statement moto made for the function and adds the permission `id` as
-/// CloudFormation would have.
-async fn replace_permission(
-    aws: &Aws,
-    function: &str,
-    id: &str,
-    properties: &serde_yaml::Value,
-    source: Option<String>,
-) -> Result<()> {
+/// Removes every statement moto made for the function.
+async fn clear_permissions(aws: &Aws, function: &str) {
     let lambda = aws.lambda();
     let policy = lambda.get_policy().function_name(function).send().await;
     let existing: Value = policy
@@ -660,8 +675,18 @@ async fn replace_permission(
             let _ = removed.send().await;
         }
     }
+}
+
+/// Adds the permission `id` as CloudFormation would have.
+async fn add_permission(
+    aws: &Aws,
+    function: &str,
+    id: &str,
+    properties: &serde_yaml::Value,
+    source: Option<String>,
+) -> Result<()> {
     let text = |key: &str| properties[key].as_str().map(str::to_owned);
-    lambda
+    aws.lambda()
         .add_permission()
         .function_name(function)
         .statement_id(id)

@@ -6,7 +6,8 @@
 //! [`sessions`], [`credentials`]), lets calls through as AWS would ([`gates`]), passes invokes to
 //! the functions ([`invoke`]), answers for Step Functions, the durable emulator and
 //! CloudFormation where moto would not ([`stepfunctions`], [`durable`], [`cloudformation`]),
-//! checks API Gateway's logging role as AWS does ([`logging_role`]),
+//! checks API Gateway's logging role as AWS does ([`logging_role`]), stands in for Slack
+//! ([`slack`], [`block_kit`]),
 //! fires Scheduler's schedules ([`schedules`], [`schedule_groups`]) and serves the review API as API Gateway would
 //! ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
 //! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
@@ -14,6 +15,7 @@
 
 pub mod access;
 pub mod api;
+pub mod block_kit;
 pub mod cloudformation;
 pub mod credentials;
 pub mod deliveries;
@@ -33,4 +35,5 @@ pub mod schedule_groups;
 pub mod schedules;
 pub mod sessions;
 pub mod shared;
+pub mod slack;
 pub mod stepfunctions;

@@ -55,6 +55,8 @@ pub struct Shared {
     pub deleting: Arc<crate::schedule_groups::Deleting>,
     /// The faults a test armed.
     pub faults: Arc<crate::faults::Faults>,
+    /// The stand-in for Slack.
+    pub slack: Arc<crate::slack::Slack>,
     /// The router's own address, for the invokes it makes on a schedule's behalf.
     pub own: String,
     counter: Arc<AtomicU64>,
@@ -83,6 +85,7 @@ impl Shared {
             access,
             sessions: Arc::new(Sessions::new(upstreams.session_seconds)),
             faults: Arc::default(),
+            slack: Arc::default(),
             deleting: Arc::default(),
             deliveries: Arc::default(),
             own,

@@ -59,7 +59,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             ))?;
             // moto has no API Gateway data plane: the router serves the review API.
             if let Some(url) = runner.review_base_url() {
-                outcome.outputs.insert("ReviewBaseUrl".to_owned(), url);
+                emulation::served_here(&mut outcome.outputs, &url);
             }
             kit_deploy::save_outputs(&effective, &outcome.outputs)?;
             outcome

@@ -14,6 +14,7 @@ pub mod outputs;
 mod render;
 mod run_command;
 mod show_config;
+mod slack;
 mod start;
 mod status;
 mod subscriptions;
@@ -65,6 +66,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Confirm { link } => subscriptions::confirm(global, &link),
         Command::Start { event, name } => start::run(global, &event, name),
         Command::Local { action } => local::run(action),
+        Command::Slack {
+            action: crate::cli::SlackAction::Manifest,
+        } => slack::manifest(global),
         Command::Cdk {
             lang,
             out,

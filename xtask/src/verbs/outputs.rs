@@ -63,7 +63,7 @@ pub async fn read(effective: &Effective) -> Result<BTreeMap<String, String>> {
         .as_ref()
         .and_then(|_| Runner::find()?.review_base_url());
     if let Some(url) = local_url {
-        outputs.insert("ReviewBaseUrl".to_owned(), url);
+        kit_local::emulation::served_here(&mut outputs, &url);
     }
     Ok(outputs)
 }

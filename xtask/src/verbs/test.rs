@@ -227,6 +227,8 @@ const POLICIES: &[&str] = &[
     "local_policies",
     "--test",
     "local_faults",
+    "--test",
+    "local_slack",
     "--no-fail-fast",
     "--",
     "--ignored",

@@ -25,6 +25,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
 mod inbox;
+pub mod slack;
 
 #[allow(unused_imports)] // each test binary uses part of this module
 pub use inbox::{Inbox, Message, policy as inbox_policy};
@@ -55,6 +56,9 @@ pub struct Env {
     /// Whether the config names a Slack webhook parameter and the webhook is reachable from
     /// the functions (the request function then posts and marks the record after the emails).
     slack: bool,
+    /// The Slack app's workspace, on the local environment's stand-in, when the stack has the
+    /// app (the request function then posts and marks the record too).
+    pub slack_app: Option<slack::Workspace>,
 }
 
 pub struct Page {
@@ -217,7 +221,10 @@ impl Env {
         let stack = format!("{project}-{name}");
         let mut env = Env {
             config: config.to_owned(),
-            slack: local.is_some() && config_text.contains("slack_webhook_parameter:"),
+            slack: local.is_some()
+                && config_text.contains("slack_webhook_parameter:")
+                && outputs.get("SlackInteractionsUrl").is_none(),
+            slack_app: None,
             local,
             review_base: output("ReviewBaseUrl"),
             outputs: outputs.clone(),
@@ -250,6 +257,7 @@ impl Env {
                     .unwrap();
             });
         }
+        env.slack_app = env.slack_workspace();
         let (topic, name) = (output("TopicArn"), inbox_name(&env.stack));
         env.inbox = Some(
             env.runtime
@@ -372,7 +380,8 @@ impl Env {
         // and then marks the record: wait for that, so a test's snapshot of the record is the
         // final one and not a moment in the middle of the request.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.slack && self.record(&link)["slack_sent_at"].is_null() {
+        let posts = self.slack || self.slack_app.is_some();
+        while posts && self.record(&link)["slack_sent_at"].is_null() {
             assert!(
                 Instant::now() < deadline,
                 "the request function never posted to Slack"
@@ -380,6 +389,44 @@ impl Env {
             std::thread::sleep(Duration::from_millis(50));
         }
         link
+    }
+
+    /// With the Slack app on the local environment: its secrets in SSM, and the router's
+    /// stand-in for Slack set up as its workspace.
+    fn slack_workspace(&self) -> Option<slack::Workspace> {
+        let url = self.outputs.get("SlackInteractionsUrl")?.as_str()?;
+        let router = self.router()?;
+        let token = self.secret_parameter("/e2e/slack-bot-token", "xoxb-e2e-");
+        let secret = self.secret_parameter("/e2e/slack-signing-secret", "");
+        Some(slack::Workspace::set_up(&router, &token, &secret, url))
+    }
+
+    /// The SecureString `name`: as it is, or made now with a fresh value starting with `prefix`
+    /// (every test binary of a local environment sees the same one: its functions keep what
+    /// they read).
+    fn secret_parameter(&self, name: &str, prefix: &str) -> String {
+        self.runtime.block_on(async {
+            let ssm = aws_sdk_ssm::Client::new(&self.sdk);
+            let found = ssm
+                .get_parameter()
+                .name(name)
+                .with_decryption(true)
+                .send()
+                .await;
+            if let Some(value) = found.ok().and_then(|f| f.parameter?.value) {
+                return value;
+            }
+            let value = format!("{prefix}{}{}", nonce(), nonce());
+            ssm.put_parameter()
+                .name(name)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .value(&value)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+            value
+        })
     }
 
     /// The environment's stack.

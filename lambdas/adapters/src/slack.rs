@@ -42,13 +42,7 @@ impl Slack {
         let url = self.webhook().await?.to_owned();
         let body = payload.to_string();
         let result = tokio::task::spawn_blocking(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .timeout_global(Some(std::time::Duration::from_secs(3)))
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .build()
-                .into();
-            agent
+            agent(std::time::Duration::from_secs(3))
                 .post(&url)
                 .content_type("application/json")
                 .send(body)
@@ -87,6 +81,17 @@ impl Chat for Slack {
     async fn update(&self, _message: &SlackMessage, _payload: &Value) -> Result<(), String> {
         Err("a webhook's message cannot be updated".to_owned())
     }
+}
+
+/// A client for one of Slack's endpoints: every status an answer (the caller reads Slack's),
+/// no redirect followed (a secret URL is never sent elsewhere), `timeout` for the whole call.
+pub(crate) fn agent(timeout: std::time::Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
 }
 
 /// The value of the SecureString parameter `name`, trimmed; never in an error.

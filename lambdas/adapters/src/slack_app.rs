@@ -15,7 +15,7 @@ use hitl_protocol::{Chat, SlackApp};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::slack::{kind_of, secret};
+use crate::slack::{agent, kind_of, secret};
 
 /// Where the app posts and where its secrets are, from the environment the template sets.
 #[derive(Debug, Clone)]
@@ -140,12 +140,7 @@ fn send(
     token: &str,
     body: Option<Value>,
 ) -> Result<(u16, Option<String>, String), &'static str> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
+    let agent = agent(TIMEOUT);
     let bearer = format!("Bearer {token}");
     let response = match body {
         Some(body) => agent

@@ -27,6 +27,16 @@ pub struct Settings {
     pub quorum: u32,
 }
 
+/// A comma-separated list (`REVIEWERS`, `ESCALATE_TO`, `ATTACHMENT_BUCKETS`): each item
+/// trimmed, blanks dropped.
+pub fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 impl Settings {
     /// The settings from the process environment.
     pub fn from_env() -> Result<Self, String> {
@@ -43,15 +53,7 @@ impl Settings {
                 .parse()
                 .map_err(|_| format!("environment variable {name} is not a whole number"))
         };
-        let list = |name: &str| -> Vec<String> {
-            get(name)
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|b| !b.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
+        let list = |name: &str| list(&get(name).unwrap_or_default());
         let optional_number = |name: &str| -> Result<Option<u64>, String> {
             get(name).map(|_| number(name)).transpose()
         };
@@ -61,12 +63,7 @@ impl Settings {
             review_base_url: text("REVIEW_BASE_URL")?.trim_end_matches('/').to_owned(),
             approval_timeout_secs: number("APPROVAL_TIMEOUT_SECONDS")?,
             retention_secs: number("RETENTION_SECONDS")?,
-            reviewers: text("REVIEWERS")?
-                .split(',')
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            reviewers: list(&text("REVIEWERS")?),
             attachment_buckets: list("ATTACHMENT_BUCKETS"),
             escalate_to: list("ESCALATE_TO"),
             schedules: match get("SCHEDULE_GROUP") {

@@ -33,12 +33,8 @@ async fn main() -> Result<(), lambda_http::Error> {
             orchestrator: resume::Orchestrator::from_env(&aws)?,
             clock: clock::SystemClock,
             slack,
-            escalate_to: escalate_to
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            // An escalated approval's addressees may decide in Slack too.
+            escalate_to: hitl_protocol::settings::list(&escalate_to),
         },
         downloads: downloads::Downloads::new(&aws),
     };

@@ -408,7 +408,7 @@ fn the_app_refuses_a_package_it_was_not_exported_with() {
             config.display()
         )
     );
-    let built = kit_root().join("target/lambda/x86_64");
+    let built = kit_tools::functions::lambda_dir(kit_config::values::Architecture::X86_64);
     for zip in ["request.zip", "review.zip"] {
         let digest = context["hitl:sha256"][zip]
             .as_str()

@@ -15,6 +15,7 @@ use std::{
 };
 
 use base64::Engine;
+use kit_config::values::Architecture::X86_64;
 use sha2::{Digest, Sha256};
 use support::{free_port, kit_root, wait_for_port};
 
@@ -357,8 +358,7 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
 
     // The functions run the zips the kit built and uploaded.
     for function in ["request", "review"] {
-        let zip =
-            std::fs::read(kit_root().join(format!("target/lambda/x86_64/{function}.zip"))).unwrap();
+        let zip = std::fs::read(kit_tools::functions::zip_path(X86_64, function)).unwrap();
         let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
         let config = runtime
             .block_on(
@@ -535,9 +535,8 @@ fn builds_are_byte_identical_and_a_missing_target_says_how_to_add_it() {
             .unwrap()
     };
     let zips = || {
-        ["request", "review"].map(|f| {
-            std::fs::read(kit_root().join(format!("target/lambda/x86_64/{f}.zip"))).unwrap()
-        })
+        ["request", "review"]
+            .map(|f| std::fs::read(kit_tools::functions::zip_path(X86_64, f)).unwrap())
     };
     assert!(build("x86_64").status.success());
     let first = zips();

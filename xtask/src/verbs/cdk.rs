@@ -46,10 +46,7 @@ pub fn run(
         .canonicalize()
         .with_context(|| format!("cannot resolve {}", out.display()))?;
     let architecture = effective.lambda.architecture.as_str();
-    let lambda_dir = paths::root()
-        .join("target")
-        .join("lambda")
-        .join(architecture);
+    let lambda_dir = kit_tools::functions::lambda_dir(effective.lambda.architecture);
     let description = conversion.prepared.template["Description"].as_str();
     let spec = app::Spec {
         lang,

@@ -50,24 +50,40 @@ pub fn check_target(arch: Architecture, instead: &str) -> Result<()> {
     Ok(())
 }
 
-/// Where `cargo lambda build` leaves the binaries of an architecture.
-fn lambda_dir(arch: Architecture) -> PathBuf {
-    paths::root()
-        .join("target")
-        .join("lambda")
-        .join(arch.as_str())
+/// Where the packages of an architecture are: `target/lambda/<arch>` for release builds (what
+/// a deploy, an export and a user see), `target/lambda/<profile>/<arch>` for another profile,
+/// so that the kit's tests never overwrite (or race with) the release packages.
+pub fn lambda_dir(arch: Architecture) -> PathBuf {
+    let lambda = paths::root().join("target").join("lambda");
+    match profile().as_str() {
+        RELEASE => lambda.join(arch.as_str()),
+        other => lambda.join(other).join(arch.as_str()),
+    }
 }
 
+const RELEASE: &str = "release";
+
+/// The dev profile: packages of the functions' dev build (see [`build`]).
+pub const DEV: &str = "dev";
+
 /// The Cargo profile of the packages: `release`, or `$HITL_LAMBDA_PROFILE` (the kit's tests
-/// use a quicker one).
+/// use `dev`).
 pub fn profile() -> String {
-    std::env::var("HITL_LAMBDA_PROFILE").unwrap_or_else(|_| "release".to_owned())
+    std::env::var("HITL_LAMBDA_PROFILE").unwrap_or_else(|_| RELEASE.to_owned())
 }
 
 /// Builds `functions` for `arch` and packages them (the caller has checked the target with
 /// [`check_target`]). One cargo build: the functions of one stack share one feature set.
+///
+/// With the `dev` profile (the kit's own tests), the packages hold the binaries of the
+/// functions' dev build for this machine ([`dev_build`], no cargo-lambda, no zig): every
+/// dependency is the one the xtask's build compiled, and the binaries are those `cargo lambda
+/// watch` runs in the local environment. Only for this machine's architecture.
 pub fn build(venv: &Venv, arch: Architecture, functions: &[&str]) -> Result<Vec<Asset>> {
     let profile = profile();
+    if profile == DEV {
+        return dev_packages(arch, functions);
+    }
     let out_dir = lambda_dir(arch);
     let log = paths::root()
         .join("target")
@@ -129,13 +145,49 @@ fn packaged(arch: Architecture, function: &str) -> Result<Asset> {
     let binary = lambda_dir(arch).join(function).join("bootstrap");
     let bytes = std::fs::read(&binary)
         .with_context(|| format!("cargo lambda build left no {}", binary.display()))?;
+    package_binary(arch, function, &bytes)
+}
+
+/// The packages of the dev build's binaries (`target/debug/<function>`), for the kit's tests.
+fn dev_packages(arch: Architecture, functions: &[&str]) -> Result<Vec<Asset>> {
+    let host = match std::env::consts::ARCH {
+        "x86_64" => Architecture::X86_64,
+        "aarch64" => Architecture::Arm64,
+        other => bail!(
+            "HITL_LAMBDA_PROFILE={DEV} builds for this machine, and {other} is no Lambda architecture"
+        ),
+    };
+    if arch != host {
+        bail!(
+            "HITL_LAMBDA_PROFILE={DEV} builds for this machine ({}), not {}: unset it to build \
+             release packages",
+            host.as_str(),
+            arch.as_str()
+        );
+    }
+    dev_build()?;
+    let debug = paths::root().join("target").join("debug");
+    functions
+        .iter()
+        .map(|&function| {
+            let binary = debug.join(function);
+            let bytes = std::fs::read(&binary)
+                .with_context(|| format!("cargo build left no {}", binary.display()))?;
+            package_binary(arch, function, &bytes)
+        })
+        .collect()
+}
+
+/// `bytes`, a function's binary, packaged as `<function>.zip` in the architecture's directory.
+fn package_binary(arch: Architecture, function: &str, bytes: &[u8]) -> Result<Asset> {
+    std::fs::create_dir_all(lambda_dir(arch))?;
     let zip_path = zip_path(arch, function);
     let stamp_path = zip_path.with_extension("zip.source");
     let stamp = |zip: &[u8]| {
         format!(
             "{} {} {}",
             package::ZIP_FORMAT,
-            package::hex_sha256(&bytes),
+            package::hex_sha256(bytes),
             package::hex_sha256(zip)
         )
     };
@@ -145,7 +197,7 @@ fn packaged(arch: Architecture, function: &str) -> Result<Asset> {
     let zip = match kept {
         Some(zip) => zip,
         None => {
-            let zip = package::zip_bootstrap(&bytes)?;
+            let zip = package::zip_bootstrap(bytes)?;
             let _ = std::fs::remove_file(&stamp_path);
             let tmp = zip_path.with_extension("zip.tmp");
             std::fs::write(&tmp, &zip)?;

@@ -45,10 +45,7 @@ pub fn run(runs: u32) -> Result<()> {
         "{:<32} {:>10} {:>10} {:>10} {:>10}",
         "function", "zip", "min", "median", "p95"
     );
-    let binaries = paths::root()
-        .join("target")
-        .join("lambda")
-        .join(arch.as_str());
+    let binaries = functions::lambda_dir(arch);
     // Each orchestrator's functions as its stack deploys them: one build per stack, since the
     // durable SDK's TLS stack comes into every function built with it.
     for orchestrator in [Orchestrator::StepFunctions, Orchestrator::DurableFunction] {

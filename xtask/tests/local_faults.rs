@@ -75,9 +75,11 @@ fn a_decision_whose_answer_was_lost_still_stands() {
     let page = env.post(&ben, "approve", "lost on the way back");
     env.disarm_faults();
     assert_eq!(page.status, 200, "{}", page.body);
+    // Within API Gateway's 29-second integration timeout: the lost answer is not retried
+    // until the reviewer would see a gateway error.
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the page took too long"
+        started.elapsed() < Duration::from_secs(29),
+        "the page outlived API Gateway's integration timeout"
     );
     assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
     let record = env.record(&ben);

@@ -218,7 +218,6 @@ fn an_attachments_link_on_the_page_downloads_the_object() {
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn an_attachment_outside_the_attachment_buckets_fails_at_once() {
     let env = env();
-    let started = Instant::now();
     let arn = env.start_raw(json!({
         "title": format!("e2e other bucket {}", nonce()),
         "requester": "carl@example.com",
@@ -232,7 +231,7 @@ fn an_attachment_outside_the_attachment_buckets_fails_at_once() {
         cause.contains("someone-elses-bucket") && cause.contains(&attachments_bucket()),
         "{done}"
     );
-    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(env.request_attempts(&arn) <= 1, "retried: {done}");
 }
 
 /// The link in a message's body.
@@ -315,8 +314,9 @@ fn nothing_is_sent_after_a_decision() {
     }
     let done = env.wait_for_end(&run.arn);
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    // Before the reminder was due (`remind_after: 60s`): the ending never waits for a nudge.
     assert!(
-        started.elapsed() < Duration::from_secs(45),
+        started.elapsed() < Duration::from_secs(60),
         "the ending waited for the reminder"
     );
     // Past the nudges' time (a minute), and then some for their invoke.

@@ -161,8 +161,37 @@ fn read_json(path: PathBuf) -> Value {
 }
 
 /// The name of the suite's queue for a stack (`cargo xtask test --aws` deletes it afterwards).
+/// A test binary run beside another on the same stack has a queue of its own,
+/// `<stack>-e2e-inbox-<HITL_E2E_INBOX>`: a queue's messages go to one reader.
 pub fn inbox_name(stack: &str) -> String {
-    format!("{stack}-e2e-inbox")
+    match std::env::var("HITL_E2E_INBOX") {
+        Ok(own) if !own.is_empty() => format!("{stack}-e2e-inbox-{own}"),
+        _ => format!("{stack}-e2e-inbox"),
+    }
+}
+
+/// `cargo xtask deploy --yes` of the environment `name` of `config`, its outputs under `out`.
+fn run_deploy(out: &std::path::Path, config: &str, name: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .current_dir(kit_root())
+        .env("HITL_OUTPUT_DIR", out)
+        .env("NO_COLOR", "1")
+        .args(["--config", config, "--env", name])
+        .args(["deploy", "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "deploy --env {name} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Whether `cargo xtask test` deployed the environment before it started this test binary
+/// beside another on the same stack (`HITL_E2E_DEPLOYED`): a deploy while the other's tests
+/// run would make the local environment's state machine and permissions again under them.
+fn deployed_already() -> bool {
+    std::env::var_os("HITL_E2E_DEPLOYED").is_some()
 }
 
 impl Env {
@@ -171,19 +200,9 @@ impl Env {
         let out = std::env::var_os("HITL_OUTPUT_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target").join("e2e"));
-        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .current_dir(&root)
-            .env("HITL_OUTPUT_DIR", &out)
-            .env("NO_COLOR", "1")
-            .args(["--config", config, "--env", name])
-            .args(["deploy", "--yes"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "deploy --env {name} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        if !deployed_already() {
+            run_deploy(&out, config, name);
+        }
         let outputs = read_json(out.join(name).join("outputs.json"));
         let output = |key: &str| outputs[key].as_str().unwrap().to_owned();
         // The local environments are `local` and `local-<orchestrator>`.
@@ -606,6 +625,23 @@ impl Env {
         })
     }
 
+    /// How many times the request function was started for the execution: its Lambda tasks
+    /// scheduled (a retried task is scheduled again), or the durable execution's steps started.
+    pub fn request_attempts(&self, arn: &str) -> usize {
+        if self.durable() {
+            return self
+                .durable_history(arn)
+                .iter()
+                .filter(|e| e.event_type == Some(aws_sdk_lambda::types::EventType::StepStarted))
+                .count();
+        }
+        self.history(arn)
+            .iter()
+            .filter_map(|e| e.task_scheduled_event_details.as_ref())
+            .filter(|d| d.resource_type == "lambda")
+            .count()
+    }
+
     /// How many times the approval task was resumed with a decision: the TaskSucceeded events
     /// of the Lambda task (the SNS notifications are tasks too), or the durable execution's
     /// CallbackSucceeded events.
@@ -968,9 +1004,9 @@ fn record_stack(name: &str) {
 pub const STACKS_FILE: &str = "stacks.txt";
 
 /// A Slack incoming webhook on a free port: answers `ok`, keeps every body.
-/// On `HITL_E2E_SLACK_PORT` when set: `cargo xtask test` gives every test binary the same
-/// port, since a function instance reads the webhook's URL once and keeps it, and the suites'
-/// binaries run one after the other against the same instances.
+/// On `HITL_E2E_SLACK_PORT` when set: `cargo xtask test` gives every test binary of a stack
+/// with the webhook the same port, since a function instance reads the webhook's URL once and
+/// keeps it, and those binaries run one after the other against the same instances.
 fn fake_webhook() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
     let port = std::env::var("HITL_E2E_SLACK_PORT").unwrap_or_else(|_| "0".to_owned());
     let server = tiny_http::Server::http(format!("127.0.0.1:{port}")).unwrap();

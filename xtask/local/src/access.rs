@@ -291,7 +291,8 @@ impl Access {
             "by": by.iter().map(|s| json!({"policy": s.policy, "sid": s.sid})).collect::<Vec<_>>(),
         });
         if let Some(file) = lock(&self.log).as_mut() {
-            let _ = writeln!(file, "{line}");
+            // One write per line: another router appending to the same file never splits it.
+            let _ = file.write_all(format!("{line}\n").as_bytes());
         }
     }
 }

@@ -64,8 +64,9 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
                     ));
                     results.push(("checkov", timed("checkov", || checkov(&venv, &templates))));
                     if !lint_only {
-                        results.push(("end-to-end", timed("end-to-end", || end_to_end(&cargo))));
-                        results.push(("cdk synth", timed("cdk synth", || cdk_synth(&cargo))));
+                        let (end_to_end, cdk_synth) = side_by_side(&cargo);
+                        results.push(("end-to-end", end_to_end));
+                        results.push(("cdk synth", cdk_synth));
                     }
                 }
             }
@@ -90,6 +91,44 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
         bail!("failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The end-to-end suites and `cdk synth` of the exported apps, side by side: the suites mostly
+/// wait on the local environment's clocks while the CDK works the cores. They share nothing
+/// they write (the suites' packages are the dev build's, in `target/lambda/dev`; the apps'
+/// are release builds, in `target/lambda/<arch>`). The CDK's output is said after the suites'.
+fn side_by_side(cargo: &str) -> (Result<()>, Result<()>) {
+    let cdk = {
+        let cargo = cargo.to_owned();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let outcome = cdk_synth(&cargo);
+            (outcome, started.elapsed())
+        })
+    };
+    let end_to_end = timed("end-to-end", || end_to_end(cargo));
+    let (cdk_synth, took) = cdk
+        .join()
+        .unwrap_or_else(|_| (Err(anyhow::anyhow!("panicked")), Default::default()));
+    let cdk_synth = cdk_synth.and_then(|output| match output {
+        None => Ok(()),
+        Some(output) => {
+            print_output(&output);
+            match output.status.success() {
+                true => Ok(()),
+                false => bail!("exited with {}", output.status),
+            }
+        }
+    });
+    status(
+        if cdk_synth.is_ok() {
+            "Passed"
+        } else {
+            "Failed"
+        },
+        format!("cdk synth in {took:.0?} (beside the end-to-end suites)"),
+    );
+    (end_to_end, cdk_synth)
 }
 
 /// `step`, with how long it took said after it.
@@ -188,51 +227,125 @@ fn one_build() -> Result<()> {
 /// How long the functions' role sessions last in the end-to-end suites' local environment.
 const SESSION_SECONDS: u64 = 30;
 
-/// The suites of the default (Step Functions) environment, then those every orchestrator
-/// shares on the durable one: cargo runs one test binary at a time, and each deploy points
-/// `cargo lambda watch` at its own stack.
-const STEP_FUNCTIONS: &[&str] = &[
-    "test",
-    "--package",
-    "xtask",
-    "--test",
-    "local",
-    "--test",
-    "local_step_functions",
-    "--test",
-    "load",
-    "--test",
-    "deploy",
-    "--no-fail-fast",
-    "--",
-    "--ignored",
-];
-const DURABLE: &[&str] = &[
-    "test",
-    "--package",
-    "xtask",
-    "--test",
-    "local",
-    "--test",
-    "local_durable",
-    "--no-fail-fast",
-    "--",
-    "--ignored",
-];
-const POLICIES: &[&str] = &[
-    "test",
-    "--package",
-    "xtask",
-    "--test",
-    "local_policies",
-    "--test",
-    "local_faults",
-    "--test",
-    "local_slack",
-    "--no-fail-fast",
-    "--",
-    "--ignored",
-];
+/// Tests at once in each suite: they spend their time waiting on the local environment's
+/// clocks (sessions, expiries, reminders), not on the cores, and each one's approvals are its
+/// own.
+const TEST_THREADS: &str = "6";
+
+/// The suites of each environment, in turn: `cargo lambda watch` serves one stack at a time, and
+/// each deploy points it at its own. On `local` (Step Functions) the load test last, on a stack
+/// of its own, when `cdk synth` (which works the cores) is over; on `local-durable` the suites
+/// every orchestrator shares.
+const STEP_FUNCTIONS: &[&str] = &["local", "local_step_functions", "load"];
+const DURABLE: &[&str] = &["local", "local_durable"];
+/// On each policies environment, the router's faults first and alone (they hit every caller),
+/// then the two other suites side by side on the stack it deployed.
+const FAULTS: &[&str] = &["local_faults"];
+const BESIDE_FAULTS: [&str; 2] = ["local_policies", "local_slack"];
+/// Build, deploy and destroy against a moto of its own: beside the policies suites.
+const DEPLOY: &[&str] = &["deploy"];
+
+/// `cargo test` of the `tests` binaries, their `#[ignore]`d tests only.
+fn test_args(tests: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["test", "--package", "xtask"].map(String::from).to_vec();
+    for test in tests {
+        args.extend(["--test".to_owned(), (*test).to_owned()]);
+    }
+    args.extend(
+        [
+            "--no-fail-fast",
+            "--",
+            "--ignored",
+            "--test-threads",
+            TEST_THREADS,
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+/// How the suites reach the local environment.
+struct Suites<'a> {
+    cargo: &'a str,
+    out_dir: &'a std::path::Path,
+    endpoint: String,
+    /// The fake Slack webhook's port of the stacks that post to one (see the test support's
+    /// fake_webhook).
+    slack_port: u16,
+}
+
+impl Suites<'_> {
+    fn command(&self, tests: &[&str], env: &str) -> Command {
+        let args = test_args(tests);
+        status(
+            "Running",
+            format!(
+                "{} {} (local environment `{env}`, AWS_ENDPOINT_URL={})",
+                self.cargo,
+                args.join(" "),
+                self.endpoint
+            ),
+        );
+        let mut command = kit_base::cargo::command();
+        command
+            .args(args)
+            .env("HITL_OUTPUT_DIR", self.out_dir)
+            .env("HITL_E2E_ENV", env)
+            .env("HITL_E2E_SLACK_PORT", self.slack_port.to_string())
+            .env("HITL_LAMBDA_PROFILE", kit_tools::functions::DEV)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", kit_base::local::REGION)
+            .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN");
+        command
+    }
+
+    /// The suites, their output as it comes.
+    fn run(&self, tests: &[&str], env: &str) -> Result<()> {
+        run_command(&mut self.command(tests, env))
+    }
+
+    /// The suite `test` in a process of its own beside another on `env`'s stack, deployed
+    /// before: with a queue and a webhook port of its own.
+    fn beside(&self, test: &str, env: &str) -> Beside {
+        let mut command = self.command(&[test], env);
+        command
+            .env("HITL_E2E_DEPLOYED", "1")
+            .env("HITL_E2E_INBOX", test)
+            .env("HITL_E2E_SLACK_PORT", "0");
+        Beside::spawn(format!("{test} on `{env}`"), command)
+    }
+}
+
+/// Suites running in a process beside others.
+struct Beside(
+    String,
+    std::thread::JoinHandle<std::io::Result<std::process::Output>>,
+);
+
+impl Beside {
+    /// Runs `command`, its output kept (said by [`Beside::join`]).
+    fn spawn(what: String, mut command: Command) -> Beside {
+        Beside(what, std::thread::spawn(move || command.output()))
+    }
+
+    /// Waits for the suites and says what they printed.
+    fn join(self) -> Result<()> {
+        let Beside(what, handle) = self;
+        let output = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("{what}: panicked"))?
+            .with_context(|| format!("{what}: cannot run cargo test"))?;
+        status("Output", format!("of {what}, run beside the others:"));
+        print_output(&output);
+        match output.status.success() {
+            true => Ok(()),
+            false => bail!("{what}: exited with {}", output.status),
+        }
+    }
+}
 
 /// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
 /// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
@@ -252,40 +365,38 @@ fn end_to_end(cargo: &str) -> Result<()> {
     )?;
     let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
         .context("`local up` recorded no local environment")?;
-    // One fake Slack webhook port for every test binary (see the test support's fake_webhook).
     let slack_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .context("no free port for the fake Slack webhook")?;
-    let suites = |args: &[&str], env: &str| {
-        status(
-            "Running",
-            format!(
-                "{cargo} {} (local environment `{env}`, AWS_ENDPOINT_URL={})",
-                args.join(" "),
-                runner.endpoint()
-            ),
-        );
-        run_command(
-            kit_base::cargo::command()
-                .args(args)
-                .env("HITL_OUTPUT_DIR", &out_dir)
-                .env("HITL_E2E_ENV", env)
-                .env("HITL_E2E_SLACK_PORT", slack_port.to_string())
-                .env("HITL_LAMBDA_PROFILE", "lambda-test")
-                .env("AWS_ENDPOINT_URL", runner.endpoint())
-                .env("AWS_REGION", kit_base::local::REGION)
-                .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
-                .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
-                .env_remove("AWS_PROFILE")
-                .env_remove("AWS_SESSION_TOKEN"),
-        )
+    let suites = Suites {
+        cargo,
+        out_dir: &out_dir,
+        endpoint: runner.endpoint(),
+        slack_port,
     };
-    let first = suites(STEP_FUNCTIONS, "local");
-    let outcome = first
-        .and(suites(DURABLE, "local-durable"))
-        .and(suites(POLICIES, "local-policy"))
-        .and(suites(POLICIES, "local-policy-df"))
+    let durable = suites.run(DURABLE, "local-durable");
+    // Its moto and router are its own, and so is where that router writes its decisions.
+    let mut deploy = suites.command(DEPLOY, "local");
+    deploy.env("HITL_OUTPUT_DIR", out_dir.join("deploy-suite"));
+    let deploy = Beside::spawn("deploy".to_owned(), deploy);
+    let mut policies = Vec::new();
+    for env in ["local-policy", "local-policy-df"] {
+        policies.push(suites.run(FAULTS, env));
+        let beside = BESIDE_FAULTS.map(|test| suites.beside(test, env));
+        policies.extend(beside.map(Beside::join));
+    }
+    let deploy = deploy.join();
+    let step_functions = suites.run(STEP_FUNCTIONS, "local");
+    let outcome = durable
+        .and(
+            policies
+                .into_iter()
+                .collect::<Result<Vec<()>>>()
+                .map(|_| ()),
+        )
+        .and(deploy)
+        .and(step_functions)
         .and_then(|()| least_privilege(&out_dir));
     let teardown = teardown_suites(&runner.endpoint(), &xtask, &out_dir);
     let outcome = outcome.and(teardown);
@@ -379,15 +490,16 @@ fn least_privilege(out_dir: &std::path::Path) -> Result<()> {
 }
 
 /// The exported CDK apps, synthesized by the CDK and compared with the rendered templates
-/// (`#[ignore]`d in a plain `cargo test`). The toolchain is installed first, once, so the
-/// suite's tests do not race to install it. Without npm this is skipped, and says so.
-fn cdk_synth(cargo: &str) -> Result<()> {
+/// (`#[ignore]`d in a plain `cargo test`), their output kept for the caller to show. The
+/// toolchain is installed first, once, so the suite's tests do not race to install it. Without
+/// npm this is skipped (`None`), and says so.
+fn cdk_synth(cargo: &str) -> Result<Option<std::process::Output>> {
     if !install::npm_available() {
         kit_base::status::warning(
             "skipped `cdk synth` of the exported CDK apps: npm not found (install Node.js with \
              npm to run it)",
         );
-        return Ok(());
+        return Ok(None);
     }
     install::ensure_cdk_npm()?;
     install::ensure_cdk_python()?;
@@ -400,8 +512,20 @@ fn cdk_synth(cargo: &str) -> Result<()> {
         "--",
         "--ignored",
     ];
-    status("Running", format!("{cargo} {}", args.join(" ")));
-    run_command(kit_base::cargo::command().args(args))
+    status(
+        "Running",
+        format!(
+            "{cargo} {} (output below, after the end-to-end suites)",
+            args.join(" ")
+        ),
+    );
+    let output = kit_base::cargo::command()
+        .args(args)
+        // Release packages, as a user's export builds them.
+        .env_remove("HITL_LAMBDA_PROFILE")
+        .output()
+        .context("cannot run cargo test")?;
+    Ok(Some(output))
 }
 
 /// Lint fixtures: configs that switch on what the shipped one leaves off.

@@ -2,6 +2,9 @@
 //! SecureString parameter. Read once per instance and cached; never logged, and kept out of
 //! every error message (an HTTP client's errors can name the URL they failed on).
 
+use std::time::Duration;
+
+use hitl_aws::https::{self, Method, Request};
 use hitl_core::slack::SlackMessage;
 use hitl_protocol::Chat;
 use serde_json::Value;
@@ -39,23 +42,17 @@ impl Slack {
 
     /// Posts `payload` to the webhook. Errors name the parameter, never the URL.
     async fn post_payload(&self, payload: &Value) -> Result<(), String> {
-        let url = self.webhook().await?.to_owned();
-        let body = payload.to_string();
-        let result = tokio::task::spawn_blocking(move || {
-            agent(std::time::Duration::from_secs(3))
-                .post(&url)
-                .content_type("application/json")
-                .send(body)
-                .map(|r| r.status().as_u16())
-                .map_err(|e| kind_of(&e))
-        })
-        .await
-        .map_err(|_| "the webhook call panicked".to_owned())?;
-        match result {
-            Ok(status) if (200..300).contains(&status) => Ok(()),
-            Ok(status) => Err(format!(
-                "the Slack webhook (from {}) answered HTTP {status}",
-                self.parameter
+        let request = Request {
+            method: Method::POST,
+            url: self.webhook().await?,
+            headers: vec![("content-type", "application/json".to_owned())],
+            body: Some(payload.to_string()),
+        };
+        match https::send(request, Duration::from_secs(3)).await {
+            Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
+            Ok(answer) => Err(format!(
+                "the Slack webhook (from {}) answered HTTP {}",
+                self.parameter, answer.status
             )),
             Err(kind) => Err(format!(
                 "the Slack webhook (from {}) could not be reached: {kind}",
@@ -83,17 +80,6 @@ impl Chat for Slack {
     }
 }
 
-/// A client for one of Slack's endpoints: every status an answer (the caller reads Slack's),
-/// no redirect followed (a secret URL is never sent elsewhere), `timeout` for the whole call.
-pub(crate) fn agent(timeout: std::time::Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
-}
-
 /// The value of the SecureString parameter `name`, trimmed; never in an error.
 pub async fn secret(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, String> {
     let out = ssm
@@ -112,18 +98,6 @@ pub async fn secret(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, Str
     match value.trim() {
         "" => Err(format!("the SSM parameter {name} is empty")),
         value => Ok(value.to_owned()),
-    }
-}
-
-/// What went wrong, without the URL.
-pub(crate) fn kind_of(error: &ureq::Error) -> &'static str {
-    match error {
-        ureq::Error::Timeout(_) => "timed out",
-        ureq::Error::HostNotFound => "host not found",
-        ureq::Error::ConnectionFailed => "connection failed",
-        ureq::Error::Io(_) => "network error",
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "TLS error",
-        _ => "request failed",
     }
 }
 

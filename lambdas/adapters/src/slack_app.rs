@@ -15,7 +15,9 @@ use hitl_protocol::{Chat, SlackApp};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::slack::{agent, kind_of, secret};
+use hitl_aws::https::{self, Answer, Method, Request};
+
+use crate::slack::secret;
 
 /// Where the app posts and where its secrets are, from the environment the template sets.
 #[derive(Debug, Clone)]
@@ -106,11 +108,10 @@ impl SlackWebApi {
     async fn call(&self, method: &str, body: Option<Value>, query: &str) -> Result<Value, String> {
         let token = self.token().await?;
         let url = format!("{}{method}{query}", self.settings.api_url);
-        let answer = tokio::task::spawn_blocking(move || send(&url, &token, body))
+        let answer = send(&url, &token, body)
             .await
-            .map_err(|_| format!("Slack's {method}: the call panicked"))?;
-        let (status, retry_after, text) =
-            answer.map_err(|kind| format!("Slack's {method} could not be reached: {kind}"))?;
+            .map_err(|kind| format!("Slack's {method} could not be reached: {kind}"))?;
+        let (status, retry_after, text) = (answer.status, answer.retry_after, answer.body);
         if status == 429 {
             let after = retry_after.unwrap_or_else(|| "?".into());
             return Err(format!(
@@ -134,34 +135,24 @@ impl SlackWebApi {
     }
 }
 
-/// One HTTP call: (status, `Retry-After`, body), or what went wrong (never the URL or token).
-fn send(
-    url: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Result<(u16, Option<String>, String), &'static str> {
-    let agent = agent(TIMEOUT);
-    let bearer = format!("Bearer {token}");
-    let response = match body {
-        Some(body) => agent
-            .post(url)
-            .header("authorization", &bearer)
-            .content_type("application/json; charset=utf-8")
-            .send(body.to_string()),
-        None => agent.get(url).header("authorization", &bearer).call(),
+/// One HTTP call with the bot token (JSON, POST, or GET); what went wrong never names the URL
+/// or the token.
+async fn send(url: &str, token: &str, body: Option<Value>) -> Result<Answer, &'static str> {
+    let mut headers = vec![("authorization", format!("Bearer {token}"))];
+    let method = match body {
+        Some(_) => {
+            headers.push(("content-type", "application/json; charset=utf-8".to_owned()));
+            Method::POST
+        }
+        None => Method::GET,
     };
-    let mut response = response.map_err(|e| kind_of(&e))?;
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let status = response.status().as_u16();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|_| "the answer could not be read")?;
-    Ok((status, retry_after, text))
+    let request = Request {
+        method,
+        url,
+        headers,
+        body: body.map(|b| b.to_string()),
+    };
+    https::send(request, TIMEOUT).await
 }
 
 /// `payload` (text, blocks) with `extra` fields added.

@@ -4,6 +4,9 @@
 //! from `hitl-adapters`, the SDK's implementations of the protocol's ports, which only the
 //! functions build.
 
+pub mod connector;
+pub mod https;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, ConfigLoader};
@@ -17,17 +20,24 @@ use tracing_subscriber::{
     prelude::*,
 };
 
-/// The HTTPS client every SDK client of the workspace uses: hyper with rustls on ring.
+/// The kit's HTTPS client for the SDK: the SDK's default client (hyper, HTTP/1.1 and 2, proxies
+/// from `HTTPS_PROXY`) with rustls on ring.
 pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https()
 }
 
-/// `aws_config::defaults` with [`http_client`]: the credential chain, region and endpoint
-/// settings from the environment, as `aws_config::load_from_env` reads them.
+/// `aws_config::defaults` with the kit's [`http_client`]: the credential chain, region and
+/// endpoint settings from the environment, as `aws_config::load_from_env` reads them.
 pub fn config_loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).http_client(http_client())
+}
+
+/// The functions' [`config_loader`]: the same settings on [`connector::http1_client`], the one
+/// HTTP client of a function's package.
+pub fn function_config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(connector::http1_client())
 }
 
 /// Crates that log raw events or SDK responses at debug and trace level: the invocation event

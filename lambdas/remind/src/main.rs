@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
-    let aws = hitl_aws::config_loader().load().await;
+    let aws = hitl_aws::function_config_loader().load().await;
     let messenger = hitl_adapters::functions::messenger(&aws, settings)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         handle(&messenger, event.payload)

@@ -16,7 +16,7 @@ use lambda_runtime::service_fn;
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
-    let aws = hitl_aws::config_loader().load().await;
+    let aws = hitl_aws::function_config_loader().load().await;
     let requester = hitl_adapters::functions::requester(&aws, settings)?;
     lambda_runtime::run(service_fn(|event| handler::handle(&requester, event))).await
 }

@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     hitl_aws::init_logging();
     let table =
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
-    let aws = hitl_aws::config_loader().load().await;
+    let aws = hitl_aws::function_config_loader().load().await;
     let escalate_to = std::env::var("ESCALATE_TO").unwrap_or_default();
     let slack = SlackChannel::from_env(&aws)?.and_then(SlackChannel::app);
     if let Some(app) = &slack {

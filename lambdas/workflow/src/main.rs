@@ -23,7 +23,7 @@ use hitl_protocol::Settings;
 async fn main() -> Result<(), durable::lambda_runtime::Error> {
     hitl_aws::init_logging();
     let settings = Settings::from_env()?;
-    let aws = hitl_aws::config_loader().load().await;
+    let aws = hitl_aws::function_config_loader().load().await;
     // The SDK's checkpoint client on the workspace's one HTTPS client and credential chain.
     let options = Options::builder().sdk_config(aws.clone()).build()?;
     let requester = Arc::new(hitl_adapters::functions::requester(&aws, settings)?);

@@ -1,0 +1,123 @@
+//! One HTTPS client for everything a function calls: the SDK's calls through
+//! [`crate::connector`], and those the SDK does not make (Slack's webhook and Web API) through
+//! [`send`]. Hyper's HTTP/1.1 client on rustls with ring, so a package carries one HTTP and TLS
+//! stack. Redirects are never followed (a secret URL is never sent elsewhere) and every status
+//! is an answer (the caller reads the service's). Errors never name the URL.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, OnceLock},
+    time::Duration,
+};
+
+use aws_smithy_types::body::SdkBody;
+use http_body_util::{BodyExt, Limited};
+pub use hyper::Method;
+use hyper_rustls::HttpsConnector;
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::{TokioExecutor, TokioTimer},
+};
+
+/// The longest answer [`send`] reads: Slack's are a few kilobytes.
+const MAX_ANSWER: usize = 1 << 20;
+
+/// The client: cloned, it shares its pool of connections.
+pub(crate) type Https = Client<HttpsConnector<HttpConnector>, SdkBody>;
+
+/// The client whose connections time out after `connect_timeout`, one per instance and
+/// setting, so that its connections are kept from one invocation to the next.
+pub(crate) fn client(connect_timeout: Option<Duration>) -> Https {
+    static CLIENTS: OnceLock<Mutex<HashMap<Option<Duration>, Https>>> = OnceLock::new();
+    let clients = CLIENTS.get_or_init(Default::default);
+    let mut clients = clients.lock().unwrap_or_else(|e| e.into_inner());
+    clients
+        .entry(connect_timeout)
+        .or_insert_with(|| new_client(connect_timeout))
+        .clone()
+}
+
+fn new_client(connect_timeout: Option<Duration>) -> Https {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(connect_timeout);
+    http.set_nodelay(true);
+    // ring, for rustls' default (the only provider in a package; the kit's build may have two).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(roots())
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.pool_timer(TokioTimer::new());
+    builder.build(https)
+}
+
+/// The system's root certificates (Lambda's runtime has them), as the SDK's client loads them.
+fn roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(found.certs);
+    roots
+}
+
+/// A request: the method, the URL, its headers and body.
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+/// An answer: its status, its `Retry-After` header, its body as text.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: String,
+}
+
+/// Sends `request` and reads the answer, all within `timeout`; what went wrong, without the URL.
+pub async fn send(request: Request<'_>, timeout: Duration) -> Result<Answer, &'static str> {
+    let mut builder = hyper::Request::builder()
+        .method(request.method)
+        .uri(request.url);
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    let body = SdkBody::from(request.body.unwrap_or_default());
+    let request = builder.body(body).map_err(|_| "not a valid request")?;
+    let client = client(Some(timeout));
+    let exchange = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| match e.is_connect() {
+                true => "connection failed",
+                false => "request failed",
+            })?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = Limited::new(response.into_body(), MAX_ANSWER)
+            .collect()
+            .await
+            .map_err(|_| "the answer could not be read")?
+            .to_bytes();
+        Ok(Answer {
+            status,
+            retry_after,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or(Err("timed out"))
+}

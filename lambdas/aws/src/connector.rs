@@ -11,6 +11,7 @@
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use aws_smithy_runtime_api::client::{
+    connection::{CaptureSmithyConnection, ConnectionMetadata},
     http::{
         HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
         SharedHttpConnector,
@@ -21,6 +22,7 @@ use aws_smithy_runtime_api::client::{
     runtime_components::RuntimeComponents,
 };
 use aws_smithy_types::body::SdkBody;
+use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 
 use crate::https::{Https, client};
 
@@ -47,7 +49,7 @@ impl HttpClient for Http1Client {
         let key = (settings.connect_timeout(), settings.read_timeout());
         let new = || {
             SharedHttpConnector::new(Http1 {
-                client: client(key.0),
+                client: client(key.0, true),
                 read_timeout: key.1,
             })
         };
@@ -66,10 +68,14 @@ struct Http1 {
 
 impl HttpConnector for Http1 {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let request = match request.try_into_http1x() {
+        let mut request = match request.try_into_http1x() {
             Ok(request) => request,
             Err(e) => return HttpConnectorFuture::ready(Err(ConnectorError::user(e.into()))),
         };
+        let captured = capture_connection(&mut request);
+        if let Some(smithy) = request.extensions().get::<CaptureSmithyConnection>() {
+            smithy.set_connection_retriever(move || poisonable(&captured));
+        }
         let call = self.client.request(request);
         let read_timeout = self.read_timeout;
         HttpConnectorFuture::new(async move {
@@ -86,6 +92,24 @@ impl HttpConnector for Http1 {
             }
         })
     }
+}
+
+/// The connection a request went out on, as the SDK's retries see it: after a transient error
+/// they poison it, so that the retry opens a new one.
+fn poisonable(captured: &CaptureConnection) -> Option<ConnectionMetadata> {
+    captured.connection_metadata().as_ref()?;
+    let captured = captured.clone();
+    let poison = move || {
+        if let Some(connected) = captured.connection_metadata().as_ref() {
+            connected.poison();
+        }
+    };
+    Some(
+        ConnectionMetadata::builder()
+            .proxied(false)
+            .poison_fn(poison)
+            .build(),
+    )
 }
 
 /// The SDK's kind of a hyper client error (as `aws-smithy-http-client` classifies it).
@@ -127,7 +151,7 @@ mod tests {
 
     fn connector(read_timeout: Option<Duration>) -> Http1 {
         Http1 {
-            client: client(Some(Duration::from_secs(1))),
+            client: client(Some(Duration::from_secs(1)), true),
             read_timeout,
         }
     }

@@ -26,18 +26,21 @@ const MAX_ANSWER: usize = 1 << 20;
 pub(crate) type Https = Client<HttpsConnector<HttpConnector>, SdkBody>;
 
 /// The client whose connections time out after `connect_timeout`, one per instance and
-/// setting, so that its connections are kept from one invocation to the next.
-pub(crate) fn client(connect_timeout: Option<Duration>) -> Https {
-    static CLIENTS: OnceLock<Mutex<HashMap<Option<Duration>, Https>>> = OnceLock::new();
+/// setting. A `pooled` one keeps its connections from one invocation to the next: the SDK's,
+/// which retries a call that went out on a connection the other end had closed meanwhile.
+/// [`send`]'s calls are not retried, so its client keeps none.
+pub(crate) fn client(connect_timeout: Option<Duration>, pooled: bool) -> Https {
+    type Clients = Mutex<HashMap<(Option<Duration>, bool), Https>>;
+    static CLIENTS: OnceLock<Clients> = OnceLock::new();
     let clients = CLIENTS.get_or_init(Default::default);
     let mut clients = clients.lock().unwrap_or_else(|e| e.into_inner());
     clients
-        .entry(connect_timeout)
-        .or_insert_with(|| new_client(connect_timeout))
+        .entry((connect_timeout, pooled))
+        .or_insert_with(|| new_client(connect_timeout, pooled))
         .clone()
 }
 
-fn new_client(connect_timeout: Option<Duration>) -> Https {
+fn new_client(connect_timeout: Option<Duration>, pooled: bool) -> Https {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(connect_timeout);
@@ -54,6 +57,9 @@ fn new_client(connect_timeout: Option<Duration>) -> Https {
         .wrap_connector(http);
     let mut builder = Client::builder(TokioExecutor::new());
     builder.pool_timer(TokioTimer::new());
+    if !pooled {
+        builder.pool_max_idle_per_host(0);
+    }
     builder.build(https)
 }
 
@@ -91,7 +97,7 @@ pub async fn send(request: Request<'_>, timeout: Duration) -> Result<Answer, &'s
     }
     let body = SdkBody::from(request.body.unwrap_or_default());
     let request = builder.body(body).map_err(|_| "not a valid request")?;
-    let client = client(Some(timeout));
+    let client = client(Some(timeout), false);
     let exchange = async {
         let response = client
             .request(request)

@@ -2,7 +2,7 @@
 //! stack the SDK's default client is built on, without its HTTP/2, proxy and connection
 //! metadata (a quarter of a megabyte of code each function would carry for calls to AWS
 //! endpoints that all speak HTTP/1.1). The kit's own clients keep the SDK's default client
-//! ([`crate::http_client`]), which honours `HTTPS_PROXY` on a developer's machine.
+//! ([`crate::http_client`]).
 //!
 //! Errors are classified as the SDK's client classifies them, so the SDK's retries behave the
 //! same: a connection that could not be made or was cut is an I/O error (retried), a timeout a
@@ -142,8 +142,12 @@ mod tests {
     use super::*;
 
     fn request(port: u16) -> HttpRequest {
+        request_to(&format!("http://127.0.0.1:{port}/"))
+    }
+
+    fn request_to(url: &str) -> HttpRequest {
         let request = hyper::Request::builder()
-            .uri(format!("http://127.0.0.1:{port}/"))
+            .uri(url)
             .body(SdkBody::from("{}"))
             .unwrap();
         HttpRequest::try_from(request).unwrap()
@@ -201,5 +205,18 @@ mod tests {
         let limit = Some(Duration::from_millis(200));
         let error = connector(limit).call(request(silent)).await.unwrap_err();
         assert!(error.is_timeout(), "{error:?}");
+    }
+
+    /// The connect timeout bounds the TLS handshake too (a server that never answers the
+    /// ClientHello), as the SDK's client bounds it; the SDK retries that as an I/O error.
+    #[tokio::test]
+    async fn a_stalled_handshake_is_a_connect_error() {
+        let silent = serve(None);
+        let call = connector(None).call(request_to(&format!("https://127.0.0.1:{silent}/")));
+        let error = tokio::time::timeout(Duration::from_secs(10), call)
+            .await
+            .expect("cut at the connect timeout, 1 s")
+            .unwrap_err();
+        assert!(error.is_io(), "{error:?}");
     }
 }

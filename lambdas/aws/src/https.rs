@@ -6,13 +6,17 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
+    pin::Pin,
     sync::{Mutex, OnceLock},
+    task::{Context, Poll},
     time::Duration,
 };
 
 use aws_smithy_types::body::SdkBody;
 use http_body_util::{BodyExt, Limited};
 pub use hyper::Method;
+use hyper::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
@@ -23,7 +27,7 @@ use hyper_util::{
 const MAX_ANSWER: usize = 1 << 20;
 
 /// The client: cloned, it shares its pool of connections.
-pub(crate) type Https = Client<HttpsConnector<HttpConnector>, SdkBody>;
+pub(crate) type Https = Client<ConnectTimeout<HttpsConnector<HttpConnector>>, SdkBody>;
 
 /// The client whose connections time out after `connect_timeout`, one per instance and
 /// setting. A `pooled` one keeps its connections from one invocation to the next: the SDK's,
@@ -43,12 +47,11 @@ pub(crate) fn client(connect_timeout: Option<Duration>, pooled: bool) -> Https {
 fn new_client(connect_timeout: Option<Duration>, pooled: bool) -> Https {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
-    http.set_connect_timeout(connect_timeout);
     http.set_nodelay(true);
     // ring, for rustls' default (the only provider in a package; the kit's build may have two).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = rustls::ClientConfig::builder()
-        .with_root_certificates(roots())
+        .with_root_certificates(roots().clone())
         .with_no_client_auth();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
@@ -60,15 +63,63 @@ fn new_client(connect_timeout: Option<Duration>, pooled: bool) -> Https {
     if !pooled {
         builder.pool_max_idle_per_host(0);
     }
-    builder.build(https)
+    builder.build(ConnectTimeout {
+        inner: https,
+        limit: connect_timeout,
+    })
 }
 
-/// The system's root certificates (Lambda's runtime has them), as the SDK's client loads them.
-fn roots() -> rustls::RootCertStore {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(found.certs);
-    roots
+/// The system's root certificates (Lambda's runtime has them), read once, as the SDK's client
+/// reads them; none found is said in the log, since every TLS handshake will then fail.
+fn roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if roots.is_empty() {
+            tracing::warn!("no native root CA certificates found: every HTTPS call will fail");
+        }
+        roots
+    })
+}
+
+/// The connection's whole setup (DNS, TCP and the TLS handshake) within `limit`, as the SDK's
+/// client bounds it: a connection that stalls is a connect error, which the SDK retries.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectTimeout<C> {
+    inner: C,
+    limit: Option<Duration>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<C> tower_service::Service<Uri> for ConnectTimeout<C>
+where
+    C: tower_service::Service<Uri>,
+    C::Error: Into<BoxError>,
+    C::Future: Send + 'static,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let connecting = self.inner.call(uri);
+        let limit = self.limit;
+        Box::pin(async move {
+            match limit {
+                None => connecting.await.map_err(Into::into),
+                Some(limit) => match tokio::time::timeout(limit, connecting).await {
+                    Ok(connected) => connected.map_err(Into::into),
+                    Err(_) => Err("the connection was not set up in time".into()),
+                },
+            }
+        })
+    }
 }
 
 /// A request: the method, the URL, its headers and body.

@@ -20,8 +20,8 @@ use tracing_subscriber::{
     prelude::*,
 };
 
-/// The kit's HTTPS client for the SDK: the SDK's default client (hyper, HTTP/1.1 and 2, proxies
-/// from `HTTPS_PROXY`) with rustls on ring.
+/// The kit's HTTPS client for the SDK: the SDK's default client (hyper, HTTP/1.1 and 2) with
+/// rustls on ring.
 pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))

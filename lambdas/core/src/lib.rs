@@ -53,6 +53,7 @@ pub mod page;
 pub mod record;
 pub mod request;
 pub mod rules;
+pub mod sign_in;
 pub mod slack;
 pub mod slack_signature;
 

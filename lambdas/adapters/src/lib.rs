@@ -2,7 +2,7 @@
 //! feature each: [`table`] (DynamoDB), [`topic`] (SNS), [`scheduler`] (EventBridge Scheduler),
 //! [`slack`] (the webhook, its URL from SSM), [`slack_app`] (the Slack app's Web API, its
 //! secrets from SSM) and [`chat`] (whichever of them a stack has); [`clock`] (the clock and the link ids), and
-//! [`functions`], which builds each function's ports from its settings. Thin: each maps the
+//! [`identity`] (the identity provider of sign-in, OpenID Connect) and [`functions`], which builds each function's ports from its settings. Thin: each maps the
 //! SDK's answers to the port's (a failed condition to `Written::ConditionFailed`, in one place).
 
 #[cfg(feature = "slack")]
@@ -10,6 +10,8 @@ pub mod chat;
 pub mod clock;
 #[cfg(feature = "reminder")]
 pub mod functions;
+#[cfg(feature = "sign-in")]
+pub mod identity;
 #[cfg(feature = "scheduler")]
 pub mod scheduler;
 #[cfg(feature = "slack")]

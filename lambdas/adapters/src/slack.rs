@@ -103,10 +103,9 @@ pub async fn secret(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, Str
 
 /// A webhook must be HTTPS (plain HTTP only to this machine, for the local environment).
 pub fn check_url(url: &str) -> Result<(), &'static str> {
-    let local = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
     if url.is_empty() {
         Err("is empty")
-    } else if url.starts_with("https://") || local.iter().any(|p| url.starts_with(p)) {
+    } else if https::is_https_or_local(url) {
         Ok(())
     } else {
         Err("does not hold an https:// webhook URL")

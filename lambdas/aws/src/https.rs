@@ -122,6 +122,12 @@ where
     }
 }
 
+/// Whether `url` is HTTPS, or plain HTTP to this machine (the local environment's stand-ins).
+pub fn is_https_or_local(url: &str) -> bool {
+    let local = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
+    url.starts_with("https://") || local.iter().any(|p| url.starts_with(p))
+}
+
 /// A request: the method, the URL, its headers and body.
 pub struct Request<'a> {
     pub method: Method,

@@ -3,6 +3,8 @@
 //! the ID token's checks on jsonwebtoken with ring. Pure: the provider's documents and keys are
 //! fetched by the caller.
 
+pub use jsonwebtoken::jwk::JwkSet;
+
 pub mod login;
 mod ring_jwt;
 pub mod sealed;

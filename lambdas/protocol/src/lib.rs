@@ -52,7 +52,10 @@ mod model;
 
 pub use failure::Failure;
 pub use messenger::Messenger;
-pub use ports::{Chat, Clock, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler, SlackApp};
+pub use ports::{
+    Chat, Clock, IdentityProvider, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler,
+    SlackApp,
+};
 pub use request::Requester;
 pub use review::Download;
 pub use reviewer::Reviewer;

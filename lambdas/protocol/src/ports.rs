@@ -2,7 +2,8 @@
 //! decision resumes, the scheduler of reminders, the clock and the link ids.
 
 use hitl_core::{
-    ExecutionState, LinkId, ReviewerMessage, SendOutcome, TaskToken, slack::SlackMessage,
+    ExecutionState, LinkId, ReviewerMessage, SendOutcome, TaskToken, sign_in::JwkSet,
+    slack::SlackMessage,
 };
 use serde_json::Value;
 
@@ -47,6 +48,27 @@ pub trait SlackApp: Chat {
 
     /// Tells `user` alone `text` in `channel` (`chat.postEphemeral`).
     async fn tell(&self, channel: &str, user: &str, text: &str) -> Result<(), String>;
+}
+
+/// The company's identity provider (OpenID Connect), when the stack signs its reviewers in.
+/// Every error is one line that names no secret, code or token.
+pub trait IdentityProvider {
+    /// The issuer, as configured (and as the provider's discovery document states it).
+    fn issuer(&self) -> &str;
+
+    /// The client the review function is at the provider.
+    fn client_id(&self) -> &str;
+
+    /// The provider's authorization endpoint, from its discovery document.
+    async fn authorization_endpoint(&self) -> Result<String, String>;
+
+    /// The provider's signing keys; `refresh` reads them again (a token names a key not seen
+    /// before: the provider has rotated its keys).
+    async fn keys(&self, refresh: bool) -> Result<JwkSet, String>;
+
+    /// Sends the token request `form` to the token endpoint (with the client's secret, for a
+    /// confidential client); the answer's ID token.
+    async fn exchange(&self, form: &str) -> Result<String, String>;
 }
 
 /// The orchestrator that waits for the decision: Step Functions' task token, or a durable

@@ -170,6 +170,19 @@ pub fn unavailable() -> (u16, String) {
     (503, html)
 }
 
+/// A sign-in that did not go through (`status`): why, and what to do; nothing was recorded.
+pub fn sign_in_failed(status: u16, why: &str) -> (u16, String) {
+    let html = layout(
+        "Sign-in did not go through",
+        html! {
+            h1 { "Sign-in did not go through" }
+            p { (why) " Nothing was recorded." }
+            p { "Open the link from your message again to sign in once more." }
+        },
+    );
+    (status, html)
+}
+
 /// A refused request: cross-site (403), bad form (400), too large (413), wrong method (405).
 pub fn refused(refusal: &Refusal) -> (u16, String) {
     let html = layout(

@@ -41,6 +41,7 @@ pub mod reviewer;
 pub mod schedule;
 mod send;
 pub mod settings;
+pub mod sign_in;
 pub mod store;
 pub mod table;
 

@@ -64,7 +64,7 @@ pub use message::{
     EVERYONE, Ending, ReviewerMessage, ending_for_everyone, ending_message, reviewer_message,
     slack_payload,
 };
-pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition, Vote};
+pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition, Verified, Vote};
 pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
 };
@@ -90,6 +90,7 @@ mod tests {
             comment: String::new(),
             reviewer: "r@x.io".into(),
             at: 1,
+            verified: None,
         };
         let debug = [
             format!("{:?}", a.task_token),

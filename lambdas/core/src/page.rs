@@ -170,6 +170,33 @@ pub fn unavailable() -> (u16, String) {
     (503, html)
 }
 
+/// With sign-in, a link opened or used by someone signed in as `name`, not its reviewer
+/// (403): nothing was recorded.
+pub fn not_yours(name: &str) -> (u16, String) {
+    let html = layout(
+        "This link is another reviewer's",
+        html! {
+            h1 { "This link is another reviewer's" }
+            p { "You are signed in as " strong { (name) } ", and this approval link was sent to someone else. Nothing was recorded." }
+            p { "Use the link from your own message, or sign in as the reviewer it was sent to." }
+        },
+    );
+    (403, html)
+}
+
+/// With sign-in, a decision without a session (403): nothing was recorded.
+pub fn sign_in_first() -> (u16, String) {
+    let html = layout(
+        "Sign in first",
+        html! {
+            h1 { "Sign in first" }
+            p { "This approval asks reviewers to sign in. Nothing was recorded." }
+            p { "Open the link from your message again: it takes you to sign-in, then back here." }
+        },
+    );
+    (403, html)
+}
+
 /// A sign-in that did not go through (`status`): why, and what to do; nothing was recorded.
 pub fn sign_in_failed(status: u16, why: &str) -> (u16, String) {
     let html = layout(
@@ -432,6 +459,7 @@ mod tests {
             comment: comment.into(),
             reviewer: reviewer.into(),
             at: NOW + 60,
+            verified: None,
         });
         a.apply(Transition::Finalise(Decision::Rejected));
         a
@@ -447,6 +475,7 @@ mod tests {
             comment: hostile.into(),
             reviewer: hostile.into(),
             at: NOW,
+            verified: None,
         });
         let form = DecisionForm {
             decision: Decision::Approved,
@@ -483,6 +512,7 @@ mod tests {
                 decision: Decision::Approved,
                 comment: reviewer.into(),
                 at: NOW,
+                verified: None,
             },
         );
         a
@@ -718,6 +748,7 @@ mod tests {
             comment: String::new(),
             reviewer: "a@x.io".into(),
             at: NOW,
+            verified: None,
         });
         assert!(
             show(&deciding, "r@x.io", &[], NOW + 10)

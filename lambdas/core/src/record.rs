@@ -85,6 +85,7 @@ impl Claim {
             decision: self.decision,
             comment: self.comment.clone(),
             at: self.at,
+            verified: self.verified.clone(),
         }
     }
 }
@@ -100,6 +101,18 @@ pub struct Claim {
     pub reviewer: String,
     /// When the reviewer pressed the button; becomes `decided_at` once accepted.
     pub at: u64,
+    /// Who signed in to decide, when the stack signs its reviewers in.
+    pub verified: Option<Verified>,
+}
+
+/// A signed-in reviewer as the identity provider vouched for him: its issuer, his subject
+/// there (the id that never changes), and his email when the provider verified it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verified {
+    pub issuer: String,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// One reviewer's vote, as the record keeps it once it counts: an approval short of the quorum
@@ -111,6 +124,9 @@ pub struct Vote {
     pub comment: String,
     /// When the reviewer pressed the button.
     pub at: u64,
+    /// Who signed in to cast it, when the stack signs its reviewers in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verified>,
 }
 
 /// A reviewer's link as it is sent: never stored (its item is keyed by [`LinkId::key`]).
@@ -190,6 +206,9 @@ pub struct Approval {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
+    /// Who signed in to decide (with `decided_by`), when the stack signs its reviewers in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verified>,
     /// Set once `approved`/`rejected`: the claim's time, the `decidedAt` the orchestrator got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<u64>,
@@ -301,6 +320,7 @@ impl Approval {
             decision: None,
             comment: None,
             decided_by: None,
+            verified: None,
             decided_at: None,
         })
     }
@@ -387,6 +407,7 @@ impl Approval {
             comment: self.comment.clone().unwrap_or_default(),
             reviewer: self.decided_by.clone()?,
             at: self.claimed_at?,
+            verified: self.verified.clone(),
         })
     }
 
@@ -397,6 +418,7 @@ impl Approval {
         self.decision = Some(claim.decision);
         self.comment = Some(claim.comment.clone());
         self.decided_by = Some(claim.reviewer.clone());
+        self.verified = claim.verified.clone();
         self.decided_at = None;
     }
 
@@ -422,6 +444,7 @@ impl Approval {
                 self.decision = None;
                 self.comment = None;
                 self.decided_by = None;
+                self.verified = None;
                 self.decided_at = None;
             }
         }
@@ -584,6 +607,7 @@ pub(crate) mod tests {
             comment: "no".into(),
             reviewer: "bob@example.com".into(),
             at: a.created_at + 5,
+            verified: None,
         });
         a.apply(Transition::Finalise(Decision::Rejected));
         let value = serde_json::to_value(&a).expect("serializes");
@@ -668,6 +692,7 @@ pub(crate) mod tests {
             comment: "ok".into(),
             reviewer: "alice@example.com".into(),
             at: 1_740_821_500,
+            verified: None,
         };
         let mut a = basic();
         a.apply_claim(&claim);

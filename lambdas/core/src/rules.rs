@@ -23,7 +23,7 @@ use crate::dates::rfc3339;
 use crate::id::TaskToken;
 #[cfg(test)]
 use crate::record::Vote;
-use crate::record::{Approval, Claim, Decision, Status, Transition};
+use crate::record::{Approval, Claim, Decision, Status, Transition, Verified};
 use crate::request::same_email;
 
 /// Age in seconds past which a `deciding` claim is stale and may be claimed again.
@@ -340,30 +340,42 @@ pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
 /// `{approvalId, decision: "approved"|"rejected", comment, reviewer, decidedAt, votes}`, with
 /// times in RFC 3339 UTC; `comment`, `reviewer` and `decidedAt` are the deciding vote's, and
 /// `votes` is every vote in the order they were cast (`[{reviewer, decision, comment,
-/// decidedAt}]`, the deciding one last). No task token, no link id.
+/// decidedAt}]`, the deciding one last). With sign-in, the deciding vote and each vote carry
+/// `verified: {issuer, subject, email}`, who signed in to cast it. No task token, no link id.
 pub fn task_output(approval: &Approval, claim: &Claim) -> String {
     let mut votes: Vec<_> = approval.votes_with(claim).into_iter().collect();
     votes.sort_by_key(|(reviewer, vote)| (vote.at, reviewer == &claim.reviewer));
     let votes: Vec<_> = votes
         .into_iter()
         .map(|(reviewer, vote)| {
-            json!({
-                "reviewer": reviewer,
-                "decision": vote.decision.as_str(),
-                "comment": vote.comment,
-                "decidedAt": rfc3339(vote.at),
-            })
+            with_verified(
+                json!({
+                    "reviewer": reviewer,
+                    "decision": vote.decision.as_str(),
+                    "comment": vote.comment,
+                    "decidedAt": rfc3339(vote.at),
+                }),
+                vote.verified.as_ref(),
+            )
         })
         .collect();
-    json!({
+    let output = json!({
         "approvalId": approval.id.as_str(),
         "decision": claim.decision.as_str(),
         "comment": claim.comment,
         "reviewer": claim.reviewer,
         "decidedAt": rfc3339(claim.at),
         "votes": votes,
-    })
-    .to_string()
+    });
+    with_verified(output, claim.verified.as_ref()).to_string()
+}
+
+/// `value` with `verified: {issuer, subject, email}` when the reviewer signed in.
+fn with_verified(mut value: Value, verified: Option<&Verified>) -> Value {
+    if let Some(verified) = verified {
+        value["verified"] = json!(verified);
+    }
+    value
 }
 
 #[cfg(test)]
@@ -612,6 +624,7 @@ mod tests {
             comment: "Too \"expensive\"".into(),
             reviewer: "bob@example.com".into(),
             at: 1_740_821_400,
+            verified: None,
         };
         let out: Value = serde_json::from_str(&task_output(&a, &claim)).expect("JSON");
         assert_eq!(
@@ -638,6 +651,7 @@ mod tests {
             decision: Decision::Approved,
             comment: "fine".into(),
             at,
+            verified: None,
         }
     }
 
@@ -688,6 +702,7 @@ mod tests {
             comment: String::new(),
             reviewer: "alice@example.com".into(),
             at: 20,
+            verified: None,
         };
         let out: Value = serde_json::from_str(&task_output(&a, &claim)).expect("JSON");
         let who: Vec<_> = out["votes"]
@@ -770,6 +785,7 @@ mod tests {
             comment: "ok".into(),
             reviewer: "alice@example.com".into(),
             at: EXPIRES - 100,
+            verified: None,
         };
         let now = claim.at;
         let old = TaskToken::new("old-token").expect("token");
@@ -843,6 +859,7 @@ mod tests {
             comment: comment.to_owned(),
             reviewer: "ana@example.com".to_owned(),
             at: 10,
+            verified: None,
         };
         let approve = claim(Decision::Approved, "ok");
         let output = |decision: &str, reviewer: &str| {

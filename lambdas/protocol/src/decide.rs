@@ -3,7 +3,7 @@
 //! once the orchestrator accepted it.
 
 use hitl_core::{
-    Approval, Claim, DecisionForm, LinkItem, SendOutcome,
+    Approval, Claim, DecisionForm, LinkItem, SendOutcome, Verified,
     form::{self, Refusal},
     page,
     rules::{self, Ballot, PostVerdict, after_send},
@@ -57,12 +57,14 @@ fn page_of(decided: Decided, reviewer: &str, form: &DecisionForm, now: u64) -> (
 const WEIGHINGS: usize = 3;
 
 impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O, K, S> {
-    /// The decision in `body` by `link`'s reviewer on `approval` (as read): the page to answer.
+    /// The decision in `body` by `link`'s reviewer on `approval` (as read), `verified` when he
+    /// signed in: the page to answer.
     pub(crate) async fn decide(
         &self,
         body: &[u8],
         link: &LinkItem,
         approval: Approval,
+        verified: Option<Verified>,
     ) -> (u16, String) {
         let form = match form::parse(body) {
             Ok(form) => form,
@@ -74,6 +76,7 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
             comment: form.comment.clone(),
             reviewer: link.reviewer.clone(),
             at: now,
+            verified,
         };
         let decided = self.decide_as(&claim, approval).await;
         page_of(decided, &link.reviewer, &form, now)
@@ -253,5 +256,63 @@ mod tests {
             run(&world, 2, reviewer.post(&link, b"decision=approve")).expect("no crash");
         assert_eq!(code, 410);
         assert_eq!(status(&world), Status::Expired);
+    }
+
+    fn session(name: &str) -> hitl_core::sign_in::login::Session {
+        hitl_core::sign_in::login::Session {
+            issuer: "https://idp.example/".into(),
+            subject: format!("sub-{name}"),
+            email: Some(name.into()),
+            name: name.into(),
+            expires: NOW + 3600,
+        }
+    }
+
+    #[test]
+    fn with_sign_in_only_the_links_reviewer_decides_and_the_decision_names_him() {
+        for state_machine in [true, false] {
+            let (world, link) = waiting(state_machine);
+            let reviewer = crate::reviewer::Reviewer {
+                sign_in: true,
+                ..world.reviewer(state_machine)
+            };
+            let ana = world.with(|s| s.published[0].message.reviewer.clone());
+            let other = session("mallory@x.io");
+            for visitor in [None, Some(&other)] {
+                let post = reviewer.post_by(&link, b"decision=approve", visitor);
+                let (code, html) = run(&world, 2, post).expect("no crash");
+                assert_eq!(code, 403, "{html}");
+                assert!(html.contains("Nothing was recorded"), "{html}");
+                let (code, _) = run(&world, 2, reviewer.show_to(&link, visitor)).expect("no crash");
+                assert_eq!(code, 403);
+            }
+            assert_eq!(status(&world), Status::Pending);
+            assert!(world.with(|s| s.executions[ARN].accepted.is_none()));
+
+            let own = session(&ana.to_uppercase());
+            let (code, _) = run(&world, 3, reviewer.show_to(&link, Some(&own))).expect("no crash");
+            assert_eq!(code, 200);
+            let post = reviewer.post_by(&link, b"decision=approve", Some(&own));
+            let (code, html) = run(&world, 3, post).expect("no crash");
+            assert_eq!(code, 200, "{html}");
+            let output = world
+                .with(|s| s.executions[ARN].accepted.clone())
+                .expect("sent");
+            let output: serde_json::Value = serde_json::from_str(&output).unwrap();
+            let verified = serde_json::json!({"issuer": "https://idp.example/",
+                "subject": format!("sub-{}", ana.to_uppercase()), "email": ana.to_uppercase()});
+            assert_eq!(output["verified"], verified);
+            assert_eq!(output["votes"][0]["verified"], verified);
+            let record = world
+                .with(|s| s.approvals.values().next().cloned())
+                .unwrap();
+            assert_eq!(
+                record.votes[&ana]
+                    .verified
+                    .as_ref()
+                    .map(|v| v.subject.clone()),
+                Some(format!("sub-{}", ana.to_uppercase()))
+            );
+        }
     }
 }

@@ -147,6 +147,7 @@ where
             comment: String::new(),
             reviewer,
             at: self.clock.now(),
+            verified: None,
         };
         Some(told(&self.decide_as(&claim, approval).await))
     }
@@ -195,6 +196,7 @@ where
             comment,
             reviewer,
             at: self.clock.now(),
+            verified: None,
         };
         match self.decide_as(&claim, approval).await {
             Decided::Sent(_, SendOutcome::Accepted) => (200, String::new()),

@@ -2,10 +2,11 @@
 //! attachment is answered with what to presign, `POST` decides (see `decide`).
 
 use hitl_core::{
-    Approval, LinkId, LinkItem,
+    Approval, LinkId, LinkItem, Verified,
     attachment::{self, Attachment},
     download, page,
     rules::{self, View},
+    sign_in::login::Session,
 };
 
 use crate::{
@@ -27,10 +28,18 @@ impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
     /// The review page for `link` (`GET` or `HEAD`), with the attachments' links while the
     /// approval is open. Changes nothing.
     pub async fn show(&self, link: &LinkId) -> (u16, String) {
+        self.show_to(link, None).await
+    }
+
+    /// [`Self::show`] to `visitor`: with sign-in, only to a session of the link's reviewer.
+    pub async fn show_to(&self, link: &LinkId, visitor: Option<&Session>) -> (u16, String) {
         let (item, approval) = match self.found(link).await {
             Ok(found) => found,
             Err(page) => return page,
         };
+        if let Err(page) = self.admit(&item, visitor) {
+            return page;
+        }
         let now = self.clock.now();
         let open = matches!(rules::view(&approval, now), View::Pending { .. });
         let downloads: Vec<String> = match open {
@@ -42,13 +51,41 @@ impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
         page::show(&approval, &item.reviewer, &downloads, now)
     }
 
+    /// With sign-in, who `visitor` decides as: `link`'s reviewer, proven by the provider; the
+    /// page (403, nothing recorded) for anyone else or for no session. Without, nobody.
+    pub(crate) fn admit(
+        &self,
+        link: &LinkItem,
+        visitor: Option<&Session>,
+    ) -> Result<Option<Verified>, (u16, String)> {
+        if !self.sign_in {
+            return Ok(None);
+        }
+        match visitor {
+            Some(session) if session.is(&link.reviewer, self.clock.now()) => {
+                Ok(Some(session.verified()))
+            }
+            Some(session) => Err(page::not_yours(&session.name)),
+            None => Err(page::sign_in_first()),
+        }
+    }
+
     /// A click on the attachment `index` of `link`'s approval: presign it while the approval is
-    /// open; a page saying why not otherwise. Changes nothing.
-    pub async fn download(&self, link: &LinkId, index: usize) -> Download {
-        let (_, approval) = match self.found(link).await {
+    /// open; a page saying why not otherwise. Changes nothing. With sign-in, only for a session
+    /// of the link's reviewer.
+    pub async fn download(
+        &self,
+        link: &LinkId,
+        index: usize,
+        visitor: Option<&Session>,
+    ) -> Download {
+        let (item, approval) = match self.found(link).await {
             Ok(found) => found,
             Err((status, html)) => return Download::Page(status, html),
         };
+        if let Err((status, html)) = self.admit(&item, visitor) {
+            return Download::Page(status, html);
+        }
         let now = self.clock.now();
         let (status, html) = match download::download(&approval, index, now) {
             download::Download::Presign(object, secs) => {
@@ -80,8 +117,23 @@ impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
 impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O, K, S> {
     /// A reviewer's decision (`POST`, its form in `body`) through `link`: the page to answer.
     pub async fn post(&self, link: &LinkId, body: &[u8]) -> (u16, String) {
-        match self.found(link).await {
-            Ok((item, approval)) => self.decide(body, &item, approval).await,
+        self.post_by(link, body, None).await
+    }
+
+    /// [`Self::post`] by `visitor`: with sign-in, only a session of the link's reviewer
+    /// decides, and the decision names who he proved to be.
+    pub async fn post_by(
+        &self,
+        link: &LinkId,
+        body: &[u8],
+        visitor: Option<&Session>,
+    ) -> (u16, String) {
+        let (item, approval) = match self.found(link).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
+        match self.admit(&item, visitor) {
+            Ok(verified) => self.decide(body, &item, approval, verified).await,
             Err(page) => page,
         }
     }

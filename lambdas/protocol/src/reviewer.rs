@@ -13,6 +13,9 @@ pub struct Reviewer<T, O, K, S> {
     pub clock: K,
     pub slack: Option<S>,
     pub escalate_to: Vec<String>,
+    /// The stack signs its reviewers in: a link opens, and decides, only for a session of its
+    /// reviewer (`Visitor`).
+    pub sign_in: bool,
 }
 
 impl<T: Table, O, K, S> Reviewer<T, O, K, S> {

@@ -88,7 +88,7 @@ async fn download(
         let (status, html) = page::refused(&Refusal::Method);
         return (status, html, None);
     }
-    match context.reviewer.download(link, index).await {
+    match context.reviewer.download(link, index, None).await {
         // HEAD asks whether the link works, and gets no URL (one presigned for GET would be
         // refused to a HEAD).
         Download::Presign(..) if method == Method::HEAD => (200, String::new(), None),

@@ -35,6 +35,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             slack,
             // An escalated approval's addressees may decide in Slack too.
             escalate_to: hitl_protocol::settings::list(&escalate_to),
+            sign_in: false,
         },
         downloads: downloads::Downloads::new(&aws),
     };

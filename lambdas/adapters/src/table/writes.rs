@@ -138,15 +138,22 @@ impl DecisionTable for DynamoTable {
     }
 
     async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError> {
-        let result = self
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.name)
             .key("id", s(approval.id.as_str()))
-            .update_expression(
-                "SET #status = :deciding, claimed_at = :now, decision = :decision, \
-                 #comment = :comment, decided_by = :reviewer REMOVE decided_at",
-            )
+            .update_expression(match &claim.verified {
+                Some(_) => {
+                    "SET #status = :deciding, claimed_at = :now, decision = :decision, \
+                     #comment = :comment, decided_by = :reviewer, verified = :verified \
+                     REMOVE decided_at"
+                }
+                None => {
+                    "SET #status = :deciding, claimed_at = :now, decision = :decision, \
+                     #comment = :comment, decided_by = :reviewer REMOVE decided_at, verified"
+                }
+            })
             .condition_expression(format!(
                 "(#status = :pending OR (#status = :deciding AND \
                  (attribute_not_exists(claimed_at) OR claimed_at < :stale))) \
@@ -161,10 +168,13 @@ impl DecisionTable for DynamoTable {
             .expression_attribute_values(":decision", s(claim.decision.as_str()))
             .expression_attribute_values(":comment", s(&claim.comment))
             .expression_attribute_values(":reviewer", s(&claim.reviewer))
-            .expression_attribute_values(":seen", n(approval.votes.len() as u64))
-            .send()
-            .await;
-        written(result)
+            .expression_attribute_values(":seen", n(approval.votes.len() as u64));
+        if let Some(verified) = &claim.verified {
+            let value = serde_dynamo::to_attribute_value(verified)
+                .map_err(|e| TableError::Failed(e.to_string()))?;
+            request = request.expression_attribute_values(":verified", value);
+        }
+        written(request.send().await)
     }
 
     async fn settle(
@@ -174,8 +184,7 @@ impl DecisionTable for DynamoTable {
         transition: Transition,
     ) -> Result<Written, TableError> {
         // Finalising keeps the claim as the decision; expiring and reverting drop it.
-        const DROP_CLAIM: &str =
-            "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, decided_at";
+        const DROP_CLAIM: &str = "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, verified, decided_at";
         let (update, next) = match transition {
             Transition::Finalise(decision) => (
                 "SET #status = :next, decided_at = claimed_at, votes = :votes REMOVE claimed_at",

@@ -90,6 +90,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// Who signed in, as the decision records it.
+    pub fn verified(&self) -> crate::Verified {
+        crate::Verified {
+            issuer: self.issuer.clone(),
+            subject: self.subject.clone(),
+            email: self.email.clone(),
+        }
+    }
+
     pub fn new(identity: Identity, now: u64) -> Self {
         Self {
             issuer: identity.issuer,
@@ -100,10 +109,10 @@ impl Session {
         }
     }
 
-    /// Whether this session is `reviewer`'s (an address matched without regard to case, as
-    /// the reviewers' addresses are) and still valid at `now`.
+    /// Whether this session is `reviewer`'s (matched as the reviewers' addresses are, without
+    /// regard to case) and still valid at `now`.
     pub fn is(&self, reviewer: &str, now: u64) -> bool {
-        now < self.expires && self.name.trim().eq_ignore_ascii_case(reviewer.trim())
+        now < self.expires && crate::request::same_email(&self.name, reviewer)
     }
 }
 

@@ -91,6 +91,7 @@ fn quorum_progress_shows_who_approved_so_far() {
             decision: Decision::Approved,
             comment: String::new(),
             at: NOW,
+            verified: None,
         },
     );
     let all = texts(&message(&a, NOW));

@@ -74,6 +74,7 @@ impl World {
             clock: MemoryClock(self.clone()),
             slack: Some(MemoryChat(self.clone())),
             escalate_to: settings().escalate_to,
+            sign_in: false,
         }
     }
 }

@@ -146,12 +146,12 @@ impl DecisionTable for DynamoTable {
             .update_expression(match &claim.verified {
                 Some(_) => {
                     "SET #status = :deciding, claimed_at = :now, decision = :decision, \
-                     #comment = :comment, decided_by = :reviewer, verified = :verified \
+                     #comment = :comment, decided_by = :reviewer, #verified = :verified \
                      REMOVE decided_at"
                 }
                 None => {
                     "SET #status = :deciding, claimed_at = :now, decision = :decision, \
-                     #comment = :comment, decided_by = :reviewer REMOVE decided_at, verified"
+                     #comment = :comment, decided_by = :reviewer REMOVE decided_at, #verified"
                 }
             })
             .condition_expression(format!(
@@ -161,6 +161,7 @@ impl DecisionTable for DynamoTable {
             ))
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#comment", "comment")
+            .expression_attribute_names("#verified", "verified")
             .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":now", n(claim.at))
@@ -184,7 +185,8 @@ impl DecisionTable for DynamoTable {
         transition: Transition,
     ) -> Result<Written, TableError> {
         // Finalising keeps the claim as the decision; expiring and reverting drop it.
-        const DROP_CLAIM: &str = "SET #status = :next REMOVE claimed_at, decision, #comment, decided_by, verified, decided_at";
+        const DROP_CLAIM: &str = "SET #status = :next \
+             REMOVE claimed_at, decision, #comment, decided_by, #verified, decided_at";
         let (update, next) = match transition {
             Transition::Finalise(decision) => (
                 "SET #status = :next, decided_at = claimed_at, votes = :votes REMOVE claimed_at",
@@ -207,7 +209,9 @@ impl DecisionTable for DynamoTable {
         if matches!(transition, Transition::Finalise(_)) {
             request = request.expression_attribute_values(":votes", votes(approval, claim)?);
         } else {
-            request = request.expression_attribute_names("#comment", "comment");
+            request = request
+                .expression_attribute_names("#comment", "comment")
+                .expression_attribute_names("#verified", "verified");
         }
         written(request.send().await)
     }

@@ -56,6 +56,7 @@ pub mod rules;
 pub mod sign_in;
 pub mod slack;
 pub mod slack_signature;
+pub mod teams;
 
 pub use attachment::Attachment;
 pub use form::{DecisionForm, FormError, Refusal, cross_site};

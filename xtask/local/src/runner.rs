@@ -41,6 +41,11 @@ pub struct Runner {
     pub router_pid: u32,
     #[serde(default)]
     pub dex_pid: u32,
+    /// The OpenID Connect provider sign-in's tests sign in with (`oidc_provider.py`).
+    #[serde(default)]
+    pub oidc_port: u16,
+    #[serde(default)]
+    pub oidc_pid: u32,
     /// `cargo lambda watch`, once a stack told it the functions' environment.
     pub lambda_pid: Option<u32>,
     /// The environment the functions were started with.
@@ -91,6 +96,12 @@ impl Runner {
         format!("http://127.0.0.1:{}", self.router_port)
     }
 
+    /// The OpenID Connect provider's issuer (its discovery document says so: no trailing slash,
+    /// and always this host, since it names itself after the `Host` it is asked on).
+    pub fn oidc_issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.oidc_port)
+    }
+
     /// The review API's stage URL on the router, as API Gateway's would be
     /// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`), for `stage`.
     pub fn review_base_url_for(&self, stage: &str) -> String {
@@ -128,7 +139,8 @@ impl Runner {
             && answers(runner.moto_port)
             && answers(runner.router_port)
             && answers(runner.api_port)
-            && answers(runner.dex_port);
+            && answers(runner.dex_port)
+            && answers(runner.oidc_port);
         healthy.then_some(runner)
     }
 
@@ -139,7 +151,14 @@ impl Runner {
         }
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
-        let [moto_port, router_port, api_port, lambda_port, dex_port] = free_ports()?;
+        let [
+            moto_port,
+            router_port,
+            api_port,
+            lambda_port,
+            dex_port,
+            oidc_port,
+        ] = free_ports()?;
         let session_seconds = std::env::var("HITL_LOCAL_SESSION_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -161,6 +180,8 @@ impl Runner {
             moto_pid,
             router_pid: 0,
             dex_pid: 0,
+            oidc_port,
+            oidc_pid: 0,
             lambda_pid: None,
             lambda_env: BTreeMap::new(),
             stage: None,
@@ -200,6 +221,8 @@ impl Runner {
             &dir().join("dex.log"),
         )?;
         runner.save()?;
+        runner.oidc_pid = spawn_oidc_provider(oidc_port)?;
+        runner.save()?;
         wait_until("moto server", &dir().join("moto.log"), || {
             enable_execution(moto_port).is_ok()
         })?;
@@ -209,6 +232,11 @@ impl Runner {
         wait_until("dex-local-runner", &dir().join("dex.log"), || {
             answers(dex_port)
         })?;
+        wait_until(
+            "the OpenID Connect provider",
+            &dir().join("oidc.log"),
+            || answers(oidc_port),
+        )?;
         Ok((runner, true))
     }
 
@@ -267,6 +295,27 @@ impl Runner {
     }
 }
 
+/// Starts the OpenID Connect provider on `port`: oidc-provider-mock made to require PKCE
+/// (`xtask/local/oidc_provider.py`), a nonce on every authorization (`-n true`).
+fn spawn_oidc_provider(port: u16) -> Result<u32> {
+    let venv = kit_tools::install::ensure_oidc()?;
+    let launcher = paths::root()
+        .join("xtask")
+        .join("local")
+        .join("oidc_provider.py");
+    process::spawn(
+        Command::new(venv.bin("python")).arg(launcher).args([
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-n",
+            "true",
+        ]),
+        &dir().join("oidc.log"),
+    )
+}
+
 /// [`down`] for the runner whose files are in `dir`.
 pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
     let state_path = dir.join("runner.json");
@@ -281,6 +330,11 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
             ("cargo lambda watch", runner.lambda_pid, "cargo-lambda"),
             ("router", Some(runner.router_pid), "local-router"),
             ("dex-local-runner", Some(runner.dex_pid), "dex-local-runner"),
+            (
+                "OpenID Connect provider",
+                Some(runner.oidc_pid),
+                "oidc_provider.py",
+            ),
             ("moto server", Some(runner.moto_pid), "moto_server"),
         ];
         for (name, pid, program) in named {
@@ -307,6 +361,7 @@ pub fn verify_stopped(runner: &Runner) -> Result<()> {
         Some(runner.moto_pid),
         Some(runner.router_pid),
         Some(runner.dex_pid).filter(|&p| p != 0),
+        Some(runner.oidc_pid).filter(|&p| p != 0),
         runner.lambda_pid,
     ]
     .into_iter()
@@ -321,6 +376,7 @@ pub fn verify_stopped(runner: &Runner) -> Result<()> {
         runner.router_port,
         runner.lambda_port,
         runner.dex_port,
+        runner.oidc_port,
     ] {
         if TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!("port {port} of the local environment is still held");

@@ -148,6 +148,7 @@ fn install_tools() -> Result<()> {
     install::quietly(|| {
         install::ensure()?;
         install::ensure_durable()?;
+        install::ensure_oidc()?;
         if install::npm_available() {
             install::ensure_cdk_npm()?;
             install::ensure_cdk_python()?;
@@ -237,7 +238,7 @@ const TEST_THREADS: &str = "6";
 /// of its own, when `cdk synth` (which works the cores) is over; on `local-durable` the suites
 /// every orchestrator shares.
 const STEP_FUNCTIONS: &[&str] = &["local", "local_step_functions", "load"];
-const DURABLE: &[&str] = &["local", "local_durable"];
+const DURABLE: &[&str] = &["local", "local_durable", "local_sign_in"];
 /// On each policies environment, the router's faults first and alone (they hit every caller),
 /// then the two other suites side by side on the stack it deployed.
 const FAULTS: &[&str] = &["local_faults"];

@@ -101,6 +101,15 @@ pub fn ensure_durable() -> Result<Venv> {
     ensure_venv("durable", &requirements, "the durable execution emulator")
 }
 
+/// The venv of the local environment's OpenID Connect provider (`xtask/local/oidc_provider.py`
+/// on oidc-provider-mock), pinned by `xtask/requirements-oidc.txt`.
+pub fn ensure_oidc() -> Result<Venv> {
+    let path = paths::root().join("xtask").join("requirements-oidc.txt");
+    let requirements = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    ensure_venv("oidc", &requirements, "the OpenID Connect provider")
+}
+
 /// The venv in which exported Python CDK apps are checked: aws-cdk-lib for Python.
 pub fn ensure_cdk_python() -> Result<Venv> {
     let requirements = kit_cdk::app::PYTHON_REQUIREMENTS.join("\n") + "\n";

@@ -109,7 +109,7 @@ fn sign_in(provider: &Provider, login: &Login, sub: &str, verifier: &str) -> (u1
     (status, serde_json::from_str(&body).unwrap_or_default())
 }
 
-fn login() -> Login {
+fn new_login() -> Login {
     Login::new("/v1/approvals/x", now(), |bytes| {
         use std::io::Read;
         std::fs::File::open("/dev/urandom")
@@ -139,7 +139,7 @@ fn a_reviewer_signs_in_and_the_providers_token_passes_the_checks() {
         "ana-1",
         serde_json::json!({"email": "ana@example.com", "email_verified": true}),
     );
-    let login = login();
+    let login = new_login();
     let (status, answer) = sign_in(&provider, &login, "ana-1", &login.verifier);
     assert_eq!(status, 200, "{answer}");
     let id_token = answer["id_token"].as_str().expect("an ID token");
@@ -148,7 +148,7 @@ fn a_reviewer_signs_in_and_the_providers_token_passes_the_checks() {
     assert_eq!(identity.subject, "ana-1");
     assert_eq!(identity.name, "ana@example.com");
     // The same token for another sign-in (its nonce) or another client is refused.
-    let other = login();
+    let other = new_login();
     assert_eq!(verify(&provider, id_token, &other), Err(Refusal::Nonce));
     let keys: JwkSet = serde_json::from_value(get_json(&provider.jwks)).unwrap();
     let for_another_client = Expected {
@@ -173,7 +173,7 @@ fn an_unverified_email_and_a_wrong_verifier_do_not_sign_in() {
         "ben-1",
         serde_json::json!({"email": "ben@example.com", "email_verified": false}),
     );
-    let login = login();
+    let login = new_login();
     let (status, answer) = sign_in(&provider, &login, "ben-1", &login.verifier);
     assert_eq!(status, 200, "{answer}");
     let id_token = answer["id_token"].as_str().expect("an ID token");
@@ -182,7 +182,7 @@ fn an_unverified_email_and_a_wrong_verifier_do_not_sign_in() {
         Err(Refusal::EmailNotVerified)
     );
     // PKCE: a code is worth nothing without the verifier of its challenge.
-    let login = login();
+    let login = new_login();
     let (status, answer) = sign_in(
         &provider,
         &login,

@@ -138,7 +138,10 @@ mod tests {
         let text = card.to_string();
         assert!(text.contains("Approval needed: Buy a laptop"));
         assert!(text.contains("Asked: alice@example.com, bob@example.com."));
-        assert!(text.contains("EUR") && text.contains("cost centre: "), "{text}");
+        assert!(
+            text.contains("EUR") && text.contains("cost centre: "),
+            "{text}"
+        );
         assert_eq!(card["actions"], json!([]));
         assert!(!text.contains("/approvals/"), "{text}");
     }

@@ -182,13 +182,10 @@ fn an_unverified_email_and_a_wrong_verifier_do_not_sign_in() {
         Err(Refusal::EmailNotVerified)
     );
     // PKCE: a code is worth nothing without the verifier of its challenge.
+    // (Another sign-in's verifier: well formed, RFC 7636 §4.1, but not this code's.)
     let login = new_login();
-    let (status, answer) = sign_in(
-        &provider,
-        &login,
-        "ben-1",
-        "not-the-verifier-of-this-sign-in-at-all",
-    );
+    let other = new_login();
+    let (status, answer) = sign_in(&provider, &login, "ben-1", &other.verifier);
     assert_eq!(status, 400, "{answer}");
     assert_eq!(answer["error"], "invalid_grant", "{answer}");
 }

@@ -130,19 +130,23 @@ fn verify(provider: &Provider, id_token: &str, login: &Login) -> Result<Identity
     token::verify(id_token, &keys, &expected)
 }
 
+/// `sub` (with `email`, verified or not) signed in: the sign-in and the provider's ID token.
+fn signed_in(provider: &Provider, sub: &str, email: &str, verified: bool) -> (Login, String) {
+    let claims = serde_json::json!({"email": email, "email_verified": verified});
+    set_user(provider, sub, claims);
+    let login = new_login();
+    let (status, answer) = sign_in(provider, &login, sub, &login.verifier);
+    assert_eq!(status, 200, "{answer}");
+    let id_token = answer["id_token"].as_str().expect("an ID token").to_owned();
+    (login, id_token)
+}
+
 #[test]
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn a_reviewer_signs_in_and_the_providers_token_passes_the_checks() {
     let provider = provider();
-    set_user(
-        &provider,
-        "ana-1",
-        serde_json::json!({"email": "ana@example.com", "email_verified": true}),
-    );
-    let login = new_login();
-    let (status, answer) = sign_in(&provider, &login, "ana-1", &login.verifier);
-    assert_eq!(status, 200, "{answer}");
-    let id_token = answer["id_token"].as_str().expect("an ID token");
+    let (login, id_token) = signed_in(&provider, "ana-1", "ana@example.com", true);
+    let id_token = id_token.as_str();
     let identity = verify(&provider, id_token, &login).expect("the token passes");
     assert_eq!(identity.issuer, provider.issuer);
     assert_eq!(identity.subject, "ana-1");
@@ -168,17 +172,9 @@ fn a_reviewer_signs_in_and_the_providers_token_passes_the_checks() {
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn an_unverified_email_and_a_wrong_verifier_do_not_sign_in() {
     let provider = provider();
-    set_user(
-        &provider,
-        "ben-1",
-        serde_json::json!({"email": "ben@example.com", "email_verified": false}),
-    );
-    let login = new_login();
-    let (status, answer) = sign_in(&provider, &login, "ben-1", &login.verifier);
-    assert_eq!(status, 200, "{answer}");
-    let id_token = answer["id_token"].as_str().expect("an ID token");
+    let (login, id_token) = signed_in(&provider, "ben-1", "ben@example.com", false);
     assert_eq!(
-        verify(&provider, id_token, &login),
+        verify(&provider, &id_token, &login),
         Err(Refusal::EmailNotVerified)
     );
     // PKCE: a code is worth nothing without the verifier of its challenge.

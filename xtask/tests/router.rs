@@ -250,7 +250,9 @@ fn concurrent_moto(seen: std::sync::Arc<std::sync::Mutex<Seen>>) -> String {
                         s.write_had_company = true;
                     }
                 }
-                thread::sleep(Duration::from_millis(60));
+                // Long enough that calls let through together overlap here even on a machine
+                // busy compiling (at 60 ms, eight Publishes once arrived one after the other).
+                thread::sleep(Duration::from_millis(300));
                 {
                     let mut s = seen.lock().unwrap();
                     match kind {

@@ -8,7 +8,7 @@
 //! same: a connection that could not be made or was cut is an I/O error (retried), a timeout a
 //! timeout, a request hyper refused a user error.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{borrow::Cow, collections::HashMap, sync::Mutex, time::Duration};
 
 use aws_smithy_runtime_api::client::{
     connection::{CaptureSmithyConnection, ConnectionMetadata},
@@ -21,7 +21,12 @@ use aws_smithy_runtime_api::client::{
     retries::ErrorKind,
     runtime_components::RuntimeComponents,
 };
+use aws_smithy_runtime_api::{
+    box_error::BoxError, client::connector_metadata::ConnectorMetadata,
+    client::runtime_components::RuntimeComponentsBuilder,
+};
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
 use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 
 use crate::https::{Https, client};
@@ -57,6 +62,22 @@ impl HttpClient for Http1Client {
             Ok(mut connectors) => connectors.entry(key).or_insert_with(new).clone(),
             Err(_) => new(),
         }
+    }
+
+    /// Reads the root certificates while the SDK's clients are built (the function's init), as
+    /// the SDK's own client does, rather than in the first invocation's first call.
+    fn validate_base_client_config(
+        &self,
+        _: &RuntimeComponentsBuilder,
+        _: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        crate::https::warm();
+        Ok(())
+    }
+
+    /// What the SDK's user agent names as the HTTP client (`md/http#hyper-1.x`).
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("hyper", Some(Cow::Borrowed("1.x"))))
     }
 }
 

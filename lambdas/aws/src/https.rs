@@ -69,6 +69,11 @@ fn new_client(connect_timeout: Option<Duration>, pooled: bool) -> Https {
     })
 }
 
+/// Reads the root certificates now (they are read once per instance).
+pub(crate) fn warm() {
+    roots();
+}
+
 /// The system's root certificates (Lambda's runtime has them), read once, as the SDK's client
 /// reads them; none found is said in the log, since every TLS handshake will then fail.
 fn roots() -> &'static rustls::RootCertStore {

@@ -111,7 +111,11 @@ impl SlackWebApi {
         let answer = send(&url, &token, body)
             .await
             .map_err(|kind| format!("Slack's {method} could not be reached: {kind}"))?;
-        let (status, retry_after, text) = (answer.status, answer.retry_after, answer.body);
+        let Answer {
+            status,
+            retry_after,
+            body: text,
+        } = answer;
         if status == 429 {
             let after = retry_after.unwrap_or_else(|| "?".into());
             return Err(format!(

@@ -1,7 +1,7 @@
 //! The functions' HTTP client for the SDK: hyper's HTTP/1.1 client on rustls with ring, the
-//! stack the SDK's default client is built on, without its HTTP/2, proxy and connection
-//! metadata (a quarter of a megabyte of code each function would carry for calls to AWS
-//! endpoints that all speak HTTP/1.1). The kit's own clients keep the SDK's default client
+//! stack the SDK's default client is built on, without its HTTP/2 and proxy support (a quarter
+//! of a megabyte of code each function would carry for calls to AWS endpoints that all speak
+//! HTTP/1.1). The kit's own clients keep the SDK's default client
 //! ([`crate::http_client`]).
 //!
 //! Errors are classified as the SDK's client classifies them, so the SDK's retries behave the
@@ -10,23 +10,22 @@
 
 use std::{borrow::Cow, collections::HashMap, sync::Mutex, time::Duration};
 
-use aws_smithy_runtime_api::client::{
-    connection::{CaptureSmithyConnection, ConnectionMetadata},
-    http::{
-        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-        SharedHttpConnector,
-    },
-    orchestrator::{HttpRequest, HttpResponse},
-    result::ConnectorError,
-    retries::ErrorKind,
-    runtime_components::RuntimeComponents,
-};
 use aws_smithy_runtime_api::{
-    box_error::BoxError, client::connector_metadata::ConnectorMetadata,
-    client::runtime_components::RuntimeComponentsBuilder,
+    box_error::BoxError,
+    client::{
+        connection::{CaptureSmithyConnection, ConnectionMetadata},
+        connector_metadata::ConnectorMetadata,
+        http::{
+            HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings,
+            SharedHttpClient, SharedHttpConnector,
+        },
+        orchestrator::{HttpRequest, HttpResponse},
+        result::ConnectorError,
+        retries::ErrorKind,
+        runtime_components::{RuntimeComponents, RuntimeComponentsBuilder},
+    },
 };
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::{body::SdkBody, config_bag::ConfigBag};
 use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 
 use crate::https::{Https, client};

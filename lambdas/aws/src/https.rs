@@ -1,6 +1,6 @@
 //! One HTTPS client for everything a function calls: the SDK's calls through
-//! [`crate::connector`], and those the SDK does not make (Slack's webhook and Web API) through
-//! [`send`]. Hyper's HTTP/1.1 client on rustls with ring, so a package carries one HTTP and TLS
+//! [`crate::connector`], and those the SDK does not make (Slack's webhook and Web API, the
+//! identity provider of sign-in) through [`send`]. Hyper's HTTP/1.1 client on rustls with ring, so a package carries one HTTP and TLS
 //! stack. Redirects are never followed (a secret URL is never sent elsewhere) and every status
 //! is an answer (the caller reads the service's). Errors never name the URL.
 

@@ -692,12 +692,21 @@ pub(crate) mod tests {
             comment: "ok".into(),
             reviewer: "alice@example.com".into(),
             at: 1_740_821_500,
-            verified: None,
+            // Who signed in stays with the claim: a claim found mid-decision (after a crash)
+            // sends the decision with it.
+            verified: Some(Verified {
+                issuer: "https://idp.example/".into(),
+                subject: "u-1".into(),
+                email: None,
+            }),
         };
         let mut a = basic();
         a.apply_claim(&claim);
         assert_eq!(a.status, Status::Deciding);
         assert_eq!(a.claim(), Some(claim.clone()));
+        let stored = serde_json::to_value(&a).expect("serializes");
+        assert_eq!(stored["verified"]["subject"], "u-1");
+        assert!(stored["verified"].get("email").is_none());
 
         let mut done = a.clone();
         done.apply(Transition::Finalise(Decision::Approved));
@@ -719,6 +728,7 @@ pub(crate) mod tests {
                 (None, None, None, None)
             );
             assert_eq!(b.comment, None);
+            assert_eq!(b.verified, None);
         }
     }
 }

@@ -34,6 +34,8 @@ struct Provider {
     claims: Mutex<Value>,
     /// The nonce the browser brought from the authorization URL.
     nonce: Mutex<String>,
+    /// The code challenge the authorization URL carried.
+    challenge: Mutex<String>,
     exchanged: Mutex<Vec<String>>,
     /// The keys first read are an old set (the provider rotated since).
     rotated: bool,
@@ -54,6 +56,7 @@ impl Provider {
             key,
             claims: Mutex::new(json!({})),
             nonce: Mutex::default(),
+            challenge: Mutex::default(),
             exchanged: Mutex::default(),
             rotated,
             reads: Mutex::default(),
@@ -147,6 +150,7 @@ async fn started(sign_in: &SignIn<&Provider>) -> (String, String) {
             .unwrap()
     };
     *sign_in.provider.nonce.lock().unwrap() = get("nonce");
+    *sign_in.provider.challenge.lock().unwrap() = get("code_challenge");
     let cookie = cookies[0].split(';').next().unwrap().to_owned();
     (cookie, format!("code=c1&state={}", get("state")))
 }
@@ -197,10 +201,17 @@ fn a_verified_sign_in_sets_the_session_and_returns_to_the_link() {
             ("u-1", "Ana@Example.com")
         );
         assert!(found.is("ana@example.com", NOW + 60));
-        // The code went with the verifier, whose challenge the provider saw.
+        // The code went with the verifier whose challenge the authorization URL carried.
         let form = &provider.exchanged.lock().unwrap()[0];
         assert!(form.contains("grant_type=authorization_code&code=c1&redirect_uri="));
-        assert!(form.contains("&code_verifier="));
+        let verifier = form_urlencoded::parse(form.as_bytes())
+            .find(|(n, _)| n == "code_verifier")
+            .map(|(_, v)| v.into_owned())
+            .expect("a verifier");
+        assert_eq!(
+            hitl_core::sign_in::login::challenge(&verifier),
+            *provider.challenge.lock().unwrap()
+        );
         // Expired, or sealed by another stack: no session.
         assert!(sign_in.session(session, NOW + 30 + 3600).is_none());
         let other = SignIn {

@@ -2,9 +2,19 @@
 //! require PKCE: `xtask/local/oidc_provider.py`): a reviewer signs in through the authorization
 //! code flow as the review function runs it (`hitl_core::sign_in::login`), and the ID token the
 //! provider issues passes the kit's checks (`hitl_core::sign_in::token`) against the keys it
-//! publishes, or fails them as it should. `cargo xtask test` runs this with the environment up.
+//! publishes, or fails them as it should. Then the same end to end, on the sign-in twin of
+//! `HITL_E2E_ENV`'s stack (`local-sign-in`, or `local-sign-in-df` for the durable workflow): a
+//! link opens and decides only for its reviewer, signed in through the review API, and every
+//! token a provider must never issue signs no one in. `cargo xtask test` runs this with the
+//! environment up.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod support;
+
+use std::{
+    collections::BTreeMap,
+    sync::Mutex,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use hitl_core::sign_in::{
     JwkSet,
@@ -132,6 +142,7 @@ fn verify(provider: &Provider, id_token: &str, login: &Login) -> Result<Identity
 
 /// `sub` (with `email`, verified or not) signed in: the sign-in and the provider's ID token.
 fn signed_in(provider: &Provider, sub: &str, email: &str, verified: bool) -> (Login, String) {
+    let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
     let claims = serde_json::json!({"email": email, "email_verified": verified});
     set_user(provider, sub, claims);
     let login = new_login();
@@ -181,7 +192,239 @@ fn an_unverified_email_and_a_wrong_verifier_do_not_sign_in() {
     // (Another sign-in's verifier: well formed, RFC 7636 §4.1, but not this code's.)
     let login = new_login();
     let other = new_login();
+    let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
     let (status, answer) = sign_in(&provider, &login, "ben-1", &other.verifier);
     assert_eq!(status, 400, "{answer}");
     assert_eq!(answer["error"], "invalid_grant", "{answer}");
+}
+
+/// The provider's forgeries are armed for its next token, whoever asks: one sign-in at a time
+/// in this binary.
+static PROVIDER: Mutex<()> = Mutex::new(());
+
+/// The sign-in twin of the suite's environment.
+fn stack() -> &'static support::Env {
+    let name = match std::env::var("HITL_E2E_ENV").as_deref() {
+        Ok("local-durable") => "local-sign-in-df",
+        _ => "local-sign-in",
+    };
+    support::env_named("xtask/tests/local/hitl.yaml", name)
+}
+
+/// A browser: the cookies it was given, sent back by name (a `Max-Age=0` one deleted), and
+/// every `Set-Cookie` it saw.
+#[derive(Default)]
+struct Browser {
+    cookies: BTreeMap<String, String>,
+    seen: Vec<String>,
+}
+
+/// An answer: status, `Location`, body.
+type Answer = (u16, Option<String>, String);
+
+impl Browser {
+    fn send(&mut self, url: &str, form: Option<&str>) -> Answer {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let cookie = cookie.join("; ");
+        let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
+        let answer = match form {
+            None => http().get(url).header("cookie", &cookie).call(),
+            Some(form) => http()
+                .post(url)
+                .header("cookie", &cookie)
+                .header("origin", &origin)
+                .header("sec-fetch-site", "same-origin")
+                .content_type("application/x-www-form-urlencoded")
+                .send(form),
+        };
+        let mut answer = answer.unwrap();
+        for set in answer.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap().to_owned();
+            let (pair, _) = set.split_once(';').unwrap_or((&set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            match set.contains("Max-Age=0") {
+                true => self.cookies.remove(name),
+                false => self.cookies.insert(name.to_owned(), value.to_owned()),
+            };
+            self.seen.push(set);
+        }
+        let location = answer.headers().get("location");
+        let location = location.map(|l| l.to_str().unwrap().to_owned());
+        let body = answer.body_mut().read_to_string().unwrap_or_default();
+        (answer.status().as_u16(), location, body)
+    }
+
+    fn get(&mut self, url: &str) -> Answer {
+        self.send(url, None)
+    }
+
+    fn post(&mut self, url: &str, form: &str) -> Answer {
+        self.send(url, Some(form))
+    }
+
+    /// Opens `link` without a session and signs in at the provider as `sub` (who confirms who
+    /// he is there): the review API's answer to the provider's redirect back.
+    fn sign_in(&mut self, provider: &Provider, link: &str, sub: &str) -> Answer {
+        let (status, authorize, _) = self.get(link);
+        assert_eq!(status, 302, "a link without a session goes to sign-in");
+        let authorize = authorize.unwrap();
+        assert!(authorize.starts_with(&provider.authorize), "{authorize}");
+        let (status, callback, body) = self.post(&authorize, &format!("sub={sub}"));
+        assert_eq!(status, 302, "the provider signed {sub} in: {body}");
+        self.get(&callback.unwrap())
+    }
+
+    fn has_session(&self) -> bool {
+        self.cookies.contains_key("__Secure-hitl-session")
+    }
+}
+
+/// `sub` at the provider, with `email`, verified or not.
+fn user(provider: &Provider, sub: &str, email: &str, verified: bool) {
+    let claims = serde_json::json!({"email": email, "email_verified": verified});
+    set_user(provider, sub, claims);
+}
+
+/// `path` (`/v1/approvals/…`, as the callback answers) on the review API of `link`.
+fn on_api(link: &str, path: &str) -> String {
+    let origin = link.split('/').take(3).collect::<Vec<_>>().join("/");
+    format!("{origin}{path}")
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_link_opens_and_decides_for_its_reviewer_signed_in_alone() {
+    let env = stack();
+    let provider = provider();
+    user(&provider, "ana-sub", "ana@example.com", true);
+    user(&provider, "ben-sub", "ben@example.com", true);
+    let run = env.start("sign-in");
+    let link = env.link(&run.title, "ana@example.com");
+    let before = env.record(&link);
+    let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
+
+    // Without a session: to the provider, the sign-in sealed in a short-lived cookie.
+    let mut stranger = Browser::default();
+    let (status, location, _) = stranger.get(&link);
+    assert_eq!(status, 302);
+    assert!(location.unwrap().contains("code_challenge_method=S256"));
+    let login = &stranger.seen[0];
+    for attribute in [
+        "__Secure-hitl-sign-in=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/v1/",
+    ] {
+        assert!(login.contains(attribute), "{attribute} in {login}");
+    }
+    assert_eq!(stranger.post(&link, "decision=approve").0, 403);
+
+    // Ben, signed in, on Ana's link: refused, nothing recorded.
+    let mut ben = Browser::default();
+    let (status, back, body) = ben.sign_in(&provider, &link, "ben-sub");
+    assert_eq!(status, 302, "{body}");
+    assert_eq!(on_api(&link, &back.unwrap()), link, "back to the link");
+    assert!(ben.has_session());
+    let (status, _, body) = ben.get(&link);
+    assert_eq!(status, 403);
+    assert!(body.contains("another reviewer"), "{body}");
+    assert_eq!(ben.post(&link, "decision=approve&comment=mine").0, 403);
+    assert_eq!(env.record(&link), before, "a refusal changed the record");
+
+    // Ana, signed in: her page, her decision, and who she proved to be in the output.
+    let mut ana = Browser::default();
+    let (status, _, body) = ana.sign_in(&provider, &link, "ana-sub");
+    assert_eq!(status, 302, "{body}");
+    let (status, _, body) = ana.get(&link);
+    assert_eq!(status, 200);
+    assert!(body.contains(&run.title));
+    let (status, _, body) = ana.post(&link, "decision=approve&comment=signed");
+    assert_eq!(status, 200, "{body}");
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    let verified = serde_json::json!({
+        "issuer": provider.issuer, "subject": "ana-sub", "email": "ana@example.com"
+    });
+    assert_eq!(output["approval"]["verified"], verified, "{output}");
+    assert_eq!(output["approval"]["reviewer"], "ana@example.com");
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn tokens_a_provider_must_never_issue_sign_no_one_in() {
+    let env = stack();
+    let provider = provider();
+    user(&provider, "ana-sub", "ana@example.com", true);
+    user(&provider, "not-ana", "ana@example.com", false);
+    let run = env.start("forged tokens");
+    let link = env.link(&run.title, "ana@example.com");
+    let before = env.record(&link);
+    let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
+    let forgeries = [
+        ("audience", "the ID token is for another client"),
+        ("issuer", "the ID token is from another issuer"),
+        ("expired", "the ID token has expired"),
+        ("none", "the ID token's algorithm"),
+        ("other-key", "the ID token's signature does not verify"),
+        ("nonce", "the ID token's nonce is not this sign-in's"),
+    ];
+    for (kind, why) in forgeries {
+        let armed = http()
+            .put(&format!("{}/hitl-test/forge", provider.issuer))
+            .content_type("application/json")
+            .send(serde_json::json!({ "kind": kind }).to_string())
+            .unwrap();
+        assert_eq!(armed.status().as_u16(), 204, "{kind}");
+        refused(env, &provider, &link, "ana-sub", why);
+    }
+    refused(
+        env,
+        &provider,
+        &link,
+        "not-ana",
+        "the ID token's email is not verified",
+    );
+    assert_eq!(
+        env.record(&link),
+        before,
+        "a refused sign-in changed the record"
+    );
+    assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+    env.stop(&run.arn);
+}
+
+/// `sub`'s sign-in on `link` answered with the sign-in page (403), no session, and the review
+/// function's log says `why` once more than before.
+fn refused(env: &support::Env, provider: &Provider, link: &str, sub: &str, why: &str) {
+    let logged = || {
+        env.local_log("lambda.log")
+            .map(|log| log.matches(why).count())
+    };
+    let before = logged();
+    let mut browser = Browser::default();
+    let (status, _, body) = browser.sign_in(provider, link, sub);
+    assert_eq!(status, 403, "{why}: {body}");
+    assert!(body.contains("could not be verified"), "{body}");
+    assert!(!browser.has_session(), "{why}: a session was set");
+    assert_eq!(browser.get(link).0, 302, "{why}: the link opened");
+    // The log is written as the function goes: give it a moment to reach the file.
+    let logged_again = || {
+        (0..20).find_map(|_| {
+            let after = logged().filter(|after| Some(*after) > before);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            after
+        })
+    };
+    if before.is_some() {
+        assert!(
+            logged_again().is_some(),
+            "the review function's log has no new `{why}`"
+        );
+    }
 }

@@ -85,6 +85,11 @@ impl OpenIdProvider {
         }
     }
 
+    /// The provider of `settings`, its client secret read with the SDK configuration `aws`.
+    pub fn on(settings: SignInSettings, aws: &aws_config::SdkConfig) -> Self {
+        Self::new(settings, aws_sdk_ssm::Client::new(aws))
+    }
+
     pub fn claim(&self) -> &str {
         &self.settings.claim
     }

@@ -157,6 +157,17 @@ macro_rules! id_type {
     };
 }
 
+/// Fills `bytes` from the operating system's random number generator.
+///
+/// # Panics
+///
+/// When the operating system has no randomness to give (no `getrandom(2)`, no
+/// `/dev/urandom`): what this makes (link ids, sign-in secrets and keys) must never be
+/// guessable, so there is no fallback.
+pub fn os_random(bytes: &mut [u8]) {
+    getrandom::getrandom(bytes).expect("the operating system's random number generator");
+}
+
 id_type!(ApprovalId, "an approval id");
 id_type!(LinkId, "a link id");
 id_type!(LinkKey, "a link key");
@@ -170,7 +181,7 @@ impl LinkId {
     /// `/dev/urandom`): a link must never be guessable, so there is no fallback.
     pub fn random() -> Self {
         let mut bytes = [0u8; 17]; // 136 bits, of which the first 26 base32 digits keep 130
-        getrandom::getrandom(&mut bytes).expect("the operating system's random number generator");
+        os_random(&mut bytes);
         Self(encode_id(&bytes))
     }
 

@@ -1,42 +1,83 @@
-//! One HTTP request: route, refuse what HTTP refuses (method, cross-site), then the protocol's
-//! decision side: show, download or decide.
+//! One HTTP request: route, refuse what HTTP refuses (method, cross-site), sign the visitor in
+//! where the stack asks for it, then the protocol's decision side: show, download or decide.
 
 use hitl_adapters::{slack_app::SlackWebApi, table::DynamoTable};
 use hitl_core::{
     LinkId,
     form::{self, Refusal},
+    id::os_random,
     page,
+    sign_in::login::Session,
 };
-use hitl_protocol::{Download, Reviewer};
+use hitl_protocol::{Clock, Download, Reviewer, sign_in::Answer};
 use lambda_http::{Body, Error, Request, Response, http::Method};
 
-use crate::{clock::SystemClock, downloads::Downloads, resume::Orchestrator};
+use crate::{clock::SystemClock, downloads::Downloads, resume::Orchestrator, sign_in::Gate};
 
 pub struct Context {
     pub reviewer: Reviewer<DynamoTable, Orchestrator, SystemClock, SlackWebApi>,
     pub downloads: Downloads,
+    /// Sign-in, when the stack signs its reviewers in.
+    pub sign_in: Option<Gate>,
+}
+
+/// A page's answer: its status, its HTML and the headers beside the page's own.
+struct Reply {
+    status: u16,
+    html: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl From<(u16, String)> for Reply {
+    fn from((status, html): (u16, String)) -> Self {
+        Self {
+            status,
+            html,
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Self {
+        match answer {
+            Answer::Redirect { location, cookies } => {
+                let mut headers = vec![("location", location)];
+                headers.extend(cookies.into_iter().map(|c| ("set-cookie", c)));
+                Self {
+                    status: 302,
+                    html: String::new(),
+                    headers,
+                }
+            }
+            Answer::Page(status, html) => (status, html).into(),
+        }
+    }
 }
 
 pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
-    if route(request.uri().path()) == Some(Route::Slack) {
+    let route = route(request.uri().path());
+    if route == Some(Route::Slack) {
         return slack(context, &request).await;
     }
     let head = request.method() == Method::HEAD;
-    let (status, html, location) = match route(request.uri().path()) {
+    let reply = match route {
+        Some(Route::SignIn) => callback(context, &request).await,
         Some(Route::Attachment(link, index)) => download(context, &request, &link, index).await,
-        _ => {
-            let (status, html) = answer(context, &request).await;
-            (status, html, None)
-        }
+        _ => answer(context, &request).await,
     };
-    let mut response = Response::builder().status(status);
+    let mut response = Response::builder().status(reply.status);
     for (name, value) in page::headers() {
         response = response.header(name, value);
     }
-    if let Some(location) = location {
-        response = response.header("location", location);
+    for (name, value) in reply.headers {
+        response = response.header(name, value);
     }
-    let body = if head { Body::Empty } else { Body::Text(html) };
+    let body = if head {
+        Body::Empty
+    } else {
+        Body::Text(reply.html)
+    };
     Ok(response.body(body)?)
 }
 
@@ -49,12 +90,15 @@ enum Route {
     Attachment(LinkId, usize),
     /// `/…/slack/interactions`: the Slack app's interactivity endpoint.
     Slack,
+    /// `/…/sign-in`: the identity provider's redirect back (sign-in's callback).
+    SignIn,
 }
 
 fn route(path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.trim_end_matches('/').rsplit('/').collect();
     match segments.as_slice() {
         ["interactions", "slack", ..] => Some(Route::Slack),
+        ["sign-in", ..] => Some(Route::SignIn),
         [id, "approvals", ..] => Some(Route::Page(LinkId::parse(id)?)),
         [n, "attachments", id, "approvals", ..] => {
             let index = n
@@ -71,36 +115,86 @@ fn route(path: &str) -> Option<Route> {
 fn link_id(path: &str) -> Option<LinkId> {
     match route(path)? {
         Route::Page(link) => Some(link),
-        Route::Attachment(..) | Route::Slack => None,
+        Route::Attachment(..) | Route::Slack | Route::SignIn => None,
     }
 }
 
 /// A click on an attachment's link: `302` to the object presigned now while the approval is
 /// open; a page saying why otherwise. Changes nothing.
-async fn download(
-    context: &Context,
-    request: &Request,
-    link: &LinkId,
-    index: usize,
-) -> (u16, String, Option<String>) {
+async fn download(context: &Context, request: &Request, link: &LinkId, index: usize) -> Reply {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
-        let (status, html) = page::refused(&Refusal::Method);
-        return (status, html, None);
+        return page::refused(&Refusal::Method).into();
     }
-    match context.reviewer.download(link, index, None).await {
+    let here = format!("approvals/{}/attachments/{index}", link.as_str());
+    let visitor = match visitor(context, request, &here).await {
+        Ok(visitor) => visitor,
+        Err(reply) => return reply,
+    };
+    match context
+        .reviewer
+        .download(link, index, visitor.as_ref())
+        .await
+    {
         // HEAD asks whether the link works, and gets no URL (one presigned for GET would be
         // refused to a HEAD).
-        Download::Presign(..) if method == Method::HEAD => (200, String::new(), None),
+        Download::Presign(..) if method == Method::HEAD => (200, String::new()).into(),
         Download::Presign(object, secs) => match context.downloads.presign(&object, secs).await {
-            Some(url) => (302, String::new(), Some(url)),
-            None => {
-                let (status, html) = page::unavailable();
-                (status, html, None)
-            }
+            Some(url) => Reply {
+                status: 302,
+                html: String::new(),
+                headers: vec![("location", url)],
+            },
+            None => page::unavailable().into(),
         },
-        Download::Page(status, html) => (status, html, None),
+        Download::Page(status, html) => (status, html).into(),
     }
+}
+
+/// With sign-in, who is visiting: his session; without one, a `GET` or `HEAD` of `here` (the
+/// path under the review API's stage) goes to the identity provider and comes back to it, and a
+/// `POST` is refused by the protocol. Without sign-in, nobody.
+async fn visitor(
+    context: &Context,
+    request: &Request,
+    here: &str,
+) -> Result<Option<Session>, Reply> {
+    let Some(gate) = &context.sign_in else {
+        return Ok(None);
+    };
+    let now = context.reviewer.clock.now();
+    if let Some(session) = gate.session(&cookies(request), now) {
+        return Ok(Some(session));
+    }
+    match request.method() == Method::POST {
+        true => Ok(None),
+        // The way back is made here from the parsed link, never taken from the request.
+        false => {
+            let back = format!("{}{here}", gate.cookie_path);
+            Err(gate.start(&back, now, os_random).await.into())
+        }
+    }
+}
+
+/// The identity provider's redirect back: sign-in's callback (a `GET`), which sets the session
+/// and returns to the link. Without sign-in, nothing is here.
+async fn callback(context: &Context, request: &Request) -> Reply {
+    let Some(gate) = &context.sign_in else {
+        return page::not_found().into();
+    };
+    if request.method() != Method::GET {
+        return page::refused(&Refusal::Method).into();
+    }
+    let query = request.uri().query().unwrap_or_default();
+    let now = context.reviewer.clock.now();
+    gate.callback(query, &cookies(request), now).await.into()
+}
+
+/// The request's cookies, as one `Cookie` header (HTTP/2 may send them in several).
+fn cookies(request: &Request) -> String {
+    let values = request.headers().get_all("cookie").iter();
+    let values: Vec<&str> = values.filter_map(|v| v.to_str().ok()).collect();
+    values.join("; ")
 }
 
 /// A request to the Slack app's endpoint: only a POST, verified before it is read; a JSON body
@@ -136,10 +230,10 @@ fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 }
 
 /// The review page (`GET`, `HEAD`) or a decision (`POST`), once HTTP's refusals are passed.
-async fn answer(context: &Context, request: &Request) -> (u16, String) {
+async fn answer(context: &Context, request: &Request) -> Reply {
     let method = request.method();
     if method != Method::GET && method != Method::HEAD && method != Method::POST {
-        return page::refused(&Refusal::Method);
+        return page::refused(&Refusal::Method).into();
     }
     // Refuse a cross-site POST before looking anything up.
     if method == Method::POST
@@ -149,16 +243,27 @@ async fn answer(context: &Context, request: &Request) -> (u16, String) {
             header(request, "host"),
         )
     {
-        return page::refused(&Refusal::CrossSite);
+        return page::refused(&Refusal::CrossSite).into();
     }
     let Some(link) = link_id(request.uri().path()) else {
-        return page::not_found();
+        return page::not_found().into();
     };
-    if method == Method::POST {
-        context.reviewer.post(&link, request.body().as_ref()).await
-    } else {
-        context.reviewer.show(&link).await
+    let here = format!("approvals/{}", link.as_str());
+    let visitor = match visitor(context, request, &here).await {
+        Ok(visitor) => visitor,
+        Err(reply) => return reply,
+    };
+    let reviewer = &context.reviewer;
+    let visitor = visitor.as_ref();
+    match method == Method::POST {
+        true => {
+            reviewer
+                .post_by(&link, request.body().as_ref(), visitor)
+                .await
+        }
+        false => reviewer.show_to(&link, visitor).await,
     }
+    .into()
 }
 
 #[cfg(test)]
@@ -199,6 +304,7 @@ mod tests {
             Some(Route::Attachment(link, 3))
         );
         assert_eq!(route("/v1/slack/interactions"), Some(Route::Slack));
+        assert_eq!(route("/v1/sign-in"), Some(Route::SignIn));
         for path in [
             format!("/v1/approvals/{id}/attachments/x"),
             format!("/v1/approvals/{id}/attachments/+3"),

@@ -5,12 +5,15 @@
 //! conditional), `SendTaskSuccess` or `SendDurableExecutionCallbackSuccess`, then finalise,
 //! expire or revert (`hitl_protocol::Reviewer`). Two racing POSTs resume the execution once; the
 //! loser sees who decided. With the Slack app, `POST /slack/interactions` is its interactivity
-//! endpoint (`hitl_protocol::Reviewer::interaction`).
+//! endpoint (`hitl_protocol::Reviewer::interaction`). With sign-in, `GET /sign-in` is the identity
+//! provider's redirect back, and a link opens and decides only for its reviewer, signed in
+//! (`hitl_protocol::sign_in`).
 
 mod clock;
 mod downloads;
 mod handler;
 mod resume;
+mod sign_in;
 
 use hitl_adapters::{chat::SlackChannel, table::DynamoTable};
 use hitl_protocol::Reviewer;
@@ -27,17 +30,20 @@ async fn main() -> Result<(), lambda_http::Error> {
     if let Some(app) = &slack {
         app.warm().await;
     }
+    let table = DynamoTable::on(&aws, table);
+    let sign_in = sign_in::from_env(&aws, &table).await?;
     let context = handler::Context {
         reviewer: Reviewer {
-            table: DynamoTable::on(&aws, table),
+            sign_in: sign_in.is_some(),
+            table,
             orchestrator: resume::Orchestrator::from_env(&aws)?,
             clock: clock::SystemClock,
             slack,
             // An escalated approval's addressees may decide in Slack too.
             escalate_to: hitl_protocol::settings::list(&escalate_to),
-            sign_in: false,
         },
         downloads: downloads::Downloads::new(&aws),
+        sign_in,
     };
     lambda_http::run(service_fn(|request| handler::handle(&context, request))).await
 }

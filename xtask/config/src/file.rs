@@ -6,10 +6,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::values::{
-    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
-    FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
-    PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl, SlackChannelId, TagKey,
-    TagValue, ThrottleBurst, ThrottleRate,
+    ApprovalTimeout, Architecture, BucketName, ClaimName, ClientId, DeletionPolicy, Email,
+    Endpoint, EnvName, FunctionTimeout, IssuerUrl, KmsKeyArn, LogRetentionDays, MemoryMb,
+    Orchestrator, ParameterName, PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl,
+    SlackChannelId, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment
@@ -62,11 +62,19 @@ pub struct Settings {
     /// The S3 buckets a request's attachments may come from: the review function may read
     /// objects in these alone (`s3:GetObject`), and a request naming another bucket fails.
     pub attachment_buckets: Option<Vec<BucketName>>,
+    /// Sign-in with the company's OpenID Connect identity provider: every review link and
+    /// attachment link opens only after the reviewer signs in, and only for the reviewer it was
+    /// sent to.
+    pub sign_in: Option<SignInSettings>,
     /// Name of the SSM SecureString parameter holding a Slack incoming-webhook URL (optional).
     pub slack_webhook_parameter: Option<ParameterName>,
     /// The ARN of the customer managed KMS key that encrypts that parameter, if it is not the
     /// AWS managed key aws/ssm: the request function may then decrypt with it, through SSM only.
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
+    /// Name of the SSM SecureString parameter holding a Microsoft Teams Workflows webhook URL (a
+    /// workflow "when a Teams webhook request is received" that posts the card in a channel).
+    /// Office 365 connectors are retired.
+    pub teams_webhook_parameter: Option<ParameterName>,
     /// The Slack app: requests posted with Approve and Reject buttons, decided in Slack by the
     /// reviewer who clicks (matched by his Slack profile's email). It replaces
     /// `slack_webhook_parameter` where both are set.
@@ -121,6 +129,22 @@ pub struct SlackSettings {
 
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct SignInSettings {
+    /// The identity provider's issuer, exactly as its discovery document
+    /// (`<issuer>/.well-known/openid-configuration`) gives it: the ID token's `iss` must equal
+    /// it. `https://`; `http://` to 127.0.0.1 or localhost for the local environment alone.
+    pub issuer: Option<IssuerUrl>,
+    /// The client id the identity provider gave the kit's application.
+    pub client_id: Option<ClientId>,
+    /// Name of the SSM SecureString parameter holding the client secret, for a confidential
+    /// client (optional: a public client needs none).
+    pub client_secret_parameter: Option<ParameterName>,
+    /// The ID token claim matched against the reviewers' addresses (default email).
+    pub claim: Option<ClaimName>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     /// Steady-state requests per second (default 10).
     pub throttle_rate: Option<ThrottleRate>,
@@ -162,6 +186,7 @@ layer_structs! {
     ApiSettings { throttle_rate, throttle_burst }
     TableSettings { deletion_policy }
     SlackSettings { channel, bot_token_parameter, signing_secret_parameter, api_url, kms_key }
+    SignInSettings { issuer, client_id, client_secret_parameter, claim }
 }
 
 impl Layer for Settings {
@@ -190,10 +215,14 @@ impl Layer for Settings {
             escalate_after: self.escalate_after.layer(top.escalate_after),
             escalate_to: self.escalate_to.layer(top.escalate_to),
             attachment_buckets: self.attachment_buckets.layer(top.attachment_buckets),
+            sign_in: nested(self.sign_in, top.sign_in),
             slack_webhook_parameter: self
                 .slack_webhook_parameter
                 .layer(top.slack_webhook_parameter),
             slack_webhook_kms_key: self.slack_webhook_kms_key.layer(top.slack_webhook_kms_key),
+            teams_webhook_parameter: self
+                .teams_webhook_parameter
+                .layer(top.teams_webhook_parameter),
             slack: nested(self.slack, top.slack),
             lambda: nested(self.lambda, top.lambda),
             log_retention_days: self.log_retention_days.layer(top.log_retention_days),

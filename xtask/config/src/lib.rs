@@ -19,10 +19,10 @@ use kit_base::diagnostic::Diagnostic;
 pub use file::ConfigFile;
 use file::{Layer, Settings};
 use values::{
-    ApprovalTimeout, Architecture, BucketName, DeletionPolicy, Email, Endpoint, EnvName,
-    FunctionTimeout, KmsKeyArn, LogRetentionDays, MemoryMb, Orchestrator, ParameterName,
-    PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl, SlackChannelId, TagKey,
-    TagValue, ThrottleBurst, ThrottleRate,
+    ApprovalTimeout, Architecture, BucketName, ClaimName, ClientId, DeletionPolicy, Email,
+    Endpoint, EnvName, FunctionTimeout, IssuerUrl, KmsKeyArn, LogRetentionDays, MemoryMb,
+    Orchestrator, ParameterName, PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl,
+    SlackChannelId, TagKey, TagValue, ThrottleBurst, ThrottleRate,
 };
 
 /// Values the command line sets, which win over the file.
@@ -52,8 +52,11 @@ pub struct Effective {
     /// When, and to whom, an open request is escalated, if it is.
     pub escalation: Option<Escalation>,
     pub attachment_buckets: Vec<BucketName>,
+    /// Sign-in with the identity provider, when the environment has it.
+    pub sign_in: Option<SignIn>,
     pub slack_webhook_parameter: Option<ParameterName>,
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
+    pub teams_webhook_parameter: Option<ParameterName>,
     /// The Slack app, when the environment has one.
     pub slack_app: Option<SlackApp>,
     pub lambda: EffectiveLambda,
@@ -75,6 +78,15 @@ pub struct SlackApp {
     pub signing_secret_parameter: ParameterName,
     pub api_url: SlackApiUrl,
     pub kms_key: Option<KmsKeyArn>,
+}
+
+/// Sign-in's settings, all present.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignIn {
+    pub issuer: IssuerUrl,
+    pub client_id: ClientId,
+    pub client_secret_parameter: Option<ParameterName>,
+    pub claim: ClaimName,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -252,6 +264,8 @@ impl Config {
         };
 
         let slack_app = self.slack_app(env_name, &merged)?;
+        let endpoint = merged.endpoint.unwrap_or(Endpoint::Aws);
+        let sign_in = self.sign_in(env_name, &merged, endpoint)?;
 
         let mut reviewers = merged.reviewers.clone().unwrap_or_default();
         reviewers.extend(overrides.emails.iter().cloned());
@@ -289,10 +303,12 @@ impl Config {
             remind_after: merged.remind_after,
             escalation,
             attachment_buckets,
+            sign_in,
             slack_webhook_parameter: merged
                 .slack_webhook_parameter
                 .filter(|_| slack_app.is_none()),
             slack_webhook_kms_key: merged.slack_webhook_kms_key.filter(|_| slack_app.is_none()),
+            teams_webhook_parameter: merged.teams_webhook_parameter,
             slack_app,
             lambda: EffectiveLambda {
                 architecture: lambda.architecture.unwrap_or(Architecture::Arm64),
@@ -313,7 +329,7 @@ impl Config {
             },
             tags: merged.tags.unwrap_or_default(),
             templates,
-            endpoint: merged.endpoint.unwrap_or(Endpoint::Aws),
+            endpoint,
             orchestrator: merged.orchestrator.unwrap_or(Orchestrator::StepFunctions),
         })
     }
@@ -420,8 +436,6 @@ impl Config {
 }
 
 impl Config {
-    /// Where `key` is set for `env_name`: the environment's own setting if the file has one
-    /// there, else the defaults' (the key path of the line an error names).
     /// The Slack app, its three required keys present (it replaces a webhook the defaults
     /// set). Also refuses the webhook's key without its parameter.
     fn slack_app(
@@ -463,12 +477,59 @@ impl Config {
         }))
     }
 
+    /// Sign-in, its two required keys present and `claim` defaulted; an `http://` issuer only
+    /// on a local environment.
+    fn sign_in(
+        &self,
+        env_name: &EnvName,
+        merged: &Settings,
+        endpoint: Endpoint,
+    ) -> Result<Option<SignIn>, Diagnostic> {
+        let Some(sign_in) = merged.sign_in.clone() else {
+            return Ok(None);
+        };
+        let at = self.setting_path(env_name, "sign_in");
+        let missing = |key: &str| {
+            let message =
+                format!("sign-in needs sign_in.{key} (see docs/configuration.md, \"Sign-in\")");
+            self.error_at(&at, message)
+        };
+        let issuer = sign_in.issuer.ok_or_else(|| missing("issuer"))?;
+        if issuer.is_loopback() && endpoint != Endpoint::Local {
+            return Err(self.error_at(
+                &self.nested_setting_path(env_name, &["sign_in", "issuer"]),
+                "an http:// issuer is only for the local environment: use the provider's \
+                 https:// issuer"
+                    .to_owned(),
+            ));
+        }
+        Ok(Some(SignIn {
+            issuer,
+            client_id: sign_in.client_id.ok_or_else(|| missing("client_id"))?,
+            client_secret_parameter: sign_in.client_secret_parameter,
+            claim: sign_in.claim.unwrap_or_else(ClaimName::email),
+        }))
+    }
+
+    /// Where `key` is set for `env_name`: the environment's own setting if the file has one
+    /// there, else the defaults' (the key path of the line an error names).
     fn setting_path<'a>(&self, env_name: &'a EnvName, key: &'a str) -> Vec<&'a str> {
-        let own = vec!["environments", env_name.as_str(), key];
+        self.nested_setting_path(env_name, &[key])
+    }
+
+    /// Like [`Config::setting_path`], for a key inside a group (`["sign_in", "issuer"]`).
+    fn nested_setting_path<'a>(&self, env_name: &'a EnvName, keys: &[&'a str]) -> Vec<&'a str> {
+        let own: Vec<&str> = ["environments", env_name.as_str()]
+            .into_iter()
+            .chain(keys.iter().copied())
+            .collect();
         if locate::line_of(&self.text, &own).is_some() {
             own
         } else {
-            vec!["defaults", key]
+            ["defaults"]
+                .into_iter()
+                .chain(keys.iter().copied())
+                .collect()
         }
     }
 }

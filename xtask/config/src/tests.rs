@@ -272,3 +272,183 @@ fn reminders_and_escalation_come_before_the_timeout_and_escalation_names_its_add
         bad.message
     );
 }
+
+const SIGN_IN: &str = "\
+project: shop
+defaults:
+  sign_in:
+    issuer: https://login.example.com/
+    client_id: hitl-reviews
+environments:
+  dev:
+  prod:
+    sign_in:
+      client_secret_parameter: /hitl/oidc-secret
+      claim: preferred_username
+";
+
+#[test]
+fn sign_in_resolves_with_the_email_claim_by_default() {
+    let config = parse(SIGN_IN).unwrap();
+    let dev = config.resolve("dev", &Overrides::default()).unwrap();
+    let sign_in = dev.sign_in.expect("sign-in");
+    // The issuer as written, its trailing slash kept: the ID token's `iss` must equal it.
+    assert_eq!(sign_in.issuer.as_str(), "https://login.example.com/");
+    assert_eq!(sign_in.client_id.as_str(), "hitl-reviews");
+    assert_eq!(sign_in.client_secret_parameter, None);
+    assert_eq!(sign_in.claim.as_str(), "email");
+    let plain = parse("project: shop\nenvironments:\n  dev:\n").unwrap();
+    assert!(
+        plain
+            .resolve("dev", &Overrides::default())
+            .unwrap()
+            .sign_in
+            .is_none()
+    );
+}
+
+/// `sign_in` merges key by key, like `slack`: an environment's claim over the defaults' issuer.
+#[test]
+fn an_environments_sign_in_keys_layer_over_the_defaults() {
+    let config = parse(SIGN_IN).unwrap();
+    let prod = config.resolve("prod", &Overrides::default()).unwrap();
+    let sign_in = prod.sign_in.expect("sign-in");
+    assert_eq!(sign_in.issuer.as_str(), "https://login.example.com/");
+    assert_eq!(sign_in.client_id.as_str(), "hitl-reviews");
+    assert_eq!(
+        sign_in
+            .client_secret_parameter
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("/hitl/oidc-secret")
+    );
+    assert_eq!(sign_in.claim.as_str(), "preferred_username");
+}
+
+#[test]
+fn sign_in_without_its_issuer_or_client_id_is_refused_at_its_line() {
+    let refused = |text: &str| {
+        parse(text)
+            .unwrap()
+            .resolve("dev", &Overrides::default())
+            .expect_err("refused")
+    };
+    let no_issuer = refused(
+        "project: shop\nenvironments:\n  dev:\n    sign_in:\n      client_id: hitl-reviews\n",
+    );
+    assert_eq!(no_issuer.field.as_deref(), Some("environments.dev.sign_in"));
+    assert_eq!(no_issuer.line.map(|(l, _)| l), Some(4));
+    assert_eq!(
+        no_issuer.message,
+        "sign-in needs sign_in.issuer (see docs/configuration.md, \"Sign-in\")"
+    );
+    let no_client = refused(
+        "project: shop\ndefaults:\n  sign_in:\n    issuer: https://login.example.com/\n\
+         environments:\n  dev:\n",
+    );
+    assert_eq!(no_client.field.as_deref(), Some("defaults.sign_in"));
+    assert_eq!(no_client.line.map(|(l, _)| l), Some(3));
+    assert!(
+        no_client.message.contains("sign_in.client_id"),
+        "{}",
+        no_client.message
+    );
+}
+
+/// A provider on this machine speaks plain HTTP; on AWS the issuer is the provider's https://.
+#[test]
+fn an_http_issuer_is_for_the_local_environment_alone() {
+    let config = parse(
+        "project: shop\ndefaults:\n  sign_in:\n    issuer: http://127.0.0.1:8080\n    \
+         client_id: hitl-reviews\nenvironments:\n  dev:\n    endpoint: aws\n  local:\n    \
+         endpoint: local\n",
+    )
+    .unwrap();
+    let err = config
+        .resolve("dev", &Overrides::default())
+        .expect_err("http on AWS");
+    assert_eq!(err.field.as_deref(), Some("defaults.sign_in.issuer"));
+    assert_eq!(err.line.map(|(l, _)| l), Some(4));
+    assert_eq!(
+        err.message,
+        "an http:// issuer is only for the local environment: use the provider's https:// issuer"
+    );
+    let local = config.resolve("local", &Overrides::default()).unwrap();
+    let issuer = local.sign_in.expect("sign-in").issuer;
+    assert_eq!(issuer.as_str(), "http://127.0.0.1:8080");
+    assert!(issuer.is_loopback());
+
+    let own = parse(
+        "project: shop\ndefaults:\n  sign_in:\n    issuer: https://login.example.com/\n    \
+         client_id: hitl-reviews\nenvironments:\n  dev:\n    sign_in:\n      \
+         issuer: http://localhost:9000/\n",
+    )
+    .unwrap();
+    let err = own
+        .resolve("dev", &Overrides::default())
+        .expect_err("http on AWS by default");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("environments.dev.sign_in.issuer")
+    );
+    assert_eq!(err.line.map(|(l, _)| l), Some(9));
+}
+
+#[test]
+fn a_bad_or_unknown_sign_in_key_is_refused_at_its_line() {
+    let Err(unknown) = parse(
+        "project: shop\ndefaults:\n  sign_in:\n    issuer: https://login.example.com/\n    \
+         client: hitl-reviews\n",
+    ) else {
+        panic!("an unknown key under sign_in parsed");
+    };
+    assert!(
+        unknown.message.starts_with("unknown key `client`"),
+        "{}",
+        unknown.message
+    );
+    assert_eq!(unknown.field.as_deref(), Some("defaults.sign_in"));
+    assert_eq!(unknown.line.map(|(l, _)| l), Some(5));
+    let Err(query) = parse(
+        "project: shop\ndefaults:\n  sign_in:\n    client_id: hitl\n    \
+         issuer: https://login.example.com/?tenant=1\n",
+    ) else {
+        panic!("an issuer with a query parsed");
+    };
+    assert_eq!(query.field.as_deref(), Some("defaults.sign_in.issuer"));
+    assert_eq!(query.line.map(|(l, _)| l), Some(5));
+}
+
+#[test]
+fn a_teams_webhook_is_named_by_its_parameter() {
+    let config = parse(
+        "project: shop\ndefaults:\n  teams_webhook_parameter: /hitl/teams-webhook\n\
+         environments:\n  dev:\n  prod:\n    teams_webhook_parameter: /hitl/prod/teams\n",
+    )
+    .unwrap();
+    let name = |env: &str| {
+        config
+            .resolve(env, &Overrides::default())
+            .unwrap()
+            .teams_webhook_parameter
+            .map(|p| p.to_string())
+    };
+    assert_eq!(name("dev").as_deref(), Some("/hitl/teams-webhook"));
+    assert_eq!(name("prod").as_deref(), Some("/hitl/prod/teams"));
+    let Err(pasted) = parse(
+        "project: shop\nenvironments:\n  dev:\n    \
+         teams_webhook_parameter: https://prod-00.westeurope.logic.azure.com/workflows/x\n",
+    ) else {
+        panic!("a URL parsed as a parameter name");
+    };
+    assert_eq!(
+        pasted.field.as_deref(),
+        Some("environments.dev.teams_webhook_parameter")
+    );
+    assert!(
+        pasted.message.contains("SecureString"),
+        "{}",
+        pasted.message
+    );
+}

@@ -319,8 +319,8 @@ pub type ProjectName = Name<24>;
 /// An environment name.
 pub type EnvName = Name<16>;
 
-/// The name of an SSM parameter that holds a secret (the Slack webhook URL). The secret itself
-/// never appears in the config or the template.
+/// The name of an SSM parameter that holds a secret (a Slack or Teams webhook URL, a bot token,
+/// a client secret). The secret itself never appears in the config or the template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParameterName(String);
 
@@ -333,9 +333,9 @@ impl FromStr for ParameterName {
             || text.contains(' ');
         if looks_secret {
             return Err(
-                "this looks like the secret itself: put the webhook URL in an SSM \
-                 SecureString parameter (aws ssm put-parameter --type SecureString --name \
-                 /hitl/slack-webhook --value ...) and write its name here"
+                "this looks like the secret itself: put it in an SSM SecureString parameter \
+                 (aws ssm put-parameter --type SecureString --name /hitl/webhook --value ...) \
+                 and write the parameter's name here"
                     .to_owned(),
             );
         }
@@ -356,7 +356,7 @@ impl FromStr for ParameterName {
         {
             return Err(format!(
                 "`{text}` is not an SSM parameter name: use letters, digits and _ . - /, like \
-                 /hitl/slack-webhook (names may not begin with aws or ssm)"
+                 /hitl/webhook (names may not begin with aws or ssm)"
             ));
         }
         Ok(Self(text.to_owned()))
@@ -415,6 +415,135 @@ impl FromStr for SlackApiUrl {
 
 string_value!(SlackApiUrl, "SlackApiUrl", { "type": "string", "format": "uri" });
 
+/// An OpenID Connect issuer, exactly as written: the ID token's `iss` must equal it character
+/// for character, so it is never normalised (a trailing slash stays). `https://` with a host, or
+/// plain HTTP to this machine for the local environment's provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuerUrl(String);
+
+impl IssuerUrl {
+    /// Whether it is the `http://` issuer of a provider on this machine.
+    pub fn is_loopback(&self) -> bool {
+        self.0.starts_with("http://")
+    }
+}
+
+impl FromStr for IssuerUrl {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let refuse = |why: &str| {
+            Err(format!(
+                "`{text}` is not an issuer: {why}; write the provider's issuer exactly as its \
+                 discovery document gives it, like https://login.example.com/"
+            ))
+        };
+        if text.len() > 2048 {
+            return refuse("it is longer than 2048 characters");
+        }
+        if text.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return refuse("it has a space in it");
+        }
+        if text.contains(['?', '#']) {
+            return refuse("an issuer has no query and no fragment");
+        }
+        let valid = match (text.strip_prefix("https://"), text.strip_prefix("http://")) {
+            (Some(rest), _) => authority(rest).is_some_and(is_host),
+            (_, Some(rest)) => authority(rest).is_some_and(is_loopback),
+            _ => false,
+        };
+        if !valid {
+            return refuse(
+                "it must be https:// and a host (http:// only to 127.0.0.1 or localhost)",
+            );
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// The authority of a URL's `rest` after its scheme, split into host and port: the host
+/// non-empty, the port (if written) a number.
+fn authority(rest: &str) -> Option<(&str, Option<u16>)> {
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port.parse().ok()?)),
+        None => (authority, None),
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// A host name or an IPv4 address: letters, digits, dots and hyphens.
+fn is_host((host, _): (&str, Option<u16>)) -> bool {
+    host.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// This machine, by address or by name.
+fn is_loopback((host, _): (&str, Option<u16>)) -> bool {
+    host == "127.0.0.1" || host == "localhost"
+}
+
+string_value!(IssuerUrl, "IssuerUrl", {
+    "type": "string",
+    "format": "uri",
+    "maxLength": 2048,
+    "pattern": "^(https://[A-Za-z0-9.-]+|http://(127\\.0\\.0\\.1|localhost))(:[0-9]+)?(/[^?#\\s]*)?$"
+});
+
+/// The client id the identity provider gave the kit's application: visible ASCII, no spaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientId(String);
+
+impl FromStr for ClientId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let visible = text.bytes().all(|b| (0x21..=0x7E).contains(&b));
+        if !(1..=255).contains(&text.len()) || !visible {
+            return Err(format!(
+                "`{text}` is not a client id: write the id the identity provider gave the kit's \
+                 application, 1 to 255 visible ASCII characters without spaces"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+string_value!(ClientId, "ClientId", {
+    "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"
+});
+
+/// The ID token claim matched against the reviewers' addresses: `email`, `preferred_username`,
+/// `upn`, `sub`…
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimName(String);
+
+impl ClaimName {
+    /// The default: the `email` claim.
+    pub fn email() -> Self {
+        Self("email".to_owned())
+    }
+}
+
+impl FromStr for ClaimName {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let ok_chars = text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:.-".contains(c));
+        if !(1..=64).contains(&text.len()) || !ok_chars {
+            return Err(format!(
+                "`{text}` is not a claim name: write the ID token claim holding the reviewer's \
+                 address, like email, preferred_username or upn (1 to 64 letters, digits and \
+                 _ : . -)"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+string_value!(ClaimName, "ClaimName", {
+    "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_:.-]+$"
+});
+
 /// The ARN of a KMS key (not an alias: IAM grants `kms:Decrypt` on keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsKeyArn(String);
@@ -457,7 +586,7 @@ string_value!(KmsKeyArn, "KmsKeyArn", {
 string_value!(ParameterName, "ParameterName", {
     "type": "string",
     "pattern": "^[A-Za-z0-9_./-]+$",
-    "description": "The NAME of an SSM SecureString parameter holding the Slack incoming-webhook URL (never the URL itself)."
+    "description": "The NAME of an SSM SecureString parameter holding a secret (never the secret itself)."
 });
 
 /// Lambda memory in MB, 128 to 10240.
@@ -915,6 +1044,111 @@ mod tests {
         // In a hierarchy, a name begins with `/`; a flat one need not.
         assert!("hitl/slack-webhook".parse::<ParameterName>().is_err());
         assert!("slack-webhook".parse::<ParameterName>().is_ok());
+    }
+
+    #[test]
+    fn a_parameter_name_refuses_any_secret_pasted_in_its_place() {
+        let err = "https://prod-00.westeurope.logic.azure.com:443/workflows/abc"
+            .parse::<ParameterName>()
+            .unwrap_err();
+        assert!(
+            !err.contains("Slack") && err.contains("SecureString"),
+            "{err}"
+        );
+        assert!(!err.contains("workflows"), "the secret is echoed: {err}");
+        assert!("/hitl/teams-webhook".parse::<ParameterName>().is_ok());
+        assert!("/hitl/oidc-secret".parse::<ParameterName>().is_ok());
+    }
+
+    #[test]
+    fn issuers_are_https_or_this_machine_and_kept_as_written() {
+        for good in [
+            "https://login.example.com/",
+            "https://login.example.com",
+            "https://login.microsoftonline.com/0000-1111/v2.0",
+            "https://idp.example.com:8443/realms/hitl",
+            "http://127.0.0.1:8080",
+            "http://localhost:9000/oidc/",
+            "http://127.0.0.1",
+            "http://localhost/issuer",
+        ] {
+            let issuer = good.parse::<IssuerUrl>();
+            assert_eq!(issuer.map(|i| i.to_string()), Ok(good.to_owned()), "{good}");
+        }
+        assert!(
+            !"https://login.example.com/"
+                .parse::<IssuerUrl>()
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(
+            "http://localhost:9000"
+                .parse::<IssuerUrl>()
+                .unwrap()
+                .is_loopback()
+        );
+        for bad in [
+            "",
+            "login.example.com",
+            "https://",
+            "https:///path",
+            "http://login.example.com/",
+            "http://127.0.0.2:8080",
+            "http://localhost.example.com/",
+            "https://login.example.com/?tenant=1",
+            "https://login.example.com/#top",
+            "https://login example.com/",
+            "https://login.example.com/ ",
+            "https://login.example.com:port/",
+            "https://user@login.example.com/",
+            "ftp://login.example.com/",
+            &format!("https://login.example.com/{}", "a".repeat(2030)),
+        ] {
+            assert!(bad.parse::<IssuerUrl>().is_err(), "{bad:?}");
+        }
+        let err = "http://login.example.com/"
+            .parse::<IssuerUrl>()
+            .unwrap_err();
+        assert!(err.contains("https://login.example.com/"), "{err}");
+    }
+
+    #[test]
+    fn client_ids_are_visible_ascii() {
+        for good in [
+            "hitl-reviews",
+            "0oa1b2c3d4e5f6g7h8i9",
+            "123456789012-abc.apps.googleusercontent.com",
+            "00000000-1111-2222-3333-444444444444",
+            &"x".repeat(255),
+        ] {
+            assert!(good.parse::<ClientId>().is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "hitl reviews",
+            "hitl\treviews",
+            "café",
+            &"x".repeat(256),
+        ] {
+            assert!(bad.parse::<ClientId>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn claim_names_are_short_and_plain() {
+        for good in [
+            "email",
+            "preferred_username",
+            "upn",
+            "sub",
+            "urn:ex.claim-1",
+        ] {
+            assert!(good.parse::<ClaimName>().is_ok(), "{good}");
+        }
+        for bad in ["", "e mail", "email!", "emaíl", "a/b", &"c".repeat(65)] {
+            assert!(bad.parse::<ClaimName>().is_err(), "{bad:?}");
+        }
+        assert_eq!(ClaimName::email().as_str(), "email");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The review API as API Gateway serves it, for the local environment: a REST API's default
-//! endpoint `/{stage}/approvals/{id}` (`GET`, `HEAD`, `POST`), its attachments, and the Slack
-//! app's `POST /{stage}/slack/interactions`, with the Lambda proxy integration.
+//! endpoint `/{stage}/approvals/{id}` (`GET`, `HEAD`, `POST`), its attachments, the Slack app's
+//! `POST /{stage}/slack/interactions` and sign-in's `GET /{stage}/sign-in`, with the Lambda proxy
+//! integration.
 //! The router turns each HTTP request into the version 1.0 event API Gateway gives the function
 //! (the client's headers, `Host` included, plus the `X-Forwarded-*` ones API Gateway adds; the
 //! stage in `requestContext`; the body as text) and the function's answer back into HTTP, so the
@@ -23,6 +24,8 @@ pub const ATTACHMENT_RESOURCE: &str = "/approvals/{id}/attachments/{n}";
 /// The Slack app's interactivity endpoint (only a stack with the app lets API Gateway invoke
 /// the function for it: see `gateway::permitted`).
 pub const SLACK_RESOURCE: &str = "/slack/interactions";
+/// Sign-in's callback (only a stack with sign-in lets API Gateway invoke the function for it).
+pub const SIGN_IN_RESOURCE: &str = "/sign-in";
 
 /// The methods the API defines on each.
 const METHODS: [&str; 3] = ["GET", "HEAD", "POST"];
@@ -38,26 +41,26 @@ pub struct Routed {
     pub id: String,
     /// The `{n}` path parameter of an attachment's link, percent-decoded.
     pub n: Option<String>,
-    /// Whether it is the Slack app's endpoint.
-    pub slack: bool,
+    /// The resource, when it has no path parameters (Slack's endpoint, sign-in's callback).
+    pub fixed: Option<&'static str>,
 }
 
 impl Routed {
     /// The API resource the request reached.
     pub fn resource(&self) -> &'static str {
-        match (self.slack, &self.n) {
-            (true, _) => SLACK_RESOURCE,
-            (false, Some(_)) => ATTACHMENT_RESOURCE,
-            (false, None) => RESOURCE,
+        match (self.fixed, &self.n) {
+            (Some(fixed), _) => fixed,
+            (None, Some(_)) => ATTACHMENT_RESOURCE,
+            (None, None) => RESOURCE,
         }
     }
 
     /// `pathParameters`.
     fn parameters(&self) -> Value {
-        match (self.slack, &self.n) {
-            (true, _) => Value::Null,
-            (false, Some(n)) => json!({ "id": self.id, "n": n }),
-            (false, None) => json!({ "id": self.id }),
+        match (self.fixed, &self.n) {
+            (Some(_), _) => Value::Null,
+            (None, Some(n)) => json!({ "id": self.id, "n": n }),
+            (None, None) => json!({ "id": self.id }),
         }
     }
 }
@@ -66,14 +69,16 @@ impl Routed {
 pub fn route(method: &str, raw_path: &str) -> Option<Routed> {
     let rest = raw_path.strip_prefix('/')?;
     let (stage, rest) = rest.split_once('/')?;
-    if format!("/{rest}") == SLACK_RESOURCE && method == "POST" && !stage.is_empty() {
-        return Some(Routed {
-            stage: stage.to_owned(),
-            path: SLACK_RESOURCE.to_owned(),
-            id: String::new(),
-            n: None,
-            slack: true,
-        });
+    for (resource, only) in [(SLACK_RESOURCE, "POST"), (SIGN_IN_RESOURCE, "GET")] {
+        if format!("/{rest}") == resource && method == only && !stage.is_empty() {
+            return Some(Routed {
+                stage: stage.to_owned(),
+                path: resource.to_owned(),
+                id: String::new(),
+                n: None,
+                fixed: Some(resource),
+            });
+        }
     }
     let rest = rest.strip_prefix("approvals/")?;
     let (id, n) = match rest.split('/').collect::<Vec<_>>().as_slice() {
@@ -98,7 +103,7 @@ pub fn route(method: &str, raw_path: &str) -> Option<Routed> {
         path,
         id: decode(id),
         n: n.map(decode),
-        slack: false,
+        fixed: None,
     })
 }
 
@@ -302,7 +307,7 @@ mod tests {
                 path: "/approvals/abc<x>".into(),
                 id: "abc<x>".into(),
                 n: None,
-                slack: false,
+                fixed: None,
             })
         );
         let slack = route("POST", "/v1/slack/interactions").expect("routed");
@@ -311,6 +316,12 @@ mod tests {
             (SLACK_RESOURCE, Value::Null)
         );
         assert_eq!(route("GET", "/v1/slack/interactions"), None);
+        let sign_in = route("GET", "/v1/sign-in").expect("routed");
+        assert_eq!(
+            (sign_in.resource(), sign_in.parameters()),
+            (SIGN_IN_RESOURCE, Value::Null)
+        );
+        assert_eq!(route("POST", "/v1/sign-in"), None);
         assert!(route("HEAD", "/v1/approvals/x").is_some());
         assert!(route("POST", "/v1/approvals/x").is_some());
         let attachment = route("GET", "/v1/approvals/x/attachments/2").expect("routed");

@@ -311,6 +311,15 @@ pub async fn function_env(
     let review_base_url = runner
         .review_base_url()
         .context("the local environment has no API stage yet")?;
+    // Sign-in's callback on the router's API, and the local environment's own identity
+    // provider in place of the configured one, as Slack's stand-in replaces Slack.
+    if env.contains_key("OIDC_ISSUER") {
+        env.insert("OIDC_ISSUER".into(), runner.oidc_issuer());
+        env.insert(
+            "OIDC_REDIRECT_URI".into(),
+            format!("{review_base_url}/sign-in"),
+        );
+    }
     env.insert("REVIEW_BASE_URL".into(), review_base_url);
     // Slack has no emulator: the functions of a stack with the Slack app call the router's
     // stand-in (`crate::slack`) in its place.

@@ -42,6 +42,11 @@ pub struct StackContext<'a> {
     pub slack_parameter_path: Option<&'a str>,
     /// The Slack app, when the environment has one.
     pub slack_app: Option<SlackApp<'a>>,
+    /// Sign-in, when the environment signs its reviewers in.
+    pub sign_in: Option<SignIn<'a>>,
+    /// The Teams webhook's parameter, and its path as it follows `parameter/` in an ARN.
+    pub teams_webhook_parameter: Option<&'a str>,
+    pub teams_parameter_path: Option<&'a str>,
     pub lambda: Lambda,
     pub log_retention_days: u32,
     pub api: Api,
@@ -119,6 +124,29 @@ impl<'a> SlackApp<'a> {
             signing_secret_parameter: app.signing_secret_parameter.as_str(),
             signing_secret_path: path(&app.signing_secret_parameter),
             kms_key: app.kms_key.as_ref().map(|k| k.as_str()),
+        }
+    }
+}
+
+/// Sign-in's settings, with the client secret's parameter path as its ARN spells it.
+#[derive(Serialize)]
+pub struct SignIn<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub client_secret_parameter: Option<&'a str>,
+    pub client_secret_path: Option<&'a str>,
+    pub claim: &'a str,
+}
+
+impl<'a> SignIn<'a> {
+    fn new(sign_in: &'a kit_config::SignIn) -> Self {
+        let secret = sign_in.client_secret_parameter.as_ref().map(|p| p.as_str());
+        Self {
+            issuer: sign_in.issuer.as_str(),
+            client_id: sign_in.client_id.as_str(),
+            client_secret_parameter: secret,
+            client_secret_path: secret.map(|p| p.trim_start_matches('/')),
+            claim: sign_in.claim.as_str(),
         }
     }
 }
@@ -254,6 +282,12 @@ impl<'a> StackContext<'a> {
                 .as_ref()
                 .map(|p| p.as_str().trim_start_matches('/')),
             slack_app: config.slack_app.as_ref().map(SlackApp::new),
+            sign_in: config.sign_in.as_ref().map(SignIn::new),
+            teams_webhook_parameter: config.teams_webhook_parameter.as_ref().map(|p| p.as_str()),
+            teams_parameter_path: config
+                .teams_webhook_parameter
+                .as_ref()
+                .map(|p| p.as_str().trim_start_matches('/')),
             lambda: Lambda {
                 architecture: config.lambda.architecture.as_str(),
                 memory_mb: config.lambda.memory_mb.get(),

@@ -803,3 +803,56 @@ fn the_slack_app_gets_its_route_its_output_and_exactly_its_two_parameters() {
     assert!(sfn.contains("ESCALATE_TO: \"cfo@example.com\""));
     assert_eq!(key_statements(&sfn, "ReviewFunctionRole"), 0);
 }
+
+/// Sign-in: the callback's route, its permission and output, the provider's settings (the client
+/// secret's parameter name, never a secret) in the review function alone, and that parameter
+/// readable by it alone; nothing of it without sign-in.
+#[test]
+fn sign_in_gets_its_callback_its_settings_and_its_secrets_parameter_alone() {
+    for (env, secret) in [("policies", true), ("policies-durable", false)] {
+        let text = render_env(&fixture(), env);
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        let resources = resources(&text);
+        let method = &resources["SignInMethod"]["Properties"];
+        assert_eq!(method["HttpMethod"], Value::from("GET"));
+        assert_eq!(
+            resources["SignInResource"]["Properties"]["PathPart"],
+            Value::from("sign-in")
+        );
+        let permission = format!("{:?}", resources["SignInInvokePermission"]["Properties"]);
+        assert!(permission.contains("/GET/sign-in"), "{permission}");
+        assert!(doc["Outputs"]["SignInRedirectUri"].is_mapping(), "{env}");
+        let review = &resources["ReviewFunction"]["Properties"]["Environment"]["Variables"];
+        assert!(
+            review["OIDC_ISSUER"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://")
+        );
+        let redirect = format!("{:?}", review["OIDC_REDIRECT_URI"]);
+        assert!(redirect.contains("/v1/sign-in"), "{redirect}");
+        assert_eq!(review["OIDC_CLIENT_SECRET_PARAMETER"].is_string(), secret);
+        let mut found = Vec::new();
+        collect_statements(&resources["ReviewFunctionRole"], &mut found);
+        let reads_secret = found
+            .iter()
+            .filter(|s| s["Sid"].as_str() == Some("SignInClientSecret"))
+            .map(|s| format!("{:?}", s["Resource"]))
+            .collect::<Vec<_>>();
+        match secret {
+            true => assert!(
+                reads_secret.len() == 1
+                    && reads_secret[0].contains("parameter/acme/hitl/oidc-secret"),
+                "{reads_secret:?}"
+            ),
+            false => assert!(reads_secret.is_empty(), "{reads_secret:?}"),
+        }
+        for (name, resource) in &resources {
+            if name.as_str() != Some("ReviewFunction") {
+                assert!(!format!("{resource:?}").contains("OIDC_"), "{name:?}");
+            }
+        }
+    }
+    let without = render_env(&fixture(), "slack");
+    assert!(!without.contains("SignIn") && !without.contains("OIDC_"));
+}

@@ -236,8 +236,9 @@ const TEST_THREADS: &str = "6";
 /// The suites of each environment, in turn: `cargo lambda watch` serves one stack at a time, and
 /// each deploy points it at its own. On `local` (Step Functions) the load test last, on a stack
 /// of its own, when `cdk synth` (which works the cores) is over; on `local-durable` the suites
-/// every orchestrator shares.
-const STEP_FUNCTIONS: &[&str] = &["local", "local_step_functions", "load"];
+/// every orchestrator shares. Sign-in's suite deploys the environment's sign-in twin
+/// (`local-sign-in`, `local-sign-in-df`) after the others are done with its stack.
+const STEP_FUNCTIONS: &[&str] = &["local", "local_step_functions", "local_sign_in", "load"];
 const DURABLE: &[&str] = &["local", "local_durable", "local_sign_in"];
 /// On each policies environment, the router's faults first and alone (they hit every caller),
 /// then the two other suites side by side on the stack it deployed.
@@ -426,6 +427,8 @@ fn teardown_suites(
         ("xtask/tests/local/hitl.yaml", "e2e", "local-durable"),
         ("xtask/tests/local/hitl.yaml", "e2e", "local-policy"),
         ("xtask/tests/local/hitl.yaml", "e2e", "local-policy-df"),
+        ("xtask/tests/local/hitl.yaml", "e2e", "local-sign-in"),
+        ("xtask/tests/local/hitl.yaml", "e2e", "local-sign-in-df"),
         ("xtask/tests/load/hitl.yaml", "load", "local"),
     ] {
         let config = paths::root().join(config);
@@ -467,7 +470,14 @@ fn teardown_suites(
 /// or says why it is there: from the local environment's decisions (`iam.jsonl`).
 fn least_privilege(out_dir: &std::path::Path) -> Result<()> {
     let mut templates = Vec::new();
-    for env in ["local", "local-durable", "local-policy", "local-policy-df"] {
+    for env in [
+        "local",
+        "local-durable",
+        "local-policy",
+        "local-policy-df",
+        "local-sign-in",
+        "local-sign-in-df",
+    ] {
         let path = out_dir.join(env).join("template.yaml");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;

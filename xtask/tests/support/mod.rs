@@ -121,11 +121,21 @@ pub fn env_under_load(config: &str, patience: Duration) -> &'static Env {
     env_waiting(config, Some(patience))
 }
 
+/// The environment `name` of `config`, deployed once per test binary: a suite's own variant of
+/// `HITL_E2E_ENV`'s environment (its sign-in twin, say).
+pub fn env_named(config: &str, name: &str) -> &'static Env {
+    env_deployed(config, name, None)
+}
+
 fn env_waiting(config: &str, patience: Option<Duration>) -> &'static Env {
-    static ENV: OnceLock<Env> = OnceLock::new();
     let name = std::env::var("HITL_E2E_ENV").unwrap_or_else(|_| "local".to_owned());
+    env_deployed(config, &name, patience)
+}
+
+fn env_deployed(config: &str, name: &str, patience: Option<Duration>) -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
     let env = ENV.get_or_init(|| {
-        let mut env = Env::deploy(config, &name);
+        let mut env = Env::deploy(config, name);
         if let Some(patience) = patience {
             env.http = agent(patience);
             env.patience = Some(patience);

@@ -24,6 +24,11 @@ environments:
     attachment_buckets: [acme-invoices]
     slack_webhook_parameter: /hitl/slack-webhook
     slack_webhook_kms_key: arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab
+    teams_webhook_parameter: /hitl/teams-webhook
+    sign_in:
+      issuer: https://login.example.com/
+      client_id: hitl-reviews
+      client_secret_parameter: /hitl/oidc-secret
     tags: {team: finance}
     orchestrator: durable-function
 ";
@@ -110,6 +115,38 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         "slack_app",
         "The Slack app: `channel`, `api_url`, `bot_token_parameter` and `signing_secret_parameter` (names, never values), and `bot_token_path` and `signing_secret_path` (without the leading `/`, as they follow `parameter/` in an ARN), and `kms_key` (the parameters' customer managed key, `null` under aws/ssm); `null` without it.",
+    ),
+    (
+        "sign_in",
+        "Sign-in with the company's identity provider; `null` without it.",
+    ),
+    (
+        "sign_in.issuer",
+        "The provider's issuer, exactly as configured.",
+    ),
+    (
+        "sign_in.client_id",
+        "The review function's client at the provider.",
+    ),
+    (
+        "sign_in.client_secret_parameter",
+        "The SSM parameter's name holding the client secret (never the secret); `null` for a public client.",
+    ),
+    (
+        "sign_in.client_secret_path",
+        "That name without its leading `/`, as it follows `parameter/` in an ARN.",
+    ),
+    (
+        "sign_in.claim",
+        "The ID token's claim matched against the reviewers (`email` by default).",
+    ),
+    (
+        "teams_webhook_parameter",
+        "The SSM parameter's name holding the Teams Workflows webhook URL; `null` without Teams.",
+    ),
+    (
+        "teams_parameter_path",
+        "That name without its leading `/`, as it follows `parameter/` in an ARN; `null` without Teams.",
     ),
     ("lambda", "The functions' settings."),
     ("lambda.architecture", "`arm64` or `x86_64`."),

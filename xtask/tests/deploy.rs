@@ -40,13 +40,15 @@ impl Drop for Moto {
 
 fn start_moto() -> Moto {
     let port = free_port();
-    let server = kit_root().join("target/tools/venv/bin/moto_server");
+    let python = kit_root().join("target/tools/venv/bin/python");
     assert!(
-        server.exists(),
+        python.exists(),
         "no {}: run `cargo xtask test`",
-        server.display()
+        python.display()
     );
-    let child = Command::new(server)
+    // As the local environment runs it (`xtask/local/moto_server.py`).
+    let child = Command::new(python)
+        .arg(kit_root().join("xtask/local/moto_server.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -383,9 +385,10 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
 
     // 3. A config change shows as Modify and is applied.
     let text = std::fs::read_to_string(&config).unwrap();
-    let text = text
-        .replace("memory_mb: 256", "memory_mb: 512")
-        .replace("  reviewers:", "  approval_timeout: 2h\n  reviewers:");
+    let text = text.replace("memory_mb: 256", "memory_mb: 512").replace(
+        "  reviewers:",
+        "  approval_timeout: 2h\n  attachment_buckets: [kit-data]\n  reviewers:",
+    );
     std::fs::write(&config, text).unwrap();
     let changed = kit.ok(&["--env", "dev", "deploy", "--yes"]);
     for id in ["RequestFunction", "StateMachine"] {
@@ -411,6 +414,27 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
     assert_eq!(config_now.memory_size, Some(512));
     let variables = config_now.environment.unwrap().variables.unwrap();
     assert_eq!(variables["APPROVAL_TIMEOUT_SECONDS"], "7200");
+    // A role's inline policy follows the template, as CloudFormation updates it in place.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let review_role = role_names(&runtime, &iam)
+        .into_iter()
+        .find(|r| r.contains("ReviewFunctionRole"))
+        .expect("the review function's role");
+    let policy = runtime
+        .block_on(
+            iam.get_role_policy()
+                .role_name(&review_role)
+                .policy_name("review")
+                .send(),
+        )
+        .unwrap()
+        .policy_document;
+    // IAM answers the document URL-encoded (RFC 3986).
+    let policy = percent_encoding::percent_decode_str(&policy).decode_utf8_lossy();
+    assert!(
+        policy.contains("arn:aws:s3:::kit-data/*"),
+        "the review role's policy was not updated: {policy}"
+    );
 
     // 3b. A change CloudFormation rejects: its reason is shown, and the next deploy (the mistake
     // taken out) goes through from wherever the first one left the stack.

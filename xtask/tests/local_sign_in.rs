@@ -12,7 +12,7 @@ mod support;
 
 use std::{
     collections::BTreeMap,
-    sync::Mutex,
+    sync::{Arc, Mutex, OnceLock},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -202,13 +202,43 @@ fn an_unverified_email_and_a_wrong_verifier_do_not_sign_in() {
 /// in this binary.
 static PROVIDER: Mutex<()> = Mutex::new(());
 
-/// The sign-in twin of the suite's environment.
+/// The sign-in twin of the suite's environment, its Teams webhook a fake of this binary's.
 fn stack() -> &'static support::Env {
     let name = match std::env::var("HITL_E2E_ENV").as_deref() {
         Ok("local-durable") => "local-sign-in-df",
         _ => "local-sign-in",
     };
-    support::env_named("xtask/tests/local/hitl.yaml", name)
+    let env = support::env_named("xtask/tests/local/hitl.yaml", name);
+    teams(env);
+    env
+}
+
+type Posts = Arc<Mutex<Vec<String>>>;
+
+/// The fake Teams webhook, its URL put in the stack's parameter before any approval is asked.
+fn teams(env: &support::Env) -> &'static Posts {
+    static TEAMS: OnceLock<Posts> = OnceLock::new();
+    TEAMS.get_or_init(|| {
+        let (url, posts) = support::fake_webhook_on("0");
+        env.put_secret("/e2e/teams-webhook", &url);
+        posts
+    })
+}
+
+/// The Teams card about `title`, once posted.
+fn teams_card(env: &support::Env, title: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let posts = teams(env).lock().unwrap().clone();
+        if let Some(card) = posts.iter().find(|p| p.contains(title)) {
+            return serde_json::from_str(card).unwrap();
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no Teams card about {title}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// A browser: the cookies it was given, sent back by name (a `Max-Age=0` one deleted), and
@@ -427,4 +457,65 @@ fn refused(env: &support::Env, provider: &Provider, link: &str, sub: &str, why: 
             "the review function's log has no new `{why}`"
         );
     }
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_channel_link_opens_for_each_reviewer_signed_in_and_for_nobody_else() {
+    let env = stack();
+    let provider = provider();
+    user(&provider, "ana-sub", "ana@example.com", true);
+    user(&provider, "ben-sub", "ben@example.com", true);
+    user(&provider, "carl-sub", "carl@example.com", true);
+    let run = env.start("channel link");
+    // Each shared channel's message carries a channel link of its own, never a personal one.
+    let card = teams_card(env, &run.title);
+    let actions = card
+        .pointer("/attachments/0/content/actions")
+        .expect("actions");
+    let teams_link = actions[0]["url"].as_str().expect("an OpenUrl").to_owned();
+    let slack = env.slack_posts_about(&run.title, std::time::Duration::from_secs(60));
+    let text = slack[0]["text"].as_str().unwrap().to_owned();
+    let slack_link = text
+        .split('<')
+        .nth(1)
+        .and_then(|t| t.split('|').next())
+        .unwrap();
+    for link in [&teams_link, slack_link] {
+        assert!(link.contains("/approvals/"), "{link}");
+        let item = env.record(link);
+        assert_eq!(item["status"], "pending", "the link opens the approval");
+    }
+    assert_ne!(teams_link, slack_link);
+    let personal = env.link(&run.title, "ana@example.com");
+    assert!(!text.contains(&personal) && !card.to_string().contains(&personal));
+
+    let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut ana = Browser::default();
+    assert_eq!(ana.sign_in(&provider, slack_link, "ana-sub").0, 302);
+    let (status, _, body) = ana.get(slack_link);
+    assert_eq!(status, 200);
+    assert!(body.contains(&run.title));
+    let mut carl = Browser::default();
+    assert_eq!(carl.sign_in(&provider, &teams_link, "carl-sub").0, 302);
+    let (status, _, body) = carl.get(&teams_link);
+    assert_eq!(status, 403, "not a reviewer: {body}");
+    assert_eq!(carl.post(&teams_link, "decision=approve").0, 403);
+    assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+
+    let mut ben = Browser::default();
+    assert_eq!(ben.sign_in(&provider, &teams_link, "ben-sub").0, 302);
+    let (status, _, body) = ben.post(&teams_link, "decision=approve&comment=from%20Teams");
+    assert_eq!(status, 200, "{body}");
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let output: Value = serde_json::from_str(done["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output["approval"]["reviewer"], "ben@example.com",
+        "{output}"
+    );
+    assert_eq!(
+        output["approval"]["verified"]["subject"], "ben-sub",
+        "{output}"
+    );
 }

@@ -6,14 +6,14 @@ use hitl_protocol::Chat;
 use serde_json::Value;
 
 use crate::{
-    slack::Slack,
+    slack::Webhook,
     slack_app::{AppSettings, SlackWebApi},
 };
 
 /// The Slack app or the Slack webhook.
 pub enum SlackChannel {
     App(SlackWebApi),
-    Webhook(Slack),
+    Webhook(Webhook),
 }
 
 impl SlackChannel {
@@ -25,7 +25,7 @@ impl SlackChannel {
         if let Some(app) = AppSettings::from_lookup(get)? {
             return Ok(Some(Self::App(SlackWebApi::new(app, ssm()))));
         }
-        Ok(get("SLACK_WEBHOOK_PARAMETER").map(|name| Self::Webhook(Slack::new(name, ssm()))))
+        Ok(get("SLACK_WEBHOOK_PARAMETER").map(|name| Self::Webhook(Webhook::slack(name, ssm()))))
     }
 
     /// The app, for its interactivity endpoint.

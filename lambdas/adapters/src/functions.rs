@@ -39,6 +39,7 @@ mod requester {
         chat::SlackChannel,
         clock::{RandomIds, SystemClock},
         scheduler::EventBridgeScheduler,
+        slack::Webhook,
         table::DynamoTable,
         topic::SnsTopic,
     };
@@ -51,13 +52,16 @@ mod requester {
         SlackChannel,
         SystemClock,
         RandomIds,
+        Webhook,
     >;
 
-    /// The clients `settings` need, on the SDK configuration `aws`.
+    /// The clients `settings` and the environment need (Teams, when it names its webhook's
+    /// parameter), on the SDK configuration `aws`.
     pub fn requester(aws: &SdkConfig, settings: Settings) -> Result<AwsRequester, String> {
         let scheduler = aws_sdk_scheduler::Client::new(aws);
         Ok(Requester {
             scheduler: EventBridgeScheduler::new(scheduler, settings.schedules.clone()),
+            teams: Webhook::teams_from_env(aws),
             messenger: super::messenger(aws, settings)?,
         })
     }

@@ -1,29 +1,57 @@
-//! The optional Slack channel: an incoming webhook whose URL is a secret kept in an SSM
-//! SecureString parameter. Read once per instance and cached; never logged, and kept out of
-//! every error message (an HTTP client's errors can name the URL they failed on).
+//! The webhooks of the shared channels: Slack's incoming webhook and Teams' Workflows webhook,
+//! each URL a secret kept in an SSM SecureString parameter. Read once per instance and cached;
+//! never logged, and kept out of every error message (an HTTP client's errors can name the URL
+//! they failed on).
 
 use std::time::Duration;
 
 use hitl_aws::https::{self, Method, Request};
 use hitl_core::slack::SlackMessage;
-use hitl_protocol::Chat;
+use hitl_protocol::{Chat, Teams};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-/// The Slack channel: its webhook, whose URL is read from `parameter` the first time it posts.
-pub struct Slack {
+/// A webhook whose URL is read from `parameter` the first time it posts.
+pub struct Webhook {
+    /// Whose webhook it is, in errors: `Slack`, `Teams`.
+    service: &'static str,
     parameter: String,
     ssm: aws_sdk_ssm::Client,
     webhook: OnceCell<String>,
+    timeout: Duration,
 }
 
-impl Slack {
-    /// The channel whose webhook URL the SSM parameter `parameter` holds.
-    pub fn new(parameter: String, ssm: aws_sdk_ssm::Client) -> Self {
+impl Webhook {
+    /// The Slack incoming webhook whose URL the SSM parameter `parameter` holds.
+    pub fn slack(parameter: String, ssm: aws_sdk_ssm::Client) -> Self {
+        Self::new("Slack", parameter, ssm, Duration::from_secs(3))
+    }
+
+    /// The Teams Workflows webhook whose URL the SSM parameter `parameter` holds. Its trigger
+    /// answers `202 Accepted` once the flow is started.
+    pub fn teams(parameter: String, ssm: aws_sdk_ssm::Client) -> Self {
+        Self::new("Teams", parameter, ssm, Duration::from_secs(5))
+    }
+
+    /// Teams, when the environment names its parameter (`TEAMS_WEBHOOK_PARAMETER`).
+    pub fn teams_from_env(aws: &aws_config::SdkConfig) -> Option<Self> {
+        let parameter = std::env::var("TEAMS_WEBHOOK_PARAMETER").ok();
+        let parameter = parameter.filter(|p| !p.trim().is_empty())?;
+        Some(Self::teams(parameter, aws_sdk_ssm::Client::new(aws)))
+    }
+
+    fn new(
+        service: &'static str,
+        parameter: String,
+        ssm: aws_sdk_ssm::Client,
+        timeout: Duration,
+    ) -> Self {
         Self {
+            service,
             parameter,
             ssm,
             webhook: OnceCell::new(),
+            timeout,
         }
     }
 
@@ -48,21 +76,27 @@ impl Slack {
             headers: vec![("content-type", "application/json".to_owned())],
             body: Some(payload.to_string()),
         };
-        match https::send(request, Duration::from_secs(3)).await {
+        let (service, parameter) = (self.service, &self.parameter);
+        match https::send(request, self.timeout).await {
             Ok(answer) if (200..300).contains(&answer.status) => Ok(()),
             Ok(answer) => Err(format!(
-                "the Slack webhook (from {}) answered HTTP {}",
-                self.parameter, answer.status
+                "the {service} webhook (from {parameter}) answered HTTP {}",
+                answer.status
             )),
             Err(kind) => Err(format!(
-                "the Slack webhook (from {}) could not be reached: {kind}",
-                self.parameter
+                "the {service} webhook (from {parameter}) could not be reached: {kind}"
             )),
         }
     }
 }
 
-impl Chat for Slack {
+impl Teams for Webhook {
+    async fn post(&self, card: &Value) -> Result<(), String> {
+        self.post_payload(card).await
+    }
+}
+
+impl Chat for Webhook {
     fn is_app(&self) -> bool {
         false
     }

@@ -17,11 +17,8 @@ use serde::de::DeserializeOwned;
 use hitl_aws::{describe, error_code};
 
 #[cfg(feature = "sign-in")]
-mod sign_in_key;
+pub mod sign_in_key;
 mod writes;
-
-#[cfg(feature = "sign-in")]
-pub use sign_in_key::KEY_BYTES;
 
 type Item = HashMap<String, AttributeValue>;
 

@@ -65,7 +65,9 @@ pub use message::{
     EVERYONE, Ending, ReviewerMessage, ending_for_everyone, ending_message, reviewer_message,
     slack_payload,
 };
-pub use record::{Approval, Claim, Decision, Link, LinkItem, Status, Transition, Verified, Vote};
+pub use record::{
+    ANY_REVIEWER, Approval, Claim, Decision, Link, LinkItem, Status, Transition, Verified, Vote,
+};
 pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
 };

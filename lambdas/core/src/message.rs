@@ -128,11 +128,13 @@ pub fn nudge_message(
     message
 }
 
-/// The Slack incoming-webhook payload `{"text": …}`: the request, and who was asked. It carries
-/// no link: a personal link in a channel would let anyone in it decide as that reviewer, so each
-/// reviewer decides through the link in his own email. User text has Slack's `&`, `<`, `>`
-/// escaped, so it cannot form links or mentions.
-pub fn slack_payload(approval: &Approval, now: u64) -> Value {
+/// The Slack incoming-webhook payload `{"text": …}`: the request, and who was asked. It never
+/// carries a personal link (anyone in the channel could decide as that reviewer): without
+/// sign-in no link at all, each reviewer deciding through the link in his own email; with
+/// sign-in the approval's channel link (`channel_link`, its full URL), which opens only for
+/// its reviewers, signed in. User text has Slack's `&`, `<`, `>` escaped, so it cannot form
+/// links or mentions.
+pub fn slack_payload(approval: &Approval, now: u64, channel_link: Option<&str>) -> Value {
     let request = &approval.request;
     let mut text = format!(
         "*Approval needed:* {}\nRequested by {}",
@@ -165,10 +167,15 @@ pub fn slack_payload(approval: &Approval, now: u64) -> Value {
         relative(now, approval.expires_at)
     ));
     let asked: Vec<String> = approval.reviewers.iter().map(|r| slack_escape(r)).collect();
-    text.push_str(&format!(
-        "\nAsked: {}. Each reviewer decides through the link in his own email.",
-        asked.join(", ")
-    ));
+    let asked = asked.join(", ");
+    match channel_link {
+        None => text.push_str(&format!(
+            "\nAsked: {asked}. Each reviewer decides through the link in his own email."
+        )),
+        Some(url) => text.push_str(&format!(
+            "\nAsked: {asked}. <{url}|Review and decide> (reviewers sign in)."
+        )),
+    }
     json!({ "text": text })
 }
 
@@ -299,7 +306,10 @@ mod tests {
             !body.contains("shop-data"),
             "the bucket is not the reviewer's business: {body}"
         );
-        let slack = slack_payload(&a, NOW)["text"].as_str().unwrap().to_owned();
+        let slack = slack_payload(&a, NOW, None)["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(
             slack.contains("Attachments (on the review page): report.csv")
                 && slack.contains("2 approvals needed"),
@@ -465,7 +475,7 @@ mod tests {
             "requester": "carol@example.com",
             "summary": "a > b",
         }));
-        let payload = slack_payload(&a, NOW);
+        let payload = slack_payload(&a, NOW, None);
         let text = payload["text"].as_str().expect("text");
         assert!(text.contains("&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;"));
         assert!(!text.contains("<!channel>"));
@@ -485,6 +495,20 @@ mod tests {
     }
 
     #[test]
+    fn with_sign_in_the_slack_payload_carries_the_channel_link_alone() {
+        let a = sample(json!({"title": "T", "requester": "carol@example.com"}));
+        let url = format!("{BASE}/approvals/abcdefghijklmnopqrstuvwxyz");
+        let payload = slack_payload(&a, NOW, Some(&url));
+        let text = payload["text"].as_str().expect("text");
+        assert!(
+            text.contains(&format!("<{url}|Review and decide>")),
+            "{text}"
+        );
+        assert_eq!(text.matches("/approvals/").count(), 1, "{text}");
+        assert!(!text.contains("his own email"), "{text}");
+    }
+
+    #[test]
     fn slack_escape_escapes_ampersand_first() {
         assert_eq!(slack_escape("&lt; <a> & b"), "&amp;lt; &lt;a&gt; &amp; b");
     }
@@ -497,7 +521,7 @@ mod tests {
             assert!(!m.subject.contains(TOKEN) && !m.body.contains(TOKEN));
             assert!(!format!("{m:?}").contains(TOKEN));
         }
-        let slack = slack_payload(&a, NOW).to_string();
+        let slack = slack_payload(&a, NOW, None).to_string();
         assert!(!slack.contains(TOKEN));
         assert!(!slack.contains(&TOKEN[..20]));
     }

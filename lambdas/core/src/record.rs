@@ -193,6 +193,9 @@ pub struct Approval {
     /// When the Slack message went out (at most once per approval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_sent_at: Option<u64>,
+    /// When the Teams card went out (at most once per approval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams_sent_at: Option<u64>,
     /// Where the Slack app's message is (channel, ts), once posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_message: Option<SlackMessage>,
@@ -252,6 +255,17 @@ pub struct LinkItem {
     pub reviewer: String,
     /// Same as the approval's, so both go together.
     pub ttl: u64,
+}
+
+/// The reviewer of a channel link: whichever of the approval's reviewers signs in (never an
+/// address).
+pub const ANY_REVIEWER: &str = "*";
+
+impl LinkItem {
+    /// Whether this is a channel link ([`Approval::channel_link`]).
+    pub fn is_channel(&self) -> bool {
+        self.reviewer == ANY_REVIEWER
+    }
 }
 
 /// Where a claimed (`deciding`) record goes next.
@@ -315,6 +329,7 @@ impl Approval {
             reminded_at: None,
             escalated_at: None,
             slack_sent_at: None,
+            teams_sent_at: None,
             slack_message: None,
             claimed_at: None,
             decision: None,
@@ -342,6 +357,20 @@ impl Approval {
         approvals
             .filter(|v| v.decision == Decision::Approved)
             .count() as u32
+    }
+
+    /// The reviewer someone proven to be `email` (by his Slack profile, or by signing in on a
+    /// channel link) decides as: one of the reviewers, or once the request was escalated one of
+    /// `escalate_to` (as configured); never the requester. The spelling is the record's (or the
+    /// configuration's), so a vote counts once whichever way it comes.
+    pub fn reviewer_for(&self, escalate_to: &[String], email: &str) -> Option<String> {
+        let escalated = self.escalated_at.is_some().then_some(escalate_to);
+        self.reviewers
+            .iter()
+            .chain(escalated.into_iter().flatten())
+            .find(|r| same_email(r, email))
+            .filter(|r| !same_email(r, &self.request.requester))
+            .cloned()
     }
 
     /// Whether `reviewer` has voted: under any spelling of his address (a reviewer may also be
@@ -379,6 +408,13 @@ impl Approval {
     /// A new link for `reviewer` (a fresh random id) and the item to store for it.
     pub fn new_link(&self, reviewer: &str) -> (Link, LinkItem) {
         self.link(LinkId::random(), reviewer)
+    }
+
+    /// A channel link to this approval (`id`): one that any of its reviewers opens and decides
+    /// through once signed in, for a shared channel (the Slack webhook, Teams). Only a stack
+    /// that signs its reviewers in makes them.
+    pub fn channel_link(&self, id: LinkId) -> (Link, LinkItem) {
+        self.link(id, ANY_REVIEWER)
     }
 
     /// The link `id` for `reviewer` and the item to store for it; `id` must be fresh and

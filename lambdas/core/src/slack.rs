@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::dates::{relative, utc};
 use crate::message::slack_escape;
 use crate::record::{Approval, Decision};
-use crate::request::{same_email, shorten};
+use crate::request::shorten;
 use crate::rules::{self, View};
 
 pub use crate::record::SlackMessage;
@@ -254,21 +254,6 @@ pub fn interaction(body: &[u8]) -> Option<Interaction> {
         }
         _ => Some(Interaction::Other),
     }
-}
-
-/// The reviewer a Slack user whose profile email is `email` decides as on `approval`: one of its
-/// reviewers, or once it was escalated one of `escalate_to` (as configured); never the
-/// requester. The spelling is the record's (or the configuration's), so a vote counts once
-/// whichever way it comes.
-pub fn reviewer_for(approval: &Approval, escalate_to: &[String], email: &str) -> Option<String> {
-    let escalated = approval.escalated_at.is_some().then_some(escalate_to);
-    approval
-        .reviewers
-        .iter()
-        .chain(escalated.into_iter().flatten())
-        .find(|r| same_email(r, email))
-        .filter(|r| !same_email(r, &approval.request.requester))
-        .cloned()
 }
 
 /// The `view_submission` answer that shows `error` under the reason's input and keeps the

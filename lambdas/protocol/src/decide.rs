@@ -315,4 +315,65 @@ mod tests {
             );
         }
     }
+
+    /// A channel link of the waiting approval, stored.
+    fn channel_link(world: &World) -> LinkId {
+        world.with(|s| {
+            let approval = s.approvals.values().next().cloned().expect("a record");
+            let (link, item) = approval.channel_link(LinkId::random());
+            s.links.insert(item.id.clone(), item);
+            link.id
+        })
+    }
+
+    #[test]
+    fn a_channel_link_opens_for_each_reviewer_signed_in_and_decides_as_him() {
+        for state_machine in [true, false] {
+            let (world, _) = waiting(state_machine);
+            let link = channel_link(&world);
+            let reviewer = crate::reviewer::Reviewer {
+                sign_in: true,
+                ..world.reviewer(state_machine)
+            };
+            for name in ["ana@x.io", "BEN@x.io", "cy@x.io"] {
+                let visitor = session(name);
+                let show = reviewer.show_to(&link, Some(&visitor));
+                let (code, html) = run(&world, 2, show).expect("no crash");
+                assert_eq!(code, 200, "{name}: {html}");
+            }
+            let stranger = session("mallory@x.io");
+            for visitor in [None, Some(&stranger)] {
+                let post = reviewer.post_by(&link, b"decision=approve", visitor);
+                let (code, _) = run(&world, 2, post).expect("no crash");
+                assert_eq!(code, 403);
+            }
+            assert_eq!(status(&world), Status::Pending);
+            let ben = session("BEN@x.io");
+            let post = reviewer.post_by(&link, b"decision=reject", Some(&ben));
+            let (code, html) = run(&world, 3, post).expect("no crash");
+            assert_eq!(code, 200, "{html}");
+            let record = world
+                .with(|s| s.approvals.values().next().cloned())
+                .unwrap();
+            assert_eq!(record.status, Status::Rejected);
+            assert_eq!(
+                record.decided_by.as_deref(),
+                Some("ben@x.io"),
+                "the record's spelling"
+            );
+        }
+    }
+
+    #[test]
+    fn without_sign_in_a_channel_link_opens_for_nobody() {
+        let (world, _) = waiting(true);
+        let link = channel_link(&world);
+        let reviewer = world.reviewer(true);
+        let (code, _) = run(&world, 2, reviewer.show(&link)).expect("no crash");
+        assert_eq!(code, 404);
+        let (code, _) =
+            run(&world, 2, reviewer.post(&link, b"decision=approve")).expect("no crash");
+        assert_eq!(code, 404);
+        assert_eq!(status(&world), Status::Pending);
+    }
 }

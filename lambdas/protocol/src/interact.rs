@@ -238,7 +238,7 @@ where
                 return Err("Slack could not tell who you are right now: nothing was recorded. Please try again.".into());
             }
         };
-        match slack::reviewer_for(&approval, &self.escalate_to, &email) {
+        match approval.reviewer_for(&self.escalate_to, &email) {
             Some(reviewer) => Ok((approval, reviewer)),
             None => {
                 tracing::info!(approval = %approval.id, "a click by someone who is not a reviewer");

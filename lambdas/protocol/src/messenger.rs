@@ -1,6 +1,6 @@
 //! What sends reviewers their links: shared by the request and the reminder.
 
-use hitl_core::{Approval, ApprovalId, Link, slack};
+use hitl_core::{Approval, ApprovalId, Link, LinkItem, slack};
 
 use crate::{
     failure::Failure,
@@ -26,7 +26,17 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C> Messenger<T, N, K, I, C>
     /// the table keeps only its digest, so a retry cannot send the same link again, and a
     /// reviewer whose message never went out never had one.
     pub async fn new_link(&self, approval: &Approval, reviewer: &str) -> Result<Link, Failure> {
-        let (link, item) = approval.link(self.ids.link_id(), reviewer);
+        self.store_link(approval.link(self.ids.link_id(), reviewer))
+            .await
+    }
+
+    /// A fresh channel link to `approval` (`Approval::channel_link`), its item stored.
+    pub async fn new_channel_link(&self, approval: &Approval) -> Result<Link, Failure> {
+        self.store_link(approval.channel_link(self.ids.link_id()))
+            .await
+    }
+
+    async fn store_link(&self, (link, item): (Link, LinkItem)) -> Result<Link, Failure> {
         match self.table.put_link(&item).await? {
             Written::Done => Ok(link),
             Written::ConditionFailed => {

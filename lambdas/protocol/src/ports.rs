@@ -35,6 +35,13 @@ pub trait Chat {
     async fn update(&self, message: &SlackMessage, payload: &Value) -> Result<(), String>;
 }
 
+/// Microsoft Teams: a Workflows webhook that posts a card in a channel (notify only). The error
+/// is one line that names no secret (the webhook's URL is one).
+pub trait Teams {
+    /// Posts the Adaptive Card payload `card`.
+    async fn post(&self, card: &Value) -> Result<(), String>;
+}
+
 /// The Slack app as its interactivity endpoint uses it.
 pub trait SlackApp: Chat {
     /// The app's signing secret (`None`: it cannot be read now, and the error says why).

@@ -4,27 +4,29 @@
 
 use hitl_core::{
     Approval, ApprovalKey, ApprovalRequest, RequestError, TaskToken, attachment,
-    message::{reviewer_message, slack_payload},
+    message::{link_url, reviewer_message, slack_payload},
     slack,
+    teams::teams_payload,
 };
 use serde_json::{Value, json};
 
 use crate::{
     failure::Failure,
     messenger::Messenger,
-    ports::{Chat, Clock, Ids, Notifier, Scheduler},
+    ports::{Chat, Clock, Ids, Notifier, Scheduler, Teams},
     store::{Stored, store},
     table::{RequestTable, Written},
 };
 
-/// The request side's ports: a [`Messenger`] (with the optional chat channel) and the
-/// scheduler of the nudges.
-pub struct Requester<T, N, S, C, K, I> {
+/// The request side's ports: a [`Messenger`] (with the optional chat channel), the scheduler
+/// of the nudges, and the optional Teams channel.
+pub struct Requester<T, N, S, C, K, I, W> {
     pub messenger: Messenger<T, N, K, I, C>,
     pub scheduler: S,
+    pub teams: Option<W>,
 }
 
-impl<T, N, S, C, K, I> Requester<T, N, S, C, K, I> {
+impl<T, N, S, C, K, I, W> Requester<T, N, S, C, K, I, W> {
     /// A new record for `request` under the settings' reviewers, quorum, timeout and
     /// retention; refused when an attachment is in a bucket the stack may not read.
     pub fn new_approval(
@@ -57,7 +59,7 @@ fn answer(approval: &Approval) -> Value {
     json!({ "approvalId": approval.id.as_str(), "expiresAt": approval.expires_at })
 }
 
-impl<T, N, S, C, K, I> Requester<T, N, S, C, K, I>
+impl<T, N, S, C, K, I, W> Requester<T, N, S, C, K, I, W>
 where
     T: RequestTable,
     N: Notifier,
@@ -65,6 +67,7 @@ where
     C: Chat,
     K: Clock,
     I: Ids,
+    W: Teams,
 {
     /// Stores `approval` (or finds it stored by an earlier invocation) and sends each reviewer
     /// who has not had his message yet his own link: what both orchestrators do before they
@@ -84,6 +87,10 @@ where
             Some(chat) => self.notify_chat(chat, approval, now).await?,
             None => "off",
         };
+        let teams = match &self.teams {
+            Some(teams) => self.notify_teams(teams, approval, now).await?,
+            None => "off",
+        };
         // After the messages, and never failing the approval: a nudge is a convenience, each
         // one that cannot be scheduled is logged (see `Schedules::make`). The Slack app's
         // message is updated when the approval expires, by one more schedule.
@@ -101,6 +108,7 @@ where
             sent,
             attempt,
             slack,
+            teams,
             unscheduled,
             "approval requested"
         );
@@ -134,9 +142,10 @@ where
         Ok(sent)
     }
 
-    /// Posts the request to the chat once per approval, without a link: the webhook's text names
-    /// who was asked (`slack_payload`), the app's message has the buttons (`slack::message`).
-    /// Email is the channel of record: a chat failure is logged and does not fail the request.
+    /// Posts the request to the chat once per approval: the webhook's text names who was asked
+    /// (`slack_payload`), with the channel link when reviewers sign in; the app's message has
+    /// the buttons (`slack::message`). Email is the channel of record: a chat failure is logged
+    /// and does not fail the request.
     async fn notify_chat(
         &self,
         chat: &C,
@@ -150,7 +159,7 @@ where
         }
         let payload = match chat.is_app() {
             true => slack::message(approval, now),
-            false => slack_payload(approval, now),
+            false => slack_payload(approval, now, self.channel_link(approval).await?.as_deref()),
         };
         match chat.post(&payload, None).await {
             Ok(at) => match (messenger.table)
@@ -166,6 +175,57 @@ where
                 tracing::warn!(approval = %approval.id, %error, "Slack notification failed");
                 Ok("failed")
             }
+        }
+    }
+}
+
+impl<T, N, S, C, K, I, W> Requester<T, N, S, C, K, I, W>
+where
+    T: RequestTable,
+    N: Notifier,
+    K: Clock,
+    I: Ids,
+    W: Teams,
+{
+    /// A fresh channel link's URL for a shared channel's message when reviewers sign in (its
+    /// item stored); none without sign-in, where a shared channel gets no link at all.
+    async fn channel_link(&self, approval: &Approval) -> Result<Option<String>, Failure> {
+        let messenger = &self.messenger;
+        if !messenger.settings.sign_in {
+            return Ok(None);
+        }
+        let link = messenger.new_channel_link(approval).await?;
+        Ok(Some(link_url(
+            &messenger.settings.review_base_url,
+            &link.id,
+        )))
+    }
+
+    /// Posts the request to Teams once per approval (`teams_payload`): with sign-in, with the
+    /// channel link; without, naming who was asked. A failure is logged and does not fail the
+    /// request, as with Slack.
+    async fn notify_teams(
+        &self,
+        teams: &W,
+        approval: &Approval,
+        now: u64,
+    ) -> Result<&'static str, Failure> {
+        let table = &self.messenger.table;
+        let current = table.approval(&approval.id).await?;
+        if current.is_some_and(|a| a.teams_sent_at.is_some()) {
+            return Ok("already sent");
+        }
+        let link = self.channel_link(approval).await?;
+        let card = teams_payload(approval, link.as_deref(), now);
+        if let Err(error) = teams.post(&card).await {
+            tracing::warn!(approval = %approval.id, %error, "Teams notification failed");
+            return Ok("failed");
+        }
+        match table.mark_teams_sent(&approval.id, now).await? {
+            Written::Done => Ok("sent"),
+            Written::ConditionFailed => Err(Failure::transient(
+                "the approval vanished while it was posted",
+            )),
         }
     }
 }

@@ -37,9 +37,10 @@ impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
             Ok(found) => found,
             Err(page) => return page,
         };
-        if let Err(page) = self.admit(&item, visitor) {
-            return page;
-        }
+        let item = match self.admit(item, &approval, visitor) {
+            Ok((item, _)) => item,
+            Err(page) => return page,
+        };
         let now = self.clock.now();
         let open = matches!(rules::view(&approval, now), View::Pending { .. });
         let downloads: Vec<String> = match open {
@@ -51,22 +52,34 @@ impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
         page::show(&approval, &item.reviewer, &downloads, now)
     }
 
-    /// With sign-in, who `visitor` decides as: `link`'s reviewer, proven by the provider; the
-    /// page (403, nothing recorded) for anyone else or for no session. Without, nobody.
+    /// Who `visitor` opens and decides `link` as, and who he proved to be. With sign-in: on a
+    /// personal link its reviewer, on a channel link the one of `approval`'s reviewers he is
+    /// (the link as his), proven by the provider; the page (403, nothing recorded) for anyone
+    /// else or for no session. Without sign-in, the link's reviewer, unproven; a channel link
+    /// (made while the stack signed reviewers in) opens for nobody.
     pub(crate) fn admit(
         &self,
-        link: &LinkItem,
+        link: LinkItem,
+        approval: &Approval,
         visitor: Option<&Session>,
-    ) -> Result<Option<Verified>, (u16, String)> {
+    ) -> Result<(LinkItem, Option<Verified>), (u16, String)> {
         if !self.sign_in {
-            return Ok(None);
+            return match link.is_channel() {
+                true => Err(page::not_found()),
+                false => Ok((link, None)),
+            };
         }
-        match visitor {
-            Some(session) if session.is(&link.reviewer, self.clock.now()) => {
-                Ok(Some(session.verified()))
-            }
-            Some(session) => Err(page::not_yours(&session.name)),
-            None => Err(page::sign_in_first()),
+        let now = self.clock.now();
+        let Some(session) = visitor.filter(|s| s.expires > now) else {
+            return Err(page::sign_in_first());
+        };
+        let reviewer = match link.is_channel() {
+            true => approval.reviewer_for(&self.escalate_to, &session.name),
+            false => Some(link.reviewer.clone()),
+        };
+        match reviewer.filter(|r| session.is(r, now)) {
+            Some(reviewer) => Ok((LinkItem { reviewer, ..link }, Some(session.verified()))),
+            None => Err(page::not_yours(&session.name)),
         }
     }
 
@@ -83,7 +96,7 @@ impl<T: Table, O, K: Clock, S> Reviewer<T, O, K, S> {
             Ok(found) => found,
             Err((status, html)) => return Download::Page(status, html),
         };
-        if let Err((status, html)) = self.admit(&item, visitor) {
+        if let Err((status, html)) = self.admit(item, &approval, visitor) {
             return Download::Page(status, html);
         }
         let now = self.clock.now();
@@ -132,8 +145,8 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
             Ok(found) => found,
             Err(page) => return page,
         };
-        match self.admit(&item, visitor) {
-            Ok(verified) => self.decide(body, &item, approval, verified).await,
+        match self.admit(item, &approval, visitor) {
+            Ok((item, verified)) => self.decide(body, &item, approval, verified).await,
             Err(page) => page,
         }
     }

@@ -25,6 +25,9 @@ pub struct Settings {
     pub schedules: Option<Schedules>,
     /// How many reviewers' approvals approve a request (`QUORUM`, 1 when unset).
     pub quorum: u32,
+    /// The stack signs its reviewers in (`SIGN_IN` = `true`): shared channels (the Slack
+    /// webhook, Teams) then carry a channel link.
+    pub sign_in: bool,
 }
 
 /// A comma-separated list (`REVIEWERS`, `ESCALATE_TO`, `ATTACHMENT_BUCKETS`): each item
@@ -85,6 +88,7 @@ impl Settings {
                     .filter(|q| *q > 0)
                     .ok_or("environment variable QUORUM is not a whole number above 0")?,
             },
+            sign_in: get("SIGN_IN").as_deref() == Some("true"),
         })
     }
 }

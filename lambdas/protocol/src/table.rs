@@ -83,6 +83,10 @@ pub trait RequestTable: Table {
         message: Option<&SlackMessage>,
     ) -> Result<Written, TableError>;
 
+    /// Marks the Teams card of approval `id` posted at `now`; `ConditionFailed` when the
+    /// record is gone.
+    async fn mark_teams_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError>;
+
     /// Marks `nudge` sent at `now`, only if it was not, the approval is `pending` or `deciding`
     /// and it expires after `now`.
     async fn mark_nudged(

@@ -4,7 +4,7 @@
 
 use hitl_adapters::{
     identity::{OpenIdProvider, SignInSettings},
-    table::{DynamoTable, KEY_BYTES},
+    table::{DynamoTable, sign_in_key::KEY_BYTES},
 };
 use hitl_core::id::os_random;
 use hitl_protocol::sign_in::SignIn;

@@ -166,7 +166,7 @@ impl Runner {
         // moto's Step Functions interpreter calls Lambda (and everything else) on
         // localhost:$MOTO_PORT: that is the router's port.
         let moto_pid = process::spawn(
-            Command::new(venv.bin("moto_server"))
+            moto_server(venv)
                 .args(["-H", "127.0.0.1", "-p", &moto_port.to_string()])
                 .env("MOTO_PORT", router_port.to_string()),
             &dir().join("moto.log"),
@@ -293,6 +293,18 @@ impl Runner {
         std::fs::write(state_path(), text)
             .with_context(|| format!("cannot write {}", state_path().display()))
     }
+}
+
+/// moto's server as the local environment runs it: with a role's inline and trust policies
+/// updated by a stack update, as CloudFormation updates them (`xtask/local/moto_server.py`).
+pub fn moto_server(venv: &kit_tools::install::Venv) -> Command {
+    let launcher = paths::root()
+        .join("xtask")
+        .join("local")
+        .join("moto_server.py");
+    let mut command = Command::new(venv.bin("python"));
+    command.arg(launcher);
+    command
 }
 
 /// Starts the OpenID Connect provider on `port`: oidc-provider-mock made to require PKCE

@@ -855,4 +855,41 @@ fn sign_in_gets_its_callback_its_settings_and_its_secrets_parameter_alone() {
     }
     let without = render_env(&fixture(), "slack");
     assert!(!without.contains("SignIn") && !without.contains("OIDC_"));
+    assert!(!without.contains("SIGN_IN") && !without.contains("TEAMS_"));
+}
+
+/// With sign-in, the functions that post to the shared channels know it (their messages carry a
+/// channel link); with Teams, they name its parameter and may read it, and nothing else may.
+#[test]
+fn the_posting_functions_know_of_sign_in_and_read_the_teams_parameter_alone() {
+    let text = render_env(&fixture(), "policies");
+    let resources = resources(&text);
+    let request = &resources["RequestFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(request["SIGN_IN"], Value::from("true"));
+    assert_eq!(
+        request["TEAMS_WEBHOOK_PARAMETER"],
+        Value::from("/acme/hitl/teams-webhook")
+    );
+    for role in [
+        "RequestFunctionRole",
+        "ReviewFunctionRole",
+        "RemindFunctionRole",
+    ] {
+        let mut found = Vec::new();
+        collect_statements(&resources[role], &mut found);
+        let teams: Vec<String> = found
+            .iter()
+            .filter(|s| s["Sid"].as_str() == Some("TeamsWebhook"))
+            .map(|s| format!("{:?}", s["Resource"]))
+            .collect();
+        match role {
+            "RequestFunctionRole" => assert!(
+                teams.len() == 1 && teams[0].contains("parameter/acme/hitl/teams-webhook"),
+                "{teams:?}"
+            ),
+            _ => assert!(teams.is_empty(), "{role}: {teams:?}"),
+        }
+    }
+    let durable = render_env(&fixture(), "policies-durable");
+    assert!(durable.contains("SIGN_IN: \"true\"") && !durable.contains("TEAMS_"));
 }

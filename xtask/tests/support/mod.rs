@@ -274,17 +274,7 @@ impl Env {
             slack_posts,
         };
         if env.slack {
-            env.runtime.block_on(async {
-                aws_sdk_ssm::Client::new(&env.sdk)
-                    .put_parameter()
-                    .name("/e2e/slack-webhook")
-                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                    .value(&env.slack_url)
-                    .overwrite(true)
-                    .send()
-                    .await
-                    .unwrap();
-            });
+            env.put_secret("/e2e/slack-webhook", &env.slack_url);
         }
         env.slack_app = env.slack_workspace();
         let (topic, name) = (output("TopicArn"), inbox_name(&env.stack));
@@ -293,6 +283,21 @@ impl Env {
                 .block_on(Inbox::subscribe(&env.sdk, &topic, &name)),
         );
         env
+    }
+
+    /// Puts `value` in the SecureString parameter `name`.
+    pub fn put_secret(&self, name: &str, value: &str) {
+        self.runtime.block_on(async {
+            aws_sdk_ssm::Client::new(&self.sdk)
+                .put_parameter()
+                .name(name)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .value(value)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+        });
     }
 
     /// Moves what the inbox holds into the mailbox. One thread collects at a time; the others
@@ -1019,6 +1024,12 @@ pub const STACKS_FILE: &str = "stacks.txt";
 /// keeps it, and those binaries run one after the other against the same instances.
 fn fake_webhook() -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
     let port = std::env::var("HITL_E2E_SLACK_PORT").unwrap_or_else(|_| "0".to_owned());
+    fake_webhook_on(&port)
+}
+
+/// A webhook on loopback `port` (`0`: a free one): answers `ok`, keeps every body; its URL
+/// has a secret-looking path, to check it never reaches a log.
+pub fn fake_webhook_on(port: &str) -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
     let server = tiny_http::Server::http(format!("127.0.0.1:{port}")).unwrap();
     let port = server.server_addr().to_ip().unwrap().port();
     let posts = std::sync::Arc::new(Mutex::new(Vec::new()));

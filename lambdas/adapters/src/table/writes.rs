@@ -90,6 +90,18 @@ impl RequestTable for DynamoTable {
         written(update.send().await)
     }
 
+    async fn mark_teams_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(id.as_str()))
+            .update_expression("SET teams_sent_at = :now")
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_values(":now", n(now));
+        written(update.send().await)
+    }
+
     async fn mark_nudged(
         &self,
         id: &ApprovalId,

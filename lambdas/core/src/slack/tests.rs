@@ -178,17 +178,17 @@ fn only_a_reviewer_or_after_escalation_its_addressee_decides_never_the_requester
         "carol@example.com".to_owned(),
     ];
     assert_eq!(
-        reviewer_for(&a, &boss, " ALICE@example.com"),
+        a.reviewer_for(&boss, " ALICE@example.com"),
         Some("alice@example.com".into())
     );
-    assert_eq!(reviewer_for(&a, &boss, "boss@example.com"), None);
+    assert_eq!(a.reviewer_for(&boss, "boss@example.com"), None);
     a.escalated_at = Some(NOW);
     assert_eq!(
-        reviewer_for(&a, &boss, "boss@example.com"),
+        a.reviewer_for(&boss, "boss@example.com"),
         Some("Boss@example.com".into())
     );
-    assert_eq!(reviewer_for(&a, &boss, "carol@example.com"), None);
-    assert_eq!(reviewer_for(&a, &boss, "mallory@example.com"), None);
+    assert_eq!(a.reviewer_for(&boss, "carol@example.com"), None);
+    assert_eq!(a.reviewer_for(&boss, "mallory@example.com"), None);
 }
 
 #[test]

@@ -106,6 +106,7 @@ fn settings(case: &Case) -> Settings {
             escalate_after_secs: Some(150),
         }),
         quorum: case.quorum,
+        sign_in: false,
     }
 }
 

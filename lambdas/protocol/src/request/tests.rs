@@ -78,3 +78,84 @@ fn a_nudge_that_cannot_be_scheduled_never_fails_the_approval() {
     attempt(&world, 1).expect("retried");
     assert_eq!(world.with(|s| s.schedules.len()), 2);
 }
+
+/// The channel links in what the shared channels got: the Slack webhook's text and the Teams
+/// card's button.
+fn channel_links(world: &World) -> Vec<String> {
+    world.with(|s| {
+        let slack = s.posts.iter().map(|p| p["text"].to_string());
+        let teams = s.teams_posts.iter().map(|p| p.to_string());
+        slack
+            .chain(teams)
+            .filter_map(|text| {
+                let at = text.find("/approvals/")?;
+                Some(text[at + "/approvals/".len()..][..26].to_owned())
+            })
+            .collect()
+    })
+}
+
+/// With sign-in, the Slack webhook and Teams each carry a channel link of their own (stored
+/// for any of the reviewers, never a personal one), each posted once whatever the retries;
+/// without, neither carries a link.
+#[test]
+fn with_sign_in_the_shared_channels_carry_a_channel_link_each_once() {
+    for sign_in in [true, false] {
+        let world = World::at(NOW);
+        let mut requester = world.requester(
+            crate::Settings {
+                sign_in,
+                ..settings()
+            },
+            true,
+        );
+        requester.teams = Some(crate::testing::MemoryTeams(world.clone()));
+        for attempt in [0, 0, 1] {
+            let token = TaskToken::new(format!("token-{attempt}")).expect("a token");
+            let approval = requester
+                .new_approval(token, Some(attempt), &key(ARN), request(), NOW)
+                .expect("an approval");
+            run(&world, 1, requester.request_approval(&approval, NOW))
+                .expect("no crash")
+                .expect("requested");
+        }
+        assert_eq!(world.with(|s| (s.posts.len(), s.teams_posts.len())), (1, 1));
+        let links = channel_links(&world);
+        let record = world
+            .with(|s| s.approvals.values().next().cloned())
+            .unwrap();
+        assert!(record.teams_sent_at.is_some());
+        if !sign_in {
+            assert!(links.is_empty(), "{links:?}");
+            continue;
+        }
+        assert_eq!(links.len(), 2, "{links:?}");
+        assert_ne!(links[0], links[1]);
+        for link in &links {
+            let key = hitl_core::LinkId::parse(link).expect("a link id").key();
+            let item = world.with(|s| s.links.get(&key).cloned()).expect("stored");
+            assert!(item.is_channel(), "{item:?}");
+        }
+    }
+}
+
+/// A Teams card that cannot be posted never fails the approval, and is not marked sent.
+#[test]
+fn a_teams_card_that_cannot_be_posted_never_fails_the_approval() {
+    let world = World::at(NOW);
+    let mut requester = world.requester(settings(), false);
+    requester.teams = Some(crate::testing::MemoryTeams(world.clone()));
+    world.arm(Call::TeamsPost, Fault::Throttle);
+    let token = TaskToken::new("token-0").expect("a token");
+    let approval = requester
+        .new_approval(token, Some(0), &key(ARN), request(), NOW)
+        .expect("an approval");
+    run(&world, 1, requester.request_approval(&approval, NOW))
+        .expect("no crash")
+        .expect("requested all the same");
+    let record = world
+        .with(|s| s.approvals.values().next().cloned())
+        .unwrap();
+    assert!(record.teams_sent_at.is_none());
+    assert_eq!(world.with(|s| s.published.len()), 3);
+}

@@ -16,7 +16,7 @@ use std::{
 
 pub use execution::{ATTEMPTS, Execution, Phase, Resume};
 pub use orchestrator::MemoryOrchestrator;
-pub use services::{MemoryChat, MemoryClock, MemoryIds, MemoryScheduler, MemoryTopic};
+pub use services::{MemoryChat, MemoryClock, MemoryIds, MemoryScheduler, MemoryTeams, MemoryTopic};
 pub use table::MemoryTable;
 pub use world::{
     Call, Fault, Fired, Observable, Outcome, Published, SlackWorkspace, State, Step,
@@ -28,8 +28,15 @@ use hitl_core::{Approval, ApprovalKey, ApprovalRequest, TaskToken};
 use crate::{messenger::Messenger, request::Requester, reviewer::Reviewer, settings::Settings};
 
 /// The request side on `world`.
-pub type MemoryRequester =
-    Requester<MemoryTable, MemoryTopic, MemoryScheduler, MemoryChat, MemoryClock, MemoryIds>;
+pub type MemoryRequester = Requester<
+    MemoryTable,
+    MemoryTopic,
+    MemoryScheduler,
+    MemoryChat,
+    MemoryClock,
+    MemoryIds,
+    MemoryTeams,
+>;
 
 /// The reminder on `world`.
 pub type MemoryMessenger = Messenger<MemoryTable, MemoryTopic, MemoryClock, MemoryIds, MemoryChat>;
@@ -59,6 +66,7 @@ impl World {
         Requester {
             messenger,
             scheduler: MemoryScheduler(self.clone()),
+            teams: None,
         }
     }
 
@@ -101,6 +109,7 @@ pub fn settings() -> Settings {
             escalate_after_secs: Some(240),
         }),
         quorum: 1,
+        sign_in: false,
     }
 }
 

@@ -4,7 +4,7 @@ use hitl_core::{LinkId, ReviewerMessage, slack::SlackMessage};
 use serde_json::Value;
 
 use super::world::{Call, Outcome, Published, State, Step, World};
-use crate::ports::{Chat, Clock, Ids, Notifier, Pause, Scheduled, Scheduler, SlackApp};
+use crate::ports::{Chat, Clock, Ids, Notifier, Pause, Scheduled, Scheduler, SlackApp, Teams};
 
 /// The reviewers' topic in memory: what it takes is in [`State::published`].
 #[derive(Clone)]
@@ -25,6 +25,21 @@ impl Notifier for MemoryTopic {
             Outcome::Done(()) => Ok(()),
             Outcome::Failed(error) | Outcome::Lost(error) => Err(error),
             Outcome::ConditionFailed => Err("topic.publish: throttled".to_owned()),
+        }
+    }
+}
+
+/// Teams in memory: its cards are in [`State::teams_posts`].
+#[derive(Clone)]
+pub struct MemoryTeams(pub World);
+
+impl Teams for MemoryTeams {
+    async fn post(&self, card: &Value) -> Result<(), String> {
+        let post = |s: &mut State| s.system.teams_posts.push(card.clone());
+        match self.0.call(Call::TeamsPost, post).await {
+            Outcome::Done(()) => Ok(()),
+            Outcome::Failed(error) | Outcome::Lost(error) => Err(error),
+            Outcome::ConditionFailed => Err("teams.post: HTTP 429".to_owned()),
         }
     }
 }

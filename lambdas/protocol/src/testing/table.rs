@@ -156,6 +156,19 @@ impl RequestTable for MemoryTable {
         .await
     }
 
+    async fn mark_teams_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError> {
+        self.write(
+            Call::MarkTeamsSent,
+            |s| record(s, id).is_some(),
+            |s| {
+                if let Some(r) = s.approvals.get_mut(id) {
+                    r.teams_sent_at = Some(now);
+                }
+            },
+        )
+        .await
+    }
+
     async fn mark_nudged(
         &self,
         id: &ApprovalId,

@@ -30,6 +30,7 @@ pub enum Call {
     PutLink,
     MarkNotified,
     MarkSlackSent,
+    MarkTeamsSent,
     MarkNudged,
     Count,
     Claim,
@@ -37,6 +38,7 @@ pub enum Call {
     Publish,
     ChatPost,
     ChatUpdate,
+    TeamsPost,
     /// The Slack app's other calls: users.info, views.open, postEphemeral.
     Slack,
     CreateSchedule,
@@ -54,6 +56,7 @@ impl fmt::Debug for Call {
             Self::PutLink => "table.put_link",
             Self::MarkNotified => "table.mark_notified",
             Self::MarkSlackSent => "table.mark_slack_sent",
+            Self::MarkTeamsSent => "table.mark_teams_sent",
             Self::MarkNudged => "table.mark_nudged",
             Self::Count => "table.count",
             Self::Claim => "table.claim",
@@ -61,6 +64,7 @@ impl fmt::Debug for Call {
             Self::Publish => "topic.publish",
             Self::ChatPost => "chat.post",
             Self::ChatUpdate => "chat.update",
+            Self::TeamsPost => "teams.post",
             Self::Slack => "slack",
             Self::CreateSchedule => "scheduler.create",
             Self::Resume => "orchestrator.resume",
@@ -167,6 +171,8 @@ pub struct Observable {
     pub links: BTreeMap<LinkKey, LinkItem>,
     pub published: Vec<Published>,
     pub posts: Vec<Value>,
+    /// The Teams cards posted, in order.
+    pub teams_posts: Vec<Value>,
     /// The Slack app's workspace, when the chat is the app.
     pub slack: SlackWorkspace,
     /// Name → (Unix second it is due, its input).

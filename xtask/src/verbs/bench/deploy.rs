@@ -16,7 +16,7 @@ use kit_tools::install;
 pub fn run(runs: u32) -> Result<()> {
     let venv = install::ensure()?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut moto = Command::new(venv.bin("moto_server"))
+    let mut moto = kit_local::runner::moto_server(&venv)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -11,8 +11,10 @@ For the tests, it can also issue the ID tokens a provider must never issue, whic
 refuse: `PUT /hitl-test/forge` with `{"kind": K}` alters the next ID token the token endpoint
 gives (one token, then it is disarmed), K being `audience` (another client's), `issuer`
 (another issuer's), `expired`, `none` (`alg: none`, unsigned), `other-key` (signed by a key the
-provider does not publish, under its key's `kid`) or `nonce` (another sign-in's). An unverified
-email needs no forgery: `PUT /users/{sub}` with `"email_verified": false`.
+provider does not publish, under its key's `kid`) or `nonce` (another sign-in's); and `thin`, a
+token a provider may issue: without `email_verified`, which the kit then reads from UserInfo (as
+Okta's org server makes it do). An unverified email needs no forgery: `PUT /users/{sub}` with
+`"email_verified": false`.
 
 Run with oidc-provider-mock's own flags: `python oidc_provider.py -H 127.0.0.1 -p 9400 -n true`.
 """
@@ -79,7 +81,7 @@ app.flask_oauth2.AuthorizationServer.register_grant = register_grant
 
 # The next ID token's forgery, armed by a test.
 _forgery: list[str] = []
-FORGERIES = {"audience", "issuer", "expired", "none", "other-key", "nonce"}
+FORGERIES = {"audience", "issuer", "expired", "none", "other-key", "nonce", "thin"}
 
 
 @app.blueprint.put("/hitl-test/forge")
@@ -125,6 +127,8 @@ def forged(token: str, kind: str) -> str:
         claims["nonce"] = "another-sign-in"
     elif kind == "other-key":
         key = jose.RSAKey.generate_key(is_private=True)
+    elif kind == "thin":
+        claims.pop("email_verified", None)
     if kind == "none":
         return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     jws = jose.JsonWebSignature()

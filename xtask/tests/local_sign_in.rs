@@ -88,7 +88,7 @@ fn set_user(provider: &Provider, sub: &str, claims: Value) {
 /// confirming who he is), then the code for the ID token with `verifier`. The token endpoint's
 /// answer.
 fn sign_in(provider: &Provider, login: &Login, sub: &str, verifier: &str) -> (u16, Value) {
-    let url = login.authorization_url(&provider.authorize, CLIENT, REDIRECT);
+    let url = login.authorization_url(&provider.authorize, CLIENT, REDIRECT, "email");
     let answer = http()
         .post(&url)
         .content_type("application/x-www-form-urlencoded")
@@ -405,12 +405,7 @@ fn tokens_a_provider_must_never_issue_sign_no_one_in() {
         ("nonce", "the ID token's nonce is not this sign-in's"),
     ];
     for (kind, why) in forgeries {
-        let armed = http()
-            .put(&format!("{}/hitl-test/forge", provider.issuer))
-            .content_type("application/json")
-            .send(serde_json::json!({ "kind": kind }).to_string())
-            .unwrap();
-        assert_eq!(armed.status().as_u16(), 204, "{kind}");
+        forge(&provider, kind);
         refused(env, &provider, &link, "ana-sub", why);
     }
     refused(
@@ -426,6 +421,36 @@ fn tokens_a_provider_must_never_issue_sign_no_one_in() {
         "a refused sign-in changed the record"
     );
     assert_eq!(env.execution(&run.arn)["status"], "RUNNING");
+    env.stop(&run.arn);
+}
+
+/// Arms the provider's forgery `kind` for its next token.
+fn forge(provider: &Provider, kind: &str) {
+    let armed = http()
+        .put(&format!("{}/hitl-test/forge", provider.issuer))
+        .content_type("application/json")
+        .send(serde_json::json!({ "kind": kind }).to_string())
+        .unwrap();
+    assert_eq!(armed.status().as_u16(), 204, "{kind}");
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_thin_token_is_completed_from_userinfo() {
+    let env = stack();
+    let provider = provider();
+    user(&provider, "ana-sub", "ana@example.com", true);
+    let run = env.start("thin token");
+    let link = env.link(&run.title, "ana@example.com");
+    let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
+    forge(&provider, "thin");
+    let mut ana = Browser::default();
+    let (status, _, body) = ana.sign_in(&provider, &link, "ana-sub");
+    assert_eq!(
+        status, 302,
+        "signed in with UserInfo's email_verified: {body}"
+    );
+    assert_eq!(ana.get(&link).0, 200);
     env.stop(&run.arn);
 }
 

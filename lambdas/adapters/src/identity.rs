@@ -13,7 +13,7 @@ use std::{
 use data_encoding::BASE64;
 use hitl_aws::https::{self, Method, Request};
 use hitl_core::sign_in::JwkSet;
-use hitl_protocol::IdentityProvider;
+use hitl_protocol::{IdentityProvider, Tokens};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -57,12 +57,16 @@ impl SignInSettings {
     }
 }
 
-/// What the discovery document says where to go.
+/// What the discovery document says where to go, and how the token endpoint takes a client's
+/// secret.
 #[derive(Debug, Clone)]
 struct Endpoints {
     authorization: String,
     token: String,
     jwks: String,
+    userinfo: Option<String>,
+    /// `client_secret_post` is listed in `token_endpoint_auth_methods_supported`.
+    secret_in_form: bool,
 }
 
 /// The provider.
@@ -145,7 +149,7 @@ impl IdentityProvider for OpenIdProvider {
         Ok(keys)
     }
 
-    async fn exchange(&self, form: &str) -> Result<String, String> {
+    async fn exchange(&self, form: &str) -> Result<Tokens, String> {
         let mut headers = vec![
             (
                 "content-type",
@@ -153,21 +157,33 @@ impl IdentityProvider for OpenIdProvider {
             ),
             ("accept", "application/json".to_owned()),
         ];
+        let endpoints = self.endpoints().await?;
+        let mut form = form.to_owned();
         if let Some(secret) = self.client_secret().await? {
-            headers.push(("authorization", basic(&self.settings.client_id, secret)));
+            let client_id = &self.settings.client_id;
+            match endpoints.secret_in_form {
+                true => form = with_secret(&form, secret),
+                false => {
+                    form = without_client_id(&form);
+                    headers.push(("authorization", basic(client_id, secret)));
+                }
+            }
         }
         let request = Request {
             method: Method::POST,
-            url: &self.endpoints().await?.token,
+            url: &endpoints.token,
             headers,
-            body: Some(form.to_owned()),
+            body: Some(form),
         };
         let answer = https::send(request, TIMEOUT).await.map_err(|kind| {
             format!("the provider's token endpoint could not be reached: {kind}")
         })?;
         let json: Value = serde_json::from_str(&answer.body).unwrap_or_default();
         match (answer.status, json["id_token"].as_str()) {
-            (200, Some(token)) => Ok(token.to_owned()),
+            (200, Some(token)) => Ok(Tokens {
+                id_token: token.to_owned(),
+                access_token: json["access_token"].as_str().map(str::to_owned),
+            }),
             (200, None) => Err("the provider's token endpoint answered without an ID token".into()),
             (status, _) => Err(format!(
                 "the provider's token endpoint answered HTTP {status}, error {}",
@@ -175,6 +191,54 @@ impl IdentityProvider for OpenIdProvider {
             )),
         }
     }
+
+    async fn userinfo(&self, access_token: &str) -> Result<Value, String> {
+        match &self.endpoints().await?.userinfo {
+            Some(endpoint) => userinfo(endpoint, access_token).await,
+            None => Err("the provider's discovery document has no userinfo_endpoint".into()),
+        }
+    }
+}
+
+/// The provider's UserInfo answer for `access_token` (OpenID Connect Core §5.3.1).
+async fn userinfo(endpoint: &str, access_token: &str) -> Result<Value, String> {
+    let request = Request {
+        method: Method::GET,
+        url: endpoint,
+        headers: vec![
+            ("accept", "application/json".to_owned()),
+            ("authorization", format!("Bearer {access_token}")),
+        ],
+        body: None,
+    };
+    let answer = https::send(request, TIMEOUT)
+        .await
+        .map_err(|kind| format!("the provider's userinfo endpoint could not be reached: {kind}"))?;
+    match answer.status {
+        200 => serde_json::from_str(&answer.body)
+            .map_err(|_| "the provider's userinfo answer is not JSON".to_owned()),
+        status => Err(format!(
+            "the provider's userinfo endpoint answered HTTP {status}"
+        )),
+    }
+}
+
+/// A confidential client's token request with its secret in the form
+/// (`client_secret_post`, RFC 6749 §2.3.1): preferred where the provider takes it, since
+/// providers differ in decoding the Basic header's form-encoded parts.
+fn with_secret(form: &str, secret: &str) -> String {
+    let mut form = form_urlencoded::Serializer::new(form.to_owned());
+    form.append_pair("client_secret", secret).finish()
+}
+
+/// The token request without its `client_id`, for a client that authenticates with HTTP
+/// Basic: RFC 6749 §4.1.3 asks for it only of a client that does not authenticate, and some
+/// providers (Okta) refuse a request with the client named twice.
+fn without_client_id(form: &str) -> String {
+    let pairs = form_urlencoded::parse(form.as_bytes()).filter(|(name, _)| name != "client_id");
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// HTTP Basic authentication of the client (RFC 6749 §2.3.1: each part form-encoded first).
@@ -206,10 +270,13 @@ async fn discover(issuer: &str) -> Result<Endpoints, String> {
             )),
         }
     };
+    let methods = document["token_endpoint_auth_methods_supported"].as_array();
     Ok(Endpoints {
         authorization: endpoint("authorization_endpoint")?,
         token: endpoint("token_endpoint")?,
         jwks: endpoint("jwks_uri")?,
+        userinfo: endpoint("userinfo_endpoint").ok(),
+        secret_in_form: methods.is_some_and(|m| m.iter().any(|m| m == "client_secret_post")),
     })
 }
 
@@ -261,11 +328,13 @@ mod tests {
                         "authorization_endpoint": format!("{me}/authorize"),
                         "token_endpoint": format!("{me}/token"),
                         "jwks_uri": format!("{me}/jwks"),
+                        "userinfo_endpoint": format!("{me}/userinfo"),
                     }),
                     "/jwks" => serde_json::json!({"keys": []}),
                     "/token" if body.contains("code=good") => {
-                        serde_json::json!({"id_token": "h.c.s"})
+                        serde_json::json!({"id_token": "h.c.s", "access_token": "at"})
                     }
+                    "/userinfo" => serde_json::json!({"sub": "u-1", "email_verified": true}),
                     _ => serde_json::json!({"error": "invalid_grant"}),
                 };
                 let status = if answer["error"].is_null() {
@@ -358,7 +427,13 @@ mod tests {
     async fn the_code_is_exchanged_for_the_id_token() {
         let (base, hits) = provider(None);
         let provider = open_id(&base);
-        assert_eq!(provider.exchange("code=good&x=1").await, Ok("h.c.s".into()));
+        let tokens = Tokens {
+            id_token: "h.c.s".into(),
+            access_token: Some("at".into()),
+        };
+        assert_eq!(provider.exchange("code=good&x=1").await, Ok(tokens));
+        let info = provider.userinfo("at").await.unwrap();
+        assert_eq!(info["email_verified"], true);
         assert_eq!(hits.lock().unwrap()["/token"].1, "code=good&x=1");
         let refused = provider.exchange("code=used").await.unwrap_err();
         assert_eq!(
@@ -366,6 +441,19 @@ mod tests {
             "the provider's token endpoint answered HTTP 400, error invalid_grant"
         );
         assert!(!refused.contains("used"));
+    }
+
+    #[test]
+    fn a_confidential_clients_secret_goes_in_the_form_or_alone_in_basic() {
+        let form = "grant_type=authorization_code&code=c&client_id=hitl+app&code_verifier=v";
+        assert_eq!(
+            with_secret(form, "s~1&x"),
+            format!("{form}&client_secret=s%7E1%26x")
+        );
+        assert_eq!(
+            without_client_id(form),
+            "grant_type=authorization_code&code=c&code_verifier=v"
+        );
     }
 
     #[test]

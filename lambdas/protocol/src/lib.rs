@@ -55,7 +55,7 @@ pub use failure::Failure;
 pub use messenger::Messenger;
 pub use ports::{
     Chat, Clock, IdentityProvider, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler,
-    SlackApp, Teams,
+    SlackApp, Teams, Tokens,
 };
 pub use request::Requester;
 pub use review::Download;

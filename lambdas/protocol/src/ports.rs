@@ -73,9 +73,20 @@ pub trait IdentityProvider {
     /// before: the provider has rotated its keys).
     async fn keys(&self, refresh: bool) -> Result<JwkSet, String>;
 
-    /// Sends the token request `form` to the token endpoint (with the client's secret, for a
-    /// confidential client); the answer's ID token.
-    async fn exchange(&self, form: &str) -> Result<String, String>;
+    /// Sends the token request `form` to the token endpoint (authenticated with the client's
+    /// secret, for a confidential client); the answer's tokens.
+    async fn exchange(&self, form: &str) -> Result<Tokens, String>;
+
+    /// The provider's UserInfo answer for `access_token` (OpenID Connect Core §5.3): the claims
+    /// a thin ID token leaves out.
+    async fn userinfo(&self, access_token: &str) -> Result<Value, String>;
+}
+
+/// The token endpoint's answer: the ID token, and the access token for UserInfo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub id_token: String,
+    pub access_token: Option<String>,
 }
 
 /// The orchestrator that waits for the decision: Step Functions' task token, or a durable

@@ -17,7 +17,7 @@ use hitl_core::{
     },
 };
 
-use crate::ports::IdentityProvider;
+use crate::ports::{IdentityProvider, Tokens};
 
 /// What the review function answers for sign-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,8 +59,12 @@ impl<P: IdentityProvider> SignIn<P> {
             Err(error) => return unreachable(&error),
         };
         let login = Login::new(link, now, random);
-        let location =
-            login.authorization_url(&endpoint, self.provider.client_id(), &self.redirect_uri);
+        let location = login.authorization_url(
+            &endpoint,
+            self.provider.client_id(),
+            &self.redirect_uri,
+            &self.claim,
+        );
         let sealed = seal(&self.key, LOGIN_COOKIE, &login);
         Answer::Redirect {
             location,
@@ -102,11 +106,11 @@ impl<P: IdentityProvider> SignIn<P> {
             );
         }
         let form = login.token_form(&code, self.provider.client_id(), &self.redirect_uri);
-        let id_token = match self.provider.exchange(&form).await {
-            Ok(id_token) => id_token,
+        let tokens = match self.provider.exchange(&form).await {
+            Ok(tokens) => tokens,
             Err(error) => return unreachable(&error),
         };
-        match self.verify(&id_token, &login.nonce, now).await {
+        match self.verify(&tokens, &login.nonce, now).await {
             Ok(session) => Answer::Redirect {
                 location: login.link.clone(),
                 cookies: vec![
@@ -127,14 +131,16 @@ impl<P: IdentityProvider> SignIn<P> {
         }
     }
 
-    /// The session of a verified `id_token`: the provider's keys read again once when the
-    /// token names a key not seen yet (the provider rotated its keys).
+    /// The session of verified `tokens`: the provider's keys read again once when the ID
+    /// token names a key not seen yet (the provider rotated its keys); the claims it lacks
+    /// read from UserInfo with the access token.
     async fn verify(
         &self,
-        id_token: &str,
+        tokens: &Tokens,
         nonce: &str,
         now: u64,
     ) -> Result<Session, Result<Refusal, String>> {
+        let id_token = &tokens.id_token;
         let expected = Expected {
             issuer: self.provider.issuer(),
             client_id: self.provider.client_id(),
@@ -143,12 +149,20 @@ impl<P: IdentityProvider> SignIn<P> {
             now,
         };
         let keys = self.provider.keys(false).await.map_err(Err)?;
-        let identity = match token::verify(id_token, &keys, &expected) {
+        let (keys, identity) = match token::verify(id_token, &keys, &expected) {
             Err(Refusal::UnknownKey) => {
                 let keys = self.provider.keys(true).await.map_err(Err)?;
-                token::verify(id_token, &keys, &expected)
+                let identity = token::verify(id_token, &keys, &expected);
+                (keys, identity)
             }
-            checked => checked,
+            checked => (keys, checked),
+        };
+        let identity = match (identity, &tokens.access_token) {
+            (Err(Refusal::MissingClaim(_)), Some(access_token)) => {
+                let info = self.provider.userinfo(access_token).await.map_err(Err)?;
+                token::verify_with(id_token, &keys, &expected, Some(&info))
+            }
+            (checked, _) => checked,
         };
         identity.map(|i| Session::new(i, now)).map_err(Ok)
     }

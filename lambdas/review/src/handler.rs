@@ -10,7 +10,7 @@ use hitl_core::{
     sign_in::login::Session,
 };
 use hitl_protocol::{Clock, Download, Reviewer, sign_in::Answer};
-use lambda_http::{Body, Error, Request, Response, http::Method};
+use lambda_http::{Body, Error, IntoResponse, Request, Response, http::Method};
 
 use crate::{clock::SystemClock, downloads::Downloads, resume::Orchestrator, sign_in::Gate};
 
@@ -55,10 +55,22 @@ impl From<Answer> for Reply {
     }
 }
 
-pub async fn handle(context: &Context, request: Request) -> Result<Response<Body>, Error> {
+/// The function's answer as built: its body is already text (or empty), so it goes to the
+/// integration as it is. `lambda_http`'s own conversion of a `Response` would decode the body
+/// again by its `charset`, through a decoder of every character set (155 kB of tables in the
+/// package) for pages that are UTF-8 by construction.
+pub struct Built(Response<Body>);
+
+impl IntoResponse for Built {
+    fn into_response(self) -> std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
+}
+
+pub async fn handle(context: &Context, request: Request) -> Result<Built, Error> {
     let route = route(request.uri().path());
     if route == Some(Route::Slack) {
-        return slack(context, &request).await;
+        return slack(context, &request).await.map(Built);
     }
     let head = request.method() == Method::HEAD;
     let reply = match route {
@@ -78,7 +90,7 @@ pub async fn handle(context: &Context, request: Request) -> Result<Response<Body
     } else {
         Body::Text(reply.html)
     };
-    Ok(response.body(body)?)
+    Ok(Built(response.body(body)?))
 }
 
 /// What a path asks for, whatever prefix (stage, function URL) comes before it.

@@ -45,13 +45,20 @@ impl Login {
         }
     }
 
-    /// The provider's authorization URL for this sign-in.
-    pub fn authorization_url(&self, endpoint: &str, client_id: &str, redirect_uri: &str) -> String {
+    /// The provider's authorization URL for this sign-in, asking for the scopes that give
+    /// `claim` ([`scope`]).
+    pub fn authorization_url(
+        &self,
+        endpoint: &str,
+        client_id: &str,
+        redirect_uri: &str,
+        claim: &str,
+    ) -> String {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("response_type", "code")
             .append_pair("client_id", client_id)
             .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", "openid email")
+            .append_pair("scope", scope(claim))
             .append_pair("state", &self.state)
             .append_pair("nonce", &self.nonce)
             .append_pair("code_challenge", &challenge(&self.verifier))
@@ -61,8 +68,8 @@ impl Login {
         format!("{endpoint}{separator}{query}")
     }
 
-    /// The token request's form (RFC 6749 §4.1.3 with RFC 7636's verifier); the client's
-    /// secret, for a confidential client, goes in HTTP Basic authentication beside it.
+    /// The token request's form (RFC 6749 §4.1.3 with RFC 7636's verifier), as a public client
+    /// sends it; a confidential client's adapter authenticates it (§2.3.1).
     pub fn token_form(&self, code: &str, client_id: &str, redirect_uri: &str) -> String {
         form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "authorization_code")
@@ -71,6 +78,17 @@ impl Login {
             .append_pair("client_id", client_id)
             .append_pair("code_verifier", &self.verifier)
             .finish()
+    }
+}
+
+/// The scopes asked for: `openid email` gives `email` and `email_verified`; any other claim
+/// (`preferred_username`, `upn`, `name`) needs `profile` too (Entra ID sends
+/// `preferred_username` only with it). Asking no more than the claim needs keeps an app client
+/// that allows `openid email` alone (a Cognito default) working.
+pub fn scope(claim: &str) -> &'static str {
+    match claim {
+        "email" => "openid email",
+        _ => "openid email profile",
     }
 }
 
@@ -159,6 +177,7 @@ mod tests {
             "https://login.example.com/authorize",
             "hitl reviews",
             "https://api.example.com/v1/sign-in",
+            "email",
         );
         let (base, query) = url.split_once('?').unwrap();
         assert_eq!(base, "https://login.example.com/authorize");
@@ -182,8 +201,12 @@ mod tests {
         assert_eq!(get("code_challenge_method"), Some("S256"));
         // The verifier itself never leaves for the provider's front channel.
         assert!(!url.contains(&login.verifier));
-        let with_query = login.authorization_url("https://idp/authorize?tenant=x", "c", "r");
+        let with_query =
+            login.authorization_url("https://idp/authorize?tenant=x", "c", "r", "email");
         assert!(with_query.starts_with("https://idp/authorize?tenant=x&response_type=code"));
+        // A claim other than email comes with the profile scope.
+        let entra = login.authorization_url("https://idp/a", "c", "r", "preferred_username");
+        assert!(entra.contains("scope=openid+email+profile"), "{entra}");
     }
 
     #[test]

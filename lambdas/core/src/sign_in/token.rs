@@ -88,8 +88,22 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Checks `token` against the provider's `keys` and what is `expected`.
+/// Checks `token` against the provider's `keys` and what is `expected`. A token whose claims
+/// lack the configured claim or `email_verified` (a provider that puts them at its UserInfo
+/// endpoint alone) is refused with [`Refusal::MissingClaim`]: see [`verify_with`].
 pub fn verify(token: &str, keys: &JwkSet, expected: &Expected) -> Result<Identity, Refusal> {
+    verify_with(token, keys, expected, None)
+}
+
+/// [`verify`], the claims the ID token lacks (the configured one, `email`, `email_verified`)
+/// taken from the provider's UserInfo answer `userinfo`, which is used only if its `sub` is
+/// the token's (OpenID Connect Core §5.3.2).
+pub fn verify_with(
+    token: &str,
+    keys: &JwkSet,
+    expected: &Expected,
+    userinfo: Option<&Value>,
+) -> Result<Identity, Refusal> {
     super::ring_jwt::install();
     let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
         jsonwebtoken::errors::ErrorKind::Json(_) if alg_of(token).is_some() => {
@@ -114,7 +128,21 @@ pub fn verify(token: &str, keys: &JwkSet, expected: &Expected) -> Result<Identit
             _ => Refusal::Malformed,
         })?
         .claims;
-    check_claims(&claims, expected)
+    check_claims(&completed(claims, userinfo, expected.claim), expected)
+}
+
+/// `claims` with what they lack of the claims that name the reviewer, from `userinfo` when it
+/// is the same subject's.
+fn completed(mut claims: Value, userinfo: Option<&Value>, claim: &str) -> Value {
+    let Some(info) = userinfo.filter(|i| i["sub"].is_string() && i["sub"] == claims["sub"]) else {
+        return claims;
+    };
+    for name in [claim, "email", "email_verified"] {
+        if claims.get(name).is_none_or(Value::is_null) && info.get(name).is_some() {
+            claims[name] = info[name].clone();
+        }
+    }
+    claims
 }
 
 /// The `alg` of a token whose header is not one jsonwebtoken reads (`none`, say).
@@ -204,6 +232,9 @@ fn check_claims(claims: &Value, expected: &Expected) -> Result<Identity, Refusal
             .map(str::to_owned)
             .ok_or_else(|| Refusal::MissingClaim(name.to_owned()))
     };
+    if expected.claim == "email" && claims["email_verified"].is_null() {
+        return Err(Refusal::MissingClaim("email_verified".into()));
+    }
     if expected.claim == "email" && !is_true(&claims["email_verified"]) {
         return Err(Refusal::EmailNotVerified);
     }

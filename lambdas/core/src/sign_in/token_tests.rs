@@ -9,7 +9,7 @@ use ring::{
 };
 use serde_json::{Value, json};
 
-use super::token::{Expected, Identity, LEEWAY, Refusal, verify};
+use super::token::{Expected, Identity, LEEWAY, Refusal, verify, verify_with};
 
 const ISSUER: &str = "https://login.example.com/";
 const CLIENT: &str = "hitl-reviews";
@@ -158,7 +158,7 @@ fn an_unverified_email_proves_nothing() {
     );
     assert_eq!(
         check(|c| c["email_verified"] = json!(null)),
-        Err(Refusal::EmailNotVerified)
+        Err(Refusal::MissingClaim("email_verified".into()))
     );
     assert!(check(|c| c["email_verified"] = json!("true")).is_ok());
     // Matched by another claim, the token stands; its unverified email is left out.
@@ -263,4 +263,32 @@ fn the_key_must_be_the_tokens_and_for_signing() {
     }
     let with_alg = rsa_jwk(&key, "k1", json!({"use": "sig", "alg": "RS256"}));
     assert!(verify(&token, &keys(vec![with_alg]), &expected()).is_ok());
+}
+
+/// A thin ID token (no `email_verified`, say: Okta's org server puts it at UserInfo alone) is
+/// completed from the UserInfo answer of the same subject, and of no other; UserInfo never
+/// overrides what the token says.
+#[test]
+fn what_the_token_lacks_comes_from_userinfo_of_the_same_subject() {
+    let key = rsa();
+    let set = keys(vec![rsa_jwk(&key, "k1", json!({}))]);
+    let mut thin = claims();
+    thin.as_object_mut().unwrap().remove("email_verified");
+    let token = rs256(&key, "k1", &thin);
+    let info = json!({"sub": "248289761001", "email": "ana@example.com", "email_verified": true});
+    let identity = verify_with(&token, &set, &expected(), Some(&info)).expect("completed");
+    assert_eq!(identity.email.as_deref(), Some("ana@example.com"));
+    let someone_else = json!({"sub": "other", "email_verified": true});
+    assert_eq!(
+        verify_with(&token, &set, &expected(), Some(&someone_else)),
+        Err(Refusal::MissingClaim("email_verified".into()))
+    );
+    let mut unverified = claims();
+    unverified["email_verified"] = json!(false);
+    let token = rs256(&key, "k1", &unverified);
+    assert_eq!(
+        verify_with(&token, &set, &expected(), Some(&info)),
+        Err(Refusal::EmailNotVerified),
+        "the token's own false stands"
+    );
 }

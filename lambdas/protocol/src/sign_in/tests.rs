@@ -15,7 +15,10 @@ use ring::{
 use serde_json::{Value, json};
 
 use super::{Answer, SignIn};
-use crate::{ports::IdentityProvider, testing::poll_once};
+use crate::{
+    ports::{IdentityProvider, Tokens},
+    testing::poll_once,
+};
 
 /// The output of `future`, which never waits (the provider here answers at once).
 fn ready<F: std::future::Future>(future: F) -> F::Output {
@@ -40,6 +43,8 @@ struct Provider {
     /// The keys first read are an old set (the provider rotated since).
     rotated: bool,
     reads: Mutex<Vec<bool>>,
+    /// What its UserInfo endpoint answers.
+    userinfo: Mutex<Value>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -60,6 +65,7 @@ impl Provider {
             exchanged: Mutex::default(),
             rotated,
             reads: Mutex::default(),
+            userinfo: Mutex::new(json!({})),
         }
     }
 
@@ -113,9 +119,17 @@ impl IdentityProvider for &Provider {
         Ok(serde_json::from_value(json!({ "keys": [self.jwk(kid)] })).unwrap())
     }
 
-    async fn exchange(&self, form: &str) -> Result<String, String> {
+    async fn exchange(&self, form: &str) -> Result<Tokens, String> {
         self.exchanged.lock().unwrap().push(form.to_owned());
-        Ok(self.token())
+        Ok(Tokens {
+            id_token: self.token(),
+            access_token: Some("at-1".into()),
+        })
+    }
+
+    async fn userinfo(&self, access_token: &str) -> Result<Value, String> {
+        assert_eq!(access_token, "at-1");
+        Ok(self.userinfo.lock().unwrap().clone())
     }
 }
 
@@ -279,5 +293,26 @@ fn keys_rotated_since_they_were_read_are_read_again() {
         let answer = sign_in.callback(&query, &cookie, NOW).await;
         assert!(matches!(answer, Answer::Redirect { .. }), "{answer:?}");
         assert_eq!(*provider.reads.lock().unwrap(), [false, true]);
+    });
+}
+
+/// A thin ID token (no `email_verified`: Okta's org server keeps it for UserInfo) signs in
+/// with what UserInfo says of the same subject, and not with what it says of another.
+#[test]
+fn what_a_thin_token_lacks_is_read_from_userinfo_of_the_same_subject() {
+    ready(async {
+        for (sub, signed_in) in [("u-1", true), ("someone-else", false)] {
+            let provider = Provider::new(false);
+            *provider.claims.lock().unwrap() = json!({"email_verified": null});
+            *provider.userinfo.lock().unwrap() = json!({"sub": sub, "email_verified": true});
+            let sign_in = sign_in(&provider);
+            let (cookie, query) = started(&sign_in).await;
+            let answer = sign_in.callback(&query, &cookie, NOW).await;
+            assert_eq!(
+                matches!(answer, Answer::Redirect { .. }),
+                signed_in,
+                "{sub}: {answer:?}"
+            );
+        }
     });
 }

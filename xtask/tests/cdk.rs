@@ -345,8 +345,9 @@ fn every_feature_of_the_templates_synthesizes_as_rendered() {
         "staging",
         "typescript",
     );
-    // The approval policies: the remind function's asset, its schedule group and roles; and the
-    // Slack app's route, permission and output.
+    // The approval policies: the remind function's asset, its schedule group and roles; the
+    // Slack app's route, permission and output; sign-in's callback route, permission and
+    // output, and Teams' parameter.
     assert_verified(
         &kit_root(),
         Some("xtask/tests/lint/three-reviewers.yaml"),

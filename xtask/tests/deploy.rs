@@ -233,6 +233,20 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
     assert!(deployed.contains("reviewer-60@example.com"));
 }
 
+/// The review function's role's inline policy, as IAM holds it now.
+fn review_policy(runtime: &tokio::runtime::Runtime, iam: &aws_sdk_iam::Client) -> String {
+    let role = role_names(runtime, iam)
+        .into_iter()
+        .find(|r| r.contains("ReviewFunctionRole"))
+        .expect("the review function's role");
+    let request = iam.get_role_policy().role_name(role).policy_name("review");
+    let policy = runtime.block_on(request.send()).unwrap().policy_document;
+    // IAM answers the document URL-encoded (RFC 3986).
+    percent_encoding::percent_decode_str(&policy)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 fn role_names(runtime: &tokio::runtime::Runtime, iam: &aws_sdk_iam::Client) -> Vec<String> {
     runtime
         .block_on(iam.list_roles().send())
@@ -415,22 +429,7 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
     let variables = config_now.environment.unwrap().variables.unwrap();
     assert_eq!(variables["APPROVAL_TIMEOUT_SECONDS"], "7200");
     // A role's inline policy follows the template, as CloudFormation updates it in place.
-    let iam = aws_sdk_iam::Client::new(&sdk);
-    let review_role = role_names(&runtime, &iam)
-        .into_iter()
-        .find(|r| r.contains("ReviewFunctionRole"))
-        .expect("the review function's role");
-    let policy = runtime
-        .block_on(
-            iam.get_role_policy()
-                .role_name(&review_role)
-                .policy_name("review")
-                .send(),
-        )
-        .unwrap()
-        .policy_document;
-    // IAM answers the document URL-encoded (RFC 3986).
-    let policy = percent_encoding::percent_decode_str(&policy).decode_utf8_lossy();
+    let policy = review_policy(&runtime, &aws_sdk_iam::Client::new(&sdk));
     assert!(
         policy.contains("arn:aws:s3:::kit-data/*"),
         "the review role's policy was not updated: {policy}"

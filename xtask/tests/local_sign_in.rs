@@ -215,14 +215,22 @@ fn stack() -> &'static support::Env {
 
 type Posts = Arc<Mutex<Vec<String>>>;
 
+static TEAMS: OnceLock<(String, Posts)> = OnceLock::new();
+
 /// The fake Teams webhook, its URL put in the stack's parameter before any approval is asked.
 fn teams(env: &support::Env) -> &'static Posts {
-    static TEAMS: OnceLock<Posts> = OnceLock::new();
-    TEAMS.get_or_init(|| {
-        let (url, posts) = support::fake_webhook_on("0");
-        env.put_secret("/e2e/teams-webhook", &url);
-        posts
-    })
+    &TEAMS
+        .get_or_init(|| {
+            let (url, posts) = support::fake_webhook_on("0");
+            env.put_secret("/e2e/teams-webhook", &url);
+            (url, posts)
+        })
+        .1
+}
+
+/// The fake Teams webhook's URL (a secret).
+fn teams_url() -> String {
+    TEAMS.get().expect("the stack's Teams webhook").0.clone()
 }
 
 /// The Teams card about `title`, once posted.
@@ -247,6 +255,8 @@ fn teams_card(env: &support::Env, title: &str) -> Value {
 struct Browser {
     cookies: BTreeMap<String, String>,
     seen: Vec<String>,
+    /// Every cookie value, code and state it held: none may reach a log.
+    secrets: Vec<String>,
 }
 
 /// An answer: status, `Location`, body.
@@ -280,6 +290,7 @@ impl Browser {
                 true => self.cookies.remove(name),
                 false => self.cookies.insert(name.to_owned(), value.to_owned()),
             };
+            self.secrets.push(value.to_owned());
             self.seen.push(set);
         }
         let location = answer.headers().get("location");
@@ -305,7 +316,27 @@ impl Browser {
         assert!(authorize.starts_with(&provider.authorize), "{authorize}");
         let (status, callback, body) = self.post(&authorize, &format!("sub={sub}"));
         assert_eq!(status, 302, "the provider signed {sub} in: {body}");
-        self.get(&callback.unwrap())
+        let callback = callback.unwrap();
+        let query = callback.split_once('?').map_or("", |(_, q)| q);
+        let values = form_urlencoded::parse(query.as_bytes()).map(|(_, v)| v.into_owned());
+        self.secrets.extend(values);
+        self.get(&callback)
+    }
+
+    /// None of the secrets it held is in the local environment's logs (the functions', the
+    /// router's, its IAM decisions).
+    fn assert_never_logged(&self, env: &support::Env) {
+        for log in ["lambda.log", "router.log", "iam.jsonl"] {
+            let Some(text) = env.local_log(log) else {
+                return;
+            };
+            for secret in self.secrets.iter().filter(|s| s.len() >= 16) {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a cookie, code or state in {log}"
+                );
+            }
+        }
     }
 
     fn has_session(&self) -> bool {
@@ -383,6 +414,9 @@ fn a_link_opens_and_decides_for_its_reviewer_signed_in_alone() {
     });
     assert_eq!(output["approval"]["verified"], verified, "{output}");
     assert_eq!(output["approval"]["reviewer"], "ana@example.com");
+    for browser in [&stranger, &ben, &ana] {
+        browser.assert_never_logged(env);
+    }
 }
 
 #[test]
@@ -518,9 +552,11 @@ fn a_channel_link_opens_for_each_reviewer_signed_in_and_for_nobody_else() {
     let _one_at_a_time = PROVIDER.lock().unwrap_or_else(|e| e.into_inner());
     let mut ana = Browser::default();
     assert_eq!(ana.sign_in(&provider, slack_link, "ana-sub").0, 302);
-    let (status, _, body) = ana.get(slack_link);
-    assert_eq!(status, 200);
-    assert!(body.contains(&run.title));
+    for link in [slack_link, teams_link.as_str()] {
+        let (status, _, body) = ana.get(link);
+        assert_eq!(status, 200);
+        assert!(body.contains(&run.title));
+    }
     let mut carl = Browser::default();
     assert_eq!(carl.sign_in(&provider, &teams_link, "carl-sub").0, 302);
     let (status, _, body) = carl.get(&teams_link);
@@ -543,4 +579,10 @@ fn a_channel_link_opens_for_each_reviewer_signed_in_and_for_nobody_else() {
         output["approval"]["verified"]["subject"], "ben-sub",
         "{output}"
     );
+    if let Some(log) = env.local_log("lambda.log") {
+        assert!(
+            !log.contains(&teams_url()),
+            "the Teams webhook's URL in a log"
+        );
+    }
 }

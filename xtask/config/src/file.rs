@@ -75,6 +75,10 @@ pub struct Settings {
     /// workflow "when a Teams webhook request is received" that posts the card in a channel).
     /// Office 365 connectors are retired.
     pub teams_webhook_parameter: Option<ParameterName>,
+    /// The ARN of the customer managed KMS key that encrypts that parameter, if it is not the
+    /// AWS managed key aws/ssm: the functions that post may then decrypt with it, through SSM
+    /// only.
+    pub teams_webhook_kms_key: Option<KmsKeyArn>,
     /// The Slack app: requests posted with Approve and Reject buttons, decided in Slack by the
     /// reviewer who clicks (matched by his Slack profile's email). It replaces
     /// `slack_webhook_parameter` where both are set.
@@ -141,6 +145,10 @@ pub struct SignInSettings {
     pub client_secret_parameter: Option<ParameterName>,
     /// The ID token claim matched against the reviewers' addresses (default email).
     pub claim: Option<ClaimName>,
+    /// The ARN of the customer managed KMS key that encrypts the client secret's parameter, if
+    /// it is not the AWS managed key aws/ssm: the review function may then decrypt with it,
+    /// through SSM only.
+    pub kms_key: Option<KmsKeyArn>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
@@ -186,7 +194,7 @@ layer_structs! {
     ApiSettings { throttle_rate, throttle_burst }
     TableSettings { deletion_policy }
     SlackSettings { channel, bot_token_parameter, signing_secret_parameter, api_url, kms_key }
-    SignInSettings { issuer, client_id, client_secret_parameter, claim }
+    SignInSettings { issuer, client_id, client_secret_parameter, claim, kms_key }
 }
 
 impl Layer for Settings {
@@ -223,6 +231,7 @@ impl Layer for Settings {
             teams_webhook_parameter: self
                 .teams_webhook_parameter
                 .layer(top.teams_webhook_parameter),
+            teams_webhook_kms_key: self.teams_webhook_kms_key.layer(top.teams_webhook_kms_key),
             slack: nested(self.slack, top.slack),
             lambda: nested(self.lambda, top.lambda),
             log_retention_days: self.log_retention_days.layer(top.log_retention_days),

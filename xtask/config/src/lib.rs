@@ -57,6 +57,7 @@ pub struct Effective {
     pub slack_webhook_parameter: Option<ParameterName>,
     pub slack_webhook_kms_key: Option<KmsKeyArn>,
     pub teams_webhook_parameter: Option<ParameterName>,
+    pub teams_webhook_kms_key: Option<KmsKeyArn>,
     /// The Slack app, when the environment has one.
     pub slack_app: Option<SlackApp>,
     pub lambda: EffectiveLambda,
@@ -87,6 +88,8 @@ pub struct SignIn {
     pub client_id: ClientId,
     pub client_secret_parameter: Option<ParameterName>,
     pub claim: ClaimName,
+    /// The client secret parameter's customer managed key, when it is not aws/ssm.
+    pub kms_key: Option<KmsKeyArn>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -262,7 +265,7 @@ impl Config {
             None => None,
             Some(dir) => Some(self.templates_dir(env_name, dir, templates_from_env)?),
         };
-
+        self.keys_have_parameters(env_name, &merged)?;
         let slack_app = self.slack_app(env_name, &merged)?;
         let endpoint = merged.endpoint.unwrap_or(Endpoint::Aws);
         let sign_in = self.sign_in(env_name, &merged, endpoint)?;
@@ -309,6 +312,7 @@ impl Config {
                 .filter(|_| slack_app.is_none()),
             slack_webhook_kms_key: merged.slack_webhook_kms_key.filter(|_| slack_app.is_none()),
             teams_webhook_parameter: merged.teams_webhook_parameter,
+            teams_webhook_kms_key: merged.teams_webhook_kms_key,
             slack_app,
             lambda: EffectiveLambda {
                 architecture: lambda.architecture.unwrap_or(Architecture::Arm64),
@@ -443,14 +447,6 @@ impl Config {
         env_name: &EnvName,
         merged: &Settings,
     ) -> Result<Option<SlackApp>, Diagnostic> {
-        if merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none() {
-            return Err(self.error_at(
-                &self.setting_path(env_name, "slack_webhook_kms_key"),
-                "a key for the Slack webhook's parameter, but no slack_webhook_parameter: set \
-                 the parameter's name too, or remove the key"
-                    .to_owned(),
-            ));
-        }
         let Some(slack) = merged.slack.clone() else {
             return Ok(None);
         };
@@ -475,6 +471,43 @@ impl Config {
             },
             kms_key: slack.kms_key,
         }))
+    }
+
+    /// A parameter's KMS key needs its parameter: Slack's webhook, Teams', sign-in's client
+    /// secret.
+    fn keys_have_parameters(
+        &self,
+        env_name: &EnvName,
+        merged: &Settings,
+    ) -> Result<(), Diagnostic> {
+        let sign_in = merged.sign_in.as_ref();
+        let orphans = [
+            (
+                merged.slack_webhook_kms_key.is_some() && merged.slack_webhook_parameter.is_none(),
+                vec!["slack_webhook_kms_key"],
+                "slack_webhook_parameter",
+            ),
+            (
+                merged.teams_webhook_kms_key.is_some() && merged.teams_webhook_parameter.is_none(),
+                vec!["teams_webhook_kms_key"],
+                "teams_webhook_parameter",
+            ),
+            (
+                sign_in.is_some_and(|s| s.kms_key.is_some() && s.client_secret_parameter.is_none()),
+                vec!["sign_in", "kms_key"],
+                "sign_in.client_secret_parameter",
+            ),
+        ];
+        match orphans.into_iter().find(|(orphan, _, _)| *orphan) {
+            Some((_, key, parameter)) => Err(self.error_at(
+                &self.nested_setting_path(env_name, &key),
+                format!(
+                    "a KMS key for a parameter, but no {parameter}: set the parameter's name too, \
+                     or remove the key"
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Sign-in, its two required keys present and `claim` defaulted; an `http://` issuer only
@@ -508,6 +541,7 @@ impl Config {
             client_id: sign_in.client_id.ok_or_else(|| missing("client_id"))?,
             client_secret_parameter: sign_in.client_secret_parameter,
             claim: sign_in.claim.unwrap_or_else(ClaimName::email),
+            kms_key: sign_in.kms_key,
         }))
     }
 

@@ -452,3 +452,46 @@ fn a_teams_webhook_is_named_by_its_parameter() {
         pasted.message
     );
 }
+
+/// A parameter's customer managed key needs its parameter: Teams', and sign-in's client
+/// secret's (Slack's webhook: `cli.rs`); with it, the key reaches the effective settings.
+#[test]
+fn a_parameters_kms_key_needs_the_parameter() {
+    const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let sign_in = "  sign_in:\n    issuer: https://idp.example/\n    client_id: hitl\n";
+    for (settings, field) in [
+        (
+            format!("  teams_webhook_kms_key: {KEY}\n"),
+            "defaults.teams_webhook_kms_key",
+        ),
+        (
+            format!("{sign_in}    kms_key: {KEY}\n"),
+            "defaults.sign_in.kms_key",
+        ),
+    ] {
+        let text = format!("project: shop\ndefaults:\n{settings}environments:\n  dev:\n");
+        let error = parse(&text)
+            .unwrap()
+            .resolve("dev", &Overrides::default())
+            .expect_err("a key without its parameter");
+        assert_eq!(error.field.as_deref(), Some(field), "{error}");
+        assert!(error.message.contains("no "), "{error}");
+    }
+    let text = format!(
+        "project: shop\ndefaults:\n  teams_webhook_parameter: /t\n  teams_webhook_kms_key: {KEY}\n\
+         {sign_in}    client_secret_parameter: /s\n    kms_key: {KEY}\nenvironments:\n  dev:\n"
+    );
+    let effective = parse(&text)
+        .unwrap()
+        .resolve("dev", &Overrides::default())
+        .unwrap();
+    assert_eq!(
+        effective
+            .teams_webhook_kms_key
+            .map(|k| k.to_string())
+            .as_deref(),
+        Some(KEY)
+    );
+    let sign_in = effective.sign_in.expect("sign-in");
+    assert_eq!(sign_in.kms_key.map(|k| k.to_string()).as_deref(), Some(KEY));
+}

@@ -47,6 +47,8 @@ pub struct StackContext<'a> {
     /// The Teams webhook's parameter, and its path as it follows `parameter/` in an ARN.
     pub teams_webhook_parameter: Option<&'a str>,
     pub teams_parameter_path: Option<&'a str>,
+    /// The customer managed key of that parameter, when it is not aws/ssm.
+    pub teams_webhook_kms_key: Option<&'a str>,
     pub lambda: Lambda,
     pub log_retention_days: u32,
     pub api: Api,
@@ -136,6 +138,8 @@ pub struct SignIn<'a> {
     pub client_secret_parameter: Option<&'a str>,
     pub client_secret_path: Option<&'a str>,
     pub claim: &'a str,
+    /// The client secret parameter's customer managed key, when it is not aws/ssm.
+    pub kms_key: Option<&'a str>,
 }
 
 impl<'a> SignIn<'a> {
@@ -147,6 +151,7 @@ impl<'a> SignIn<'a> {
             client_secret_parameter: secret,
             client_secret_path: secret.map(|p| p.trim_start_matches('/')),
             claim: sign_in.claim.as_str(),
+            kms_key: sign_in.kms_key.as_ref().map(|k| k.as_str()),
         }
     }
 }
@@ -284,6 +289,7 @@ impl<'a> StackContext<'a> {
             slack_app: config.slack_app.as_ref().map(SlackApp::new),
             sign_in: config.sign_in.as_ref().map(SignIn::new),
             teams_webhook_parameter: config.teams_webhook_parameter.as_ref().map(|p| p.as_str()),
+            teams_webhook_kms_key: config.teams_webhook_kms_key.as_ref().map(|k| k.as_str()),
             teams_parameter_path: config
                 .teams_webhook_parameter
                 .as_ref()

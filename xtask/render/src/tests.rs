@@ -892,4 +892,25 @@ fn the_posting_functions_know_of_sign_in_and_read_the_teams_parameter_alone() {
     }
     let durable = render_env(&fixture(), "policies-durable");
     assert!(durable.contains("SIGN_IN: \"true\"") && !durable.contains("TEAMS_"));
+    // Their parameters under a customer managed key: the role that reads each may decrypt with
+    // it, through SSM only; none without (`policies-durable`).
+    for (text, role, sid, count) in [
+        (&text, "RequestFunctionRole", "TeamsWebhookKey", 1),
+        (&text, "ReviewFunctionRole", "SignInClientSecretKey", 1),
+        (&durable, "WorkflowFunctionRole", "TeamsWebhookKey", 0),
+        (&durable, "ReviewFunctionRole", "SignInClientSecretKey", 0),
+    ] {
+        let of_text = self::resources(text);
+        let mut found = Vec::new();
+        collect_statements(&of_text[role], &mut found);
+        let keys: Vec<_> = found
+            .iter()
+            .filter(|s| s["Sid"].as_str() == Some(sid))
+            .collect();
+        assert_eq!(keys.len(), count, "{role} {sid}");
+        for key in keys {
+            let via = format!("{:?}", key["Condition"]["StringEquals"]["kms:ViaService"]);
+            assert!(via.contains("ssm."), "{via}");
+        }
+    }
 }

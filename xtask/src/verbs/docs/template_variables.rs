@@ -25,10 +25,12 @@ environments:
     slack_webhook_parameter: /hitl/slack-webhook
     slack_webhook_kms_key: arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab
     teams_webhook_parameter: /hitl/teams-webhook
+    teams_webhook_kms_key: arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab
     sign_in:
       issuer: https://login.example.com/
       client_id: hitl-reviews
       client_secret_parameter: /hitl/oidc-secret
+      kms_key: arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab
     tags: {team: finance}
     orchestrator: durable-function
 ";
@@ -139,6 +141,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         "sign_in.claim",
         "The ID token's claim matched against the reviewers (`email` by default).",
+    ),
+    (
+        "sign_in.kms_key",
+        "The client secret parameter's customer managed KMS key; `null` when it is `aws/ssm`.",
+    ),
+    (
+        "teams_webhook_kms_key",
+        "The Teams parameter's customer managed KMS key; `null` when it is `aws/ssm`.",
     ),
     (
         "teams_webhook_parameter",

@@ -9,7 +9,7 @@ use super::values::{
     ApprovalTimeout, Architecture, BucketName, ClaimName, ClientId, DeletionPolicy, Email,
     Endpoint, EnvName, FunctionTimeout, IssuerUrl, KmsKeyArn, LogRetentionDays, MemoryMb,
     Orchestrator, ParameterName, PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl,
-    SlackChannelId, TagKey, TagValue, ThrottleBurst, ThrottleRate,
+    SlackChannelId, TagKey, TagValue, ThrottleBurst, ThrottleRate, TopicArn,
 };
 
 /// The hitl configuration: a project, settings shared by every environment, and per-environment
@@ -83,6 +83,12 @@ pub struct Settings {
     /// reviewer who clicks (matched by his Slack profile's email). It replaces
     /// `slack_webhook_parameter` where both are set.
     pub slack: Option<SlackSettings>,
+    /// Who the stack's alarms notify: email addresses, each subscribed to the stack's alarm
+    /// topic (a confirmation email first). An environment's list replaces the defaults' list.
+    pub alarm_emails: Option<Vec<Email>>,
+    /// An existing SNS topic the alarms notify too (one without KMS encryption, or under a
+    /// customer managed key whose policy lets CloudWatch use it).
+    pub alarm_topic_arn: Option<TopicArn>,
     /// The Lambda functions.
     pub lambda: Option<LambdaSettings>,
     /// Retention of every log group, in days (default 30).
@@ -233,6 +239,8 @@ impl Layer for Settings {
                 .layer(top.teams_webhook_parameter),
             teams_webhook_kms_key: self.teams_webhook_kms_key.layer(top.teams_webhook_kms_key),
             slack: nested(self.slack, top.slack),
+            alarm_emails: self.alarm_emails.layer(top.alarm_emails),
+            alarm_topic_arn: self.alarm_topic_arn.layer(top.alarm_topic_arn),
             lambda: nested(self.lambda, top.lambda),
             log_retention_days: self.log_retention_days.layer(top.log_retention_days),
             api: nested(self.api, top.api),

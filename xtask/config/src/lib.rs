@@ -22,7 +22,7 @@ use values::{
     ApprovalTimeout, Architecture, BucketName, ClaimName, ClientId, DeletionPolicy, Email,
     Endpoint, EnvName, FunctionTimeout, IssuerUrl, KmsKeyArn, LogRetentionDays, MemoryMb,
     Orchestrator, ParameterName, PolicyDelay, ProjectName, Quorum, Region, Retention, SlackApiUrl,
-    SlackChannelId, TagKey, TagValue, ThrottleBurst, ThrottleRate,
+    SlackChannelId, TagKey, TagValue, ThrottleBurst, ThrottleRate, TopicArn,
 };
 
 /// Values the command line sets, which win over the file.
@@ -60,6 +60,10 @@ pub struct Effective {
     pub teams_webhook_kms_key: Option<KmsKeyArn>,
     /// The Slack app, when the environment has one.
     pub slack_app: Option<SlackApp>,
+    /// Who the alarms notify: addresses subscribed to the stack's alarm topic, and an existing
+    /// topic.
+    pub alarm_emails: Vec<Email>,
+    pub alarm_topic_arn: Option<TopicArn>,
     pub lambda: EffectiveLambda,
     pub log_retention_days: LogRetentionDays,
     pub api: EffectiveApi,
@@ -284,9 +288,7 @@ impl Config {
             .unwrap_or(ApprovalTimeout::from_secs(24 * 3600));
         self.check_nudges(env_name, &merged, approval_timeout)?;
         let escalation = self.escalation(env_name, &merged)?;
-        let mut attachment_buckets = merged.attachment_buckets.unwrap_or_default();
-        attachment_buckets.sort();
-        attachment_buckets.dedup();
+        let attachment_buckets = sorted(merged.attachment_buckets.unwrap_or_default());
 
         let lambda = merged.lambda.unwrap_or_default();
         let api = merged.api.unwrap_or_default();
@@ -314,6 +316,8 @@ impl Config {
             teams_webhook_parameter: merged.teams_webhook_parameter,
             teams_webhook_kms_key: merged.teams_webhook_kms_key,
             slack_app,
+            alarm_emails: sorted(merged.alarm_emails.unwrap_or_default()),
+            alarm_topic_arn: merged.alarm_topic_arn,
             lambda: EffectiveLambda {
                 architecture: lambda.architecture.unwrap_or(Architecture::Arm64),
                 memory_mb: lambda.memory_mb.unwrap_or(MemoryMb::new(256)),
@@ -677,3 +681,10 @@ pub fn json_schema() -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// `items` sorted, each once.
+fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+    items.sort();
+    items.dedup();
+    items
+}

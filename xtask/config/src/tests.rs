@@ -495,3 +495,33 @@ fn a_parameters_kms_key_needs_the_parameter() {
     let sign_in = effective.sign_in.expect("sign-in");
     assert_eq!(sign_in.kms_key.map(|k| k.to_string()).as_deref(), Some(KEY));
 }
+
+/// Who the alarms notify: the environment's addresses (sorted, each once) and an existing
+/// topic by its ARN; a topic named otherwise is refused at its line.
+#[test]
+fn the_alarms_notify_the_configured_addresses_and_topic() {
+    let effective = parse(
+        "project: shop\ndefaults:\n  alarm_emails: [b@example.com, a@example.com, b@example.com]\n\
+         environments:\n  dev:\n    alarm_topic_arn: arn:aws:sns:eu-west-1:111122223333:ops\n",
+    )
+    .unwrap()
+    .resolve("dev", &Overrides::default())
+    .unwrap();
+    let emails: Vec<String> = effective
+        .alarm_emails
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(emails, ["a@example.com", "b@example.com"]);
+    assert!(effective.alarm_topic_arn.is_some());
+    let Err(error) =
+        parse("project: shop\nenvironments:\n  dev:\n    alarm_topic_arn: ops-alarms\n")
+    else {
+        panic!("a topic name parsed as an ARN");
+    };
+    assert_eq!(
+        error.field.as_deref(),
+        Some("environments.dev.alarm_topic_arn")
+    );
+    assert_eq!(error.line.map(|(line, _)| line), Some(4));
+}

@@ -583,6 +583,49 @@ string_value!(KmsKeyArn, "KmsKeyArn", {
     "pattern": "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"
 });
 
+/// The ARN of an SNS topic the alarms notify (an existing one, of the stack's account and
+/// region: CloudWatch alarms notify topics in their own region).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicArn(String);
+
+impl FromStr for TopicArn {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.splitn(6, ':').collect();
+        let name_ok = |name: &str| {
+            (1..=256).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        };
+        let valid = match parts.as_slice() {
+            ["arn", partition, "sns", region, account, name] => {
+                partition.starts_with("aws")
+                    && !region.is_empty()
+                    && region
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && account.len() == 12
+                    && account.chars().all(|c| c.is_ascii_digit())
+                    && name_ok(name)
+            }
+            _ => false,
+        };
+        if !valid {
+            return Err(format!(
+                "`{text}` is not an SNS topic ARN: write the topic's ARN, like \
+                 arn:aws:sns:eu-west-1:111122223333:ops-alarms"
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+string_value!(TopicArn, "TopicArn", {
+    "type": "string",
+    "pattern": "^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$"
+});
+
 string_value!(ParameterName, "ParameterName", {
     "type": "string",
     "pattern": "^[A-Za-z0-9_./-]+$",
@@ -1171,6 +1214,26 @@ mod tests {
             "arn:aws:s3:eu-west-1:111122223333:key/1234",
         ] {
             assert!(bad.parse::<KmsKeyArn>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn alarm_topics_are_named_by_their_arn() {
+        for good in [
+            "arn:aws:sns:eu-west-1:111122223333:ops-alarms",
+            "arn:aws-us-gov:sns:us-gov-west-1:111122223333:ops.alarms_1",
+        ] {
+            assert!(good.parse::<TopicArn>().is_ok(), "{good}");
+        }
+        for bad in [
+            "ops-alarms",
+            "arn:aws:sns:eu-west-1:1111:ops",
+            "arn:aws:sqs:eu-west-1:111122223333:ops",
+            "arn:aws:sns:eu-west-1:111122223333:",
+            "arn:aws:sns:eu-west-1:111122223333:a/b",
+        ] {
+            let error = bad.parse::<TopicArn>().unwrap_err();
+            assert!(error.contains("not an SNS topic ARN"), "{error}");
         }
     }
 

@@ -35,7 +35,9 @@ pub fn outboxes(stack_name: &str, template: &str) -> Result<Vec<(Outbox, Value)>
             continue;
         }
         let properties = &resource["Properties"];
-        if properties.get("Protocol").and_then(|p| p.as_str()) != Some("email") {
+        if properties.get("Protocol").and_then(|p| p.as_str()) != Some("email")
+            || !refers_to(&properties["TopicArn"], "Topic")
+        {
             continue;
         }
         let reviewer = properties["Endpoint"]
@@ -52,6 +54,17 @@ pub fn outboxes(stack_name: &str, template: &str) -> Result<Vec<(Outbox, Value)>
         ));
     }
     Ok(found)
+}
+
+/// Whether `value` is `!Ref <logical_id>`: the reviewers' topic's subscriptions, not the alarm
+/// topic's.
+fn refers_to(value: &serde_yaml::Value, logical_id: &str) -> bool {
+    match value {
+        serde_yaml::Value::Tagged(tagged) => {
+            tagged.tag == "Ref" && tagged.value.as_str() == Some(logical_id)
+        }
+        _ => value.get("Ref").and_then(|r| r.as_str()) == Some(logical_id),
+    }
 }
 
 /// SQS queue names allow 80 characters of `[A-Za-z0-9_-]`.
@@ -868,6 +881,12 @@ Resources:
       Endpoint: "a@example.com"
       FilterPolicy:
         reviewer: ["a@example.com", all]
+  AlarmSubscription1:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref AlarmTopic
+      Protocol: email
+      Endpoint: "ops@example.com"
   StateMachine:
     Type: AWS::StepFunctions::StateMachine
     Properties:
@@ -885,7 +904,11 @@ Resources:
             r#"{"F": "arn:f", "T.$": "$$.Task.Token"}"#
         );
         let outboxes = outboxes("hitl-local", template).unwrap();
-        assert_eq!(outboxes.len(), 1);
+        assert_eq!(
+            outboxes.len(),
+            1,
+            "the alarm topic's subscriber is no reviewer"
+        );
         assert_eq!(outboxes[0].0.reviewer, "a@example.com");
         assert_eq!(outboxes[0].0.queue_name, "hitl-local-outbox-Sub1");
         assert_eq!(outboxes[0].1["reviewer"][1], "all");

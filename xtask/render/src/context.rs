@@ -49,6 +49,8 @@ pub struct StackContext<'a> {
     pub teams_parameter_path: Option<&'a str>,
     /// The customer managed key of that parameter, when it is not aws/ssm.
     pub teams_webhook_kms_key: Option<&'a str>,
+    /// The alarms, and who they notify.
+    pub alarms: Alarms<'a>,
     pub lambda: Lambda,
     pub log_retention_days: u32,
     pub api: Api,
@@ -152,6 +154,61 @@ impl<'a> SignIn<'a> {
             client_secret_path: secret.map(|p| p.trim_start_matches('/')),
             claim: sign_in.claim.as_str(),
             kms_key: sign_in.kms_key.as_ref().map(|k| k.as_str()),
+        }
+    }
+}
+
+/// The stack's alarms: one on each function's errors and throttles, and on what the stack's
+/// services count as failed; who they notify.
+#[derive(Serialize)]
+pub struct Alarms<'a> {
+    /// The stack's alarm topic's subscribers (`AlarmSubscription` + a hash each); the topic is
+    /// made only when there are any.
+    pub emails: Vec<Subscriber<'a>>,
+    /// An existing topic the alarms notify too.
+    pub topic_arn: Option<&'a str>,
+    /// Whether any alarm notifies anyone.
+    pub notify: bool,
+    /// The stack's functions, by name and logical ID prefix.
+    pub functions: Vec<AlarmedFunction>,
+}
+
+#[derive(Serialize)]
+pub struct Subscriber<'a> {
+    pub email: &'a str,
+    pub logical_id: String,
+}
+
+#[derive(Serialize)]
+pub struct AlarmedFunction {
+    /// The binary (`review`): the function is `<stack>-<name>`.
+    pub name: &'static str,
+    /// `Review`: the alarms' logical IDs begin with it.
+    pub logical_id: String,
+}
+
+impl<'a> Alarms<'a> {
+    fn new(config: &'a Effective) -> Self {
+        let emails: Vec<Subscriber> = config
+            .alarm_emails
+            .iter()
+            .map(|e| Subscriber {
+                email: e.as_str(),
+                logical_id: format!("AlarmSubscription{}", short_hash(e.as_str())),
+            })
+            .collect();
+        let topic_arn = config.alarm_topic_arn.as_ref().map(|t| t.as_str());
+        let functions = config.functions().into_iter().map(|name| {
+            let mut chars = name.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            let logical_id = first.into_iter().chain(chars).collect();
+            AlarmedFunction { name, logical_id }
+        });
+        Self {
+            notify: !emails.is_empty() || topic_arn.is_some(),
+            emails,
+            topic_arn,
+            functions: functions.collect(),
         }
     }
 }
@@ -294,6 +351,7 @@ impl<'a> StackContext<'a> {
                 .teams_webhook_parameter
                 .as_ref()
                 .map(|p| p.as_str().trim_start_matches('/')),
+            alarms: Alarms::new(config),
             lambda: Lambda {
                 architecture: config.lambda.architecture.as_str(),
                 memory_mb: config.lambda.memory_mb.get(),

@@ -627,8 +627,10 @@ fn the_policies_reach_the_functions_with_rights_for_exactly_what_they_do() {
     let invoke = statement("SchedulerRole", "Remind");
     assert_eq!(invoke["Action"].as_str(), Some("lambda:InvokeFunction"));
     let resources = resources(&text);
+    // The reviewers' topic's subscribers (the alarm topic has its own).
     let subscribed: Vec<&str> = of_type(&resources, "AWS::SNS::Subscription")
         .iter()
+        .filter(|s| !format!("{:?}", s["Properties"]["TopicArn"]).contains("AlarmTopic"))
         .map(|s| s["Properties"]["Endpoint"].as_str().unwrap())
         .collect();
     assert_eq!(
@@ -913,4 +915,73 @@ fn the_posting_functions_know_of_sign_in_and_read_the_teams_parameter_alone() {
             assert!(via.contains("ssm."), "{via}");
         }
     }
+}
+
+/// The alarms: one on each function's errors and throttles, the API's 5XX, the reviewers'
+/// failed deliveries, and (Step Functions) executions past the backstop; each notifies the
+/// stack's alarm topic (its subscribers the config's) and the configured topic, or nobody.
+#[test]
+fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says() {
+    let alarms_of = |env: &str| -> Vec<(String, Value)> {
+        let text = render_env(&fixture(), env);
+        of_type(&resources(&text), "AWS::CloudWatch::Alarm")
+            .into_iter()
+            .map(|a| {
+                let name = a["Properties"]["AlarmName"].as_str().unwrap().to_owned();
+                (name, a["Properties"]["AlarmActions"].clone())
+            })
+            .collect()
+    };
+    let policies = alarms_of("policies");
+    let names: Vec<&str> = policies.iter().map(|(n, _)| n.as_str()).collect();
+    let stack = "acme-payments-policies";
+    for function in ["request", "review", "remind"] {
+        for what in ["errors", "throttles"] {
+            assert!(
+                names.contains(&format!("{stack}-{function}-{what}").as_str()),
+                "{names:?}"
+            );
+        }
+    }
+    for name in ["api-5xx", "notifications-failed", "executions-timed-out"] {
+        assert!(
+            names.contains(&format!("{stack}-{name}").as_str()),
+            "{names:?}"
+        );
+    }
+    assert_eq!(names.len(), 9);
+    for (name, actions) in &policies {
+        let actions = format!("{actions:?}");
+        assert!(
+            actions.contains("AlarmTopic") && actions.contains("acme-ops"),
+            "{name}: {actions}"
+        );
+    }
+    let text = render_env(&fixture(), "policies");
+    let resources = resources(&text);
+    assert_eq!(
+        of_type(&resources, "AWS::SNS::Subscription")
+            .iter()
+            .filter(|s| { format!("{:?}", s["Properties"]["TopicArn"]).contains("AlarmTopic") })
+            .count(),
+        2
+    );
+    let policy = format!("{:?}", resources["AlarmTopicPolicy"]["Properties"]);
+    assert!(
+        policy.contains("cloudwatch.amazonaws.com") && policy.contains("aws:SourceArn"),
+        "{policy}"
+    );
+    // The durable workflow's: its functions, no state machine; the configured topic alone.
+    let durable = alarms_of("durable");
+    assert_eq!(durable.len(), 6, "{durable:?}");
+    assert!(
+        durable
+            .iter()
+            .all(|(_, a)| format!("{a:?}").contains("acme-ops"))
+    );
+    assert!(durable.iter().any(|(n, _)| n.ends_with("-workflow-errors")));
+    // Nobody to notify: the alarms stand (the console and `status` show them), with no action.
+    let staging = alarms_of("staging");
+    assert!(staging.iter().all(|(_, a)| a.is_null()), "{staging:?}");
+    assert!(!render_env(&fixture(), "staging").contains("AlarmTopic"));
 }

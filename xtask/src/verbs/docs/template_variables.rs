@@ -24,6 +24,8 @@ environments:
     attachment_buckets: [acme-invoices]
     slack_webhook_parameter: /hitl/slack-webhook
     slack_webhook_kms_key: arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab
+    alarm_emails: [ops@example.com]
+    alarm_topic_arn: arn:aws:sns:us-east-1:123456789012:ops-alarms
     teams_webhook_parameter: /hitl/teams-webhook
     teams_webhook_kms_key: arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab
     sign_in:
@@ -157,6 +159,36 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         "teams_parameter_path",
         "That name without its leading `/`, as it follows `parameter/` in an ARN; `null` without Teams.",
+    ),
+    ("alarms", "The stack's alarms and who they notify."),
+    (
+        "alarms.emails",
+        "The alarm topic's subscribers (`alarm_emails`): `email` and `logical_id` (`AlarmSubscription` + 8 hex digits of the address's SHA-256); the topic exists only when there are any.",
+    ),
+    ("alarms.emails[].email", "His address."),
+    (
+        "alarms.emails[].logical_id",
+        "His subscription's logical ID, the same across renders.",
+    ),
+    (
+        "alarms.topic_arn",
+        "`alarm_topic_arn`, an existing topic the alarms notify too; `null` without.",
+    ),
+    (
+        "alarms.notify",
+        "Whether the alarms notify anyone (`alarm_emails` or `alarm_topic_arn`).",
+    ),
+    (
+        "alarms.functions",
+        "The stack's functions, each with its errors and throttles alarms.",
+    ),
+    (
+        "alarms.functions[].name",
+        "The binary (`review`): the function is `<stack>-<name>`.",
+    ),
+    (
+        "alarms.functions[].logical_id",
+        "The name capitalised (`Review`): its alarms are `<logical_id>ErrorsAlarm` and `<logical_id>ThrottlesAlarm`.",
     ),
     ("lambda", "The functions' settings."),
     ("lambda.architecture", "`arm64` or `x86_64`."),

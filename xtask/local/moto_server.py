@@ -1,5 +1,5 @@
 """The local environment's moto server: moto 5.2's own server, with CloudFormation's update of
-an IAM role made as AWS makes it.
+an IAM role made as AWS makes it, and the CloudWatch alarms a template declares made.
 
 moto's CloudFormation updates a role's description alone: a stack update that changes a role's
 inline policies (`Policies`) or its trust policy (`AssumeRolePolicyDocument`) leaves the old
@@ -8,12 +8,19 @@ it adds. CloudFormation updates both in place ("Update requires: No interruption
 in the CloudFormation resource reference), the new set of inline policies replacing the old.
 This launcher makes moto's update do that, before the server starts.
 
+moto's CloudFormation skips `AWS::CloudWatch::Alarm` (it logs "No Moto CloudFormation support"):
+the stack's alarms would not exist locally. This launcher makes each one through moto's own
+CloudWatch, as the template declares it, and deletes it with the stack. (They never fire:
+nothing sends moto the functions' metrics.)
+
 Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 """
 
 import json
 import sys
 
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Role, _serialize_version_datetime
 from moto.server import main
 
@@ -41,6 +48,70 @@ def update_from_cloudformation_json(
 
 
 Role.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+
+class CloudFormationAlarm(CloudFormationModel):
+    """AWS::CloudWatch::Alarm, made through moto's CloudWatch (its physical id is its name)."""
+
+    # moto's model metaclass files a model under the service its module names.
+    __module__ = "moto.cloudwatch.models"
+
+    def __init__(self, name):
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CloudWatch::Alarm"
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+    def delete(self, account_id, region_name):
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        p = cloudformation_json["Properties"]
+        name = p.get("AlarmName") or resource_name
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p.get("Period", 60)),
+            threshold=float(p.get("Threshold", 0)),
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription", ""),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=p.get("AlarmActions", []),
+            treat_missing_data=p.get("TreatMissingData"),
+            tags=[{"Key": t["Key"], "Value": t["Value"]} for t in p.get("Tags", [])],
+        )
+        return cls(name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        backend = cloudwatch_backends[account_id][region_name]
+        backend.delete_alarms([original_resource.name])
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name
+    ):
+        cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -233,6 +233,26 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
     assert!(deployed.contains("reviewer-60@example.com"));
 }
 
+/// The names of moto's CloudWatch alarms that begin with `prefix` (CloudWatch's query API: the
+/// kit has no CloudWatch client).
+fn alarm_names(moto: &Moto, prefix: &str) -> Vec<String> {
+    let form = format!("Action=DescribeAlarms&Version=2010-08-01&AlarmNamePrefix={prefix}");
+    // The kit's own key is not checked by the router; moto routes by the credential's service.
+    let authorization = "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/monitoring/\
+                         aws4_request, SignedHeaders=host, Signature=0";
+    let mut answer = ureq::post(&moto.endpoint)
+        .content_type("application/x-www-form-urlencoded")
+        .header("authorization", authorization)
+        .send(form)
+        .unwrap();
+    let xml = answer.body_mut().read_to_string().unwrap();
+    xml.split("<AlarmName>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</AlarmName>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The review function's role's inline policy, as IAM holds it now.
 fn review_policy(runtime: &tokio::runtime::Runtime, iam: &aws_sdk_iam::Client) -> String {
     let role = role_names(runtime, iam)
@@ -304,6 +324,14 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
             "{id} missing from the change set summary"
         );
     }
+    // The alarms exist, as on AWS (moto's CloudFormation skips them; the local moto makes
+    // them: `xtask/local/moto_server.py`).
+    let alarms = alarm_names(&moto, "kit-dev-");
+    assert_eq!(alarms.len(), 7, "{alarms:?}");
+    assert!(
+        alarms.contains(&"kit-dev-review-errors".to_owned()),
+        "{alarms:?}"
+    );
     assert!(first.contains("Created hitl-bootstrap"), "{first}");
     let listed = runtime
         .block_on(cfn.describe_stack_resources().stack_name("kit-dev").send())
@@ -489,6 +517,7 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
     // also removes the bootstrap stack and its bucket.
     let destroyed = kit.ok(&["--env", "dev", "destroy", "--yes"]);
     assert!(destroyed.contains("Kept ApprovalsTable"), "{destroyed}");
+    assert_eq!(alarm_names(&moto, "kit-dev-"), Vec::<String>::new());
     let gone = runtime.block_on(cfn.describe_stacks().stack_name("kit-dev").send());
     assert!(
         gone.is_err()

@@ -236,21 +236,26 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
 /// The names of moto's CloudWatch alarms that begin with `prefix` (CloudWatch's query API: the
 /// kit has no CloudWatch client).
 fn alarm_names(moto: &Moto, prefix: &str) -> Vec<String> {
-    let form = format!("Action=DescribeAlarms&Version=2010-08-01&AlarmNamePrefix={prefix}");
+    let query = format!("Action=DescribeAlarms&AlarmNamePrefix={prefix}");
+    let xml = cloudwatch_query(moto, &query);
+    xml.split("<AlarmName>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</AlarmName>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A CloudWatch query API call (`Action=…&…`) to moto; its XML answer.
+fn cloudwatch_query(moto: &Moto, query: &str) -> String {
     // The kit's own key is not checked by the router; moto routes by the credential's service.
     let authorization = "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/monitoring/\
                          aws4_request, SignedHeaders=host, Signature=0";
     let mut answer = ureq::post(&moto.endpoint)
         .content_type("application/x-www-form-urlencoded")
         .header("authorization", authorization)
-        .send(form)
+        .send(format!("{query}&Version=2010-08-01"))
         .unwrap();
-    let xml = answer.body_mut().read_to_string().unwrap();
-    xml.split("<AlarmName>")
-        .skip(1)
-        .filter_map(|rest| rest.split("</AlarmName>").next())
-        .map(str::to_owned)
-        .collect()
+    answer.body_mut().read_to_string().unwrap()
 }
 
 /// The review function's role's inline policy, as IAM holds it now.
@@ -364,6 +369,24 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
         status
             .lines()
             .any(|l| l.contains("ops@example.com") && l.contains("gone")),
+        "{status}"
+    );
+    // The alarms: all quiet, then one going off, named with why.
+    assert!(
+        status.contains("alarms             7, none in alarm"),
+        "{status}"
+    );
+    cloudwatch_query(
+        &moto,
+        "Action=SetAlarmState&AlarmName=kit-dev-review-errors&StateValue=ALARM&StateReason=a+test",
+    );
+    let status = kit.ok(&["--env", "dev", "status"]);
+    assert!(
+        status.contains("alarms             7, 1 IN ALARM"),
+        "{status}"
+    );
+    assert!(
+        status.contains("  kit-dev-review-errors  a test"),
         "{status}"
     );
     let topic = runtime

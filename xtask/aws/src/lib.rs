@@ -109,6 +109,10 @@ impl Aws {
         aws_sdk_sfn::Client::new(&self.sdk)
     }
 
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.sdk)
+    }
+
     pub fn sns(&self) -> aws_sdk_sns::Client {
         aws_sdk_sns::Client::new(&self.sdk)
     }

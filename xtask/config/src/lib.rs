@@ -478,7 +478,7 @@ impl Config {
     }
 
     /// A parameter's KMS key needs its parameter: Slack's webhook, Teams', sign-in's client
-    /// secret.
+    /// secret; and every ARN is in the environment's region.
     fn keys_have_parameters(
         &self,
         env_name: &EnvName,
@@ -502,16 +502,69 @@ impl Config {
                 "sign_in.client_secret_parameter",
             ),
         ];
-        match orphans.into_iter().find(|(orphan, _, _)| *orphan) {
-            Some((_, key, parameter)) => Err(self.error_at(
+        if let Some((_, key, parameter)) = orphans.into_iter().find(|(orphan, _, _)| *orphan) {
+            return Err(self.error_at(
                 &self.nested_setting_path(env_name, &key),
                 format!(
                     "a KMS key for a parameter, but no {parameter}: set the parameter's name too, \
                      or remove the key"
                 ),
-            )),
-            None => Ok(()),
+            ));
         }
+        self.arns_in_region(env_name, merged)
+    }
+
+    /// The alarm topic and the parameters' KMS keys are in the environment's region, when it
+    /// names one: CloudWatch refuses an alarm action in another region, and SSM decrypts a
+    /// parameter with a key of its own region.
+    fn arns_in_region(&self, env_name: &EnvName, merged: &Settings) -> Result<(), Diagnostic> {
+        let Some(region) = &merged.region else {
+            return Ok(());
+        };
+        let sign_in = merged.sign_in.as_ref();
+        let arns: [(Option<String>, Vec<&str>); 5] = [
+            (
+                merged.alarm_topic_arn.as_ref().map(|a| a.to_string()),
+                vec!["alarm_topic_arn"],
+            ),
+            (
+                merged.slack_webhook_kms_key.as_ref().map(|k| k.to_string()),
+                vec!["slack_webhook_kms_key"],
+            ),
+            (
+                merged.teams_webhook_kms_key.as_ref().map(|k| k.to_string()),
+                vec!["teams_webhook_kms_key"],
+            ),
+            (
+                sign_in
+                    .and_then(|s| s.kms_key.as_ref())
+                    .map(|k| k.to_string()),
+                vec!["sign_in", "kms_key"],
+            ),
+            (
+                merged
+                    .slack
+                    .as_ref()
+                    .and_then(|s| s.kms_key.as_ref())
+                    .map(|k| k.to_string()),
+                vec!["slack", "kms_key"],
+            ),
+        ];
+        for (arn, key) in arns {
+            let Some(arn) = arn else { continue };
+            let in_region = arn.split(':').nth(3).unwrap_or_default();
+            if in_region != region.as_str() {
+                return Err(self.error_at(
+                    &self.nested_setting_path(env_name, &key),
+                    format!(
+                        "`{arn}` is in {in_region}, and the environment in {region}: name one in \
+                         {region} (alarms notify topics, and parameters are decrypted with keys, \
+                         of their own region)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Sign-in, its two required keys present and `claim` defaulted; an `http://` issuer only

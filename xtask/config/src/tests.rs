@@ -525,3 +525,42 @@ fn the_alarms_notify_the_configured_addresses_and_topic() {
     );
     assert_eq!(error.line.map(|(line, _)| line), Some(4));
 }
+
+/// An alarm topic or a parameter's key in another region than the environment's is refused
+/// at its line (CloudWatch refuses such an alarm action; SSM decrypts with a key of the
+/// parameter's region); without a region in the file, the profile's decides and nothing is
+/// checked here.
+#[test]
+fn an_arn_in_another_region_is_refused_at_its_key() {
+    let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd";
+    for (setting, field) in [
+        (
+            "  alarm_topic_arn: arn:aws:sns:us-east-1:111122223333:ops\n".to_owned(),
+            "environments.dev.alarm_topic_arn",
+        ),
+        (
+            format!("  teams_webhook_parameter: /t\n    teams_webhook_kms_key: {key}\n"),
+            "environments.dev.teams_webhook_kms_key",
+        ),
+    ] {
+        let text = format!("project: shop\nregion: eu-west-1\nenvironments:\n  dev:\n  {setting}");
+        let error = parse(&text)
+            .unwrap()
+            .resolve("dev", &Overrides::default())
+            .expect_err("another region");
+        assert_eq!(error.field.as_deref(), Some(field), "{error}");
+        assert!(
+            error
+                .message
+                .contains("is in us-east-1, and the environment in eu-west-1"),
+            "{error}"
+        );
+        let elsewhere = text.replace("region: eu-west-1\n", "");
+        assert!(
+            parse(&elsewhere)
+                .unwrap()
+                .resolve("dev", &Overrides::default())
+                .is_ok()
+        );
+    }
+}

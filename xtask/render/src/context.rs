@@ -171,6 +171,8 @@ pub struct Alarms<'a> {
     pub notify: bool,
     /// The stack's functions, by name and logical ID prefix.
     pub functions: Vec<AlarmedFunction>,
+    /// Every alarm's name (`<stack>-…`), as the alarm topic's policy names them.
+    pub names: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -204,11 +206,21 @@ impl<'a> Alarms<'a> {
             let logical_id = first.into_iter().chain(chars).collect();
             AlarmedFunction { name, logical_id }
         });
+        let functions: Vec<AlarmedFunction> = functions.collect();
+        let stack = &config.stack_name;
+        let per_function = functions
+            .iter()
+            .flat_map(|f| ["errors", "throttles"].map(|what| format!("{stack}-{}-{what}", f.name)));
+        let services = ["api-5xx", "notifications-failed", "executions-timed-out"];
+        let names = per_function
+            .chain(services.map(|what| format!("{stack}-{what}")))
+            .collect();
         Self {
             notify: !emails.is_empty() || topic_arn.is_some(),
             emails,
             topic_arn,
-            functions: functions.collect(),
+            functions,
+            names,
         }
     }
 }

@@ -966,14 +966,28 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
             .count(),
         2
     );
-    let policy = format!("{:?}", resources["AlarmTopicPolicy"]["Properties"]);
-    assert!(
-        policy.contains("cloudwatch.amazonaws.com") && policy.contains("aws:SourceArn"),
-        "{policy}"
+    // The topic's policy names every alarm of the stack, and no other.
+    let policy = &resources["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    let sources = format!("{:?}", policy["Condition"]["ArnEquals"]["aws:SourceArn"]);
+    for (name, _) in &policies {
+        assert!(
+            sources.contains(&format!(":alarm:{name}\"")),
+            "{name} not in {sources}"
+        );
+    }
+    assert_eq!(
+        sources.matches(":alarm:").count(),
+        policies.len(),
+        "{sources}"
     );
-    // The durable workflow's: its functions, no state machine; the configured topic alone.
+    // The durable workflow's: its functions and its executions; the configured topic alone.
     let durable = alarms_of("durable");
-    assert_eq!(durable.len(), 6, "{durable:?}");
+    assert_eq!(durable.len(), 7, "{durable:?}");
+    assert!(
+        durable
+            .iter()
+            .any(|(n, _)| n.ends_with("-executions-timed-out"))
+    );
     assert!(
         durable
             .iter()

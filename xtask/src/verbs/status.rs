@@ -1,5 +1,6 @@
 //! `cargo xtask status [--json]`: the stack's status and latest events, the workflow's recent
-//! executions, the approvals waiting for a reviewer and each reviewer's email subscription.
+//! executions, the approvals waiting for a reviewer, each reviewer's email subscription, and
+//! the stack's alarms that are going off.
 
 use std::collections::BTreeMap;
 
@@ -46,15 +47,40 @@ async fn report(effective: &kit_config::Effective) -> Result<Value> {
         Some(topic) if aws.local.is_none() => Some(reviewer_states(effective, &aws, &topic).await?),
         _ => None,
     };
+    let alarms = alarms(&aws, name).await?;
     Ok(json!({
         "stack": name,
         "status": deployed.status.as_str(),
+        "alarms": alarms,
         "events": events,
         "executions": executions,
         "recent_executions": recent,
         "pending_approvals": pending,
         "reviewers": reviewers,
     }))
+}
+
+/// The stack's alarms (named `<stack>-…`): how many, and those in `ALARM` with why.
+async fn alarms(aws: &kit_aws::Aws, name: &str) -> Result<Value> {
+    let prefix = format!("{name}-");
+    let mut pages = aws
+        .cloudwatch()
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .into_paginator()
+        .send();
+    let (mut total, mut firing) = (0, Vec::new());
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| anyhow::anyhow!("cannot read the stack's alarms: {}", describe(&e)))?;
+        for alarm in page.metric_alarms.unwrap_or_default() {
+            total += 1;
+            if alarm.state_value.as_ref().map(|s| s.as_str()) == Some("ALARM") {
+                firing.push(json!({ "name": alarm.alarm_name, "reason": alarm.state_reason }));
+            }
+        }
+    }
+    Ok(json!({ "total": total, "in_alarm": firing }))
 }
 
 /// The stack's five latest events (none when they cannot be read).
@@ -131,6 +157,7 @@ fn print(report: &Value) {
     if let Some(pending) = report["pending_approvals"].as_u64() {
         anstream::println!("pending approvals  {pending}");
     }
+    print_alarms(&report["alarms"]);
     if let Some(counts) = report["executions"].as_object() {
         let counted: Vec<String> = counts
             .iter()
@@ -172,6 +199,22 @@ fn print(report: &Value) {
                 reason.unwrap_or_default()
             );
         }
+    }
+}
+
+/// The alarms' line, and one per alarm going off.
+fn print_alarms(alarms: &Value) {
+    let Some(total) = alarms["total"].as_u64() else {
+        return;
+    };
+    let firing = alarms["in_alarm"].as_array().cloned().unwrap_or_default();
+    match firing.len() {
+        0 => anstream::println!("alarms             {total}, none in alarm"),
+        n => anstream::println!("alarms             {total}, {n} IN ALARM"),
+    }
+    for alarm in firing {
+        let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+        anstream::println!("  {}  {}", text(&alarm["name"]), text(&alarm["reason"]));
     }
 }
 

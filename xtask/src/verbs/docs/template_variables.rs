@@ -179,6 +179,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Whether the alarms notify anyone (`alarm_emails` or `alarm_topic_arn`).",
     ),
     (
+        "alarms.names",
+        "Every alarm's name (`<stack>-…`), as the alarm topic's policy lists them.",
+    ),
+    (
         "alarms.functions",
         "The stack's functions, each with its errors and throttles alarms.",
     ),

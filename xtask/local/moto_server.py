@@ -19,6 +19,8 @@ Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 import json
 import sys
 
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Role, _serialize_version_datetime
@@ -112,6 +114,18 @@ class CloudFormationAlarm(CloudFormationModel):
         cls, resource_name, cloudformation_json, account_id, region_name
     ):
         cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+def describe_stack_resource(self, stack_name, logical_resource_id):
+    stack = self.get_stack(stack_name)
+    for resource in stack.stack_resources:
+        if getattr(resource, "logical_resource_id", None) == logical_resource_id:
+            return stack, resource
+    message = f"Resource {logical_resource_id} does not exist for stack {stack_name}"
+    raise ValidationError(stack_name, message)
+
+
+CloudFormationBackend.describe_stack_resource = describe_stack_resource
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -371,11 +371,19 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
             .any(|l| l.contains("ops@example.com") && l.contains("gone")),
         "{status}"
     );
-    // The alarms: all quiet, then one going off, named with why.
+    // The alarms: all quiet, then one going off, named with why; and who they email, each
+    // address's subscription shown as the reviewers' are (moto skips the template's: gone).
     assert!(
         status.contains("alarms             7, none in alarm"),
         "{status}"
     );
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("alerts@example.com") && l.contains("gone")),
+        "{status}"
+    );
+    assert!(status.contains("alarm emails\n"), "{status}");
     cloudwatch_query(
         &moto,
         "Action=SetAlarmState&AlarmName=kit-dev-review-errors&StateValue=ALARM&StateReason=a+test",

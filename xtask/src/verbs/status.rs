@@ -44,9 +44,20 @@ async fn report(effective: &kit_config::Effective) -> Result<Value> {
     let (executions, recent) = executions(effective, &aws, approvals.as_ref()).await?;
     // Locally moto skips email subscriptions (the outboxes stand in for them).
     let reviewers = match super::subscriptions::topic_arn(&aws, &deployed, name).await {
-        Some(topic) if aws.local.is_none() => Some(reviewer_states(effective, &aws, &topic).await?),
+        Some(topic) if aws.local.is_none() => {
+            Some(subscriber_states(&effective.reviewers, &aws, &topic).await?)
+        }
         _ => None,
     };
+    // An alarm email goes out only once its address confirmed.
+    let alarm_topic = ("AlarmTopicArn", "AlarmTopic");
+    let alarm_emails =
+        match super::subscriptions::resource(&aws, &deployed, name, alarm_topic).await {
+            Some(topic) if aws.local.is_none() && !effective.alarm_emails.is_empty() => {
+                Some(subscriber_states(&effective.alarm_emails, &aws, &topic).await?)
+            }
+            _ => None,
+        };
     let alarms = alarms(&aws, name).await?;
     Ok(json!({
         "stack": name,
@@ -57,6 +68,7 @@ async fn report(effective: &kit_config::Effective) -> Result<Value> {
         "recent_executions": recent,
         "pending_approvals": pending,
         "reviewers": reviewers,
+        "alarm_emails": alarm_emails,
     }))
 }
 
@@ -128,18 +140,14 @@ async fn executions(
     Ok((counts, recent))
 }
 
-/// Each configured reviewer's email subscription to `topic`.
-async fn reviewer_states(
-    effective: &kit_config::Effective,
+/// Each configured address's email subscription to `topic` (the reviewers', the alarms').
+async fn subscriber_states(
+    addresses: &[kit_config::values::Email],
     aws: &kit_aws::Aws,
     topic: &str,
 ) -> Result<Vec<Value>> {
     let listed = super::subscriptions::list(aws, topic).await?;
-    let configured: Vec<String> = effective
-        .reviewers
-        .iter()
-        .map(|r| r.as_str().to_owned())
-        .collect();
+    let configured: Vec<String> = addresses.iter().map(|r| r.as_str().to_owned()).collect();
     Ok(super::subscriptions::states(&configured, &listed)
         .into_iter()
         .map(|(reviewer, state)| json!({ "reviewer": reviewer, "subscription": state.describe() }))
@@ -180,10 +188,13 @@ fn print(report: &Value) {
             ending_text(execution)
         );
     }
-    if let Some(reviewers) = report["reviewers"].as_array() {
-        anstream::println!("reviewers");
-        for reviewer in reviewers {
-            let (who, state) = (&reviewer["reviewer"], &reviewer["subscription"]);
+    for (key, title) in [("reviewers", "reviewers"), ("alarm_emails", "alarm emails")] {
+        let Some(subscribers) = report[key].as_array().filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        anstream::println!("{title}");
+        for subscriber in subscribers {
+            let (who, state) = (&subscriber["reviewer"], &subscriber["subscription"]);
             anstream::println!("  {:<30} {}", text(who), text(state));
         }
     }

@@ -126,13 +126,23 @@ pub async fn topic_arn(
     deployed: &kit_deploy::stack::Deployed,
     stack: &str,
 ) -> Option<String> {
-    if let Some(topic) = deployed.output("TopicArn") {
-        return Some(topic.to_owned());
+    resource(aws, deployed, stack, ("TopicArn", "Topic")).await
+}
+
+/// A resource's physical id: the stack's output `output`, else the resource `logical_id`.
+pub async fn resource(
+    aws: &Aws,
+    deployed: &kit_deploy::stack::Deployed,
+    stack: &str,
+    (output, logical_id): (&str, &str),
+) -> Option<String> {
+    if let Some(value) = deployed.output(output) {
+        return Some(value.to_owned());
     }
     aws.cloudformation()
         .describe_stack_resource()
         .stack_name(stack)
-        .logical_resource_id("Topic")
+        .logical_resource_id(logical_id)
         .send()
         .await
         .ok()

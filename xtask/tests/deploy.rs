@@ -233,8 +233,37 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
     assert!(deployed.contains("reviewer-60@example.com"));
 }
 
-/// The names of moto's CloudWatch alarms that begin with `prefix` (CloudWatch's query API: the
-/// kit has no CloudWatch client).
+/// `status` (`status` its output) shows the alarms, all quiet, then one going off,
+/// named with why; and who they email, each address's subscription shown as the reviewers'
+/// are (moto skips the template's: gone).
+fn assert_alarms_in_status(kit: &Kit, moto: &Moto, status: &str) {
+    assert!(
+        status.contains("alarms             7, none in alarm"),
+        "{status}"
+    );
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("alerts@example.com") && l.contains("gone")),
+        "{status}"
+    );
+    assert!(status.contains("alarm emails\n"), "{status}");
+    cloudwatch_query(
+        moto,
+        "Action=SetAlarmState&AlarmName=kit-dev-review-errors&StateValue=ALARM&StateReason=a+test",
+    );
+    let status = kit.ok(&["--env", "dev", "status"]);
+    assert!(
+        status.contains("alarms             7, 1 IN ALARM"),
+        "{status}"
+    );
+    assert!(
+        status.contains("  kit-dev-review-errors  a test"),
+        "{status}"
+    );
+}
+
+/// The names of moto's CloudWatch alarms that begin with `prefix`, read apart from the kit.
 fn alarm_names(moto: &Moto, prefix: &str) -> Vec<String> {
     let query = format!("Action=DescribeAlarms&AlarmNamePrefix={prefix}");
     let xml = cloudwatch_query(moto, &query);
@@ -371,32 +400,7 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
             .any(|l| l.contains("ops@example.com") && l.contains("gone")),
         "{status}"
     );
-    // The alarms: all quiet, then one going off, named with why; and who they email, each
-    // address's subscription shown as the reviewers' are (moto skips the template's: gone).
-    assert!(
-        status.contains("alarms             7, none in alarm"),
-        "{status}"
-    );
-    assert!(
-        status
-            .lines()
-            .any(|l| l.contains("alerts@example.com") && l.contains("gone")),
-        "{status}"
-    );
-    assert!(status.contains("alarm emails\n"), "{status}");
-    cloudwatch_query(
-        &moto,
-        "Action=SetAlarmState&AlarmName=kit-dev-review-errors&StateValue=ALARM&StateReason=a+test",
-    );
-    let status = kit.ok(&["--env", "dev", "status"]);
-    assert!(
-        status.contains("alarms             7, 1 IN ALARM"),
-        "{status}"
-    );
-    assert!(
-        status.contains("  kit-dev-review-errors  a test"),
-        "{status}"
-    );
+    assert_alarms_in_status(&kit, &moto, &status);
     let topic = runtime
         .block_on(
             cfn.describe_stack_resource()

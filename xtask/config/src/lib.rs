@@ -276,8 +276,7 @@ impl Config {
 
         let mut reviewers = merged.reviewers.clone().unwrap_or_default();
         reviewers.extend(overrides.emails.iter().cloned());
-        reviewers.sort();
-        reviewers.dedup();
+        let reviewers = sorted(reviewers);
 
         // Whether there are enough reviewers for the quorum depends on `--email`, which only
         // deploy (and render) take: checked by `resolve_for_render`, so that the verbs that read

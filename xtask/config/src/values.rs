@@ -544,6 +544,22 @@ string_value!(ClaimName, "ClaimName", {
     "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_:.-]+$"
 });
 
+/// The resource part of `text`, an ARN of `service` in a region and an account
+/// (`arn:aws…:<service>:<region>:<12 digits>:<resource>`).
+fn arn_resource<'a>(text: &'a str, service: &str) -> Option<&'a str> {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let ["arn", partition, in_service, region, account, resource] = parts.as_slice() else {
+        return None;
+    };
+    let region_ok = !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+    (partition.starts_with("aws") && *in_service == service && region_ok && account_ok)
+        .then_some(*resource)
+}
+
 /// The ARN of a KMS key (not an alias: IAM grants `kms:Decrypt` on keys).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsKeyArn(String);
@@ -551,22 +567,11 @@ pub struct KmsKeyArn(String);
 impl FromStr for KmsKeyArn {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = text.splitn(6, ':').collect();
-        let valid = match parts.as_slice() {
-            ["arn", partition, "kms", region, account, resource] => {
-                partition.starts_with("aws")
-                    && !region.is_empty()
-                    && region
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && account.len() == 12
-                    && account.chars().all(|c| c.is_ascii_digit())
-                    && resource.strip_prefix("key/").is_some_and(|id| {
-                        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    })
-            }
-            _ => false,
-        };
+        let valid = arn_resource(text, "kms").is_some_and(|resource| {
+            resource.strip_prefix("key/").is_some_and(|id| {
+                !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+        });
         if !valid {
             return Err(format!(
                 "`{text}` is not a KMS key ARN: write the key's ARN, like \
@@ -591,26 +596,12 @@ pub struct TopicArn(String);
 impl FromStr for TopicArn {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = text.splitn(6, ':').collect();
-        let name_ok = |name: &str| {
+        let valid = arn_resource(text, "sns").is_some_and(|name| {
             (1..=256).contains(&name.len())
                 && name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        };
-        let valid = match parts.as_slice() {
-            ["arn", partition, "sns", region, account, name] => {
-                partition.starts_with("aws")
-                    && !region.is_empty()
-                    && region
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && account.len() == 12
-                    && account.chars().all(|c| c.is_ascii_digit())
-                    && name_ok(name)
-            }
-            _ => false,
-        };
+        });
         if !valid {
             return Err(format!(
                 "`{text}` is not an SNS topic ARN: write the topic's ARN, like \

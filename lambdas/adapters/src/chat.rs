@@ -6,8 +6,8 @@ use hitl_protocol::Chat;
 use serde_json::Value;
 
 use crate::{
-    slack::Webhook,
     slack_app::{AppSettings, SlackWebApi},
+    webhook::Webhook,
 };
 
 /// The Slack app or the Slack webhook.

@@ -39,9 +39,9 @@ mod requester {
         chat::SlackChannel,
         clock::{RandomIds, SystemClock},
         scheduler::EventBridgeScheduler,
-        slack::Webhook,
         table::DynamoTable,
         topic::SnsTopic,
+        webhook::Webhook,
     };
 
     /// The request function's and the durable workflow's ports.

@@ -17,7 +17,7 @@ use hitl_protocol::{IdentityProvider, Tokens};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::slack::secret;
+use crate::webhook::secret;
 
 /// Each call to the provider; the review API has 29 seconds in all.
 const TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,9 +1,11 @@
 //! The SDK's implementations of `hitl-protocol`'s ports that the functions share, behind one
 //! feature each: [`table`] (DynamoDB), [`topic`] (SNS), [`scheduler`] (EventBridge Scheduler),
-//! [`slack`] (the webhook, its URL from SSM), [`slack_app`] (the Slack app's Web API, its
-//! secrets from SSM) and [`chat`] (whichever of them a stack has); [`clock`] (the clock and the link ids), and
-//! [`identity`] (the identity provider of sign-in, OpenID Connect) and [`functions`], which builds each function's ports from its settings. Thin: each maps the
-//! SDK's answers to the port's (a failed condition to `Written::ConditionFailed`, in one place).
+//! [`webhook`] (Slack's and Teams' webhooks, their URLs from SSM), [`slack_app`] (the Slack
+//! app's Web API, its secrets from SSM) and [`chat`] (whichever Slack channel a stack has);
+//! [`clock`] (the clock and the link ids); [`identity`] (the identity provider of sign-in,
+//! OpenID Connect); and [`functions`], which builds each function's ports from its settings.
+//! Thin: each maps the SDK's answers to the port's (a failed condition to
+//! `Written::ConditionFailed`, in one place).
 
 #[cfg(feature = "slack")]
 pub mod chat;
@@ -15,10 +17,10 @@ pub mod identity;
 #[cfg(feature = "scheduler")]
 pub mod scheduler;
 #[cfg(feature = "slack")]
-pub mod slack;
-#[cfg(feature = "slack")]
 pub mod slack_app;
 #[cfg(feature = "dynamodb")]
 pub mod table;
 #[cfg(feature = "sns")]
 pub mod topic;
+#[cfg(feature = "slack")]
+pub mod webhook;

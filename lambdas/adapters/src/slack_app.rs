@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use hitl_aws::https::{self, Answer, Method, Request};
 
-use crate::slack::secret;
+use crate::webhook::secret;
 
 /// Where the app posts and where its secrets are, from the environment the template sets.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl AppSettings {
         let text =
             |name: &str| get(name).ok_or_else(|| format!("environment variable {name} is not set"));
         let api_url = get("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api/".into());
-        crate::slack::check_url(&api_url)
+        crate::webhook::check_url(&api_url)
             .map_err(|why| format!("environment variable SLACK_API_URL {why}"))?;
         Ok(Some(Self {
             channel,

@@ -1,6 +1,7 @@
 //! One HTTP request: route, refuse what HTTP refuses (method, cross-site), sign the visitor in
 //! where the stack asks for it, then the protocol's decision side: show, download or decide.
 
+use hitl_adapters::identity::OpenIdProvider;
 use hitl_adapters::{slack_app::SlackWebApi, table::DynamoTable};
 use hitl_core::{
     LinkId,
@@ -9,7 +10,10 @@ use hitl_core::{
     page,
     sign_in::login::Session,
 };
-use hitl_protocol::{Clock, Download, Reviewer, sign_in::Answer};
+use hitl_protocol::{
+    Clock, Download, Reviewer,
+    sign_in::{Answer, SignIn},
+};
 use lambda_http::{Body, Error, IntoResponse, Request, Response, http::Method};
 
 use crate::{clock::SystemClock, downloads::Downloads, resume::Orchestrator, sign_in::Gate};
@@ -171,7 +175,7 @@ async fn visitor(
     request: &Request,
     here: &str,
 ) -> Result<Option<Session>, Reply> {
-    let Some(gate) = &context.sign_in else {
+    let Some(gate) = ready(context).await? else {
         return Ok(None);
     };
     let now = context.reviewer.clock.now();
@@ -188,11 +192,27 @@ async fn visitor(
     }
 }
 
+/// Sign-in, when the stack has it; the page to try again (logged) when its key cannot be read.
+async fn ready(context: &Context) -> Result<Option<&SignIn<OpenIdProvider>>, Reply> {
+    let Some(gate) = &context.sign_in else {
+        return Ok(None);
+    };
+    match gate.ready().await {
+        Ok(sign_in) => Ok(Some(sign_in)),
+        Err(error) => {
+            tracing::error!(%error, "sign-in is not ready");
+            Err(page::unavailable().into())
+        }
+    }
+}
+
 /// The identity provider's redirect back: sign-in's callback (a `GET`), which sets the session
 /// and returns to the link. Without sign-in, nothing is here.
 async fn callback(context: &Context, request: &Request) -> Reply {
-    let Some(gate) = &context.sign_in else {
-        return page::not_found().into();
+    let gate = match ready(context).await {
+        Ok(Some(gate)) => gate,
+        Ok(None) => return page::not_found().into(),
+        Err(reply) => return reply,
     };
     if request.method() != Method::GET {
         return page::refused(&Refusal::Method).into();

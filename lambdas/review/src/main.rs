@@ -30,8 +30,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     if let Some(app) = &slack {
         app.warm().await;
     }
+    let sign_in = sign_in::Gate::from_env(&aws, &table)?;
     let table = DynamoTable::on(&aws, table);
-    let sign_in = sign_in::from_env(&aws, &table).await?;
     let context = handler::Context {
         reviewer: Reviewer {
             sign_in: sign_in.is_some(),

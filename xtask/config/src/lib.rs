@@ -269,7 +269,7 @@ impl Config {
             None => None,
             Some(dir) => Some(self.templates_dir(env_name, dir, templates_from_env)?),
         };
-        self.keys_have_parameters(env_name, &merged)?;
+        self.check_arns(env_name, &merged)?;
         let slack_app = self.slack_app(env_name, &merged)?;
         let endpoint = merged.endpoint.unwrap_or(Endpoint::Aws);
         let sign_in = self.sign_in(env_name, &merged, endpoint)?;
@@ -476,13 +476,9 @@ impl Config {
         }))
     }
 
-    /// A parameter's KMS key needs its parameter: Slack's webhook, Teams', sign-in's client
-    /// secret; and every ARN is in the environment's region.
-    fn keys_have_parameters(
-        &self,
-        env_name: &EnvName,
-        merged: &Settings,
-    ) -> Result<(), Diagnostic> {
+    /// A parameter's KMS key needs its parameter (Slack's webhook, Teams', sign-in's client
+    /// secret), and every ARN is in the environment's region.
+    fn check_arns(&self, env_name: &EnvName, merged: &Settings) -> Result<(), Diagnostic> {
         let sign_in = merged.sign_in.as_ref();
         let orphans = [
             (

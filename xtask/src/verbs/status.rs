@@ -58,7 +58,10 @@ async fn report(effective: &kit_config::Effective) -> Result<Value> {
             }
             _ => None,
         };
-    let alarms = alarms(&aws, name).await?;
+    // Alarms that cannot be read (no cloudwatch:DescribeAlarms) leave the rest of the report.
+    let alarms = alarms(&aws, name)
+        .await
+        .unwrap_or_else(|e| json!({ "error": format!("{e:#}") }));
     Ok(json!({
         "stack": name,
         "status": deployed.status.as_str(),
@@ -215,6 +218,9 @@ fn print(report: &Value) {
 
 /// The alarms' line, and one per alarm going off.
 fn print_alarms(alarms: &Value) {
+    if let Some(error) = alarms["error"].as_str() {
+        anstream::println!("alarms             cannot be read: {error}");
+    }
     let Some(total) = alarms["total"].as_u64() else {
         return;
     };

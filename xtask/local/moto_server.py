@@ -13,6 +13,11 @@ the stack's alarms would not exist locally. This launcher makes each one through
 CloudWatch, as the template declares it, and deletes it with the stack. (They never fire:
 nothing sends moto the functions' metrics.)
 
+moto's Lambda keeps no `DeadLetterConfig`, from CloudFormation or its API: the local
+environment could not send a failed asynchronous invocation where Lambda would. This launcher
+keeps it, from the function's create, update and `UpdateFunctionConfiguration`, and answers it
+in the function's configuration, as Lambda does.
+
 Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 """
 
@@ -23,6 +28,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.awslambda.models import LambdaFunction
 from moto.iam.models import Role, _serialize_version_datetime
 from moto.server import main
 
@@ -114,6 +120,47 @@ class CloudFormationAlarm(CloudFormationModel):
         cls, resource_name, cloudformation_json, account_id, region_name
     ):
         cloudwatch_backends[account_id][region_name].delete_alarms([resource_name])
+
+
+_init = LambdaFunction.__init__
+_create_function = LambdaFunction.create_from_cloudformation_json.__func__
+_update_configuration = LambdaFunction.update_configuration
+_get_configuration = LambdaFunction.get_configuration
+
+
+def function_init(self, account_id, spec, *args, **kwargs):
+    _init(self, account_id, spec, *args, **kwargs)
+    self.dead_letter_config = spec.get("DeadLetterConfig")
+
+
+def create_function(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    function = _create_function(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
+    function.dead_letter_config = cloudformation_json["Properties"].get("DeadLetterConfig")
+    return function
+
+
+def update_configuration(self, config):
+    # CloudFormation's update passes every property (one it lacks is removed); the API's, only
+    # those it changes.
+    if "DeadLetterConfig" in config or "Code" in config:
+        self.dead_letter_config = config.get("DeadLetterConfig")
+    return _update_configuration(self, config)
+
+
+def get_configuration(self, *args, **kwargs):
+    config = _get_configuration(self, *args, **kwargs)
+    target = (getattr(self, "dead_letter_config", None) or {}).get("TargetArn")
+    if target:
+        config["DeadLetterConfig"] = {"TargetArn": target}
+    return config
+
+
+LambdaFunction.__init__ = function_init
+LambdaFunction.create_from_cloudformation_json = classmethod(create_function)
+LambdaFunction.update_configuration = update_configuration
+LambdaFunction.get_configuration = get_configuration
 
 
 def describe_stack_resource(self, stack_name, logical_resource_id):

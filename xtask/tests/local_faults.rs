@@ -49,6 +49,102 @@ fn a_reminder_that_cannot_be_scheduled_never_fails_the_approval() {
     assert!(log.contains("a nudge could not be scheduled"), "not logged");
 }
 
+/// A reminder whose function fails every attempt Lambda makes (every table read failing) is
+/// not lost: each of the approval's nudges lands in the stack's reminders dead-letter queue,
+/// sent by Lambda with the remind function's role, carrying its schedule's input and the
+/// function's error; the approval still ends as its reviewers decide.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_reminder_whose_function_keeps_failing_lands_in_the_dead_letter_queue() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = env();
+    let run = env.start("dead-letter");
+    let ana = env.link(&run.title, REVIEWERS[0]);
+    let ben = env.link(&run.title, REVIEWERS[1]);
+    assert_eq!(env.post(&ana, "approve", "before the fault").status, 200);
+    let fault =
+        json!({"service": "dynamodb", "operation": "GetItem", "kind": "error", "count": 1000});
+    if !env.arm_fault(fault) {
+        return;
+    }
+    let id = env.record(&ana)["id"].as_str().unwrap().to_owned();
+    // `status` shows the queue's depth before anyone reads it.
+    let queue = format!("{}-reminders-dead-letters", env.stack());
+    let started = Instant::now();
+    let shown = loop {
+        let (ok, text, stderr) = env.xtask(&["status"]);
+        assert!(ok, "{stderr}");
+        let line = format!("dead letters       {queue} ");
+        let depth = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&line)?.split(' ').next());
+        if depth
+            .and_then(|d| d.parse::<u32>().ok())
+            .is_some_and(|d| d >= 2)
+        {
+            break text;
+        }
+        assert!(started.elapsed() < env.patience(), "{text}");
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert!(shown.contains("docs/operations.md"), "{shown}");
+    let letters = env.wait_for_dead_letters("reminders-dead-letters", 2, |l| l.body.contains(&id));
+    env.disarm_faults();
+    let mut nudges: Vec<String> = letters
+        .iter()
+        .map(|l| {
+            let input: serde_json::Value = serde_json::from_str(&l.body).unwrap();
+            assert_eq!(input["approvalId"], id.as_str(), "{l:?}");
+            assert!(!l.attributes["RequestID"].is_empty(), "{l:?}");
+            assert!(l.attributes["ErrorMessage"].contains("error"), "{l:?}");
+            input["nudge"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    nudges.sort();
+    assert_eq!(nudges, ["escalate", "remind"]);
+    assert_eq!(env.post(&ben, "approve", "after the fault").status, 200);
+    assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
+    let iam = env.local_log("iam.jsonl").unwrap_or_default();
+    assert!(
+        iam.lines()
+            .any(|l| l.contains("sqs:SendMessage") && l.contains("\"allow\"")),
+        "the dead letters were sent with no decision logged"
+    );
+}
+
+/// A reminder Scheduler cannot deliver (Lambda throttling every invoke past the schedule's
+/// retries) is not lost: Scheduler sends it, with its own role, to the reminders dead-letter
+/// queue with the error and the schedule's ARN; the approval still ends as its reviewers decide.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_reminder_scheduler_cannot_deliver_lands_in_the_dead_letter_queue() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = env();
+    let run = env.start("undelivered");
+    let ana = env.link(&run.title, REVIEWERS[0]);
+    let ben = env.link(&run.title, REVIEWERS[1]);
+    assert_eq!(env.post(&ana, "approve", "before the fault").status, 200);
+    let throttled = json!({"service": "lambda", "operation": "/invocations", "kind": "throttle", "count": 1000});
+    if !env.arm_fault(throttled) {
+        return;
+    }
+    let id = env.record(&ana)["id"].as_str().unwrap().to_owned();
+    let letters = env.wait_for_dead_letters("reminders-dead-letters", 2, |l| l.body.contains(&id));
+    env.disarm_faults();
+    for letter in &letters {
+        let attributes = &letter.attributes;
+        assert_eq!(
+            attributes["ERROR_CODE"], "TooManyRequestsException",
+            "{letter:?}"
+        );
+        assert_eq!(attributes["RETRY_ATTEMPTS"], "3", "{letter:?}");
+        assert!(attributes["SCHEDULE_ARN"].contains(&id), "{letter:?}");
+        assert!(attributes["TARGET_ARN"].ends_with("-remind"), "{letter:?}");
+    }
+    assert_eq!(env.post(&ben, "approve", "after the fault").status, 200);
+    assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
+}
+
 /// A decision that went through but whose answer was lost (the call succeeded, the caller saw
 /// a server error and retried, and the retry found the task or callback closed) stands: the
 /// record says approved, as the workflow does, and the reviewer gets the confirmation.

@@ -4,7 +4,8 @@
 use aws_sdk_scheduler::{
     Client,
     types::{
-        ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+        ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+        RetryPolicy, Target,
     },
 };
 use hitl_core::dates::rfc3339;
@@ -46,6 +47,12 @@ impl Scheduler for EventBridgeScheduler {
                     .maximum_retry_attempts(3)
                     .maximum_event_age_in_seconds(3600)
                     .build(),
+            )
+            .set_dead_letter_config(
+                schedules
+                    .dead_letter_arn
+                    .as_ref()
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
             )
             .build()
             .map_err(|e| e.to_string())?;

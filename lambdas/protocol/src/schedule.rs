@@ -20,6 +20,8 @@ pub struct Schedules {
     pub role_arn: String,
     /// The remind function.
     pub target_arn: String,
+    /// Where the scheduler sends a schedule it could not deliver.
+    pub dead_letter_arn: Option<String>,
     pub remind_after_secs: Option<u64>,
     pub escalate_after_secs: Option<u64>,
 }
@@ -99,6 +101,7 @@ mod tests {
             group: "g".into(),
             role_arn: "role".into(),
             target_arn: "fn".into(),
+            dead_letter_arn: None,
             remind_after_secs: Some(60),
             escalate_after_secs: None,
         };

@@ -20,8 +20,8 @@ pub struct Settings {
     /// Who an escalated request goes to (`ESCALATE_TO`, comma-separated).
     pub escalate_to: Vec<String>,
     /// The approval's reminder and escalation schedules, when the stack has either
-    /// (`SCHEDULE_GROUP`, `SCHEDULER_ROLE_ARN`, `REMIND_FUNCTION_ARN`, `REMIND_AFTER_SECONDS`,
-    /// `ESCALATE_AFTER_SECONDS`).
+    /// (`SCHEDULE_GROUP`, `SCHEDULER_ROLE_ARN`, `REMIND_FUNCTION_ARN`,
+    /// `SCHEDULE_DEAD_LETTER_ARN`, `REMIND_AFTER_SECONDS`, `ESCALATE_AFTER_SECONDS`).
     pub schedules: Option<Schedules>,
     /// How many reviewers' approvals approve a request (`QUORUM`, 1 when unset).
     pub quorum: u32,
@@ -76,6 +76,7 @@ impl Settings {
                     group,
                     role_arn: text("SCHEDULER_ROLE_ARN")?,
                     target_arn: text("REMIND_FUNCTION_ARN")?,
+                    dead_letter_arn: get("SCHEDULE_DEAD_LETTER_ARN"),
                     remind_after_secs: optional_number("REMIND_AFTER_SECONDS")?,
                     escalate_after_secs: optional_number("ESCALATE_AFTER_SECONDS")?,
                 }),
@@ -128,6 +129,10 @@ mod tests {
         assert_eq!(settings.escalate_to, ["boss@example.com"]);
         let schedules = settings.schedules.expect("schedules");
         assert_eq!(schedules.group, "SCHEDULE_GROUP");
+        assert_eq!(
+            schedules.dead_letter_arn.as_deref(),
+            Some("SCHEDULE_DEAD_LETTER_ARN")
+        );
         assert_eq!(
             (schedules.remind_after_secs, schedules.escalate_after_secs),
             (Some(60), Some(120))

@@ -139,6 +139,16 @@ impl Access {
         })
     }
 
+    /// The queue or topic a function's failed asynchronous invocations go to, if it has one
+    /// (read at each failure, which is rare).
+    pub fn function_dead_letter(&self, function: &str) -> Option<String> {
+        self.runtime.block_on(async {
+            let config = self.aws.lambda().get_function_configuration();
+            let config = config.function_name(function).send().await.ok()?;
+            config.dead_letter_config?.target_arn
+        })
+    }
+
     /// The version `alias` of `function` points to.
     pub fn alias_version(&self, function: &str, alias: &str) -> Option<String> {
         self.runtime.block_on(async {

@@ -7,9 +7,9 @@
 //! the functions ([`invoke`]), answers for Step Functions, the durable emulator and
 //! CloudFormation where moto would not ([`stepfunctions`], [`durable`], [`cloudformation`]),
 //! checks API Gateway's logging role as AWS does ([`logging_role`]), stands in for Slack
-//! ([`slack`], [`block_kit`]),
-//! fires Scheduler's schedules ([`schedules`], [`schedule_groups`]) and serves the review API as API Gateway would
-//! ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
+//! ([`slack`], [`block_kit`]), fires Scheduler's schedules ([`schedules`], [`schedule_groups`]),
+//! fills the dead-letter queues ([`dead_letters`]) and serves the review API as API Gateway
+//! would ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
 //! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
 //! nothing of the deploy engine.
 
@@ -18,6 +18,7 @@ pub mod api;
 pub mod block_kit;
 pub mod cloudformation;
 pub mod credentials;
+pub mod dead_letters;
 pub mod deliveries;
 pub mod durable;
 pub mod emulation;

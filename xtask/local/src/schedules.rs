@@ -6,7 +6,9 @@
 //! `ActionAfterCompletion: DELETE` asks. As Scheduler does, it first assumes the schedule's role
 //! (its trust policy must let `scheduler.amazonaws.com` do so for this account and the
 //! schedule's group, the `aws:SourceArn` Scheduler sends) and invokes with that role, which must
-//! allow `lambda:InvokeFunction` on the target; a schedule that may not is not delivered.
+//! allow `lambda:InvokeFunction` on the target; a schedule that may not is not delivered. What
+//! is not delivered goes to the schedule's dead-letter queue, and an invocation whose function
+//! failed after Lambda's retries to the function's ([`crate::dead_letters`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,6 +30,8 @@ pub struct Due {
     pub retries: u32,
     /// Whether Scheduler deletes it after it fired.
     pub delete_after: bool,
+    /// The target's dead-letter queue.
+    pub dead_letter_arn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +51,13 @@ struct Target {
     role_arn: String,
     input: Option<String>,
     retry_policy: Option<RetryPolicy>,
+    dead_letter_config: Option<DeadLetterConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeadLetterConfig {
+    arn: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +101,7 @@ pub fn created(method: &str, path: &str, body: &[u8]) -> Option<Due> {
             .min(MOST_RETRIES),
         input: body.target.input.unwrap_or_else(|| "{}".to_owned()),
         delete_after: body.action_after_completion.as_deref() == Some("DELETE"),
+        dead_letter_arn: body.target.dead_letter_config.and_then(|d| d.arn),
     })
 }
 
@@ -114,15 +126,24 @@ pub fn fire(due: Due, router: &str, shared: &crate::shared::Shared) {
     let served = crate::runner::recorded_at(&kit_base::local::dir()).and_then(|r| r.stack);
     let function = due.target_arn.rsplit(':').next().unwrap_or("");
     let elsewhere = served.filter(|stack| !function.starts_with(&format!("{stack}-")));
-    let refused = match elsewhere {
-        Some(stack) => Some(format!(
-            "the local environment now serves {stack}'s functions"
-        )),
-        None => refusal(&shared.access, &due),
-    };
-    match refused {
-        Some(why) => eprintln!("router: schedule {} not delivered: {why}", due.name),
-        None => invoke(&due, router, agent),
+    match elsewhere {
+        Some(stack) => eprintln!(
+            "router: schedule {} not fired: the local environment now serves {stack}'s functions",
+            due.name
+        ),
+        None => {
+            let outcome = match refusal(&shared.access, &due) {
+                Some(Refused::Untrusted(why)) => {
+                    // Without the role Scheduler can send nothing, not even a dead letter.
+                    return eprintln!("router: schedule {} not delivered: {why}", due.name);
+                }
+                Some(Refused::Denied(why)) => {
+                    Outcome::Undelivered("AccessDeniedException".into(), why, 0)
+                }
+                None => invoke(&due, router, shared),
+            };
+            dead_letter(shared, &due, outcome);
+        }
     }
     if due.delete_after {
         let group = due.group.as_deref().unwrap_or("default");
@@ -144,21 +165,29 @@ pub fn fire(due: Due, router: &str, shared: &crate::shared::Shared) {
     }
 }
 
+/// Why Scheduler could not invoke a target.
+enum Refused {
+    /// It could not assume the schedule's role.
+    Untrusted(String),
+    /// The role may not invoke the target.
+    Denied(String),
+}
+
 /// Why Scheduler could not invoke `due`'s target: its role's trust or its permission.
-fn refusal(access: &crate::access::Access, due: &Due) -> Option<String> {
+fn refusal(access: &crate::access::Access, due: &Due) -> Option<Refused> {
     let role = match access.role(&due.role_arn) {
         Ok(role) => role,
-        Err(error) => return Some(error),
+        Err(error) => return Some(Refused::Untrusted(error)),
     };
     let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
     let group = due.group.as_deref().unwrap_or("default");
     let source = format!("arn:aws:scheduler:{region}:{account}:schedule-group/{group}");
     let context = crate::access::service_context(&source);
     if !access.trusts(&role, SERVICE, context).is_allowed() {
-        return Some(format!(
+        return Some(Refused::Untrusted(format!(
             "{SERVICE} may not assume {} (aws:SourceArn {source})",
             role.arn
-        ));
+        )));
     }
     let principal = crate::guard::assumed(&role.arn, "scheduler");
     let mut request = kit_iam::Authorization {
@@ -171,7 +200,7 @@ fn refusal(access: &crate::access::Access, due: &Due) -> Option<String> {
         .context
         .extend(crate::access::principal_context(&principal, &role.arn));
     (!access.identity(&role, &request).is_allowed())
-        .then(|| format!("{principal} may not invoke {}", due.target_arn))
+        .then(|| Refused::Denied(format!("{principal} may not invoke {}", due.target_arn)))
 }
 
 /// Scheduler's service principal.
@@ -181,45 +210,162 @@ const SERVICE: &str = "scheduler.amazonaws.com";
 /// is how Scheduler invokes Lambda: its own retry policy covers the delivery only.
 const FUNCTION_ERROR_RETRIES: u32 = 2;
 
+/// What became of a schedule's delivery.
+enum Outcome {
+    Delivered,
+    /// Scheduler could not invoke the target: the error code, why, and the retries made.
+    Undelivered(String, String, u32),
+    /// The function failed every attempt Lambda made: its error, and the request of the last.
+    FunctionFailed(String, String),
+}
+
 /// Invokes `due`'s target, retrying as Scheduler does when the invoke does not get through (no
-/// answer, throttled, a server error: its retry policy), and as Lambda does a function error of
-/// an asynchronous invoke, 1, 2, 4… seconds apart (minutes in AWS).
-fn invoke(due: &Due, router: &str, agent: &ureq::Agent) {
-    let function =
-        percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
-    let uri = format!("{router}/2015-03-31/functions/{function}/invocations");
-    let mut function_errors = 0;
-    for attempt in 0..=due.retries + FUNCTION_ERROR_RETRIES {
+/// answer, throttled, a server error: its retry policy's retries), and as Lambda does a function
+/// error of an asynchronous invoke (twice), 1, 2, 4… seconds apart (minutes in AWS).
+fn invoke(due: &Due, router: &str, shared: &crate::shared::Shared) -> Outcome {
+    let (mut undelivered, mut function_errors) = (0, 0);
+    for attempt in 0.. {
         if attempt > 0 {
             std::thread::sleep(Duration::from_secs(1 << (attempt - 1).min(5)));
         }
-        let invoked = agent
-            .post(&uri)
-            .header("content-type", "application/json")
-            .send(due.input.as_bytes());
-        let failed = match invoked {
-            Ok(response) if response.status() == 429 || response.status().is_server_error() => {
-                format!("status {}", response.status())
+        let why = match attempt_once(due, router, shared) {
+            Attempt::Delivered => return Outcome::Delivered,
+            Attempt::Undelivered(code, why) => {
+                undelivered += 1;
+                if undelivered > due.retries {
+                    return Outcome::Undelivered(code.to_owned(), why, due.retries);
+                }
+                why
             }
-            Ok(response) if response.headers().contains_key("x-amz-function-error") => {
+            Attempt::FunctionError(error, request) => {
                 function_errors += 1;
                 if function_errors > FUNCTION_ERROR_RETRIES {
                     eprintln!(
                         "router: schedule {}: the function failed, retries spent",
                         due.name
                     );
-                    return;
+                    return Outcome::FunctionFailed(error, request);
                 }
                 "a function error".to_owned()
             }
-            Ok(_) => return,
-            Err(error) => error.to_string(),
         };
         eprintln!(
-            "router: schedule {} could not invoke its target (attempt {}): {failed}",
+            "router: schedule {} could not invoke its target (attempt {}): {why}",
             due.name,
             attempt + 1
         );
+    }
+    unreachable!("the loop returns")
+}
+
+/// One attempt's end.
+enum Attempt {
+    Delivered,
+    /// Scheduler's invoke did not get through: Lambda's error code, and why.
+    Undelivered(&'static str, String),
+    /// The function failed: its error, and the invocation's request id.
+    FunctionError(String, String),
+}
+
+/// One invoke of `due`'s target, unless an armed fault (`lambda`, `invocations`) throttles it
+/// or fails it as Lambda would.
+fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Attempt {
+    let function =
+        percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
+    let path = format!("/2015-03-31/functions/{function}/invocations");
+    match shared.faults.hit("lambda", &path) {
+        Some(crate::faults::Kind::Throttle) => {
+            return Attempt::Undelivered("TooManyRequestsException", "throttled".to_owned());
+        }
+        Some(_) => return Attempt::Undelivered("ServiceException", "status 500".to_owned()),
+        None => {}
+    }
+    let invoked = shared
+        .agent
+        .post(format!("{router}{path}"))
+        .header("content-type", "application/json")
+        .send(due.input.as_bytes());
+    match invoked {
+        Ok(response) if response.status() == 429 => {
+            Attempt::Undelivered("TooManyRequestsException", "status 429".to_owned())
+        }
+        Ok(response) if response.status().is_server_error() => {
+            Attempt::Undelivered("ServiceException", format!("status {}", response.status()))
+        }
+        Ok(mut response) if response.headers().contains_key("x-amz-function-error") => {
+            let request = header_text(&response, "x-amzn-requestid");
+            let error = response.body_mut().read_to_string().unwrap_or_default();
+            Attempt::FunctionError(error, request)
+        }
+        Ok(_) => Attempt::Delivered,
+        Err(error) => Attempt::Undelivered("ServiceException", error.to_string()),
+    }
+}
+
+fn header_text(response: &ureq::http::Response<ureq::Body>, name: &str) -> String {
+    let value = response.headers().get(name);
+    value.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
+
+/// Sends what was not delivered where Scheduler and Lambda would: an undelivered schedule to its
+/// own dead-letter queue with its role, a function that failed to the function's with the
+/// function's role.
+fn dead_letter(shared: &crate::shared::Shared, due: &Due, outcome: Outcome) {
+    let what = format!("schedule {}", due.name);
+    match outcome {
+        Outcome::Delivered => {}
+        Outcome::Undelivered(code, why, retries) => {
+            eprintln!("router: {what} not delivered: {why}");
+            let Some(queue) = &due.dead_letter_arn else {
+                return;
+            };
+            let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
+            let group = due.group.as_deref().unwrap_or("default");
+            let schedule = format!(
+                "arn:aws:scheduler:{region}:{account}:schedule/{group}/{}",
+                due.name
+            );
+            let letter = crate::dead_letters::Letter {
+                queue_arn: queue,
+                role_arn: &due.role_arn,
+                session: "scheduler",
+                body: &due.input,
+                attributes: vec![
+                    ("ERROR_CODE", code),
+                    ("ERROR_MESSAGE", why),
+                    ("RETRY_ATTEMPTS", retries.to_string()),
+                    ("SCHEDULE_ARN", schedule),
+                    ("TARGET_ARN", due.target_arn.clone()),
+                ],
+            };
+            crate::dead_letters::send_logged(shared, &what, &letter);
+        }
+        Outcome::FunctionFailed(error, request) => {
+            let function = crate::guard::function_name(&due.target_arn);
+            let queue = shared.access.function_dead_letter(&function);
+            let role = shared.access.function_role(&function);
+            let (Some(queue), Ok(role)) = (queue, role) else {
+                return eprintln!(
+                    "router: {what}'s failed invocation lost: {function} has no dead-letter queue"
+                );
+            };
+            let letter = crate::dead_letters::Letter {
+                queue_arn: &queue,
+                role_arn: &role,
+                session: &function,
+                body: &due.input,
+                attributes: vec![
+                    ("RequestID", request),
+                    ("ErrorCode", "200".to_owned()),
+                    ("ErrorMessage", error),
+                ],
+            };
+            crate::dead_letters::send_logged(
+                shared,
+                &format!("{function}'s failed invocation"),
+                &letter,
+            );
+        }
     }
 }
 
@@ -245,6 +391,7 @@ mod tests {
                 retries: MOST_RETRIES,
                 input: r#"{"a":1}"#.into(),
                 delete_after: true,
+                dead_letter_arn: None,
             }
         );
         assert_eq!(created("GET", "/schedules/abc-remind", body), None);

@@ -212,8 +212,14 @@ impl<'a> Alarms<'a> {
             .iter()
             .flat_map(|f| ["errors", "throttles"].map(|what| format!("{stack}-{}-{what}", f.name)));
         let services = ["api-5xx", "notifications-failed", "executions-timed-out"];
+        let queues = config.schedules().then_some("reminders-dead-letters");
         let names = per_function
-            .chain(services.map(|what| format!("{stack}-{what}")))
+            .chain(
+                services
+                    .into_iter()
+                    .chain(queues)
+                    .map(|what| format!("{stack}-{what}")),
+            )
             .collect();
         Self {
             notify: !emails.is_empty() || topic_arn.is_some(),

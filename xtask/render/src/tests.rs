@@ -943,13 +943,19 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
             );
         }
     }
-    for name in ["api-5xx", "notifications-failed", "executions-timed-out"] {
+    let services = [
+        "api-5xx",
+        "notifications-failed",
+        "executions-timed-out",
+        "reminders-dead-letters",
+    ];
+    for name in services {
         assert!(
             names.contains(&format!("{stack}-{name}").as_str()),
             "{names:?}"
         );
     }
-    assert_eq!(names.len(), 9);
+    assert_eq!(names.len(), 10);
     for (name, actions) in &policies {
         let actions = format!("{actions:?}");
         assert!(
@@ -998,4 +1004,49 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
     let staging = alarms_of("staging");
     assert!(staging.iter().all(|(_, a)| a.is_null()), "{staging:?}");
     assert!(!render_env(&fixture(), "staging").contains("AlarmTopic"));
+}
+
+/// A reminder that cannot go is kept: Scheduler's dead-letter queue on each schedule (made by
+/// the request side, which names the queue), the remind function's for its failed asynchronous
+/// invocations, each sender allowed `sqs:SendMessage` on that queue alone; the queue encrypted,
+/// kept 14 days, alarmed on. Without reminders there is no queue.
+#[test]
+fn reminders_that_cannot_go_land_in_an_encrypted_alarmed_queue() {
+    let text = render_env(&fixture(), "policies");
+    let resources = resources(&text);
+    let queue = &resources["RemindersDeadLetterQueue"]["Properties"];
+    assert_eq!(
+        queue["QueueName"],
+        "acme-payments-policies-reminders-dead-letters"
+    );
+    assert_eq!(queue["SqsManagedSseEnabled"], true);
+    assert_eq!(queue["MessageRetentionPeriod"], 1_209_600);
+    let queue_arn = |value: &Value| {
+        matches!(value, Value::Tagged(t)
+            if t.tag == "GetAtt" && t.value.as_str() == Some("RemindersDeadLetterQueue.Arn"))
+    };
+    let function = &resources["RemindFunction"]["Properties"];
+    assert!(queue_arn(&function["DeadLetterConfig"]["TargetArn"]));
+    let variables = &resources["RequestFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(queue_arn(&variables["SCHEDULE_DEAD_LETTER_ARN"]));
+    for role in ["SchedulerRole", "RemindFunctionRole"] {
+        let statements =
+            &resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        let sends: Vec<&Value> = statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|s| format!("{:?}", s["Action"]).contains("sqs:"))
+            .collect();
+        assert_eq!(sends.len(), 1, "{role}: {statements:?}");
+        assert_eq!(sends[0]["Action"], "sqs:SendMessage", "{role}");
+        assert!(queue_arn(&sends[0]["Resource"]), "{role}");
+    }
+    let alarm = &resources["RemindersDeadLettersAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], "AWS/SQS");
+    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(alarm["Statistic"], "Maximum");
+    assert_eq!(alarm["Dimensions"][0]["Value"], queue["QueueName"]);
+    let staging = render_env(&fixture(), "staging");
+    assert!(!staging.contains("DeadLetter"), "staging has no reminders");
 }

@@ -1,12 +1,13 @@
 //! `cargo xtask status [--json]`: the stack's status and latest events, the workflow's recent
 //! executions, the approvals waiting for a reviewer, each reviewer's email subscription, and
-//! the stack's alarms that are going off.
+//! the stack's alarms that are going off, and what its dead-letter queues hold.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use serde_json::{Value, json};
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use hitl_aws::describe;
 use kit_aws::workflow::Workflow;
 use kit_deploy::stack;
@@ -62,10 +63,12 @@ async fn report(effective: &kit_config::Effective) -> Result<Value> {
     let alarms = alarms(&aws, name)
         .await
         .unwrap_or_else(|e| json!({ "error": format!("{e:#}") }));
+    let dead_letters = dead_letters(&aws, &deployed, name).await;
     Ok(json!({
         "stack": name,
         "status": deployed.status.as_str(),
         "alarms": alarms,
+        "dead_letters": dead_letters,
         "events": events,
         "executions": executions,
         "recent_executions": recent,
@@ -97,6 +100,35 @@ async fn alarms(aws: &kit_aws::Aws, name: &str) -> Result<Value> {
     }
     Ok(json!({ "total": total, "in_alarm": firing }))
 }
+
+/// The stack's dead-letter queues (by logical ID), each with how many messages it holds
+/// (`null` when that cannot be read).
+async fn dead_letters(aws: &kit_aws::Aws, deployed: &stack::Deployed, name: &str) -> Vec<Value> {
+    let mut queues = Vec::new();
+    for logical_id in DEAD_LETTER_QUEUES {
+        let found = super::subscriptions::resource(aws, deployed, name, ("", logical_id)).await;
+        let Some(url) = found else { continue };
+        let attributes = aws
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await;
+        let messages = attributes.ok().and_then(|a| {
+            let count = a
+                .attributes?
+                .remove(&QueueAttributeName::ApproximateNumberOfMessages)?;
+            count.parse::<u64>().ok()
+        });
+        let queue = url.rsplit('/').next().unwrap_or(&url).to_owned();
+        queues.push(json!({ "queue": queue, "messages": messages }));
+    }
+    queues
+}
+
+/// The logical IDs of the dead-letter queues a stack may have.
+const DEAD_LETTER_QUEUES: [&str; 1] = ["RemindersDeadLetterQueue"];
 
 /// The stack's five latest events (none when they cannot be read).
 async fn latest_events(aws: &kit_aws::Aws, name: &str) -> Vec<Value> {
@@ -169,6 +201,14 @@ fn print(report: &Value) {
         anstream::println!("pending approvals  {pending}");
     }
     print_alarms(&report["alarms"]);
+    for queue in report["dead_letters"].as_array().into_iter().flatten() {
+        let messages = match queue["messages"].as_u64() {
+            Some(0) => "empty".to_owned(),
+            Some(n) => format!("{n} MESSAGES: see docs/operations.md"),
+            None => "cannot be read".to_owned(),
+        };
+        anstream::println!("dead letters       {} {messages}", text(&queue["queue"]));
+    }
     if let Some(counts) = report["executions"].as_object() {
         let counted: Vec<String> = counts
             .iter()

@@ -24,6 +24,7 @@ use std::{
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
+pub mod dead_letters;
 mod inbox;
 pub mod slack;
 

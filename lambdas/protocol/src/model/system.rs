@@ -102,6 +102,7 @@ fn settings(case: &Case) -> Settings {
             group: "group".into(),
             role_arn: "role".into(),
             target_arn: "remind".into(),
+            dead_letter_arn: None,
             remind_after_secs: Some(90),
             escalate_after_secs: Some(150),
         }),

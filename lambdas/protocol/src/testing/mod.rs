@@ -105,6 +105,7 @@ pub fn settings() -> Settings {
             group: "group".into(),
             role_arn: "role".into(),
             target_arn: "remind".into(),
+            dead_letter_arn: None,
             remind_after_secs: Some(120),
             escalate_after_secs: Some(240),
         }),

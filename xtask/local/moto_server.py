@@ -16,7 +16,10 @@ nothing sends moto the functions' metrics.)
 moto's Lambda keeps no `DeadLetterConfig`, from CloudFormation or its API: the local
 environment could not send a failed asynchronous invocation where Lambda would. This launcher
 keeps it, from the function's create, update and `UpdateFunctionConfiguration`, and answers it
-in the function's configuration, as Lambda does.
+in the function's configuration, as Lambda does. And as Lambda does, it refuses a queue the
+function's role may not send to (`InvalidParameterValueException`, "The provided execution role
+does not have permissions to call SendMessage on SQS"): a statement moved out of the role's own
+inline policies, or dropped, fails here as it would in an account.
 
 Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 """
@@ -28,7 +31,11 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+import fnmatch
+
+from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import LambdaFunction
+from moto.iam.models import iam_backends
 from moto.iam.models import Role, _serialize_version_datetime
 from moto.server import main
 
@@ -128,8 +135,41 @@ _update_configuration = LambdaFunction.update_configuration
 _get_configuration = LambdaFunction.get_configuration
 
 
+def role_may_send(account_id, partition, role_arn, queue_arn):
+    """Whether the role's inline policies allow sqs:SendMessage on the queue (what Lambda checks
+    when a function is given a dead-letter queue; the kit grants nothing through managed
+    policies)."""
+    role = iam_backends[account_id][partition].get_role_by_arn(role_arn)
+    for document in role.policies.values():
+        if isinstance(document, str):
+            document = json.loads(document)
+        statements = document.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Effect") != "Allow":
+                continue
+            as_list = lambda v: v if isinstance(v, list) else [v]
+            actions = [a.lower() for a in as_list(statement.get("Action", []))]
+            resources = as_list(statement.get("Resource", []))
+            if any(fnmatch.fnmatchcase("sqs:sendmessage", a) for a in actions) and any(
+                fnmatch.fnmatchcase(queue_arn, r) for r in resources
+            ):
+                return True
+    return False
+
+
+def check_dead_letter(function, config):
+    target = (config or {}).get("TargetArn") or ""
+    if ":sqs:" in target and not role_may_send(
+        function.account_id, function.partition, function.role, target
+    ):
+        raise InvalidParameterValueException(
+            "The provided execution role does not have permissions to call SendMessage on SQS"
+        )
+
+
 def function_init(self, account_id, spec, *args, **kwargs):
     _init(self, account_id, spec, *args, **kwargs)
+    check_dead_letter(self, spec.get("DeadLetterConfig"))
     self.dead_letter_config = spec.get("DeadLetterConfig")
 
 
@@ -137,7 +177,9 @@ def create_function(cls, resource_name, cloudformation_json, account_id, region_
     function = _create_function(
         cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
     )
-    function.dead_letter_config = cloudformation_json["Properties"].get("DeadLetterConfig")
+    config = cloudformation_json["Properties"].get("DeadLetterConfig")
+    check_dead_letter(function, config)
+    function.dead_letter_config = config
     return function
 
 
@@ -145,6 +187,7 @@ def update_configuration(self, config):
     # CloudFormation's update passes every property (one it lacks is removed); the API's, only
     # those it changes.
     if "DeadLetterConfig" in config or "Code" in config:
+        check_dead_letter(self, config.get("DeadLetterConfig"))
         self.dead_letter_config = config.get("DeadLetterConfig")
     return _update_configuration(self, config)
 

@@ -238,7 +238,7 @@ fn a_template_over_the_request_limit_is_deployed_from_the_bucket() {
 /// are (moto skips the template's: gone).
 fn assert_alarms_in_status(kit: &Kit, moto: &Moto, status: &str) {
     assert!(
-        status.contains("alarms             7, none in alarm"),
+        status.contains("alarms             8, none in alarm"),
         "{status}"
     );
     assert!(
@@ -254,7 +254,7 @@ fn assert_alarms_in_status(kit: &Kit, moto: &Moto, status: &str) {
     );
     let status = kit.ok(&["--env", "dev", "status"]);
     assert!(
-        status.contains("alarms             7, 1 IN ALARM"),
+        status.contains("alarms             8, 1 IN ALARM"),
         "{status}"
     );
     assert!(
@@ -361,7 +361,7 @@ fn deploy_update_recover_and_destroy_against_cloudformation() {
     // The alarms exist, as on AWS (moto's CloudFormation skips them; the local moto makes
     // them: `xtask/local/moto_server.py`).
     let alarms = alarm_names(&moto, "kit-dev-");
-    assert_eq!(alarms.len(), 7, "{alarms:?}");
+    assert_eq!(alarms.len(), 8, "{alarms:?}");
     assert!(
         alarms.contains(&"kit-dev-review-errors".to_owned()),
         "{alarms:?}"

@@ -91,6 +91,41 @@ fn reject_fails_the_execution_with_rejected_and_the_comment() {
     assert!(!text.contains("executions         none"), "{text}");
 }
 
+/// What the functions count reaches their log as embedded metrics CloudWatch accepts, in the
+/// stack's namespace: the approval requested, the vote, the decision by outcome and its age in
+/// seconds.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn the_functions_count_what_happened_as_embedded_metrics() {
+    let env = env();
+    let run = env.start("counted");
+    let link = env.link(&run.title, "ben@example.com");
+    assert_eq!(env.post(&link, "reject", "counted").status, 200);
+    env.wait_for_end(&run.arn);
+    let Some(log) = env.local_log("lambda.log") else {
+        return;
+    };
+    let docs = support::emf::documents(&log, &format!("hitl/{}", env.stack()));
+    let has = |name, dimension| support::emf::has(&docs, name, dimension);
+    assert_eq!(
+        has("ApprovalsRequested", None).as_deref(),
+        Some("Count"),
+        "{docs:?}"
+    );
+    assert_eq!(has("Votes", None).as_deref(), Some("Count"), "{docs:?}");
+    let rejected = Some(("Outcome", "rejected"));
+    assert_eq!(
+        has("Decisions", rejected).as_deref(),
+        Some("Count"),
+        "{docs:?}"
+    );
+    assert_eq!(
+        has("TimeToDecision", None).as_deref(),
+        Some("Seconds"),
+        "{docs:?}"
+    );
+}
+
 #[test]
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn no_answer_takes_the_expired_branch_and_a_late_post_gets_410() {

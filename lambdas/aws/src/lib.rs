@@ -1,11 +1,14 @@
 //! What the hitl functions (and the kit's own clients) share around the AWS SDK: the one HTTPS
-//! client and the config loader on it, one-line error descriptions, logging, the clock. Kept
+//! client and the config loader on it, one-line error descriptions, logging, metrics, the clock. Kept
 //! apart from `hitl-core` and `hitl-protocol`, which do no I/O and know nothing of the SDK, and
 //! from `hitl-adapters`, the SDK's implementations of the protocol's ports, which only the
 //! functions build.
 
 pub mod connector;
 pub mod https;
+mod metrics;
+
+pub use metrics::{Metrics, init_metrics};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -3,7 +3,7 @@
 //! once the orchestrator accepted it.
 
 use hitl_core::{
-    Approval, Claim, DecisionForm, LinkItem, SendOutcome, Verified,
+    Approval, Claim, DecisionForm, LinkItem, SendOutcome, Status, Verified,
     form::{self, Refusal},
     page,
     rules::{self, Ballot, PostVerdict, after_send},
@@ -127,6 +127,12 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
         let mut settled = approval;
         settled.apply_claim(claim);
         settled.apply(transition);
+        // Counted once the orchestrator took it: a claim it refused is reverted, not a vote.
+        if matches!(settled.status, Status::Approved | Status::Rejected) {
+            let age = claim.at.saturating_sub(settled.created_at);
+            crate::measures::voted();
+            crate::measures::decided(settled.status.as_str(), age);
+        }
         tracing::info!(approval = %settled.id, status = settled.status.as_str(), "decision handled");
         Decided::Sent(settled, outcome)
     }
@@ -156,6 +162,7 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
             match written {
                 Ok(Written::Done) if approval.decides(claim.decision) => return Ok(approval),
                 Ok(Written::Done) => {
+                    crate::measures::voted();
                     approval.votes = approval.votes_with(claim);
                     tracing::info!(approval = %approval.id, votes = approval.votes.len(), "vote counted");
                     return Err(Decided::Counted(approval));
@@ -184,7 +191,7 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
 mod tests {
     use hitl_core::{LinkId, Status};
 
-    use crate::testing::{Call, Execution, Fault, World, requested, run};
+    use crate::testing::{Call, Execution, Fault, Measured, World, measured, requested, run};
 
     const NOW: u64 = 1_750_000_000;
     const ARN: &str = "arn:execution";
@@ -226,6 +233,35 @@ mod tests {
             assert_eq!(status(&world), Status::Approved);
             assert!(world.with(|s| s.executions[ARN].accepted.is_some()));
         }
+    }
+
+    /// A decision is counted once, when the orchestrator took it, with its vote and its age; a
+    /// claim the orchestrator refused (reverted) and a post on a decided record count nothing.
+    #[test]
+    fn a_decision_is_counted_once_the_orchestrator_took_it() {
+        let (world, link) = waiting(true);
+        world.arm(Call::Resume, Fault::Throttle);
+        let reviewer = world.reviewer(true);
+        world.with(|s| s.now_millis += 90_000);
+        let (_, throttled) = measured(|| run(&world, 2, reviewer.post(&link, b"decision=reject")));
+        assert_eq!(throttled, Measured::default(), "a refused claim is no vote");
+        let (_, counted) = measured(|| {
+            run(&world, 3, reviewer.post(&link, b"decision=reject"));
+            run(&world, 4, reviewer.post(&link, b"decision=approve"));
+        });
+        assert_eq!(status(&world), Status::Rejected);
+        assert_eq!(
+            counted.count("Decisions{Outcome=rejected}"),
+            1,
+            "{counted:?}"
+        );
+        assert_eq!(
+            counted.count("Decisions{Outcome=approved}"),
+            0,
+            "{counted:?}"
+        );
+        assert_eq!(counted.count("Votes"), 1, "{counted:?}");
+        assert_eq!(counted.histograms["TimeToDecision"], [90.0]);
     }
 
     #[test]

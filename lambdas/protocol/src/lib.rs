@@ -32,6 +32,7 @@ mod decide;
 pub mod ending;
 pub mod failure;
 mod interact;
+pub mod measures;
 pub mod messenger;
 pub mod ports;
 mod remind;

@@ -67,6 +67,7 @@ pub async fn refresh(chat: &impl Chat, approval: &Approval, now: u64) -> bool {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(approval = %approval.id, %error, "the Slack message could not be updated");
+            crate::measures::notification_failed("slack");
             false
         }
     }

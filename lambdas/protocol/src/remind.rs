@@ -43,6 +43,7 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K,
                 Ok(()) => sent += 1,
                 Err(error) => {
                     tracing::error!(approval = %approval.id, %error, "a nudge could not be sent");
+                    crate::measures::notification_failed("email");
                 }
             }
         }
@@ -64,6 +65,7 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K,
         let text = slack::nudge_text(approval, escalated, now);
         if let Err(error) = chat.post(&text, Some(at)).await {
             tracing::warn!(approval = %approval.id, %error, "the nudge could not be posted in Slack");
+            crate::measures::notification_failed("slack");
         }
     }
 }

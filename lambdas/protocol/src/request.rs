@@ -81,6 +81,9 @@ where
                 return not_sent(&stored);
             }
         };
+        if let Stored::New(_) = &stored {
+            crate::measures::requested();
+        }
         let sent = self.notify(approval, now).await?;
         let chat = self.messenger.chat.as_ref();
         let slack = match chat {
@@ -173,6 +176,7 @@ where
             },
             Err(error) => {
                 tracing::warn!(approval = %approval.id, %error, "Slack notification failed");
+                crate::measures::notification_failed("slack");
                 Ok("failed")
             }
         }
@@ -219,6 +223,7 @@ where
         let card = teams_payload(approval, link.as_deref(), now);
         if let Err(error) = teams.post(&card).await {
             tracing::warn!(approval = %approval.id, %error, "Teams notification failed");
+            crate::measures::notification_failed("teams");
             return Ok("failed");
         }
         match table.mark_teams_sent(&approval.id, now).await? {

@@ -13,11 +13,13 @@ use serde_json::{Value, json};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
+    let metrics = hitl_aws::init_metrics();
+    hitl_protocol::measures::describe();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::function_config_loader().load().await;
     let messenger = hitl_adapters::functions::messenger(&aws, settings)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        handle(&messenger, event.payload)
+        metrics.after(handle(&messenger, event.payload))
     }))
     .await
 }

@@ -15,8 +15,13 @@ use lambda_runtime::service_fn;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hitl_aws::init_logging();
+    let metrics = hitl_aws::init_metrics();
+    hitl_protocol::measures::describe();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::function_config_loader().load().await;
     let requester = hitl_adapters::functions::requester(&aws, settings)?;
-    lambda_runtime::run(service_fn(|event| handler::handle(&requester, event))).await
+    lambda_runtime::run(service_fn(|event| {
+        metrics.after(handler::handle(&requester, event))
+    }))
+    .await
 }

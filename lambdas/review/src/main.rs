@@ -22,6 +22,8 @@ use lambda_http::service_fn;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     hitl_aws::init_logging();
+    let metrics = hitl_aws::init_metrics();
+    hitl_protocol::measures::describe();
     let table =
         std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is not set")?;
     let aws = hitl_aws::function_config_loader().load().await;
@@ -45,5 +47,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         downloads: downloads::Downloads::new(&aws),
         sign_in,
     };
-    lambda_http::run(service_fn(|request| handler::handle(&context, request))).await
+    lambda_http::run(service_fn(|request| {
+        metrics.after(handler::handle(&context, request))
+    }))
+    .await
 }

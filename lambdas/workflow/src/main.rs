@@ -22,16 +22,24 @@ use hitl_protocol::Settings;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), durable::lambda_runtime::Error> {
     hitl_aws::init_logging();
+    let metrics = hitl_aws::init_metrics();
+    hitl_protocol::measures::describe();
     let settings = Settings::from_env()?;
     let aws = hitl_aws::function_config_loader().load().await;
     // The SDK's checkpoint client on the workspace's one HTTPS client and credential chain.
     let options = Options::builder().sdk_config(aws.clone()).build()?;
     let requester = Arc::new(hitl_adapters::functions::requester(&aws, settings)?);
-    durable::run_with_options(
+    // Flushed after each invocation as the SDK answers it, suspended or ended: the workflow's
+    // own future is not polled to its end when the execution suspends.
+    let invocation = durable::wrap(
         move |event: serde_json::Value, ctx: DurableContext| {
             workflow::run(requester.clone(), event, ctx)
         },
         options,
-    )
+    );
+    let metrics = &metrics;
+    durable::lambda_runtime::run(durable::lambda_runtime::service_fn(|event| {
+        metrics.after(invocation(event))
+    }))
     .await
 }

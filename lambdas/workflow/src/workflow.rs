@@ -28,6 +28,7 @@ pub async fn run(
 ) -> Result<Value, BoxError> {
     if !has_title_and_requester(&event) {
         let (error, cause) = INVALID_INPUT;
+        hitl_protocol::measures::failed();
         return Err(Box::new(TypedError::with_type(error, cause)));
     }
     let request = ApprovalRequest::from_value(&event).map_err(|e| {
@@ -80,7 +81,10 @@ pub async fn run(
         }
         // The submitter failed for good: its error (`Hitl.InvalidRequest`, `Hitl.Transient`)
         // ends the execution.
-        Err(error) => Err(Box::new(error)),
+        Err(error) => {
+            hitl_protocol::measures::failed();
+            Err(Box::new(error))
+        }
     }
 }
 
@@ -97,6 +101,7 @@ async fn decided_by(
         Some("approved") => Decision::Approved,
         Some("rejected") => Decision::Rejected,
         _ => {
+            hitl_protocol::measures::failed();
             return Err(Box::new(TypedError::with_type(
                 "UnknownDecision",
                 "The callback came back without an approved or rejected decision.",
@@ -151,7 +156,12 @@ async fn announce(
                     reviewer,
                     comment,
                 },
-                None => Ending::Expired,
+                None => {
+                    // Counted in the step, which replays never run again (an attempt whose
+                    // announcement failed does).
+                    hitl_protocol::measures::expired();
+                    Ending::Expired
+                }
             };
             ending::announce(&requester.messenger.notifier, &request, ending)
                 .await

@@ -24,7 +24,8 @@ pub struct Letter<'a> {
     pub role_arn: &'a str,
     pub session: &'a str,
     pub body: &'a str,
-    pub attributes: Vec<(&'static str, String)>,
+    /// Each attribute's name, data type (`String`, `Number`) and value.
+    pub attributes: Vec<(&'static str, &'static str, String)>,
 }
 
 /// Sends `letter` if its role may; why not otherwise.
@@ -74,10 +75,10 @@ fn form(url: &str, letter: &Letter) -> String {
     form.append_pair("Action", "SendMessage")
         .append_pair("QueueUrl", url)
         .append_pair("MessageBody", letter.body);
-    for (i, (name, value)) in letter.attributes.iter().enumerate() {
+    for (i, (name, kind, value)) in letter.attributes.iter().enumerate() {
         let key = |what: &str| format!("MessageAttribute.{}.{what}", i + 1);
         form.append_pair(&key("Name"), name)
-            .append_pair(&key("Value.DataType"), "String")
+            .append_pair(&key("Value.DataType"), kind)
             .append_pair(&key("Value.StringValue"), value);
     }
     form.finish()
@@ -109,7 +110,7 @@ mod tests {
             role_arn: "r",
             session: "s",
             body: "{\"a\":1}",
-            attributes: vec![("ERROR_CODE", "X".into())],
+            attributes: vec![("ERROR_CODE", "String", "X".into())],
         };
         let form = form(&url, &letter);
         assert!(

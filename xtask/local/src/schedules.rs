@@ -215,15 +215,16 @@ enum Outcome {
     Delivered,
     /// Scheduler could not invoke the target: the error code, why, and the retries made.
     Undelivered(String, String, u32),
-    /// The function failed every attempt Lambda made: its error, and the request of the last.
-    FunctionFailed(String, String),
+    /// Lambda gave the event up: the function failed every attempt it made (`ErrorCode` 200,
+    /// its error) or it stayed throttled (429); and the request of the last attempt.
+    FunctionFailed(u16, String, String),
 }
 
 /// Invokes `due`'s target, retrying as Scheduler does when the invoke does not get through (no
 /// answer, throttled, a server error: its retry policy's retries), and as Lambda does a function
 /// error of an asynchronous invoke (twice), 1, 2, 4… seconds apart (minutes in AWS).
 fn invoke(due: &Due, router: &str, shared: &crate::shared::Shared) -> Outcome {
-    let (mut undelivered, mut function_errors) = (0, 0);
+    let (mut undelivered, mut function_errors, mut throttles) = (0, 0, 0);
     for attempt in 0.. {
         if attempt > 0 {
             std::thread::sleep(Duration::from_secs(1 << (attempt - 1).min(5)));
@@ -244,9 +245,22 @@ fn invoke(due: &Due, router: &str, shared: &crate::shared::Shared) -> Outcome {
                         "router: schedule {}: the function failed, retries spent",
                         due.name
                     );
-                    return Outcome::FunctionFailed(error, request);
+                    return Outcome::FunctionFailed(200, error, request);
                 }
                 "a function error".to_owned()
+            }
+            // Lambda took the asynchronous invoke and keeps retrying a throttled event (for up
+            // to six hours); here a few times.
+            Attempt::Throttled(request) => {
+                throttles += 1;
+                if throttles > MOST_RETRIES {
+                    eprintln!(
+                        "router: schedule {}: throttled, Lambda gave it up",
+                        due.name
+                    );
+                    return Outcome::FunctionFailed(429, "throttled".to_owned(), request);
+                }
+                "throttled".to_owned()
             }
         };
         eprintln!(
@@ -265,18 +279,19 @@ enum Attempt {
     Undelivered(&'static str, String),
     /// The function failed: its error, and the invocation's request id.
     FunctionError(String, String),
+    /// Lambda queued the event and could not run the function (the account's concurrency).
+    Throttled(String),
 }
 
 /// One invoke of `due`'s target, unless an armed fault (`lambda`, `invocations`) throttles it
-/// or fails it as Lambda would.
+/// or fails it as Lambda would. Scheduler invokes asynchronously: a throttle is Lambda's to
+/// retry, a server error Scheduler's.
 fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Attempt {
     let function =
         percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
     let path = format!("/2015-03-31/functions/{function}/invocations");
     match shared.faults.hit("lambda", &path) {
-        Some(crate::faults::Kind::Throttle) => {
-            return Attempt::Undelivered("TooManyRequestsException", "throttled".to_owned());
-        }
+        Some(crate::faults::Kind::Throttle) => return Attempt::Throttled(String::new()),
         Some(_) => return Attempt::Undelivered("ServiceException", "status 500".to_owned()),
         None => {}
     }
@@ -287,7 +302,7 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
         .send(due.input.as_bytes());
     match invoked {
         Ok(response) if response.status() == 429 => {
-            Attempt::Undelivered("TooManyRequestsException", "status 429".to_owned())
+            Attempt::Throttled(header_text(&response, "x-amzn-requestid"))
         }
         Ok(response) if response.status().is_server_error() => {
             Attempt::Undelivered("ServiceException", format!("status {}", response.status()))
@@ -300,6 +315,16 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
         Ok(_) => Attempt::Delivered,
         Err(error) => Attempt::Undelivered("ServiceException", error.to_string()),
     }
+}
+
+/// Unix second `at` as Scheduler writes `SCHEDULED_TIME`: `2025-03-01T09:30:00Z`.
+fn scheduled_time(at: u64) -> String {
+    let at = i64::try_from(at).unwrap_or(0);
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    at.format(format).unwrap_or_default()
 }
 
 fn header_text(response: &ureq::http::Response<ureq::Body>, name: &str) -> String {
@@ -331,16 +356,22 @@ fn dead_letter(shared: &crate::shared::Shared, due: &Due, outcome: Outcome) {
                 session: "scheduler",
                 body: &due.input,
                 attributes: vec![
-                    ("ERROR_CODE", code),
-                    ("ERROR_MESSAGE", why),
-                    ("RETRY_ATTEMPTS", retries.to_string()),
-                    ("SCHEDULE_ARN", schedule),
-                    ("TARGET_ARN", due.target_arn.clone()),
+                    ("ERROR_CODE", "String", code),
+                    ("ERROR_MESSAGE", "String", why),
+                    ("RETRY_ATTEMPTS", "Number", retries.to_string()),
+                    ("SCHEDULE_ARN", "String", schedule),
+                    ("TARGET_ARN", "String", due.target_arn.clone()),
+                    (
+                        "EXECUTION_ID",
+                        "String",
+                        format!("local-{}-{}", due.name, due.at),
+                    ),
+                    ("SCHEDULED_TIME", "String", scheduled_time(due.at)),
                 ],
             };
             crate::dead_letters::send_logged(shared, &what, &letter);
         }
-        Outcome::FunctionFailed(error, request) => {
+        Outcome::FunctionFailed(code, error, request) => {
             let function = crate::guard::function_name(&due.target_arn);
             let queue = shared.access.function_dead_letter(&function);
             let role = shared.access.function_role(&function);
@@ -355,9 +386,9 @@ fn dead_letter(shared: &crate::shared::Shared, due: &Due, outcome: Outcome) {
                 session: &function,
                 body: &due.input,
                 attributes: vec![
-                    ("RequestID", request),
-                    ("ErrorCode", "200".to_owned()),
-                    ("ErrorMessage", error),
+                    ("RequestID", "String", request),
+                    ("ErrorCode", "Number", code.to_string()),
+                    ("ErrorMessage", "String", error),
                 ],
             };
             crate::dead_letters::send_logged(

@@ -51,6 +51,8 @@ pub struct StackContext<'a> {
     pub teams_webhook_kms_key: Option<&'a str>,
     /// The alarms, and who they notify.
     pub alarms: Alarms<'a>,
+    /// The dashboard's body (JSON for `!Sub`: see `dashboard.rs`).
+    pub dashboard: String,
     pub lambda: Lambda,
     pub log_retention_days: u32,
     pub api: Api,
@@ -211,8 +213,14 @@ impl<'a> Alarms<'a> {
         let per_function = functions
             .iter()
             .flat_map(|f| ["errors", "throttles"].map(|what| format!("{stack}-{}-{what}", f.name)));
-        let services = ["api-5xx", "notifications-failed", "executions-timed-out"];
-        let queues = config.schedules().then_some("reminders-dead-letters");
+        let services = [
+            "api-5xx",
+            "notifications-failed",
+            "executions-failed",
+            "executions-timed-out",
+        ];
+        let reminders = ["reminders-dead-letters", "remind-dead-letter-errors"];
+        let queues = reminders.into_iter().filter(|_| config.schedules());
         let names = per_function
             .chain(
                 services
@@ -323,6 +331,8 @@ pub fn reviewer_logical_id(email: &str) -> String {
 
 impl<'a> StackContext<'a> {
     pub fn new(config: &'a Effective, definition: String) -> Self {
+        let alarms = Alarms::new(config);
+        let dashboard = crate::dashboard::body(config, &alarms.names);
         Self {
             project: config.project.as_str(),
             environment: config.environment.as_str(),
@@ -369,7 +379,8 @@ impl<'a> StackContext<'a> {
                 .teams_webhook_parameter
                 .as_ref()
                 .map(|p| p.as_str().trim_start_matches('/')),
-            alarms: Alarms::new(config),
+            alarms,
+            dashboard,
             lambda: Lambda {
                 architecture: config.lambda.architecture.as_str(),
                 memory_mb: config.lambda.memory_mb.get(),

@@ -6,6 +6,7 @@
 
 pub mod asl;
 pub mod context;
+mod dashboard;
 mod helpers;
 
 use std::{

@@ -946,8 +946,10 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
     let services = [
         "api-5xx",
         "notifications-failed",
+        "executions-failed",
         "executions-timed-out",
         "reminders-dead-letters",
+        "remind-dead-letter-errors",
     ];
     for name in services {
         assert!(
@@ -955,7 +957,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
             "{names:?}"
         );
     }
-    assert_eq!(names.len(), 10);
+    assert_eq!(names.len(), 12);
     for (name, actions) in &policies {
         let actions = format!("{actions:?}");
         assert!(
@@ -988,7 +990,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
     );
     // The durable workflow's: its functions and its executions; the configured topic alone.
     let durable = alarms_of("durable");
-    assert_eq!(durable.len(), 7, "{durable:?}");
+    assert_eq!(durable.len(), 8, "{durable:?}");
     assert!(
         durable
             .iter()
@@ -1049,4 +1051,80 @@ fn reminders_that_cannot_go_land_in_an_encrypted_alarmed_queue() {
     assert_eq!(alarm["Dimensions"][0]["Value"], queue["QueueName"]);
     let staging = render_env(&fixture(), "staging");
     assert!(!staging.contains("DeadLetter"), "staging has no reminders");
+}
+
+/// What the functions count reaches CloudWatch in the stack's own namespace: each function is
+/// told it, the state machine's log is counted into it, and the dashboard shows it beside what
+/// failed, the functions, the review API and every alarm of the stack.
+#[test]
+fn the_dashboard_shows_the_stacks_metrics_and_every_alarm() {
+    for env in ["policies", "durable"] {
+        let text = render_env(&fixture(), env);
+        let resources = resources(&text);
+        let stack = format!("acme-payments-{env}");
+        let namespace = format!("hitl/{stack}");
+        for function in of_type(&resources, "AWS::Lambda::Function") {
+            let variables = &function["Properties"]["Environment"]["Variables"];
+            assert_eq!(
+                variables["METRICS_NAMESPACE"].as_str(),
+                Some(namespace.as_str())
+            );
+        }
+        let Value::Tagged(body) = &resources["Dashboard"]["Properties"]["DashboardBody"] else {
+            panic!("the dashboard's body is not under !Sub");
+        };
+        let body = body.value.as_str().unwrap();
+        let variables: Vec<&str> = body
+            .split("${")
+            .skip(1)
+            .map(|v| v.split('}').next().unwrap())
+            .collect();
+        assert!(
+            variables
+                .iter()
+                .all(|v| ["AWS::Region", "AWS::Partition", "AWS::AccountId"].contains(v)),
+            "{variables:?}"
+        );
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        let widgets = body["widgets"].as_array().unwrap();
+        let shown = body.to_string();
+        for metric in [
+            "ApprovalsRequested",
+            "Decisions",
+            "TimeToDecision",
+            "Expiries",
+            "Votes",
+            "ExecutionsFailed",
+            "NotificationsFailed",
+        ] {
+            assert!(
+                shown.contains(&format!("[\"{namespace}\",\"{metric}\"")),
+                "{metric}"
+            );
+        }
+        let listed =
+            widgets.iter().find(|w| w["type"] == "alarm").unwrap()["properties"]["alarms"].clone();
+        let alarms = of_type(&resources, "AWS::CloudWatch::Alarm");
+        assert_eq!(listed.as_array().unwrap().len(), alarms.len());
+        for alarm in alarms {
+            let name = alarm["Properties"]["AlarmName"].as_str().unwrap();
+            assert!(
+                listed.to_string().contains(&format!(":alarm:{name}\"")),
+                "{name}"
+            );
+        }
+        let filters = of_type(&resources, "AWS::Logs::MetricFilter");
+        if env == "durable" {
+            assert!(filters.is_empty(), "the durable workflow counts its own");
+            continue;
+        }
+        assert_eq!(filters.len(), 2);
+        for filter in filters {
+            let transformation = &filter["Properties"]["MetricTransformations"][0];
+            assert_eq!(
+                transformation["MetricNamespace"].as_str(),
+                Some(namespace.as_str())
+            );
+        }
+    }
 }

@@ -25,6 +25,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
 pub mod dead_letters;
+pub mod emf;
 mod inbox;
 pub mod slack;
 

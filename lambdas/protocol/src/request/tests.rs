@@ -4,7 +4,7 @@ use hitl_core::TaskToken;
 
 use std::task::Poll;
 
-use crate::testing::{Call, Fault, World, key, poll_once, request, run, settings};
+use crate::testing::{Call, Fault, World, key, measured, poll_once, request, run, settings};
 
 const NOW: u64 = 1_750_000_000;
 const ARN: &str = "arn:execution";
@@ -158,4 +158,15 @@ fn a_teams_card_that_cannot_be_posted_never_fails_the_approval() {
         .unwrap();
     assert!(record.teams_sent_at.is_none());
     assert_eq!(world.with(|s| s.published.len()), 3);
+}
+
+/// An approval is counted once, when it is first stored: a retried attempt that finds it is not
+/// another.
+#[test]
+fn an_approval_is_counted_when_first_stored_and_not_again() {
+    let world = World::at(NOW);
+    let (_, first) = measured(|| attempt(&world, 0).expect("requested"));
+    assert_eq!(first.count("ApprovalsRequested"), 1, "{first:?}");
+    let (_, again) = measured(|| attempt(&world, 1).expect("the retry goes through"));
+    assert_eq!(again.count("ApprovalsRequested"), 0, "{again:?}");
 }

@@ -3,6 +3,7 @@
 //! crash between two steps), and a way to run the protocol's futures step by step.
 
 mod execution;
+mod measured;
 mod orchestrator;
 mod services;
 mod table;
@@ -15,6 +16,7 @@ use std::{
 };
 
 pub use execution::{ATTEMPTS, Execution, Phase, Resume};
+pub use measured::{Measured, measured};
 pub use orchestrator::MemoryOrchestrator;
 pub use services::{MemoryChat, MemoryClock, MemoryIds, MemoryScheduler, MemoryTeams, MemoryTopic};
 pub use table::MemoryTable;

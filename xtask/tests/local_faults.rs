@@ -49,99 +49,116 @@ fn a_reminder_that_cannot_be_scheduled_never_fails_the_approval() {
     assert!(log.contains("a nudge could not be scheduled"), "not logged");
 }
 
-/// A reminder whose function fails every attempt Lambda makes (every table read failing) is
-/// not lost: each of the approval's nudges lands in the stack's reminders dead-letter queue,
-/// sent by Lambda with the remind function's role, carrying its schedule's input and the
-/// function's error; the approval still ends as its reviewers decide.
+/// Reminders that cannot go are not lost, whichever service gave up, on two approvals side by
+/// side (one wait for their schedules):
+/// - the first's remind function fails every attempt Lambda makes (every table read failing):
+///   Lambda sends each nudge's event with the function's role, with its error;
+/// - the second's schedules cannot be delivered (Lambda's Invoke failing with a server error past
+///   the schedule's three retries; a throttle would be Lambda's to retry): Scheduler sends each,
+///   with its own role, with the error and the schedule's ARN.
+///
+/// `status` shows the queue's depth; both approvals still end as their reviewers decide.
 #[test]
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
-fn a_reminder_whose_function_keeps_failing_lands_in_the_dead_letter_queue() {
+fn reminders_that_cannot_go_land_in_the_dead_letter_queue() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let env = env();
-    let run = env.start("dead-letter");
-    let ana = env.link(&run.title, REVIEWERS[0]);
-    let ben = env.link(&run.title, REVIEWERS[1]);
-    assert_eq!(env.post(&ana, "approve", "before the fault").status, 200);
-    let fault =
+    let runs = [env.start("dead-letter"), env.start("undelivered")];
+    let links: Vec<[String; 2]> = runs
+        .iter()
+        .map(|run| [0, 1].map(|i| env.link(&run.title, REVIEWERS[i])))
+        .collect();
+    for [ana, _] in &links {
+        assert_eq!(env.post(ana, "approve", "before the fault").status, 200);
+    }
+    let [failing, undelivered] = [0, 1].map(|i| {
+        let record = env.record(&links[i][0]);
+        record["id"].as_str().unwrap().to_owned()
+    });
+    let function_fails =
         json!({"service": "dynamodb", "operation": "GetItem", "kind": "error", "count": 1000});
-    if !env.arm_fault(fault) {
+    let invoke_fails = json!({"service": "lambda", "operation": format!("schedule/{undelivered}-"),
+        "kind": "error", "count": 1000});
+    if !env.arm_fault(function_fails) || !env.arm_fault(invoke_fails) {
         return;
     }
-    let id = env.record(&ana)["id"].as_str().unwrap().to_owned();
-    // `status` shows the queue's depth before anyone reads it.
+    wait_for_depth_in_status(env, 4);
+    let letters = env.wait_for_dead_letters("reminders-dead-letters", 4, |l| {
+        l.body.contains(&failing) || l.body.contains(&undelivered)
+    });
+    env.disarm_faults();
+    let (by_lambda, by_scheduler): (Vec<_>, Vec<_>) =
+        letters.iter().partition(|l| l.body.contains(&failing));
+    assert_eq!(nudges(&by_lambda, &failing), ["escalate", "remind"]);
+    for letter in &by_lambda {
+        assert!(!letter.attributes["RequestID"].is_empty(), "{letter:?}");
+        assert_eq!(letter.attributes["ErrorCode"], "200", "{letter:?}");
+        assert!(
+            letter.attributes["ErrorMessage"].contains("error"),
+            "{letter:?}"
+        );
+    }
+    assert_eq!(nudges(&by_scheduler, &undelivered), ["escalate", "remind"]);
+    for letter in &by_scheduler {
+        let attributes = &letter.attributes;
+        assert_eq!(attributes["ERROR_CODE"], "ServiceException", "{letter:?}");
+        assert_eq!(attributes["RETRY_ATTEMPTS"], "3", "{letter:?}");
+        assert!(
+            attributes["SCHEDULE_ARN"].contains(&undelivered),
+            "{letter:?}"
+        );
+        assert!(attributes["TARGET_ARN"].ends_with("-remind"), "{letter:?}");
+    }
+    for (run, [_, ben]) in runs.iter().zip(&links) {
+        assert_eq!(env.post(ben, "approve", "after the fault").status, 200);
+        assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
+    }
+    let iam = env.local_log("iam.jsonl").unwrap_or_default();
+    for role in ["RemindFunctionRole", "SchedulerRole"] {
+        assert!(
+            iam.lines().any(|l| l.contains("sqs:SendMessage")
+                && l.contains(role)
+                && l.contains("\"allow\"")),
+            "{role}'s dead letters were sent with no decision logged"
+        );
+    }
+}
+
+/// Waits until `status` shows at least `depth` messages in the reminders dead-letter queue.
+fn wait_for_depth_in_status(env: &support::Env, depth: u32) {
     let queue = format!("{}-reminders-dead-letters", env.stack());
+    let line = format!("dead letters       {queue} ");
     let started = Instant::now();
-    let shown = loop {
+    loop {
         let (ok, text, stderr) = env.xtask(&["status"]);
         assert!(ok, "{stderr}");
-        let line = format!("dead letters       {queue} ");
-        let depth = text
+        let shown = text
             .lines()
             .find_map(|l| l.strip_prefix(&line)?.split(' ').next());
-        if depth
+        if shown
             .and_then(|d| d.parse::<u32>().ok())
-            .is_some_and(|d| d >= 2)
+            .is_some_and(|d| d >= depth)
         {
-            break text;
+            assert!(text.contains("docs/operations.md"), "{text}");
+            return;
         }
         assert!(started.elapsed() < env.patience(), "{text}");
         std::thread::sleep(Duration::from_secs(2));
-    };
-    assert!(shown.contains("docs/operations.md"), "{shown}");
-    let letters = env.wait_for_dead_letters("reminders-dead-letters", 2, |l| l.body.contains(&id));
-    env.disarm_faults();
+    }
+}
+
+/// The nudges `letters` carry, each checked to be of approval `id`, in order.
+fn nudges(letters: &[&support::dead_letters::DeadLetter], id: &str) -> Vec<String> {
     let mut nudges: Vec<String> = letters
         .iter()
         .map(|l| {
             let input: serde_json::Value = serde_json::from_str(&l.body).unwrap();
-            assert_eq!(input["approvalId"], id.as_str(), "{l:?}");
-            assert!(!l.attributes["RequestID"].is_empty(), "{l:?}");
-            assert!(l.attributes["ErrorMessage"].contains("error"), "{l:?}");
+            assert_eq!(input["approvalId"], id, "{l:?}");
             input["nudge"].as_str().unwrap().to_owned()
         })
         .collect();
     nudges.sort();
-    assert_eq!(nudges, ["escalate", "remind"]);
-    assert_eq!(env.post(&ben, "approve", "after the fault").status, 200);
-    assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
-    let iam = env.local_log("iam.jsonl").unwrap_or_default();
-    assert!(
-        iam.lines()
-            .any(|l| l.contains("sqs:SendMessage") && l.contains("\"allow\"")),
-        "the dead letters were sent with no decision logged"
-    );
-}
-
-/// A reminder Scheduler cannot deliver (Lambda's Invoke failing with a server error past the
-/// schedule's three retries; a throttle would be Lambda's to retry) is not lost: Scheduler sends
-/// it, with its own role, to the reminders dead-letter queue with the error and the schedule's
-/// ARN; the approval still ends as its reviewers decide.
-#[test]
-#[ignore = "needs the local environment: run through `cargo xtask test`"]
-fn a_reminder_scheduler_cannot_deliver_lands_in_the_dead_letter_queue() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let env = env();
-    let run = env.start("undelivered");
-    let ana = env.link(&run.title, REVIEWERS[0]);
-    let ben = env.link(&run.title, REVIEWERS[1]);
-    assert_eq!(env.post(&ana, "approve", "before the fault").status, 200);
-    let failing =
-        json!({"service": "lambda", "operation": "/invocations", "kind": "error", "count": 1000});
-    if !env.arm_fault(failing) {
-        return;
-    }
-    let id = env.record(&ana)["id"].as_str().unwrap().to_owned();
-    let letters = env.wait_for_dead_letters("reminders-dead-letters", 2, |l| l.body.contains(&id));
-    env.disarm_faults();
-    for letter in &letters {
-        let attributes = &letter.attributes;
-        assert_eq!(attributes["ERROR_CODE"], "ServiceException", "{letter:?}");
-        assert_eq!(attributes["RETRY_ATTEMPTS"], "3", "{letter:?}");
-        assert!(attributes["SCHEDULE_ARN"].contains(&id), "{letter:?}");
-        assert!(attributes["TARGET_ARN"].ends_with("-remind"), "{letter:?}");
-    }
-    assert_eq!(env.post(&ben, "approve", "after the fault").status, 200);
-    assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
+    nudges
 }
 
 /// A decision that went through but whose answer was lost (the call succeeded, the caller saw

@@ -290,7 +290,11 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
     let function =
         percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
     let path = format!("/2015-03-31/functions/{function}/invocations");
-    match shared.faults.hit("lambda", &path) {
+    // A test may aim a fault at one approval's schedules: `schedule/<approval id>-`.
+    match shared
+        .faults
+        .hit("lambda", &format!("{path} schedule/{}", due.name))
+    {
         Some(crate::faults::Kind::Throttle) => return Attempt::Throttled(String::new()),
         Some(_) => return Attempt::Undelivered("ServiceException", "status 500".to_owned()),
         None => {}

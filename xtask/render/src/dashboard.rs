@@ -1,4 +1,4 @@
-//! The stack's CloudWatch dashboard (`<stack>`): what the functions count (the namespace
+//! The stack's CloudWatch dashboard (`<stack>-<region>`: dashboards are global in an account): what the functions count (the namespace
 //! `hitl/<stack>`), what failed, the functions and the review API as AWS counts them, and the
 //! stack's alarms. Its body is JSON, made here and placed in the template under `!Sub`, whose
 //! only variables are `${AWS::Region}`, `${AWS::Partition}` and `${AWS::AccountId}`.
@@ -15,17 +15,17 @@ const PERIOD: u64 = 300;
 pub fn body(config: &Effective, alarms: &[String]) -> String {
     let stack = config.stack_name.as_str();
     let widgets = [
-        graph(0, "Approvals", "Sum", approvals(stack)),
+        graph((0, 0), "Approvals", "Sum", approvals(stack)),
         graph(
-            12,
-            "Time to decision (seconds)",
+            (12, 0),
+            "Time to decision (s)",
             "p50",
             time_to_decision(stack),
         ),
-        graph(0, "What failed", "Sum", failures(config)),
-        graph(12, "Functions", "Sum", functions(config)),
-        graph(0, "Review API", "Sum", api(stack)),
-        alarm_list(alarms),
+        graph((0, 6), "What failed", "Sum", failures(config)),
+        graph((12, 6), "Functions", "Sum", functions(config)),
+        graph((0, 12), "Review API", "Sum", api(stack)),
+        alarm_list((12, 12), alarms),
     ];
     json!({ "widgets": widgets }).to_string()
 }
@@ -103,11 +103,13 @@ fn api(stack: &str) -> Vec<Value> {
     ]
 }
 
-/// A line graph of `metrics` over five minutes, half the width, at column `x`.
-fn graph(x: u64, title: &str, stat: &str, metrics: Vec<Value>) -> Value {
+/// A line graph of `metrics` over five minutes, half the width, at `(x, y)` (the body's schema
+/// requires both or neither).
+fn graph((x, y): (u64, u64), title: &str, stat: &str, metrics: Vec<Value>) -> Value {
     json!({
         "type": "metric",
         "x": x,
+        "y": y,
         "width": 12,
         "height": 6,
         "properties": {
@@ -122,7 +124,7 @@ fn graph(x: u64, title: &str, stat: &str, metrics: Vec<Value>) -> Value {
 }
 
 /// Every alarm of the stack, with its state.
-fn alarm_list(alarms: &[String]) -> Value {
+fn alarm_list((x, y): (u64, u64), alarms: &[String]) -> Value {
     let arns: Vec<String> = alarms
         .iter()
         .map(|name| {
@@ -131,7 +133,8 @@ fn alarm_list(alarms: &[String]) -> Value {
         .collect();
     json!({
         "type": "alarm",
-        "x": 12,
+        "x": x,
+        "y": y,
         "width": 12,
         "height": 6,
         "properties": { "title": "Alarms", "alarms": arns },

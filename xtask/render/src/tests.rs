@@ -1087,6 +1087,11 @@ fn the_dashboard_shows_the_stacks_metrics_and_every_alarm() {
         );
         let body: serde_json::Value = serde_json::from_str(body).unwrap();
         let widgets = body["widgets"].as_array().unwrap();
+        // "x: Required: Yes, if y is specified" and the other way (Dashboard Body Structure and
+        // Syntax, CloudWatch API Reference): PutDashboard refuses a body with one alone.
+        for widget in widgets {
+            assert_eq!(widget["x"].is_u64(), widget["y"].is_u64(), "{widget}");
+        }
         let shown = body.to_string();
         for metric in [
             "ApprovalsRequested",

@@ -183,6 +183,11 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Every alarm's name (`<stack>-…`), as the alarm topic's policy lists them.",
     ),
     (
+        "dashboard",
+        "The dashboard's body: JSON under `!Sub`, whose only variables are `${AWS::Region}`, \
+         `${AWS::Partition}` and `${AWS::AccountId}`.",
+    ),
+    (
         "alarms.functions",
         "The stack's functions, each with its errors and throttles alarms.",
     ),

@@ -248,10 +248,17 @@ pub enum SlackAction {
     Manifest,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 pub enum LocalAction {
     /// Start moto server and the router (deploy does this by itself)
-    Up,
+    Up {
+        /// Faults the router injects into the functions' calls from now on, as AWS produces
+        /// them: comma-separated SERVICE[/OPERATION]:throttle|error|lost:RATE, e.g.
+        /// `dynamodb:throttle:0.05,states/SendTaskSuccess:lost:0.02` (none: every fault
+        /// disarmed)
+        #[arg(long, value_name = "SPEC")]
+        faults: Option<String>,
+    },
     /// Stop every process the local environment started
     Down,
     /// Show what is running and where

@@ -5,7 +5,9 @@
 //! `{"service": "lambda", "operation": "durable-execution-callbacks", "kind": "lost",
 //! "count": 1}` (the signature's service; the operation as the `X-Amz-Target`'s, the form's
 //! `Action`, or a fragment of a REST path); `DELETE` disarms every fault. Only calls signed by a
-//! function's role session are touched.
+//! function's role session are touched. A fault with a `rate` (0 to 1) hits each matching call
+//! with that probability, as often as its `count` allows (without one, for as long as it is
+//! armed): what `cargo xtask local up --faults SPEC` arms ([`parse_spec`]).
 
 use std::sync::Mutex;
 
@@ -18,7 +20,7 @@ use crate::reply::{Reply, header};
 pub const PATH: &str = "/hitl-local/faults";
 
 /// What goes wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// The service throttles the call (it is not made).
@@ -30,13 +32,66 @@ pub enum Kind {
 }
 
 /// One armed fault.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct Fault {
     pub service: String,
+    /// A fragment of the operation; empty for every call of the service.
+    #[serde(default)]
     pub operation: String,
     pub kind: Kind,
-    /// How many matching calls it hits.
+    /// How many matching calls it hits (every one, without a count).
+    #[serde(default = "every")]
     pub count: u32,
+    /// The probability that it hits a matching call (every one, without a rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+}
+
+fn every() -> u32 {
+    u32::MAX
+}
+
+/// The faults of `--faults SPEC`: comma-separated `SERVICE[/OPERATION]:KIND:RATE`, say
+/// `dynamodb:throttle:0.05,lambda/durable-execution-callbacks:lost:0.02`.
+pub fn parse_spec(spec: &str) -> Result<Vec<Fault>, String> {
+    spec.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            parse_item(item).map_err(|why| {
+                format!(
+                    "fault `{item}`: {why} (write SERVICE[/OPERATION]:throttle|error|lost:RATE, \
+                     e.g. dynamodb:throttle:0.05)"
+                )
+            })
+        })
+        .collect()
+}
+
+fn parse_item(item: &str) -> Result<Fault, String> {
+    let [target, kind, rate] = item.split(':').collect::<Vec<_>>()[..] else {
+        return Err("three parts separated by `:`".to_owned());
+    };
+    let (service, operation) = target.split_once('/').unwrap_or((target, ""));
+    if service.is_empty() || !service.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+        return Err(format!(
+            "`{service}` is not a service's signing name (dynamodb, lambda…)"
+        ));
+    }
+    let kind = serde_json::from_value(json!(kind)).map_err(|_| format!("`{kind}` is no kind"))?;
+    let rate: f64 = rate
+        .parse()
+        .map_err(|_| format!("`{rate}` is not a rate"))?;
+    if !(rate > 0.0 && rate <= 1.0) {
+        return Err(format!("the rate {rate} is not above 0 and at most 1"));
+    }
+    Ok(Fault {
+        service: service.to_owned(),
+        operation: operation.to_owned(),
+        kind,
+        count: every(),
+        rate: Some(rate),
+    })
 }
 
 /// The armed faults.
@@ -47,6 +102,9 @@ impl Faults {
     /// Arms the fault `body` describes, or says why not.
     pub fn arm(&self, body: &[u8]) -> Result<(), String> {
         let fault: Fault = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        if fault.rate.is_some_and(|r| !(r > 0.0 && r <= 1.0)) {
+            return Err("a rate is above 0 and at most 1".to_owned());
+        }
         self.lock().push(fault);
         Ok(())
     }
@@ -59,10 +117,13 @@ impl Faults {
     /// form's action or the path), spending one of its count.
     pub fn hit(&self, service: &str, operation: &str) -> Option<Kind> {
         let mut faults = self.lock();
-        let fault = faults
-            .iter_mut()
-            .find(|f| f.count > 0 && f.service == service && operation.contains(&f.operation))?;
-        fault.count -= 1;
+        let fault = faults.iter_mut().find(|f| {
+            f.count > 0
+                && f.service == service
+                && operation.contains(&f.operation)
+                && f.rate.is_none_or(|rate| fastrand::f64() < rate)
+        })?;
+        fault.count = fault.count.saturating_sub(1);
         Some(fault.kind)
     }
 
@@ -125,5 +186,50 @@ mod tests {
         assert!(headers.contains(&header("x-amzn-ErrorType", "ThrottlingException")));
         assert_eq!(reply("dynamodb", Kind::Throttle).0, 400);
         assert_eq!(reply("lambda", Kind::Lost).0, 500);
+    }
+
+    #[test]
+    fn a_spec_arms_faults_at_their_rate_and_names_what_is_wrong() {
+        let faults =
+            parse_spec("dynamodb:throttle:1, lambda/durable-execution-callbacks:lost:0.5").unwrap();
+        assert_eq!(faults[0].operation, "");
+        assert_eq!(faults[1].kind, Kind::Lost);
+        let armed = Faults::default();
+        for fault in &faults {
+            armed
+                .arm(serde_json::to_string(fault).unwrap().as_bytes())
+                .unwrap();
+        }
+        // A rate of 1 hits every call, for as long as it is armed.
+        for _ in 0..100 {
+            assert_eq!(
+                armed.hit("dynamodb", "DynamoDB_20120810.GetItem"),
+                Some(Kind::Throttle)
+            );
+        }
+        // A rate of 0.5 hits about half: 1,000 calls, all but surely between 350 and 650.
+        let path = "/2025-12-01/durable-execution-callbacks/x/succeed";
+        let hits = (0..1000)
+            .filter(|_| armed.hit("lambda", path).is_some())
+            .count();
+        assert!((350..650).contains(&hits), "{hits}");
+        for (spec, names) in [
+            ("dynamodb:throttle", "three parts"),
+            ("DynamoDB:throttle:0.1", "signing name"),
+            ("dynamodb:slow:0.1", "`slow` is no kind"),
+            ("dynamodb:error:2", "at most 1"),
+            ("dynamodb:error:x", "not a rate"),
+        ] {
+            let error = parse_spec(spec).unwrap_err();
+            assert!(
+                error.contains(names) && error.contains("e.g."),
+                "{spec}: {error}"
+            );
+        }
+        assert!(
+            armed
+                .arm(br#"{"service":"s","kind":"error","rate":0}"#)
+                .is_err()
+        );
     }
 }

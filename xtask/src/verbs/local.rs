@@ -11,9 +11,12 @@ use crate::cli::LocalAction;
 
 pub fn run(action: LocalAction) -> Result<()> {
     match action {
-        LocalAction::Up => {
-            up(&install::ensure()?)?;
-            Ok(())
+        LocalAction::Up { faults } => {
+            // A spec that does not parse stops before anything starts.
+            let faults = kit_local::faults::parse_spec(faults.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+            let runner = up(&install::ensure()?)?;
+            arm(&runner, &faults)
         }
         LocalAction::Down => {
             let stopped = runner::down()?;
@@ -61,6 +64,36 @@ pub fn run(action: LocalAction) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Disarms the router's faults, then arms `faults`.
+fn arm(runner: &Runner, faults: &[kit_local::faults::Fault]) -> Result<()> {
+    let url = format!("{}{}", runner.endpoint(), kit_local::faults::PATH);
+    let agent = ureq::Agent::new_with_defaults();
+    agent
+        .delete(&url)
+        .call()
+        .context("the router did not disarm its faults")?;
+    for fault in faults {
+        let body = serde_json::to_string(fault)?;
+        agent
+            .post(&url)
+            .send(body)
+            .context("the router did not arm a fault")?;
+        let operation = if fault.operation.is_empty() {
+            "every call"
+        } else {
+            &fault.operation
+        };
+        let rate = fault.rate.unwrap_or(1.0) * 100.0;
+        let kind = serde_json::to_value(fault.kind)?;
+        let kind = kind.as_str().unwrap_or_default();
+        status(
+            "Armed",
+            format!("{kind} of {} ({operation}) at {rate}%", fault.service),
+        );
+    }
+    Ok(())
 }
 
 /// The running runner, or a freshly started one.

@@ -340,68 +340,71 @@ fn header_text(response: &ureq::http::Response<ureq::Body>, name: &str) -> Strin
 /// own dead-letter queue with its role, a function that failed to the function's with the
 /// function's role.
 fn dead_letter(shared: &crate::shared::Shared, due: &Due, outcome: Outcome) {
-    let what = format!("schedule {}", due.name);
     match outcome {
         Outcome::Delivered => {}
         Outcome::Undelivered(code, why, retries) => {
-            eprintln!("router: {what} not delivered: {why}");
-            let Some(queue) = &due.dead_letter_arn else {
-                return;
-            };
-            let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
-            let group = due.group.as_deref().unwrap_or("default");
-            let schedule = format!(
-                "arn:aws:scheduler:{region}:{account}:schedule/{group}/{}",
-                due.name
-            );
-            let letter = crate::dead_letters::Letter {
-                queue_arn: queue,
-                role_arn: &due.role_arn,
-                session: "scheduler",
-                body: &due.input,
-                attributes: vec![
-                    ("ERROR_CODE", "String", code),
-                    ("ERROR_MESSAGE", "String", why),
-                    ("RETRY_ATTEMPTS", "Number", retries.to_string()),
-                    ("SCHEDULE_ARN", "String", schedule),
-                    ("TARGET_ARN", "String", due.target_arn.clone()),
-                    (
-                        "EXECUTION_ID",
-                        "String",
-                        format!("local-{}-{}", due.name, due.at),
-                    ),
-                    ("SCHEDULED_TIME", "String", scheduled_time(due.at)),
-                ],
-            };
-            crate::dead_letters::send_logged(shared, &what, &letter);
+            eprintln!("router: schedule {} not delivered: {why}", due.name);
+            undelivered(shared, due, [code, why, retries.to_string()]);
         }
         Outcome::FunctionFailed(code, error, request) => {
-            let function = crate::guard::function_name(&due.target_arn);
-            let queue = shared.access.function_dead_letter(&function);
-            let role = shared.access.function_role(&function);
-            let (Some(queue), Ok(role)) = (queue, role) else {
-                return eprintln!(
-                    "router: {what}'s failed invocation lost: {function} has no dead-letter queue"
-                );
-            };
-            let letter = crate::dead_letters::Letter {
-                queue_arn: &queue,
-                role_arn: &role,
-                session: &function,
-                body: &due.input,
-                attributes: vec![
-                    ("RequestID", "String", request),
-                    ("ErrorCode", "Number", code.to_string()),
-                    ("ErrorMessage", "String", error),
-                ],
-            };
-            crate::dead_letters::send_logged(
-                shared,
-                &format!("{function}'s failed invocation"),
-                &letter,
-            );
+            given_up(shared, due, [request, code.to_string(), error]);
         }
     }
+}
+
+/// Scheduler's dead letter of `due` (if it has a queue), with its error code, message and the
+/// retries made.
+fn undelivered(shared: &crate::shared::Shared, due: &Due, [code, why, retries]: [String; 3]) {
+    let Some(queue) = &due.dead_letter_arn else {
+        return;
+    };
+    let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
+    let group = due.group.as_deref().unwrap_or("default");
+    let schedule = format!(
+        "arn:aws:scheduler:{region}:{account}:schedule/{group}/{}",
+        due.name
+    );
+    let execution = format!("local-{}-{}", due.name, due.at);
+    let letter = crate::dead_letters::Letter {
+        queue_arn: queue,
+        role_arn: &due.role_arn,
+        session: "scheduler",
+        body: &due.input,
+        attributes: vec![
+            ("ERROR_CODE", "String", code),
+            ("ERROR_MESSAGE", "String", why),
+            ("RETRY_ATTEMPTS", "Number", retries),
+            ("SCHEDULE_ARN", "String", schedule),
+            ("TARGET_ARN", "String", due.target_arn.clone()),
+            ("EXECUTION_ID", "String", execution),
+            ("SCHEDULED_TIME", "String", scheduled_time(due.at)),
+        ],
+    };
+    crate::dead_letters::send_logged(shared, &format!("schedule {}", due.name), &letter);
+}
+
+/// Lambda's dead letter of the event it gave up (to the function's queue, if it has one), with
+/// the last attempt's request id, its code (200, 429) and error.
+fn given_up(shared: &crate::shared::Shared, due: &Due, [request, code, error]: [String; 3]) {
+    let function = crate::guard::function_name(&due.target_arn);
+    let queue = shared.access.function_dead_letter(&function);
+    let role = shared.access.function_role(&function);
+    let (Some(queue), Ok(role)) = (queue, role) else {
+        return eprintln!("router: {function}'s failed invocation lost: no dead-letter queue");
+    };
+    let letter = crate::dead_letters::Letter {
+        queue_arn: &queue,
+        role_arn: &role,
+        session: &function,
+        body: &due.input,
+        attributes: vec![
+            ("RequestID", "String", request),
+            ("ErrorCode", "Number", code),
+            ("ErrorMessage", "String", error),
+        ],
+    };
+    let what = format!("{function}'s failed invocation");
+    crate::dead_letters::send_logged(shared, &what, &letter);
 }
 
 #[cfg(test)]

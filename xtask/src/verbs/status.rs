@@ -39,9 +39,11 @@ async fn report(effective: &kit_config::Effective) -> Result<Value> {
         Some(table) => Some(approvals(&aws, table).await?),
         None => None,
     };
-    let pending = approvals
-        .as_ref()
-        .map(|a| a.values().filter(|r| r.status == "pending").count());
+    let pending = approvals.as_ref().map(|a| {
+        a.values()
+            .filter(|r| r.status_at(hitl_aws::now()) == "pending")
+            .count()
+    });
     let (executions, recent) = executions(effective, &aws, approvals.as_ref()).await?;
     // Locally moto skips email subscriptions (the outboxes stand in for them).
     let reviewers = match super::subscriptions::topic_arn(&aws, &deployed, name).await {
@@ -168,7 +170,7 @@ async fn executions(
             *counts.entry(execution.status.clone()).or_default() += 1;
             if recent.len() < RECENT_IN_JSON {
                 let record = approvals.and_then(|a| a.get(&execution.arn));
-                recent.push(recent_execution(&execution, record));
+                recent.push(recent_execution(&execution, record, hitl_aws::now()));
             }
         }
     }
@@ -286,6 +288,20 @@ struct Record {
     status: String,
     decided_by: Option<String>,
     comment: Option<String>,
+    /// Unix seconds: an open record past it expired (nothing writes that down, the workflow
+    /// took its expired branch).
+    expires_at: Option<u64>,
+}
+
+impl Record {
+    /// Its status at `now`: an open one past its expiry is `expired`.
+    fn status_at(&self, now: u64) -> &str {
+        let open = matches!(self.status.as_str(), "pending" | "deciding");
+        match self.expires_at {
+            Some(at) if open && at <= now => "expired",
+            _ => &self.status,
+        }
+    }
 }
 
 /// One recent execution, with how its approval ended: `approved` (by whom), `rejected` (by
@@ -294,8 +310,9 @@ struct Record {
 fn recent_execution(
     execution: &kit_aws::workflow::Summary,
     record: Option<&Record>,
+    now: u64,
 ) -> serde_json::Value {
-    let ending = match record.map(|r| r.status.as_str()) {
+    let ending = match record.map(|r| r.status_at(now)) {
         Some("pending" | "deciding") => "waiting",
         Some(decided) => decided,
         None if execution.status == "RUNNING" => "waiting",
@@ -342,7 +359,7 @@ async fn approvals(aws: &kit_aws::Aws, table: &str) -> Result<BTreeMap<String, R
             .scan()
             .table_name(table)
             .filter_expression("attribute_exists(execution_arn)")
-            .projection_expression("execution_arn, #s, decided_by, #c")
+            .projection_expression("execution_arn, #s, decided_by, #c, expires_at")
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#c", "comment")
             .set_exclusive_start_key(start)
@@ -356,6 +373,10 @@ async fn approvals(aws: &kit_aws::Aws, table: &str) -> Result<BTreeMap<String, R
                     status,
                     decided_by: text("decided_by"),
                     comment: text("comment"),
+                    expires_at: item
+                        .get("expires_at")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok()),
                 };
                 records.insert(arn, record);
             }
@@ -385,13 +406,16 @@ mod tests {
             status: status.into(),
             decided_by: by.map(str::to_owned),
             comment: Some(comment.into()),
+            expires_at: Some(NOW + 60),
         }
     }
+
+    const NOW: u64 = 1_796_000_000;
 
     #[test]
     fn each_execution_says_how_its_approval_ended() {
         let shown = |execution: &str, record: Option<Record>| {
-            ending_text(&recent_execution(&summary(execution), record.as_ref()))
+            ending_text(&recent_execution(&summary(execution), record.as_ref(), NOW))
         };
         assert_eq!(
             shown(
@@ -416,6 +440,10 @@ mod tests {
             "waiting"
         );
         assert_eq!(shown("RUNNING", None), "waiting");
+        // Nothing writes an expiry down: an open record past it expired.
+        let mut late = record("pending", None, "");
+        late.expires_at = Some(NOW);
+        assert_eq!(shown("FAILED", Some(late)), "expired");
         assert_eq!(shown("FAILED", None), "");
     }
 }

@@ -233,6 +233,10 @@ pub enum Suite {
     /// A fresh clone to its first review link: `deploy --env local`, then `start` (not in the
     /// default set; minutes)
     Fresh,
+    /// Approvals under faults on the local environment, both orchestrators: `--iterations`
+    /// approvals on each, a quarter each approved, rejected, raced over and left to expire (not
+    /// in the default set; minutes)
+    Chaos,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -212,7 +212,12 @@ fn fault(shared: &Shared, received: &Received) -> Option<crate::faults::Kind> {
         .map(str::to_owned)
         .or(form_action.filter(|_| received.is_form()))
         .unwrap_or_else(|| received.path.clone());
-    shared.faults.hit(&service(received), &operation)
+    let kind = shared.faults.hit(&service(received), &operation)?;
+    eprintln!(
+        "router: fault injected: {kind:?} of {} {operation}",
+        service(received)
+    );
+    Some(kind)
 }
 
 /// What the router answers itself, as AWS would where moto or the emulators would not.

@@ -236,10 +236,18 @@ const TEST_THREADS: &str = "6";
 /// The suites of each environment, in turn: `cargo lambda watch` serves one stack at a time, and
 /// each deploy points it at its own. On `local` (Step Functions) the load test last, on a stack
 /// of its own, when `cdk synth` (which works the cores) is over; on `local-durable` the suites
-/// every orchestrator shares. Sign-in's suite deploys the environment's sign-in twin
-/// (`local-sign-in`, `local-sign-in-df`) after the others are done with its stack.
-const STEP_FUNCTIONS: &[&str] = &["local", "local_step_functions", "local_sign_in", "load"];
-const DURABLE: &[&str] = &["local", "local_durable", "local_sign_in"];
+/// every orchestrator shares. The chaos suite arms faults for every call of the stack's: its
+/// binary runs alone, after the others' (cargo runs test binaries one at a time). Sign-in's
+/// suite deploys the environment's sign-in twin (`local-sign-in`, `local-sign-in-df`) after the
+/// others are done with its stack.
+const STEP_FUNCTIONS: &[&str] = &[
+    "local",
+    "local_step_functions",
+    "chaos",
+    "local_sign_in",
+    "load",
+];
+const DURABLE: &[&str] = &["local", "local_durable", "chaos", "local_sign_in"];
 /// On each policies environment, the router's faults first and alone (they hit every caller),
 /// then the two other suites side by side on the stack it deployed.
 const FAULTS: &[&str] = &["local_faults"];
@@ -349,20 +357,20 @@ impl Beside {
     }
 }
 
-/// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
-/// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
-/// happened, and build / deploy / destroy against moto's CloudFormation.
-fn end_to_end(cargo: &str) -> Result<()> {
-    let out_dir = paths::root().join("target").join("e2e");
-    // The local environment first, so that the suites reach it as they would reach AWS: through
-    // AWS_ENDPOINT_URL (the same code runs against an account with `--aws`).
-    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+/// The local environment the suites share, under `out_dir` (started if it is not running), and
+/// how the suites reach it: through AWS_ENDPOINT_URL, as they would reach AWS (the same code runs
+/// against an account with `--aws`).
+fn local_suites<'a>(
+    cargo: &'a str,
+    out_dir: &'a std::path::Path,
+    xtask: &std::path::Path,
+) -> Result<(kit_local::runner::Runner, Suites<'a>)> {
     // Sessions short enough that the suites meet their expiry (the attachments' downloads are
     // presigned after the session that served the page is over).
     run_command(
-        Command::new(&xtask)
+        Command::new(xtask)
             .args(["local", "up"])
-            .env("HITL_OUTPUT_DIR", &out_dir)
+            .env("HITL_OUTPUT_DIR", out_dir)
             .env("HITL_LOCAL_SESSION_SECONDS", SESSION_SECONDS.to_string()),
     )?;
     let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
@@ -373,10 +381,37 @@ fn end_to_end(cargo: &str) -> Result<()> {
         .context("no free port for the fake Slack webhook")?;
     let suites = Suites {
         cargo,
-        out_dir: &out_dir,
+        out_dir,
         endpoint: runner.endpoint(),
         slack_port,
     };
+    Ok((runner, suites))
+}
+
+/// `cargo xtask bench chaos`: the chaos suite with `each` approvals per scenario, on each
+/// orchestrator, on the suites' local environment (left running, as `bench load` leaves it).
+pub fn chaos(each: usize) -> Result<()> {
+    let cargo = kit_base::cargo::program();
+    let out_dir = paths::root().join("target").join("e2e");
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    let (_, suites) = local_suites(&cargo, &out_dir, &xtask)?;
+    for env in ["local", "local-durable"] {
+        let mut command = suites.command(&["chaos"], env);
+        command.env("HITL_CHAOS_EACH", each.to_string());
+        run_command(&mut command)?;
+    }
+    Ok(())
+}
+
+/// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
+/// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
+/// happened, and build / deploy / destroy against moto's CloudFormation.
+fn end_to_end(cargo: &str) -> Result<()> {
+    let out_dir = paths::root().join("target").join("e2e");
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    let (runner, suites) = local_suites(cargo, &out_dir, &xtask)?;
+    // Sessions short enough that the suites meet their expiry (the attachments' downloads are
+    // presigned after the session that served the page is over).
     let durable = suites.run(DURABLE, "local-durable");
     // Its moto and router are its own, and so is where that router writes its decisions.
     let mut deploy = suites.command(DEPLOY, "local");

@@ -1,0 +1,195 @@
+//! Approvals under faults: the router throttles, fails and loses the answers of the functions'
+//! calls at a rate (`kit_local::faults`), as AWS may, while approvals are approved, rejected,
+//! raced over and left to expire, side by side; reviewers press again when a page says "try
+//! again", as people do. At the end every one ended as its reviewers decided, its decision
+//! reached the workflow exactly once, no record is left open or being decided, and no reviewer
+//! got a request message more often than the request was attempted. On either orchestrator
+//! (`HITL_E2E_ENV` `local`, then `local-durable`); see `local.rs` for how these tests run. Local
+//! only: in an account it checks nothing it cannot arrange.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{Env, Run, env};
+
+/// What happens to an approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Approve,
+    Reject,
+    /// Both reviewers press at once, five times each.
+    Race,
+    Expire,
+}
+
+const SCENARIOS: [Scenario; 4] = [
+    Scenario::Approve,
+    Scenario::Reject,
+    Scenario::Race,
+    Scenario::Expire,
+];
+
+/// Approvals per scenario: 4, or `HITL_CHAOS_EACH` (`cargo xtask bench chaos`).
+fn each() -> usize {
+    std::env::var("HITL_CHAOS_EACH")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4)
+}
+
+/// The faults: each call of theirs hit at its rate.
+fn faults(env: &Env) -> Vec<Value> {
+    let fault = |service: &str, operation: &str, kind: &str, rate: f64| json!({"service": service, "operation": operation, "kind": kind, "rate": rate});
+    let mut faults = vec![
+        fault("dynamodb", "", "throttle", 0.08),
+        fault("dynamodb", "", "error", 0.04),
+        fault("sns", "", "error", 0.08),
+    ];
+    if env.durable() {
+        faults.push(fault("lambda", "durable-execution-callbacks", "lost", 0.25));
+    } else {
+        faults.push(fault("states", "SendTask", "lost", 0.25));
+    }
+    faults
+}
+
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn approvals_under_faults_end_as_their_reviewers_decided_once() {
+    let env = env();
+    env.disarm_faults();
+    let injected_before = injected(env);
+    // Disarmed however this test ends: the suites after it share the stack.
+    let _disarm = Disarm(env);
+    for fault in faults(env) {
+        if !env.arm_fault(fault) {
+            return;
+        }
+    }
+    let cases: Vec<(Scenario, usize)> = SCENARIOS
+        .iter()
+        .flat_map(|s| (0..each()).map(move |i| (*s, i)))
+        .collect();
+    let runs: Vec<(Scenario, Run)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|&(scenario, i)| scope.spawn(move || (scenario, play(env, scenario, i))))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ended: Vec<Value> = runs
+        .iter()
+        .map(|(_, run)| env.wait_for_end(&run.arn))
+        .collect();
+    env.disarm_faults();
+    // The faults were in play.
+    let injected = injected(env) - injected_before;
+    eprintln!("{injected} faults injected into {} approvals", runs.len());
+    assert!(injected > 0, "no fault was injected");
+    for ((scenario, run), done) in runs.iter().zip(&ended) {
+        check(env, *scenario, run, done);
+    }
+}
+
+struct Disarm<'a>(&'a Env);
+
+impl Drop for Disarm<'_> {
+    fn drop(&mut self) {
+        self.0.disarm_faults();
+    }
+}
+
+/// How many faults the router has injected (it logs each one).
+fn injected(env: &Env) -> usize {
+    let log = env.local_log("router.log").unwrap_or_default();
+    log.matches("router: fault injected: ").count()
+}
+
+/// Starts an approval and plays `scenario` on it.
+fn play(env: &Env, scenario: Scenario, i: usize) -> Run {
+    let run = env.start(&format!("chaos {scenario:?} {i}"));
+    let [ana, ben] = ["ana@example.com", "ben@example.com"].map(|r| env.link(&run.title, r));
+    match scenario {
+        Scenario::Approve => press(env, &ana, "approve"),
+        Scenario::Reject => press(env, &ben, "reject"),
+        Scenario::Race => std::thread::scope(|scope| {
+            for k in 0..10 {
+                let (link, decision) = match k % 2 {
+                    0 => (&ana, "approve"),
+                    _ => (&ben, "reject"),
+                };
+                scope.spawn(move || press(env, link, decision));
+            }
+        }),
+        Scenario::Expire => {}
+    }
+    run
+}
+
+/// Presses `decision` until the page says it was taken or that it is too late for it (the
+/// request was decided, or is being decided), as a reviewer does; a "try again" page (503)
+/// recorded nothing.
+fn press(env: &Env, link: &str, decision: &str) {
+    for _ in 0..20 {
+        let page = env.post(link, decision, "chaos");
+        match page.status {
+            200 | 409 => return,
+            503 => std::thread::sleep(Duration::from_millis(500)),
+            other => panic!("{decision} on {link}: {other} {}", page.body),
+        }
+    }
+    panic!("{decision} on {link}: still refused after 20 presses");
+}
+
+/// How `run` must have ended under `scenario`, and what its record and reviewers show.
+fn check(env: &Env, scenario: Scenario, run: &Run, done: &Value) {
+    let what = format!("{scenario:?} {}: {done}", run.title);
+    let status = done["status"].as_str().unwrap_or_default();
+    let outcome = match status {
+        "SUCCEEDED" => "approved",
+        "FAILED" if done["error"] == "Rejected" => "rejected",
+        "FAILED" if done["error"] == "Expired" => "expired",
+        _ => panic!("ended otherwise: {what}"),
+    };
+    let expected: &[&str] = match scenario {
+        Scenario::Approve => &["approved"],
+        Scenario::Reject => &["rejected"],
+        Scenario::Race => &["approved", "rejected"],
+        Scenario::Expire => &["expired"],
+    };
+    assert!(expected.contains(&outcome), "{what}");
+    let delivered = env.decisions_delivered(&run.arn);
+    assert_eq!(delivered, usize::from(outcome != "expired"), "{what}");
+    let link = env.link(&run.title, "ana@example.com");
+    let record = env.record(&link);
+    let recorded = record["status"].as_str().unwrap_or_default();
+    match outcome {
+        // Nothing writes an expiry down: the record stays open, past its time.
+        "expired" => assert!(
+            ["pending", "expired"].contains(&recorded),
+            "{what}: {record}"
+        ),
+        _ => assert_eq!(recorded, outcome, "{what}: {record}"),
+    }
+    let decider = match outcome {
+        "approved" => json!("ana@example.com"),
+        "rejected" => json!("ben@example.com"),
+        _ => Value::Null,
+    };
+    assert_eq!(record["decided_by"], decider, "{what}: {record}");
+    let attempts = env.request_attempts(&run.arn);
+    let subject = format!("Approval needed: {}", run.title);
+    for reviewer in ["ana@example.com", "ben@example.com"] {
+        let sent = env
+            .messages_about(&run.title)
+            .iter()
+            .filter(|m| m.subject == subject && m.reviewer_attribute == reviewer)
+            .count();
+        assert!(
+            (1..=attempts).contains(&sent),
+            "{what}: {sent} request messages to {reviewer} in {attempts} attempts"
+        );
+    }
+}

@@ -397,7 +397,10 @@ pub fn chaos(each: usize) -> Result<()> {
     let (_, suites) = local_suites(&cargo, &out_dir, &xtask)?;
     for env in ["local", "local-durable"] {
         let mut command = suites.command(&["chaos"], env);
-        command.env("HITL_CHAOS_EACH", each.to_string());
+        // The suite's own report (the faults it saw injected) shown.
+        command
+            .env("HITL_CHAOS_EACH", each.to_string())
+            .arg("--nocapture");
         run_command(&mut command)?;
     }
     Ok(())

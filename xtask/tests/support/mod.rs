@@ -401,17 +401,10 @@ impl Env {
         }
     }
 
-    /// The link in the request message `reviewer` got for `title`.
+    /// The link in the request message `reviewer` got for `title`, once the request function
+    /// is done with the request (its Slack post marked).
     pub fn link(&self, title: &str, reviewer: &str) -> String {
-        let subject = format!("Approval needed: {title}");
-        let message = self.wait_for_message(reviewer, |m| m.subject == subject);
-        let link = message
-            .body
-            .lines()
-            .find(|l| l.contains("/approvals/"))
-            .expect("a link in the message")
-            .trim()
-            .to_owned();
+        let link = self.link_in_message(title, reviewer);
         // The request function posts to Slack (this environment has a webhook) after the emails
         // and then marks the record: wait for that, so a test's snapshot of the record is the
         // final one and not a moment in the middle of the request.
@@ -463,6 +456,14 @@ impl Env {
                 .unwrap();
             value
         })
+    }
+
+    /// The link in the request message `reviewer` got for `title`, as soon as it came.
+    pub fn link_in_message(&self, title: &str, reviewer: &str) -> String {
+        let subject = format!("Approval needed: {title}");
+        let message = self.wait_for_message(reviewer, |m| m.subject == subject);
+        let link = message.body.lines().find(|l| l.contains("/approvals/"));
+        link.expect("a link in the message").trim().to_owned()
     }
 
     /// The environment's stack.

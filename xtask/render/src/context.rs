@@ -332,7 +332,7 @@ pub fn reviewer_logical_id(email: &str) -> String {
 impl<'a> StackContext<'a> {
     pub fn new(config: &'a Effective, definition: String) -> Self {
         let alarms = Alarms::new(config);
-        let dashboard = crate::dashboard::body(config, &alarms.names);
+        let dashboard = crate::dashboard::body(config, &alarms.names, STAGE_NAME);
         Self {
             project: config.project.as_str(),
             environment: config.environment.as_str(),

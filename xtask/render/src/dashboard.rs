@@ -6,13 +6,11 @@
 use kit_config::Effective;
 use serde_json::{Value, json};
 
-use crate::context::STAGE_NAME;
-
 /// Five minutes, the alarms' period.
 const PERIOD: u64 = 300;
 
-/// The dashboard's body for `config`, whose alarms are `alarms`.
-pub fn body(config: &Effective, alarms: &[String]) -> String {
+/// The dashboard's body for `config`, whose alarms are `alarms` and whose API stage is `stage`.
+pub fn body(config: &Effective, alarms: &[String], stage: &str) -> String {
     let stack = config.stack_name.as_str();
     let widgets = [
         graph((0, 0), "Approvals", "Sum", approvals(stack)),
@@ -24,7 +22,7 @@ pub fn body(config: &Effective, alarms: &[String]) -> String {
         ),
         graph((0, 6), "What failed", "Sum", failures(config)),
         graph((12, 6), "Functions", "Sum", functions(config)),
-        graph((0, 12), "Review API", "Sum", api(stack)),
+        graph((0, 12), "Review API", "Sum", api(stack, stage)),
         alarm_list((12, 12), alarms),
     ];
     json!({ "widgets": widgets }).to_string()
@@ -85,8 +83,8 @@ fn functions(config: &Effective) -> Vec<Value> {
     metrics
 }
 
-fn api(stack: &str) -> Vec<Value> {
-    let dimensions = ["ApiName", &format!("{stack}-review"), "Stage", STAGE_NAME];
+fn api(stack: &str, stage: &str) -> Vec<Value> {
+    let dimensions = ["ApiName", &format!("{stack}-review"), "Stage", stage];
     let metric = |name: &str, extra: Value| {
         let mut row = vec![json!("AWS/ApiGateway"), json!(name)];
         row.extend(dimensions.iter().map(|d| json!(d)));

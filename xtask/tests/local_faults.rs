@@ -161,6 +161,49 @@ fn nudges(letters: &[&support::dead_letters::DeadLetter], id: &str) -> Vec<Strin
     nudges
 }
 
+/// A function instance that dies mid-invocation (its work done, Lambda's answer an exited
+/// runtime) is invoked again, as Step Functions' `Retry` of `Runtime.ExitError` and the durable
+/// service's re-invocation do: the approval goes on, each reviewer got one request message, and
+/// the reviewers' decisions end it.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_request_whose_instance_dies_is_invoked_again_and_sends_nothing_twice() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let env = env();
+    let invoked = match env.durable() {
+        true => "-workflow",
+        false => "-request",
+    };
+    let crash = json!({"service": "lambda", "operation": invoked, "kind": "crash", "count": 1});
+    if !env.arm_fault(crash) {
+        return;
+    }
+    let run = env.start("crash");
+    let links: Vec<String> = REVIEWERS[..2]
+        .iter()
+        .map(|r| env.link(&run.title, r))
+        .collect();
+    env.disarm_faults();
+    let router = env.local_log("router.log").unwrap_or_default();
+    assert!(
+        router.contains("fault injected: Crash of lambda"),
+        "no crash injected"
+    );
+    for link in &links {
+        assert_eq!(env.post(link, "approve", "after the crash").status, 200);
+    }
+    assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
+    let subject = format!("Approval needed: {}", run.title);
+    for reviewer in REVIEWERS {
+        let sent = env
+            .messages_about(&run.title)
+            .iter()
+            .filter(|m| m.subject == subject && m.reviewer_attribute == reviewer)
+            .count();
+        assert_eq!(sent, 1, "{reviewer} got {sent} request messages");
+    }
+}
+
 /// A decision that went through but whose answer was lost (the call succeeded, the caller saw
 /// a server error and retried, and the retry found the task or callback closed) stands: the
 /// record says approved, as the workflow does, and the reviewer gets the confirmation.

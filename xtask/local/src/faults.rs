@@ -29,6 +29,10 @@ pub enum Kind {
     Error,
     /// The call is made, and its answer lost.
     Lost,
+    /// A Lambda invoke (`service` `lambda`, any caller) whose function instance dies
+    /// mid-invocation: its work done, Lambda's answer a runtime that exited
+    /// (`Runtime.ExitError`, an unhandled function error). Never hits other calls.
+    Crash,
 }
 
 /// One armed fault.
@@ -119,12 +123,26 @@ impl Faults {
         let mut faults = self.lock();
         let fault = faults.iter_mut().find(|f| {
             f.count > 0
+                && f.kind != Kind::Crash
                 && f.service == service
                 && operation.contains(&f.operation)
                 && f.rate.is_none_or(|rate| fastrand::f64() < rate)
         })?;
         fault.count = fault.count.saturating_sub(1);
         Some(fault.kind)
+    }
+
+    /// Whether an armed crash hits the invoke at `path`, spending one of its count.
+    pub fn crash(&self, path: &str) -> bool {
+        let mut faults = self.lock();
+        let fault = faults.iter_mut().find(|f| {
+            f.count > 0
+                && f.kind == Kind::Crash
+                && f.service == "lambda"
+                && path.contains(&f.operation)
+                && f.rate.is_none_or(|rate| fastrand::f64() < rate)
+        });
+        fault.map(|f| f.count = f.count.saturating_sub(1)).is_some()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
@@ -137,7 +155,9 @@ impl Faults {
 pub fn reply(service: &str, kind: Kind) -> Reply {
     let (status, code, message) = match kind {
         Kind::Throttle => (429, "ThrottlingException", "Rate exceeded"),
-        Kind::Error | Kind::Lost => (500, "InternalFailure", "Internal service error"),
+        Kind::Error | Kind::Lost | Kind::Crash => {
+            (500, "InternalFailure", "Internal service error")
+        }
     };
     let status = if service == "dynamodb" && kind == Kind::Throttle {
         400
@@ -153,6 +173,23 @@ pub fn reply(service: &str, kind: Kind) -> Reply {
         json!({"__type": code, "message": message})
             .to_string()
             .into_bytes(),
+    )
+}
+
+/// Lambda's answer to an invoke whose function instance died mid-invocation.
+pub fn crashed(request_id: &str) -> Reply {
+    let body = json!({
+        "errorType": "Runtime.ExitError",
+        "errorMessage": format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
+    });
+    (
+        200,
+        vec![
+            header("x-amzn-RequestId", request_id),
+            header("X-Amz-Function-Error", "Unhandled"),
+            header("Content-Type", "application/json"),
+        ],
+        body.to_string().into_bytes(),
     )
 }
 
@@ -231,5 +268,16 @@ mod tests {
                 .arm(br#"{"service":"s","kind":"error","rate":0}"#)
                 .is_err()
         );
+        // A crash hits the invokes it names, once each of its count, and no other call.
+        armed.disarm();
+        armed
+            .arm(br#"{"service":"lambda","operation":"-request/invocations","kind":"crash","count":1}"#)
+            .unwrap();
+        let invoke = "/2015-03-31/functions/e2e-request/invocations";
+        assert_eq!(armed.hit("lambda", invoke), None);
+        assert!(!armed.crash("/2015-03-31/functions/e2e-review/invocations"));
+        assert!(armed.crash(invoke));
+        assert!(!armed.crash(invoke));
+        assert!(parse_spec("lambda/-request/invocations:crash:0.1").is_ok());
     }
 }

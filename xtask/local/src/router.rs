@@ -148,6 +148,14 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     if let Some(reply) = reply.or_else(|| answered_here(&received, &target, shared, request_id)) {
         return respond(request, reply);
     }
+    // A function instance that dies mid-invocation: its work done, Lambda's answer an exited
+    // runtime, whoever invoked it (its caller retries as it does a function error).
+    if matches!(target, Target::Lambda(_)) && shared.faults.crash(&received.path) {
+        let done = pass_on(&received, &target, shared, request_id);
+        eprintln!("router: fault injected: Crash of lambda {}", received.path);
+        drop(done);
+        return respond(request, crate::faults::crashed(request_id));
+    }
     let fault = fault(shared, &received);
     if let Some(kind) = fault.filter(|k| *k != crate::faults::Kind::Lost) {
         return respond(request, crate::faults::reply(&service(&received), kind));

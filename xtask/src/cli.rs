@@ -234,8 +234,8 @@ pub enum Suite {
     /// default set; minutes)
     Fresh,
     /// Approvals under faults on the local environment, both orchestrators: `--iterations`
-    /// approvals on each, a quarter each approved, rejected, raced over and left to expire (not
-    /// in the default set; minutes)
+    /// approvals on each (at most 100), a quarter each approved, rejected, raced over and left
+    /// to expire (not in the default set; minutes)
     Chaos,
 }
 

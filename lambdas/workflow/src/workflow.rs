@@ -33,6 +33,7 @@ pub async fn run(
     }
     let request = ApprovalRequest::from_value(&event).map_err(|e| {
         tracing::warn!(error = %e, "refused an invalid request");
+        hitl_protocol::measures::failed();
         failed(Failure::invalid(e))
     })?;
     let key = ApprovalKey {
@@ -45,7 +46,10 @@ pub async fn run(
     let placeholder = TaskToken::new("validation").ok_or("a placeholder token")?;
     requester
         .new_approval(placeholder, None, &key, request.clone(), 0)
-        .map_err(|e| failed(Failure::invalid(e)))?;
+        .map_err(|e| {
+            hitl_protocol::measures::failed();
+            failed(Failure::invalid(e))
+        })?;
 
     let submit = {
         let requester = requester.clone();
@@ -74,6 +78,9 @@ pub async fn run(
         Ok(approval) => decided_by(&ctx, &requester, &request, event, approval).await,
         Err(error) if timed_out(&error) => {
             announce(&ctx, &requester, &request, None).await;
+            // Here, not in the announcing step, which may be attempted several times: only the
+            // invocation that ends the execution gets this far.
+            hitl_protocol::measures::expired();
             Err(Box::new(TypedError::with_type(
                 "Expired",
                 "No reviewer decided within the approval timeout.",
@@ -156,12 +163,7 @@ async fn announce(
                     reviewer,
                     comment,
                 },
-                None => {
-                    // Counted in the step, which replays never run again (an attempt whose
-                    // announcement failed does).
-                    hitl_protocol::measures::expired();
-                    Ending::Expired
-                }
+                None => Ending::Expired,
             };
             ending::announce(&requester.messenger.notifier, &request, ending)
                 .await

@@ -5,7 +5,8 @@
 //! `{"service": "lambda", "operation": "durable-execution-callbacks", "kind": "lost",
 //! "count": 1}` (the signature's service; the operation as the `X-Amz-Target`'s, the form's
 //! `Action`, or a fragment of a REST path); `DELETE` disarms every fault. Only calls signed by a
-//! function's role session are touched. A fault with a `rate` (0 to 1) hits each matching call
+//! function's role session are touched, but for Lambda invokes: a `crash` hits whoever invokes,
+//! and Scheduler's invokes of the remind function (`schedules.rs`) take the others too. A fault with a `rate` (0 to 1) hits each matching call
 //! with that probability, as often as its `count` allows (without one, for as long as it is
 //! armed): what `cargo xtask local up --faults SPEC` arms ([`parse_spec`]).
 
@@ -64,7 +65,7 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Fault>, String> {
         .map(|item| {
             parse_item(item).map_err(|why| {
                 format!(
-                    "fault `{item}`: {why} (write SERVICE[/OPERATION]:throttle|error|lost:RATE, \
+                    "fault `{item}`: {why} (write SERVICE[/OPERATION]:throttle|error|lost|crash:RATE, \
                      e.g. dynamodb:throttle:0.05)"
                 )
             })
@@ -77,12 +78,16 @@ fn parse_item(item: &str) -> Result<Fault, String> {
         return Err("three parts separated by `:`".to_owned());
     };
     let (service, operation) = target.split_once('/').unwrap_or((target, ""));
-    if service.is_empty() || !service.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+    let named = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+    if service.is_empty() || !service.bytes().all(named) {
         return Err(format!(
-            "`{service}` is not a service's signing name (dynamodb, lambda…)"
+            "`{service}` is not a service's signing name (dynamodb, s3…)"
         ));
     }
     let kind = serde_json::from_value(json!(kind)).map_err(|_| format!("`{kind}` is no kind"))?;
+    if kind == Kind::Crash && service != "lambda" {
+        return Err("a crash is a Lambda function's: its service is `lambda`".to_owned());
+    }
     let rate: f64 = rate
         .parse()
         .map_err(|_| format!("`{rate}` is not a rate"))?;
@@ -279,5 +284,8 @@ mod tests {
         assert!(armed.crash(invoke));
         assert!(!armed.crash(invoke));
         assert!(parse_spec("lambda/-request/invocations:crash:0.1").is_ok());
+        assert!(parse_spec("s3:error:0.1").is_ok());
+        let error = parse_spec("dynamodb:crash:0.1").unwrap_err();
+        assert!(error.contains("`lambda`"), "{error}");
     }
 }

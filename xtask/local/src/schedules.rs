@@ -131,19 +131,17 @@ pub fn fire(due: Due, router: &str, shared: &crate::shared::Shared) {
             "router: schedule {} not fired: the local environment now serves {stack}'s functions",
             due.name
         ),
-        None => {
-            let outcome = match refusal(&shared.access, &due) {
-                Some(Refused::Untrusted(why)) => {
-                    // Without the role Scheduler can send nothing, not even a dead letter.
-                    return eprintln!("router: schedule {} not delivered: {why}", due.name);
-                }
-                Some(Refused::Denied(why)) => {
-                    Outcome::Undelivered("AccessDeniedException".into(), why, 0)
-                }
-                None => invoke(&due, router, shared),
-            };
-            dead_letter(shared, &due, outcome);
-        }
+        None => match refusal(&shared.access, &due) {
+            // Without the role Scheduler can send nothing, not even a dead letter.
+            Some(Refused::Untrusted(why)) => {
+                eprintln!("router: schedule {} not delivered: {why}", due.name)
+            }
+            Some(Refused::Denied(why)) => {
+                let outcome = Outcome::Undelivered("AccessDeniedException".into(), why, 0);
+                dead_letter(shared, &due, outcome);
+            }
+            None => dead_letter(shared, &due, invoke(&due, router, shared)),
+        },
     }
     if due.delete_after {
         let group = due.group.as_deref().unwrap_or("default");
@@ -296,7 +294,18 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
         .hit("lambda", &format!("{path} schedule/{}", due.name))
     {
         Some(crate::faults::Kind::Throttle) => return Attempt::Throttled(String::new()),
-        Some(_) => return Attempt::Undelivered("ServiceException", "status 500".to_owned()),
+        Some(crate::faults::Kind::Error) => {
+            return Attempt::Undelivered("ServiceException", "status 500".to_owned());
+        }
+        // Invoked, and Lambda's answer lost: to Scheduler, a delivery that failed.
+        Some(_) => {
+            let invoked = shared
+                .agent
+                .post(format!("{router}{path}"))
+                .send(due.input.as_bytes());
+            drop(invoked);
+            return Attempt::Undelivered("ServiceException", "the answer was lost".to_owned());
+        }
         None => {}
     }
     let invoked = shared
@@ -390,7 +399,9 @@ fn given_up(shared: &crate::shared::Shared, due: &Due, [request, code, error]: [
     let queue = shared.access.function_dead_letter(&function);
     let role = shared.access.function_role(&function);
     let (Some(queue), Ok(role)) = (queue, role) else {
-        return eprintln!("router: {function}'s failed invocation lost: no dead-letter queue");
+        return eprintln!(
+            "router: {function}'s failed invocation lost: no dead-letter queue, or no role read"
+        );
     };
     let letter = crate::dead_letters::Letter {
         queue_arn: &queue,

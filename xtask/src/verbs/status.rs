@@ -294,9 +294,10 @@ struct Record {
 }
 
 impl Record {
-    /// Its status at `now`: an open one past its expiry is `expired`.
+    /// Its status at `now`: a pending one past its expiry is `expired` (one being decided may
+    /// have been accepted and its settle failed: it says so itself, later).
     fn status_at(&self, now: u64) -> &str {
-        let open = matches!(self.status.as_str(), "pending" | "deciding");
+        let open = self.status == "pending";
         match self.expires_at {
             Some(at) if open && at <= now => "expired",
             _ => &self.status,

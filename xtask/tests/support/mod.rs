@@ -63,6 +63,15 @@ pub struct Env {
     pub slack_app: Option<slack::Workspace>,
 }
 
+/// Disarms the router's faults when dropped.
+pub struct Disarm<'a>(&'a Env);
+
+impl Drop for Disarm<'_> {
+    fn drop(&mut self) {
+        self.0.disarm_faults();
+    }
+}
+
 pub struct Page {
     pub status: u16,
     pub body: String,
@@ -644,13 +653,16 @@ impl Env {
     }
 
     /// How many times the request function was started for the execution: its Lambda tasks
-    /// scheduled (a retried task is scheduled again), or the durable execution's steps started.
+    /// scheduled (a retried task is scheduled again), or the durable execution's submitter steps
+    /// started (the callback's submitter is the one step without a name; the endings' are
+    /// named).
     pub fn request_attempts(&self, arn: &str) -> usize {
         if self.durable() {
             return self
                 .durable_history(arn)
                 .iter()
                 .filter(|e| e.event_type == Some(aws_sdk_lambda::types::EventType::StepStarted))
+                .filter(|e| e.name.as_deref().is_none_or(str::is_empty))
                 .count();
         }
         self.history(arn)
@@ -921,6 +933,12 @@ impl Env {
             .unwrap();
         assert_eq!(response.status(), 204, "the router took no fault: {fault}");
         true
+    }
+
+    /// Disarms the router's faults when the returned guard drops, however the test ends: the
+    /// suites after it share the stack.
+    pub fn faults_disarmed_on_drop(&self) -> Disarm<'_> {
+        Disarm(self)
     }
 
     pub fn disarm_faults(&self) {

@@ -330,16 +330,6 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
     }
 }
 
-/// Unix second `at` as Scheduler writes `SCHEDULED_TIME`: `2025-03-01T09:30:00Z`.
-fn scheduled_time(at: u64) -> String {
-    let at = i64::try_from(at).unwrap_or(0);
-    let at =
-        time::OffsetDateTime::from_unix_timestamp(at).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    at.format(format).unwrap_or_default()
-}
-
 fn header_text(response: &ureq::http::Response<ureq::Body>, name: &str) -> String {
     let value = response.headers().get(name);
     value.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
@@ -386,7 +376,11 @@ fn undelivered(shared: &crate::shared::Shared, due: &Due, [code, why, retries]: 
             ("SCHEDULE_ARN", "String", schedule),
             ("TARGET_ARN", "String", due.target_arn.clone()),
             ("EXECUTION_ID", "String", execution),
-            ("SCHEDULED_TIME", "String", scheduled_time(due.at)),
+            (
+                "SCHEDULED_TIME",
+                "String",
+                hitl_core::dates::rfc3339(due.at),
+            ),
         ],
     };
     crate::dead_letters::send_logged(shared, &format!("schedule {}", due.name), &letter);

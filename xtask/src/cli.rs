@@ -194,15 +194,9 @@ pub enum Command {
         /// Address to listen on (moto's MOTO_PORT)
         #[arg(long, value_name = "ADDR")]
         listen: String,
-        /// Address to serve the review API on, as API Gateway would
-        #[arg(long, value_name = "ADDR")]
-        api_listen: Option<String>,
         /// moto's base URL
         #[arg(long, value_name = "URL")]
         moto: String,
-        /// `cargo lambda watch`'s base URL
-        #[arg(long, value_name = "URL")]
-        lambda: String,
         /// The function binaries it serves
         #[arg(long, value_delimiter = ',', default_value = "request,review,workflow")]
         functions: Vec<String>,

@@ -93,10 +93,11 @@ fn approvals_under_faults_end_as_their_reviewers_decided_once() {
     }
 }
 
-/// How many faults the router has injected (it logs each one).
+/// How many faults the router has injected into this stack's calls (it logs each one).
 fn injected(env: &Env) -> usize {
     let log = env.local_log("router.log").unwrap_or_default();
-    log.matches("router: fault injected: ").count()
+    let line = format!("router: fault injected into {}: ", env.stack());
+    log.matches(&line).count()
 }
 
 /// Starts an approval and plays `scenario` on it.

@@ -60,7 +60,6 @@ fn start_moto() -> Moto {
         .arg("local-router")
         .args(["--listen", &format!("127.0.0.1:{router_port}")])
         .args(["--moto", &format!("http://127.0.0.1:{port}")])
-        .args(["--lambda", "http://127.0.0.1:9"])
         .args(["--durable", "http://127.0.0.1:9"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

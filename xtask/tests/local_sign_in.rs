@@ -222,7 +222,7 @@ fn teams(env: &support::Env) -> &'static Posts {
     &TEAMS
         .get_or_init(|| {
             let (url, posts) = support::fake_webhook_on("0");
-            env.put_secret("/e2e/teams-webhook", &url);
+            env.put_secret(&env.parameter("teams-webhook"), &url);
             (url, posts)
         })
         .1

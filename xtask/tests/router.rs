@@ -28,16 +28,34 @@ fn upstream(answer: fn(&str, &str, &str) -> (u16, String)) -> String {
     address
 }
 
-struct Router(Child, String);
+/// The router's process, its URL and its output directory.
+struct Router(Child, String, std::path::PathBuf);
 
 impl Drop for Router {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.2);
     }
 }
 
-fn start_router(moto: &str, lambda: &str) -> Router {
+/// A router in front of `moto`, serving the stacks `stacks` (name, the fake `cargo lambda
+/// watch` of its functions), each recorded as a deploy records it, in an output directory of
+/// the router's own.
+fn start_router(moto: &str, stacks: &[(&str, &str)]) -> Router {
+    let dir = std::env::temp_dir().join(format!("hitl-router-{}", support::nonce()));
+    for (stack, lambda) in stacks {
+        let served = kit_local::stacks::Served {
+            stack: (*stack).to_owned(),
+            api_id: "api".to_owned(),
+            stage: "v1".to_owned(),
+            api_port: 9,
+            lambda_port: lambda.rsplit(':').next().unwrap().parse().unwrap(),
+            lambda_pid: None,
+            env: Default::default(),
+        };
+        served.save(&dir.join("local")).unwrap();
+    }
     // A port free_port returned may be taken by a test running beside this one before the
     // router binds it: then the router exits at once, and another port is tried.
     for _ in 0..5 {
@@ -49,11 +67,10 @@ fn start_router(moto: &str, lambda: &str) -> Router {
                 &listen,
                 "--moto",
                 moto,
-                "--lambda",
-                lambda,
                 "--durable",
                 "http://127.0.0.1:9",
             ])
+            .env("HITL_OUTPUT_DIR", &dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -65,7 +82,7 @@ fn start_router(moto: &str, lambda: &str) -> Router {
         }
         thread::sleep(Duration::from_millis(200));
         if child.try_wait().unwrap().is_none() {
-            return Router(child, format!("http://{listen}"));
+            return Router(child, format!("http://{listen}"), dir);
         }
     }
     panic!("the router could not bind a port in five tries");
@@ -89,6 +106,11 @@ fn fake_moto(method: &str, url: &str, body: &str) -> (u16, String) {
     (200, format!("moto {method} {url} {body}"))
 }
 
+/// Another stack's functions.
+fn other_stacks_lambda(_: &str, _: &str, _: &str) -> (u16, String) {
+    (200, r#"{"approvalId":"other"}"#.to_owned())
+}
+
 fn fake_lambda(_: &str, url: &str, body: &str) -> (u16, String) {
     match (url, body.contains("fail")) {
         ("/2015-03-31/functions/request/invocations", true) => (
@@ -104,7 +126,13 @@ fn fake_lambda(_: &str, url: &str, body: &str) -> (u16, String) {
 
 #[test]
 fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
-    let router = start_router(&upstream(fake_moto), &upstream(fake_lambda));
+    let router = start_router(
+        &upstream(fake_moto),
+        &[
+            ("hitl-local", &upstream(fake_lambda)),
+            ("hitl-other", &upstream(other_stacks_lambda)),
+        ],
+    );
     let agent = agent();
     let invoke = format!(
         "{}/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahitl-local-request/invocations",
@@ -147,19 +175,32 @@ fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
             .contains("Hitl.InvalidRequest")
     );
 
-    // A function the kit does not have is Lambda's ResourceNotFoundException.
-    let response = agent
-        .post(&format!(
-            "{}/2015-03-31/functions/other/invocations",
-            router.1
-        ))
+    // Another stack's function goes to that stack's functions.
+    let mut response = agent
+        .post(&invoke.replace("hitl-local-request", "hitl-other-request"))
         .send("{}")
         .unwrap();
-    assert_eq!(response.status(), 404);
     assert_eq!(
-        header(&response, "x-amzn-ErrorType").as_deref(),
-        Some("ResourceNotFoundException")
+        response.body_mut().read_to_string().unwrap(),
+        r#"{"approvalId":"other"}"#
     );
+
+    // A function the kit does not have, or of a stack not served, is Lambda's
+    // ResourceNotFoundException.
+    for function in ["other", "hitl-gone-request"] {
+        let response = agent
+            .post(&format!(
+                "{}/2015-03-31/functions/{function}/invocations",
+                router.1
+            ))
+            .send("{}")
+            .unwrap();
+        assert_eq!(response.status(), 404, "{function}");
+        assert_eq!(
+            header(&response, "x-amzn-ErrorType").as_deref(),
+            Some("ResourceNotFoundException")
+        );
+    }
 }
 
 /// Set once the invoke reached the function.
@@ -183,8 +224,14 @@ fn a_waiting_invoke_does_not_hold_up_other_calls() {
         }
         (200, "released".to_owned())
     }
-    let router = start_router(&upstream(fake_moto), &upstream(waiting_lambda));
-    let invoke = format!("{}/2015-03-31/functions/request/invocations", router.1);
+    let router = start_router(
+        &upstream(fake_moto),
+        &[("hitl-local", &upstream(waiting_lambda))],
+    );
+    let invoke = format!(
+        "{}/2015-03-31/functions/hitl-local-request/invocations",
+        router.1
+    );
     let waiting = thread::spawn(move || {
         let mut response = agent().post(&invoke).send("{}").unwrap();
         response.body_mut().read_to_string().unwrap()
@@ -273,7 +320,10 @@ fn dynamodb_writes_reach_moto_one_at_a_time() {
     // moto's DynamoDB checks a condition and writes without a lock, so two racing conditional
     // updates can both win there; through the router they cannot overlap.
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
-    let router = start_router(&concurrent_moto(seen.clone()), &upstream(fake_lambda));
+    let router = start_router(
+        &concurrent_moto(seen.clone()),
+        &[("hitl-local", &upstream(fake_lambda))],
+    );
     let targets = ["UpdateItem", "GetItem", "Publish"];
     let barrier = std::sync::Barrier::new(24);
     thread::scope(|scope| {

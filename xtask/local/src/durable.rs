@@ -68,24 +68,33 @@ pub fn configs_of(template: &str) -> Result<BTreeMap<String, DurableConfig>> {
     Ok(found)
 }
 
-fn configs_path(dir: &Path) -> std::path::PathBuf {
-    dir.join("durable.json")
+fn configs_dir(dir: &Path) -> std::path::PathBuf {
+    dir.join("durable")
 }
 
-/// Records the durable functions of a deployed template (merged with those of other stacks).
-pub fn record(dir: &Path, configs: &BTreeMap<String, DurableConfig>) -> Result<()> {
-    let mut all = recorded(dir);
-    all.extend(configs.iter().map(|(k, v)| (k.clone(), *v)));
-    std::fs::write(configs_path(dir), serde_json::to_string_pretty(&all)?)
-        .context("cannot write durable.json")
+/// Records the durable functions of `stack`'s deployed template, in a file of the stack's own
+/// (deploys of several stacks at once write no file in common).
+pub fn record(dir: &Path, stack: &str, configs: &BTreeMap<String, DurableConfig>) -> Result<()> {
+    let path = configs_dir(dir).join(format!("{stack}.json"));
+    std::fs::create_dir_all(configs_dir(dir))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(configs)?)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// What [`record`] recorded.
+/// What [`record`] recorded, of every stack.
 pub fn recorded(dir: &Path) -> BTreeMap<String, DurableConfig> {
-    std::fs::read_to_string(configs_path(dir))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+    let Ok(entries) = std::fs::read_dir(configs_dir(dir)) else {
+        return BTreeMap::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|text| serde_json::from_str::<BTreeMap<String, DurableConfig>>(&text).ok())
+        .flatten()
+        .collect()
 }
 
 /// The function name and qualifier of an invoke: the path's `FunctionName` (a name, `name:q`,

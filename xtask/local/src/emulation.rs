@@ -141,10 +141,12 @@ async fn queue_arn(aws: &Aws, url: &str) -> Result<String> {
 /// Re-creates the stack's state machine in moto's executing store, same name and ARN, same role
 /// (CloudFormation's copy cannot be executed). The definition is the template's `Fn::Sub`
 /// resolved here from the stack's outputs: moto's `Fn::Sub` turns the `$$` of `$$.Task.Token`
-/// into `$`, which real CloudFormation does not.
+/// into `$`, which real CloudFormation does not. The name is the ARN's and the role the stack's
+/// `StateMachineRole`: nothing is asked of moto's store of CloudFormation's copy, which only
+/// answers while moto's execution is off (for every stack served at once).
 pub async fn make_executable(
     aws: &Aws,
-    runner: &Runner,
+    stack_name: &str,
     template: &str,
     outputs: &BTreeMap<String, String>,
 ) -> Result<()> {
@@ -156,16 +158,13 @@ pub async fn make_executable(
         "AWS::Region" => Some(local::REGION.to_owned()),
         other => outputs.get(other).cloned(),
     })?;
+    let name = arn.rsplit(':').next().unwrap_or_default();
+    let role = physical_ids(aws, stack_name)
+        .await?
+        .remove("StateMachineRole")
+        .with_context(|| format!("{stack_name} has no StateMachineRole"))?;
+    let role_arn = format!("arn:aws:iam::{}:role/{role}", local::ACCOUNT_ID);
     let sfn = aws.sfn();
-    runner.set_execution(false)?;
-    let described = sfn
-        .describe_state_machine()
-        .state_machine_arn(arn)
-        .send()
-        .await;
-    runner.set_execution(true)?;
-    let described = described
-        .map_err(|e| anyhow::anyhow!("cannot read the state machine {arn}: {}", describe(&e)))?;
     // A copy from an earlier deploy may be there: replace it.
     let _ = sfn
         .delete_state_machine()
@@ -173,9 +172,9 @@ pub async fn make_executable(
         .send()
         .await;
     sfn.create_state_machine()
-        .name(&described.name)
+        .name(name)
         .definition(definition)
-        .role_arn(&described.role_arn)
+        .role_arn(role_arn)
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the state machine: {}", describe(&e)))?;
@@ -288,6 +287,7 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result
 pub async fn function_env(
     aws: &Aws,
     runner: &Runner,
+    served: &crate::stacks::Served,
     stack_name: &str,
     template: &str,
 ) -> Result<BTreeMap<String, String>> {
@@ -321,9 +321,7 @@ pub async fn function_env(
             env.insert(key, value);
         }
     }
-    let review_base_url = runner
-        .review_base_url()
-        .context("the local environment has no API stage yet")?;
+    let review_base_url = served.review_base_url();
     // Sign-in's callback on the router's API, and the local environment's own identity
     // provider in place of the configured one, as Slack's stand-in replaces Slack.
     if env.contains_key("OIDC_ISSUER") {
@@ -582,7 +580,7 @@ pub fn function_names(template: &str) -> Result<Vec<String>> {
 /// Brings the local environment up to date after a deploy of `stack_name`.
 pub async fn complete(
     aws: &Aws,
-    runner: &mut Runner,
+    runner: &Runner,
     venv: &Venv,
     stack_name: &str,
     template: &str,
@@ -596,16 +594,20 @@ pub async fn complete(
             .with_context(|| format!("the stack has no {key} output"))
     };
     if outputs.contains_key("StateMachineArn") {
-        make_executable(aws, runner, template, outputs).await?;
+        make_executable(aws, stack_name, template, outputs).await?;
     }
-    crate::durable::record(&local::dir(), &crate::durable::configs_of(template)?)?;
-    runner.set_stage(&api_stage(template)?)?;
-    runner.set_stack(stack_name, &api_id(output("ReviewBaseUrl")?)?)?;
+    crate::durable::record(
+        &local::dir(),
+        stack_name,
+        &crate::durable::configs_of(template)?,
+    )?;
+    let api_id = api_id(output("ReviewBaseUrl")?)?;
+    let mut served = runner.serve_api(stack_name, &api_id, &api_stage(template)?)?;
     make_permissions(aws, stack_name, template).await?;
     subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
-    let mut env = function_env(aws, runner, stack_name, template).await?;
+    let mut env = function_env(aws, runner, &served, stack_name, template).await?;
     make_schedule_groups(aws, template, &mut env).await?;
-    runner.serve_functions(venv, env)?;
+    runner.serve_functions(venv, &mut served, env)?;
     Ok(())
 }
 

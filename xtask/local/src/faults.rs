@@ -4,11 +4,14 @@
 //! dropped connection). A test arms one with `POST /hitl-local/faults` on the router:
 //! `{"service": "lambda", "operation": "durable-execution-callbacks", "kind": "lost",
 //! "count": 1}` (the signature's service; the operation as the `X-Amz-Target`'s, the form's
-//! `Action`, or a fragment of a REST path); `DELETE` disarms every fault. Only calls signed by a
-//! function's role session are touched, but for Lambda invokes: a `crash` hits whoever invokes,
-//! and Scheduler's invokes of the remind function (`schedules.rs`) take the others too. A fault with a `rate` (0 to 1) hits each matching call
+//! `Action`, or a fragment of a REST path); `DELETE` disarms every fault (`?stack=<stack>`: that
+//! stack's). Only calls signed by a function's role session are touched, but for Lambda
+//! invokes: a `crash` hits whoever invokes, and Scheduler's invokes of the remind function
+//! (`schedules.rs`) take the others too. A fault with a `stack` touches only the calls of that
+//! stack (by its functions' sessions, of its functions, of its schedules), so that the suites of
+//! other stacks run beside it untouched. A fault with a `rate` (0 to 1) hits each matching call
 //! with that probability, as often as its `count` allows (without one, for as long as it is
-//! armed): what `cargo xtask local up --faults SPEC` arms ([`parse_spec`]).
+//! armed): what `cargo xtask local up --faults SPEC` arms ([`parse_spec`]), for every stack.
 
 use std::sync::Mutex;
 
@@ -50,6 +53,20 @@ pub struct Fault {
     /// The probability that it hits a matching call (every one, without a rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// The stack whose calls it hits (every stack's, without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+}
+
+impl Fault {
+    /// Whether the fault may hit a call of `stack` (`None`: a call of no stack's).
+    fn touches(&self, stack: Option<&str>) -> bool {
+        self.count > 0 && self.stack.as_deref().is_none_or(|own| Some(own) == stack)
+    }
+
+    fn strikes(&self) -> bool {
+        self.rate.is_none_or(|rate| fastrand::f64() < rate)
+    }
 }
 
 fn every() -> u32 {
@@ -100,6 +117,7 @@ fn parse_item(item: &str) -> Result<Fault, String> {
         kind,
         count: every(),
         rate: Some(rate),
+        stack: None,
     })
 }
 
@@ -118,34 +136,39 @@ impl Faults {
         Ok(())
     }
 
-    pub fn disarm(&self) {
-        self.lock().clear();
+    /// Disarms every fault, or `stack`'s only (those armed for every stack stay).
+    pub fn disarm(&self, stack: Option<&str>) {
+        match stack {
+            None => self.lock().clear(),
+            Some(stack) => self.lock().retain(|f| f.stack.as_deref() != Some(stack)),
+        }
     }
 
-    /// The fault that hits a call of `service` doing `operation` (the target's operation, the
-    /// form's action or the path), spending one of its count.
-    pub fn hit(&self, service: &str, operation: &str) -> Option<Kind> {
+    /// The fault that hits a call of `stack` to `service` doing `operation` (the target's
+    /// operation, the form's action or the path), spending one of its count.
+    pub fn hit(&self, stack: Option<&str>, service: &str, operation: &str) -> Option<Kind> {
         let mut faults = self.lock();
         let fault = faults.iter_mut().find(|f| {
-            f.count > 0
+            f.touches(stack)
                 && f.kind != Kind::Crash
                 && f.service == service
                 && operation.contains(&f.operation)
-                && f.rate.is_none_or(|rate| fastrand::f64() < rate)
+                && f.strikes()
         })?;
         fault.count = fault.count.saturating_sub(1);
         Some(fault.kind)
     }
 
-    /// Whether an armed crash hits the invoke at `path`, spending one of its count.
-    pub fn crash(&self, path: &str) -> bool {
+    /// Whether an armed crash hits the invoke at `path` of a function of `stack`, spending one
+    /// of its count.
+    pub fn crash(&self, stack: &str, path: &str) -> bool {
         let mut faults = self.lock();
         let fault = faults.iter_mut().find(|f| {
-            f.count > 0
+            f.touches(Some(stack))
                 && f.kind == Kind::Crash
                 && f.service == "lambda"
                 && path.contains(&f.operation)
-                && f.rate.is_none_or(|rate| fastrand::f64() < rate)
+                && f.strikes()
         });
         fault.map(|f| f.count = f.count.saturating_sub(1)).is_some()
     }
@@ -210,24 +233,59 @@ mod tests {
             .arm(br#"{"service":"lambda","operation":"durable-execution-callbacks","kind":"lost","count":2}"#)
             .unwrap();
         let callback = "/2025-12-01/durable-execution-callbacks/abc/succeed";
-        assert_eq!(faults.hit("dynamodb", callback), None);
+        assert_eq!(faults.hit(None, "dynamodb", callback), None);
         assert_eq!(
-            faults.hit("lambda", "/2025-12-01/durable-executions/x"),
+            faults.hit(None, "lambda", "/2025-12-01/durable-executions/x"),
             None
         );
-        assert_eq!(faults.hit("lambda", callback), Some(Kind::Lost));
-        assert_eq!(faults.hit("lambda", callback), Some(Kind::Lost));
-        assert_eq!(faults.hit("lambda", callback), None);
+        assert_eq!(faults.hit(None, "lambda", callback), Some(Kind::Lost));
+        assert_eq!(faults.hit(None, "lambda", callback), Some(Kind::Lost));
+        assert_eq!(faults.hit(None, "lambda", callback), None);
         faults
             .arm(br#"{"service":"scheduler","operation":"/schedules/","kind":"error","count":9}"#)
             .unwrap();
-        faults.disarm();
-        assert_eq!(faults.hit("scheduler", "/schedules/x"), None);
+        faults.disarm(None);
+        assert_eq!(faults.hit(None, "scheduler", "/schedules/x"), None);
         let (status, headers, _) = reply("scheduler", Kind::Throttle);
         assert_eq!(status, 429);
         assert!(headers.contains(&header("x-amzn-ErrorType", "ThrottlingException")));
         assert_eq!(reply("dynamodb", Kind::Throttle).0, 400);
         assert_eq!(reply("lambda", Kind::Lost).0, 500);
+    }
+
+    #[test]
+    fn a_stacks_fault_hits_that_stacks_calls_only_and_is_disarmed_alone() {
+        let faults = Faults::default();
+        faults
+            .arm(br#"{"service":"dynamodb","kind":"error","stack":"e2e-local"}"#)
+            .unwrap();
+        faults.arm(br#"{"service":"sns","kind":"error"}"#).unwrap();
+        faults
+            .arm(br#"{"service":"lambda","operation":"-request","kind":"crash","stack":"e2e-local"}"#)
+            .unwrap();
+        let put = "DynamoDB_20120810.PutItem";
+        assert_eq!(
+            faults.hit(Some("e2e-local"), "dynamodb", put),
+            Some(Kind::Error)
+        );
+        assert_eq!(faults.hit(Some("e2e-local-durable"), "dynamodb", put), None);
+        assert_eq!(faults.hit(None, "dynamodb", put), None);
+        assert!(!faults.crash("e2e-local-durable", "/functions/e2e-local-durable-request/"));
+        assert!(faults.crash("e2e-local", "/functions/e2e-local-request/"));
+        // A fault of every stack's hits them all; disarming a stack's leaves it armed.
+        assert_eq!(
+            faults.hit(Some("e2e-x"), "sns", "Publish"),
+            Some(Kind::Error)
+        );
+        faults.disarm(Some("e2e-local"));
+        assert_eq!(faults.hit(Some("e2e-local"), "dynamodb", put), None);
+        assert!(!faults.crash("e2e-local", "/functions/e2e-local-request/"));
+        assert_eq!(
+            faults.hit(Some("e2e-local"), "sns", "Publish"),
+            Some(Kind::Error)
+        );
+        faults.disarm(None);
+        assert_eq!(faults.hit(Some("e2e-local"), "sns", "Publish"), None);
     }
 
     #[test]
@@ -245,14 +303,14 @@ mod tests {
         // A rate of 1 hits every call, for as long as it is armed.
         for _ in 0..100 {
             assert_eq!(
-                armed.hit("dynamodb", "DynamoDB_20120810.GetItem"),
+                armed.hit(None, "dynamodb", "DynamoDB_20120810.GetItem"),
                 Some(Kind::Throttle)
             );
         }
         // A rate of 0.5 hits about half: 1,000 calls, all but surely between 350 and 650.
         let path = "/2025-12-01/durable-execution-callbacks/x/succeed";
         let hits = (0..1000)
-            .filter(|_| armed.hit("lambda", path).is_some())
+            .filter(|_| armed.hit(None, "lambda", path).is_some())
             .count();
         assert!((350..650).contains(&hits), "{hits}");
         for (spec, names) in [
@@ -274,15 +332,15 @@ mod tests {
                 .is_err()
         );
         // A crash hits the invokes it names, once each of its count, and no other call.
-        armed.disarm();
+        armed.disarm(None);
         armed
             .arm(br#"{"service":"lambda","operation":"-request/invocations","kind":"crash","count":1}"#)
             .unwrap();
         let invoke = "/2015-03-31/functions/e2e-request/invocations";
-        assert_eq!(armed.hit("lambda", invoke), None);
-        assert!(!armed.crash("/2015-03-31/functions/e2e-review/invocations"));
-        assert!(armed.crash(invoke));
-        assert!(!armed.crash(invoke));
+        assert_eq!(armed.hit(Some("e2e"), "lambda", invoke), None);
+        assert!(!armed.crash("e2e", "/2015-03-31/functions/e2e-review/invocations"));
+        assert!(armed.crash("e2e", invoke));
+        assert!(!armed.crash("e2e", invoke));
         assert!(parse_spec("lambda/-request/invocations:crash:0.1").is_ok());
         assert!(parse_spec("s3:error:0.1").is_ok());
         let error = parse_spec("dynamodb:crash:0.1").unwrap_err();

@@ -37,33 +37,34 @@ pub fn admission(target: Option<&str>) -> Admission {
     }
 }
 
-/// A counting semaphore per function binary.
+type Gate = std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>;
+
+/// A counting semaphore per deployed function (`<stack>-<binary>`: each stack's functions run
+/// in a `cargo lambda watch` of their own), made at its first call.
 pub struct Gates {
-    gates: std::collections::HashMap<String, (std::sync::Mutex<usize>, std::sync::Condvar)>,
+    gates: std::sync::Mutex<std::collections::HashMap<String, Gate>>,
     permits: usize,
 }
 
 impl Gates {
-    pub fn new(binaries: &[String], permits: usize) -> Self {
+    pub fn new(permits: usize) -> Self {
         Self {
-            gates: binaries
-                .iter()
-                .map(|b| {
-                    (
-                        b.clone(),
-                        (std::sync::Mutex::new(0), std::sync::Condvar::new()),
-                    )
-                })
-                .collect(),
+            gates: Default::default(),
             permits: permits.max(1),
         }
     }
 
-    /// Runs `f` once fewer than `permits` calls of `binary` are in flight.
-    pub fn through<T>(&self, binary: &str, f: impl FnOnce() -> T) -> T {
-        let Some((count, freed)) = self.gates.get(binary) else {
+    /// Runs `f` once fewer than `permits` calls of `function` are in flight (at once for `""`,
+    /// no function).
+    pub fn through<T>(&self, function: &str, f: impl FnOnce() -> T) -> T {
+        if function.is_empty() {
             return f();
+        }
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+            gates.entry(function.to_owned()).or_default().clone()
         };
+        let (count, freed) = &*gate;
         {
             let mut busy = count.lock().unwrap_or_else(|e| e.into_inner());
             while *busy >= self.permits {
@@ -98,9 +99,6 @@ mod tests {
     use super::*;
     use std::{sync::atomic::Ordering, thread};
 
-    fn binaries() -> Vec<String> {
-        vec!["request".to_owned(), "review".to_owned()]
-    }
     #[test]
     fn dynamodb_writes_go_alone_reads_together_and_other_calls_freely() {
         for write in [
@@ -131,7 +129,7 @@ mod tests {
     #[test]
     fn a_gate_lets_through_at_most_its_permits_and_everyone_eventually() {
         use std::sync::atomic::AtomicUsize;
-        let gates = Gates::new(&binaries(), 3);
+        let gates = Gates::new(3);
         let (inside, most, done) = (
             AtomicUsize::new(0),
             AtomicUsize::new(0),
@@ -140,7 +138,7 @@ mod tests {
         thread::scope(|scope| {
             for _ in 0..12 {
                 scope.spawn(|| {
-                    gates.through("review", || {
+                    gates.through("e2e-local-review", || {
                         let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(now, Ordering::SeqCst);
                         thread::sleep(std::time::Duration::from_millis(20));

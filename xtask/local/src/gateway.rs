@@ -1,5 +1,5 @@
-//! The review API's API Gateway in the local environment: each request routed as the REST API
-//! routes it ([`crate::api`]), API Gateway's permission to invoke the function checked as Lambda
+//! The review API's API Gateway in the local environment, each stack's on a port of its own (as
+//! each REST API has a host of its own): each request routed as the REST API routes it ([`crate::api`]), API Gateway's permission to invoke the function checked as Lambda
 //! checks it (the function's resource policy must let `apigateway.amazonaws.com` invoke it with
 //! `aws:SourceArn` the method's ARN, `arn:aws:execute-api:<region>:<account>:<api>/<stage>/
 //! <METHOD>/<path>`), then the function invoked with its proxy event and its proxy response
@@ -14,39 +14,76 @@ use crate::{
     api::{self, Routed},
     reply::{Reply, respond},
     shared::{NOT_FORWARDED, Shared},
+    stacks::Served,
 };
 
 /// The function behind the review API.
 pub const API_FUNCTION: &str = "review";
 
-/// Serves the review API on `listen`, each request on its own thread.
-pub fn listen(listen: &str, shared: Shared) -> Result<()> {
-    let server = tiny_http::Server::http(listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    let port = server.server_addr().to_ip().map_or(0, |a| a.port());
+/// The admin path: `POST /hitl-local/apis/<stack>` serves the stack's review API on a port of its
+/// own (the one it has, if it is served already) and answers `{"port": <port>}`.
+pub const PATH: &str = "/hitl-local/apis/";
+
+/// Serves the review API of `stack` (see [`PATH`]).
+pub fn serve_stack(shared: &Shared, stack: &str) -> Reply {
+    let mut apis = shared.apis.lock().unwrap_or_else(|e| e.into_inner());
+    let port = match apis.get(stack) {
+        Some(port) => Ok(*port),
+        None => listen(stack, shared.clone()),
+    };
+    match port {
+        Ok(port) => {
+            apis.insert(stack.to_owned(), port);
+            let body = serde_json::json!({ "port": port }).to_string();
+            (200, Vec::new(), body.into_bytes())
+        }
+        Err(e) => (500, Vec::new(), format!("{e:#}").into_bytes()),
+    }
+}
+
+/// Serves `stack`'s review API on a free loopback port, each request on its own thread.
+fn listen(stack: &str, shared: Shared) -> Result<u16> {
+    let server = tiny_http::Server::http("127.0.0.1:0")
+        .map_err(|e| anyhow::anyhow!("cannot listen for {stack}'s review API: {e}"))?;
+    let port = server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .context("the review API's listener has no port")?;
+    let stack = stack.to_owned();
     thread::spawn(move || {
         for request in server.incoming_requests() {
-            let shared = shared.clone();
+            let (shared, stack) = (shared.clone(), stack.clone());
             thread::spawn(move || {
                 let id = shared.request_id("hitl-api");
-                if let Err(error) = serve(request, &shared, &id, port) {
-                    eprintln!("router (api): {error:#}");
+                if let Err(error) = serve(request, &shared, &stack, &id, port) {
+                    eprintln!("router (api of {stack}): {error:#}");
                 }
             });
         }
     });
-    Ok(())
+    Ok(port)
 }
 
-/// One request to the review API.
-fn serve(mut request: tiny_http::Request, shared: &Shared, id: &str, port: u16) -> Result<()> {
+/// One request to `stack`'s review API.
+fn serve(
+    mut request: tiny_http::Request,
+    shared: &Shared,
+    stack: &str,
+    id: &str,
+    port: u16,
+) -> Result<()> {
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let method = request.method().as_str().to_owned();
-    let Some(routed) = api::route(&method, path) else {
+    // A stack destroyed: its API is gone.
+    let (Some(routed), Some(served)) = (
+        api::route(&method, path),
+        crate::stacks::load(&shared.dir, stack),
+    ) else {
         return respond(request, api::missing_route());
     };
-    if !permitted(shared, &method, &routed) {
+    if !permitted(shared, &served, &method, &routed) {
         return respond(request, api::not_permitted());
     }
     let mut body = Vec::new();
@@ -77,7 +114,7 @@ fn serve(mut request: tiny_http::Request, shared: &Shared, id: &str, port: u16) 
         request_id: id,
         now_ms,
     };
-    let (status, headers, body) = invoke(shared, &api::event(&routed, &incoming));
+    let (status, headers, body) = invoke(shared, &served, &api::event(&routed, &incoming));
     let headers = headers
         .into_iter()
         .filter(|(name, _)| !NOT_FORWARDED.contains(&name.to_ascii_lowercase().as_str()))
@@ -86,12 +123,13 @@ fn serve(mut request: tiny_http::Request, shared: &Shared, id: &str, port: u16) 
 }
 
 /// The function's answer to `event`, as API Gateway gives it to the client.
-fn invoke(shared: &Shared, event: &serde_json::Value) -> Reply {
+fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply {
     let uri = format!(
         "{}/2015-03-31/functions/{API_FUNCTION}/invocations",
-        shared.upstreams.lambda
+        served.lambda_endpoint()
     );
-    let answer = shared.gates.through(API_FUNCTION, || -> Result<Reply> {
+    let function = format!("{}-{API_FUNCTION}", served.stack);
+    let answer = shared.gates.through(&function, || -> Result<Reply> {
         let mut response = shared
             .agent
             .post(&uri)
@@ -115,30 +153,10 @@ fn invoke(shared: &Shared, event: &serde_json::Value) -> Reply {
     })
 }
 
-/// The stack whose functions are served and its API id, from the runner's state (read again
-/// when the file changes).
-fn served() -> Option<(String, String)> {
-    type Seen = Option<(std::time::SystemTime, Option<(String, String)>)>;
-    static SEEN: std::sync::Mutex<Seen> = std::sync::Mutex::new(None);
-    let path = kit_base::local::dir().join("runner.json");
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, served)) = seen.as_ref().filter(|(at, _)| *at == modified) {
-        return served.clone();
-    }
-    let served = crate::runner::recorded_at(&kit_base::local::dir())
-        .and_then(|runner| Some((runner.stack?, runner.api_id?)));
-    *seen = Some((modified, served.clone()));
-    served
-}
-
 /// Whether the deployed review function's resource policy lets API Gateway invoke it for this
-/// method and path of the deployed stage. Without a deployed stack there is nothing to check
-/// (the function answers as it can).
-fn permitted(shared: &Shared, method: &str, routed: &Routed) -> bool {
-    let Some((stack, api_id)) = served() else {
-        return true;
-    };
+/// method and path of the deployed stage.
+fn permitted(shared: &Shared, served: &Served, method: &str, routed: &Routed) -> bool {
+    let (stack, api_id) = (&served.stack, &served.api_id);
     let (region, account) = (kit_base::local::REGION, kit_base::local::ACCOUNT_ID);
     let function = format!("{stack}-{API_FUNCTION}");
     let function_arn = format!("arn:aws:lambda:{region}:{account}:function:{function}");

@@ -51,9 +51,10 @@ fn caller(call: &Call, sessions: &Sessions) -> Caller {
     }
 }
 
-/// Whether `call` is signed by a function's role session (what faults may hit).
-pub fn by_a_function(shared: &Shared, call: &Call) -> bool {
-    calls::access_key(call).is_some_and(|key| shared.sessions.find(&key).is_some())
+/// The function whose role session signed `call` (the calls faults may hit), if one did.
+pub fn function_calling(shared: &Shared, call: &Call) -> Option<String> {
+    let key = calls::access_key(call)?;
+    shared.sessions.find(&key).map(|session| session.name)
 }
 
 /// The refusal AWS would give `call`, or `None` when it may go on.

@@ -1,5 +1,6 @@
 //! Lambda's `Invoke` API in front of `cargo lambda watch`, which serves each function binary by
-//! its name: which binary a call invokes, and what its answer becomes, as Lambda would give it.
+//! its name (one `cargo lambda watch` per stack): which stack and binary a call invokes, and
+//! what its answer becomes, as Lambda would give it.
 
 use percent_encoding::percent_decode_str;
 
@@ -8,10 +9,8 @@ use crate::reply::{Reply, header};
 /// Where a request goes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Target {
-    /// `cargo lambda watch`, at this path (the function named by its binary).
-    Lambda(String),
-    /// A function URL of `cargo lambda watch` (`/lambda-url/<binary>/…`): the review pages.
-    FunctionUrl(String),
+    /// The `cargo lambda watch` of `stack`, at `path` (the function named by its binary).
+    Lambda { stack: String, path: String },
     /// A Lambda invoke of a function the kit does not have.
     UnknownFunction(String),
     /// The durable execution APIs: the emulator ([`crate::durable`]).
@@ -22,17 +21,10 @@ pub enum Target {
 
 /// Routes a request path. `binaries` are the function binaries (`request`, `review`); a
 /// deployed function `<stack>-<binary>` (by name or ARN, with or without a qualifier) is served
-/// by `<binary>`.
+/// by `<binary>` in the stack's `cargo lambda watch`.
 pub fn route(path: &str, binaries: &[String]) -> Target {
     if path.starts_with(crate::durable::API_PREFIX) {
         return Target::Durable;
-    }
-    if let Some(rest) = path.strip_prefix("/lambda-url/") {
-        let binary = rest.split('/').next().unwrap_or("");
-        return match binaries.iter().find(|b| b.as_str() == binary) {
-            Some(binary) => Target::FunctionUrl(binary.clone()),
-            None => Target::UnknownFunction(binary.to_owned()),
-        };
     }
     let Some(encoded) = path
         .strip_prefix("/2015-03-31/functions/")
@@ -46,11 +38,11 @@ pub fn route(path: &str, binaries: &[String]) -> Target {
     } else {
         name.split(':').next().unwrap_or("")
     };
-    match binaries
-        .iter()
-        .find(|b| function == b.as_str() || function.ends_with(&format!("-{b}")))
-    {
-        Some(binary) => Target::Lambda(format!("/2015-03-31/functions/{binary}/invocations")),
+    match crate::stacks::of_function(function, binaries) {
+        Some((stack, binary)) => Target::Lambda {
+            stack: stack.to_owned(),
+            path: format!("/2015-03-31/functions/{binary}/invocations"),
+        },
         None => Target::UnknownFunction(function.to_owned()),
     }
 }
@@ -105,16 +97,23 @@ mod tests {
         vec!["request".to_owned(), "review".to_owned()]
     }
     #[test]
-    fn invokes_of_the_kits_functions_go_to_their_binaries() {
-        let to_request = Target::Lambda("/2015-03-31/functions/request/invocations".to_owned());
+    fn invokes_of_the_kits_functions_go_to_their_stacks_binaries() {
+        let to_request = Target::Lambda {
+            stack: "hitl-local".to_owned(),
+            path: "/2015-03-31/functions/request/invocations".to_owned(),
+        };
         for path in [
             "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Ahitl-local-request/invocations",
             "/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hitl-local-request:$LATEST/invocations",
             "/2015-03-31/functions/hitl-local-request/invocations",
-            "/2015-03-31/functions/request/invocations",
         ] {
             assert_eq!(route(path, &binaries()), to_request, "{path}");
         }
+        // A binary's name alone is no deployed function.
+        assert_eq!(
+            route("/2015-03-31/functions/request/invocations", &binaries()),
+            Target::UnknownFunction("request".to_owned())
+        );
     }
 
     #[test]
@@ -141,18 +140,6 @@ mod tests {
         ] {
             assert_eq!(route(path, &binaries()), Target::Moto, "{path}");
         }
-    }
-
-    #[test]
-    fn function_urls_go_to_their_binaries() {
-        assert_eq!(
-            route("/lambda-url/review/approvals/abc", &binaries()),
-            Target::FunctionUrl("review".to_owned())
-        );
-        assert_eq!(
-            route("/lambda-url/reviewer/approvals/abc", &binaries()),
-            Target::UnknownFunction("reviewer".to_owned())
-        );
     }
 
     #[test]

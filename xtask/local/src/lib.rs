@@ -8,8 +8,8 @@
 //! CloudFormation where moto would not ([`stepfunctions`], [`durable`], [`cloudformation`]),
 //! checks API Gateway's logging role as AWS does ([`logging_role`]), stands in for Slack
 //! ([`slack`], [`block_kit`]), fires Scheduler's schedules ([`schedules`], [`schedule_groups`]),
-//! fills the dead-letter queues ([`dead_letters`]) and serves the review API as API Gateway
-//! would ([`gateway`], [`api`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
+//! fills the dead-letter queues ([`dead_letters`]) and serves each stack's review API as API
+//! Gateway would ([`gateway`], [`api`]), several stacks at once ([`stacks`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
 //! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
 //! nothing of the deploy engine.
 
@@ -37,4 +37,5 @@ pub mod schedules;
 pub mod sessions;
 pub mod shared;
 pub mod slack;
+pub mod stacks;
 pub mod stepfunctions;

@@ -13,8 +13,10 @@
 //!   size ([`crate::cloudformation`]), Scheduler's one-time schedules fired
 //!   ([`crate::schedules`]).
 //!
-//! On a port of its own it serves the review API the way API Gateway's REST proxy integration
-//! would ([`crate::gateway`]): the functions get the event production gives them.
+//! On a port of each deployed stack's it serves that stack's review API the way API Gateway's
+//! REST proxy integration would ([`crate::gateway`]): the functions get the event production
+//! gives them. Each stack's functions run in a `cargo lambda watch` of their own
+//! ([`crate::stacks`]): several stacks are served at once.
 
 use std::{sync::Arc, thread};
 
@@ -31,18 +33,15 @@ use crate::{
 };
 
 /// Serves until the process is stopped; each request on its own thread, since a Lambda invoke
-/// from Step Functions waits for the function to return. `api_listen`: where the review API
-/// is served, as API Gateway would.
-pub fn serve(listen: &str, api_listen: Option<&str>, upstreams: Upstreams) -> Result<()> {
+/// from Step Functions waits for the function to return. Each deployed stack's review API is
+/// served on a port of its own once its deploy asks ([`crate::gateway::serve_stack`]).
+pub fn serve(listen: &str, upstreams: Upstreams) -> Result<()> {
     let server = tiny_http::Server::http(listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let dir = kit_base::local::dir();
     std::fs::create_dir_all(&dir)?;
     let access = Access::new(&upstreams.moto, crate::access::log_path(&dir))?;
     let shared = Shared::new(upstreams, Arc::new(access), format!("http://{listen}"));
-    if let Some(api_listen) = api_listen {
-        crate::gateway::listen(api_listen, shared.clone())?;
-    }
     for request in server.incoming_requests() {
         let shared = shared.clone();
         thread::spawn(move || {
@@ -123,6 +122,13 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     if received.path == crate::faults::PATH {
         return respond(request, arm(shared, &received));
     }
+    if let Some(stack) = received.path.strip_prefix(crate::gateway::PATH) {
+        let reply = match received.method.as_str() {
+            "POST" => crate::gateway::serve_stack(shared, stack),
+            other => (405, Vec::new(), format!("{other}: POST").into_bytes()),
+        };
+        return respond(request, reply);
+    }
     if received.path == crate::deliveries::PATH {
         return respond(request, ask(shared, &received));
     }
@@ -142,7 +148,9 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     let target = route(&received.path, &shared.upstreams.binaries);
     let reply = match &target {
         Target::UnknownFunction(name) => Some(unknown_function(name)),
-        Target::FunctionUrl(_) => None,
+        Target::Lambda { stack, .. } if crate::stacks::load(&shared.dir, stack).is_none() => Some(
+            unknown_function(&format!("{stack}'s functions (its stack is not deployed)")),
+        ),
         _ => crate::guard::refusal(shared, &received.call()),
     };
     if let Some(reply) = reply.or_else(|| answered_here(&received, &target, shared, request_id)) {
@@ -150,9 +158,16 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     }
     // A function instance that dies mid-invocation: its work done, Lambda's answer an exited
     // runtime, whoever invoked it (its caller retries as it does a function error).
-    if matches!(target, Target::Lambda(_)) && shared.faults.crash(&received.path) {
+    let crashed = match &target {
+        Target::Lambda { stack, .. } => shared.faults.crash(stack, &received.path).then_some(stack),
+        _ => None,
+    };
+    if let Some(stack) = crashed {
         let done = pass_on(&received, &target, shared, request_id);
-        eprintln!("router: fault injected: Crash of lambda {}", received.path);
+        eprintln!(
+            "router: fault injected into {stack}: Crash of lambda {}",
+            received.path
+        );
         drop(done);
         return respond(request, crate::faults::crashed(request_id));
     }
@@ -189,7 +204,10 @@ fn arm(shared: &Shared, received: &Received) -> Reply {
     let armed = match received.method.as_str() {
         "POST" => shared.faults.arm(&received.body),
         "DELETE" => {
-            shared.faults.disarm();
+            let stack = form_urlencoded::parse(received.query.as_bytes())
+                .find(|(k, _)| k == "stack")
+                .map(|(_, v)| v.into_owned());
+            shared.faults.disarm(stack.as_deref());
             Ok(())
         }
         other => Err(format!(
@@ -209,9 +227,9 @@ fn service(received: &Received) -> String {
 
 /// The armed fault that hits this call of a function's, if one does.
 fn fault(shared: &Shared, received: &Received) -> Option<crate::faults::Kind> {
-    if !crate::guard::by_a_function(shared, &received.call()) {
-        return None;
-    }
+    let function = crate::guard::function_calling(shared, &received.call())?;
+    let stack = crate::stacks::of_function(&function, &shared.upstreams.binaries)
+        .map(|(stack, _)| stack.to_owned());
     let form_action = form_urlencoded::parse(&received.body)
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v.into_owned());
@@ -220,9 +238,12 @@ fn fault(shared: &Shared, received: &Received) -> Option<crate::faults::Kind> {
         .map(str::to_owned)
         .or(form_action.filter(|_| received.is_form()))
         .unwrap_or_else(|| received.path.clone());
-    let kind = shared.faults.hit(&service(received), &operation)?;
+    let kind = shared
+        .faults
+        .hit(stack.as_deref(), &service(received), &operation)?;
     eprintln!(
-        "router: fault injected: {kind:?} of {} {operation}",
+        "router: fault injected into {}: {kind:?} of {} {operation}",
+        stack.as_deref().unwrap_or("no stack"),
         service(received)
     );
     Some(kind)
@@ -239,7 +260,7 @@ fn answered_here(
     match target {
         // A caller's invoke of the durable workflow starts an execution, as Lambda does; the
         // emulator's own invokes (its handler invocations) run the function.
-        Target::Lambda(path) if is_durable_start(path, received) => {
+        Target::Lambda { path, .. } if is_durable_start(path, received) => {
             Some(start_durable(received, shared, request_id))
         }
         Target::Durable => crate::durable::closed_callback(&received.path, shared),
@@ -303,14 +324,26 @@ fn pass_on(
     let upstreams = &shared.upstreams;
     let operation = received.header("x-amz-target");
     let (base, path, gate) = match target {
-        Target::Lambda(path) => (&upstreams.lambda, path.as_str(), binary_of(path)),
-        Target::FunctionUrl(binary) => (&upstreams.lambda, received.path.as_str(), binary.clone()),
-        Target::Durable => (&upstreams.durable, received.path.as_str(), String::new()),
-        _ => (&upstreams.moto, received.path.as_str(), String::new()),
+        Target::Lambda { stack, path } => {
+            let served = crate::stacks::load(&shared.dir, stack)
+                .with_context(|| format!("{stack} is no longer served"))?;
+            let function = format!("{stack}-{}", binary_of(path));
+            (served.lambda_endpoint(), path.as_str(), function)
+        }
+        Target::Durable => (
+            upstreams.durable.clone(),
+            received.path.as_str(),
+            String::new(),
+        ),
+        _ => (
+            upstreams.moto.clone(),
+            received.path.as_str(),
+            String::new(),
+        ),
     };
     let mut aborted = false;
     match (target, operation) {
-        (Target::Lambda(_), _) => shared.executions.remember(&received.body),
+        (Target::Lambda { .. }, _) => shared.executions.remember(&received.body),
         (Target::Moto, Some("AWSStepFunctions.StopExecution")) => {
             shared.executions.stop(&received.body)
         }
@@ -365,7 +398,7 @@ fn pass_on(
         thread::spawn(move || crate::schedules::fire(due, &own, &shared));
     }
     Ok(match target {
-        Target::Lambda(_) => {
+        Target::Lambda { .. } => {
             let translated = translate(status, &body, request_id);
             let mut headers = headers;
             headers.extend(translated.headers);

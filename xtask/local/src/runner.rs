@@ -31,9 +31,6 @@ pub const CONCURRENCY: usize = 8;
 pub struct Runner {
     pub moto_port: u16,
     pub router_port: u16,
-    /// The review API, served by the router as API Gateway would.
-    pub api_port: u16,
-    pub lambda_port: u16,
     /// `dex-local-runner`: the durable execution APIs, behind the router.
     #[serde(default)]
     pub dex_port: u16,
@@ -46,19 +43,6 @@ pub struct Runner {
     pub oidc_port: u16,
     #[serde(default)]
     pub oidc_pid: u32,
-    /// `cargo lambda watch`, once a stack told it the functions' environment.
-    pub lambda_pid: Option<u32>,
-    /// The environment the functions were started with.
-    #[serde(default)]
-    pub lambda_env: BTreeMap<String, String>,
-    /// The API stage of the deployed stack, once there is one.
-    #[serde(default)]
-    pub stage: Option<String>,
-    /// The stack whose functions `cargo lambda watch` serves, and its review API's id.
-    #[serde(default)]
-    pub stack: Option<String>,
-    #[serde(default)]
-    pub api_id: Option<String>,
     /// How long the functions' role sessions last (`HITL_LOCAL_SESSION_SECONDS` when the
     /// runner started).
     #[serde(default = "default_session_seconds")]
@@ -102,32 +86,55 @@ impl Runner {
         format!("http://127.0.0.1:{}", self.oidc_port)
     }
 
-    /// The review API's stage URL on the router, as API Gateway's would be
-    /// (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`), for `stage`.
-    pub fn review_base_url_for(&self, stage: &str) -> String {
-        format!("http://127.0.0.1:{}/{stage}", self.api_port)
+    /// The review API's stage URL of the deployed stack `stack`; `None` before its deploy.
+    pub fn review_base_url(&self, stack: &str) -> Option<String> {
+        crate::stacks::load(&dir(), stack).map(|served| served.review_base_url())
     }
 
-    /// The local review base URL of the deployed stack; `None` before the first deploy.
-    pub fn review_base_url(&self) -> Option<String> {
-        self.stage.as_deref().map(|s| self.review_base_url_for(s))
-    }
-
-    /// Records the deployed stack's API stage.
-    pub fn set_stage(&mut self, stage: &str) -> Result<()> {
-        if self.stage.as_deref() != Some(stage) {
-            self.stage = Some(stage.to_owned());
-            self.save()?;
-        }
-        Ok(())
-    }
-
-    /// Records the stack whose functions are served, and its review API (the router checks
-    /// API Gateway's permission to invoke that stack's review function).
-    pub fn set_stack(&mut self, stack: &str, api_id: &str) -> Result<()> {
-        self.stack = Some(stack.to_owned());
-        self.api_id = Some(api_id.to_owned());
-        self.save()
+    /// The stack `stack` served with its review API `api_id` at `stage`, on a router port of
+    /// its own (the one it had, on a deploy again): asked of the router, which listens on it
+    /// before it answers. Its functions are [`Runner::serve_functions`]'.
+    pub fn serve_api(
+        &self,
+        stack: &str,
+        api_id: &str,
+        stage: &str,
+    ) -> Result<crate::stacks::Served> {
+        let url = format!("{}{}{stack}", self.endpoint(), crate::gateway::PATH);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let answer: serde_json::Value = agent
+            .post(&url)
+            .send_empty()
+            .and_then(|mut a| a.body_mut().read_to_string())
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .with_context(|| format!("the router did not serve {stack}'s review API"))?;
+        let api_port = answer["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .with_context(|| format!("the router answered {answer} for {stack}'s review API"))?;
+        let served = match crate::stacks::load(&dir(), stack) {
+            Some(served) => crate::stacks::Served {
+                api_id: api_id.to_owned(),
+                stage: stage.to_owned(),
+                api_port,
+                ..served
+            },
+            None => crate::stacks::Served {
+                stack: stack.to_owned(),
+                api_id: api_id.to_owned(),
+                stage: stage.to_owned(),
+                api_port,
+                lambda_port: free_ports::<1>()?[0],
+                lambda_pid: None,
+                env: BTreeMap::new(),
+            },
+        };
+        served.save(&dir())?;
+        Ok(served)
     }
 
     /// The recorded runner, if its moto and router still answer.
@@ -138,7 +145,6 @@ impl Runner {
             && process::alive(runner.router_pid)
             && answers(runner.moto_port)
             && answers(runner.router_port)
-            && answers(runner.api_port)
             && answers(runner.dex_port)
             && answers(runner.oidc_port);
         healthy.then_some(runner)
@@ -151,14 +157,7 @@ impl Runner {
         }
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
-        let [
-            moto_port,
-            router_port,
-            api_port,
-            lambda_port,
-            dex_port,
-            oidc_port,
-        ] = free_ports()?;
+        let [moto_port, router_port, dex_port, oidc_port] = free_ports()?;
         let session_seconds = std::env::var("HITL_LOCAL_SESSION_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -174,19 +173,12 @@ impl Runner {
         let mut runner = Runner {
             moto_port,
             router_port,
-            api_port,
-            lambda_port,
             dex_port,
             moto_pid,
             router_pid: 0,
             dex_pid: 0,
             oidc_port,
             oidc_pid: 0,
-            lambda_pid: None,
-            lambda_env: BTreeMap::new(),
-            stage: None,
-            stack: None,
-            api_id: None,
             session_seconds,
         };
         runner.save()?; // so that `local down` finds moto even if the rest fails
@@ -194,9 +186,7 @@ impl Runner {
             Command::new(xtask)
                 .arg("local-router")
                 .args(["--listen", &format!("127.0.0.1:{router_port}")])
-                .args(["--api-listen", &format!("127.0.0.1:{api_port}")])
                 .args(["--moto", &runner.moto_endpoint()])
-                .args(["--lambda", &format!("http://127.0.0.1:{lambda_port}")])
                 .args(["--functions", &FUNCTIONS.join(",")])
                 .args(["--durable", &format!("http://127.0.0.1:{dex_port}")])
                 .args(["--concurrency", &CONCURRENCY.to_string()])
@@ -227,7 +217,7 @@ impl Runner {
             enable_execution(moto_port).is_ok()
         })?;
         wait_until("the router", &dir().join("router.log"), || {
-            answers(router_port) && answers(api_port)
+            answers(router_port)
         })?;
         wait_until("dex-local-runner", &dir().join("dex.log"), || {
             answers(dex_port)
@@ -240,26 +230,33 @@ impl Runner {
         Ok((runner, true))
     }
 
-    /// Starts `cargo lambda watch` serving the functions with `env` (AWS endpoint, table, topic…),
-    /// restarting it if it runs with another environment. Returns whether it (re)started.
-    pub fn serve_functions(&mut self, venv: &Venv, env: BTreeMap<String, String>) -> Result<bool> {
-        if let Some(pid) = self.lambda_pid {
-            if self.lambda_env == env && process::alive(pid) && answers(self.lambda_port) {
+    /// Starts `cargo lambda watch` serving the functions of the stack `served` with `env` (AWS
+    /// endpoint, table, topic…), restarting it if it runs with another environment. Returns
+    /// whether it (re)started.
+    pub fn serve_functions(
+        &self,
+        venv: &Venv,
+        served: &mut crate::stacks::Served,
+        env: BTreeMap<String, String>,
+    ) -> Result<bool> {
+        if let Some(pid) = served.lambda_pid {
+            if served.env == env && process::alive(pid) && answers(served.lambda_port) {
                 return Ok(false);
             }
             process::stop_group(pid, Duration::from_secs(5));
-            self.lambda_pid = None;
-            self.save()?;
+            served.lambda_pid = None;
+            served.save(&dir())?;
         }
-        let env_file = dir().join("functions.env");
+        let env_file = dir().join(format!("functions-{}.env", served.stack));
         let lines: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(&env_file, lines)?;
+        let log = dir().join(format!("lambda-{}.log", served.stack));
         let mut command = venv.cargo_lambda();
         command
             .args(["lambda", "watch", "--ignore-changes"])
             .args(["--features", &dev_features()])
             .args(["--invoke-address", "127.0.0.1"])
-            .args(["--invoke-port", &self.lambda_port.to_string()])
+            .args(["--invoke-port", &served.lambda_port.to_string()])
             // The functions' own timeout is enforced by Step Functions and the review page's
             // API in the cloud; here a generous one covers the first compile.
             .args(["--timeout", "600"])
@@ -274,18 +271,12 @@ impl Runner {
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env_remove("AWS_SESSION_TOKEN");
-        self.lambda_pid = Some(process::spawn(&mut command, &dir().join("lambda.log"))?);
-        self.lambda_env = env;
-        self.save()?;
-        wait_until("cargo lambda watch", &dir().join("lambda.log"), || {
-            answers(self.lambda_port)
-        })?;
+        served.lambda_pid = Some(process::spawn(&mut command, &log)?);
+        served.env = env;
+        served.save(&dir())?;
+        let port = served.lambda_port;
+        wait_until("cargo lambda watch", &log, || answers(port))?;
         Ok(true)
-    }
-
-    /// Switches moto between the state machines CloudFormation made (off) and executable ones.
-    pub fn set_execution(&self, on: bool) -> Result<()> {
-        set_execution(self.moto_port, on).context("moto server does not answer")
     }
 
     fn save(&self) -> Result<()> {
@@ -335,11 +326,17 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
         return Ok(Vec::new());
     };
     let mut stopped = Vec::new();
+    let stacks = crate::stacks::all(dir);
+    for served in &stacks {
+        crate::stacks::forget(dir, &served.stack)?;
+    }
+    if !stacks.is_empty() {
+        stopped.push("cargo lambda watch");
+    }
     if let Ok(runner) = serde_json::from_str::<Runner>(&text) {
         // The program each PID must still be: after a reboot a recorded PID may lead someone
         // else's process group.
         let named = [
-            ("cargo lambda watch", runner.lambda_pid, "cargo-lambda"),
             ("router", Some(runner.router_pid), "local-router"),
             ("dex-local-runner", Some(runner.dex_pid), "dex-local-runner"),
             (
@@ -366,30 +363,32 @@ pub fn recorded_at(dir: &Path) -> Option<Runner> {
     serde_json::from_str(&std::fs::read_to_string(dir.join("runner.json")).ok()?).ok()
 }
 
-/// Checks that nothing of `runner` is left: no process in any of its process groups (the
-/// functions `cargo lambda watch` ran included) and every port free again.
-pub fn verify_stopped(runner: &Runner) -> Result<()> {
+/// Checks that nothing of `runner` and of the stacks it `served` is left: no process in any of
+/// their process groups (the functions each `cargo lambda watch` ran included) and every port
+/// free again.
+pub fn verify_stopped(runner: &Runner, served: &[crate::stacks::Served]) -> Result<()> {
     let groups: Vec<u32> = [
         Some(runner.moto_pid),
         Some(runner.router_pid),
         Some(runner.dex_pid).filter(|&p| p != 0),
         Some(runner.oidc_pid).filter(|&p| p != 0),
-        runner.lambda_pid,
     ]
     .into_iter()
     .flatten()
+    .chain(served.iter().filter_map(|s| s.lambda_pid))
     .collect();
     let left = process::members_of(&groups);
     if !left.is_empty() {
         bail!("processes of the local environment are still running: {left:?}");
     }
-    for port in [
+    let ports = [
         runner.moto_port,
         runner.router_port,
-        runner.lambda_port,
         runner.dex_port,
         runner.oidc_port,
-    ] {
+    ];
+    let stacks = served.iter().flat_map(|s| [s.api_port, s.lambda_port]);
+    for port in ports.into_iter().chain(stacks) {
         if TcpListener::bind(("127.0.0.1", port)).is_err() {
             bail!("port {port} of the local environment is still held");
         }
@@ -399,10 +398,6 @@ pub fn verify_stopped(runner: &Runner) -> Result<()> {
 
 /// Turns on moto's execution of state machines (off by default).
 fn enable_execution(moto_port: u16) -> Result<()> {
-    set_execution(moto_port, true)
-}
-
-fn set_execution(moto_port: u16, on: bool) -> Result<()> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(2)))
         .build()
@@ -410,9 +405,7 @@ fn set_execution(moto_port: u16, on: bool) -> Result<()> {
     agent
         .post(format!("http://127.0.0.1:{moto_port}/moto-api/config"))
         .content_type("application/json")
-        .send(format!(
-            r#"{{"stepfunctions":{{"execute_state_machine":{on}}}}}"#
-        ))?;
+        .send(r#"{"stepfunctions":{"execute_state_machine":true}}"#)?;
     Ok(())
 }
 

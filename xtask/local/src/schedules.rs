@@ -121,27 +121,16 @@ pub fn fire(due: Due, router: &str, shared: &crate::shared::Shared) {
         .map_or(0, |d| d.as_secs());
     std::thread::sleep(Duration::from_secs(due.at.saturating_sub(now)));
     let (agent, moto) = (&shared.agent, &shared.upstreams.moto);
-    // `cargo lambda watch` serves one stack's functions at a time: a schedule of another stack
-    // (made before the suites moved on) would run with that stack's settings.
-    let served = crate::runner::recorded_at(&kit_base::local::dir()).and_then(|r| r.stack);
-    let function = due.target_arn.rsplit(':').next().unwrap_or("");
-    let elsewhere = served.filter(|stack| !function.starts_with(&format!("{stack}-")));
-    match elsewhere {
-        Some(stack) => eprintln!(
-            "router: schedule {} not fired: the local environment now serves {stack}'s functions",
-            due.name
-        ),
-        None => match refusal(&shared.access, &due) {
-            // Without the role Scheduler can send nothing, not even a dead letter.
-            Some(Refused::Untrusted(why)) => {
-                eprintln!("router: schedule {} not delivered: {why}", due.name)
-            }
-            Some(Refused::Denied(why)) => {
-                let outcome = Outcome::Undelivered("AccessDeniedException".into(), why, 0);
-                dead_letter(shared, &due, outcome);
-            }
-            None => dead_letter(shared, &due, invoke(&due, router, shared)),
-        },
+    match refusal(&shared.access, &due) {
+        // Without the role Scheduler can send nothing, not even a dead letter.
+        Some(Refused::Untrusted(why)) => {
+            eprintln!("router: schedule {} not delivered: {why}", due.name)
+        }
+        Some(Refused::Denied(why)) => {
+            let outcome = Outcome::Undelivered("AccessDeniedException".into(), why, 0);
+            dead_letter(shared, &due, outcome);
+        }
+        None => dead_letter(shared, &due, invoke(&due, router, shared)),
     }
     if due.delete_after {
         let group = due.group.as_deref().unwrap_or("default");
@@ -289,10 +278,17 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
         percent_encoding::utf8_percent_encode(&due.target_arn, percent_encoding::NON_ALPHANUMERIC);
     let path = format!("/2015-03-31/functions/{function}/invocations");
     // A test may aim a fault at one approval's schedules: `schedule/<approval id>-`.
-    match shared
-        .faults
-        .hit("lambda", &format!("{path} schedule/{}", due.name))
-    {
+    let name = due.target_arn.split(':').nth(6).unwrap_or_default();
+    let stack = crate::stacks::of_function(name, &shared.upstreams.binaries).map(|(s, _)| s);
+    let operation = format!("{path} schedule/{}", due.name);
+    let fault = shared.faults.hit(stack, "lambda", &operation);
+    if let Some(kind) = fault {
+        eprintln!(
+            "router: fault injected into {}: {kind:?} of Scheduler's invoke {operation}",
+            stack.unwrap_or("no stack")
+        );
+    }
+    match fault {
         Some(crate::faults::Kind::Throttle) => return Attempt::Throttled(String::new()),
         Some(crate::faults::Kind::Error) => {
             return Attempt::Undelivered("ServiceException", "status 500".to_owned());

@@ -13,8 +13,6 @@ use crate::{access::Access, gates::Gates, sessions::Sessions, stepfunctions::Exe
 pub struct Upstreams {
     /// `http://127.0.0.1:<port>` of moto.
     pub moto: String,
-    /// `http://127.0.0.1:<port>` of `cargo lambda watch`.
-    pub lambda: String,
     /// `http://127.0.0.1:<port>` of the durable execution emulator.
     pub durable: String,
     pub binaries: Vec<String>,
@@ -59,6 +57,10 @@ pub struct Shared {
     pub slack: Arc<crate::slack::Slack>,
     /// The router's own address, for the invokes it makes on a schedule's behalf.
     pub own: String,
+    /// The local environment's directory (`<output dir>/local`): the served stacks' files.
+    pub dir: std::path::PathBuf,
+    /// The review API's port of each stack served ([`crate::gateway::serve_stack`]).
+    pub apis: Arc<std::sync::Mutex<std::collections::BTreeMap<String, u16>>>,
     counter: Arc<AtomicU64>,
 }
 
@@ -78,7 +80,7 @@ impl Shared {
                 .max_redirects(0)
                 .build()
                 .into(),
-            gates: Arc::new(Gates::new(&upstreams.binaries, upstreams.concurrency)),
+            gates: Arc::new(Gates::new(upstreams.concurrency)),
             dynamodb: Arc::default(),
             executions: Arc::default(),
             completed_callbacks: Arc::default(),
@@ -89,6 +91,8 @@ impl Shared {
             deleting: Arc::default(),
             deliveries: Arc::default(),
             own,
+            dir: kit_base::local::dir(),
+            apis: Arc::default(),
             counter: Arc::default(),
             upstreams,
         }

@@ -41,7 +41,7 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 status("Using", "the direct method for the local environment");
             }
             let venv = install::ensure()?;
-            let mut runner = super::local::up(&venv)?;
+            let runner = super::local::up(&venv)?;
             functions::dev_build()?;
             let aws = runtime.block_on(Aws::connect(&effective, Some(runner.endpoint())))?;
             let packages = package::local_placeholders(&effective.functions())?;
@@ -51,14 +51,14 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
             ))?;
             runtime.block_on(emulation::complete(
                 &aws,
-                &mut runner,
+                &runner,
                 &venv,
                 &effective.stack_name,
                 &template,
                 &mut outcome.outputs,
             ))?;
             // moto has no API Gateway data plane: the router serves the review API.
-            if let Some(url) = runner.review_base_url() {
+            if let Some(url) = runner.review_base_url(&effective.stack_name) {
                 emulation::served_here(&mut outcome.outputs, &url);
             }
             kit_deploy::save_outputs(&effective, &outcome.outputs)?;

@@ -88,6 +88,8 @@ async fn destroy_stack(aws: &Aws, effective: &Effective) -> Result<()> {
     stack::delete(&cfn, name, STACK_TIMEOUT).await?;
     if aws.local.is_some() {
         kit_local::emulation::teardown(aws, name, &template, state_machine.as_deref()).await;
+        // Its functions stop with it.
+        kit_local::stacks::forget(&kit_base::local::dir(), name)?;
     }
     status("Destroyed", name);
     for (id, physical) in kept {

@@ -38,22 +38,20 @@ pub fn run(action: LocalAction) -> Result<()> {
                         "router           http://127.0.0.1:{} (moto's MOTO_PORT)",
                         runner.router_port
                     );
-                    match runner.lambda_pid {
-                        Some(_) => anstream::println!(
-                            "functions        http://127.0.0.1:{} (cargo lambda watch)",
-                            runner.lambda_port
-                        ),
-                        None => {
-                            anstream::println!("functions        not started (deploy starts them)")
-                        }
+                    let stacks = kit_local::stacks::all(&kit_base::local::dir());
+                    if stacks.is_empty() {
+                        anstream::println!("stacks           none yet (a deploy serves its stack)");
                     }
-                    match runner.review_base_url() {
-                        Some(url) => anstream::println!(
-                            "review pages     {url}/approvals/<link id> (API Gateway's REST proxy, emulated)"
-                        ),
-                        None => {
-                            anstream::println!("review pages     not yet (deploy sets up the API)")
-                        }
+                    for served in stacks {
+                        anstream::println!("stack            {}", served.stack);
+                        anstream::println!(
+                            "  functions      {} (cargo lambda watch)",
+                            served.lambda_endpoint()
+                        );
+                        anstream::println!(
+                            "  review pages   {}/approvals/<link id> (API Gateway's REST proxy, emulated)",
+                            served.review_base_url()
+                        );
                     }
                     anstream::println!(
                         "logs             {}",

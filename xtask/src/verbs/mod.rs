@@ -35,19 +35,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench { suites, iterations } => bench::run(global, &suites, iterations),
         Command::LocalRouter {
             listen,
-            api_listen,
             moto,
-            lambda,
             functions,
             durable,
             concurrency,
             session_seconds,
         } => kit_local::router::serve(
             &listen,
-            api_listen.as_deref(),
             kit_local::shared::Upstreams {
                 moto,
-                lambda,
                 durable,
                 binaries: functions,
                 concurrency,

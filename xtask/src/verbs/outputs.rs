@@ -61,7 +61,7 @@ pub async fn read(effective: &Effective) -> Result<BTreeMap<String, String>> {
     let local_url = aws
         .local
         .as_ref()
-        .and_then(|_| Runner::find()?.review_base_url());
+        .and_then(|_| Runner::find()?.review_base_url(&effective.stack_name));
     if let Some(url) = local_url {
         kit_local::emulation::served_here(&mut outputs, &url);
     }

@@ -233,13 +233,14 @@ const SESSION_SECONDS: u64 = 30;
 /// own.
 const TEST_THREADS: &str = "6";
 
-/// The suites of each environment, in turn: `cargo lambda watch` serves one stack at a time, and
-/// each deploy points it at its own. On `local` (Step Functions) the load test last, on a stack
-/// of its own, when `cdk synth` (which works the cores) is over; on `local-durable` the suites
-/// every orchestrator shares. The chaos suite arms faults for every call of the stack's: its
-/// binary runs alone, after the others' (cargo runs test binaries one at a time). Sign-in's
-/// suite deploys the environment's sign-in twin (`local-sign-in`, `local-sign-in-df`) after the
-/// others are done with its stack.
+/// The suites of each environment. The local environment serves every stack at once (each
+/// stack's functions in a `cargo lambda watch` of their own, its faults its own), so each
+/// environment's suites run in a chain of their own, the chains side by side: they spend their
+/// time waiting on the local environment's clocks (sessions, expiries, reminders), not on the
+/// cores. In a chain the binaries run one after the other (cargo runs test binaries one at a
+/// time): the chaos suite arms faults for every call of its stack's, and sign-in's suite
+/// deploys its environment's sign-in twin (`local-sign-in`, `local-sign-in-df`). On `local`
+/// (Step Functions) the load test last, on a stack of its own.
 const STEP_FUNCTIONS: &[&str] = &[
     "local",
     "local_step_functions",
@@ -248,11 +249,12 @@ const STEP_FUNCTIONS: &[&str] = &[
     "load",
 ];
 const DURABLE: &[&str] = &["local", "local_durable", "chaos", "local_sign_in"];
-/// On each policies environment, the router's faults first and alone (they hit every caller),
-/// then the two other suites side by side on the stack it deployed.
+/// On each policies environment, in turn (they share the Slack stand-in's workspace and the
+/// attachments' bucket), the router's faults first and alone (they hit every call of the
+/// stack's), then the two other suites side by side on the stack it deployed.
 const FAULTS: &[&str] = &["local_faults"];
 const BESIDE_FAULTS: [&str; 2] = ["local_policies", "local_slack"];
-/// Build, deploy and destroy against a moto of its own: beside the policies suites.
+/// Build, deploy and destroy against a moto of its own.
 const DEPLOY: &[&str] = &["deploy"];
 
 /// `cargo test` of the `tests` binaries, their `#[ignore]`d tests only.
@@ -279,13 +281,20 @@ struct Suites<'a> {
     cargo: &'a str,
     out_dir: &'a std::path::Path,
     endpoint: String,
-    /// The fake Slack webhook's port of the stacks that post to one (see the test support's
-    /// fake_webhook).
-    slack_port: u16,
+}
+
+/// A free loopback port: the fake Slack webhook's of a chain of suites (see the test support's
+/// fake_webhook: each test binary of a stack listens on the same port, since a function keeps
+/// the URL it read).
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .context("no free port for the fake Slack webhook")
 }
 
 impl Suites<'_> {
-    fn command(&self, tests: &[&str], env: &str) -> Command {
+    fn command(&self, tests: &[&str], env: &str, slack_port: u16) -> Command {
         let args = test_args(tests);
         status(
             "Running",
@@ -301,7 +310,7 @@ impl Suites<'_> {
             .args(args)
             .env("HITL_OUTPUT_DIR", self.out_dir)
             .env("HITL_E2E_ENV", env)
-            .env("HITL_E2E_SLACK_PORT", self.slack_port.to_string())
+            .env("HITL_E2E_SLACK_PORT", slack_port.to_string())
             .env("HITL_LAMBDA_PROFILE", kit_tools::functions::DEV)
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_REGION", kit_base::local::REGION)
@@ -312,20 +321,35 @@ impl Suites<'_> {
         command
     }
 
-    /// The suites, their output as it comes.
-    fn run(&self, tests: &[&str], env: &str) -> Result<()> {
-        run_command(&mut self.command(tests, env))
+    /// The suites on `env`, one after the other, beside the other chains: their output said
+    /// when they are done.
+    fn chain(&self, tests: &[&str], env: &str) -> Result<Beside> {
+        let command = self.command(tests, env, free_port()?);
+        Ok(Beside::spawn(
+            format!("{} on `{env}`", tests.join(", ")),
+            command,
+        ))
     }
 
     /// The suite `test` in a process of its own beside another on `env`'s stack, deployed
     /// before: with a queue and a webhook port of its own.
     fn beside(&self, test: &str, env: &str) -> Beside {
-        let mut command = self.command(&[test], env);
+        let mut command = self.command(&[test], env, 0);
         command
             .env("HITL_E2E_DEPLOYED", "1")
-            .env("HITL_E2E_INBOX", test)
-            .env("HITL_E2E_SLACK_PORT", "0");
+            .env("HITL_E2E_INBOX", test);
         Beside::spawn(format!("{test} on `{env}`"), command)
+    }
+
+    /// The policies environments' suites, one environment after the other.
+    fn policies(&self) -> Vec<Result<()>> {
+        let mut outcomes = Vec::new();
+        for env in ["local-policy", "local-policy-df"] {
+            outcomes.push(self.chain(FAULTS, env).and_then(Beside::join));
+            let beside = BESIDE_FAULTS.map(|test| self.beside(test, env));
+            outcomes.extend(beside.map(Beside::join));
+        }
+        outcomes
     }
 }
 
@@ -375,15 +399,10 @@ fn local_suites<'a>(
     )?;
     let runner = kit_local::runner::recorded_at(&out_dir.join("local"))
         .context("`local up` recorded no local environment")?;
-    let slack_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .context("no free port for the fake Slack webhook")?;
     let suites = Suites {
         cargo,
         out_dir,
         endpoint: runner.endpoint(),
-        slack_port,
     };
     Ok((runner, suites))
 }
@@ -396,7 +415,7 @@ pub fn chaos(each: usize) -> Result<()> {
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
     let (_, suites) = local_suites(&cargo, &out_dir, &xtask)?;
     for env in ["local", "local-durable"] {
-        let mut command = suites.command(&["chaos"], env);
+        let mut command = suites.command(&["chaos"], env, free_port()?);
         // The suite's own report (the faults it saw injected) shown.
         command
             .env("HITL_CHAOS_EACH", each.to_string())
@@ -413,39 +432,35 @@ fn end_to_end(cargo: &str) -> Result<()> {
     let out_dir = paths::root().join("target").join("e2e");
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
     let (runner, suites) = local_suites(cargo, &out_dir, &xtask)?;
-    // Sessions short enough that the suites meet their expiry (the attachments' downloads are
-    // presigned after the session that served the page is over).
-    let durable = suites.run(DURABLE, "local-durable");
     // Its moto and router are its own, and so is where that router writes its decisions.
-    let mut deploy = suites.command(DEPLOY, "local");
+    let mut deploy = suites.command(DEPLOY, "local", 0);
     deploy.env("HITL_OUTPUT_DIR", out_dir.join("deploy-suite"));
     let deploy = Beside::spawn("deploy".to_owned(), deploy);
-    let mut policies = Vec::new();
-    for env in ["local-policy", "local-policy-df"] {
-        policies.push(suites.run(FAULTS, env));
-        let beside = BESIDE_FAULTS.map(|test| suites.beside(test, env));
-        policies.extend(beside.map(Beside::join));
-    }
-    let deploy = deploy.join();
-    let step_functions = suites.run(STEP_FUNCTIONS, "local");
-    let outcome = durable
-        .and(
-            policies
-                .into_iter()
-                .collect::<Result<Vec<()>>>()
-                .map(|_| ()),
-        )
-        .and(deploy)
-        .and(step_functions)
-        .and_then(|()| least_privilege(&out_dir));
+    let (step_functions, durable) = (
+        suites.chain(STEP_FUNCTIONS, "local"),
+        suites.chain(DURABLE, "local-durable"),
+    );
+    let mut outcomes = suites.policies();
+    outcomes.extend([durable, step_functions].map(|chain| chain.and_then(Beside::join)));
+    outcomes.push(deploy.join());
+    let failed: Vec<String> = outcomes
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| format!("{e:#}"))
+        .collect();
+    let outcome = match failed.is_empty() {
+        true => least_privilege(&out_dir),
+        false => Err(anyhow::anyhow!("{}", failed.join("; "))),
+    };
     let teardown = teardown_suites(&runner.endpoint(), &xtask, &out_dir);
     let outcome = outcome.and(teardown);
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
     // that `local down` left no process and no port behind.
     let local = out_dir.join("local");
     let recorded = kit_local::runner::recorded_at(&local);
+    let served = kit_local::stacks::all(&local);
     let down = kit_local::runner::down_at(&local).and_then(|_| match &recorded {
-        Some(runner) => kit_local::runner::verify_stopped(runner),
+        Some(runner) => kit_local::runner::verify_stopped(runner, &served),
         None => bail!("the end-to-end suites left no local environment to stop"),
     });
     outcome.and(down)

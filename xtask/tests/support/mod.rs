@@ -40,6 +40,8 @@ pub struct Env {
     /// The stack's outputs.
     outputs: Value,
     stack: String,
+    /// The environment's name in its config.
+    name: String,
     /// The state machine or the durable workflow, as the stack's outputs name it.
     workflow: kit_aws::workflow::Workflow,
     table: String,
@@ -270,6 +272,7 @@ impl Env {
             outputs: outputs.clone(),
             inbox: None,
             stack,
+            name: name.to_owned(),
             workflow: kit_aws::workflow::Workflow::of(
                 &serde_json::from_value(outputs.clone()).unwrap(),
             )
@@ -285,7 +288,7 @@ impl Env {
             slack_posts,
         };
         if env.slack {
-            env.put_secret("/e2e/slack-webhook", &env.slack_url);
+            env.put_secret(&env.parameter("slack-webhook"), &env.slack_url);
         }
         env.slack_app = env.slack_workspace();
         let (topic, name) = (output("TopicArn"), inbox_name(&env.stack));
@@ -294,6 +297,13 @@ impl Env {
                 .block_on(Inbox::subscribe(&env.sdk, &topic, &name)),
         );
         env
+    }
+
+    /// The name of the environment's own parameter `leaf` in the local config,
+    /// `/e2e/<environment>/<leaf>`: each stack's functions keep what they read, and the stacks'
+    /// suites run side by side.
+    pub fn parameter(&self, leaf: &str) -> String {
+        format!("/e2e/{}/{leaf}", self.name)
     }
 
     /// Puts `value` in the SecureString parameter `name`.
@@ -553,7 +563,7 @@ impl Env {
                         .await
                         .unwrap(),
                 );
-                kit_local::emulation::make_executable(&aws, &runner, template, &values)
+                kit_local::emulation::make_executable(&aws, name, template, &values)
                     .await
                     .unwrap();
             });
@@ -922,10 +932,15 @@ impl Env {
 
     /// Arms a fault of the local environment's router (see `kit_local::faults`) until
     /// [`Env::disarm_faults`]; `false` where there is no local environment (in an account).
-    pub fn arm_fault(&self, fault: Value) -> bool {
+    /// The fault touches this stack's calls only (unless it names a stack): the suites of other
+    /// stacks run beside.
+    pub fn arm_fault(&self, mut fault: Value) -> bool {
         let Some(router) = self.router() else {
             return false;
         };
+        if fault.get("stack").is_none() {
+            fault["stack"] = Value::from(self.stack.as_str());
+        }
         let response = self
             .http
             .post(format!("{router}/hitl-local/faults"))
@@ -941,10 +956,11 @@ impl Env {
         Disarm(self)
     }
 
+    /// Disarms the faults of this stack's (those of other stacks' suites stay armed).
     pub fn disarm_faults(&self) {
         if let Some(router) = self.router() {
             self.http
-                .delete(format!("{router}/hitl-local/faults"))
+                .delete(format!("{router}/hitl-local/faults?stack={}", self.stack))
                 .call()
                 .unwrap();
         }
@@ -956,9 +972,15 @@ impl Env {
         Some(format!("http://127.0.0.1:{}", runner["router_port"]))
     }
 
+    /// A log of the local environment's: `router.log`, `moto.log`…, and `lambda.log`, the
+    /// functions' of this stack (`lambda-<stack>.log`: each stack's run apart).
     pub fn local_log(&self, name: &str) -> Option<String> {
         let dir = self.local.as_ref()?;
-        Some(std::fs::read_to_string(dir.join(name)).unwrap())
+        let file = match name {
+            "lambda.log" => format!("lambda-{}.log", self.stack),
+            other => other.to_owned(),
+        };
+        Some(std::fs::read_to_string(dir.join(file)).unwrap())
     }
 }
 

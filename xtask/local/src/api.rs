@@ -232,6 +232,11 @@ pub fn bad_gateway() -> Reply {
     gateway_error(502, "Internal server error")
 }
 
+/// API Gateway's answer when the integration did not answer within its timeout.
+pub fn timed_out() -> Reply {
+    gateway_error(504, "Endpoint request timed out")
+}
+
 /// API Gateway's answer when it may not invoke the function (its resource policy does not let
 /// API Gateway invoke it for this method): "Execution failed due to configuration error:
 /// Invalid permissions on Lambda function", a 500 to the client.

@@ -20,6 +20,11 @@ use crate::{
 /// The function behind the review API.
 pub const API_FUNCTION: &str = "review";
 
+/// How long API Gateway waits for the Lambda integration: 29 seconds, the REST API's default
+/// (API Gateway Developer Guide, "Amazon API Gateway quotas": "Integration timeout for REST
+/// APIs: 50 milliseconds - 29 seconds for all integration types"); then the client gets 504.
+pub const INTEGRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(29);
+
 /// The admin path: `POST /hitl-local/apis/<stack>` serves the stack's review API on a port of its
 /// own (the one it has, if it is served already) and answers `{"port": <port>}`.
 pub const PATH: &str = "/hitl-local/apis/";
@@ -130,12 +135,24 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
     );
     let function = format!("{}-{API_FUNCTION}", served.stack);
     let answer = shared.gates.through(&function, || -> Result<Reply> {
-        let mut response = shared
+        let sent = shared
             .agent
             .post(&uri)
+            .config()
+            .timeout_global(Some(INTEGRATION_TIMEOUT))
+            .build()
             .header("content-type", "application/json")
-            .send(event.to_string())
-            .with_context(|| format!("POST {uri}"))?;
+            .send(event.to_string());
+        let mut response = match sent {
+            Err(ureq::Error::Timeout(_)) => {
+                eprintln!(
+                    "router (api of {}): the integration timed out",
+                    served.stack
+                );
+                return Ok(api::timed_out());
+            }
+            sent => sent.with_context(|| format!("POST {uri}"))?,
+        };
         let status = response.status().as_u16();
         let output = response
             .body_mut()

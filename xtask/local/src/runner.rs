@@ -257,9 +257,10 @@ impl Runner {
             .args(["--features", &dev_features()])
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &served.lambda_port.to_string()])
-            // The functions' own timeout is enforced by Step Functions and the review page's
-            // API in the cloud; here a generous one covers the first compile.
-            .args(["--timeout", "600"])
+            // No `--timeout`: cargo-lambda (1.9.2) would lay it over its runtime API too, so an
+            // instance idle that long gets an empty 408 for its next invocation, dies, and is
+            // never started again (the stack's later invokes wait forever). The router cuts
+            // what API Gateway cuts (`gateway::INTEGRATION_TIMEOUT`).
             // Several instances per function, as Lambda runs them: concurrent clicks race for real.
             .args(["--concurrency", &CONCURRENCY.to_string()])
             .arg("--env-file")
@@ -409,11 +410,13 @@ fn enable_execution(moto_port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Whether something accepts connections on the loopback port.
+/// Whether something accepts connections on the loopback port. A port nobody listens on is
+/// refused at once; one whose listener is busy (moto under the suites' load, its backlog full)
+/// may take a SYN retransmission, a second or more, to accept.
 fn answers(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_millis(300),
+        Duration::from_secs(3),
     )
     .is_ok()
 }

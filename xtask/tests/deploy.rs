@@ -711,6 +711,40 @@ fn a_schedule_group_still_being_deleted_is_waited_out() {
     });
 }
 
+/// Two environments deployed at once in a new account and region: both need the bootstrap
+/// stack, and CloudFormation creates it for one of them (the other's CreateStack is refused,
+/// AlreadyExistsException, as the router makes moto refuse it): the other waits for it and uses
+/// it.
+#[test]
+#[ignore = "needs the tools venv (moto): run through `cargo xtask test`"]
+fn two_deploys_at_once_share_the_bootstrap_one_of_them_creates() {
+    let moto = start_moto();
+    let (runtime, sdk) = sdk(&moto);
+    let aws = kit_aws::Aws {
+        sdk: sdk.clone(),
+        local: None,
+    };
+    let buckets: Vec<String> = runtime.block_on(async {
+        let (first, second) = tokio::join!(
+            kit_deploy::bootstrap(&aws, true),
+            kit_deploy::bootstrap(&aws, true)
+        );
+        vec![first.unwrap(), second.unwrap()]
+    });
+    assert_eq!(buckets[0], buckets[1]);
+    let stacks = runtime
+        .block_on(aws.cloudformation().describe_stacks().send())
+        .unwrap()
+        .stacks
+        .unwrap_or_default();
+    let bootstraps: Vec<_> = stacks
+        .iter()
+        .filter(|s| s.stack_name() == Some("hitl-bootstrap"))
+        .map(|s| s.stack_status().map(|s| s.as_str().to_owned()))
+        .collect();
+    assert_eq!(bootstraps, [Some("CREATE_COMPLETE".to_owned())]);
+}
+
 /// The account's API Gateway logging role (one setting per account and region): the bootstrap
 /// sets its own only where none works, keeps a role someone else set that works, and replaces
 /// one that is gone. As API Gateway does, the router refuses a role it may not assume.

@@ -55,7 +55,7 @@ fn request_stores_the_record_and_a_repeated_invocation_sends_nothing_more() {
         record["expires_at"].as_u64().unwrap(),
         record["ttl"].as_u64().unwrap(),
     );
-    assert_eq!(expires, created + 30, "approval_timeout: 30s");
+    assert_eq!(expires, created + 60, "approval_timeout: 60s");
     assert_eq!(ttl, expires + 3600, "retention: 1h");
 
     // The second invocation sent nothing: give stragglers time, then count.

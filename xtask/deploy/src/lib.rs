@@ -69,7 +69,20 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
         set_logging_role(aws, plan, found).await?;
         return Ok(bucket.to_owned());
     }
-    match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await? {
+    let applied = match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await {
+        // Another deploy of the account (another environment's) created it meanwhile, and
+        // CloudFormation refused this second CreateStack: its stack is used once it is done
+        // (brought up to date if this template differs).
+        Err(e) if current.is_none() && format!("{e:#}").contains("AlreadyExistsException") => {
+            status(
+                "Waiting",
+                format!("for {BOOTSTRAP_STACK}, which another deploy is creating"),
+            );
+            stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await?
+        }
+        applied => applied?,
+    };
+    match applied {
         stack::Applied::Unchanged => {}
         applied => status(
             if applied == stack::Applied::Created {

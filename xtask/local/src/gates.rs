@@ -1,7 +1,8 @@
 //! What the router lets through at once. moto's DynamoDB checks a condition and then writes
 //! without a lock, so two racing conditional updates could both succeed, which DynamoDB never
-//! allows: one DynamoDB write goes into moto at a time, reads go in together, never beside a
-//! write. And each function takes as many calls at once as `cargo lambda watch` runs instances
+//! allows: one DynamoDB write of a table goes into moto at a time, reads of it go in together,
+//! never beside a write; each table apart (the stacks served side by side each have theirs), and
+//! a call that names no table (a batch, a transaction) alone. And each function takes as many calls at once as `cargo lambda watch` runs instances
 //! of it; calls beyond wait here, as Lambda would queue or throttle them.
 
 /// How a call into moto must be admitted so that moto's DynamoDB behaves atomically.
@@ -79,8 +80,40 @@ impl Gates {
     }
 }
 
+type Lock = std::sync::Arc<std::sync::RwLock<()>>;
+
+/// The DynamoDB locks: one for every call, one per table.
+#[derive(Default)]
+pub struct Tables {
+    every: std::sync::RwLock<()>,
+    tables: std::sync::Mutex<std::collections::HashMap<String, Lock>>,
+}
+
+impl Tables {
+    /// Runs `f`, the call with `body`, as `admission` says: a call of one table (its
+    /// `TableName`) under that table's lock, beside the calls of other tables; a call that names
+    /// no table under the lock of every call.
+    pub fn admitted<T>(&self, admission: Admission, body: &[u8], f: impl FnOnce() -> T) -> T {
+        if admission == Admission::Free {
+            return f();
+        }
+        let table = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|b| b["TableName"].as_str().map(str::to_owned));
+        let Some(table) = table else {
+            return admitted(&self.every, admission, f);
+        };
+        let lock = {
+            let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+            tables.entry(table).or_default().clone()
+        };
+        let _beside_others = self.every.read().unwrap_or_else(|e| e.into_inner());
+        admitted(&lock, admission, f)
+    }
+}
+
 /// Runs `f` as `admission` says, under `lock`.
-pub fn admitted<T>(lock: &std::sync::RwLock<()>, admission: Admission, f: impl FnOnce() -> T) -> T {
+fn admitted<T>(lock: &std::sync::RwLock<()>, admission: Admission, f: impl FnOnce() -> T) -> T {
     match admission {
         Admission::Free => f(),
         Admission::Shared => {
@@ -124,6 +157,82 @@ mod tests {
         ] {
             assert_eq!(admission(other), Admission::Free, "{other:?}");
         }
+    }
+
+    #[test]
+    fn writes_of_one_table_go_alone_and_beside_another_tables() {
+        use std::sync::atomic::AtomicUsize;
+        let tables = Tables::default();
+        let (a, b) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let (a_most, overlap) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let write = |name: &str, own: &AtomicUsize, other: &AtomicUsize| {
+            let body = format!(r#"{{"TableName":"{name}","Key":{{}}}}"#);
+            tables.admitted(Admission::Exclusive, body.as_bytes(), || {
+                let now = own.fetch_add(1, Ordering::SeqCst) + 1;
+                if name == "a" {
+                    a_most.fetch_max(now, Ordering::SeqCst);
+                }
+                if other.load(Ordering::SeqCst) > 0 {
+                    overlap.fetch_add(1, Ordering::SeqCst);
+                }
+                thread::sleep(std::time::Duration::from_millis(30));
+                own.fetch_sub(1, Ordering::SeqCst);
+            })
+        };
+        thread::scope(|scope| {
+            for i in 0..12 {
+                let write = &write;
+                let (a, b) = (&a, &b);
+                match i % 2 {
+                    0 => scope.spawn(move || write("a", a, b)),
+                    _ => scope.spawn(move || write("b", b, a)),
+                };
+            }
+        });
+        assert_eq!(
+            a_most.load(Ordering::SeqCst),
+            1,
+            "two writes of a overlapped"
+        );
+        assert!(
+            overlap.load(Ordering::SeqCst) > 0,
+            "the tables waited for each other"
+        );
+        // A call that names no table goes alone: none of a table's beside it.
+        let (inside, untabled, alone) = (
+            AtomicUsize::new(0),
+            std::sync::atomic::AtomicBool::new(false),
+            std::sync::atomic::AtomicBool::new(true),
+        );
+        thread::scope(|scope| {
+            for i in 0..6 {
+                let (tables, inside, untabled, alone) = (&tables, &inside, &untabled, &alone);
+                scope.spawn(move || {
+                    let body = match i {
+                        0 => "{}".to_owned(),
+                        _ => format!(r#"{{"TableName":"t{i}"}}"#),
+                    };
+                    tables.admitted(Admission::Exclusive, body.as_bytes(), || {
+                        let company = inside.fetch_add(1, Ordering::SeqCst) > 0;
+                        if i == 0 {
+                            untabled.store(true, Ordering::SeqCst);
+                        }
+                        thread::sleep(std::time::Duration::from_millis(30));
+                        if (i == 0 && company) || (i != 0 && untabled.load(Ordering::SeqCst)) {
+                            alone.store(false, Ordering::SeqCst);
+                        }
+                        if i == 0 {
+                            untabled.store(false, Ordering::SeqCst);
+                        }
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert!(
+            alone.load(Ordering::SeqCst),
+            "a call of no table had company"
+        );
     }
 
     #[test]

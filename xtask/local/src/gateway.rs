@@ -134,39 +134,46 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
         served.lambda_endpoint()
     );
     let function = format!("{}-{API_FUNCTION}", served.stack);
-    let answer = shared.gates.through(&function, || -> Result<Reply> {
-        let sent = shared
-            .agent
-            .post(&uri)
-            .config()
-            .timeout_global(Some(INTEGRATION_TIMEOUT))
-            .build()
-            .header("content-type", "application/json")
-            .send(event.to_string());
-        let mut response = match sent {
-            Err(ureq::Error::Timeout(_)) => {
-                eprintln!(
-                    "router (api of {}): the integration timed out",
-                    served.stack
-                );
-                return Ok(api::timed_out());
-            }
-            sent => sent.with_context(|| format!("POST {uri}"))?,
-        };
-        let status = response.status().as_u16();
-        let output = response
-            .body_mut()
-            .with_config()
-            .limit(16 * 1024 * 1024)
-            .read_to_vec()?;
-        Ok(match status {
-            200 => api::response(&output),
-            _ => api::bad_gateway(),
-        })
+    let answer = shared.gates.through(&function, || {
+        integration(&shared.agent, &uri, event, INTEGRATION_TIMEOUT)
     });
     answer.unwrap_or_else(|error| {
-        eprintln!("router (api): {error:#}");
+        eprintln!("router (api of {}): {error:#}", served.stack);
         api::bad_gateway()
+    })
+}
+
+/// API Gateway's Lambda integration: the function at `uri` invoked with `event`, its proxy
+/// response turned into HTTP; 504 once it has taken `timeout`.
+fn integration(
+    agent: &ureq::Agent,
+    uri: &str,
+    event: &serde_json::Value,
+    timeout: std::time::Duration,
+) -> Result<Reply> {
+    let sent = agent
+        .post(uri)
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
+        .header("content-type", "application/json")
+        .send(event.to_string());
+    let mut response = match sent {
+        Err(ureq::Error::Timeout(_)) => {
+            eprintln!("router (api): the integration timed out after {timeout:?}: {uri}");
+            return Ok(api::timed_out());
+        }
+        sent => sent.with_context(|| format!("POST {uri}"))?,
+    };
+    let status = response.status().as_u16();
+    let output = response
+        .body_mut()
+        .with_config()
+        .limit(16 * 1024 * 1024)
+        .read_to_vec()?;
+    Ok(match status {
+        200 => api::response(&output),
+        _ => api::bad_gateway(),
     })
 }
 
@@ -202,4 +209,41 @@ fn permitted(shared: &Shared, served: &Served, method: &str, routed: &Routed) ->
         eprintln!("router (api): API Gateway may not invoke {function} for {source}");
     }
     allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function that answers after `pause` with a proxy response.
+    fn slow_function(pause: std::time::Duration) -> String {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let uri = format!("http://{}/invoke", server.server_addr().to_ip().unwrap());
+        thread::spawn(move || {
+            for request in server.incoming_requests() {
+                thread::sleep(pause);
+                let body = r#"{"statusCode":200,"headers":{},"body":"done"}"#;
+                let _ = request.respond(tiny_http::Response::from_string(body));
+            }
+        });
+        uri
+    }
+
+    #[test]
+    fn an_integration_slower_than_its_timeout_is_api_gateways_504() {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let event = serde_json::json!({});
+        let slow = slow_function(std::time::Duration::from_millis(600));
+        let (status, _, body) =
+            integration(&agent, &slow, &event, std::time::Duration::from_millis(100)).unwrap();
+        assert_eq!(status, 504);
+        assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
+        let (status, _, body) =
+            integration(&agent, &slow, &event, std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!((status, body.as_slice()), (200, b"done".as_slice()));
+        assert_eq!(INTEGRATION_TIMEOUT.as_secs(), 29);
+    }
 }

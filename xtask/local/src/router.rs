@@ -7,7 +7,7 @@
 //!
 //! - every call is decided by IAM as deployed ([`crate::guard`]), with the credentials it hands
 //!   each function ([`crate::sessions`]);
-//! - one DynamoDB write at a time, each function's calls as many at once as it has instances
+//! - one DynamoDB write of a table at a time, each function's calls as many at once as it has instances
 //!   ([`crate::gates`]);
 //! - a stopped execution and its callbacks ([`crate::stepfunctions`]), CloudFormation's template
 //!   size ([`crate::cloudformation`]), Scheduler's one-time schedules fired
@@ -25,7 +25,7 @@ use kit_iam::calls::Call;
 
 use crate::{
     access::Access,
-    gates::{Admission, admission, admitted},
+    gates::{Admission, admission},
     invoke::{Target, route, translate, unknown_function},
     reply::{Reply, header, respond},
     shared::{NOT_FORWARDED, Shared, Upstreams},
@@ -163,11 +163,12 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
         _ => None,
     };
     if let Some(stack) = crashed {
-        let done = pass_on(&received, &target, shared, request_id);
+        // Said before the function runs: what it sends may be seen before it returns.
         eprintln!(
             "router: fault injected into {stack}: Crash of lambda {}",
             received.path
         );
+        let done = pass_on(&received, &target, shared, request_id);
         drop(done);
         return respond(request, crate::faults::crashed(request_id));
     }
@@ -230,13 +231,10 @@ fn fault(shared: &Shared, received: &Received) -> Option<crate::faults::Kind> {
     let function = crate::guard::function_calling(shared, &received.call())?;
     let stack = crate::stacks::of_function(&function, &shared.upstreams.binaries)
         .map(|(stack, _)| stack.to_owned());
-    let form_action = form_urlencoded::parse(&received.body)
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.into_owned());
     let operation = received
         .header("x-amz-target")
         .map(str::to_owned)
-        .or(form_action.filter(|_| received.is_form()))
+        .or_else(|| form_action(received))
         .unwrap_or_else(|| received.path.clone());
     let kind = shared
         .faults
@@ -379,8 +377,19 @@ fn pass_on(
         ..received.clone()
     });
     let sent = sent.as_ref().unwrap_or(received);
+    // CloudFormation creates a stack name once: a second CreateStack of it is refused
+    // (AlreadyExistsException) even while the first is under way; moto, which makes a stack's
+    // resources before it answers, would let two racing ones both through its check.
+    let creates =
+        *target == Target::Moto && form_action(received).as_deref() == Some("CreateStack");
+    let _creating = creates.then(|| {
+        shared
+            .stack_creates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    });
     let (status, headers, mut body) = shared.gates.through(&gate, || {
-        admitted(&shared.dynamodb, admission, || upstream(shared, sent, &uri))
+        (shared.dynamodb).admitted(admission, &sent.body, || upstream(shared, sent, &uri))
     })?;
     if operation == Some("AmazonSQS.ReceiveMessage") && status == 200 {
         body = as_sqs_delivers(shared, received, body);
@@ -409,14 +418,18 @@ fn pass_on(
     })
 }
 
-/// Whether a call changes roles or policies (a deploy or a destroy, a function's permission,
-/// an IAM write): what the router read of them is read again.
-fn changes_policies(received: &Received) -> bool {
-    let action = form_urlencoded::parse(&received.body)
+/// The `Action` of a call in the Query protocol (a form).
+fn form_action(received: &Received) -> Option<String> {
+    form_urlencoded::parse(&received.body)
         .find(|(k, _)| k == "Action")
         .map(|(_, a)| a.into_owned())
         .filter(|_| received.is_form())
-        .unwrap_or_default();
+}
+
+/// Whether a call changes roles or policies (a deploy or a destroy, a function's permission,
+/// an IAM write): what the router read of them is read again.
+fn changes_policies(received: &Received) -> bool {
+    let action = form_action(received).unwrap_or_default();
     let stack = [
         "CreateStack",
         "UpdateStack",

@@ -39,7 +39,7 @@ pub struct Shared {
     pub upstreams: Upstreams,
     pub agent: ureq::Agent,
     pub gates: Arc<Gates>,
-    pub dynamodb: Arc<std::sync::RwLock<()>>,
+    pub dynamodb: Arc<crate::gates::Tables>,
     pub executions: Arc<Executions>,
     /// The durable callbacks completed through the router: Lambda refuses a second completion
     /// (`CallbackTimeoutException`, "already closed") while the execution still runs; the
@@ -59,6 +59,8 @@ pub struct Shared {
     pub own: String,
     /// The local environment's directory (`<output dir>/local`): the served stacks' files.
     pub dir: std::path::PathBuf,
+    /// Held by a `CreateStack` while moto makes the stack (see `router::pass_on`).
+    pub stack_creates: Arc<std::sync::Mutex<()>>,
     /// The review API's port of each stack served ([`crate::gateway::serve_stack`]).
     pub apis: Arc<std::sync::Mutex<std::collections::BTreeMap<String, u16>>>,
     counter: Arc<AtomicU64>,
@@ -93,6 +95,7 @@ impl Shared {
             own,
             dir: kit_base::local::dir(),
             apis: Arc::default(),
+            stack_creates: Arc::default(),
             counter: Arc::default(),
             upstreams,
         }

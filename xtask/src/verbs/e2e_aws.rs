@@ -79,7 +79,7 @@ impl Run {
         if !self.policies {
             return format!(
                 "  {}:
-{common}    approval_timeout: 30s
+{common}    approval_timeout: 60s
 ",
                 self.env
             );
@@ -487,7 +487,7 @@ mod tests {
                 "the race test sends 20 at once"
             );
             match run.policies {
-                false => assert_eq!(effective.approval_timeout.secs(), 30),
+                false => assert_eq!(effective.approval_timeout.secs(), 60),
                 true => {
                     assert_eq!(effective.quorum.get(), 2);
                     assert_eq!(effective.reviewers.len(), 3);

@@ -238,17 +238,19 @@ const TEST_THREADS: &str = "6";
 /// environment's suites run in a chain of their own, the chains side by side: they spend their
 /// time waiting on the local environment's clocks (sessions, expiries, reminders), not on the
 /// cores. In a chain the binaries run one after the other (cargo runs test binaries one at a
-/// time): the chaos suite arms faults for every call of its stack's, and sign-in's suite
-/// deploys its environment's sign-in twin (`local-sign-in`, `local-sign-in-df`). On `local`
-/// (Step Functions) the load test last, on a stack of its own.
-const STEP_FUNCTIONS: &[&str] = &[
-    "local",
-    "local_step_functions",
-    "chaos",
-    "local_sign_in",
-    "load",
+/// time, in the order of their names: a chain is a few commands), and sign-in's suite deploys
+/// its environment's sign-in twin (`local-sign-in`, `local-sign-in-df`). The chaos suite arms
+/// faults for every call of its stack's, and times what it checks by the protocol's watch of an
+/// execution after a lost answer (seconds, as AWS takes milliseconds): it runs once `cdk
+/// synth`'s release builds, beside the first suites, have left the cores. On `local` (Step
+/// Functions) the load test last, on a stack of its own: its 200 approvals at once would slow
+/// the suites beside it past their expiries.
+const STEP_FUNCTIONS: &[&[&str]] = &[
+    &["local", "local_step_functions", "local_sign_in"],
+    &["chaos"],
+    &["load"],
 ];
-const DURABLE: &[&str] = &["local", "local_durable", "chaos", "local_sign_in"];
+const DURABLE: &[&[&str]] = &[&["local", "local_durable", "local_sign_in"], &["chaos"]];
 /// On each policies environment, in turn (they share the Slack stand-in's workspace and the
 /// attachments' bucket), the router's faults first and alone (they hit every call of the
 /// stack's), then the two other suites side by side on the stack it deployed.
@@ -339,6 +341,14 @@ impl Suites<'_> {
             .env("HITL_E2E_DEPLOYED", "1")
             .env("HITL_E2E_INBOX", test);
         Beside::spawn(format!("{test} on `{env}`"), command)
+    }
+
+    /// The commands of `steps` on `env`, one after the other (each whatever the one before did).
+    fn steps(&self, steps: &[&[&str]], env: &str) -> Vec<Result<()>> {
+        steps
+            .iter()
+            .map(|tests| self.chain(tests, env).and_then(Beside::join))
+            .collect()
     }
 
     /// The policies environments' suites, one environment after the other.
@@ -436,13 +446,20 @@ fn end_to_end(cargo: &str) -> Result<()> {
     let mut deploy = suites.command(DEPLOY, "local", 0);
     deploy.env("HITL_OUTPUT_DIR", out_dir.join("deploy-suite"));
     let deploy = Beside::spawn("deploy".to_owned(), deploy);
-    let (step_functions, durable) = (
-        suites.chain(STEP_FUNCTIONS, "local"),
-        suites.chain(DURABLE, "local-durable"),
-    );
-    let mut outcomes = suites.policies();
-    outcomes.extend([durable, step_functions].map(|chain| chain.and_then(Beside::join)));
-    outcomes.push(deploy.join());
+    let outcomes = std::thread::scope(|scope| {
+        let suites = &suites;
+        let chains = [(STEP_FUNCTIONS, "local"), (DURABLE, "local-durable")]
+            .map(|(steps, env)| scope.spawn(move || suites.steps(steps, env)));
+        let mut outcomes = suites.policies();
+        for chain in chains {
+            match chain.join() {
+                Ok(chain) => outcomes.extend(chain),
+                Err(_) => outcomes.push(Err(anyhow::anyhow!("a chain of suites panicked"))),
+            }
+        }
+        outcomes.push(deploy.join());
+        outcomes
+    });
     let failed: Vec<String> = outcomes
         .into_iter()
         .filter_map(Result::err)

@@ -333,9 +333,13 @@ pub async fn function_env(
     }
     env.insert("REVIEW_BASE_URL".into(), review_base_url);
     // Slack has no emulator: the functions of a stack with the Slack app call the router's
-    // stand-in (`crate::slack`) in its place.
+    // stand-in (`crate::slack`) in its place, the stack's own workspace there.
     if env.contains_key("SLACK_API_URL") {
-        let stand_in = format!("{}{}api/", runner.functions_endpoint(), crate::slack::PATH);
+        let stand_in = format!(
+            "{}{}{stack_name}/api/",
+            runner.functions_endpoint(),
+            crate::slack::PATH
+        );
         env.insert("SLACK_API_URL".into(), stand_in);
     }
     env.insert("AWS_ENDPOINT_URL".into(), runner.functions_endpoint());

@@ -1,16 +1,18 @@
 //! A stand-in for Slack on this machine, served by the router under [`PATH`]: Slack has no
-//! emulator, so this is its public contract as the kit uses it (docs.slack.dev), held to it:
+//! emulator, so this is its public contract as the kit uses it (docs.slack.dev), held to it. A
+//! workspace of its own for each stack (`{PATH}{stack}/…`, the functions' `SLACK_API_URL`), so
+//! that the suites of several stacks run side by side; in each:
 //!
-//! - the Web API at `{PATH}api/{method}`: `chat.postMessage`, `chat.update`,
+//! - the Web API at `{PATH}{stack}/api/{method}`: `chat.postMessage`, `chat.update`,
 //!   `chat.postEphemeral`, `views.open` (JSON bodies) and `users.info` (a query), each refused
 //!   as Slack refuses it (`ok: false` with Slack's error code) without the workspace's bot token,
 //!   in a channel the bot is not in, for an unknown message, user or trigger, or a trigger older
 //!   than Slack's 3 seconds; Block Kit's limits checked ([`crate::block_kit`]); and HTTP 429 with
 //!   `Retry-After` for the calls a test rate-limits;
-//! - what Slack does for a user: `{PATH}click` presses a button of a message as it stands, and
+//! - what Slack does for a user: `{PATH}{stack}/click` presses a button of a message as it stands, and
 //!   `{PATH}submit` submits an opened modal, each delivered to the app's request URL signed with
 //!   its signing secret, as Slack signs (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`);
-//! - `{PATH}workspace`: `PUT` sets it up (bot token, signing secret, channel, users and their
+//! - `{PATH}{stack}/workspace`: `PUT` sets it up (bot token, signing secret, channel, users and their
 //!   emails, the request URL), `GET` shows what happened in it, `POST` rate-limits methods.
 
 use std::{
@@ -67,9 +69,13 @@ pub struct Workspace {
     counter: u64,
 }
 
-/// The router's Slack.
+/// The router's Slack: a workspace per stack, by name.
 #[derive(Default)]
-pub struct Slack(Mutex<Workspace>);
+pub struct Slack(Mutex<BTreeMap<String, std::sync::Arc<Space>>>);
+
+/// One workspace.
+#[derive(Default)]
+pub struct Space(Mutex<Workspace>);
 
 /// Slack's answer to a Web API call.
 fn answer(value: Value) -> Reply {
@@ -82,7 +88,33 @@ fn refused(error: &str) -> Reply {
 }
 
 impl Slack {
-    /// A request under [`PATH`]: `rest` is what follows it.
+    /// A request under [`PATH`]: `rest` is what follows it, `<workspace>/<what>`.
+    pub fn serve(
+        &self,
+        rest: &str,
+        method: &str,
+        query: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        agent: &ureq::Agent,
+    ) -> Reply {
+        let Some((name, rest)) = rest.split_once('/').filter(|(name, _)| !name.is_empty()) else {
+            return (
+                404,
+                Vec::new(),
+                b"no such workspace: /_slack/<stack>/...".to_vec(),
+            );
+        };
+        let space = {
+            let mut spaces = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            spaces.entry(name.to_owned()).or_default().clone()
+        };
+        space.serve(rest, method, query, headers, body, agent)
+    }
+}
+
+impl Space {
+    /// A request of this workspace's: `rest` is what follows its name.
     pub fn serve(
         &self,
         rest: &str,
@@ -487,18 +519,52 @@ mod tests {
         );
     }
 
-    fn workspace() -> Slack {
-        let slack = Slack::default();
+    fn workspace() -> Space {
+        let slack = Space::default();
         let setup = json!({ "bot_token": "xoxb-1", "signing_secret": "s", "channel": "C1",
                             "users": { "U1": "ana@example.com" }, "request_url": "http://127.0.0.1:9/" });
         assert_eq!(slack.set_up(setup.to_string().as_bytes()).0, 204);
         slack
     }
 
-    fn call(slack: &Slack, method: &str, token: Option<&str>, body: Value) -> Value {
+    fn call(slack: &Space, method: &str, token: Option<&str>, body: Value) -> Value {
         let (status, _, text) = slack.web_api(method, token, "", body.to_string().as_bytes());
         assert_eq!(status, 200);
         serde_json::from_slice(&text).unwrap()
+    }
+
+    #[test]
+    fn each_stack_has_a_workspace_of_its_own() {
+        let slack = Slack::default();
+        let agent: ureq::Agent = ureq::Agent::new_with_defaults();
+        let setup = json!({ "bot_token": "xoxb-1", "signing_secret": "s", "channel": "C1",
+                            "users": {}, "request_url": "http://127.0.0.1:9/" });
+        let serve = |rest: &str, method: &str, token: &str, body: &str| {
+            let auth = [("Authorization".to_owned(), format!("Bearer {token}"))];
+            slack.serve(rest, method, "", &auth, body.as_bytes(), &agent)
+        };
+        assert_eq!(
+            serve("e2e-a/workspace", "PUT", "", &setup.to_string()).0,
+            204
+        );
+        let post = r#"{"channel": "C1", "text": "hi"}"#;
+        let posted = |rest: &str| {
+            let (_, _, body) = serve(rest, "POST", "xoxb-1", post);
+            serde_json::from_slice::<Value>(&body).unwrap()
+        };
+        assert_eq!(posted("e2e-a/api/chat.postMessage")["ok"], true);
+        // Another stack's workspace knows neither the token nor the message.
+        assert_eq!(
+            posted("e2e-b/api/chat.postMessage")["error"],
+            "invalid_auth"
+        );
+        let shown = |name: &str| {
+            let (_, _, body) = serve(&format!("{name}/workspace"), "GET", "", "");
+            serde_json::from_slice::<Value>(&body).unwrap()["messages"].clone()
+        };
+        assert_eq!(shown("e2e-a").as_array().unwrap().len(), 1);
+        assert_eq!(shown("e2e-b"), json!([]));
+        assert_eq!(serve("workspace", "GET", "", "").0, 404);
     }
 
     #[test]

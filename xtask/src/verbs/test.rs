@@ -251,9 +251,10 @@ const STEP_FUNCTIONS: &[&[&str]] = &[
     &["load"],
 ];
 const DURABLE: &[&[&str]] = &[&["local", "local_durable", "local_sign_in"], &["chaos"]];
-/// On each policies environment, in turn (they share the Slack stand-in's workspace and the
-/// attachments' bucket), the router's faults first and alone (they hit every call of the
-/// stack's), then the two other suites side by side on the stack it deployed.
+/// The policies environments (each orchestrator), each a chain of its own (each stack has its
+/// own workspace in the Slack stand-in): the router's faults first and alone (they hit every
+/// call of the stack's), then the two other suites side by side on the stack it deployed.
+const POLICIES: [&str; 2] = ["local-policy", "local-policy-df"];
 const FAULTS: &[&str] = &["local_faults"];
 const BESIDE_FAULTS: [&str; 2] = ["local_policies", "local_slack"];
 /// Build, deploy and destroy against a moto of its own.
@@ -351,14 +352,11 @@ impl Suites<'_> {
             .collect()
     }
 
-    /// The policies environments' suites, one environment after the other.
-    fn policies(&self) -> Vec<Result<()>> {
-        let mut outcomes = Vec::new();
-        for env in ["local-policy", "local-policy-df"] {
-            outcomes.push(self.chain(FAULTS, env).and_then(Beside::join));
-            let beside = BESIDE_FAULTS.map(|test| self.beside(test, env));
-            outcomes.extend(beside.map(Beside::join));
-        }
+    /// A policies environment's suites.
+    fn policies(&self, env: &str) -> Vec<Result<()>> {
+        let mut outcomes = vec![self.chain(FAULTS, env).and_then(Beside::join)];
+        let beside = BESIDE_FAULTS.map(|test| self.beside(test, env));
+        outcomes.extend(beside.map(Beside::join));
         outcomes
     }
 }
@@ -450,8 +448,9 @@ fn end_to_end(cargo: &str) -> Result<()> {
         let suites = &suites;
         let chains = [(STEP_FUNCTIONS, "local"), (DURABLE, "local-durable")]
             .map(|(steps, env)| scope.spawn(move || suites.steps(steps, env)));
-        let mut outcomes = suites.policies();
-        for chain in chains {
+        let policies = POLICIES.map(|env| scope.spawn(move || suites.policies(env)));
+        let mut outcomes = Vec::new();
+        for chain in chains.into_iter().chain(policies) {
             match chain.join() {
                 Ok(chain) => outcomes.extend(chain),
                 Err(_) => outcomes.push(Err(anyhow::anyhow!("a chain of suites panicked"))),

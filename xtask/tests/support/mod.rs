@@ -446,7 +446,13 @@ impl Env {
         let router = self.router()?;
         let token = self.secret_parameter("/e2e/slack-bot-token", "xoxb-e2e-");
         let secret = self.secret_parameter("/e2e/slack-signing-secret", "");
-        Some(slack::Workspace::set_up(&router, &token, &secret, url))
+        Some(slack::Workspace::set_up(
+            &router,
+            &self.stack,
+            &token,
+            &secret,
+            url,
+        ))
     }
 
     /// The SecureString `name`: as it is, or made now with a fresh value starting with `prefix`
@@ -806,7 +812,8 @@ impl Env {
                 .build();
             let s3 = aws_sdk_s3::Client::from_conf(config);
             if s3.head_bucket().bucket(bucket).send().await.is_err() {
-                s3.create_bucket().bucket(bucket).send().await.unwrap();
+                // The suite of another stack beside may make it first.
+                let _ = s3.create_bucket().bucket(bucket).send().await;
             }
             s3.put_object()
                 .bucket(bucket)

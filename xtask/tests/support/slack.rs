@@ -21,7 +21,7 @@ pub const USERS: [(&str, &str); 5] = [
 
 /// The stand-in, as the suite drives it.
 pub struct Workspace {
-    /// `{router}/_slack/`.
+    /// `{router}/_slack/<stack>/`: the stack's workspace.
     base: String,
     http: ureq::Agent,
     pub signing_secret: String,
@@ -47,15 +47,21 @@ impl Posted {
 }
 
 impl Workspace {
-    /// Sets up the stand-in of the router at `router` with the app's secrets `token` and
-    /// `signing_secret` and its request URL.
-    pub fn set_up(router: &str, token: &str, signing_secret: &str, request_url: &str) -> Self {
+    /// Sets up `stack`'s workspace in the stand-in of the router at `router` with the app's
+    /// secrets `token` and `signing_secret` and its request URL.
+    pub fn set_up(
+        router: &str,
+        stack: &str,
+        token: &str,
+        signing_secret: &str,
+        request_url: &str,
+    ) -> Self {
         let http: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        let base = format!("{router}{}", kit_local::slack::PATH);
+        let base = format!("{router}{}{stack}/", kit_local::slack::PATH);
         let users: serde_json::Map<String, Value> = USERS
             .iter()
             .map(|(id, email)| (id.to_string(), json!(email)))

@@ -69,30 +69,7 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
         set_logging_role(aws, plan, found).await?;
         return Ok(bucket.to_owned());
     }
-    let applied = match stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await {
-        // Another deploy of the account (another environment's) created it meanwhile, and
-        // CloudFormation refused this second CreateStack: its stack is used once it is done
-        // (brought up to date if this template differs).
-        Err(e) if current.is_none() && format!("{e:#}").contains("AlreadyExistsException") => {
-            status(
-                "Waiting",
-                format!("for {BOOTSTRAP_STACK}, which another deploy is creating"),
-            );
-            stack::apply_direct(&cfn, &spec, STACK_TIMEOUT, yes).await?
-        }
-        applied => applied?,
-    };
-    match applied {
-        stack::Applied::Unchanged => {}
-        applied => status(
-            if applied == stack::Applied::Created {
-                "Created"
-            } else {
-                "Updated"
-            },
-            format!("{BOOTSTRAP_STACK} in {}", aws.region()),
-        ),
-    }
+    apply_bootstrap(aws, &spec, current.is_none(), yes).await?;
     let deployed = stack::find(&cfn, BOOTSTRAP_STACK)
         .await?
         .context("the bootstrap stack vanished")?;
@@ -101,6 +78,31 @@ pub async fn bootstrap(aws: &Aws, yes: bool) -> Result<String> {
         .output("BucketName")
         .map(str::to_owned)
         .context("the bootstrap stack has no BucketName output; run `cargo xtask destroy --all` and deploy again")
+}
+
+/// Creates (`fresh`: there was none) or updates the bootstrap stack from `spec`, and says so.
+/// Another deploy of the account (another environment's) may create it meanwhile: then
+/// CloudFormation refuses this second CreateStack (AlreadyExistsException), and the other's
+/// stack is used once it is done (brought up to date if this template differs).
+async fn apply_bootstrap(aws: &Aws, spec: &stack::Spec<'_>, fresh: bool, yes: bool) -> Result<()> {
+    let cfn = aws.cloudformation();
+    let applied = match stack::apply_direct(&cfn, spec, STACK_TIMEOUT, yes).await {
+        Err(e) if fresh && format!("{e:#}").contains("AlreadyExistsException") => {
+            status(
+                "Waiting",
+                format!("for {BOOTSTRAP_STACK}, which another deploy is creating"),
+            );
+            stack::apply_direct(&cfn, spec, STACK_TIMEOUT, yes).await?
+        }
+        applied => applied?,
+    };
+    let done = match applied {
+        stack::Applied::Unchanged => return Ok(()),
+        stack::Applied::Created => "Created",
+        stack::Applied::Updated => "Updated",
+    };
+    status(done, format!("{BOOTSTRAP_STACK} in {}", aws.region()));
+    Ok(())
 }
 
 /// Points the account's API Gateway logging role at the bootstrap stack's, if `plan` says so.

@@ -6,7 +6,7 @@
 //! like any invoke, and turns a caller's `Invoke` of the durable function into a new execution,
 //! as Lambda does: the emulator's `start-durable-execution`, with the execution timeout and
 //! retention of the function's `DurableConfig` (which moto drops, so the deploy records them in
-//! `durable.json` beside the runner's state).
+//! `durable/<stack>.json` beside the runner's state).
 
 use std::{collections::BTreeMap, path::Path};
 

@@ -78,10 +78,22 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
 
 /// Lambda's answer for a function that does not exist.
 pub fn unknown_function(name: &str) -> Reply {
-    let body = serde_json::json!({
-        "Type": "User",
-        "message": format!("Function not found: {name} (the local environment serves the kit's functions only)"),
-    });
+    not_found(&format!(
+        "Function not found: {name} (the local environment serves the kit's functions only)"
+    ))
+}
+
+/// Lambda's answer for a function of a stack the local environment does not serve (not
+/// deployed here, or destroyed).
+pub fn not_served(stack: &str, binary: &str) -> Reply {
+    not_found(&format!(
+        "Function not found: {stack}-{binary} (the stack {stack} is not deployed in the local \
+         environment)"
+    ))
+}
+
+fn not_found(message: &str) -> Reply {
+    let body = serde_json::json!({ "Type": "User", "message": message });
     (
         404,
         vec![header("x-amzn-ErrorType", "ResourceNotFoundException")],

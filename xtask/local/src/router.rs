@@ -135,22 +135,25 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     // Not AWS: Slack's stand-in, which no IAM policy governs.
     if let Some(rest) = received.path.strip_prefix(crate::slack::PATH) {
         let r = &received;
-        let reply = (shared.slack).serve(
-            rest,
-            &r.method,
-            &r.query,
-            &r.headers,
-            &r.body,
-            &shared.agent,
-        );
+        let reply = match shared.slack.space(rest) {
+            Ok((space, rest)) => space.serve(
+                rest,
+                &r.method,
+                &r.query,
+                &r.headers,
+                &r.body,
+                &shared.agent,
+            ),
+            Err(reply) => reply,
+        };
         return respond(request, reply);
     }
     let target = route(&received.path, &shared.upstreams.binaries);
     let reply = match &target {
         Target::UnknownFunction(name) => Some(unknown_function(name)),
-        Target::Lambda { stack, .. } if crate::stacks::load(&shared.dir, stack).is_none() => Some(
-            unknown_function(&format!("{stack}'s functions (its stack is not deployed)")),
-        ),
+        Target::Lambda { stack, path } if crate::stacks::load(&shared.dir, stack).is_none() => {
+            Some(crate::invoke::not_served(stack, &binary_of(path)))
+        }
         _ => crate::guard::refusal(shared, &received.call()),
     };
     if let Some(reply) = reply.or_else(|| answered_here(&received, &target, shared, request_id)) {
@@ -312,6 +315,46 @@ fn start_durable(received: &Received, shared: &Shared, request_id: &str) -> Repl
     )
 }
 
+/// Where a call goes: the upstream's base URL, the path there, and the function whose gate it
+/// passes (none but for an invoke).
+fn upstream_of<'a>(
+    target: &'a Target,
+    received: &'a Received,
+    shared: &Shared,
+) -> Result<(String, &'a str, String)> {
+    let upstreams = &shared.upstreams;
+    Ok(match target {
+        Target::Lambda { stack, path } => {
+            let served = crate::stacks::load(&shared.dir, stack)
+                .with_context(|| format!("{stack} is no longer served"))?;
+            let function = format!("{stack}-{}", binary_of(path));
+            (served.lambda_endpoint(), path.as_str(), function)
+        }
+        Target::Durable => (upstreams.durable.clone(), &received.path, String::new()),
+        _ => (upstreams.moto.clone(), &received.path, String::new()),
+    })
+}
+
+/// Held while a `CreateStack` goes into moto. CloudFormation creates a stack name once: a
+/// second CreateStack of it is refused (AlreadyExistsException) even while the first is under
+/// way; moto's check and its recording of the stack are not one step, and two racing creates
+/// got through together (the second then failed on the first's exports). Creates are few: one
+/// at a time, whatever the name.
+fn creating<'a>(
+    target: &Target,
+    received: &Received,
+    shared: &'a Shared,
+) -> Option<std::sync::MutexGuard<'a, ()>> {
+    let creates =
+        *target == Target::Moto && form_action(received).as_deref() == Some("CreateStack");
+    creates.then(|| {
+        shared
+            .stack_creates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    })
+}
+
 /// Passes the call on to its upstream, and its answer back as the service would give it.
 fn pass_on(
     received: &Received,
@@ -319,26 +362,8 @@ fn pass_on(
     shared: &Shared,
     request_id: &str,
 ) -> Result<Reply> {
-    let upstreams = &shared.upstreams;
     let operation = received.header("x-amz-target");
-    let (base, path, gate) = match target {
-        Target::Lambda { stack, path } => {
-            let served = crate::stacks::load(&shared.dir, stack)
-                .with_context(|| format!("{stack} is no longer served"))?;
-            let function = format!("{stack}-{}", binary_of(path));
-            (served.lambda_endpoint(), path.as_str(), function)
-        }
-        Target::Durable => (
-            upstreams.durable.clone(),
-            received.path.as_str(),
-            String::new(),
-        ),
-        _ => (
-            upstreams.moto.clone(),
-            received.path.as_str(),
-            String::new(),
-        ),
-    };
+    let (base, path, gate) = upstream_of(target, received, shared)?;
     let mut aborted = false;
     match (target, operation) {
         (Target::Lambda { .. }, _) => shared.executions.remember(&received.body),
@@ -377,17 +402,7 @@ fn pass_on(
         ..received.clone()
     });
     let sent = sent.as_ref().unwrap_or(received);
-    // CloudFormation creates a stack name once: a second CreateStack of it is refused
-    // (AlreadyExistsException) even while the first is under way; moto, which makes a stack's
-    // resources before it answers, would let two racing ones both through its check.
-    let creates =
-        *target == Target::Moto && form_action(received).as_deref() == Some("CreateStack");
-    let _creating = creates.then(|| {
-        shared
-            .stack_creates
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    });
+    let _creating = creating(target, received, shared);
     let (status, headers, mut body) = shared.gates.through(&gate, || {
         (shared.dynamodb).admitted(admission, &sent.body, || upstream(shared, sent, &uri))
     })?;

@@ -43,6 +43,10 @@ pub struct Runner {
     pub oidc_port: u16,
     #[serde(default)]
     pub oidc_pid: u32,
+    /// The one `cargo lambda watch` of a runner recorded before each stack had its own
+    /// ([`crate::stacks`]): stopped by `local down`.
+    #[serde(default, skip_serializing)]
+    pub lambda_pid: Option<u32>,
     /// How long the functions' role sessions last (`HITL_LOCAL_SESSION_SECONDS` when the
     /// runner started).
     #[serde(default = "default_session_seconds")]
@@ -111,7 +115,12 @@ impl Runner {
             .and_then(|mut a| a.body_mut().read_to_string())
             .ok()
             .and_then(|text| serde_json::from_str(&text).ok())
-            .with_context(|| format!("the router did not serve {stack}'s review API"))?;
+            .with_context(|| {
+                format!(
+                    "the router did not serve {stack}'s review API (a local environment started \
+                     by an older kit? `cargo xtask local down`, then deploy again)"
+                )
+            })?;
         let api_port = answer["port"]
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
@@ -155,6 +164,13 @@ impl Runner {
         if let Some(runner) = Self::find() {
             return Ok((runner, false));
         }
+        // Running, but slow to answer (its processes busy with suites side by side): never
+        // stopped from here under what uses it.
+        if let Some(recorded) = recorded_at(&dir())
+            .filter(|r| process::alive(r.moto_pid) && process::alive(r.router_pid))
+        {
+            return Self::answering(recorded);
+        }
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
         let [moto_port, router_port, dex_port, oidc_port] = free_ports()?;
@@ -179,6 +195,7 @@ impl Runner {
             dex_pid: 0,
             oidc_port,
             oidc_pid: 0,
+            lambda_pid: None,
             session_seconds,
         };
         runner.save()?; // so that `local down` finds moto even if the rest fails
@@ -230,6 +247,24 @@ impl Runner {
         Ok((runner, true))
     }
 
+    /// `recorded`, whose processes run, once it answers (within a minute), or why not.
+    fn answering(recorded: Runner) -> Result<(Runner, bool)> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if let Some(runner) = Self::find() {
+                return Ok((runner, false));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        bail!(
+            "the local environment runs (moto PID {}, router PID {}) but has not answered for a \
+             minute; see {} (then `cargo xtask local down`)",
+            recorded.moto_pid,
+            recorded.router_pid,
+            paths::shown(&dir()).display()
+        )
+    }
+
     /// Starts `cargo lambda watch` serving the functions of the stack `served` with `env` (AWS
     /// endpoint, table, topic…), restarting it if it runs with another environment. Returns
     /// whether it (re)started.
@@ -243,7 +278,9 @@ impl Runner {
             if served.env == env && process::alive(pid) && answers(served.lambda_port) {
                 return Ok(false);
             }
-            process::stop_group(pid, Duration::from_secs(5));
+            if process::runs(pid, "cargo-lambda") {
+                process::stop_group(pid, Duration::from_secs(5));
+            }
             served.lambda_pid = None;
             served.save(&dir())?;
         }
@@ -322,22 +359,26 @@ fn spawn_oidc_provider(port: u16) -> Result<u32> {
 
 /// [`down`] for the runner whose files are in `dir`.
 pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
-    let state_path = dir.join("runner.json");
-    let Ok(text) = std::fs::read_to_string(&state_path) else {
-        return Ok(Vec::new());
-    };
     let mut stopped = Vec::new();
+    // Each stack's functions (whatever else is left), each tried whatever the others did.
     let stacks = crate::stacks::all(dir);
     for served in &stacks {
-        crate::stacks::forget(dir, &served.stack)?;
+        if let Err(e) = crate::stacks::forget(dir, &served.stack) {
+            eprintln!("warning: {e:#}");
+        }
     }
     if !stacks.is_empty() {
         stopped.push("cargo lambda watch");
     }
+    let state_path = dir.join("runner.json");
+    let Ok(text) = std::fs::read_to_string(&state_path) else {
+        return Ok(stopped);
+    };
     if let Ok(runner) = serde_json::from_str::<Runner>(&text) {
         // The program each PID must still be: after a reboot a recorded PID may lead someone
         // else's process group.
         let named = [
+            ("cargo lambda watch", runner.lambda_pid, "cargo-lambda"),
             ("router", Some(runner.router_pid), "local-router"),
             ("dex-local-runner", Some(runner.dex_pid), "dex-local-runner"),
             (
@@ -351,7 +392,9 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
             let ours = |&p: &u32| p != 0 && process::alive(p) && process::runs(p, program);
             if let Some(pid) = pid.filter(ours) {
                 process::stop_group(pid, Duration::from_secs(5));
-                stopped.push(name);
+                if !stopped.contains(&name) {
+                    stopped.push(name);
+                }
             }
         }
     }

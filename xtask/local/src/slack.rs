@@ -9,11 +9,11 @@
 //!   in a channel the bot is not in, for an unknown message, user or trigger, or a trigger older
 //!   than Slack's 3 seconds; Block Kit's limits checked ([`crate::block_kit`]); and HTTP 429 with
 //!   `Retry-After` for the calls a test rate-limits;
-//! - what Slack does for a user: `{PATH}{stack}/click` presses a button of a message as it stands, and
-//!   `{PATH}submit` submits an opened modal, each delivered to the app's request URL signed with
+//! - what Slack does for a user: `{PATH}{stack}/click` presses a button of a message as it
+//!   stands, and `{PATH}{stack}/submit` submits an opened modal, each delivered to the app's request URL signed with
 //!   its signing secret, as Slack signs (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`);
-//! - `{PATH}{stack}/workspace`: `PUT` sets it up (bot token, signing secret, channel, users and their
-//!   emails, the request URL), `GET` shows what happened in it, `POST` rate-limits methods.
+//! - `{PATH}{stack}/workspace`: `PUT` sets it up (bot token, signing secret, channel, users and
+//!   their emails, the request URL), `GET` shows what happened in it, `POST` rate-limits methods.
 
 use std::{
     collections::BTreeMap,
@@ -88,28 +88,18 @@ fn refused(error: &str) -> Reply {
 }
 
 impl Slack {
-    /// A request under [`PATH`]: `rest` is what follows it, `<workspace>/<what>`.
-    pub fn serve(
-        &self,
-        rest: &str,
-        method: &str,
-        query: &str,
-        headers: &[(String, String)],
-        body: &[u8],
-        agent: &ureq::Agent,
-    ) -> Reply {
+    /// The workspace a request under [`PATH`] is for (`rest`, what follows it, is
+    /// `<workspace>/<what>`), and its `<what>`; or the answer to a request of none.
+    pub fn space<'a>(&self, rest: &'a str) -> Result<(std::sync::Arc<Space>, &'a str), Reply> {
         let Some((name, rest)) = rest.split_once('/').filter(|(name, _)| !name.is_empty()) else {
-            return (
+            return Err((
                 404,
                 Vec::new(),
                 b"no such workspace: /_slack/<stack>/...".to_vec(),
-            );
+            ));
         };
-        let space = {
-            let mut spaces = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            spaces.entry(name.to_owned()).or_default().clone()
-        };
-        space.serve(rest, method, query, headers, body, agent)
+        let mut spaces = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Ok((spaces.entry(name.to_owned()).or_default().clone(), rest))
     }
 }
 
@@ -541,7 +531,10 @@ mod tests {
                             "users": {}, "request_url": "http://127.0.0.1:9/" });
         let serve = |rest: &str, method: &str, token: &str, body: &str| {
             let auth = [("Authorization".to_owned(), format!("Bearer {token}"))];
-            slack.serve(rest, method, "", &auth, body.as_bytes(), &agent)
+            match slack.space(rest) {
+                Ok((space, rest)) => space.serve(rest, method, "", &auth, body.as_bytes(), &agent),
+                Err(reply) => reply,
+            }
         };
         assert_eq!(
             serve("e2e-a/workspace", "PUT", "", &setup.to_string()).0,

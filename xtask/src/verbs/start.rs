@@ -88,7 +88,10 @@ pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
         }
         bail!(
             "no reviewer message after two minutes; see {}",
-            paths::shown(&kit_base::local::dir().join("lambda.log")).display()
+            paths::shown(
+                &kit_base::local::dir().join(format!("lambda-{}.log", effective.stack_name))
+            )
+            .display()
         )
     })
 }

@@ -238,19 +238,21 @@ const TEST_THREADS: &str = "6";
 /// environment's suites run in a chain of their own, the chains side by side: they spend their
 /// time waiting on the local environment's clocks (sessions, expiries, reminders), not on the
 /// cores. In a chain the binaries run one after the other (cargo runs test binaries one at a
-/// time, in the order of their names: a chain is a few commands), and sign-in's suite deploys
-/// its environment's sign-in twin (`local-sign-in`, `local-sign-in-df`). The chaos suite arms
-/// faults for every call of its stack's, and times what it checks by the protocol's watch of an
-/// execution after a lost answer (seconds, as AWS takes milliseconds): it runs once `cdk
-/// synth`'s release builds, beside the first suites, have left the cores. On `local` (Step
-/// Functions) the load test last, on a stack of its own: its 200 approvals at once would slow
-/// the suites beside it past their expiries.
+/// time, in the order of their names: a chain is a few commands). Sign-in's suite deploys its
+/// environment's sign-in twin (`local-sign-in`, `local-sign-in-df`) and arms the one OpenID
+/// Connect provider's forgeries: one chain's runs at a time. The chaos suite arms faults for
+/// every call of its stack's, and what it checks is timed by the protocol's watch of an
+/// execution after a lost answer (seconds, where AWS takes milliseconds): it runs after its
+/// chain's first suites, which mostly wait while `cdk synth`'s release builds work the cores.
+/// On `local` (Step Functions) the load test last, on a stack of its own.
 const STEP_FUNCTIONS: &[&[&str]] = &[
-    &["local", "local_step_functions", "local_sign_in"],
+    &["local", "local_step_functions"],
+    SIGN_IN,
     &["chaos"],
     &["load"],
 ];
-const DURABLE: &[&[&str]] = &[&["local", "local_durable", "local_sign_in"], &["chaos"]];
+const DURABLE: &[&[&str]] = &[&["local", "local_durable"], SIGN_IN, &["chaos"]];
+const SIGN_IN: &[&str] = &["local_sign_in"];
 /// The policies environments (each orchestrator), each a chain of its own (each stack has its
 /// own workspace in the Slack stand-in): the router's faults first and alone (they hit every
 /// call of the stack's), then the two other suites side by side on the stack it deployed.
@@ -284,6 +286,8 @@ struct Suites<'a> {
     cargo: &'a str,
     out_dir: &'a std::path::Path,
     endpoint: String,
+    /// Held by a chain while it runs sign-in's suite ([`SIGN_IN`]).
+    signing_in: std::sync::Mutex<()>,
 }
 
 /// A free loopback port: the fake Slack webhook's of a chain of suites (see the test support's
@@ -324,14 +328,11 @@ impl Suites<'_> {
         command
     }
 
-    /// The suites on `env`, one after the other, beside the other chains: their output said
-    /// when they are done.
-    fn chain(&self, tests: &[&str], env: &str) -> Result<Beside> {
-        let command = self.command(tests, env, free_port()?);
-        Ok(Beside::spawn(
-            format!("{} on `{env}`", tests.join(", ")),
-            command,
-        ))
+    /// The suites on `env`, one after the other, beside the other chains, with the fake Slack
+    /// webhook on `slack_port`: their output said when they are done.
+    fn chain(&self, tests: &[&str], env: &str, slack_port: u16) -> Beside {
+        let command = self.command(tests, env, slack_port);
+        Beside::spawn(format!("{} on `{env}`", tests.join(", ")), command)
     }
 
     /// The suite `test` in a process of its own beside another on `env`'s stack, deployed
@@ -344,17 +345,28 @@ impl Suites<'_> {
         Beside::spawn(format!("{test} on `{env}`"), command)
     }
 
-    /// The commands of `steps` on `env`, one after the other (each whatever the one before did).
+    /// The commands of `steps` on `env`, one after the other (each whatever the one before did),
+    /// with one fake Slack webhook port (the stack's functions keep the URL they read).
     fn steps(&self, steps: &[&[&str]], env: &str) -> Vec<Result<()>> {
-        steps
-            .iter()
-            .map(|tests| self.chain(tests, env).and_then(Beside::join))
-            .collect()
+        let slack_port = match free_port() {
+            Ok(port) => port,
+            Err(e) => return vec![Err(e)],
+        };
+        let step = |tests: &&[&str]| {
+            let _one = (*tests == SIGN_IN)
+                .then(|| self.signing_in.lock().unwrap_or_else(|e| e.into_inner()));
+            self.chain(tests, env, slack_port).join()
+        };
+        steps.iter().map(step).collect()
     }
 
     /// A policies environment's suites.
     fn policies(&self, env: &str) -> Vec<Result<()>> {
-        let mut outcomes = vec![self.chain(FAULTS, env).and_then(Beside::join)];
+        let slack_port = match free_port() {
+            Ok(port) => port,
+            Err(e) => return vec![Err(e)],
+        };
+        let mut outcomes = vec![self.chain(FAULTS, env, slack_port).join()];
         let beside = BESIDE_FAULTS.map(|test| self.beside(test, env));
         outcomes.extend(beside.map(Beside::join));
         outcomes
@@ -411,6 +423,7 @@ fn local_suites<'a>(
         cargo,
         out_dir,
         endpoint: runner.endpoint(),
+        signing_in: std::sync::Mutex::new(()),
     };
     Ok((runner, suites))
 }
@@ -468,13 +481,14 @@ fn end_to_end(cargo: &str) -> Result<()> {
         true => least_privilege(&out_dir),
         false => Err(anyhow::anyhow!("{}", failed.join("; "))),
     };
+    // The stacks served, read before their teardown forgets them: none may leave a process.
+    let local = out_dir.join("local");
+    let served = kit_local::stacks::all(&local);
     let teardown = teardown_suites(&runner.endpoint(), &xtask, &out_dir);
     let outcome = outcome.and(teardown);
     // In-process: `cargo test` may have rebuilt (and so deleted) this very binary. Then check
     // that `local down` left no process and no port behind.
-    let local = out_dir.join("local");
     let recorded = kit_local::runner::recorded_at(&local);
-    let served = kit_local::stacks::all(&local);
     let down = kit_local::runner::down_at(&local).and_then(|_| match &recorded {
         Some(runner) => kit_local::runner::verify_stopped(runner, &served),
         None => bail!("the end-to-end suites left no local environment to stop"),

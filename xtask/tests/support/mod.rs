@@ -444,8 +444,8 @@ impl Env {
     fn slack_workspace(&self) -> Option<slack::Workspace> {
         let url = self.outputs.get("SlackInteractionsUrl")?.as_str()?;
         let router = self.router()?;
-        let token = self.secret_parameter("/e2e/slack-bot-token", "xoxb-e2e-");
-        let secret = self.secret_parameter("/e2e/slack-signing-secret", "");
+        let token = self.secret_parameter(&self.parameter("slack-bot-token"), "xoxb-e2e-");
+        let secret = self.secret_parameter(&self.parameter("slack-signing-secret"), "");
         Some(slack::Workspace::set_up(
             &router,
             &self.stack,

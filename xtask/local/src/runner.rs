@@ -199,34 +199,9 @@ impl Runner {
             session_seconds,
         };
         runner.save()?; // so that `local down` finds moto even if the rest fails
-        runner.router_pid = process::spawn(
-            Command::new(xtask)
-                .arg("local-router")
-                .args(["--listen", &format!("127.0.0.1:{router_port}")])
-                .args(["--moto", &runner.moto_endpoint()])
-                .args(["--functions", &FUNCTIONS.join(",")])
-                .args(["--durable", &format!("http://127.0.0.1:{dex_port}")])
-                .args(["--concurrency", &CONCURRENCY.to_string()])
-                .args(["--session-seconds", &session_seconds.to_string()]),
-            &dir().join("router.log"),
-        )?;
+        runner.router_pid = runner.spawn_router(xtask)?;
         runner.save()?;
-        // The durable emulator invokes the workflow through the router, which serves it from
-        // `cargo lambda watch` as it serves every function.
-        let durable = kit_tools::install::ensure_durable()?;
-        runner.dex_pid = process::spawn(
-            Command::new(durable.bin("dex-local-runner"))
-                .arg("start-server")
-                .args(["--host", "127.0.0.1", "--port", &dex_port.to_string()])
-                .args(["--lambda-endpoint", &runner.endpoint()])
-                .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
-                .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
-                .env("AWS_DEFAULT_REGION", kit_base::local::REGION)
-                // The region in the executions' ARNs (the emulator's own default is us-west-2).
-                .env("AWS_DEX_LOCAL_RUNNER_REGION", kit_base::local::REGION)
-                .env_remove("AWS_PROFILE"),
-            &dir().join("dex.log"),
-        )?;
+        runner.dex_pid = runner.spawn_durable_emulator()?;
         runner.save()?;
         runner.oidc_pid = spawn_oidc_provider(oidc_port)?;
         runner.save()?;
@@ -245,6 +220,40 @@ impl Runner {
             || answers(oidc_port),
         )?;
         Ok((runner, true))
+    }
+
+    /// Starts the router on its port, in front of moto and the durable emulator.
+    fn spawn_router(&self, xtask: &Path) -> Result<u32> {
+        process::spawn(
+            Command::new(xtask)
+                .arg("local-router")
+                .args(["--listen", &format!("127.0.0.1:{}", self.router_port)])
+                .args(["--moto", &self.moto_endpoint()])
+                .args(["--functions", &FUNCTIONS.join(",")])
+                .args(["--durable", &format!("http://127.0.0.1:{}", self.dex_port)])
+                .args(["--concurrency", &CONCURRENCY.to_string()])
+                .args(["--session-seconds", &self.session_seconds.to_string()]),
+            &dir().join("router.log"),
+        )
+    }
+
+    /// Starts the durable execution emulator on its port. It invokes the workflow through the
+    /// router, which serves it from the stack's `cargo lambda watch` as it serves every function.
+    fn spawn_durable_emulator(&self) -> Result<u32> {
+        let durable = kit_tools::install::ensure_durable()?;
+        process::spawn(
+            Command::new(durable.bin("dex-local-runner"))
+                .arg("start-server")
+                .args(["--host", "127.0.0.1", "--port", &self.dex_port.to_string()])
+                .args(["--lambda-endpoint", &self.endpoint()])
+                .env("AWS_ACCESS_KEY_ID", kit_base::local::ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
+                .env("AWS_DEFAULT_REGION", kit_base::local::REGION)
+                // The region in the executions' ARNs (the emulator's own default is us-west-2).
+                .env("AWS_DEX_LOCAL_RUNNER_REGION", kit_base::local::REGION)
+                .env_remove("AWS_PROFILE"),
+            &dir().join("dex.log"),
+        )
     }
 
     /// `recorded`, whose processes run, once it answers (within a minute), or why not.

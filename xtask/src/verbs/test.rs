@@ -244,13 +244,10 @@ const TEST_THREADS: &str = "6";
 /// every call of its stack's, and what it checks is timed by the protocol's watch of an
 /// execution after a lost answer (seconds, where AWS takes milliseconds): it runs after its
 /// chain's first suites, which mostly wait while `cdk synth`'s release builds work the cores.
-/// On `local` (Step Functions) the load test last, on a stack of its own.
-const STEP_FUNCTIONS: &[&[&str]] = &[
-    &["local", "local_step_functions"],
-    SIGN_IN,
-    &["chaos"],
-    &["load"],
-];
+/// The load test (on `local`, on a stack of its own) closes the shortest chain, the Step
+/// Functions policies environment's.
+const STEP_FUNCTIONS: &[&[&str]] = &[&["local", "local_step_functions"], SIGN_IN, &["chaos"]];
+const LOAD: &[&str] = &["load"];
 const DURABLE: &[&[&str]] = &[&["local", "local_durable"], SIGN_IN, &["chaos"]];
 const SIGN_IN: &[&str] = &["local_sign_in"];
 /// The policies environments (each orchestrator), each a chain of its own (each stack has its
@@ -461,7 +458,15 @@ fn end_to_end(cargo: &str) -> Result<()> {
         let suites = &suites;
         let chains = [(STEP_FUNCTIONS, "local"), (DURABLE, "local-durable")]
             .map(|(steps, env)| scope.spawn(move || suites.steps(steps, env)));
-        let policies = POLICIES.map(|env| scope.spawn(move || suites.policies(env)));
+        let policies = POLICIES.map(|env| {
+            scope.spawn(move || {
+                let mut outcomes = suites.policies(env);
+                if env == POLICIES[0] {
+                    outcomes.extend(suites.steps(&[LOAD], "local"));
+                }
+                outcomes
+            })
+        });
         let mut outcomes = Vec::new();
         for chain in chains.into_iter().chain(policies) {
             match chain.join() {

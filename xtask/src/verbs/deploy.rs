@@ -40,9 +40,18 @@ pub fn run(global: &Global, emails: &[Email], yes: bool, method: Option<Method>)
                 // moto drops the outputs of stacks made from change sets.
                 status("Using", "the direct method for the local environment");
             }
-            let venv = install::ensure()?;
-            let runner = super::local::up(&venv)?;
-            functions::dev_build()?;
+            // The functions compile while the tools install and the local environment starts
+            // (the installers without their spinners: one spinner at a time).
+            let compiling = std::thread::spawn(functions::dev_build);
+            let started = install::quietly(|| {
+                let venv = install::ensure()?;
+                anyhow::Ok((super::local::up(&venv)?, venv))
+            });
+            let compiled = compiling
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the functions' build panicked")));
+            let (runner, venv) = started?;
+            compiled?;
             let aws = runtime.block_on(Aws::connect(&effective, Some(runner.endpoint())))?;
             let packages = package::local_placeholders(&effective.functions())?;
             // The emulator's stacks are disposable: recreating one needs no confirmation.

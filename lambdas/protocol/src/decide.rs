@@ -3,7 +3,7 @@
 //! once the orchestrator accepted it.
 
 use hitl_core::{
-    Approval, Claim, DecisionForm, LinkItem, SendOutcome, Status, Verified,
+    Approval, Claim, DecisionForm, LinkItem, SendOutcome, Status, Transition, Verified,
     form::{self, Refusal},
     page,
     rules::{self, Ballot, PostVerdict, after_send},
@@ -13,8 +13,11 @@ use crate::{
     messenger,
     ports::{Chat, Clock, Orchestrator, Pause},
     reviewer::Reviewer,
-    table::{DecisionTable, Written},
+    table::{DecisionTable, TableError, Written},
 };
+
+/// The waits before settling a record again, in milliseconds (see `Reviewer::settle`).
+const SETTLE_RETRY_MILLIS: [u64; 3] = [100, 400, 1_600];
 
 /// What a reviewer's decision came to, before it is shown: as a page, or in Slack.
 #[derive(Debug)]
@@ -109,11 +112,33 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
         }
     }
 
+    /// Writes `transition` of the claim, tried again on a failure that may pass (a throttle, a
+    /// service error, past the SDK's own retries) after 0.1, 0.4 and 1.6 seconds: the
+    /// orchestrator has its answer, and a record left with the claim reads as "being decided"
+    /// until the claim goes stale.
+    async fn settle(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        transition: Transition,
+    ) -> Result<Written, TableError> {
+        let mut settled = self.table.settle(approval, claim, transition).await;
+        for wait in SETTLE_RETRY_MILLIS {
+            let Err(error) = &settled else {
+                break;
+            };
+            tracing::warn!(approval = %approval.id, %error, "settling the approval again");
+            self.clock.pause(wait).await;
+            settled = self.table.settle(approval, claim, transition).await;
+        }
+        settled
+    }
+
     /// Sends the claimed decision and settles the record with the orchestrator's answer.
     async fn send_and_settle(&self, approval: Approval, claim: &Claim) -> Decided {
         let outcome = self.send(&approval, claim).await;
         let transition = after_send(claim.decision, outcome);
-        let settled = self.table.settle(&approval, claim, transition).await;
+        let settled = self.settle(&approval, claim, transition).await;
         let unsettled = match settled {
             Ok(Written::Done) => None,
             Ok(Written::ConditionFailed) => Some("the record no longer holds this claim".into()),
@@ -262,6 +287,21 @@ mod tests {
         );
         assert_eq!(counted.count("Votes"), 1, "{counted:?}");
         assert_eq!(counted.histograms["TimeToDecision"], [90.0]);
+    }
+
+    /// A settle that fails (a throttle past the SDK's retries) is tried again: the orchestrator
+    /// took the decision, and the record says so rather than "being decided".
+    #[test]
+    fn a_settle_that_fails_is_tried_again() {
+        for state_machine in [true, false] {
+            let (world, link) = waiting(state_machine);
+            world.arm(Call::Settle, Fault::Throttle);
+            let reviewer = world.reviewer(state_machine);
+            let (code, _) =
+                run(&world, 2, reviewer.post(&link, b"decision=approve")).expect("no crash");
+            assert_eq!(code, 200);
+            assert_eq!(status(&world), Status::Approved);
+        }
     }
 
     #[test]

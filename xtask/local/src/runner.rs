@@ -298,6 +298,7 @@ impl Runner {
         std::fs::write(&env_file, lines)?;
         let log = dir().join(format!("lambda-{}.log", served.stack));
         let mut command = venv.cargo_lambda();
+        start_instances_as_built(&mut command)?;
         command
             .args(["lambda", "watch", "--ignore-changes"])
             .args(["--features", &dev_features()])
@@ -331,6 +332,33 @@ impl Runner {
         std::fs::write(state_path(), text)
             .with_context(|| format!("cannot write {}", state_path().display()))
     }
+}
+
+/// Gives `cargo lambda watch` a `cargo` whose `run --bin <function>` starts the function as the
+/// deploy compiled it, instead of cargo checking the build (and waiting for its locks) at each
+/// instance's start (`xtask/local/cargo_run_built.sh`). Without a POSIX shell, cargo it is.
+fn start_instances_as_built(command: &mut Command) -> Result<()> {
+    if !cfg!(unix) {
+        return Ok(());
+    }
+    const SHIM: &str = include_str!("../cargo_run_built.sh");
+    let shim = dir().join("cargo_run_built.sh");
+    if std::fs::read_to_string(&shim).ok().as_deref() != Some(SHIM) {
+        // Other stacks' instances may be reading it: a new file takes its place whole.
+        let new = dir().join(format!("cargo_run_built.sh.{}", std::process::id()));
+        std::fs::write(&new, SHIM).with_context(|| format!("cannot write {}", new.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o755))?;
+        }
+        std::fs::rename(&new, &shim)?;
+    }
+    command
+        .env("CARGO", &shim)
+        .env("HITL_CARGO", kit_base::cargo::program())
+        .env("HITL_BUILT", paths::root().join("target").join("debug"));
+    Ok(())
 }
 
 /// moto's server as the local environment runs it: with a role's inline and trust policies
@@ -497,4 +525,53 @@ fn wait_until(what: &str, log: &Path, mut ready: impl FnMut() -> bool) -> Result
         "{what} did not start within a minute; see {} (then `cargo xtask local down`)",
         paths::shown(log).display()
     )
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::{os::unix::fs::PermissionsExt, path::Path, process::Command};
+
+    const SHIM: &str = include_str!("../cargo_run_built.sh");
+
+    fn script(path: &Path, says: &str) {
+        std::fs::write(path, format!("#!/bin/sh\necho {says} \"$@\"\n")).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// What the shim does with `args`, the functions in `built` compiled, `cargo` the real one.
+    fn shim(dir: &Path, args: &[&str]) -> String {
+        let shim = dir.join("shim.sh");
+        std::fs::write(&shim, SHIM).unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = Command::new(&shim)
+            .args(args)
+            .env("HITL_CARGO", dir.join("cargo"))
+            .env("HITL_BUILT", dir.join("built"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn an_instance_starts_the_compiled_function_and_the_rest_goes_to_cargo() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("built")).unwrap();
+        script(&dir.path().join("cargo"), "cargo");
+        script(&dir.path().join("built").join("review"), "review");
+        let run = |bin: &str| {
+            let args = ["run", "--features", "review/workspace-hack", "--bin", bin];
+            shim(dir.path(), &args)
+        };
+        // The compiled function, with none of cargo's arguments.
+        assert_eq!(run("review"), "review");
+        // Not compiled yet: cargo builds and runs it.
+        assert_eq!(
+            run("remind"),
+            "cargo run --features review/workspace-hack --bin remind"
+        );
+        assert_eq!(
+            shim(dir.path(), &["metadata", "--format-version", "1"]),
+            "cargo metadata --format-version 1"
+        );
+    }
 }

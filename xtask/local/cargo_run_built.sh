@@ -1,0 +1,26 @@
+#!/bin/sh
+# `cargo` as the local environment gives it to `cargo lambda watch` (through `$CARGO`).
+#
+# The watch starts each function instance with `cargo run --bin <function> …`. That cargo takes
+# the package cache's and the build directory's locks, so under load (several stacks' instances
+# starting at once beside a build) an instance waited its turn for tens of seconds, and the first
+# press of a review page ran into API Gateway's 29 seconds. On Lambda an instance's start is the
+# bootstrap binary's start: so here, once the deploy has compiled the functions, `run` starts the
+# compiled binary; anything else (and a function not compiled yet) goes to cargo itself.
+#
+# HITL_CARGO: the cargo to run otherwise. HITL_BUILT: the directory of the compiled functions.
+if [ "$1" = run ] && [ -n "$HITL_BUILT" ]; then
+    bin=
+    previous=
+    for arg in "$@"; do
+        if [ "$previous" = --bin ]; then bin=$arg; fi
+        previous=$arg
+    done
+    built="$HITL_BUILT/$bin"
+    if [ -n "$bin" ] && [ -f "$built" ] && [ -x "$built" ]; then
+        unset HITL_BUILT HITL_CARGO
+        exec "$built"
+    fi
+fi
+cargo=${HITL_CARGO:-cargo}
+exec "$cargo" "$@"

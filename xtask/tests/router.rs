@@ -53,6 +53,7 @@ fn start_router(moto: &str, stacks: &[(&str, &str)]) -> Router {
             lambda_port: lambda.rsplit(':').next().unwrap().parse().unwrap(),
             lambda_pid: None,
             env: Default::default(),
+            timeouts: [("review".to_owned(), 1)].into(),
         };
         served.save(&dir.join("local")).unwrap();
     }
@@ -120,6 +121,11 @@ fn fake_lambda(_: &str, url: &str, body: &str) -> (u16, String) {
         ("/2015-03-31/functions/request/invocations", false) => {
             (200, r#"{"approvalId":"x"}"#.to_owned())
         }
+        // Longer than its timeout, 1 s as recorded.
+        ("/2015-03-31/functions/review/invocations", _) => {
+            thread::sleep(Duration::from_secs(3));
+            (200, "null".to_owned())
+        }
         _ => (404, "no such binary".to_owned()),
     }
 }
@@ -183,6 +189,29 @@ fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
     assert_eq!(
         response.body_mut().read_to_string().unwrap(),
         r#"{"approvalId":"other"}"#
+    );
+
+    // A function that runs past its configured timeout is ended there, with Lambda's error.
+    let started = Instant::now();
+    let mut response = agent
+        .post(&invoke.replace("hitl-local-request", "hitl-local-review"))
+        .send("{}")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "X-Amz-Function-Error").as_deref(),
+        Some("Unhandled")
+    );
+    let error: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(error["errorType"], "Sandbox.Timedout");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Error: Task timed out after 1.00 seconds"),
+        "{error}"
     );
 
     // A function the kit does not have, or of a stack not served, is Lambda's

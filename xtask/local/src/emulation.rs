@@ -581,6 +581,36 @@ pub fn function_names(template: &str) -> Result<Vec<String>> {
         .collect()
 }
 
+/// Each function's `Timeout` in a rendered template, by binary (its `FunctionName` is
+/// `<stack>-<binary>`); Lambda's default, 3 seconds, where it has none
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html>).
+pub fn function_timeouts(stack_name: &str, template: &str) -> Result<BTreeMap<String, u64>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
+    let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
+        return Ok(BTreeMap::new());
+    };
+    let functions = resources
+        .values()
+        .filter(|r| r.get("Type").and_then(|t| t.as_str()) == Some("AWS::Lambda::Function"));
+    let mut timeouts = BTreeMap::new();
+    for function in functions {
+        let properties = &function["Properties"];
+        let name = properties["FunctionName"].as_str();
+        let Some(binary) = name.and_then(|n| n.strip_prefix(&format!("{stack_name}-"))) else {
+            continue;
+        };
+        let seconds = match &properties["Timeout"] {
+            serde_yaml::Value::Null => 3,
+            timeout => timeout
+                .as_u64()
+                .with_context(|| format!("{binary}'s Timeout is not a number of seconds"))?,
+        };
+        timeouts.insert(binary.to_owned(), seconds);
+    }
+    Ok(timeouts)
+}
+
 /// Brings the local environment up to date after a deploy of `stack_name`.
 pub async fn complete(
     aws: &Aws,
@@ -607,6 +637,8 @@ pub async fn complete(
     )?;
     let api_id = api_id(output("ReviewBaseUrl")?)?;
     let mut served = runner.serve_api(stack_name, &api_id, &api_stage(template)?)?;
+    served.timeouts = function_timeouts(stack_name, template)?;
+    served.save(&local::dir())?;
     make_permissions(aws, stack_name, template).await?;
     subscribe_outboxes(aws, output("TopicArn")?, &outboxes(stack_name, template)?).await?;
     let mut env = function_env(aws, runner, &served, stack_name, template).await?;
@@ -853,6 +885,31 @@ pub async fn teardown(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn each_functions_timeout_is_read_by_binary_and_lambdas_default_is_three_seconds() {
+        let template = "Resources:
+  ReviewFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: e2e-local-review
+      Timeout: 10
+  RemindFunction:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: e2e-local-remind
+  Table:
+    Type: AWS::DynamoDB::Table
+";
+        let timeouts = function_timeouts("e2e-local", template).unwrap();
+        assert_eq!(
+            timeouts,
+            BTreeMap::from([("remind".to_owned(), 3), ("review".to_owned(), 10)])
+        );
+        let wrong = template.replace("Timeout: 10", "Timeout: ten");
+        let error = function_timeouts("e2e-local", &wrong).unwrap_err();
+        assert!(error.to_string().contains("review's Timeout"), "{error}");
+    }
     use super::*;
 
     #[test]

@@ -134,8 +134,12 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
         served.lambda_endpoint()
     );
     let function = format!("{}-{API_FUNCTION}", served.stack);
+    let limits = Limits {
+        function: served.timeout(API_FUNCTION),
+        integration: INTEGRATION_TIMEOUT,
+    };
     let answer = shared.gates.through(&function, || {
-        integration(&shared.agent, &uri, event, INTEGRATION_TIMEOUT)
+        integration(&shared.agent, &uri, event, limits)
     });
     answer.unwrap_or_else(|error| {
         eprintln!("router (api of {}): {error:#}", served.stack);
@@ -143,24 +147,40 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
     })
 }
 
+/// How long an integration may take: the function's configured timeout (Lambda then ends the
+/// invocation with an error, which API Gateway answers with a 502), and API Gateway's own
+/// (a 504), whichever comes first.
+#[derive(Clone, Copy)]
+struct Limits {
+    function: Option<std::time::Duration>,
+    integration: std::time::Duration,
+}
+
 /// API Gateway's Lambda integration: the function at `uri` invoked with `event`, its proxy
-/// response turned into HTTP; 504 once it has taken `timeout`.
+/// response turned into HTTP; cut at the first of its `limits`.
 fn integration(
     agent: &ureq::Agent,
     uri: &str,
     event: &serde_json::Value,
-    timeout: std::time::Duration,
+    limits: Limits,
 ) -> Result<Reply> {
+    let cut = limits
+        .function
+        .map_or(limits.integration, |f| f.min(limits.integration));
     let sent = agent
         .post(uri)
         .config()
-        .timeout_global(Some(timeout))
+        .timeout_global(Some(cut))
         .build()
         .header("content-type", "application/json")
         .send(event.to_string());
     let mut response = match sent {
+        Err(ureq::Error::Timeout(_)) if cut < limits.integration => {
+            eprintln!("router (api): the function timed out after {cut:?}, its timeout: {uri}");
+            return Ok(api::bad_gateway());
+        }
         Err(ureq::Error::Timeout(_)) => {
-            eprintln!("router (api): the integration timed out after {timeout:?}: {uri}");
+            eprintln!("router (api): the integration timed out after {cut:?}: {uri}");
             return Ok(api::timed_out());
         }
         sent => sent.with_context(|| format!("POST {uri}"))?,
@@ -229,6 +249,13 @@ mod tests {
         uri
     }
 
+    fn limits(function: Option<u64>, integration: u64) -> Limits {
+        Limits {
+            function: function.map(std::time::Duration::from_millis),
+            integration: std::time::Duration::from_millis(integration),
+        }
+    }
+
     #[test]
     fn an_integration_slower_than_its_timeout_is_api_gateways_504() {
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -237,13 +264,32 @@ mod tests {
             .into();
         let event = serde_json::json!({});
         let slow = slow_function(std::time::Duration::from_millis(600));
-        let (status, _, body) =
-            integration(&agent, &slow, &event, std::time::Duration::from_millis(100)).unwrap();
-        assert_eq!(status, 504);
-        assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
-        let (status, _, body) =
-            integration(&agent, &slow, &event, std::time::Duration::from_secs(10)).unwrap();
+        for cut in [limits(None, 100), limits(Some(5_000), 100)] {
+            let (status, _, body) = integration(&agent, &slow, &event, cut).unwrap();
+            assert_eq!(status, 504);
+            assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
+        }
+        let (status, _, body) = integration(&agent, &slow, &event, limits(None, 10_000)).unwrap();
         assert_eq!((status, body.as_slice()), (200, b"done".as_slice()));
         assert_eq!(INTEGRATION_TIMEOUT.as_secs(), 29);
+    }
+
+    /// A function that runs past its configured timeout is ended by Lambda with an error, which
+    /// API Gateway answers with a 502 "Internal server error" (before its own 29 seconds).
+    #[test]
+    fn a_function_slower_than_its_own_timeout_is_a_502() {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let event = serde_json::json!({});
+        let slow = slow_function(std::time::Duration::from_millis(600));
+        let (status, _, body) =
+            integration(&agent, &slow, &event, limits(Some(100), 10_000)).unwrap();
+        assert_eq!(status, 502);
+        assert_eq!(body, br#"{"message":"Internal server error"}"#);
+        let (status, _, _) =
+            integration(&agent, &slow, &event, limits(Some(5_000), 10_000)).unwrap();
+        assert_eq!(status, 200);
     }
 }

@@ -76,6 +76,30 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
     Translated { status, headers }
 }
 
+/// Lambda's answer to a synchronous invoke that ran past the function's configured timeout: the
+/// invocation is ended, an `Unhandled` function error whose document is `Sandbox.Timedout`
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html>). Here the
+/// instance runs on (cargo-lambda cannot end one invocation): what it does after the cut is
+/// done, as for an invocation whose answer was lost.
+pub fn timed_out(request_id: &str, timeout: std::time::Duration) -> Reply {
+    let body = serde_json::json!({
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": format!(
+            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+            timeout.as_secs_f64()
+        ),
+    });
+    (
+        200,
+        vec![
+            header("x-amzn-RequestId", request_id),
+            header("X-Amz-Function-Error", "Unhandled"),
+            header("Content-Type", "application/json"),
+        ],
+        body.to_string().into_bytes(),
+    )
+}
+
 /// Lambda's answer for a function that does not exist.
 pub fn unknown_function(name: &str) -> Reply {
     not_found(&format!(

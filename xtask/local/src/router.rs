@@ -18,7 +18,7 @@
 //! gives them. Each stack's functions run in a `cargo lambda watch` of their own
 //! ([`crate::stacks`]): several stacks are served at once.
 
-use std::{sync::Arc, thread};
+use std::{sync::Arc, thread, time::Duration};
 
 use anyhow::{Context, Result};
 use kit_iam::calls::Call;
@@ -315,23 +315,42 @@ fn start_durable(received: &Received, shared: &Shared, request_id: &str) -> Repl
     )
 }
 
-/// Where a call goes: the upstream's base URL, the path there, and the function whose gate it
-/// passes (none but for an invoke).
+/// Where a call goes.
+struct Upstream<'a> {
+    /// The upstream's base URL, and the path there.
+    base: String,
+    path: &'a str,
+    /// The function whose gate it passes (none but for an invoke), and its configured timeout.
+    gate: String,
+    timeout: Option<Duration>,
+}
+
 fn upstream_of<'a>(
     target: &'a Target,
     received: &'a Received,
     shared: &Shared,
-) -> Result<(String, &'a str, String)> {
+) -> Result<Upstream<'a>> {
     let upstreams = &shared.upstreams;
+    let other = |base: &String| Upstream {
+        base: base.clone(),
+        path: &received.path,
+        gate: String::new(),
+        timeout: None,
+    };
     Ok(match target {
         Target::Lambda { stack, path } => {
             let served = crate::stacks::load(&shared.dir, stack)
                 .with_context(|| format!("{stack} is no longer served"))?;
-            let function = format!("{stack}-{}", binary_of(path));
-            (served.lambda_endpoint(), path.as_str(), function)
+            let binary = binary_of(path);
+            Upstream {
+                base: served.lambda_endpoint(),
+                path,
+                gate: format!("{stack}-{binary}"),
+                timeout: served.timeout(&binary),
+            }
         }
-        Target::Durable => (upstreams.durable.clone(), &received.path, String::new()),
-        _ => (upstreams.moto.clone(), &received.path, String::new()),
+        Target::Durable => other(&upstreams.durable),
+        _ => other(&upstreams.moto),
     })
 }
 
@@ -363,7 +382,12 @@ fn pass_on(
     request_id: &str,
 ) -> Result<Reply> {
     let operation = received.header("x-amz-target");
-    let (base, path, gate) = upstream_of(target, received, shared)?;
+    let Upstream {
+        base,
+        path,
+        gate,
+        timeout,
+    } = upstream_of(target, received, shared)?;
     let mut aborted = false;
     match (target, operation) {
         (Target::Lambda { .. }, _) => shared.executions.remember(&received.body),
@@ -403,9 +427,17 @@ fn pass_on(
     });
     let sent = sent.as_ref().unwrap_or(received);
     let _creating = creating(target, received, shared);
-    let (status, headers, mut body) = shared.gates.through(&gate, || {
-        (shared.dynamodb).admitted(admission, &sent.body, || upstream(shared, sent, &uri))
-    })?;
+    let answer = shared.gates.through(&gate, || {
+        let call = || upstream(shared, sent, &uri, timeout);
+        (shared.dynamodb).admitted(admission, &sent.body, call)
+    });
+    let (status, headers, mut body) = match (answer, timeout) {
+        (Err(error), Some(timeout)) if is_timeout(&error) => {
+            eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+            return Ok(crate::invoke::timed_out(request_id, timeout));
+        }
+        (answer, _) => answer?,
+    };
     if operation == Some("AmazonSQS.ReceiveMessage") && status == 200 {
         body = as_sqs_delivers(shared, received, body);
     }
@@ -501,7 +533,17 @@ fn binary_of(path: &str) -> String {
 }
 
 /// One call to an upstream, its answer as it came (framing headers left out).
-fn upstream(shared: &Shared, received: &Received, uri: &str) -> Result<Reply> {
+/// Whether `error` is a call cut at its timeout.
+fn is_timeout(error: &anyhow::Error) -> bool {
+    matches!(error.downcast_ref(), Some(ureq::Error::Timeout(_)))
+}
+
+fn upstream(
+    shared: &Shared,
+    received: &Received,
+    uri: &str,
+    timeout: Option<Duration>,
+) -> Result<Reply> {
     let mut outgoing = ureq::http::Request::builder()
         .method(received.method.as_str())
         .uri(uri);
@@ -511,10 +553,14 @@ fn upstream(shared: &Shared, received: &Received, uri: &str) -> Result<Reply> {
         }
     }
     let outgoing = outgoing.body(received.body.clone())?;
-    let mut response = shared
-        .agent
-        .run(outgoing)
-        .with_context(|| format!("{} {uri}", received.method))?;
+    let outgoing = (shared.agent)
+        .configure_request(outgoing)
+        .timeout_global(timeout)
+        .build();
+    let mut response = match shared.agent.run(outgoing) {
+        Err(error @ ureq::Error::Timeout(_)) => return Err(error.into()),
+        answer => answer.with_context(|| format!("{} {uri}", received.method))?,
+    };
     let status = response.status().as_u16();
     let headers = response
         .headers()

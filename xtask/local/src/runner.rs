@@ -140,6 +140,7 @@ impl Runner {
                 lambda_port: free_ports::<1>()?[0],
                 lambda_pid: None,
                 env: BTreeMap::new(),
+                timeouts: BTreeMap::new(),
             },
         };
         served.save(&dir())?;

@@ -27,6 +27,10 @@ pub struct Served {
     pub lambda_pid: Option<u32>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Each function's configured timeout in seconds, by binary: the router cuts an invocation
+    /// there, as Lambda does.
+    #[serde(default)]
+    pub timeouts: BTreeMap<String, u64>,
 }
 
 impl Served {
@@ -39,6 +43,13 @@ impl Served {
     /// `cargo lambda watch` of the stack's functions.
     pub fn lambda_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.lambda_port)
+    }
+
+    /// How long the function `binary` may run, if the deploy recorded it.
+    pub fn timeout(&self, binary: &str) -> Option<std::time::Duration> {
+        self.timeouts
+            .get(binary)
+            .map(|s| std::time::Duration::from_secs(*s))
     }
 
     /// Writes the stack's file (whole, or not at all).
@@ -131,6 +142,7 @@ mod tests {
             lambda_port: 2,
             lambda_pid: None,
             env: BTreeMap::new(),
+            timeouts: BTreeMap::from([("review".to_owned(), 10)]),
         };
         served.save(&dir).unwrap();
         let other = Served {
@@ -140,6 +152,11 @@ mod tests {
         other.save(&dir).unwrap();
         assert_eq!(load(&dir, "e2e-local"), Some(served.clone()));
         assert_eq!(served.review_base_url(), "http://127.0.0.1:1/v1");
+        assert_eq!(
+            served.timeout("review"),
+            Some(std::time::Duration::from_secs(10))
+        );
+        assert_eq!(served.timeout("remind"), None);
         served.api_port = 3;
         served.save(&dir).unwrap();
         assert_eq!(load(&dir, "e2e-local").unwrap().api_port, 3);

@@ -3,7 +3,12 @@
 //! reviewers, Slack, an override directory) and of the bootstrap stack, the end-to-end suites,
 //! and `cdk synth` of the exported CDK apps.
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+    thread::JoinHandle,
+    time::Duration,
+};
 
 use anyhow::{Context, Result, bail};
 use kit_base::paths;
@@ -50,6 +55,9 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
         // Said again below by the step that needs them.
         kit_base::status::warning(format!("installing the tools failed: {e:#}"));
     }
+    // `cdk synth` from here on, beside the rest: its release builds work the cores while the
+    // linters and the end-to-end suites mostly wait.
+    let cdk = (!lint_only).then(|| start_cdk_synth(&cargo));
     let templates = render_for_lint(global);
     match templates {
         Err(e) => results.push(("render", Err(e))),
@@ -64,13 +72,14 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
                     ));
                     results.push(("checkov", timed("checkov", || checkov(&venv, &templates))));
                     if !lint_only {
-                        let (end_to_end, cdk_synth) = side_by_side(&cargo);
-                        results.push(("end-to-end", end_to_end));
-                        results.push(("cdk synth", cdk_synth));
+                        results.push(("end-to-end", timed("end-to-end", || end_to_end(&cargo))));
                     }
                 }
             }
         }
+    }
+    if let Some(cdk) = cdk {
+        results.push(("cdk synth", finish_cdk_synth(cdk)));
     }
     let failed: Vec<&str> = results
         .iter()
@@ -93,20 +102,24 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
     Ok(())
 }
 
-/// The end-to-end suites and `cdk synth` of the exported apps, side by side: the suites mostly
-/// wait on the local environment's clocks while the CDK works the cores. They share nothing
-/// they write (the suites' packages are the dev build's, in `target/lambda/dev`; the apps'
-/// are release builds, in `target/lambda/<arch>`). The CDK's output is said after the suites'.
-fn side_by_side(cargo: &str) -> (Result<()>, Result<()>) {
-    let cdk = {
-        let cargo = cargo.to_owned();
-        std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            let outcome = cdk_synth(&cargo);
-            (outcome, started.elapsed())
-        })
-    };
-    let end_to_end = timed("end-to-end", || end_to_end(cargo));
+/// `cdk synth` under way: how it ended, and how long it took.
+type CdkSynth = JoinHandle<(Result<Option<Output>>, Duration)>;
+
+/// `cdk synth` of the exported apps, started: it runs beside the linters and the end-to-end
+/// suites, which mostly wait on the local environment's clocks while the CDK's release builds
+/// work the cores. They share nothing they write (the suites' packages are the dev build's, in
+/// `target/lambda/dev`; the apps' are release builds, in `target/lambda/<arch>`).
+fn start_cdk_synth(cargo: &str) -> CdkSynth {
+    let cargo = cargo.to_owned();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let outcome = cdk_synth(&cargo);
+        (outcome, started.elapsed())
+    })
+}
+
+/// How `cdk synth` ended; its output is said after everything else's.
+fn finish_cdk_synth(cdk: CdkSynth) -> Result<()> {
     let (cdk_synth, took) = cdk
         .join()
         .unwrap_or_else(|_| (Err(anyhow::anyhow!("panicked")), Default::default()));
@@ -126,9 +139,9 @@ fn side_by_side(cargo: &str) -> (Result<()>, Result<()>) {
         } else {
             "Failed"
         },
-        format!("cdk synth in {took:.0?} (beside the end-to-end suites)"),
+        format!("cdk synth in {took:.0?} (beside the linters and the end-to-end suites)"),
     );
-    (end_to_end, cdk_synth)
+    cdk_synth
 }
 
 /// `step`, with how long it took said after it.

@@ -96,7 +96,8 @@ pub fn verify(
                 "the app's types (tsc)",
                 Command::new(npm.bin("tsc")).arg("-p").arg(out),
             )?;
-            synth(out, &npm, &packages, None)?
+            // The types were just checked: ts-node need not check them again.
+            synth(out, &npm, &packages, App::TypesChecked)?
         }
         Lang::Python => {
             let venv = install::ensure_cdk_python()?;
@@ -108,7 +109,7 @@ pub fn verify(
                     .current_dir(out),
             )?;
             let python = format!("\"{}\" app.py", venv.bin("python").display());
-            synth(out, &npm, &packages, Some(&python))?
+            synth(out, &npm, &packages, App::Command(&python))?
         }
     };
     let path = app.join(format!("{stack_name}.template.json"));
@@ -151,23 +152,28 @@ pub fn synthesize(out: &Path, lang: Lang, packages: &Path) -> Result<PathBuf> {
     match lang {
         Lang::Typescript => {
             let _linked = Linked::modules(out, &npm.modules())?;
-            synth(out, &npm, packages, None)
+            synth(out, &npm, packages, App::AsExported)
         }
         Lang::Python => {
             let venv = install::ensure_cdk_python()?;
             let python = format!("\"{}\" app.py", venv.bin("python").display());
-            synth(out, &npm, packages, Some(&python))
+            synth(out, &npm, packages, App::Command(&python))
         }
     }
 }
 
+/// How `cdk synth` runs the app.
+enum App<'a> {
+    /// As `cdk.json` says.
+    AsExported,
+    /// As `cdk.json` says, its types just checked by `tsc`: ts-node only transpiles.
+    TypesChecked,
+    /// This command (`--app`).
+    Command(&'a str),
+}
+
 /// `cdk synth` in the app's directory (offline: no notices, no telemetry); the cloud assembly.
-fn synth(
-    out: &Path,
-    npm: &install::NodeModules,
-    packages: &Path,
-    app: Option<&str>,
-) -> Result<PathBuf> {
+fn synth(out: &Path, npm: &install::NodeModules, packages: &Path, app: App) -> Result<PathBuf> {
     let assembly = out.join("cdk.out");
     if assembly.exists() {
         std::fs::remove_dir_all(&assembly)
@@ -194,8 +200,14 @@ fn synth(
         .arg("--context")
         .arg(format!("hitl:lambdaDir={}", packages.display()))
         .env("CDK_DISABLE_CLI_TELEMETRY", "true");
-    if let Some(app) = app {
-        command.args(["--app", app]);
+    match app {
+        App::AsExported => {}
+        App::TypesChecked => {
+            command.env("TS_NODE_TRANSPILE_ONLY", "true");
+        }
+        App::Command(app) => {
+            command.args(["--app", app]);
+        }
     }
     run("Synthesizing", "the app (cdk synth)", &mut command)?;
     Ok(assembly)

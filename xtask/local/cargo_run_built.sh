@@ -8,7 +8,8 @@
 # bootstrap binary's start: so here, once the deploy has compiled the functions, `run` starts the
 # compiled binary; anything else (and a function not compiled yet) goes to cargo itself.
 #
-# HITL_CARGO: the cargo to run otherwise. HITL_BUILT: the directory of the compiled functions.
+# HITL_CARGO: the cargo to run otherwise. HITL_BUILT: the directory of the compiled functions
+# (copies the local environment makes, each replaced whole: see `publish_builds`).
 if [ "$1" = run ] && [ -n "$HITL_BUILT" ]; then
     bin=
     previous=
@@ -18,7 +19,7 @@ if [ "$1" = run ] && [ -n "$HITL_BUILT" ]; then
     done
     built="$HITL_BUILT/$bin"
     if [ -n "$bin" ] && [ -f "$built" ] && [ -x "$built" ]; then
-        unset HITL_BUILT HITL_CARGO
+        unset HITL_BUILT HITL_CARGO CARGO
         exec "$built"
     fi
 fi

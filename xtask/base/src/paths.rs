@@ -56,6 +56,15 @@ pub fn template_path(env: &str) -> PathBuf {
     output_dir().join(env).join("template.yaml")
 }
 
+/// cargo's target directory for the kit: `$CARGO_TARGET_DIR` (relative to the kit, where the
+/// kit runs cargo), else `target` under the kit.
+pub fn cargo_target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
 /// `target/tools` under the kit: the Python venvs and the CDK toolchain.
 pub fn tools_dir() -> PathBuf {
     root().join("target").join("tools")

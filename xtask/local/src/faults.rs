@@ -215,6 +215,7 @@ pub fn crashed(request_id: &str) -> Reply {
         vec![
             header("x-amzn-RequestId", request_id),
             header("X-Amz-Function-Error", "Unhandled"),
+            header("X-Amz-Executed-Version", "$LATEST"),
             header("Content-Type", "application/json"),
         ],
         body.to_string().into_bytes(),

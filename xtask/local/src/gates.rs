@@ -78,6 +78,36 @@ impl Gates {
         freed.notify_one();
         result
     }
+
+    /// Runs `call` through the gate of `function` on a thread of its own, and waits for it
+    /// `cut` from when the gate lets it in (as Lambda's clock starts when an instance takes the
+    /// invocation): its answer, or `None` once cut. A call that was cut keeps its permit until
+    /// it ends: cargo-lambda cannot end one invocation, so its instance stays busy, and a later
+    /// call let in meanwhile would wait for an instance inside cargo-lambda, on its own clock.
+    pub fn within<T: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        function: &str,
+        cut: std::time::Duration,
+        call: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        use std::sync::mpsc::channel;
+        let (told, hears) = channel();
+        let (gates, function) = (self.clone(), function.to_owned());
+        std::thread::spawn(move || {
+            let answer = gates.through(&function, || {
+                let _ = told.send(None);
+                call()
+            });
+            let _ = told.send(Some(answer));
+        });
+        match hears.recv() {
+            Ok(None) => {}
+            Ok(Some(answer)) => return Some(answer),
+            Err(_) => return None,
+        }
+        // Cut (or the call's thread gone): no answer.
+        hears.recv_timeout(cut).ok().flatten()
+    }
 }
 
 type Lock = std::sync::Arc<std::sync::RwLock<()>>;
@@ -131,6 +161,46 @@ fn admitted<T>(lock: &std::sync::RwLock<()>, admission: Admission, f: impl FnOnc
 mod tests {
     use super::*;
     use std::{sync::atomic::Ordering, thread};
+
+    #[test]
+    fn a_call_is_cut_from_when_its_gate_lets_it_in_and_keeps_its_permit_until_it_ends() {
+        use std::{
+            sync::{Arc, atomic::AtomicBool},
+            time::{Duration, Instant},
+        };
+        let gates = Arc::new(Gates::new(1));
+        let quick = gates.within("f", Duration::from_secs(5), || "answer");
+        assert_eq!(quick, Some("answer"));
+        // Cut: no answer, and the gate stays taken until the call has ended.
+        let ended = Arc::new(AtomicBool::new(false));
+        let slow = {
+            let ended = ended.clone();
+            move || {
+                thread::sleep(Duration::from_millis(500));
+                ended.store(true, Ordering::SeqCst);
+            }
+        };
+        assert_eq!(gates.within("f", Duration::from_millis(50), slow), None);
+        assert!(!ended.load(Ordering::SeqCst));
+        gates.through("f", || assert!(ended.load(Ordering::SeqCst)));
+        // The wait at the gate is not on the clock.
+        let (holds, held) = std::sync::mpsc::channel();
+        let busy = {
+            let gates = gates.clone();
+            thread::spawn(move || {
+                gates.through("f", || {
+                    holds.send(()).unwrap();
+                    thread::sleep(Duration::from_millis(300));
+                })
+            })
+        };
+        held.recv().unwrap();
+        let started = Instant::now();
+        let after = gates.within("f", Duration::from_millis(200), || "after the wait");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(after, Some("after the wait"));
+        busy.join().unwrap();
+    }
 
     #[test]
     fn dynamodb_writes_go_alone_reads_together_and_other_calls_freely() {

@@ -138,10 +138,8 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
         function: served.timeout(API_FUNCTION),
         integration: INTEGRATION_TIMEOUT,
     };
-    let answer = shared.gates.through(&function, || {
-        integration(&shared.agent, &uri, event, limits)
-    });
-    answer.unwrap_or_else(|error| {
+    let integrated = integrate(&shared.gates, &shared.agent, &function, &uri, event, limits);
+    integrated.unwrap_or_else(|error| {
         eprintln!("router (api of {}): {error:#}", served.stack);
         api::bad_gateway()
     })
@@ -156,10 +154,12 @@ struct Limits {
     integration: std::time::Duration,
 }
 
-/// API Gateway's Lambda integration: the function at `uri` invoked with `event`, its proxy
-/// response turned into HTTP; cut at the first of its `limits`.
-fn integration(
+/// API Gateway's Lambda integration: the function at `uri` invoked with `event` through its
+/// gate, its proxy response turned into HTTP; cut at the first of its `limits`.
+fn integrate(
+    gates: &std::sync::Arc<crate::gates::Gates>,
     agent: &ureq::Agent,
+    function: &str,
     uri: &str,
     event: &serde_json::Value,
     limits: Limits,
@@ -167,24 +167,27 @@ fn integration(
     let cut = limits
         .function
         .map_or(limits.integration, |f| f.min(limits.integration));
-    let sent = agent
-        .post(uri)
-        .config()
-        .timeout_global(Some(cut))
-        .build()
-        .header("content-type", "application/json")
-        .send(event.to_string());
-    let mut response = match sent {
-        Err(ureq::Error::Timeout(_)) if cut < limits.integration => {
+    let (agent, called, event) = (agent.clone(), uri.to_owned(), event.to_string());
+    match gates.within(function, cut, move || integration(&agent, &called, event)) {
+        Some(answer) => answer,
+        None if cut < limits.integration => {
             eprintln!("router (api): the function timed out after {cut:?}, its timeout: {uri}");
-            return Ok(api::bad_gateway());
+            Ok(api::bad_gateway())
         }
-        Err(ureq::Error::Timeout(_)) => {
+        None => {
             eprintln!("router (api): the integration timed out after {cut:?}: {uri}");
-            return Ok(api::timed_out());
+            Ok(api::timed_out())
         }
-        sent => sent.with_context(|| format!("POST {uri}"))?,
-    };
+    }
+}
+
+/// The function at `uri` invoked with `event`, its proxy response turned into HTTP.
+fn integration(agent: &ureq::Agent, uri: &str, event: String) -> Result<Reply> {
+    let mut response = agent
+        .post(uri)
+        .header("content-type", "application/json")
+        .send(event)
+        .with_context(|| format!("POST {uri}"))?;
     let status = response.status().as_u16();
     let output = response
         .body_mut()
@@ -249,6 +252,10 @@ mod tests {
         uri
     }
 
+    fn gates() -> std::sync::Arc<crate::gates::Gates> {
+        std::sync::Arc::new(crate::gates::Gates::new(8))
+    }
+
     fn limits(function: Option<u64>, integration: u64) -> Limits {
         Limits {
             function: function.map(std::time::Duration::from_millis),
@@ -265,11 +272,12 @@ mod tests {
         let event = serde_json::json!({});
         let slow = slow_function(std::time::Duration::from_millis(600));
         for cut in [limits(None, 100), limits(Some(5_000), 100)] {
-            let (status, _, body) = integration(&agent, &slow, &event, cut).unwrap();
+            let (status, _, body) = integrate(&gates(), &agent, "f", &slow, &event, cut).unwrap();
             assert_eq!(status, 504);
             assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
         }
-        let (status, _, body) = integration(&agent, &slow, &event, limits(None, 10_000)).unwrap();
+        let (status, _, body) =
+            integrate(&gates(), &agent, "f", &slow, &event, limits(None, 10_000)).unwrap();
         assert_eq!((status, body.as_slice()), (200, b"done".as_slice()));
         assert_eq!(INTEGRATION_TIMEOUT.as_secs(), 29);
     }
@@ -284,12 +292,26 @@ mod tests {
             .into();
         let event = serde_json::json!({});
         let slow = slow_function(std::time::Duration::from_millis(600));
-        let (status, _, body) =
-            integration(&agent, &slow, &event, limits(Some(100), 10_000)).unwrap();
+        let (status, _, body) = integrate(
+            &gates(),
+            &agent,
+            "f",
+            &slow,
+            &event,
+            limits(Some(100), 10_000),
+        )
+        .unwrap();
         assert_eq!(status, 502);
         assert_eq!(body, br#"{"message":"Internal server error"}"#);
-        let (status, _, _) =
-            integration(&agent, &slow, &event, limits(Some(5_000), 10_000)).unwrap();
+        let (status, _, _) = integrate(
+            &gates(),
+            &agent,
+            "f",
+            &slow,
+            &event,
+            limits(Some(5_000), 10_000),
+        )
+        .unwrap();
         assert_eq!(status, 200);
     }
 }

@@ -65,6 +65,7 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
             .is_ok_and(|v| v.get("errorType").is_some());
     if handler_error {
         headers.push(header("X-Amz-Function-Error", "Unhandled"));
+        headers.push(header("X-Amz-Executed-Version", "$LATEST"));
         return Translated {
             status: 200,
             headers,
@@ -76,11 +77,11 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
     Translated { status, headers }
 }
 
-/// Lambda's answer to a synchronous invoke that ran past the function's configured timeout: the
-/// invocation is ended, an `Unhandled` function error whose document is `Sandbox.Timedout`
-/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html>). Here the
-/// instance runs on (cargo-lambda cannot end one invocation): what it does after the cut is
-/// done, as for an invocation whose answer was lost.
+/// Lambda's answer to a synchronous invoke that ran past the function's configured timeout
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html>): the invocation
+/// is ended, an `Unhandled` function error. Its document is as observed from `aws lambda
+/// invoke` (AWS documents `Sandbox.Timedout` for a timeout in the Init phase only). Here the
+/// instance runs on, since cargo-lambda cannot end one invocation (see `Gates::within`).
 pub fn timed_out(request_id: &str, timeout: std::time::Duration) -> Reply {
     let body = serde_json::json!({
         "errorType": "Sandbox.Timedout",
@@ -94,6 +95,7 @@ pub fn timed_out(request_id: &str, timeout: std::time::Duration) -> Reply {
         vec![
             header("x-amzn-RequestId", request_id),
             header("X-Amz-Function-Error", "Unhandled"),
+            header("X-Amz-Executed-Version", "$LATEST"),
             header("Content-Type", "application/json"),
         ],
         body.to_string().into_bytes(),

@@ -427,17 +427,25 @@ fn pass_on(
     });
     let sent = sent.as_ref().unwrap_or(received);
     let _creating = creating(target, received, shared);
-    let answer = shared.gates.through(&gate, || {
-        let call = || upstream(shared, sent, &uri, timeout);
-        (shared.dynamodb).admitted(admission, &sent.body, call)
-    });
-    let (status, headers, mut body) = match (answer, timeout) {
-        (Err(error), Some(timeout)) if is_timeout(&error) => {
-            eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
-            return Ok(crate::invoke::timed_out(request_id, timeout));
+    let answer = match timeout {
+        // An invocation, cut at the function's timeout as Lambda cuts it.
+        Some(timeout) => {
+            let (agent, sent, uri) = (shared.agent.clone(), sent.clone(), uri.clone());
+            let call = move || upstream(&agent, &sent, &uri);
+            match shared.gates.within(&gate, timeout, call) {
+                Some(answer) => answer,
+                None => {
+                    eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+                    return Ok(crate::invoke::timed_out(request_id, timeout));
+                }
+            }
         }
-        (answer, _) => answer?,
+        None => shared.gates.through(&gate, || {
+            let call = || upstream(&shared.agent, sent, &uri);
+            (shared.dynamodb).admitted(admission, &sent.body, call)
+        }),
     };
+    let (status, headers, mut body) = answer?;
     if operation == Some("AmazonSQS.ReceiveMessage") && status == 200 {
         body = as_sqs_delivers(shared, received, body);
     }
@@ -533,17 +541,7 @@ fn binary_of(path: &str) -> String {
 }
 
 /// One call to an upstream, its answer as it came (framing headers left out).
-/// Whether `error` is a call cut at its timeout.
-fn is_timeout(error: &anyhow::Error) -> bool {
-    matches!(error.downcast_ref(), Some(ureq::Error::Timeout(_)))
-}
-
-fn upstream(
-    shared: &Shared,
-    received: &Received,
-    uri: &str,
-    timeout: Option<Duration>,
-) -> Result<Reply> {
+fn upstream(agent: &ureq::Agent, received: &Received, uri: &str) -> Result<Reply> {
     let mut outgoing = ureq::http::Request::builder()
         .method(received.method.as_str())
         .uri(uri);
@@ -553,14 +551,9 @@ fn upstream(
         }
     }
     let outgoing = outgoing.body(received.body.clone())?;
-    let outgoing = (shared.agent)
-        .configure_request(outgoing)
-        .timeout_global(timeout)
-        .build();
-    let mut response = match shared.agent.run(outgoing) {
-        Err(error @ ureq::Error::Timeout(_)) => return Err(error.into()),
-        answer => answer.with_context(|| format!("{} {uri}", received.method))?,
-    };
+    let mut response = agent
+        .run(outgoing)
+        .with_context(|| format!("{} {uri}", received.method))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()

@@ -284,6 +284,10 @@ impl Runner {
         served: &mut crate::stacks::Served,
         env: BTreeMap<String, String>,
     ) -> Result<bool> {
+        // New instances start what this deploy compiled, also in a watch that runs on.
+        if cfg!(unix) {
+            publish_builds()?;
+        }
         if let Some(pid) = served.lambda_pid {
             if served.env == env && process::alive(pid) && answers(served.lambda_port) {
                 return Ok(false);
@@ -342,6 +346,7 @@ fn start_instances_as_built(command: &mut Command) -> Result<()> {
     if !cfg!(unix) {
         return Ok(());
     }
+    let built = dir().join("functions");
     const SHIM: &str = include_str!("../cargo_run_built.sh");
     let shim = dir().join("cargo_run_built.sh");
     if std::fs::read_to_string(&shim).ok().as_deref() != Some(SHIM) {
@@ -358,7 +363,33 @@ fn start_instances_as_built(command: &mut Command) -> Result<()> {
     command
         .env("CARGO", &shim)
         .env("HITL_CARGO", kit_base::cargo::program())
-        .env("HITL_BUILT", paths::root().join("target").join("debug"));
+        .env("HITL_BUILT", built);
+    Ok(())
+}
+
+/// The functions as the deploy compiled them, copied where only the local environment writes
+/// (`<output dir>/local/functions`), each copy replacing the last whole: cargo replaces
+/// `target/debug/<function>` by removing it first, even when nothing changed, so an instance
+/// starting from there beside another stack's deploy could find no file, or half of one.
+fn publish_builds() -> Result<()> {
+    let built = dir().join("functions");
+    std::fs::create_dir_all(&built)?;
+    let debug = paths::cargo_target_dir().join("debug");
+    for function in FUNCTIONS {
+        let compiled = debug.join(function);
+        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let Some(compiled_at) = modified(&compiled) else {
+            continue;
+        };
+        let copy = built.join(function);
+        if modified(&copy).is_some_and(|copied_at| copied_at >= compiled_at) {
+            continue;
+        }
+        let new = built.join(format!("{function}.{}", std::process::id()));
+        std::fs::copy(&compiled, &new)
+            .and_then(|_| std::fs::rename(&new, &copy))
+            .with_context(|| format!("cannot copy {} to {}", compiled.display(), copy.display()))?;
+    }
     Ok(())
 }
 

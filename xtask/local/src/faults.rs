@@ -206,20 +206,8 @@ pub fn reply(service: &str, kind: Kind) -> Reply {
 
 /// Lambda's answer to an invoke whose function instance died mid-invocation.
 pub fn crashed(request_id: &str) -> Reply {
-    let body = json!({
-        "errorType": "Runtime.ExitError",
-        "errorMessage": format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
-    });
-    (
-        200,
-        vec![
-            header("x-amzn-RequestId", request_id),
-            header("X-Amz-Function-Error", "Unhandled"),
-            header("X-Amz-Executed-Version", "$LATEST"),
-            header("Content-Type", "application/json"),
-        ],
-        body.to_string().into_bytes(),
-    )
+    let error = "Runtime exited with error: signal: killed";
+    crate::reply::function_error(request_id, "Runtime.ExitError", error)
 }
 
 #[cfg(test)]

@@ -252,10 +252,6 @@ mod tests {
         uri
     }
 
-    fn gates() -> std::sync::Arc<crate::gates::Gates> {
-        std::sync::Arc::new(crate::gates::Gates::new(8))
-    }
-
     fn limits(function: Option<u64>, integration: u64) -> Limits {
         Limits {
             function: function.map(std::time::Duration::from_millis),
@@ -263,21 +259,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_integration_slower_than_its_timeout_is_api_gateways_504() {
+    /// A function that answers in 600 ms, integrated within `limits`.
+    fn through_slow_function(limits: Limits) -> Reply {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
-        let event = serde_json::json!({});
         let slow = slow_function(std::time::Duration::from_millis(600));
+        let gates = std::sync::Arc::new(crate::gates::Gates::new(8));
+        integrate(&gates, &agent, "f", &slow, &serde_json::json!({}), limits).unwrap()
+    }
+
+    #[test]
+    fn an_integration_slower_than_its_timeout_is_api_gateways_504() {
         for cut in [limits(None, 100), limits(Some(5_000), 100)] {
-            let (status, _, body) = integrate(&gates(), &agent, "f", &slow, &event, cut).unwrap();
+            let (status, _, body) = through_slow_function(cut);
             assert_eq!(status, 504);
             assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
         }
-        let (status, _, body) =
-            integrate(&gates(), &agent, "f", &slow, &event, limits(None, 10_000)).unwrap();
+        let (status, _, body) = through_slow_function(limits(None, 10_000));
         assert_eq!((status, body.as_slice()), (200, b"done".as_slice()));
         assert_eq!(INTEGRATION_TIMEOUT.as_secs(), 29);
     }
@@ -286,32 +286,10 @@ mod tests {
     /// API Gateway answers with a 502 "Internal server error" (before its own 29 seconds).
     #[test]
     fn a_function_slower_than_its_own_timeout_is_a_502() {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
-        let event = serde_json::json!({});
-        let slow = slow_function(std::time::Duration::from_millis(600));
-        let (status, _, body) = integrate(
-            &gates(),
-            &agent,
-            "f",
-            &slow,
-            &event,
-            limits(Some(100), 10_000),
-        )
-        .unwrap();
+        let (status, _, body) = through_slow_function(limits(Some(100), 10_000));
         assert_eq!(status, 502);
         assert_eq!(body, br#"{"message":"Internal server error"}"#);
-        let (status, _, _) = integrate(
-            &gates(),
-            &agent,
-            "f",
-            &slow,
-            &event,
-            limits(Some(5_000), 10_000),
-        )
-        .unwrap();
+        let (status, _, _) = through_slow_function(limits(Some(5_000), 10_000));
         assert_eq!(status, 200);
     }
 }

@@ -83,22 +83,11 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
 /// invoke` (AWS documents `Sandbox.Timedout` for a timeout in the Init phase only). Here the
 /// instance runs on, since cargo-lambda cannot end one invocation (see `Gates::within`).
 pub fn timed_out(request_id: &str, timeout: std::time::Duration) -> Reply {
-    let body = serde_json::json!({
-        "errorType": "Sandbox.Timedout",
-        "errorMessage": format!(
-            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
-            timeout.as_secs_f64()
-        ),
-    });
-    (
-        200,
-        vec![
-            header("x-amzn-RequestId", request_id),
-            header("X-Amz-Function-Error", "Unhandled"),
-            header("X-Amz-Executed-Version", "$LATEST"),
-            header("Content-Type", "application/json"),
-        ],
-        body.to_string().into_bytes(),
+    let seconds = timeout.as_secs_f64();
+    crate::reply::function_error(
+        request_id,
+        "Sandbox.Timedout",
+        &format!("Task timed out after {seconds:.2} seconds"),
     )
 }
 

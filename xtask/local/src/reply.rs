@@ -22,3 +22,22 @@ pub fn respond(request: tiny_http::Request, (status, headers, body): Reply) -> R
     request.respond(response)?;
     Ok(())
 }
+
+/// Lambda's answer to an invoke whose function failed outside its handler (the instance
+/// timed out, or died): an `Unhandled` function error, `RequestId: <id> Error: <error>`.
+pub fn function_error(request_id: &str, error_type: &str, error: &str) -> Reply {
+    let body = serde_json::json!({
+        "errorType": error_type,
+        "errorMessage": format!("RequestId: {request_id} Error: {error}"),
+    });
+    (
+        200,
+        vec![
+            header("x-amzn-RequestId", request_id),
+            header("X-Amz-Function-Error", "Unhandled"),
+            header("X-Amz-Executed-Version", "$LATEST"),
+            header("Content-Type", "application/json"),
+        ],
+        body.to_string().into_bytes(),
+    )
+}

@@ -412,38 +412,12 @@ fn pass_on(
         "" => format!("{base}{path}"),
         query => format!("{base}{path}?{query}"),
     };
-    // A ReceiveMessage of a queue whose policy a test delayed asks for the sent times too.
-    let asked = match operation {
-        Some("AmazonSQS.ReceiveMessage") => shared.deliveries.receive_request(&received.body),
-        Some("AmazonSQS.SetQueueAttributes") => {
-            shared.deliveries.saw_policy(&received.body);
-            None
-        }
-        _ => None,
-    };
-    let sent = asked.map(|body| Received {
-        body,
-        ..received.clone()
-    });
-    let sent = sent.as_ref().unwrap_or(received);
+    let asked = as_asked(shared, received, operation);
+    let sent = asked.as_ref().unwrap_or(received);
     let _creating = creating(target, received, shared);
-    let answer = match timeout {
-        // An invocation, cut at the function's timeout as Lambda cuts it.
-        Some(timeout) => {
-            let (agent, sent, uri) = (shared.agent.clone(), sent.clone(), uri.clone());
-            let call = move || upstream(&agent, &sent, &uri);
-            match shared.gates.within(&gate, timeout, call) {
-                Some(answer) => answer,
-                None => {
-                    eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
-                    return Ok(crate::invoke::timed_out(request_id, timeout));
-                }
-            }
-        }
-        None => shared.gates.through(&gate, || {
-            let call = || upstream(&shared.agent, sent, &uri);
-            (shared.dynamodb).admitted(admission, &sent.body, call)
-        }),
+    let Some(answer) = call(shared, sent, &uri, &gate, timeout, admission) else {
+        let timeout = timeout.unwrap_or_default();
+        return Ok(crate::invoke::timed_out(request_id, timeout));
     };
     let (status, headers, mut body) = answer?;
     if operation == Some("AmazonSQS.ReceiveMessage") && status == 200 {
@@ -471,6 +445,49 @@ fn pass_on(
         _ if aborted && status == 200 => (status, headers, as_aborted(&body)),
         _ => (status, headers, body),
     })
+}
+
+/// The call as it goes to moto: a ReceiveMessage of a queue whose policy a test delayed asks
+/// for the sent times too (`None`: as received).
+fn as_asked(shared: &Shared, received: &Received, operation: Option<&str>) -> Option<Received> {
+    let asked = match operation {
+        Some("AmazonSQS.ReceiveMessage") => shared.deliveries.receive_request(&received.body),
+        Some("AmazonSQS.SetQueueAttributes") => {
+            shared.deliveries.saw_policy(&received.body);
+            None
+        }
+        _ => None,
+    };
+    asked.map(|body| Received {
+        body,
+        ..received.clone()
+    })
+}
+
+/// `sent` to `uri` through its gate: an invocation cut at the function's `timeout` as Lambda
+/// cuts it (`None` once cut), any other call admitted as DynamoDB's calls are.
+fn call(
+    shared: &Shared,
+    sent: &Received,
+    uri: &str,
+    gate: &str,
+    timeout: Option<Duration>,
+    admission: Admission,
+) -> Option<Result<Reply>> {
+    let Some(timeout) = timeout else {
+        return Some(shared.gates.through(gate, || {
+            let call = || upstream(&shared.agent, sent, uri);
+            (shared.dynamodb).admitted(admission, &sent.body, call)
+        }));
+    };
+    let (agent, sent, uri) = (shared.agent.clone(), sent.clone(), uri.to_owned());
+    let answer = shared
+        .gates
+        .within(gate, timeout, move || upstream(&agent, &sent, &uri));
+    if answer.is_none() {
+        eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+    }
+    answer
 }
 
 /// The `Action` of a call in the Query protocol (a form).

@@ -81,18 +81,20 @@ impl Gates {
 
     /// Runs `call` through the gate of `function` on a thread of its own, and waits for it
     /// `cut` from when the gate lets it in (as Lambda's clock starts when an instance takes the
-    /// invocation): its answer, or `None` once cut. A call that was cut keeps its permit until
-    /// it ends: cargo-lambda cannot end one invocation, so its instance stays busy, and a later
-    /// call let in meanwhile would wait for an instance inside cargo-lambda, on its own clock.
+    /// invocation): how long it waited for the gate, and its answer, or `None` once cut. A call
+    /// that was cut keeps its permit until it ends: cargo-lambda cannot end one invocation, so
+    /// its instance stays busy, and a later call let in meanwhile would wait for an instance
+    /// inside cargo-lambda, on its own clock.
     pub fn within<T: Send + 'static>(
         self: &std::sync::Arc<Self>,
         function: &str,
         cut: std::time::Duration,
         call: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> (std::time::Duration, Option<T>) {
         use std::sync::mpsc::channel;
         let (told, hears) = channel();
         let (gates, function) = (self.clone(), function.to_owned());
+        let asked = std::time::Instant::now();
         std::thread::spawn(move || {
             let answer = gates.through(&function, || {
                 let _ = told.send(None);
@@ -100,13 +102,15 @@ impl Gates {
             });
             let _ = told.send(Some(answer));
         });
-        match hears.recv() {
+        let admitted = hears.recv();
+        let queued = asked.elapsed();
+        match admitted {
             Ok(None) => {}
-            Ok(Some(answer)) => return Some(answer),
-            Err(_) => return None,
+            Ok(Some(answer)) => return (queued, Some(answer)),
+            Err(_) => return (queued, None),
         }
         // Cut (or the call's thread gone): no answer.
-        hears.recv_timeout(cut).ok().flatten()
+        (queued, hears.recv_timeout(cut).ok().flatten())
     }
 }
 
@@ -169,7 +173,7 @@ mod tests {
             time::{Duration, Instant},
         };
         let gates = Arc::new(Gates::new(1));
-        let quick = gates.within("f", Duration::from_secs(5), || "answer");
+        let (_, quick) = gates.within("f", Duration::from_secs(5), || "answer");
         assert_eq!(quick, Some("answer"));
         // Cut: no answer, and the gate stays taken until the call has ended.
         let ended = Arc::new(AtomicBool::new(false));
@@ -180,7 +184,7 @@ mod tests {
                 ended.store(true, Ordering::SeqCst);
             }
         };
-        assert_eq!(gates.within("f", Duration::from_millis(50), slow), None);
+        assert_eq!(gates.within("f", Duration::from_millis(50), slow).1, None);
         assert!(!ended.load(Ordering::SeqCst));
         gates.through("f", || assert!(ended.load(Ordering::SeqCst)));
         // The wait at the gate is not on the clock.
@@ -196,8 +200,8 @@ mod tests {
         };
         held.recv().unwrap();
         let started = Instant::now();
-        let after = gates.within("f", Duration::from_millis(200), || "after the wait");
-        assert!(started.elapsed() >= Duration::from_millis(200));
+        let (queued, after) = gates.within("f", Duration::from_millis(200), || "after the wait");
+        assert!(queued >= Duration::from_millis(200) && started.elapsed() >= queued);
         assert_eq!(after, Some("after the wait"));
         busy.join().unwrap();
     }

@@ -12,7 +12,7 @@ use kit_iam::{Authorization, Context, Principal};
 
 use crate::{
     api::{self, Routed},
-    reply::{Reply, respond},
+    reply::{Reply, header, respond},
     shared::{NOT_FORWARDED, Shared},
     stacks::Served,
 };
@@ -168,18 +168,28 @@ fn integrate(
         .function
         .map_or(limits.integration, |f| f.min(limits.integration));
     let (agent, called, event) = (agent.clone(), uri.to_owned(), event.to_string());
-    match gates.within(function, cut, move || integration(&agent, &called, event)) {
-        Some(answer) => answer,
+    let (queued, answer) = gates.within(function, cut, move || integration(&agent, &called, event));
+    let mut reply = match answer {
+        Some(answer) => answer?,
         None if cut < limits.integration => {
             eprintln!("router (api): the function timed out after {cut:?}, its timeout: {uri}");
-            Ok(api::bad_gateway())
+            api::bad_gateway()
         }
         None => {
             eprintln!("router (api): the integration timed out after {cut:?}: {uri}");
-            Ok(api::timed_out())
+            api::timed_out()
         }
-    }
+    };
+    reply
+        .1
+        .push(header(QUEUED_HEADER, queued.as_millis().to_string()));
+    Ok(reply)
 }
+
+/// The local environment's own response header: how long a request waited for one of the
+/// function's instances (`runner::CONCURRENCY` here, where Lambda would start more), in
+/// milliseconds, so that the load benchmark can tell the kit's time from the harness's.
+pub const QUEUED_HEADER: &str = "x-hitl-local-queued-ms";
 
 /// The function at `uri` invoked with `event`, its proxy response turned into HTTP.
 fn integration(agent: &ureq::Agent, uri: &str, event: String) -> Result<Reply> {
@@ -277,8 +287,10 @@ mod tests {
             assert_eq!(status, 504);
             assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
         }
-        let (status, _, body) = through_slow_function(limits(None, 10_000));
+        let (status, headers, body) = through_slow_function(limits(None, 10_000));
         assert_eq!((status, body.as_slice()), (200, b"done".as_slice()));
+        // The wait for an instance, said for the load benchmark.
+        assert!(headers.iter().any(|(name, _)| name == QUEUED_HEADER));
         assert_eq!(INTEGRATION_TIMEOUT.as_secs(), 29);
     }
 

@@ -481,7 +481,7 @@ fn call(
         }));
     };
     let (agent, sent, uri) = (shared.agent.clone(), sent.clone(), uri.to_owned());
-    let answer = shared
+    let (_, answer) = shared
         .gates
         .within(gate, timeout, move || upstream(&agent, &sent, &uri));
     if answer.is_none() {

@@ -35,7 +35,7 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         "Benchmarking",
         format!("{executions} executions started at once, each approved on the review page"),
     );
-    let (elapsed, mut latencies, succeeded) = runtime.block_on(async {
+    let (elapsed, latencies, succeeded) = runtime.block_on(async {
         let aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
         let outputs = crate::verbs::outputs::read(&effective).await?;
         let machine = outputs.get("StateMachineArn").cloned().unwrap_or_default();
@@ -53,17 +53,21 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         let succeeded = count_succeeded(&aws, &arns).await?;
         anyhow::Ok((started.elapsed(), latencies, succeeded))
     })?;
-    latencies.sort();
-    let (min, p50, p95) = super::measure::quantiles(&latencies);
-    let p99 = latencies[((latencies.len() - 1) as f64 * 0.99).round() as usize];
     println!(
         "{executions} executions: {succeeded} SUCCEEDED in {:.1}s, {:.1} executions/s end to end",
         elapsed.as_secs_f64(),
         executions as f64 / elapsed.as_secs_f64()
     );
+    let mut seen: Vec<Duration> = latencies.iter().map(|p| p.seen).collect();
+    println!("review POST latency: {}", spread(&mut seen));
+    // What the local environment adds: a POST waits there for one of the review function's
+    // few instances, where Lambda would start more.
+    let mut served: Vec<Duration> = latencies.iter().map(|p| p.seen - p.queued).collect();
     println!(
-        "review POST latency: min {min:.1?}, p50 {p50:.1?}, p95 {p95:.1?}, p99 {p99:.1?}, max {:.1?}",
-        latencies[latencies.len() - 1]
+        "  of which the kit's, without the wait for one of the local environment's {} \
+         instances: {}",
+        kit_local::runner::CONCURRENCY,
+        spread(&mut served)
     );
     if succeeded != executions {
         bail!("{} executions did not succeed", executions - succeeded);
@@ -97,13 +101,29 @@ async fn start_all(aws: &Aws, machine: &str, executions: usize) -> Result<Vec<St
     Ok(arns)
 }
 
+/// min, p50, p95, p99 and max of `latencies`.
+fn spread(latencies: &mut [Duration]) -> String {
+    latencies.sort();
+    let (min, p50, p95) = super::measure::quantiles(latencies);
+    let p99 = latencies[((latencies.len() - 1) as f64 * 0.99).round() as usize];
+    let max = latencies[latencies.len() - 1];
+    format!("min {min:.1?}, p50 {p50:.1?}, p95 {p95:.1?}, p99 {p99:.1?}, max {max:.1?}")
+}
+
+/// How long a POST took as the client saw it, and how long of that it waited for an instance
+/// of the review function in the local environment.
+struct Post {
+    seen: Duration,
+    queued: Duration,
+}
+
 /// Approves each reviewer message as soon as it arrives; how long each POST took.
 async fn approve_each(
     aws: &Aws,
     outboxes: &[emulation::Outbox],
     executions: usize,
     started: Instant,
-) -> Result<Vec<Duration>> {
+) -> Result<Vec<Post>> {
     let mut posts = Vec::new();
     while posts.len() < executions {
         if started.elapsed() > Duration::from_secs(600) {
@@ -153,7 +173,7 @@ async fn count_succeeded(aws: &Aws, arns: &[String]) -> Result<usize> {
 }
 
 /// Approves on the review page as a browser does; returns how long the page took.
-fn approve(link: &str) -> Result<Duration> {
+fn approve(link: &str) -> Result<Post> {
     let origin = link.split('/').take(3).collect::<Vec<_>>().join("/");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -166,9 +186,18 @@ fn approve(link: &str) -> Result<Duration> {
         .header("Sec-Fetch-Site", "same-origin")
         .content_type("application/x-www-form-urlencoded")
         .send("decision=approve&comment=bench")?;
-    let elapsed = started.elapsed();
+    let seen = started.elapsed();
     if response.status() != 200 {
         bail!("the review page answered {}", response.status());
     }
-    Ok(elapsed)
+    let queued = response
+        .headers()
+        .get(kit_local::gateway::QUEUED_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or_default();
+    Ok(Post {
+        seen,
+        queued: queued.min(seen),
+    })
 }

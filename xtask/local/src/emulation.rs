@@ -562,16 +562,24 @@ pub async fn existing_alias_outputs(aws: &Aws, template: &str) -> Result<BTreeMa
     Ok(alias_outputs(&doc, &found))
 }
 
-/// The `FunctionName` of each function of a rendered template.
-pub fn function_names(template: &str) -> Result<Vec<String>> {
+/// The `AWS::Lambda::Function` resources of a rendered template.
+fn functions(template: &str) -> Result<Vec<serde_yaml::Value>> {
     let doc: serde_yaml::Value =
         serde_yaml::from_str(template).context("the rendered template is not YAML")?;
     let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
         return Ok(Vec::new());
     };
-    resources
+    Ok(resources
         .values()
         .filter(|r| r.get("Type").and_then(|t| t.as_str()) == Some("AWS::Lambda::Function"))
+        .cloned()
+        .collect())
+}
+
+/// The `FunctionName` of each function of a rendered template.
+pub fn function_names(template: &str) -> Result<Vec<String>> {
+    functions(template)?
+        .iter()
         .map(|r| {
             r["Properties"]["FunctionName"]
                 .as_str()
@@ -586,16 +594,8 @@ pub fn function_names(template: &str) -> Result<Vec<String>> {
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html>). A timeout that
 /// is not a number here (an override's `!Ref`) is left out: that function is not cut.
 pub fn function_timeouts(stack_name: &str, template: &str) -> Result<BTreeMap<String, u64>> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(template).context("the rendered template is not YAML")?;
-    let Some(resources) = doc.get("Resources").and_then(|r| r.as_mapping()) else {
-        return Ok(BTreeMap::new());
-    };
-    let functions = resources
-        .values()
-        .filter(|r| r.get("Type").and_then(|t| t.as_str()) == Some("AWS::Lambda::Function"));
     let mut timeouts = BTreeMap::new();
-    for function in functions {
+    for function in functions(template)? {
         let properties = &function["Properties"];
         let name = properties["FunctionName"].as_str();
         let Some(binary) = name.and_then(|n| n.strip_prefix(&format!("{stack_name}-"))) else {

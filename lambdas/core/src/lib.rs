@@ -66,7 +66,8 @@ pub use message::{
     slack_payload,
 };
 pub use record::{
-    ANY_REVIEWER, Approval, Claim, Decision, Link, LinkItem, Status, Transition, Verified, Vote,
+    ANY_REVIEWER, Approval, Claim, Decision, Link, LinkItem, LostClaim, Status, Transition,
+    Verified, Vote,
 };
 pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,

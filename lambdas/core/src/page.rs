@@ -96,13 +96,20 @@ pub fn voted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
     (409, html)
 }
 
+/// Said with an approval counted while the record holds lost claims
+/// ([`Approval::lost_claims`]): one of them may turn out to have decided.
+pub const EARLIER_DECISION_UNCONFIRMED: &str = "An earlier decision on this request is not confirmed yet: if the workflow took it, that decision stands and this approval does not count.";
+
 /// An approval recorded short of the quorum (200): the request stays open for the others.
 pub fn counted(approval: &Approval, reviewer: &str, now: u64) -> (u16, String) {
-    let notice = format!(
+    let mut notice = format!(
         "Thank you: your approval is recorded. {} of {} approvals; the request stays open until enough reviewers approve or one rejects.",
         approval.approvals(),
         approval.quorum
     );
+    if !approval.lost_claims.is_empty() {
+        notice = format!("{notice} {EARLIER_DECISION_UNCONFIRMED}");
+    }
     (
         200,
         voted_html(Shown::bare(approval), reviewer, now, Some(&notice)),

@@ -91,8 +91,8 @@ impl Claim {
 }
 
 /// A reviewer's POST that has claimed the record (`pending → deciding`), not yet accepted by
-/// the orchestrator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// the orchestrator. Stored as such only in a [`LostClaim`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub decision: Decision,
     /// Trimmed; may be empty.
@@ -102,7 +102,16 @@ pub struct Claim {
     /// When the reviewer pressed the button; becomes `decided_at` once accepted.
     pub at: u64,
     /// Who signed in to decide, when the stack signs its reviewers in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<Verified>,
+}
+
+/// A claim given up without knowing whether the orchestrator took it, with the votes it was
+/// sent with (`Approval::votes_with`): if it was taken, the record is settled with both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostClaim {
+    pub claim: Claim,
+    pub votes: BTreeMap<String, Vote>,
 }
 
 /// A signed-in reviewer as the identity provider vouched for him: its issuer, his subject
@@ -215,6 +224,13 @@ pub struct Approval {
     /// Set once `approved`/`rejected`: the claim's time, the `decidedAt` the orchestrator got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<u64>,
+    /// While open: the claims given up without knowing whether the orchestrator took them, the
+    /// earliest first: each reverted after a send that could not tell (its answer lost while
+    /// the execution ran on), or a stale claim taken over (its function died after sending).
+    /// When a later claim finds the task closed, the execution's end tells which one it took
+    /// ([`crate::rules::taken`]). Dropped once the record is decided or expired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_claims: Vec<LostClaim>,
 }
 
 fn one() -> u32 {
@@ -337,6 +353,7 @@ impl Approval {
             decided_by: None,
             verified: None,
             decided_at: None,
+            lost_claims: Vec::new(),
         })
     }
 
@@ -447,8 +464,33 @@ impl Approval {
         })
     }
 
-    /// `pending → deciding` in memory (the adapter does it as a conditional update).
+    /// The claims a claim made on this record now would find lost, the earliest first: its
+    /// [`Self::lost_claims`], and the stale claim it takes over, if any.
+    pub fn earlier_claims(&self) -> Vec<LostClaim> {
+        let held = self.claim().map(|claim| self.lost(claim));
+        self.lost_claims.iter().cloned().chain(held).collect()
+    }
+
+    /// `claim`, given up, with the votes it was sent with.
+    pub fn lost(&self, claim: Claim) -> LostClaim {
+        LostClaim {
+            votes: self.votes_with(&claim),
+            claim,
+        }
+    }
+
+    /// `deciding → approved/rejected` in memory with `taken`, a lost claim the orchestrator
+    /// turned out to have taken: its decision, and the votes it was sent with.
+    pub fn apply_taken(&mut self, taken: &LostClaim) {
+        self.apply_claim(&taken.claim);
+        self.apply(Transition::Finalise(taken.claim.decision));
+        self.votes = taken.votes.clone();
+    }
+
+    /// `pending → deciding` in memory (the adapter does it as a conditional update); a stale
+    /// claim taken over is kept among the lost claims.
     pub fn apply_claim(&mut self, claim: &Claim) {
+        self.lost_claims = self.earlier_claims();
         self.status = Status::Deciding;
         self.claimed_at = Some(claim.at);
         self.decision = Some(claim.decision);
@@ -459,23 +501,31 @@ impl Approval {
     }
 
     /// The outcome of sending the decision, in memory: finalise keeps the claim and stamps
-    /// `decided_at` with the claim's time; expire and revert drop the claim.
+    /// `decided_at` with the claim's time; expire drops the claim, revert keeps it among the
+    /// lost claims (the orchestrator may have taken it). Deciding or expiring drops the lost
+    /// claims.
     pub fn apply(&mut self, transition: Transition) {
+        let claim = self.claim();
         match transition {
             Transition::Finalise(decision) => {
-                if let Some(claim) = self.claim() {
-                    self.votes = self.votes_with(&claim);
+                if let Some(claim) = &claim {
+                    self.votes = self.votes_with(claim);
                 }
                 self.status = decision.status();
                 self.decision = Some(decision);
                 self.decided_at = self.claimed_at;
                 self.claimed_at = None;
+                self.lost_claims.clear();
             }
             Transition::Expire | Transition::Revert => {
-                self.status = match transition {
-                    Transition::Expire => Status::Expired,
-                    _ => Status::Pending,
-                };
+                if transition == Transition::Expire {
+                    self.status = Status::Expired;
+                    self.lost_claims.clear();
+                } else {
+                    self.status = Status::Pending;
+                    let lost = claim.map(|claim| self.lost(claim));
+                    self.lost_claims.extend(lost);
+                }
                 self.claimed_at = None;
                 self.decision = None;
                 self.comment = None;
@@ -765,6 +815,61 @@ pub(crate) mod tests {
             );
             assert_eq!(b.comment, None);
             assert_eq!(b.verified, None);
+            // A claim given up may have been taken: kept, with the votes it was sent with.
+            let kept = match transition {
+                Transition::Revert => vec![a.lost(claim.clone())],
+                _ => Vec::new(),
+            };
+            assert_eq!(b.lost_claims, kept);
         }
+    }
+
+    /// A reverted claim is kept among the lost claims, and a stale claim taken over too, the
+    /// earliest first, stored and read back whole; the one taken settles the record with its
+    /// own decision and votes, and the lost claims go.
+    #[test]
+    fn lost_claims_are_kept_until_one_is_taken() {
+        let claim = |reviewer: &str, at: u64| Claim {
+            decision: Decision::Rejected,
+            comment: format!("no, says {reviewer}"),
+            reviewer: reviewer.into(),
+            at,
+            verified: None,
+        };
+        let (first, second, third) = (
+            claim("a@x.io", 10),
+            claim("b@x.io", 20),
+            claim("c@x.io", 90),
+        );
+        let mut a = basic();
+        a.apply_claim(&first);
+        a.apply(Transition::Revert);
+        a.apply_claim(&second);
+        assert_eq!(
+            a.earlier_claims().len(),
+            2,
+            "the lost one, and the one held"
+        );
+        a.apply_claim(&third);
+        let lost: Vec<_> = a.lost_claims.iter().map(|l| l.claim.clone()).collect();
+        assert_eq!(lost, [first.clone(), second.clone()]);
+        assert_eq!(
+            a.lost_claims[0].votes.keys().collect::<Vec<_>>(),
+            ["a@x.io"]
+        );
+
+        let stored = serde_json::to_string(&a).expect("serializes");
+        let read: Approval = serde_json::from_str(&stored).expect("reads back");
+        assert_eq!(read, a);
+
+        let taken = a.lost_claims[1].clone();
+        a.apply_taken(&taken);
+        assert_eq!(a.status, Status::Rejected);
+        assert_eq!(
+            (a.decided_by.as_deref(), a.decided_at, a.comment.as_deref()),
+            (Some("b@x.io"), Some(20), Some("no, says b@x.io"))
+        );
+        assert_eq!(a.votes, taken.votes);
+        assert!(a.lost_claims.is_empty());
     }
 }

@@ -5,17 +5,18 @@
 //! A decision is recorded only if the orchestrator accepted it. The review function
 //! 1. claims the record, `pending → deciding`, with a conditional update that mirrors
 //!    [`post`] returning [`PostVerdict::Claim`]:
-//!    `(status = pending OR (status = deciding AND claimed_at < :now - 60)) AND expires_at > :now`
-//!    (see [`stale_cutoff`]);
+//!    `(status = pending OR (status = deciding AND claimed_at = :held AND claimed_at < :now - 60))
+//!    AND expires_at > :now` (see [`stale_cutoff`]);
 //! 2. sends the decision with [`task_output`];
 //! 3. applies [`after_send`]: finalise (`deciding → approved/rejected`), expire (the task is
 //!    gone: [`after_gone`] tells a retried attempt's newer token, or one on its way, from an
-//!    ended task), or revert to `pending` (a transient error: the page asks to retry).
+//!    ended task), or revert to `pending` (a transient error: the page asks to retry; the
+//!    record keeps the claim among its lost claims, since the orchestrator may have taken it).
 //!
 //! A claim older than [`STALE_CLAIM_SECS`] belongs to a function that died mid-way and may be
-//! claimed again. Known limit: if that function died *after* the orchestrator accepted its
-//! decision, the new claim's send finds the task gone and the record ends
-//! `expired` although the workflow went on with the first decision.
+//! claimed again. If that function died *after* the orchestrator accepted its decision, the
+//! new claim's send finds the task closed: the record keeps the stale claim among its lost
+//! claims, and [`taken`] finds it in the execution's end.
 
 use serde_json::{Value, json};
 
@@ -235,35 +236,34 @@ pub fn after_send(decision: Decision, result: SendOutcome) -> Transition {
     }
 }
 
-/// How long after its token was stored a gone task is taken for a retry under way: the
-/// workflow's `Retry` budget (1 + 2 + 4 seconds between three attempts) plus the attempts' own
-/// time, with room to spare. Past it, a gone task is gone for good even if the execution runs
-/// on (a workflow that caught the failure, or a decision accepted earlier whose record could
-/// not be settled).
-pub const RETRY_GRACE_SECS: u64 = 300;
-
 /// What to do when the orchestrator said the task is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterGone {
     /// A retried attempt of the task put its new token into the record meanwhile: send the
     /// same decision with it (the claim still holds).
     Resend(TaskToken),
-    /// The token was stored moments ago and the execution runs (or the orchestrator cannot say):
-    /// the attempt it belongs to failed and its retry has not reached the table yet. Drop the
-    /// claim; the reviewer tries again in a moment.
+    /// The execution runs, or the orchestrator cannot say how it stands: the attempt the
+    /// token belongs to failed and its retry has not reached the table yet, or a decision
+    /// closed the task and the workflow runs the states after it (this claim's, its answer
+    /// lost, or a lost claim's). Give up the claim, kept among the lost claims; the reviewer
+    /// tries again, and the next send tells which once the execution has ended
+    /// ([`taken`]).
     Revert,
-    /// The execution ended, or the token has been gone longer than a retry takes: expired.
+    /// The execution ended (with another decision than this claim's: see [`after_closed`]):
+    /// expired.
     Expire,
 }
 
 /// Where a gone task leaves the claim. `sent_with` is the token just refused; `current` the
 /// record as it is now; `running` whether the execution still runs (`None`: could not tell).
+/// A running execution never expires the record, however long ago its token was stored: a
+/// decision may have closed the task (see [`AfterGone::Revert`]). A workflow that caught the
+/// task's failure and runs on leaves the record open until it expires by the clock.
 pub fn after_gone(
     sent_with: &TaskToken,
     claim: &Claim,
     current: Option<&Approval>,
     running: Option<bool>,
-    now: u64,
 ) -> AfterGone {
     let Some(current) = current else {
         return AfterGone::Expire;
@@ -272,12 +272,9 @@ pub fn after_gone(
     if ours && current.task_token != *sent_with {
         return AfterGone::Resend(current.task_token.clone());
     }
-    let set_at = current.token_set_at.unwrap_or(current.created_at);
-    let fresh = now.saturating_sub(set_at) < RETRY_GRACE_SECS;
     match running {
         Some(false) => AfterGone::Expire,
-        Some(true) | None if fresh => AfterGone::Revert,
-        _ => AfterGone::Expire,
+        Some(true) | None => AfterGone::Revert,
     }
 }
 
@@ -333,6 +330,26 @@ pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
             }
         }
     }
+}
+
+/// Which claim an ended execution took, when `claim`'s send found its task closed: one of the
+/// record's `earlier` claims, given up without knowing (see [`Approval::lost_claims`]), or
+/// `claim` itself ([`after_closed`] for each). The earlier ones are weighed first, the
+/// earliest first: they were sent before `claim`. `None`: none of them, or the execution still
+/// runs.
+///
+/// Known limit: a rejection tells only its comment. Two rejections with the same comment
+/// that could each have been the one taken are told apart by no field of the execution's end,
+/// and the record names the earlier one's reviewer; the decision and comment are right.
+pub fn taken<'a>(
+    claim: &'a Claim,
+    earlier: impl IntoIterator<Item = &'a Claim>,
+    state: &ExecutionState,
+) -> Option<&'a Claim> {
+    earlier
+        .into_iter()
+        .chain([claim])
+        .find(|c| after_closed(c, state) == SendOutcome::Accepted)
 }
 
 /// The decision as the orchestrator gets it (`SendTaskSuccess`'s output, the durable callback's
@@ -779,7 +796,7 @@ mod tests {
     }
 
     #[test]
-    fn a_gone_task_resends_with_a_refreshed_token_reverts_while_a_retry_may_come_expires_after() {
+    fn a_gone_task_resends_with_a_refreshed_token_reverts_while_the_execution_runs() {
         let claim = Claim {
             decision: Decision::Approved,
             comment: "ok".into(),
@@ -787,67 +804,83 @@ mod tests {
             at: EXPIRES - 100,
             verified: None,
         };
-        let now = claim.at;
         let old = TaskToken::new("old-token").expect("token");
         let new = TaskToken::new("new-token").expect("token");
         let mut current = record(Status::Deciding, Some(claim.at));
-        current.token_set_at = Some(now - 10);
         current.task_token = new.clone();
         for running in [Some(true), Some(false), None] {
             assert_eq!(
-                after_gone(&old, &claim, Some(&current), running, now),
+                after_gone(&old, &claim, Some(&current), running),
                 AfterGone::Resend(new.clone()),
                 "the record's newer token is tried whatever the execution said"
             );
         }
-        // The same token, stored moments ago: a retry may be on its way, unless it ended.
+        // The same token: a retry may be on its way, or a decision closed the task and the
+        // workflow runs on, however long ago the token was stored; unless it ended.
         current.task_token = old.clone();
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(true), now),
-            AfterGone::Revert
-        );
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), None, now),
-            AfterGone::Revert
-        );
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(false), now),
-            AfterGone::Expire
-        );
-        // Stored longer ago than any retry takes: gone for good, even if the execution runs.
-        current.token_set_at = Some(now - RETRY_GRACE_SECS);
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), Some(true), now),
-            AfterGone::Expire
-        );
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), None, now),
-            AfterGone::Expire
-        );
-        current.token_set_at = Some(now - RETRY_GRACE_SECS + 1);
-        assert_eq!(
-            after_gone(&old, &claim, Some(&current), None, now),
-            AfterGone::Revert
-        );
+        for stored in [claim.at - 10, claim.at - 3_600] {
+            current.token_set_at = Some(stored);
+            for running in [Some(true), None] {
+                assert_eq!(
+                    after_gone(&old, &claim, Some(&current), running),
+                    AfterGone::Revert
+                );
+            }
+            assert_eq!(
+                after_gone(&old, &claim, Some(&current), Some(false)),
+                AfterGone::Expire
+            );
+        }
         // Someone else's claim, or no claim at all: never resend ours with its token.
         let mut theirs = record(Status::Deciding, Some(claim.at + 1));
         theirs.task_token = new.clone();
-        theirs.token_set_at = Some(now);
         assert_eq!(
-            after_gone(&old, &claim, Some(&theirs), Some(false), now),
+            after_gone(&old, &claim, Some(&theirs), Some(false)),
             AfterGone::Expire
         );
         let mut pending = record(Status::Pending, None);
         pending.task_token = new;
-        pending.token_set_at = Some(now);
         assert_eq!(
-            after_gone(&old, &claim, Some(&pending), Some(true), now),
+            after_gone(&old, &claim, Some(&pending), Some(true)),
             AfterGone::Revert
         );
         assert_eq!(
-            after_gone(&old, &claim, None, Some(true), now),
+            after_gone(&old, &claim, None, Some(true)),
             AfterGone::Expire
         );
+    }
+
+    /// An ended execution took the lost claim it ended with, weighed before the claim just
+    /// sent; a rejection tells only its comment, so the earlier of two alike is named.
+    #[test]
+    fn the_claim_an_ended_execution_took_is_the_earliest_that_matches() {
+        let claim = |reviewer: &str, decision, comment: &str, at| Claim {
+            decision,
+            comment: comment.into(),
+            reviewer: reviewer.into(),
+            at,
+            verified: None,
+        };
+        let ana = claim("ana@x.io", Decision::Approved, "ok", 1_740_821_500);
+        let ben = claim("ben@x.io", Decision::Rejected, "no", 1_740_821_510);
+        let cy = claim("cy@x.io", Decision::Rejected, "no", 1_740_821_520);
+        let approved = a_succeeded_output(&ana);
+        assert_eq!(taken(&cy, [&ben, &ana], &approved), Some(&ana));
+        assert_eq!(taken(&ana, [], &approved), Some(&ana));
+        assert_eq!(taken(&cy, [&ben], &approved), None);
+        let rejected = ExecutionState::Failed {
+            error: "Rejected".into(),
+            message: "no".into(),
+        };
+        assert_eq!(taken(&cy, [&ana, &ben], &rejected), Some(&ben));
+        assert_eq!(taken(&cy, [&ana], &rejected), Some(&cy));
+        assert_eq!(taken(&ana, [], &ExecutionState::Running), None);
+    }
+
+    fn a_succeeded_output(claim: &Claim) -> ExecutionState {
+        let approval = record(Status::Deciding, Some(claim.at));
+        let output = format!(r#"{{"approval":{}}}"#, task_output(&approval, claim));
+        ExecutionState::Succeeded(output)
     }
 
     /// A durable callback that turns out gone after the claim: the execution's ending says

@@ -3,7 +3,7 @@
 //! once the orchestrator accepted it.
 
 use hitl_core::{
-    Approval, Claim, DecisionForm, LinkItem, SendOutcome, Status, Transition, Verified,
+    Approval, Claim, DecisionForm, LinkItem, LostClaim, SendOutcome, Status, Transition, Verified,
     form::{self, Refusal},
     page,
     rules::{self, Ballot, PostVerdict, after_send},
@@ -13,6 +13,7 @@ use crate::{
     messenger,
     ports::{Chat, Clock, Orchestrator, Pause},
     reviewer::Reviewer,
+    send::Sent,
     table::{DecisionTable, TableError, Written},
 };
 
@@ -33,6 +34,9 @@ pub(crate) enum Decided {
     Unavailable,
     /// Claimed and sent: the record settled with what the orchestrator answered.
     Sent(Approval, SendOutcome),
+    /// Claimed and sent, and the task found closed by a claim given up earlier (its answer
+    /// lost): the record settled with that one, as decided before this.
+    Earlier(Approval),
 }
 
 /// The page for what a decision by `reviewer` (his `form`) came to.
@@ -52,6 +56,7 @@ fn page_of(decided: Decided, reviewer: &str, form: &DecisionForm, now: u64) -> (
         Decided::Sent(a, SendOutcome::Accepted) => page::confirmation(&a, now),
         Decided::Sent(a, SendOutcome::TaskGone) => page::expired(&a, now),
         Decided::Sent(a, SendOutcome::Transient) => page::retry(&a, reviewer, form, now),
+        Decided::Earlier(a) => page::decided(&a, now),
     }
 }
 
@@ -92,7 +97,7 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
             Ok(claimed) => self.send_and_settle(claimed, claim).await,
             Err(decided) => decided,
         };
-        if let Decided::Counted(a) | Decided::Sent(a, _) = &decided {
+        if let Decided::Counted(a) | Decided::Sent(a, _) | Decided::Earlier(a) = &decided {
             self.refresh_chat(a).await;
         }
         decided
@@ -112,33 +117,44 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
         }
     }
 
-    /// Writes `transition` of the claim, tried again on a failure that may pass (a throttle, a
-    /// service error, past the SDK's own retries) after 0.1, 0.4 and 1.6 seconds: the
-    /// orchestrator has its answer, and a record left with the claim reads as "being decided"
-    /// until the claim goes stale.
+    /// Writes `transition` of the claim (finalised with `taken` instead, when the orchestrator
+    /// took that lost claim), tried again on a failure that may pass (a throttle, a service
+    /// error, past the SDK's own retries) after 0.1, 0.4 and 1.6 seconds: the orchestrator has
+    /// its answer, and a record left with the claim reads as "being decided" until the claim
+    /// goes stale.
     async fn settle(
         &self,
         approval: &Approval,
         claim: &Claim,
+        taken: Option<&LostClaim>,
         transition: Transition,
     ) -> Result<Written, TableError> {
-        let mut settled = self.table.settle(approval, claim, transition).await;
+        let write = || async {
+            match taken {
+                Some(taken) => self.table.settle_taken(approval, claim, taken).await,
+                None => self.table.settle(approval, claim, transition).await,
+            }
+        };
+        let mut settled = write().await;
         for wait in SETTLE_RETRY_MILLIS {
             let Err(error) = &settled else {
                 break;
             };
             tracing::warn!(approval = %approval.id, %error, "settling the approval again");
             self.clock.pause(wait).await;
-            settled = self.table.settle(approval, claim, transition).await;
+            settled = write().await;
         }
         settled
     }
 
     /// Sends the claimed decision and settles the record with the orchestrator's answer.
     async fn send_and_settle(&self, approval: Approval, claim: &Claim) -> Decided {
-        let outcome = self.send(&approval, claim).await;
-        let transition = after_send(claim.decision, outcome);
-        let settled = self.settle(&approval, claim, transition).await;
+        let Sent { outcome, taken } = self.send(&approval, claim).await;
+        let decided = taken.as_ref().map_or(claim, |l| &l.claim);
+        let transition = after_send(decided.decision, outcome);
+        let settled = self
+            .settle(&approval, claim, taken.as_ref(), transition)
+            .await;
         let unsettled = match settled {
             Ok(Written::Done) => None,
             Ok(Written::ConditionFailed) => Some("the record no longer holds this claim".into()),
@@ -151,15 +167,21 @@ impl<T: DecisionTable, O: Orchestrator, K: Clock + Pause, S: Chat> Reviewer<T, O
         }
         let mut settled = approval;
         settled.apply_claim(claim);
-        settled.apply(transition);
+        match &taken {
+            Some(taken) => settled.apply_taken(taken),
+            None => settled.apply(transition),
+        }
         // Counted once the orchestrator took it: a claim it refused is reverted, not a vote.
         if matches!(settled.status, Status::Approved | Status::Rejected) {
-            let age = claim.at.saturating_sub(settled.created_at);
+            let age = decided.at.saturating_sub(settled.created_at);
             crate::measures::voted();
             crate::measures::decided(settled.status.as_str(), age);
         }
         tracing::info!(approval = %settled.id, status = settled.status.as_str(), "decision handled");
-        Decided::Sent(settled, outcome)
+        match taken {
+            Some(_) => Decided::Earlier(settled),
+            None => Decided::Sent(settled, outcome),
+        }
     }
 
     /// Weighs the reviewer's vote against the record: what it came to when it does not decide
@@ -265,6 +287,44 @@ mod tests {
     fn a_decision_whose_answer_was_lost_stands() {
         for world in approved_despite(Call::Resume, Fault::LostAnswer) {
             assert!(world.with(|s| s.executions[ARN].accepted.is_some()));
+        }
+    }
+
+    /// A workflow that runs on after its decision (states after the approval) still shows
+    /// running when the review function stops watching: a decision whose answer was lost is
+    /// given up and kept among the record's lost claims. The next press, another reviewer's
+    /// rejection, finds the task closed and the execution ended with the first decision: the
+    /// record says what the workflow took, and he is shown it decided.
+    #[test]
+    fn a_decision_taken_while_the_workflow_runs_on_is_found_by_the_next_press() {
+        for state_machine in [true, false] {
+            let (world, first) = waiting(state_machine);
+            world.with(|s| s.executions.get_mut(ARN).unwrap().linger_secs = 30);
+            world.arm(Call::Resume, Fault::LostAnswer);
+            let reviewer = world.reviewer(state_machine);
+            let body = b"decision=approve&comment=ship+it";
+            let (code, _) = run(&world, 2, reviewer.post(&first, body)).expect("no crash");
+            assert_eq!(code, 503, "cannot tell yet");
+            let record = world.with(|s| s.approvals.values().next().cloned().unwrap());
+            assert_eq!(record.status, Status::Pending);
+            assert_eq!(record.lost_claims.len(), 1);
+            assert!(world.with(|s| s.executions[ARN].accepted.is_some()));
+
+            world.with(|s| s.now_millis += 30_000);
+            let second = world.with(|s| s.published[1].message.body.clone());
+            let second = second.split("/approvals/").nth(1).and_then(|r| r.get(..26));
+            let second = second.and_then(LinkId::parse).expect("a second link");
+            let post = reviewer.post(&second, b"decision=reject&comment=no");
+            let (code, html) = run(&world, 3, post).expect("no crash");
+            assert_eq!(code, 409, "{html}");
+            let record = world.with(|s| s.approvals.values().next().cloned().unwrap());
+            assert_eq!(record.status, Status::Approved);
+            assert_eq!(record.comment.as_deref(), Some("ship it"));
+            assert_eq!(
+                record.decided_at,
+                record.votes.values().next().map(|v| v.at)
+            );
+            assert!(record.lost_claims.is_empty());
         }
     }
 

@@ -6,7 +6,7 @@
 //! told so, and nothing is recorded.
 
 use hitl_core::{
-    Approval, ApprovalId, Claim, Decision, SendOutcome,
+    Approval, ApprovalId, Claim, Decision, SendOutcome, page,
     rules::{self, PostVerdict},
     slack::{self, Interaction},
     slack_signature,
@@ -24,6 +24,11 @@ fn told(decided: &Decided) -> String {
     match decided {
         Decided::Refused(verdict, approval) => refused(*verdict, approval.as_ref()),
         Decided::Voted(a) => format!("You have voted on this request already; {}.", progress(a)),
+        Decided::Counted(a) if !a.lost_claims.is_empty() => format!(
+            "Your approval is counted; {}. {}",
+            progress(a),
+            page::EARLIER_DECISION_UNCONFIRMED
+        ),
         Decided::Counted(a) => format!("Your approval is counted; {}.", progress(a)),
         Decided::Unavailable => {
             "Nothing was recorded: the approvals cannot be reached right now. Please try again."
@@ -41,6 +46,7 @@ fn told(decided: &Decided) -> String {
             "Nothing was recorded: the workflow did not answer in time. Please try again."
                 .to_owned()
         }
+        Decided::Earlier(a) => refused(PostVerdict::AlreadyDecided, Some(a)),
     }
 }
 

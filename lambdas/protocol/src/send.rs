@@ -1,9 +1,27 @@
 //! Sending a claimed decision to the orchestrator, and what a task found gone means.
 
 use hitl_core::{
-    Approval, Claim, ExecutionState, SendOutcome, TaskToken,
+    Approval, Claim, ExecutionState, LostClaim, SendOutcome, TaskToken,
     rules::{self, AfterGone, after_gone, task_output},
 };
+
+/// What sending a claim came to: the orchestrator's answer, and the claim it is for. That is
+/// the claim sent, unless the task was found closed by one of the record's lost claims, whose
+/// answer was lost: then `Accepted`, for that claim (`taken`).
+#[derive(Debug)]
+pub(crate) struct Sent {
+    pub outcome: SendOutcome,
+    pub taken: Option<LostClaim>,
+}
+
+impl From<SendOutcome> for Sent {
+    fn from(outcome: SendOutcome) -> Self {
+        Self {
+            outcome,
+            taken: None,
+        }
+    }
+}
 
 use crate::{
     ports::{Clock, Orchestrator, Pause},
@@ -16,10 +34,10 @@ const SENDS: usize = 3;
 
 /// The waits between two looks at an execution that still runs, in milliseconds: under six
 /// seconds in all, inside the function's timeout. An execution ends within moments of its
-/// decision, but moments may be seconds when the service is busy (the local environment under
-/// the suites side by side took over three): a decision that went through and is taken for
-/// gone is asked again of the reviewer, whose next press finds the task closed by a claim not
-/// his and expires the record.
+/// decision, but moments may be seconds when the service is busy, and a workflow may have
+/// states after the approval: a decision that went through but cannot be told yet is reverted
+/// and kept among the record's lost claims, and the next claim's send finds it in the
+/// execution's end.
 const WATCH_MILLIS: [u64; 6] = [0, 250, 500, 1_000, 1_500, 2_500];
 
 impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
@@ -27,7 +45,7 @@ impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
     /// of a Step Functions task may have refreshed the token since the record was read: send
     /// again with the newer one (a few times at most). Otherwise the execution says what
     /// happened ([`Self::gone`]).
-    pub(crate) async fn send(&self, approval: &Approval, claim: &Claim) -> SendOutcome {
+    pub(crate) async fn send(&self, approval: &Approval, claim: &Claim) -> Sent {
         let mut token = approval.task_token.clone();
         for _ in 0..SENDS {
             let outcome = self
@@ -35,7 +53,7 @@ impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
                 .resume(&token, task_output(approval, claim))
                 .await;
             if outcome != SendOutcome::TaskGone {
-                return outcome;
+                return outcome.into();
             }
             let current = match self.orchestrator.tokens_are_refreshed() {
                 false => None,
@@ -43,54 +61,67 @@ impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
                     Ok(current) => current,
                     Err(error) => {
                         tracing::error!(%error, "cannot read the approvals table");
-                        return SendOutcome::Transient;
+                        return SendOutcome::Transient.into();
                     }
                 },
             };
-            let now = self.clock.now();
             if let Some(AfterGone::Resend(newer)) = current
                 .as_ref()
-                .map(|c| after_gone(&token, claim, Some(c), None, now))
+                .map(|c| after_gone(&token, claim, Some(c), None))
             {
                 token = newer;
                 continue;
             }
             return self.gone(approval, claim, &token, current.as_ref()).await;
         }
-        SendOutcome::Transient
+        SendOutcome::Transient.into()
     }
 
     /// A task or callback found gone, and no newer token to try. If the execution ended with
     /// this very decision, it went through and only its answer was lost (the SDK's retry then
-    /// found the task closed): the decision stands. An execution still running is watched for a
-    /// few seconds (it ends at once after its decision); then a Step Functions task may still be
-    /// retried (the reviewer tries again), a durable callback's id never changes. Ended
-    /// otherwise: expired.
+    /// found the task closed): the decision stands. If it ended with one of the record's lost
+    /// claims, that one went through ([`rules::taken`]). An execution still running is watched
+    /// for a few seconds; then a Step Functions task may still be retried (the reviewer tries
+    /// again), a durable callback's id never changes. Ended otherwise: expired.
     async fn gone(
         &self,
         approval: &Approval,
         claim: &Claim,
         token: &TaskToken,
         current: Option<&Approval>,
-    ) -> SendOutcome {
+    ) -> Sent {
         let refreshed = self.orchestrator.tokens_are_refreshed();
         let state = self.watched(approval).await;
-        if let Some(state) = &state {
-            let outcome = rules::after_closed(claim, state);
-            if outcome == SendOutcome::Accepted {
-                tracing::info!(approval = %approval.id, "a closed task, its decision found in the execution");
-            }
-            if outcome != SendOutcome::Transient || !refreshed {
-                return outcome;
-            }
+        match &state {
+            Some(ExecutionState::Running) | None => {}
+            Some(ended) => return self.ended_with(approval, claim, ended),
         }
         if !refreshed {
-            return SendOutcome::Transient;
+            return SendOutcome::Transient.into();
         }
         let running = state.map(|s| s == ExecutionState::Running);
-        match after_gone(token, claim, current, running, self.clock.now()) {
-            AfterGone::Resend(_) | AfterGone::Revert => SendOutcome::Transient,
-            AfterGone::Expire => SendOutcome::TaskGone,
+        match after_gone(token, claim, current, running) {
+            AfterGone::Resend(_) | AfterGone::Revert => SendOutcome::Transient.into(),
+            AfterGone::Expire => SendOutcome::TaskGone.into(),
+        }
+    }
+
+    /// The claim an ended execution took: this one, one of the record's lost claims, or none
+    /// (gone).
+    fn ended_with(&self, approval: &Approval, claim: &Claim, ended: &ExecutionState) -> Sent {
+        let earlier = approval.earlier_claims();
+        let Some(taken) = rules::taken(claim, earlier.iter().map(|l| &l.claim), ended) else {
+            return SendOutcome::TaskGone.into();
+        };
+        let taken = earlier.iter().find(|l| &l.claim == taken).cloned();
+        tracing::info!(
+            approval = %approval.id,
+            earlier = taken.is_some(),
+            "a closed task, its decision found in the execution"
+        );
+        Sent {
+            outcome: SendOutcome::Accepted,
+            taken,
         }
     }
 

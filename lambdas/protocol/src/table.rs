@@ -8,7 +8,8 @@
 use std::fmt;
 
 use hitl_core::{
-    Approval, ApprovalId, Claim, LinkItem, LinkKey, Nudge, Transition, slack::SlackMessage,
+    Approval, ApprovalId, Claim, LinkItem, LinkKey, LostClaim, Nudge, Transition,
+    slack::SlackMessage,
 };
 
 /// How a conditional write went.
@@ -101,21 +102,35 @@ pub trait RequestTable: Table {
 pub trait DecisionTable: Table {
     /// Records `claim` as a vote short of the quorum (`votes` = [`Approval::votes_with`]), only
     /// while the record is `pending`, expires after `claim.at`, and still holds exactly the
-    /// votes `approval` holds (as many of them: while open they are approvals only).
+    /// votes `approval` holds (as many of them: while open they are approvals only) and its
+    /// lost claims (the page says when one may yet have decided).
     async fn count(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError>;
 
-    /// `pending → deciding` with `claim` (or a stale claim taken over, see
-    /// `hitl_core::rules::stale_cutoff`), only while the record expires after `claim.at` and
-    /// still holds exactly the votes `approval` holds.
+    /// `pending → deciding` with `claim`, only while the record expires after `claim.at` and
+    /// still holds exactly the votes and the lost claims `approval` holds. A stale claim `approval` holds (see
+    /// `hitl_core::rules::stale_cutoff`) is taken over only while the record still holds it,
+    /// and is kept among the lost claims ([`Approval::apply_claim`]).
     async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError>;
 
     /// Applies `transition` to a record that still holds `claim` (`deciding`, claimed at
     /// `claim.at`): finalising keeps the claim as the decision (`decided_at`, and the votes of
-    /// `approval` with the claim's); expiring and reverting drop it.
+    /// `approval` with the claim's); expiring drops it; reverting keeps it among the lost
+    /// claims ([`Approval::apply`]).
     async fn settle(
         &self,
         approval: &Approval,
         claim: &Claim,
         transition: Transition,
+    ) -> Result<Written, TableError>;
+
+    /// Finalises a record that still holds `claim` with `taken` instead, a lost claim the
+    /// orchestrator turned out to have taken (`hitl_core::rules::taken`): its decision,
+    /// reviewer, comment and time, and the votes it was sent with
+    /// ([`Approval::apply_taken`]).
+    async fn settle_taken(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        taken: &LostClaim,
     ) -> Result<Written, TableError>;
 }

@@ -3,7 +3,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use hitl_core::slack::SlackMessage;
 use hitl_core::{
-    Approval, ApprovalId, Claim, LinkItem, Nudge, Status, Transition, rules::stale_cutoff,
+    Approval, ApprovalId, Claim, LinkItem, LostClaim, Nudge, Status, Transition,
+    rules::stale_cutoff,
 };
 use hitl_protocol::{DecisionTable, RequestTable, TableError, Written};
 
@@ -137,56 +138,62 @@ impl DecisionTable for DynamoTable {
             .key("id", s(approval.id.as_str()))
             .update_expression("SET votes = :votes")
             .condition_expression(format!(
-                "#status = :pending AND expires_at > :now AND {VOTES_AS_READ}"
+                "#status = :pending AND expires_at > :now AND {VOTES_AS_READ} AND {LOST_AS_READ}"
             ))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":now", n(claim.at))
             .expression_attribute_values(":votes", votes(approval, claim)?)
             .expression_attribute_values(":seen", n(approval.votes.len() as u64))
+            .expression_attribute_values(":lost_seen", n(approval.lost_claims.len() as u64))
             .send()
             .await;
         written(result)
     }
 
     async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError> {
+        let held = (approval.status == Status::Deciding).then(|| approval.claim());
+        // Chosen by the record as read: a stale claim is taken over only while the record
+        // still holds it, and kept among the lost claims (`Approval::apply_claim`).
+        let (open, keep) = match &held {
+            Some(Some(_)) => (
+                "#status = :deciding AND claimed_at = :held AND claimed_at < :stale",
+                ", lost_claims = list_append(if_not_exists(lost_claims, :none), :lost)",
+            ),
+            Some(None) => (
+                "#status = :deciding AND \
+                 (attribute_not_exists(claimed_at) OR claimed_at < :stale)",
+                "",
+            ),
+            None => ("#status = :pending", ""),
+        };
         let mut request = self
             .client
             .update_item()
             .table_name(&self.name)
             .key("id", s(approval.id.as_str()))
-            .update_expression(match &claim.verified {
-                Some(_) => {
-                    "SET #status = :deciding, claimed_at = :now, decision = :decision, \
-                     #comment = :comment, decided_by = :reviewer, #verified = :verified \
-                     REMOVE decided_at"
-                }
-                None => {
-                    "SET #status = :deciding, claimed_at = :now, decision = :decision, \
-                     #comment = :comment, decided_by = :reviewer REMOVE decided_at, #verified"
-                }
-            })
-            .condition_expression(format!(
-                "(#status = :pending OR (#status = :deciding AND \
-                 (attribute_not_exists(claimed_at) OR claimed_at < :stale))) \
-                 AND expires_at > :now AND {VOTES_AS_READ}"
+            .update_expression(format!(
+                "SET #status = :deciding, claimed_at = :now{}{keep} REMOVE decided_at{}",
+                decision_set(claim),
+                verified_removed(claim)
             ))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#comment", "comment")
-            .expression_attribute_names("#verified", "verified")
+            .condition_expression(format!(
+                "{open} AND expires_at > :now AND {VOTES_AS_READ} AND {LOST_AS_READ}"
+            ))
             .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
-            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
             .expression_attribute_values(":now", n(claim.at))
-            .expression_attribute_values(":stale", n(stale_cutoff(claim.at)))
-            .expression_attribute_values(":decision", s(claim.decision.as_str()))
-            .expression_attribute_values(":comment", s(&claim.comment))
-            .expression_attribute_values(":reviewer", s(&claim.reviewer))
-            .expression_attribute_values(":seen", n(approval.votes.len() as u64));
-        if let Some(verified) = &claim.verified {
-            let value = serde_dynamo::to_attribute_value(verified)
-                .map_err(|e| TableError::Failed(e.to_string()))?;
-            request = request.expression_attribute_values(":verified", value);
-        }
+            .expression_attribute_values(":seen", n(approval.votes.len() as u64))
+            .expression_attribute_values(":lost_seen", n(approval.lost_claims.len() as u64));
+        request = with_decision(request, claim)?;
+        request = match held {
+            Some(Some(held)) => request
+                .expression_attribute_values(":held", n(held.at))
+                .expression_attribute_values(":stale", n(stale_cutoff(claim.at)))
+                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":lost", lost(&approval.lost(held))?),
+            Some(None) => request.expression_attribute_values(":stale", n(stale_cutoff(claim.at))),
+            None => request.expression_attribute_values(":pending", s(Status::Pending.as_str())),
+        };
         written(request.send().await)
     }
 
@@ -196,35 +203,127 @@ impl DecisionTable for DynamoTable {
         claim: &Claim,
         transition: Transition,
     ) -> Result<Written, TableError> {
-        // Finalising keeps the claim as the decision; expiring and reverting drop it.
-        const DROP_CLAIM: &str = "SET #status = :next \
-             REMOVE claimed_at, decision, #comment, decided_by, #verified, decided_at";
-        let (update, next) = match transition {
-            Transition::Finalise(decision) => (
-                "SET #status = :next, decided_at = claimed_at, votes = :votes REMOVE claimed_at",
-                decision.status(),
-            ),
-            Transition::Expire => (DROP_CLAIM, Status::Expired),
-            Transition::Revert => (DROP_CLAIM, Status::Pending),
+        // Finalising keeps the claim as the decision; expiring drops it, reverting keeps it
+        // among the lost claims (`Approval::apply`).
+        const DROP_CLAIM: &str = "REMOVE claimed_at, decision, #comment, decided_by, #verified, \
+             decided_at";
+        let request = self.settle_request(approval, claim);
+        let request = match transition {
+            Transition::Finalise(decision) => request
+                .update_expression(
+                    "SET #status = :next, decided_at = claimed_at, votes = :votes \
+                     REMOVE claimed_at, lost_claims",
+                )
+                .expression_attribute_values(":next", s(decision.status().as_str()))
+                .expression_attribute_values(":votes", votes(approval, claim)?),
+            Transition::Expire => request
+                .update_expression(format!("SET #status = :next {DROP_CLAIM}, lost_claims"))
+                .expression_attribute_values(":next", s(Status::Expired.as_str())),
+            Transition::Revert => request
+                .update_expression(format!(
+                    "SET #status = :next, \
+                     lost_claims = list_append(if_not_exists(lost_claims, :none), :lost) \
+                     {DROP_CLAIM}"
+                ))
+                .expression_attribute_values(":next", s(Status::Pending.as_str()))
+                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+                .expression_attribute_values(":lost", lost(&approval.lost(claim.clone()))?),
         };
-        let mut request = self
-            .client
+        let request = match transition {
+            Transition::Finalise(_) => request,
+            _ => request
+                .expression_attribute_names("#comment", "comment")
+                .expression_attribute_names("#verified", "verified"),
+        };
+        written(request.send().await)
+    }
+
+    async fn settle_taken(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        taken: &LostClaim,
+    ) -> Result<Written, TableError> {
+        let votes = serde_dynamo::to_attribute_value(&taken.votes)
+            .map_err(|e| TableError::Failed(e.to_string()))?;
+        let taken_claim = &taken.claim;
+        let request = self
+            .settle_request(approval, claim)
+            .update_expression(format!(
+                "SET #status = :next, decided_at = :at, votes = :votes{} \
+                 REMOVE claimed_at, lost_claims{}",
+                decision_set(taken_claim),
+                verified_removed(taken_claim)
+            ))
+            .expression_attribute_values(":next", s(taken_claim.decision.status().as_str()))
+            .expression_attribute_values(":at", n(taken_claim.at))
+            .expression_attribute_values(":votes", votes);
+        written(with_decision(request, taken_claim)?.send().await)
+    }
+}
+
+/// The record's lost claims are still the ones read (`:lost_seen` of them; they only grow
+/// while it is open): a claim must know every claim lost before it
+/// (`hitl_core::rules::taken`).
+const LOST_AS_READ: &str = "(attribute_not_exists(lost_claims) OR size(lost_claims) = :lost_seen)";
+
+/// The claim's fields of a record, set from [`with_decision`]'s values.
+fn decision_set(claim: &Claim) -> &'static str {
+    match claim.verified {
+        Some(_) => {
+            ", decision = :decision, #comment = :comment, decided_by = :reviewer, \
+             #verified = :verified"
+        }
+        None => ", decision = :decision, #comment = :comment, decided_by = :reviewer",
+    }
+}
+
+/// The identity a claim without one removes from the record.
+fn verified_removed(claim: &Claim) -> &'static str {
+    match claim.verified {
+        Some(_) => "",
+        None => ", #verified",
+    }
+}
+
+type Update = aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+
+/// `request` with the values of [`decision_set`] from `claim`, and the names it and
+/// [`verified_removed`] use.
+fn with_decision(request: Update, claim: &Claim) -> Result<Update, TableError> {
+    let request = request
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_names("#comment", "comment")
+        .expression_attribute_names("#verified", "verified")
+        .expression_attribute_values(":decision", s(claim.decision.as_str()))
+        .expression_attribute_values(":comment", s(&claim.comment))
+        .expression_attribute_values(":reviewer", s(&claim.reviewer));
+    Ok(match &claim.verified {
+        Some(verified) => {
+            let value = serde_dynamo::to_attribute_value(verified)
+                .map_err(|e| TableError::Failed(e.to_string()))?;
+            request.expression_attribute_values(":verified", value)
+        }
+        None => request,
+    })
+}
+
+/// `lost` as the one-element list appended to the record's lost claims.
+fn lost(lost: &LostClaim) -> Result<AttributeValue, TableError> {
+    serde_dynamo::to_attribute_value([lost]).map_err(|e| TableError::Failed(e.to_string()))
+}
+
+impl DynamoTable {
+    /// An update of the record of `approval` while it still holds `claim` (`deciding`, claimed at
+    /// `claim.at`); the caller sets the update and its `:next` status.
+    fn settle_request(&self, approval: &Approval, claim: &Claim) -> Update {
+        self.client
             .update_item()
             .table_name(&self.name)
             .key("id", s(approval.id.as_str()))
-            .update_expression(update)
             .condition_expression("#status = :deciding AND claimed_at = :claimed")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":next", s(next.as_str()))
             .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
-            .expression_attribute_values(":claimed", n(claim.at));
-        if matches!(transition, Transition::Finalise(_)) {
-            request = request.expression_attribute_values(":votes", votes(approval, claim)?);
-        } else {
-            request = request
-                .expression_attribute_names("#comment", "comment")
-                .expression_attribute_names("#verified", "verified");
-        }
-        written(request.send().await)
+            .expression_attribute_values(":claimed", n(claim.at))
     }
 }

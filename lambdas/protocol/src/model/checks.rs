@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hitl_core::{
-    Approval, ApprovalId, Decision, SendOutcome, Status, dates::rfc3339, request::same_email, rules,
+    Approval, ApprovalId, Decision, ExecutionState, SendOutcome, Status, dates::rfc3339,
+    request::same_email, rules,
 };
 use serde_json::Value;
 
 use super::links::{Delivered, Kind, Sent, kind};
-use crate::testing::{Published, Resume, State};
+use crate::testing::{Phase, Published, Resume, State};
 
 /// A broken invariant, said plainly.
 pub type Broken = String;
@@ -38,6 +39,7 @@ pub fn always(
     checked: &mut Checked,
 ) -> Result<(), Broken> {
     decided_only_if_accepted(state, &mut checked.decided)?;
+    expired_only_if_not_taken(state)?;
     records_count_votes_once(state)?;
     acknowledged_votes_kept(state, acknowledged)?;
     for resume in &state.resumes[checked.resumes..] {
@@ -87,6 +89,31 @@ fn sent_votes(sent: &Value) -> Vec<(String, String)> {
             (text("reviewer"), text("decision"))
         })
         .collect()
+}
+
+/// A record says expired only if its execution did not go on with a decision it took: one
+/// that ended with its accepted decision (not stopped after it) has it recorded, whatever
+/// answers were lost on the way.
+fn expired_only_if_not_taken(state: &State) -> Result<(), Broken> {
+    for record in state.approvals.values() {
+        let execution = state.executions.get(&record.execution_arn);
+        let Some(execution) = execution.filter(|e| e.accepted.is_some()) else {
+            continue;
+        };
+        let took_it = match &execution.phase {
+            Phase::Ended(ExecutionState::Succeeded(_)) => true,
+            Phase::Ended(ExecutionState::Failed { error, .. }) => error == "Rejected",
+            _ => false,
+        };
+        if record.status == Status::Expired && took_it {
+            return Err(format!(
+                "the record of {} says expired but its execution went on with {}",
+                record.execution_arn,
+                execution.accepted.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A record says approved or rejected only if its execution accepted exactly that decision:

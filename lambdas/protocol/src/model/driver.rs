@@ -133,7 +133,7 @@ impl<'a> Model<'a> {
             .system
             .world
             .with(|s| s.executions[&arn(execution)].phase.clone());
-        if busy || matches!(phase, Phase::Ended(_)) {
+        if busy || matches!(phase, Phase::Ended(_) | Phase::Finishing { .. }) {
             return Ok(());
         }
         if phase == Phase::Waiting && self.returned[execution] {
@@ -374,7 +374,10 @@ impl<'a> Model<'a> {
         let world = &self.system.world;
         let label = checks::page_label(status, html);
         self.note(format!("op {id}: POST by {} → {label}", link.reviewer));
-        if label.ends_with("counted") {
+        // Counted, unless a decision given up earlier may turn out taken: the page says so.
+        if label.ends_with("counted")
+            && !html.contains(hitl_core::page::EARLIER_DECISION_UNCONFIRMED)
+        {
             self.acknowledged
                 .insert((link.approval.clone(), link.reviewer.clone()));
         }

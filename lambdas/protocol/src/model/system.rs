@@ -34,8 +34,14 @@ pub struct Case {
     pub escalate_to_a_reviewer: bool,
     /// A chat channel, which gets each reviewer a link of his own too.
     pub chat: bool,
+    /// The workflow runs on for [`LINGER_SECS`] after its decision (states after the
+    /// approval), longer than the review function watches it.
+    pub linger: bool,
     pub ops: Vec<Op>,
 }
+
+/// How long a lingering workflow runs on after its decision.
+pub const LINGER_SECS: u64 = 10;
 
 impl fmt::Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -49,9 +55,14 @@ impl fmt::Debug for Case {
         };
         writeln!(
             f,
-            "{orchestrator}, quorum {} of {REVIEWERS:?}, escalation to {escalation}, chat {}:",
+            "{orchestrator}, quorum {} of {REVIEWERS:?}, escalation to {escalation}, chat {}, \
+             {}:",
             self.quorum,
-            if self.chat { "on" } else { "off" }
+            if self.chat { "on" } else { "off" },
+            match self.linger {
+                true => format!("runs on {LINGER_SECS}s after its decision"),
+                false => "ends at its decision".to_owned(),
+            }
         )?;
         for (i, op) in self.ops.iter().enumerate() {
             writeln!(f, "  {i:>2}. {op:?}")?;
@@ -67,14 +78,16 @@ pub fn case(max_ops: usize) -> impl Strategy<Value = Case> {
         1u32..=3,
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
         prop::collection::vec(op(), 1..max_ops),
     )
         .prop_map(
-            |(state_machine, quorum, escalate_to_a_reviewer, chat, ops)| Case {
+            |(state_machine, quorum, escalate_to_a_reviewer, chat, linger, ops)| Case {
                 state_machine,
                 quorum,
                 escalate_to_a_reviewer,
                 chat,
+                linger,
                 ops,
             },
         )
@@ -127,7 +140,8 @@ impl System {
         let world = World::at(START);
         for execution in 0..EXECUTIONS {
             let arn = arn(execution);
-            let waiting = Execution::new(&arn, !case.state_machine, TIMEOUT_SECS);
+            let mut waiting = Execution::new(&arn, !case.state_machine, TIMEOUT_SECS);
+            waiting.linger_secs = if case.linger { LINGER_SECS } else { 0 };
             world.with(|s| s.executions.insert(arn, waiting));
         }
         Self {

@@ -12,6 +12,12 @@ pub enum Phase {
     Waiting,
     /// An attempt of its task failed; the next has not started: no token is good.
     Between,
+    /// It took a decision and runs the states after the approval until `until` (Unix
+    /// seconds): it still shows running, then ends as `state`.
+    Finishing {
+        state: ExecutionState,
+        until: u64,
+    },
     Ended(ExecutionState),
 }
 
@@ -32,6 +38,9 @@ pub struct Execution {
     pub deadline: Option<u64>,
     /// The decision it accepted (the task output).
     pub accepted: Option<String>,
+    /// How long it runs on after taking a decision (a workflow with states after the
+    /// approval), in seconds.
+    pub linger_secs: u64,
 }
 
 /// Attempts of the request task (or the submitter) before the execution fails: the state
@@ -50,11 +59,19 @@ impl Execution {
             timeout_secs,
             deadline: None,
             accepted: None,
+            linger_secs: 0,
         }
     }
 
-    /// Ends it if its wait has timed out at `now` (the expired branch).
+    /// Ends it if it has run the states after its decision by `now`, or its wait has timed out
+    /// at `now` (the expired branch).
     pub fn tick(&mut self, now: u64) {
+        if let Phase::Finishing { state, until } = &self.phase {
+            if now >= *until {
+                self.phase = Phase::Ended(state.clone());
+            }
+            return;
+        }
         if self.deadline.is_some_and(|deadline| now >= deadline) {
             self.end(
                 "Expired",
@@ -68,10 +85,15 @@ impl Execution {
         matches!(self.phase, Phase::Ended(_))
     }
 
+    /// Whether it waits no more: it took a decision, or ended.
+    pub fn closed(&self) -> bool {
+        !matches!(self.phase, Phase::Waiting | Phase::Between)
+    }
+
     /// How `DescribeExecution` (or `GetDurableExecution`) tells it.
     pub fn state(&self) -> ExecutionState {
         match &self.phase {
-            Phase::Waiting | Phase::Between => ExecutionState::Running,
+            Phase::Waiting | Phase::Between | Phase::Finishing { .. } => ExecutionState::Running,
             Phase::Ended(state) => state.clone(),
         }
     }
@@ -79,7 +101,7 @@ impl Execution {
     /// The next attempt's token and attempt number (a durable submitter: the callback id, no
     /// attempt), beginning at `now`; `None` when it has ended.
     pub fn begin_attempt(&mut self, now: u64) -> Option<(TaskToken, Option<u32>)> {
-        if self.ended() {
+        if self.closed() {
             return None;
         }
         self.deadline.get_or_insert(now + self.timeout_secs);
@@ -97,7 +119,7 @@ impl Execution {
     /// error is not retried (the execution then fails with it; `Hitl.Expired` takes the
     /// expired branch). A durable callback stays good while the submitter is retried.
     pub fn attempt_failed(&mut self, error: &str, retried: bool) {
-        if self.ended() {
+        if self.closed() {
             return;
         }
         self.failures += 1;
@@ -123,13 +145,13 @@ impl Execution {
         }
     }
 
-    /// `output` sent with `token`: accepted if the execution waits on that very token.
-    pub(super) fn resume(&mut self, token: &TaskToken, output: &str) -> SendOutcome {
+    /// `output` sent with `token` at `now`: accepted if the execution waits on that very token.
+    pub(super) fn resume(&mut self, token: &TaskToken, output: &str, now: u64) -> SendOutcome {
         if self.phase != Phase::Waiting || self.tokens.last() != Some(token) {
             return SendOutcome::TaskGone;
         }
         let decision: Value = serde_json::from_str(output).unwrap_or(Value::Null);
-        self.phase = Phase::Ended(match decision["decision"].as_str() {
+        let state = match decision["decision"].as_str() {
             Some("approved") => {
                 ExecutionState::Succeeded(json!({ "approval": decision }).to_string())
             }
@@ -137,7 +159,12 @@ impl Execution {
                 error: "Rejected".to_owned(),
                 message: decision["comment"].as_str().unwrap_or_default().to_owned(),
             },
-        });
+        };
+        self.phase = Phase::Finishing {
+            state,
+            until: now + self.linger_secs,
+        };
+        self.tick(now);
         self.accepted = Some(output.to_owned());
         SendOutcome::Accepted
     }

@@ -5,7 +5,7 @@ use hitl_core::{ExecutionState, SendOutcome, TaskToken, dates::rfc3339};
 use serde_json::Value;
 
 use super::{
-    execution::{Execution, Resume},
+    execution::Resume,
     world::{Call, Outcome, State, World},
 };
 use crate::ports::Orchestrator;
@@ -19,10 +19,11 @@ impl State {
             .find(|e| e.tokens.contains(token))
             .map(|e| e.arn.clone());
         let claim_held = arn.as_deref().is_some_and(|arn| self.holds(arn, &output));
+        let now = self.now();
         let execution = arn.as_ref().and_then(|arn| self.executions.get_mut(arn));
         let execution_ended = execution.as_ref().is_none_or(|e| e.ended());
         let outcome = match execution {
-            Some(execution) => execution.resume(token, &output),
+            Some(execution) => execution.resume(token, &output, now),
             None => SendOutcome::TaskGone,
         };
         let by = self.current;
@@ -80,7 +81,12 @@ impl Orchestrator for MemoryOrchestrator {
     }
 
     async fn state(&self, execution_arn: &str) -> Option<ExecutionState> {
-        let state = |s: &mut State| s.executions.get(execution_arn).map(Execution::state);
+        let state = |s: &mut State| {
+            let now = s.now();
+            let execution = s.executions.get_mut(execution_arn)?;
+            execution.tick(now);
+            Some(execution.state())
+        };
         match self.world.call(Call::State, state).await {
             Outcome::Done(Some(state)) => Some(state),
             // Step Functions: `ExecutionDoesNotExist`, an execution that ended long ago.

@@ -2,8 +2,8 @@
 //! expression states, in the same terms, then writes what its update expression writes.
 
 use hitl_core::{
-    Approval, ApprovalId, Claim, LinkItem, LinkKey, Nudge, Status, Transition, rules::stale_cutoff,
-    slack::SlackMessage,
+    Approval, ApprovalId, Claim, LinkItem, LinkKey, LostClaim, Nudge, Status, Transition,
+    rules::stale_cutoff, slack::SlackMessage,
 };
 
 use super::world::{Call, Outcome, State, World};
@@ -204,6 +204,7 @@ impl DecisionTable for MemoryTable {
                     r.status == Status::Pending
                         && r.expires_at > claim.at
                         && votes_as_read(r, approval)
+                        && r.lost_claims.len() == approval.lost_claims.len()
                 })
             },
             |s| {
@@ -216,16 +217,27 @@ impl DecisionTable for MemoryTable {
     }
 
     async fn claim(&self, approval: &Approval, claim: &Claim) -> Result<Written, TableError> {
-        let claimable = |r: &Approval| match r.status {
-            Status::Pending => true,
-            Status::Deciding => r.claimed_at.is_none_or(|at| at < stale_cutoff(claim.at)),
+        // The adapter's condition, chosen by the record as read: a stale claim is taken over
+        // only while the record still holds it, and kept among the lost claims.
+        let stale = |at: Option<u64>| at.is_none_or(|at| at < stale_cutoff(claim.at));
+        let claimable = |r: &Approval| match (approval.status, approval.claim()) {
+            (Status::Pending, _) => r.status == Status::Pending,
+            (Status::Deciding, Some(held)) => {
+                r.status == Status::Deciding
+                    && r.claimed_at == Some(held.at)
+                    && stale(Some(held.at))
+            }
+            (Status::Deciding, None) => r.status == Status::Deciding && stale(r.claimed_at),
             _ => false,
         };
         self.write(
             Call::Claim,
             |s| {
                 record(s, &approval.id).is_some_and(|r| {
-                    claimable(r) && r.expires_at > claim.at && votes_as_read(r, approval)
+                    claimable(r)
+                        && r.expires_at > claim.at
+                        && votes_as_read(r, approval)
+                        && r.lost_claims.len() == approval.lost_claims.len()
                 })
             },
             |s| {
@@ -243,6 +255,29 @@ impl DecisionTable for MemoryTable {
         claim: &Claim,
         transition: Transition,
     ) -> Result<Written, TableError> {
+        self.settle_with(approval, claim, |r| settle(r, approval, claim, transition))
+            .await
+    }
+
+    async fn settle_taken(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        taken: &LostClaim,
+    ) -> Result<Written, TableError> {
+        self.settle_with(approval, claim, |r| r.apply_taken(taken))
+            .await
+    }
+}
+
+impl MemoryTable {
+    /// `change` made to the record of `approval` while it still holds `claim`.
+    async fn settle_with(
+        &self,
+        approval: &Approval,
+        claim: &Claim,
+        change: impl FnOnce(&mut Approval),
+    ) -> Result<Written, TableError> {
         self.write(
             Call::Settle,
             |s| {
@@ -251,7 +286,7 @@ impl DecisionTable for MemoryTable {
             },
             |s| {
                 if let Some(r) = s.approvals.get_mut(&approval.id) {
-                    settle(r, approval, claim, transition);
+                    change(r);
                 }
             },
         )
@@ -260,7 +295,8 @@ impl DecisionTable for MemoryTable {
 }
 
 /// The settle's update expression: finalising keeps the claim as the decision, with the votes
-/// of `approval` (as the claimer read it) and the claim's; expiring and reverting drop it.
+/// of `approval` (as the claimer read it) and the claim's, and drops the lost claims;
+/// expiring and reverting as [`Approval::apply`].
 fn settle(record: &mut Approval, approval: &Approval, claim: &Claim, transition: Transition) {
     match transition {
         Transition::Finalise(decision) => {
@@ -268,6 +304,7 @@ fn settle(record: &mut Approval, approval: &Approval, claim: &Claim, transition:
             record.decided_at = record.claimed_at;
             record.votes = approval.votes_with(claim);
             record.claimed_at = None;
+            record.lost_claims.clear();
         }
         Transition::Expire | Transition::Revert => record.apply(transition),
     }

@@ -277,6 +277,14 @@ pub struct LinkItem {
 /// address).
 pub const ANY_REVIEWER: &str = "*";
 
+/// How large a record's lost claims may grow, as JSON: a few dozen claims with their votes.
+pub const LOST_CLAIMS_BYTES: usize = 64 * 1024;
+
+/// The length of `value` as JSON; one that cannot be written counts as too large.
+fn json_len(value: &impl Serialize) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |json| json.len())
+}
+
 impl LinkItem {
     /// Whether this is a channel link ([`Approval::channel_link`]).
     pub fn is_channel(&self) -> bool {
@@ -471,6 +479,13 @@ impl Approval {
         self.lost_claims.iter().cloned().chain(held).collect()
     }
 
+    /// Whether `lost` is kept among the lost claims: while they stay within
+    /// [`LOST_CLAIMS_BYTES`], so the record stays far from DynamoDB's 400 KB an item. Past it, a
+    /// claim is given up as it was before lost claims were kept: a later claim cannot find it.
+    pub fn keeps(&self, lost: &LostClaim) -> bool {
+        json_len(&self.lost_claims).saturating_add(json_len(lost)) <= LOST_CLAIMS_BYTES
+    }
+
     /// `claim`, given up, with the votes it was sent with.
     pub fn lost(&self, claim: Claim) -> LostClaim {
         LostClaim {
@@ -488,9 +503,13 @@ impl Approval {
     }
 
     /// `pending → deciding` in memory (the adapter does it as a conditional update); a stale
-    /// claim taken over is kept among the lost claims.
+    /// claim taken over is kept among the lost claims (if [`Self::keeps`] it).
     pub fn apply_claim(&mut self, claim: &Claim) {
-        self.lost_claims = self.earlier_claims();
+        if let Some(held) = self.claim().map(|held| self.lost(held))
+            && self.keeps(&held)
+        {
+            self.lost_claims.push(held);
+        }
         self.status = Status::Deciding;
         self.claimed_at = Some(claim.at);
         self.decision = Some(claim.decision);
@@ -524,7 +543,9 @@ impl Approval {
                 } else {
                     self.status = Status::Pending;
                     let lost = claim.map(|claim| self.lost(claim));
-                    self.lost_claims.extend(lost);
+                    if let Some(lost) = lost.filter(|lost| self.keeps(lost)) {
+                        self.lost_claims.push(lost);
+                    }
                 }
                 self.claimed_at = None;
                 self.decision = None;
@@ -871,5 +892,25 @@ pub(crate) mod tests {
         );
         assert_eq!(a.votes, taken.votes);
         assert!(a.lost_claims.is_empty());
+    }
+
+    /// The lost claims stay within their bytes, far from DynamoDB's 400 KB an item: past
+    /// them a claim given up is not kept.
+    #[test]
+    fn lost_claims_stay_within_their_bytes() {
+        let mut a = basic();
+        for at in 1..=4 {
+            let claim = Claim {
+                decision: Decision::Rejected,
+                comment: "x".repeat(LOST_CLAIMS_BYTES / 3),
+                reviewer: "a@x.io".into(),
+                at,
+                verified: None,
+            };
+            a.apply_claim(&claim);
+            a.apply(Transition::Revert);
+        }
+        assert_eq!(a.lost_claims.len(), 1, "votes carry the comment too");
+        assert!(json_len(&a.lost_claims) <= LOST_CLAIMS_BYTES);
     }
 }

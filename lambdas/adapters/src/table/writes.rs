@@ -145,7 +145,7 @@ impl DecisionTable for DynamoTable {
             .expression_attribute_values(":now", n(claim.at))
             .expression_attribute_values(":votes", votes(approval, claim)?)
             .expression_attribute_values(":seen", n(approval.votes.len() as u64))
-            .expression_attribute_values(":lost_seen", n(approval.lost_claims.len() as u64))
+            .expression_attribute_values(":lostseen", n(approval.lost_claims.len() as u64))
             .send()
             .await;
         written(result)
@@ -155,46 +155,47 @@ impl DecisionTable for DynamoTable {
         let held = (approval.status == Status::Deciding).then(|| approval.claim());
         // Chosen by the record as read: a stale claim is taken over only while the record
         // still holds it, and kept among the lost claims (`Approval::apply_claim`).
-        let (open, keep) = match &held {
-            Some(Some(_)) => (
-                "#status = :deciding AND claimed_at = :held AND claimed_at < :stale",
-                ", lost_claims = list_append(if_not_exists(lost_claims, :none), :lost)",
-            ),
-            Some(None) => (
-                "#status = :deciding AND \
-                 (attribute_not_exists(claimed_at) OR claimed_at < :stale)",
-                "",
-            ),
-            None => ("#status = :pending", ""),
+        let open = match &held {
+            Some(Some(_)) => "#status = :deciding AND claimed_at = :held AND claimed_at < :stale",
+            Some(None) => {
+                "#status = :deciding AND (attribute_not_exists(claimed_at) OR claimed_at < :stale)"
+            }
+            None => "#status = :pending",
         };
-        let mut request = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.name)
             .key("id", s(approval.id.as_str()))
-            .update_expression(format!(
-                "SET #status = :deciding, claimed_at = :now{}{keep} REMOVE decided_at{}",
-                decision_set(claim),
-                verified_removed(claim)
-            ))
             .condition_expression(format!(
                 "{open} AND expires_at > :now AND {VOTES_AS_READ} AND {LOST_AS_READ}"
             ))
             .expression_attribute_values(":deciding", s(Status::Deciding.as_str()))
             .expression_attribute_values(":now", n(claim.at))
             .expression_attribute_values(":seen", n(approval.votes.len() as u64))
-            .expression_attribute_values(":lost_seen", n(approval.lost_claims.len() as u64));
-        request = with_decision(request, claim)?;
-        request = match held {
-            Some(Some(held)) => request
-                .expression_attribute_values(":held", n(held.at))
-                .expression_attribute_values(":stale", n(stale_cutoff(claim.at)))
-                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-                .expression_attribute_values(":lost", lost(&approval.lost(held))?),
-            Some(None) => request.expression_attribute_values(":stale", n(stale_cutoff(claim.at))),
-            None => request.expression_attribute_values(":pending", s(Status::Pending.as_str())),
+            .expression_attribute_values(":lostseen", n(approval.lost_claims.len() as u64));
+        let (request, keep) = match held {
+            Some(Some(held)) => {
+                let request = request
+                    .expression_attribute_values(":held", n(held.at))
+                    .expression_attribute_values(":stale", n(stale_cutoff(claim.at)));
+                keeping(request, approval, approval.lost(held))?
+            }
+            Some(None) => (
+                request.expression_attribute_values(":stale", n(stale_cutoff(claim.at))),
+                "",
+            ),
+            None => (
+                request.expression_attribute_values(":pending", s(Status::Pending.as_str())),
+                "",
+            ),
         };
-        written(request.send().await)
+        let request = request.update_expression(format!(
+            "SET #status = :deciding, claimed_at = :now{}{keep} REMOVE decided_at{}",
+            decision_set(claim),
+            verified_removed(claim)
+        ));
+        written(with_decision(request, claim)?.send().await)
     }
 
     async fn settle(
@@ -219,15 +220,12 @@ impl DecisionTable for DynamoTable {
             Transition::Expire => request
                 .update_expression(format!("SET #status = :next {DROP_CLAIM}, lost_claims"))
                 .expression_attribute_values(":next", s(Status::Expired.as_str())),
-            Transition::Revert => request
-                .update_expression(format!(
-                    "SET #status = :next, \
-                     lost_claims = list_append(if_not_exists(lost_claims, :none), :lost) \
-                     {DROP_CLAIM}"
-                ))
-                .expression_attribute_values(":next", s(Status::Pending.as_str()))
-                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-                .expression_attribute_values(":lost", lost(&approval.lost(claim.clone()))?),
+            Transition::Revert => {
+                let (request, keep) = keeping(request, approval, approval.lost(claim.clone()))?;
+                request
+                    .update_expression(format!("SET #status = :next{keep} {DROP_CLAIM}"))
+                    .expression_attribute_values(":next", s(Status::Pending.as_str()))
+            }
         };
         let request = match transition {
             Transition::Finalise(_) => request,
@@ -262,10 +260,10 @@ impl DecisionTable for DynamoTable {
     }
 }
 
-/// The record's lost claims are still the ones read (`:lost_seen` of them; they only grow
+/// The record's lost claims are still the ones read (`:lostseen` of them; they only grow
 /// while it is open): a claim must know every claim lost before it
 /// (`hitl_core::rules::taken`).
-const LOST_AS_READ: &str = "(attribute_not_exists(lost_claims) OR size(lost_claims) = :lost_seen)";
+const LOST_AS_READ: &str = "(attribute_not_exists(lost_claims) OR size(lost_claims) = :lostseen)";
 
 /// The claim's fields of a record, set from [`with_decision`]'s values.
 fn decision_set(claim: &Claim) -> &'static str {
@@ -308,9 +306,25 @@ fn with_decision(request: Update, claim: &Claim) -> Result<Update, TableError> {
     })
 }
 
-/// `lost` as the one-element list appended to the record's lost claims.
-fn lost(lost: &LostClaim) -> Result<AttributeValue, TableError> {
-    serde_dynamo::to_attribute_value([lost]).map_err(|e| TableError::Failed(e.to_string()))
+/// `request` appending `lost` to the record's lost claims when it keeps it
+/// (`Approval::keeps`), and the SET clause that does (none when it does not).
+fn keeping(
+    request: Update,
+    approval: &Approval,
+    lost: LostClaim,
+) -> Result<(Update, &'static str), TableError> {
+    if !approval.keeps(&lost) {
+        return Ok((request, ""));
+    }
+    let one =
+        serde_dynamo::to_attribute_value([lost]).map_err(|e| TableError::Failed(e.to_string()))?;
+    let request = request
+        .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+        .expression_attribute_values(":lost", one);
+    Ok((
+        request,
+        ", lost_claims = list_append(if_not_exists(lost_claims, :none), :lost)",
+    ))
 }
 
 impl DynamoTable {

@@ -73,8 +73,9 @@ pub use request::{
     ApprovalRequest, INVALID_INPUT, Invocation, RequestError, has_title_and_requester,
 };
 pub use rules::{
-    AfterGone, Ballot, ExecutionState, Nudge, PostVerdict, STALE_CLAIM_SECS, SendOutcome, View,
-    after_closed, after_gone, after_send, ballot, nudged, post, task_output, view,
+    AfterGone, AtExpiry, Ballot, EXPIRY_CHECK_SECS, ExecutionState, Nudge, PostVerdict,
+    STALE_CLAIM_SECS, SendOutcome, View, after_closed, after_gone, after_send, at_expiry, ballot,
+    nudged, post, task_output, view,
 };
 
 #[cfg(test)]

@@ -140,6 +140,41 @@ pub fn ballot(record: &Approval, reviewer: &str, decision: Decision) -> Ballot {
     }
 }
 
+/// How long after its expiry an approval is checked a last time: past the stale age of any
+/// claim made before the expiry ([`STALE_CLAIM_SECS`]), with time for its function to end. A
+/// claim still held then belongs to a function that died.
+pub const EXPIRY_CHECK_SECS: u64 = STALE_CLAIM_SECS + 15;
+
+/// What an approval's expiry check finds (its schedule fires at the expiry, and again
+/// [`EXPIRY_CHECK_SECS`] after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtExpiry {
+    /// Not past its expiry (a schedule on time at best), decided or expired already, or a
+    /// fresh claim being sent (the later check looks again): nothing to do.
+    Nothing,
+    /// Pending past its expiry, no claim given up: nobody decided in time. Closed as
+    /// `expired`, so that a record open past its expiry means something went wrong.
+    Close,
+    /// Still open at the last check in a way only the orchestrator can settle: a claim whose
+    /// function died (stale), or claims given up without knowing whether the workflow took
+    /// one (`lost_claims`) and no press since. Counted, and alarmed on: see the execution.
+    Unsettled,
+}
+
+/// What the expiry check does with `record` at `now`.
+pub fn at_expiry(record: &Approval, now: u64) -> AtExpiry {
+    if !is_past_expiry(record, now) {
+        return AtExpiry::Nothing;
+    }
+    let last = now >= record.expires_at.saturating_add(EXPIRY_CHECK_SECS);
+    match record.status {
+        Status::Approved | Status::Rejected | Status::Expired => AtExpiry::Nothing,
+        Status::Pending if record.lost_claims.is_empty() => AtExpiry::Close,
+        Status::Pending | Status::Deciding if last => AtExpiry::Unsettled,
+        Status::Pending | Status::Deciding => AtExpiry::Nothing,
+    }
+}
+
 /// A message sent on a schedule after the request: a reminder, or an escalation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -779,6 +814,37 @@ mod tests {
         deciding.claimed_at = Some(now);
         assert!(nudged(&deciding, Nudge::Remind, &boss, now + 1).is_empty());
         assert!(!nudged(&deciding, Nudge::Remind, &boss, now + 61).is_empty());
+    }
+
+    #[test]
+    fn the_expiry_check_closes_a_pending_record_and_counts_what_only_the_orchestrator_settles() {
+        let mut a = record(Status::Pending, None);
+        let (before, after) = (a.expires_at - 1, a.expires_at);
+        assert_eq!(at_expiry(&a, before), AtExpiry::Nothing);
+        assert_eq!(at_expiry(&a, after), AtExpiry::Close);
+        for status in [Status::Approved, Status::Rejected, Status::Expired] {
+            let closed = record(status, None);
+            assert_eq!(at_expiry(&closed, after + 3_600), AtExpiry::Nothing);
+        }
+        // A claim made before the expiry: being sent at the expiry; its function ended long
+        // before the last check, which counts a claim still held (once: it fires once).
+        let last = after + EXPIRY_CHECK_SECS;
+        let claimed = record(Status::Deciding, Some(before));
+        assert_eq!(at_expiry(&claimed, after), AtExpiry::Nothing);
+        assert_eq!(at_expiry(&claimed, last - 1), AtExpiry::Nothing);
+        assert_eq!(at_expiry(&claimed, last), AtExpiry::Unsettled);
+        assert!(claim_is_stale(claimed.claimed_at, last));
+        // A claim given up without knowing: the workflow may have taken it.
+        let claim = Claim {
+            decision: Decision::Approved,
+            comment: String::new(),
+            reviewer: "alice@example.com".into(),
+            at: before,
+            verified: None,
+        };
+        a.lost_claims.push(a.lost(claim));
+        assert_eq!(at_expiry(&a, after), AtExpiry::Nothing);
+        assert_eq!(at_expiry(&a, last), AtExpiry::Unsettled);
     }
 
     #[test]

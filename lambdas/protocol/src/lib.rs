@@ -58,6 +58,7 @@ pub use ports::{
     Chat, Clock, IdentityProvider, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler,
     SlackApp, Teams, Tokens,
 };
+pub use remind::Expiry;
 pub use request::Requester;
 pub use review::Download;
 pub use reviewer::Reviewer;

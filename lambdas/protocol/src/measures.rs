@@ -19,6 +19,9 @@ pub const EXPIRIES: &str = "Expiries";
 /// An execution that failed otherwise than rejected or expired (the durable workflow counts its
 /// own; the state machine's are counted from its log by a metric filter).
 pub const EXECUTIONS_FAILED: &str = "ExecutionsFailed";
+/// An approval still open at its last expiry check, in a way only its execution tells how to
+/// settle (`hitl_core::AtExpiry::Unsettled`).
+pub const UNSETTLED: &str = "UnsettledApprovals";
 /// A reviewer's message that could not go, by `Channel` (`slack`, `teams`, `email`): one that
 /// never fails the request (a chat post, a nudge), so nothing else shows it.
 pub const NOTIFICATIONS_FAILED: &str = "NotificationsFailed";
@@ -36,6 +39,7 @@ pub fn describe() {
         "executions failed otherwise"
     );
     describe_counter!(NOTIFICATIONS_FAILED, Unit::Count, "messages not sent");
+    describe_counter!(UNSETTLED, Unit::Count, "approvals open past expiry");
 }
 
 pub fn requested() {
@@ -60,6 +64,10 @@ pub fn expired() {
 
 pub fn failed() {
     counter!(EXECUTIONS_FAILED).increment(1);
+}
+
+pub fn unsettled() {
+    counter!(UNSETTLED).increment(1);
 }
 
 pub fn notification_failed(channel: &'static str) {

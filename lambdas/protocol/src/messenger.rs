@@ -1,12 +1,12 @@
 //! What sends reviewers their links: shared by the request and the reminder.
 
-use hitl_core::{Approval, ApprovalId, Link, LinkItem, slack};
+use hitl_core::{Approval, Link, LinkItem, slack};
 
 use crate::{
     failure::Failure,
     ports::{Chat, Clock, Ids, Notifier},
     settings::Settings,
-    table::{RequestTable, Table, Written},
+    table::{RequestTable, Written},
 };
 
 /// The ports that store a link and send it, with the settings that say where links point and
@@ -43,17 +43,6 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C> Messenger<T, N, K, I, C>
                 Err(Failure::transient("a new link's key is taken: try again"))
             }
         }
-    }
-}
-
-impl<T: Table, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
-    /// Brings the Slack app's message of the approval `id` up to date with its record (its
-    /// expiry, when the close schedule fires). Returns whether a message was updated.
-    pub async fn refresh_chat(&self, id: &ApprovalId) -> Result<bool, Failure> {
-        let (Some(chat), Some(approval)) = (&self.chat, self.table.approval(id).await?) else {
-            return Ok(false);
-        };
-        Ok(refresh(chat, &approval, self.clock.now()).await)
     }
 }
 

@@ -3,14 +3,69 @@
 //! with a fresh link of his own. A decided or expired approval sends nothing; so does a schedule
 //! that fires again.
 
-use hitl_core::{Approval, ApprovalId, Nudge, message::nudge_message, nudged, slack};
+use hitl_core::{
+    Approval, ApprovalId, AtExpiry, Nudge, Status, at_expiry, message::nudge_message, nudged, slack,
+};
 
 use crate::{
     failure::Failure,
-    messenger::Messenger,
+    messenger::{self, Messenger},
     ports::{Chat, Clock, Ids, Notifier},
     table::{RequestTable, Written},
 };
+
+/// What an approval's expiry schedule came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Expiry {
+    /// Closed as `expired`: nobody decided in time.
+    pub closed: bool,
+    /// Open in a way only its execution tells how to settle: counted, logged, alarmed on.
+    pub unsettled: bool,
+    /// The Slack app's message brought up to date.
+    pub updated: bool,
+}
+
+impl<T: RequestTable, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
+    /// An approval's expiry schedule, at its expiry and [`hitl_core::EXPIRY_CHECK_SECS`]
+    /// after: what [`at_expiry`] says is done, then the Slack app's message is brought up to
+    /// date. A record left open past its expiry is thus one the protocol could not close,
+    /// counted ([`crate::measures::UNSETTLED`]) for its alarm.
+    pub async fn expiry(&self, approval_id: &str) -> Result<Expiry, Failure> {
+        let now = self.clock.now();
+        let found = match ApprovalId::parse(approval_id) {
+            Some(id) => self.table.approval(&id).await?,
+            None => None,
+        };
+        let Some(mut approval) = found else {
+            return Ok(Expiry::default());
+        };
+        let mut expiry = Expiry::default();
+        match at_expiry(&approval, now) {
+            AtExpiry::Nothing => {}
+            AtExpiry::Close => {
+                expiry.closed = self.table.close_expired(&approval.id, now).await? == Written::Done;
+                if expiry.closed {
+                    approval.status = Status::Expired;
+                }
+            }
+            AtExpiry::Unsettled => {
+                tracing::error!(
+                    approval = %approval.id,
+                    execution = %approval.execution_arn,
+                    status = approval.status.as_str(),
+                    lost_claims = approval.lost_claims.len(),
+                    "an approval is still open past its expiry: its execution tells how it ended"
+                );
+                crate::measures::unsettled();
+                expiry.unsettled = true;
+            }
+        }
+        if let Some(chat) = &self.chat {
+            expiry.updated = messenger::refresh(chat, &approval, now).await;
+        }
+        Ok(expiry)
+    }
+}
 
 impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K, I, C> {
     /// Sends `nudge` for the approval `approval_id` to whoever [`nudged`] names, if this call
@@ -72,9 +127,9 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K,
 
 #[cfg(test)]
 mod tests {
-    use hitl_core::{Nudge, TaskToken};
+    use hitl_core::{EXPIRY_CHECK_SECS, Nudge, Status, TaskToken};
 
-    use crate::testing::{World, requested, run, settings};
+    use crate::testing::{World, measured, requested, run, settings};
 
     const NOW: u64 = 1_750_000_000;
 
@@ -100,5 +155,40 @@ mod tests {
         let unknown =
             run(&world, 4, messenger.nudge("nosuchid", Nudge::Escalate)).expect("no crash");
         assert_eq!(unknown, Ok(0));
+    }
+
+    /// At the expiry a record nobody decided is closed; at the last check a claim still held
+    /// (its function died) is counted for the alarm, and left for the execution to tell.
+    #[test]
+    fn the_expiry_check_closes_what_nobody_decided_and_counts_a_claim_left_held() {
+        for stuck in [false, true] {
+            let world = World::at(NOW);
+            let token = TaskToken::new("token").expect("a token");
+            let approval = requested(&world, "arn:execution", token, NOW);
+            if stuck {
+                world.with(|s| {
+                    let record = s.approvals.get_mut(&approval.id).unwrap();
+                    record.status = Status::Deciding;
+                    record.claimed_at = Some(NOW + 30);
+                });
+            }
+            let messenger = world.messenger(settings());
+            let id = approval.id.as_str();
+            let early = run(&world, 2, messenger.expiry(id)).expect("no crash");
+            assert_eq!(early, Ok(super::Expiry::default()), "before the expiry");
+            let last = (approval.expires_at + EXPIRY_CHECK_SECS - NOW) * 1000;
+            world.with(|s| s.now_millis += last);
+            let (expiry, counted) = measured(|| run(&world, 3, messenger.expiry(id)));
+            let expiry = expiry.expect("no crash").expect("checked");
+            assert_eq!((expiry.closed, expiry.unsettled), (!stuck, stuck));
+            assert_eq!(counted.count("UnsettledApprovals"), u64::from(stuck));
+            let status = world.with(|s| s.approvals[&approval.id].status);
+            let left = if stuck {
+                Status::Deciding
+            } else {
+                Status::Expired
+            };
+            assert_eq!(status, left);
+        }
     }
 }

@@ -1,12 +1,13 @@
-//! An approval's reminder and escalation: one-time schedules made when the request is stored,
-//! each invoking the remind function once at its time with `{approvalId, nudge}` (and then
-//! deleted by the scheduler). Nothing polls: an approval without a policy has no schedule, and
-//! one decided early finds its schedules fire on a closed record, which sends nothing. A nudge
-//! due within a minute (a retried or late request) is skipped: the scheduler could not deliver
-//! it on time, and might refuse a time already past. A schedule that cannot be made is logged
-//! and counted, never a reason to fail or hold up the approval.
+//! An approval's reminder, escalation and expiry check: one-time schedules made when the request
+//! is stored, each invoking the remind function once at its time with `{approvalId, nudge}`, or
+//! `{approvalId}` for the expiry check (and then deleted by the scheduler). Nothing polls: an
+//! approval without a policy has only its expiry check, and one decided early finds its
+//! schedules fire on a closed record, which sends nothing. A nudge due within a minute (a
+//! retried or late request) is skipped: the scheduler could not deliver it on time, and might
+//! refuse a time already past. A schedule that cannot be made is logged and counted, never a
+//! reason to fail or hold up the approval.
 
-use hitl_core::{Approval, Nudge};
+use hitl_core::{Approval, EXPIRY_CHECK_SECS, Nudge};
 use serde_json::json;
 
 use crate::ports::Scheduler;
@@ -50,10 +51,12 @@ impl Schedules {
         .collect()
     }
 
-    /// Makes the approval's schedules, and with `chat_app` the one that updates the Slack
-    /// app's message when it expires (`<approval id>-chat`, input `{approvalId}` with no nudge);
-    /// one already made (by an earlier attempt) is left as it is. Returns the schedules that
-    /// could not be made, each with why (logged here).
+    /// Makes the approval's schedules: its nudges; its last expiry check
+    /// (`<approval id>-expiry`, [`EXPIRY_CHECK_SECS`] after it expires, input `{approvalId}`
+    /// with no nudge: `Messenger::expiry`); and with `chat_app` the check at the expiry itself,
+    /// which updates the Slack app's message on time (`<approval id>-chat`). One already made
+    /// (by an earlier attempt) is left as it is. Returns the schedules that could not be made,
+    /// each with why (logged here).
     pub async fn make(
         &self,
         scheduler: &impl Scheduler,
@@ -70,9 +73,18 @@ impl Schedules {
                 (name(approval, nudge), at, input)
             })
             .collect();
-        if chat_app && approval.expires_at >= now.saturating_add(SOONEST_SECS) {
-            let input = json!({ "approvalId": id });
-            wanted.push((format!("{id}-chat"), approval.expires_at, input));
+        let checks = [
+            (chat_app, "chat", approval.expires_at),
+            (
+                true,
+                "expiry",
+                approval.expires_at.saturating_add(EXPIRY_CHECK_SECS),
+            ),
+        ];
+        for (_, check, at) in checks.into_iter().filter(|(wanted, ..)| *wanted) {
+            if at >= now.saturating_add(SOONEST_SECS) {
+                wanted.push((format!("{id}-{check}"), at, json!({ "approvalId": id })));
+            }
         }
         let mut failed = Vec::new();
         for (name, at, input) in wanted {

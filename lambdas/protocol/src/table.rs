@@ -88,6 +88,10 @@ pub trait RequestTable: Table {
     /// record is gone.
     async fn mark_teams_sent(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError>;
 
+    /// Closes the approval `id` as `expired` at `now`, only while it is `pending`, past its
+    /// expiry, and holds no lost claim (`hitl_core::rules::at_expiry`).
+    async fn close_expired(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError>;
+
     /// Marks `nudge` sent at `now`, only if it was not, the approval is `pending` or `deciding`
     /// and it expires after `now`.
     async fn mark_nudged(

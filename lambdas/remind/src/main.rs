@@ -1,10 +1,12 @@
 //! The hitl remind function. An approval's one-time schedule (EventBridge Scheduler) invokes it
 //! with `{approvalId, nudge}` when its reminder or escalation is due; it sends them only while
 //! the approval is open, at most once each (`hitl_protocol::Messenger::nudge`), and with the
-//! Slack app in its message's thread; when it expires, it updates the app's message.
+//! Slack app in its message's thread. At the approval's expiry, and once more a little after,
+//! it closes a record nobody decided, counts one only its execution can settle, and updates the
+//! app's message (`hitl_protocol::Messenger::expiry`).
 
 use hitl_adapters::functions::AwsMessenger;
-use hitl_core::{ApprovalId, Nudge};
+use hitl_core::Nudge;
 use hitl_protocol::{Failure, Settings};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Deserialize;
@@ -24,8 +26,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// What a schedule invokes the function with: a nudge, or (without one) the Slack app's
-/// message to bring up to date when the approval expires.
+/// What a schedule invokes the function with: a nudge, or (without one) the approval's expiry:
+/// closed if nobody decided, counted if only its execution can settle it, and the Slack app's
+/// message brought up to date.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Event {
@@ -33,8 +36,8 @@ struct Event {
     nudge: Option<Nudge>,
 }
 
-/// One schedule's invocation: `{"sent": <messages sent>}`, or `{"updated": <whether the Slack
-/// message was>}`.
+/// One schedule's invocation: `{"sent": <messages sent>}`, or `{"closed", "unsettled",
+/// "updated"}` (`hitl_protocol::Expiry`).
 async fn handle(messenger: &AwsMessenger, event: Value) -> Result<Value, Diagnostic> {
     let failed = |failure: Failure| Diagnostic {
         error_type: failure.kind().to_owned(),
@@ -43,11 +46,12 @@ async fn handle(messenger: &AwsMessenger, event: Value) -> Result<Value, Diagnos
     let event: Event = serde_json::from_value(event)
         .map_err(|e| failed(Failure::invalid(format!("not a reminder event ({e})"))))?;
     let Some(nudge) = event.nudge else {
-        let updated = match ApprovalId::parse(&event.approval_id) {
-            Some(id) => messenger.refresh_chat(&id).await.map_err(failed)?,
-            None => false,
-        };
-        return Ok(json!({ "updated": updated }));
+        let expiry = messenger.expiry(&event.approval_id).await.map_err(failed)?;
+        return Ok(json!({
+            "closed": expiry.closed,
+            "unsettled": expiry.unsettled,
+            "updated": expiry.updated,
+        }));
     };
     let sent = messenger
         .nudge(&event.approval_id, nudge)

@@ -103,19 +103,11 @@ pub struct Escalation {
 }
 
 impl Effective {
-    /// Whether anything runs on a schedule after a request: a reminder, an escalation, or the
-    /// Slack app's message updated when the approval expires.
-    pub fn schedules(&self) -> bool {
-        self.remind_after.is_some() || self.escalation.is_some() || self.slack_app.is_some()
-    }
-
-    /// The function binaries the stack deploys: the orchestrator's, and the remind function
-    /// when something is scheduled.
+    /// The function binaries the stack deploys: the orchestrator's, and the remind function,
+    /// which every approval's expiry check invokes (and its reminders and escalation).
     pub fn functions(&self) -> Vec<&'static str> {
         let mut functions = self.orchestrator.functions().to_vec();
-        if self.schedules() {
-            functions.push("remind");
-        }
+        functions.push("remind");
         functions
     }
 }

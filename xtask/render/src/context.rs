@@ -29,8 +29,8 @@ pub struct StackContext<'a> {
     pub subscribers: Vec<Reviewer<'a>>,
     /// How many reviewers must approve.
     pub quorum: u32,
-    /// The reminder and escalation settings; `null` when the stack has neither.
-    pub schedules: Option<Schedules>,
+    /// The schedules' settings: every approval's expiry check, its reminder and escalation.
+    pub schedules: Schedules,
     /// The buckets the review function may read attachments from.
     pub attachment_buckets: Vec<&'a str>,
     /// The same, comma-separated, for the request function's environment.
@@ -218,9 +218,10 @@ impl<'a> Alarms<'a> {
             "notifications-failed",
             "executions-failed",
             "executions-timed-out",
+            "unsettled-approvals",
         ];
         let reminders = ["reminders-dead-letters", "remind-dead-letter-errors"];
-        let queues = reminders.into_iter().filter(|_| config.schedules());
+        let queues = reminders.into_iter();
         let names = per_function
             .chain(
                 services
@@ -348,7 +349,7 @@ impl<'a> StackContext<'a> {
             reviewer_list: joined(config.reviewers.iter().map(|e| e.as_str())),
             subscribers: subscribers(config),
             quorum: config.quorum.get(),
-            schedules: config.schedules().then(|| Schedules {
+            schedules: Schedules {
                 remind_after_seconds: config.remind_after.map(|d| d.secs()),
                 escalate_after_seconds: config.escalation.as_ref().map(|e| e.after.secs()),
                 escalate_list: joined(
@@ -358,7 +359,7 @@ impl<'a> StackContext<'a> {
                         .flat_map(|e| &e.to)
                         .map(|e| e.as_str()),
                 ),
-            }),
+            },
             attachment_buckets: config
                 .attachment_buckets
                 .iter()

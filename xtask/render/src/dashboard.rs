@@ -64,11 +64,9 @@ fn failures(config: &Effective) -> Vec<Value> {
         "TopicName",
         topic
     ]));
-    if config.schedules() {
-        let queue = format!("{stack}-reminders-dead-letters");
-        let depth = "ApproximateNumberOfMessagesVisible";
-        metrics.push(json!(["AWS/SQS", depth, "QueueName", queue, { "stat": "Maximum" }]));
-    }
+    let queue = format!("{stack}-reminders-dead-letters");
+    let depth = "ApproximateNumberOfMessagesVisible";
+    metrics.push(json!(["AWS/SQS", depth, "QueueName", queue, { "stat": "Maximum" }]));
     metrics
 }
 

@@ -55,10 +55,13 @@ fn every_resource_of_the_design_is_there() {
         ("AWS::ApiGateway::Method", 5),
         ("AWS::ApiGateway::Deployment", 1),
         ("AWS::ApiGateway::Stage", 1),
-        ("AWS::Lambda::Function", 2),
+        // Review, request, and remind (every approval's expiry check).
+        ("AWS::Lambda::Function", 3),
         ("AWS::Lambda::Permission", 1),
-        ("AWS::Logs::LogGroup", 4),
-        ("AWS::IAM::Role", 3),
+        ("AWS::Logs::LogGroup", 5),
+        ("AWS::IAM::Role", 5),
+        ("AWS::Scheduler::ScheduleGroup", 1),
+        ("AWS::SQS::Queue", 1),
         ("AWS::StepFunctions::StateMachine", 1),
     ] {
         assert_eq!(of_type(&resources, kind).len(), count, "{kind}");
@@ -511,7 +514,8 @@ fn the_durable_orchestrator_replaces_the_state_machine_and_the_request_function(
         names,
         [
             "acme-payments-durable-review",
-            "acme-payments-durable-workflow"
+            "acme-payments-durable-workflow",
+            "acme-payments-durable-remind"
         ]
     );
     let workflow = &doc["Resources"]["WorkflowFunction"]["Properties"];
@@ -642,16 +646,23 @@ fn the_policies_reach_the_functions_with_rights_for_exactly_what_they_do() {
             "cfo@example.com"
         ]
     );
-    // Without the keys: none of it.
+    // Without the keys: none of it, but every approval's expiry check.
     let plain = render_env(&fixture(), "prod");
     for absent in [
-        "RemindFunction",
-        "ScheduleGroup",
         "Sid: Attachments",
         "ATTACHMENT_BUCKETS",
-        "RemindCodeKey",
+        "REMIND_AFTER_SECONDS",
+        "ESCALATE_TO",
     ] {
         assert!(!plain.contains(absent), "{absent}");
+    }
+    for present in [
+        "RemindFunction",
+        "ScheduleGroup",
+        "RemindCodeKey",
+        "Sid: Schedules",
+    ] {
+        assert!(plain.contains(present), "{present}");
     }
     assert!(plain.contains("QUORUM: \"1\""));
 }
@@ -948,6 +959,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
         "notifications-failed",
         "executions-failed",
         "executions-timed-out",
+        "unsettled-approvals",
         "reminders-dead-letters",
         "remind-dead-letter-errors",
     ];
@@ -957,7 +969,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
             "{names:?}"
         );
     }
-    assert_eq!(names.len(), 12);
+    assert_eq!(names.len(), 13);
     for (name, actions) in &policies {
         let actions = format!("{actions:?}");
         assert!(
@@ -990,7 +1002,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
     );
     // The durable workflow's: its functions and its executions; the configured topic alone.
     let durable = alarms_of("durable");
-    assert_eq!(durable.len(), 8, "{durable:?}");
+    assert_eq!(durable.len(), 13, "{durable:?}");
     assert!(
         durable
             .iter()
@@ -1049,8 +1061,9 @@ fn reminders_that_cannot_go_land_in_an_encrypted_alarmed_queue() {
     assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
     assert_eq!(alarm["Statistic"], "Maximum");
     assert_eq!(alarm["Dimensions"][0]["Value"], queue["QueueName"]);
+    // Every stack has it: every approval's expiry check is a schedule.
     let staging = render_env(&fixture(), "staging");
-    assert!(!staging.contains("DeadLetter"), "staging has no reminders");
+    assert!(staging.contains("RemindersDeadLetterQueue"), "staging");
 }
 
 /// What the functions count reaches CloudWatch in the stack's own namespace: each function is

@@ -103,6 +103,25 @@ impl RequestTable for DynamoTable {
         written(update.send().await)
     }
 
+    async fn close_expired(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(id.as_str()))
+            .update_expression("SET #status = :expired")
+            .condition_expression(
+                "#status = :pending AND expires_at <= :now AND attribute_not_exists(lost_claims)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":expired", s(Status::Expired.as_str()))
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        written(result)
+    }
+
     async fn mark_nudged(
         &self,
         id: &ApprovalId,

@@ -319,11 +319,13 @@ fn the_expiry_and_the_reminders_reach_the_message_and_its_thread() {
             .starts_with("Reminder:")
     );
     world.with(|s| s.now_millis += 600_000);
-    let parsed = hitl_core::ApprovalId::parse(&id).expect("an id");
-    assert_eq!(
-        run(&world, 3, messenger.refresh_chat(&parsed)).expect("no crash"),
-        Ok(true)
-    );
+    let expiry = run(&world, 3, messenger.expiry(&id)).expect("no crash");
+    let closed_and_updated = crate::Expiry {
+        closed: true,
+        unsettled: false,
+        updated: true,
+    };
+    assert_eq!(expiry, Ok(closed_and_updated));
     let shown = message(&world);
     assert!(
         shown.contains("Expired") && !shown.contains(APPROVE),

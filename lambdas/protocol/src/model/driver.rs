@@ -23,6 +23,7 @@ pub enum Done {
     Request(Result<Value, Failure>),
     Page(u16, String),
     Nudged(Result<usize, Failure>),
+    Checked(Result<crate::Expiry, Failure>),
 }
 
 /// What an operation is.
@@ -31,6 +32,7 @@ pub enum Action {
     Request { execution: usize },
     Post { link: Delivered },
     Nudge { execution: usize, nudge: Nudge },
+    Expiry { execution: usize },
 }
 
 /// An operation under way.
@@ -88,6 +90,7 @@ impl<'a> Model<'a> {
                 nudge,
                 steps,
             } => self.nudge(execution, nudge, steps),
+            Op::Expiry { execution, steps } => self.expiry(execution, steps),
             Op::Advance { secs } => self.advance(secs * 1000),
             Op::Stop { execution } => {
                 self.system.world.with(|s| {
@@ -263,6 +266,23 @@ impl<'a> Model<'a> {
         self.start(Action::Nudge { execution, nudge }, label, future, steps)
     }
 
+    /// The expiry check's schedule fires for `execution`'s approval, if it was made and is due.
+    fn expiry(&mut self, execution: usize, steps: Option<u8>) -> Result<(), Broken> {
+        let id = key(execution).approval_id();
+        let name = format!("{id}-expiry");
+        let due = self
+            .system
+            .world
+            .with(|s| s.schedules.get(&name).is_some_and(|(at, _)| *at <= s.now()));
+        if !due {
+            return Ok(());
+        }
+        let messenger = &self.system.messenger;
+        let future = Box::pin(async move { Done::Checked(messenger.expiry(id.as_str()).await) });
+        let label = format!("expiry check of execution {execution}");
+        self.start(Action::Expiry { execution }, label, future, steps)
+    }
+
     /// Starts an operation and runs it `steps` steps, or to its end.
     fn start(
         &mut self,
@@ -333,6 +353,7 @@ impl<'a> Model<'a> {
             Action::Post { .. } => Ok(()),
             // The scheduler's delivery is retried.
             Action::Nudge { execution, nudge } => self.nudge(execution, nudge, None),
+            Action::Expiry { execution } => self.expiry(execution, None),
         }
     }
 
@@ -356,6 +377,10 @@ impl<'a> Model<'a> {
             }
             (_, Done::Nudged(result)) => {
                 self.note(format!("op {id}: nudge answers {result:?}"));
+                Ok(())
+            }
+            (_, Done::Checked(result)) => {
+                self.note(format!("op {id}: expiry check answers {result:?}"));
                 Ok(())
             }
             _ => Err(format!("op {id} ended with another operation's answer")),

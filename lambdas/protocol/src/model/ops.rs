@@ -32,6 +32,9 @@ pub enum Op {
         nudge: Nudge,
         steps: Option<u8>,
     },
+    /// The expiry check's schedule of execution `execution`'s approval fires (if it was made
+    /// and is due; again and again, however late).
+    Expiry { execution: usize, steps: Option<u8> },
     /// The clock moves on.
     Advance { secs: u64 },
     /// Someone stops the execution.
@@ -74,6 +77,11 @@ impl fmt::Debug for Op {
                 nudge.as_str(),
                 runs(steps)
             ),
+            Self::Expiry { execution, steps } => write!(
+                f,
+                "expiry check of execution {execution} fires{}",
+                runs(steps)
+            ),
             Self::Advance { secs } => write!(f, "clock +{secs}s"),
             Self::Stop { execution } => write!(f, "execution {execution} stopped"),
             Self::Step { op } => write!(f, "running op {op} takes a step"),
@@ -104,6 +112,7 @@ fn call() -> impl Strategy<Value = Call> {
         Call::MarkNotified,
         Call::MarkSlackSent,
         Call::MarkNudged,
+        Call::CloseExpired,
         Call::Count,
         Call::Claim,
         Call::Settle,
@@ -135,6 +144,7 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (0..12usize).prop_map(|link| Op::Get { link }),
         2 => (execution.clone(), prop_oneof![Just(Nudge::Remind), Just(Nudge::Escalate)], steps())
             .prop_map(|(execution, nudge, steps)| Op::Nudge { execution, nudge, steps }),
+        1 => (execution.clone(), steps()).prop_map(|(execution, steps)| Op::Expiry { execution, steps }),
         3 => prop_oneof![1u64..70, 60u64..400].prop_map(|secs| Op::Advance { secs }),
         1 => execution.prop_map(|execution| Op::Stop { execution }),
         3 => (0..4usize).prop_map(|op| Op::Step { op }),

@@ -72,11 +72,12 @@ fn a_nudge_that_cannot_be_scheduled_never_fails_the_approval() {
     world.arm(Call::CreateSchedule, Fault::Throttle);
     attempt(&world, 0).expect("the approval is requested all the same");
     let names: Vec<String> = world.with(|s| s.schedules.keys().cloned().collect());
-    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(names.len(), 2, "{names:?}");
     assert!(names[0].ends_with("-escalate"), "{names:?}");
-    // A retry makes the missing one and leaves the made one.
+    assert!(names[1].ends_with("-expiry"), "{names:?}");
+    // A retry makes the missing one and leaves the made ones.
     attempt(&world, 1).expect("retried");
-    assert_eq!(world.with(|s| s.schedules.len()), 2);
+    assert_eq!(world.with(|s| s.schedules.len()), 3);
 }
 
 /// The channel links in what the shared channels got: the Slack webhook's text and the Teams

@@ -169,6 +169,23 @@ impl RequestTable for MemoryTable {
         .await
     }
 
+    async fn close_expired(&self, id: &ApprovalId, now: u64) -> Result<Written, TableError> {
+        self.write(
+            Call::CloseExpired,
+            |s| {
+                record(s, id).is_some_and(|r| {
+                    r.status == Status::Pending && r.expires_at <= now && r.lost_claims.is_empty()
+                })
+            },
+            |s| {
+                if let Some(r) = s.approvals.get_mut(id) {
+                    r.status = Status::Expired;
+                }
+            },
+        )
+        .await
+    }
+
     async fn mark_nudged(
         &self,
         id: &ApprovalId,

@@ -35,7 +35,6 @@ pub enum Needed {
     Deploy,
     StepFunctions,
     Durable,
-    Schedules,
     /// Only these verbs, as the finding names them.
     Verbs(&'static str),
 }
@@ -44,7 +43,6 @@ pub enum Needed {
 #[derive(Clone, Copy)]
 pub struct Deploys {
     pub step_functions: bool,
-    pub schedules: bool,
 }
 
 impl Needed {
@@ -54,7 +52,6 @@ impl Needed {
             Needed::Deploy => true,
             Needed::StepFunctions => deploys.step_functions,
             Needed::Durable => !deploys.step_functions,
-            Needed::Schedules => deploys.schedules,
             Needed::Verbs(_) => false,
         }
     }
@@ -65,7 +62,6 @@ impl Needed {
             Needed::Deploy => "deploy",
             Needed::StepFunctions => "Step Functions environments",
             Needed::Durable => "durable-function environments",
-            Needed::Schedules => "reminders or an escalation",
             Needed::Verbs(verbs) => verbs,
         }
     }
@@ -241,7 +237,7 @@ pub const NEEDS: &[Need] = &[
     need(S3, TEST, E2E_BUCKETS, "example",
         "CreateBucket ListBucket ListBucketVersions DeleteBucket"),
     need(S3, TEST, E2E_OBJECTS, "example", "PutObject DeleteObject DeleteObjectVersion"),
-    need(SCHEDULER, Needed::Schedules, GROUP, "",
+    need(SCHEDULER, DEPLOY, GROUP, "",
         "CreateScheduleGroup DeleteScheduleGroup GetScheduleGroup TagResource"),
     need(APIGATEWAY, DEPLOY, APIS, "/EXAMPLE", "GET POST PUT PATCH DELETE"),
     need(APIGATEWAY, DEPLOY, ACCOUNT, "", "GET PATCH"),

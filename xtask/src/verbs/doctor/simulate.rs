@@ -79,7 +79,6 @@ async fn checked(aws: &Aws, effective: &Effective) -> Vec<Finding> {
     };
     let deploys = Deploys {
         step_functions: effective.orchestrator == Orchestrator::StepFunctions,
-        schedules: effective.schedules(),
     };
     match simulate_all(&aws.iam(), &source, &scope).await {
         Ok(denied) => findings.extend(verdicts(&denied, deploys, &scope)),
@@ -237,9 +236,8 @@ mod tests {
         }
     }
 
-    const DURABLE_NO_SCHEDULES: Deploys = Deploys {
+    const DURABLE: Deploys = Deploys {
         step_functions: false,
-        schedules: false,
     };
 
     /// Nothing denied but, for the first need matching `which`, `actions`.
@@ -256,11 +254,7 @@ mod tests {
 
     #[test]
     fn everything_allowed_is_one_ok_finding_per_service() {
-        let findings = verdicts(
-            &vec![Vec::new(); NEEDS.len()],
-            DURABLE_NO_SCHEDULES,
-            &scope(),
-        );
+        let findings = verdicts(&vec![Vec::new(); NEEDS.len()], DURABLE, &scope());
         assert_eq!(findings.len(), 11);
         assert!(
             findings
@@ -275,7 +269,7 @@ mod tests {
             |n| n.passed_to == Some("lambda.amazonaws.com"),
             &["iam:PassRole"],
         );
-        let findings = verdicts(&denied, DURABLE_NO_SCHEDULES, &scope());
+        let findings = verdicts(&denied, DURABLE, &scope());
         let iam = of(&findings, "IAM access");
         assert!(iam.weight == Weight::Missing);
         assert_eq!(
@@ -289,12 +283,9 @@ mod tests {
     #[test]
     fn what_only_other_verbs_or_environments_need_is_optional_and_says_for_what() {
         let denied = denying(|n| n.service.prefix == "sqs", &["sqs:CreateQueue"]);
-        let sqs = of(
-            &verdicts(&denied, DURABLE_NO_SCHEDULES, &scope()),
-            "SQS access",
-        )
-        .note
-        .clone();
+        let sqs = of(&verdicts(&denied, DURABLE, &scope()), "SQS access")
+            .note
+            .clone();
         assert_eq!(
             sqs,
             "for `test --aws`: grant sqs:CreateQueue on \
@@ -302,11 +293,10 @@ mod tests {
         );
         let states = |n: &Need| n.service.prefix == "states";
         let denied = denying(states, &["states:CreateStateMachine"]);
-        let durable = verdicts(&denied, DURABLE_NO_SCHEDULES, &scope());
+        let durable = verdicts(&denied, DURABLE, &scope());
         assert!(of(&durable, "Step Functions access").weight == Weight::Optional);
         let step_functions = Deploys {
             step_functions: true,
-            schedules: false,
         };
         let theirs = verdicts(&denied, step_functions, &scope());
         assert!(of(&theirs, "Step Functions access").weight == Weight::Missing);
@@ -321,7 +311,7 @@ mod tests {
             .position(|n| n.service.prefix == "s3" && n.needed == Needed::Deploy)
             .unwrap();
         denied[assets] = vec!["s3:CreateBucket".into(), "s3:PutBucketPolicy".into()];
-        let s3 = verdicts(&denied, DURABLE_NO_SCHEDULES, &scope());
+        let s3 = verdicts(&denied, DURABLE, &scope());
         let s3 = of(&s3, "S3 access");
         assert!(s3.weight == Weight::Missing);
         assert_eq!(

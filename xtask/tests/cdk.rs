@@ -410,7 +410,7 @@ fn the_app_refuses_a_package_it_was_not_exported_with() {
         )
     );
     let built = kit_tools::functions::lambda_dir(kit_config::values::Architecture::X86_64);
-    for zip in ["request.zip", "review.zip"] {
+    for zip in ["request.zip", "review.zip", "remind.zip"] {
         let digest = context["hitl:sha256"][zip]
             .as_str()
             .expect("a digest per package");
@@ -420,7 +420,7 @@ fn the_app_refuses_a_package_it_was_not_exported_with() {
     let lang: kit_cdk::Lang = "python".parse().unwrap();
     kit_tools::cdk_verify::synthesize(app.path(), lang, &built).expect("the packages it built");
     let other = tempfile::tempdir().unwrap();
-    for zip in ["request.zip", "review.zip"] {
+    for zip in ["request.zip", "review.zip", "remind.zip"] {
         std::fs::copy(built.join(zip), other.path().join(zip)).unwrap();
     }
     std::fs::write(other.path().join("review.zip"), b"another build").unwrap();

@@ -22,6 +22,9 @@ pub const EXECUTIONS_FAILED: &str = "ExecutionsFailed";
 /// An approval still open at its last expiry check, in a way only its execution tells how to
 /// settle (`hitl_core::AtExpiry::Unsettled`).
 pub const UNSETTLED: &str = "UnsettledApprovals";
+/// An approval's schedule that could not be made (a reminder, an escalation, an expiry check):
+/// the approval goes on without it.
+pub const SCHEDULES_FAILED: &str = "SchedulesFailed";
 /// A reviewer's message that could not go, by `Channel` (`slack`, `teams`, `email`): one that
 /// never fails the request (a chat post, a nudge), so nothing else shows it.
 pub const NOTIFICATIONS_FAILED: &str = "NotificationsFailed";
@@ -40,6 +43,7 @@ pub fn describe() {
     );
     describe_counter!(NOTIFICATIONS_FAILED, Unit::Count, "messages not sent");
     describe_counter!(UNSETTLED, Unit::Count, "approvals open past expiry");
+    describe_counter!(SCHEDULES_FAILED, Unit::Count, "schedules not made");
 }
 
 pub fn requested() {
@@ -64,6 +68,10 @@ pub fn expired() {
 
 pub fn failed() {
     counter!(EXECUTIONS_FAILED).increment(1);
+}
+
+pub fn schedule_failed() {
+    counter!(SCHEDULES_FAILED).increment(1);
 }
 
 pub fn unsettled() {

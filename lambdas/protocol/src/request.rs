@@ -94,9 +94,8 @@ where
             Some(teams) => self.notify_teams(teams, approval, now).await?,
             None => "off",
         };
-        // After the messages, and never failing the approval: a nudge is a convenience, each
-        // one that cannot be scheduled is logged (see `Schedules::make`). The Slack app's
-        // message is updated when the approval expires, by one more schedule.
+        // After the messages, and never failing the approval: each schedule that cannot be
+        // made is logged and counted for its alarm (see `Schedules::make`).
         let app = chat.is_some_and(|c| c.is_app());
         let unscheduled = match &self.messenger.settings.schedules {
             Some(schedules) => schedules

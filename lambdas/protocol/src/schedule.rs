@@ -33,6 +33,18 @@ pub fn name(approval: &Approval, nudge: Nudge) -> String {
     format!("{}-{}", approval.id, nudge.as_str())
 }
 
+/// When the last expiry check is scheduled: [`EXPIRY_CHECK_SECS`] after the expiry, rounded up
+/// to a whole minute. Scheduler runs a schedule within the minute of its time ("with 60 second
+/// precision", Schedule types, EventBridge Scheduler User Guide), so on a minute's first second
+/// it cannot run before the check's time, which `hitl_core::at_expiry` tells by the clock.
+pub fn last_check(approval: &Approval) -> u64 {
+    approval
+        .expires_at
+        .saturating_add(EXPIRY_CHECK_SECS)
+        .div_ceil(60)
+        .saturating_mul(60)
+}
+
 /// A nudge due sooner than this after now is not scheduled: EventBridge Scheduler runs a
 /// one-time schedule within a minute of its time at best.
 pub const SOONEST_SECS: u64 = 60;
@@ -52,7 +64,7 @@ impl Schedules {
     }
 
     /// Makes the approval's schedules: its nudges; its last expiry check
-    /// (`<approval id>-expiry`, [`EXPIRY_CHECK_SECS`] after it expires, input `{approvalId}`
+    /// (`<approval id>-expiry`, at [`last_check`], input `{approvalId}`
     /// with no nudge: `Messenger::expiry`); and with `chat_app` the check at the expiry itself,
     /// which updates the Slack app's message on time (`<approval id>-chat`). One already made
     /// (by an earlier attempt) is left as it is. Returns the schedules that could not be made,
@@ -75,11 +87,7 @@ impl Schedules {
             .collect();
         let checks = [
             (chat_app, "chat", approval.expires_at),
-            (
-                true,
-                "expiry",
-                approval.expires_at.saturating_add(EXPIRY_CHECK_SECS),
-            ),
+            (true, "expiry", last_check(approval)),
         ];
         for (_, check, at) in checks.into_iter().filter(|(wanted, ..)| *wanted) {
             if at >= now.saturating_add(SOONEST_SECS) {
@@ -89,7 +97,8 @@ impl Schedules {
         let mut failed = Vec::new();
         for (name, at, input) in wanted {
             if let Err(error) = scheduler.create(&name, at, &input).await {
-                tracing::error!(approval = %approval.id, schedule = %name, %error, "a nudge could not be scheduled");
+                tracing::error!(approval = %approval.id, schedule = %name, %error, "a schedule could not be made");
+                crate::measures::schedule_failed();
                 failed.push((name, error));
             }
         }
@@ -124,5 +133,11 @@ mod tests {
             name(&approval, Nudge::Escalate),
             "abcdefghijklmnopqrstuvwxyz-escalate"
         );
+        // The last expiry check on a minute's first second, never before its time.
+        assert_eq!(EXPIRY_CHECK_SECS, 75);
+        assert_eq!(last_check(&approval), 5100, "5000 + 75, rounded up");
+        let mut on_the_minute = approval;
+        on_the_minute.expires_at = 6045;
+        assert_eq!(last_check(&on_the_minute), 6120);
     }
 }

@@ -219,6 +219,7 @@ impl<'a> Alarms<'a> {
             "executions-failed",
             "executions-timed-out",
             "unsettled-approvals",
+            "schedules-failed",
         ];
         let reminders = ["reminders-dead-letters", "remind-dead-letter-errors"];
         let queues = reminders.into_iter();

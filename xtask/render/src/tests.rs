@@ -960,6 +960,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
         "executions-failed",
         "executions-timed-out",
         "unsettled-approvals",
+        "schedules-failed",
         "reminders-dead-letters",
         "remind-dead-letter-errors",
     ];
@@ -969,7 +970,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
             "{names:?}"
         );
     }
-    assert_eq!(names.len(), 13);
+    assert_eq!(names.len(), 14);
     for (name, actions) in &policies {
         let actions = format!("{actions:?}");
         assert!(
@@ -1002,7 +1003,7 @@ fn every_function_and_service_has_its_alarm_and_it_notifies_who_the_config_says(
     );
     // The durable workflow's: its functions and its executions; the configured topic alone.
     let durable = alarms_of("durable");
-    assert_eq!(durable.len(), 13, "{durable:?}");
+    assert_eq!(durable.len(), 14, "{durable:?}");
     assert!(
         durable
             .iter()

@@ -40,6 +40,21 @@ pub fn command() -> Command {
     command
 }
 
+/// [`command`] at the lowest CPU priority (`nice -n 19`) where `nice` runs: for work beside
+/// something that must keep time (release builds beside the end-to-end suites, whose functions
+/// are cut at their timeouts). Where it does not, [`command`] as it is.
+pub fn background_command() -> Command {
+    let nice = Command::new("nice").arg("true").output();
+    if !nice.is_ok_and(|out| out.status.success()) {
+        return command();
+    }
+    let mut command = Command::new("nice");
+    command.args(["-n", "19"]).arg(program());
+    command.current_dir(crate::paths::root());
+    clean_env(&mut command);
+    command
+}
+
 /// The cargo program: `$CARGO`, else `cargo`.
 pub fn program() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())

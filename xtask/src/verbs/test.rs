@@ -322,7 +322,12 @@ impl Suites<'_> {
                 self.endpoint
             ),
         );
-        let mut command = kit_base::cargo::command();
+        // The deploy suite's release builds and moto of its own take what CPU the local
+        // environment's suites leave: their functions are cut at their timeouts.
+        let mut command = match tests == DEPLOY {
+            true => kit_base::cargo::background_command(),
+            false => kit_base::cargo::command(),
+        };
         command
             .args(args)
             .env("HITL_OUTPUT_DIR", self.out_dir)
@@ -631,7 +636,9 @@ fn cdk_synth(cargo: &str) -> Result<Option<std::process::Output>> {
             args.join(" ")
         ),
     );
-    let output = kit_base::cargo::command()
+    // Beside the end-to-end suites, whose functions are cut at their timeouts: its release
+    // builds take what CPU they leave.
+    let output = kit_base::cargo::background_command()
         .args(args)
         // Release packages, as a user's export builds them.
         .env_remove("HITL_LAMBDA_PROFILE")

@@ -322,12 +322,7 @@ impl Suites<'_> {
                 self.endpoint
             ),
         );
-        // The deploy suite's release builds and moto of its own take what CPU the local
-        // environment's suites leave: their functions are cut at their timeouts.
-        let mut command = match tests == DEPLOY {
-            true => kit_base::cargo::background_command(),
-            false => kit_base::cargo::command(),
-        };
+        let mut command = kit_base::cargo::command();
         command
             .args(args)
             .env("HITL_OUTPUT_DIR", self.out_dir)

@@ -47,7 +47,7 @@ fn a_reminder_that_cannot_be_scheduled_never_fails_the_approval() {
     }
     assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
     let log = env.local_log("lambda.log").unwrap_or_default();
-    assert!(log.contains("a nudge could not be scheduled"), "not logged");
+    assert!(log.contains("a schedule could not be made"), "not logged");
 }
 
 /// Reminders that cannot go are not lost, whichever service gave up, on two approvals side by

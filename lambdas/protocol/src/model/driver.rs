@@ -248,17 +248,22 @@ impl<'a> Model<'a> {
         self.after_step()
     }
 
-    /// The schedule of `nudge` fires for `execution`'s approval, if it was made and is due.
-    fn nudge(&mut self, execution: usize, nudge: Nudge, steps: Option<u8>) -> Result<(), Broken> {
+    /// `execution`'s approval, if its schedule `<approval id>-<suffix>` was made and is due.
+    fn due(&self, execution: usize, suffix: &str) -> Option<ApprovalId> {
         let id = key(execution).approval_id();
-        let name = format!("{id}-{}", nudge.as_str());
+        let name = format!("{id}-{suffix}");
         let due = self
             .system
             .world
             .with(|s| s.schedules.get(&name).is_some_and(|(at, _)| *at <= s.now()));
-        if !due {
+        due.then_some(id)
+    }
+
+    /// The schedule of `nudge` fires for `execution`'s approval, if it was made and is due.
+    fn nudge(&mut self, execution: usize, nudge: Nudge, steps: Option<u8>) -> Result<(), Broken> {
+        let Some(id) = self.due(execution, nudge.as_str()) else {
             return Ok(());
-        }
+        };
         let messenger = &self.system.messenger;
         let future =
             Box::pin(async move { Done::Nudged(messenger.nudge(id.as_str(), nudge).await) });
@@ -268,15 +273,9 @@ impl<'a> Model<'a> {
 
     /// The expiry check's schedule fires for `execution`'s approval, if it was made and is due.
     fn expiry(&mut self, execution: usize, steps: Option<u8>) -> Result<(), Broken> {
-        let id = key(execution).approval_id();
-        let name = format!("{id}-expiry");
-        let due = self
-            .system
-            .world
-            .with(|s| s.schedules.get(&name).is_some_and(|(at, _)| *at <= s.now()));
-        if !due {
+        let Some(id) = self.due(execution, "expiry") else {
             return Ok(());
-        }
+        };
         let messenger = &self.system.messenger;
         let future = Box::pin(async move { Done::Checked(messenger.expiry(id.as_str()).await) });
         let label = format!("expiry check of execution {execution}");

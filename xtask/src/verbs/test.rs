@@ -72,6 +72,8 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
                     ));
                     results.push(("checkov", timed("checkov", || checkov(&venv, &templates))));
                     if !lint_only {
+                        let table = || table_on_moto(&cargo);
+                        results.push(("table on moto", timed("table on moto", table)));
                         results.push(("end-to-end", timed("end-to-end", || end_to_end(&cargo))));
                     }
                 }
@@ -100,6 +102,25 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
         bail!("failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// The approvals table's conditional writes against a moto of their own
+/// (`lambdas/adapters/tests/table_writes.rs`): the adapter's expressions, every path of them,
+/// as DynamoDB takes them; the end-to-end suites reach only the paths their runs happen on.
+fn table_on_moto(cargo: &str) -> Result<()> {
+    let args = [
+        "test",
+        "--package",
+        "hitl-adapters",
+        "--features",
+        "dynamodb",
+        "--test",
+        "table_writes",
+        "--",
+        "--ignored",
+    ];
+    status("Running", format!("{cargo} {}", args.join(" ")));
+    run_command(kit_base::cargo::command().args(args))
 }
 
 /// `cdk synth` under way: how it ended, and how long it took.

@@ -87,8 +87,12 @@ const VOTES_AS_READ: &str = "(attribute_not_exists(votes) OR size(votes) = :seen
 
 /// The votes of `approval` with `claim`'s added, as the attribute to store.
 fn votes(approval: &Approval, claim: &Claim) -> Result<AttributeValue, TableError> {
-    serde_dynamo::to_attribute_value(approval.votes_with(claim))
-        .map_err(|e| TableError::Failed(e.to_string()))
+    attribute(approval.votes_with(claim))
+}
+
+/// `value` as an attribute to store.
+fn attribute(value: impl serde::Serialize) -> Result<AttributeValue, TableError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| TableError::Failed(e.to_string()))
 }
 
 impl DynamoTable {

@@ -94,7 +94,7 @@ impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
         let state = self.watched(approval).await;
         match &state {
             Some(ExecutionState::Running) | None => {}
-            Some(ended) => return self.ended_with(approval, claim, ended),
+            Some(ended) => return ended_with(approval, claim, ended),
         }
         if !refreshed {
             return SendOutcome::Transient.into();
@@ -103,25 +103,6 @@ impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
         match after_gone(token, claim, current, running) {
             AfterGone::Resend(_) | AfterGone::Revert => SendOutcome::Transient.into(),
             AfterGone::Expire => SendOutcome::TaskGone.into(),
-        }
-    }
-
-    /// The claim an ended execution took: this one, one of the record's lost claims, or none
-    /// (gone).
-    fn ended_with(&self, approval: &Approval, claim: &Claim, ended: &ExecutionState) -> Sent {
-        let earlier = approval.earlier_claims();
-        let Some(taken) = rules::taken(claim, earlier.iter().map(|l| &l.claim), ended) else {
-            return SendOutcome::TaskGone.into();
-        };
-        let taken = earlier.iter().find(|l| &l.claim == taken).cloned();
-        tracing::info!(
-            approval = %approval.id,
-            earlier = taken.is_some(),
-            "a closed task, its decision found in the execution"
-        );
-        Sent {
-            outcome: SendOutcome::Accepted,
-            taken,
         }
     }
 
@@ -136,5 +117,24 @@ impl<T: Table, O: Orchestrator, K: Clock + Pause, S> Reviewer<T, O, K, S> {
             }
         }
         state
+    }
+}
+
+/// The claim an ended execution took: this one, one of the record's lost claims, or none
+/// (gone).
+fn ended_with(approval: &Approval, claim: &Claim, ended: &ExecutionState) -> Sent {
+    let earlier = approval.earlier_claims();
+    let Some(taken) = rules::taken(claim, earlier.iter().map(|l| &l.claim), ended) else {
+        return SendOutcome::TaskGone.into();
+    };
+    let taken = earlier.iter().find(|l| &l.claim == taken).cloned();
+    tracing::info!(
+        approval = %approval.id,
+        earlier = taken.is_some(),
+        "a closed task, its decision found in the execution"
+    );
+    Sent {
+        outcome: SendOutcome::Accepted,
+        taken,
     }
 }

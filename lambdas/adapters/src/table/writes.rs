@@ -8,7 +8,7 @@ use hitl_core::{
 };
 use hitl_protocol::{DecisionTable, RequestTable, TableError, Written};
 
-use super::{DynamoTable, VOTES_AS_READ, item, n, s, votes, written};
+use super::{DynamoTable, VOTES_AS_READ, attribute, item, n, s, votes, written};
 
 impl RequestTable for DynamoTable {
     async fn put_approval(&self, approval: &Approval) -> Result<Written, TableError> {
@@ -261,8 +261,7 @@ impl DecisionTable for DynamoTable {
         claim: &Claim,
         taken: &LostClaim,
     ) -> Result<Written, TableError> {
-        let votes = serde_dynamo::to_attribute_value(&taken.votes)
-            .map_err(|e| TableError::Failed(e.to_string()))?;
+        let votes = attribute(&taken.votes)?;
         let taken_claim = &taken.claim;
         let request = self
             .settle_request(approval, claim)
@@ -316,11 +315,7 @@ fn with_decision(request: Update, claim: &Claim) -> Result<Update, TableError> {
         .expression_attribute_values(":comment", s(&claim.comment))
         .expression_attribute_values(":reviewer", s(&claim.reviewer));
     Ok(match &claim.verified {
-        Some(verified) => {
-            let value = serde_dynamo::to_attribute_value(verified)
-                .map_err(|e| TableError::Failed(e.to_string()))?;
-            request.expression_attribute_values(":verified", value)
-        }
+        Some(verified) => request.expression_attribute_values(":verified", attribute(verified)?),
         None => request,
     })
 }
@@ -335,11 +330,9 @@ fn keeping(
     if !approval.keeps(&lost) {
         return Ok((request, ""));
     }
-    let one =
-        serde_dynamo::to_attribute_value([lost]).map_err(|e| TableError::Failed(e.to_string()))?;
     let request = request
         .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-        .expression_attribute_values(":lost", one);
+        .expression_attribute_values(":lost", attribute([lost])?);
     Ok((
         request,
         ", lost_claims = list_append(if_not_exists(lost_claims, :none), :lost)",

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{
     Client,
+    config::http::HttpResponse,
     error::{ProvideErrorMetadata, SdkError},
     types::AttributeValue,
 };
@@ -49,10 +50,9 @@ fn n(number: u64) -> AttributeValue {
 
 /// Why DynamoDB did not answer: it refuses the item as it is (`ValidationException`: a number
 /// out of range, nesting too deep), or anything else.
-fn table_error<E, R>(error: &SdkError<E, R>) -> TableError
+fn table_error<E>(error: &SdkError<E, HttpResponse>) -> TableError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match error_code(error) {
         Some("ValidationException") => TableError::Refused(describe(error)),
@@ -61,10 +61,9 @@ where
 }
 
 /// A conditional write's outcome: the one place a refused condition is recognised.
-fn written<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<Written, TableError>
+fn written<O, E>(result: Result<O, SdkError<E, HttpResponse>>) -> Result<Written, TableError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(_) => Ok(Written::Done),

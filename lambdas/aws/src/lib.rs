@@ -16,7 +16,7 @@ use aws_config::{BehaviorVersion, ConfigLoader};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::{orchestrator::HttpResponse, result::SdkError};
 use aws_smithy_types::error::{display::DisplayErrorContext, metadata::ProvideErrorMetadata};
 use tracing_subscriber::{
     filter::{LevelFilter, Targets},
@@ -86,19 +86,28 @@ fn log_filter(level: LevelFilter) -> Targets {
 }
 
 /// An SDK error in one line: the service's error code and message, or the transport's chain of
-/// causes. Never the request's data, so it is safe to log.
-pub fn describe<E, R>(error: &SdkError<E, R>) -> String
+/// causes; an answer with neither code nor message is told by its HTTP status. Never the
+/// request's data, so it is safe to log.
+pub fn describe<E>(error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    match error.as_service_error() {
-        Some(service) => format!(
+    let Some(service) = error.as_service_error() else {
+        return DisplayErrorContext(error).to_string();
+    };
+    match (service.code(), service.message()) {
+        (None, None | Some("")) => {
+            let status = error.raw_response().map(|r| r.status().as_u16());
+            format!(
+                "the service answered HTTP {} with no error code or message",
+                status.map_or_else(|| "?".to_owned(), |s| s.to_string())
+            )
+        }
+        (code, message) => format!(
             "{}: {}",
-            service.code().unwrap_or("service error"),
-            service.message().unwrap_or("")
+            code.unwrap_or("service error"),
+            message.unwrap_or("")
         ),
-        None => DisplayErrorContext(error).to_string(),
     }
 }
 
@@ -133,5 +142,25 @@ mod tests {
         let quiet = log_filter(LevelFilter::WARN);
         assert!(!quiet.would_enable("lambda_runtime", &Level::INFO));
         assert!(!quiet.would_enable("request", &Level::INFO));
+    }
+
+    #[test]
+    fn an_error_answer_with_nothing_in_it_is_told_by_its_status() {
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::{body::SdkBody, error::ErrorMetadata};
+        let answer = |status: u16| {
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())
+        };
+        let empty = SdkError::service_error(ErrorMetadata::builder().build(), answer(500));
+        assert_eq!(
+            describe(&empty),
+            "the service answered HTTP 500 with no error code or message"
+        );
+        let throttled = ErrorMetadata::builder()
+            .code("ThrottlingException")
+            .message("Rate exceeded")
+            .build();
+        let throttled = SdkError::service_error(throttled, answer(400));
+        assert_eq!(describe(&throttled), "ThrottlingException: Rate exceeded");
     }
 }

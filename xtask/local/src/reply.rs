@@ -23,6 +23,23 @@ pub fn respond(request: tiny_http::Request, (status, headers, body): Reply) -> R
     Ok(())
 }
 
+/// The router's answer when it could not reach the upstream a call goes to (moto refused or
+/// reset the connection, a function's runtime is gone): a 503 that says so, which the SDKs
+/// retry, and never an empty answer.
+pub fn unreachable(error: &anyhow::Error) -> Reply {
+    let message = format!("the local environment's router could not reach its upstream: {error:#}");
+    (
+        503,
+        vec![
+            header("x-amzn-ErrorType", "ServiceUnavailable"),
+            header("Content-Type", "application/json"),
+        ],
+        serde_json::json!({"__type": "ServiceUnavailable", "message": message})
+            .to_string()
+            .into_bytes(),
+    )
+}
+
 /// Lambda's answer to an invoke whose function failed outside its handler (the instance
 /// timed out, or died): an `Unhandled` function error, `RequestId: <id> Error: <error>`.
 pub fn function_error(request_id: &str, error_type: &str, error: &str) -> Reply {

@@ -7,7 +7,8 @@
 //!
 //! - every call is decided by IAM as deployed ([`crate::guard`]), with the credentials it hands
 //!   each function ([`crate::sessions`]);
-//! - one DynamoDB write of a table at a time, each function's calls as many at once as it has instances
+//! - one DynamoDB write of an item at a time (of a table, for a call of many items), each
+//!   function's calls as many at once as it has instances
 //!   ([`crate::gates`]);
 //! - a stopped execution and its callbacks ([`crate::stepfunctions`]), CloudFormation's template
 //!   size ([`crate::cloudformation`]), Scheduler's one-time schedules fired
@@ -179,7 +180,10 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     if let Some(kind) = fault.filter(|k| *k != crate::faults::Kind::Lost) {
         return respond(request, crate::faults::reply(&service(&received), kind));
     }
-    let reply = pass_on(&received, &target, shared, request_id)?;
+    let reply = pass_on(&received, &target, shared, request_id).unwrap_or_else(|error| {
+        eprintln!("router: {error:#}");
+        crate::reply::unreachable(&error)
+    });
     match fault {
         // Done, and its answer lost on the way back.
         Some(kind) => respond(request, crate::faults::reply(&service(&received), kind)),

@@ -21,6 +21,26 @@ function's role may not send to (`InvalidParameterValueException`, "The provided
 does not have permissions to call SendMessage on SQS"): a statement moved out of the role's own
 inline policies, or dropped, fails here as it would in an account.
 
+A thousand approvals at once (the load benchmark) found moto's server, not the kit, the limit;
+the launcher changes how fast moto answers, never what:
+- moto's server (werkzeug's) listens with a backlog of 128 connections: a thousand calls at once
+  overflowed it and the kernel reset the rest. It listens with a backlog as long as the kernel
+  allows (`net.core.somaxconn`, 4096 by default).
+- It does not log each request: a fifth of moto's time went to writing and locking its access
+  log. Its errors are still logged; the router logs what it forwards.
+- moto finds the service of each request under one lock for every request, listing its own
+  package's directories from disk and matching a hundred patterns each time. What it finds for a
+  host never changes while it runs: it is kept.
+- Its Step Functions interpreter made a new boto3 client for every service call of a state (a
+  few milliseconds each, under the GIL). One client per service and region serves them all, as
+  boto3's clients are safe to share between threads, with as many connections as calls wait.
+- The interpreter parsed the state machine's definition (and each intrinsic function in it)
+  again for every execution, with ANTLR's Python runtime: a fifth of moto's time at a thousand
+  executions. The parse tree of each definition is kept (a definition that does not parse is not), and each execution still gets
+  evaluation components of its own from it: nothing an execution changes is shared.
+- It parsed every JSONPath again at every use, building a new parser each time; a parsed path
+  is immutable, and is kept.
+
 Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 """
 
@@ -38,6 +58,27 @@ from moto.awslambda.models import LambdaFunction
 from moto.iam.models import iam_backends
 from moto.iam.models import Role, _serialize_version_datetime
 from moto.server import main
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+import threading
+
+import boto3
+from botocore.config import Config
+from moto import backends as moto_backends
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.settings import moto_server_port
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+import moto.stepfunctions.parser.asl.component.state.exec as sfn_states
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.parse.intrinsic.intrinsic_parser import IntrinsicParser
+from moto.stepfunctions.parser.asl.parse.intrinsic.preprocessor import (
+    Preprocessor as IntrinsicPreprocessor,
+)
+from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
+import functools
+import importlib
+import pkgutil
 
 _update = Role.update_from_cloudformation_json.__func__
 
@@ -216,6 +257,76 @@ def describe_stack_resource(self, stack_name, logical_resource_id):
 
 
 CloudFormationBackend.describe_stack_resource = describe_stack_resource
+
+BaseWSGIServer.request_queue_size = 4096
+WSGIRequestHandler.log_request = lambda self, code="-", size="-": None
+
+_modules = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _modules
+_backend_for_host = DomainDispatcherApplication.get_backend_for_host
+_backends_by_host = {}
+
+
+def get_backend_for_host(self, host):
+    if host not in _backends_by_host:
+        _backends_by_host[host] = _backend_for_host(self, host)
+    return _backends_by_host[host]
+
+
+DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+_clients = {}
+_clients_lock = threading.Lock()
+
+
+def boto_client_for(region, service, state_credentials=None):
+    with _clients_lock:
+        if (region, service) not in _clients:
+            _clients[(region, service)] = boto3.client(
+                aws_access_key_id="ak",
+                region_name=region,
+                service_name=service,
+                aws_secret_access_key="sk",
+                endpoint_url=f"http://localhost:{moto_server_port()}",
+                config=Config(
+                    parameter_validation=False,
+                    retries={"max_attempts": 0, "total_max_attempts": 1},
+                    connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    max_pool_connections=4096,
+                ),
+            )
+        return _clients[(region, service)]
+
+
+def keep_parse_trees(parser, preprocessor):
+    """`parser.parse(source)` keeps the parse tree of each source it parsed, and makes new
+    components from it each time."""
+    original = parser.parse
+    trees = {}
+
+    def parse(source):
+        tree = trees.get(source)
+        if tree is None:
+            components, tree = original(source)
+            trees[source] = tree
+            return components, tree
+        return preprocessor().visit(tree), tree
+
+    parser.parse = staticmethod(parse)
+
+
+keep_parse_trees(AmazonStateLanguageParser, Preprocessor)
+keep_parse_trees(IntrinsicParser, IntrinsicPreprocessor)
+sfn_json_path.parse = functools.lru_cache(maxsize=4096)(sfn_json_path.parse)
+
+# Every module that took the interpreter's own by name takes this one (each is imported first).
+for _found in pkgutil.walk_packages(sfn_states.__path__, sfn_states.__name__ + "."):
+    importlib.import_module(_found.name)
+_original = sfn_boto_client.boto_client_for
+for _module in list(sys.modules.values()):
+    if getattr(_module, "boto_client_for", None) is _original:
+        _module.boto_client_for = boto_client_for
 
 if __name__ == "__main__":
     sys.exit(main())

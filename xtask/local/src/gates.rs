@@ -1,40 +1,38 @@
 //! What the router lets through at once. moto's DynamoDB checks a condition and then writes
-//! without a lock, so two racing conditional updates could both succeed, which DynamoDB never
-//! allows: one DynamoDB write of a table goes into moto at a time, reads of it go in together,
-//! never beside a write; each table apart (the stacks served side by side each have theirs), and
-//! a call that names no table (a batch, a transaction) alone. And each function takes as many calls at once as `cargo lambda watch` runs instances
-//! of it; calls beyond wait here, as Lambda would queue or throttle them.
+//! without a lock, so two racing conditional updates of an item could both succeed, which
+//! DynamoDB never allows; and a call that walks a table's items (a query, a scan, a description
+//! counting them) fails in moto when another call adds an item meanwhile. So a call that reads
+//! or writes one item it names by its key (`GetItem`, `UpdateItem`, `DeleteItem`) goes into moto
+//! beside the calls of other items of its table, and beside the reads of the same item, never
+//! beside a write of it; every other DynamoDB call of a table goes alone in it (a `PutItem`
+//! too: its key is among the item's attributes, and which ones only the table knows); each
+//! table apart (the stacks served side by side each have theirs), and a call that names no
+//! table (a batch, a transaction) alone. And each function takes as many calls at once as
+//! `cargo lambda watch` runs instances of it; calls beyond wait here, as Lambda would queue or
+//! throttle them.
 
 /// How a call into moto must be admitted so that moto's DynamoDB behaves atomically.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum Admission {
     /// Not DynamoDB: no waiting.
     Free,
-    /// A DynamoDB read: alongside other reads.
-    Shared,
-    /// A DynamoDB write (or anything else DynamoDB): alone.
-    Exclusive,
+    /// A read of the one item its `Key` names: beside every call of the table's other items.
+    ItemRead,
+    /// A write of the one item its `Key` names: beside every call of the table's other items.
+    ItemWrite,
+    /// Any other DynamoDB call: alone in its table.
+    Table,
 }
 
 /// The admission of a call by its `X-Amz-Target` header (`DynamoDB_20120810.UpdateItem`).
 pub fn admission(target: Option<&str>) -> Admission {
-    const READS: [&str; 5] = [
-        "GetItem",
-        "BatchGetItem",
-        "Query",
-        "Scan",
-        "TransactGetItems",
-    ];
     let Some(operation) = target.and_then(|t| t.strip_prefix("DynamoDB_20120810.")) else {
         return Admission::Free;
     };
-    if READS.contains(&operation)
-        || operation.starts_with("Describe")
-        || operation.starts_with("List")
-    {
-        Admission::Shared
-    } else {
-        Admission::Exclusive
+    match operation {
+        "GetItem" => Admission::ItemRead,
+        "UpdateItem" | "DeleteItem" => Admission::ItemWrite,
+        _ => Admission::Table,
     }
 }
 
@@ -116,49 +114,76 @@ impl Gates {
 
 type Lock = std::sync::Arc<std::sync::RwLock<()>>;
 
-/// The DynamoDB locks: one for every call, one per table.
-#[derive(Default)]
+/// How many locks the items of every table share: two items on one lock only wait for each
+/// other, never go in together.
+const ITEM_LOCKS: usize = 256;
+
+/// The DynamoDB locks: one for every call, one per table, and the items' (shared by hash).
 pub struct Tables {
     every: std::sync::RwLock<()>,
     tables: std::sync::Mutex<std::collections::HashMap<String, Lock>>,
+    items: Vec<std::sync::RwLock<()>>,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Self {
+            every: Default::default(),
+            tables: Default::default(),
+            items: (0..ITEM_LOCKS).map(|_| Default::default()).collect(),
+        }
+    }
 }
 
 impl Tables {
-    /// Runs `f`, the call with `body`, as `admission` says: a call of one table (its
-    /// `TableName`) under that table's lock, beside the calls of other tables; a call that names
-    /// no table under the lock of every call.
+    /// Runs `f`, the call with `body`, as `admission` says: a call of one item (its `TableName`
+    /// and `Key`) under its table's lock shared and its item's lock; any other call of a table
+    /// under the table's lock alone; a call that names no table under the lock of every call.
     pub fn admitted<T>(&self, admission: Admission, body: &[u8], f: impl FnOnce() -> T) -> T {
         if admission == Admission::Free {
             return f();
         }
-        let table = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|b| b["TableName"].as_str().map(str::to_owned));
-        let Some(table) = table else {
-            return admitted(&self.every, admission, f);
+        let body = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+        let Some(table) = body["TableName"].as_str() else {
+            let _alone = self.every.write().unwrap_or_else(|e| e.into_inner());
+            return f();
         };
         let lock = {
             let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
-            tables.entry(table).or_default().clone()
+            tables.entry(table.to_owned()).or_default().clone()
         };
         let _beside_others = self.every.read().unwrap_or_else(|e| e.into_inner());
-        admitted(&lock, admission, f)
+        let key = &body["Key"];
+        if admission == Admission::Table || !key.is_object() {
+            let _alone = lock.write().unwrap_or_else(|e| e.into_inner());
+            return f();
+        }
+        let _beside_other_items = lock.read().unwrap_or_else(|e| e.into_inner());
+        let item = &self.items[item_lock(table, key)];
+        if admission == Admission::ItemRead {
+            let _reading = item.read().unwrap_or_else(|e| e.into_inner());
+            f()
+        } else {
+            let _writing = item.write().unwrap_or_else(|e| e.into_inner());
+            f()
+        }
     }
 }
 
-/// Runs `f` as `admission` says, under `lock`.
-fn admitted<T>(lock: &std::sync::RwLock<()>, admission: Admission, f: impl FnOnce() -> T) -> T {
-    match admission {
-        Admission::Free => f(),
-        Admission::Shared => {
-            let _reading = lock.read().unwrap_or_else(|e| e.into_inner());
-            f()
-        }
-        Admission::Exclusive => {
-            let _writing = lock.write().unwrap_or_else(|e| e.into_inner());
-            f()
-        }
-    }
+/// Which of the item locks the item `key` of `table` takes, whatever order the call sent the
+/// key's attributes in.
+fn item_lock(table: &str, key: &serde_json::Value) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut attributes: Vec<(&String, String)> = key
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| (name, value.to_string()))
+        .collect();
+    attributes.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (table, attributes).hash(&mut hasher);
+    (hasher.finish() % ITEM_LOCKS as u64) as usize
 }
 
 #[cfg(test)]
@@ -207,22 +232,28 @@ mod tests {
     }
 
     #[test]
-    fn dynamodb_writes_go_alone_reads_together_and_other_calls_freely() {
-        for write in [
-            "UpdateItem",
+    fn dynamodb_calls_of_one_named_item_go_by_item_others_alone_and_other_services_freely() {
+        for (operation, expected) in [
+            ("GetItem", Admission::ItemRead),
+            ("UpdateItem", Admission::ItemWrite),
+            ("DeleteItem", Admission::ItemWrite),
+        ] {
+            let target = format!("DynamoDB_20120810.{operation}");
+            assert_eq!(admission(Some(&target)), expected, "{operation}");
+        }
+        for alone in [
             "PutItem",
-            "DeleteItem",
+            "Query",
+            "Scan",
+            "DescribeTable",
             "TransactWriteItems",
             "BatchWriteItem",
+            "BatchGetItem",
             "ExecuteStatement",
             "CreateTable",
         ] {
-            let target = format!("DynamoDB_20120810.{write}");
-            assert_eq!(admission(Some(&target)), Admission::Exclusive, "{write}");
-        }
-        for read in ["GetItem", "Query", "Scan", "DescribeTable", "ListTables"] {
-            let target = format!("DynamoDB_20120810.{read}");
-            assert_eq!(admission(Some(&target)), Admission::Shared, "{read}");
+            let target = format!("DynamoDB_20120810.{alone}");
+            assert_eq!(admission(Some(&target)), Admission::Table, "{alone}");
         }
         for other in [
             None,
@@ -233,6 +264,114 @@ mod tests {
         }
     }
 
+    /// Calls in `tables`, each `(admission, body)` on a thread of its own, each inside for
+    /// 30 ms, or until it has company when `waits` (so that a slow thread's start is not taken
+    /// for a lock); for each call, whether another was inside with it.
+    fn overlaps(tables: &Tables, calls: &[(Admission, String)], waits: bool) -> Vec<bool> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize};
+        use std::time::{Duration, Instant};
+        let inside = AtomicUsize::new(0);
+        let company: Vec<AtomicBool> = calls.iter().map(|_| AtomicBool::new(false)).collect();
+        let hold = if waits {
+            Duration::from_secs(5)
+        } else {
+            Duration::from_millis(30)
+        };
+        thread::scope(|scope| {
+            for (i, (admission, body)) in calls.iter().enumerate() {
+                let (inside, company) = (&inside, &company);
+                scope.spawn(move || {
+                    tables.admitted(*admission, body.as_bytes(), || {
+                        let entered = Instant::now();
+                        if inside.fetch_add(1, Ordering::SeqCst) > 0 {
+                            company[i].store(true, Ordering::SeqCst);
+                        }
+                        let mut met: Option<Instant> = None;
+                        while entered.elapsed() < hold {
+                            if inside.load(Ordering::SeqCst) > 1 {
+                                company[i].store(true, Ordering::SeqCst);
+                                met.get_or_insert_with(Instant::now);
+                            }
+                            // Once met, long enough for the other to see it too.
+                            if waits && met.is_some_and(|m| m.elapsed() > hold / 100) {
+                                break;
+                            }
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        company.iter().map(|c| c.load(Ordering::SeqCst)).collect()
+    }
+
+    #[test]
+    fn an_items_write_goes_alone_in_it_beside_other_items_and_never_beside_a_table_call() {
+        let item = |pk: &str, sk: &str, flipped: bool| {
+            let (pk, sk) = (
+                format!(r#""pk":{{"S":"{pk}"}}"#),
+                format!(r#""sk":{{"S":"{sk}"}}"#),
+            );
+            let key = if flipped {
+                format!("{sk},{pk}")
+            } else {
+                format!("{pk},{sk}")
+            };
+            format!(r#"{{"TableName":"t","Key":{{{key}}}}}"#)
+        };
+        let key =
+            |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap()["Key"].clone();
+        // The same item whatever the order of its key's attributes.
+        assert_eq!(
+            item_lock("t", &key(&item("a", "1", false))),
+            item_lock("t", &key(&item("a", "1", true)))
+        );
+        let other = (0..)
+            .map(|i| i.to_string())
+            .find(|b| {
+                item_lock("t", &key(&item(b, "1", false)))
+                    != item_lock("t", &key(&item("a", "1", false)))
+            })
+            .unwrap();
+        let tables = Tables::default();
+        // Writes of one item, its key spelt both ways: one at a time.
+        let one: Vec<_> = (0..6)
+            .map(|i| (Admission::ItemWrite, item("a", "1", i % 2 == 0)))
+            .collect();
+        assert!(
+            overlaps(&tables, &one, false).iter().all(|c| !c),
+            "writes of one item overlapped"
+        );
+        // Two items: their writes go in together; reads of one item too.
+        let two = [
+            (Admission::ItemWrite, item("a", "1", false)),
+            (Admission::ItemWrite, item(&other, "1", false)),
+        ];
+        assert!(
+            overlaps(&tables, &two, true).iter().all(|c| *c),
+            "two items waited for each other"
+        );
+        let reads = [
+            (Admission::ItemRead, item("a", "1", false)),
+            (Admission::ItemRead, item("a", "1", true)),
+        ];
+        assert!(
+            overlaps(&tables, &reads, true).iter().all(|c| *c),
+            "two reads waited for each other"
+        );
+        // A call of the whole table (a put, a query) has no item call beside it.
+        let mut mixed: Vec<_> = (0..4)
+            .map(|i| (Admission::ItemWrite, item(&i.to_string(), "x", false)))
+            .collect();
+        mixed.push((
+            Admission::Table,
+            r#"{"TableName":"t","Item":{}}"#.to_owned(),
+        ));
+        let company = overlaps(&tables, &mixed, false);
+        assert!(!company[4], "a table call had company");
+    }
+
     #[test]
     fn writes_of_one_table_go_alone_and_beside_another_tables() {
         use std::sync::atomic::AtomicUsize;
@@ -241,7 +380,7 @@ mod tests {
         let (a_most, overlap) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let write = |name: &str, own: &AtomicUsize, other: &AtomicUsize| {
             let body = format!(r#"{{"TableName":"{name}","Key":{{}}}}"#);
-            tables.admitted(Admission::Exclusive, body.as_bytes(), || {
+            tables.admitted(Admission::Table, body.as_bytes(), || {
                 let now = own.fetch_add(1, Ordering::SeqCst) + 1;
                 if name == "a" {
                     a_most.fetch_max(now, Ordering::SeqCst);
@@ -286,7 +425,7 @@ mod tests {
                         0 => "{}".to_owned(),
                         _ => format!(r#"{{"TableName":"t{i}"}}"#),
                     };
-                    tables.admitted(Admission::Exclusive, body.as_bytes(), || {
+                    tables.admitted(Admission::Table, body.as_bytes(), || {
                         let company = inside.fetch_add(1, Ordering::SeqCst) > 0;
                         if i == 0 {
                             untabled.store(true, Ordering::SeqCst);

@@ -26,6 +26,7 @@ pub async fn cloud_config(effective: &Effective) -> SdkConfig {
 }
 
 /// Where an environment's stack lives, and the clients to reach it.
+#[derive(Clone)]
 pub struct Aws {
     pub sdk: SdkConfig,
     /// moto's endpoint, for `endpoint: local` environments.

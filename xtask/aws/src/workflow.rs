@@ -180,6 +180,48 @@ impl Workflow {
         }
     }
 
+    /// How many decisions reached the execution `arn`: the callbacks that succeeded in its
+    /// history (a state machine's task token, a durable execution's callback). One for an
+    /// execution decided once.
+    pub async fn decisions_delivered(&self, aws: &Aws, arn: &str) -> Result<usize> {
+        let unreadable = |e: String| anyhow::anyhow!("cannot read the history of {arn}: {e}");
+        match self {
+            Self::StateMachine(_) => {
+                let mut history = aws
+                    .sfn()
+                    .get_execution_history()
+                    .execution_arn(arn)
+                    .max_results(1000)
+                    .into_paginator()
+                    .items()
+                    .send();
+                let mut delivered = 0;
+                while let Some(event) = history.next().await {
+                    let event = event.map_err(|e| unreadable(describe(&e)))?;
+                    let details = event.task_succeeded_event_details;
+                    delivered += usize::from(details.is_some_and(|d| d.resource_type == "lambda"));
+                }
+                Ok(delivered)
+            }
+            Self::Durable(_) => {
+                let events = aws
+                    .lambda()
+                    .get_durable_execution_history()
+                    .durable_execution_arn(arn)
+                    .max_items(1000)
+                    .send()
+                    .await
+                    .map_err(|e| unreadable(describe(&e)))?
+                    .events;
+                let succeeded = aws_sdk_lambda::types::EventType::CallbackSucceeded;
+                Ok(events
+                    .iter()
+                    .filter(|e| e.event_type.as_ref() == Some(&succeeded))
+                    .count())
+            }
+        }
+    }
+
     /// Up to `max` executions, newest first: every version's, for the durable workflow (each
     /// execution stays on the version it started on, and the alias moves on).
     pub async fn list(&self, aws: &Aws, max: i32) -> Result<Vec<Summary>> {

@@ -821,7 +821,8 @@ pub async fn take_outbox(aws: &Aws, outboxes: &[Outbox], wait_secs: i32) -> Resu
             .send()
             .await
             .map_err(|e| anyhow::anyhow!("cannot read the outbox: {}", describe(&e)))?;
-        for message in out.messages.unwrap_or_default() {
+        let mut taken = Vec::new();
+        for (i, message) in out.messages.unwrap_or_default().into_iter().enumerate() {
             let envelope: Value =
                 serde_json::from_str(message.body().unwrap_or("{}")).unwrap_or(Value::Null);
             delivered.push(Delivered {
@@ -830,13 +831,22 @@ pub async fn take_outbox(aws: &Aws, outboxes: &[Outbox], wait_secs: i32) -> Resu
                 body: envelope["Message"].as_str().unwrap_or("").to_owned(),
             });
             if let Some(handle) = message.receipt_handle() {
-                let _ = sqs
-                    .delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await;
+                taken.push(
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(handle)
+                        .build()?,
+                );
             }
+        }
+        // One call for the ten at most: under load every call to moto counts.
+        if !taken.is_empty() {
+            let _ = sqs
+                .delete_message_batch()
+                .queue_url(&url)
+                .set_entries(Some(taken))
+                .send()
+                .await;
         }
     }
     Ok(delivered)

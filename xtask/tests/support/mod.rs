@@ -692,20 +692,9 @@ impl Env {
     /// of the Lambda task (the SNS notifications are tasks too), or the durable execution's
     /// CallbackSucceeded events.
     pub fn decisions_delivered(&self, arn: &str) -> usize {
-        if self.durable() {
-            return self
-                .durable_history(arn)
-                .iter()
-                .filter(|e| {
-                    e.event_type == Some(aws_sdk_lambda::types::EventType::CallbackSucceeded)
-                })
-                .count();
-        }
-        self.history(arn)
-            .iter()
-            .filter_map(|e| e.task_succeeded_event_details.as_ref())
-            .filter(|d| d.resource_type == "lambda")
-            .count()
+        self.runtime
+            .block_on(self.workflow.decisions_delivered(&self.aws(), arn))
+            .unwrap()
     }
 
     /// A durable execution's history events.

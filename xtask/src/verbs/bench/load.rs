@@ -1,15 +1,17 @@
-//! Load on the local environment: executions started at once, each approved by a POST sent as
-//! soon as its reviewer's message arrives; reports throughput and the review function's latency
-//! as a reviewer's browser sees it.
+//! Load on the local environment: executions started at once, on the environment's orchestrator
+//! (a state machine, or the durable workflow), each approved by a POST sent as soon as its
+//! reviewer's message arrives; reports throughput and the review function's latency as a
+//! reviewer's browser sees it.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::json;
 
-use hitl_aws::describe;
-use kit_aws::Aws;
+use kit_aws::{
+    Aws,
+    workflow::{Status, Workflow},
+};
 use kit_base::status::status;
 use kit_config::values::{Email, Endpoint};
 use kit_deploy::stack;
@@ -25,7 +27,8 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
     let effective = kit::effective(global, std::slice::from_ref(&reviewer))?;
     if effective.endpoint != Endpoint::Local {
         bail!(
-            "the load benchmark runs on the local environment: `cargo xtask bench load --env local`"
+            "the load benchmark runs on a local environment: `cargo xtask bench load --env local` \
+             (or `--env local-durable`)"
         );
     }
     crate::verbs::deploy::run(global, &[reviewer], true, Some(Method::Direct))?;
@@ -35,10 +38,10 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         "Benchmarking",
         format!("{executions} executions started at once, each approved on the review page"),
     );
-    let (elapsed, latencies, succeeded) = runtime.block_on(async {
+    let (elapsed, (latencies, failed), succeeded, once) = runtime.block_on(async {
         let aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
         let outputs = crate::verbs::outputs::read(&effective).await?;
-        let machine = outputs.get("StateMachineArn").cloned().unwrap_or_default();
+        let workflow = Workflow::of(&outputs)?;
         let template =
             stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
         let outboxes: Vec<_> = emulation::outboxes(&effective.stack_name, &template)?
@@ -48,10 +51,12 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         // Old messages would be mistaken for this run's.
         while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
         let started = Instant::now();
-        let arns = start_all(&aws, &machine, executions).await?;
+        let arns = start_all(&aws, &workflow, executions).await?;
         let latencies = approve_each(&aws, &outboxes, executions, started).await?;
-        let succeeded = count_succeeded(&aws, &arns).await?;
-        anyhow::Ok((started.elapsed(), latencies, succeeded))
+        let succeeded = count_succeeded(&aws, &workflow, &arns).await?;
+        let elapsed = started.elapsed();
+        let once = decided_once(&aws, &workflow, &arns).await;
+        anyhow::Ok((elapsed, latencies, succeeded, once))
     })?;
     println!(
         "{executions} executions: {succeeded} SUCCEEDED in {:.1}s, {:.1} executions/s end to end",
@@ -69,29 +74,33 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         kit_local::runner::CONCURRENCY,
         spread(&mut served)
     );
+    if let Some(first) = failed.first() {
+        bail!(
+            "{} of {executions} review POSTs failed; the first: {first}",
+            failed.len()
+        );
+    }
     if succeeded != executions {
         bail!("{} executions did not succeed", executions - succeeded);
     }
+    once?;
+    println!("each execution had exactly one decision delivered");
     Ok(())
 }
 
-/// Starts `executions` executions of `machine` at once; their ARNs.
-async fn start_all(aws: &Aws, machine: &str, executions: usize) -> Result<Vec<String>> {
+/// Starts `executions` executions of `workflow` at once; their ARNs.
+async fn start_all(aws: &Aws, workflow: &Workflow, executions: usize) -> Result<Vec<String>> {
     let nonce = hitl_aws::now();
     let mut starts = Vec::new();
     for i in 0..executions {
-        let sfn = aws.sfn();
-        let machine = machine.to_owned();
+        let (aws, workflow) = (aws.clone(), workflow.clone());
         let input = json!({"title": format!("bench {nonce} {i}"), "requester": "load@example.com"});
         starts.push(tokio::spawn(async move {
-            sfn.start_execution()
-                .state_machine_arn(machine)
-                .name(format!("bench-{nonce}-{i}"))
-                .input(input.to_string())
-                .send()
+            let name = format!("bench-{nonce}-{i}");
+            workflow
+                .start(&aws, &name, &input.to_string())
                 .await
-                .map(|o| o.execution_arn)
-                .map_err(|e| anyhow::anyhow!("cannot start: {}", describe(&e)))
+                .map_err(|e| e.context(format!("cannot start execution {name}")))
         }));
     }
     let mut arns = Vec::new();
@@ -103,6 +112,9 @@ async fn start_all(aws: &Aws, machine: &str, executions: usize) -> Result<Vec<St
 
 /// min, p50, p95, p99 and max of `latencies`.
 fn spread(latencies: &mut [Duration]) -> String {
+    if latencies.is_empty() {
+        return "none".to_owned();
+    }
     latencies.sort();
     let (min, p50, p95) = super::measure::quantiles(latencies);
     let p99 = latencies[((latencies.len() - 1) as f64 * 0.99).round() as usize];
@@ -117,13 +129,14 @@ struct Post {
     queued: Duration,
 }
 
-/// Approves each reviewer message as soon as it arrives; how long each POST took.
+/// Approves each reviewer message as soon as it arrives, each POST on a thread of its own (a
+/// pool would hold some back); how long each POST took, and why each that failed did.
 async fn approve_each(
     aws: &Aws,
     outboxes: &[emulation::Outbox],
     executions: usize,
     started: Instant,
-) -> Result<Vec<Post>> {
+) -> Result<(Vec<Post>, Vec<String>)> {
     let mut posts = Vec::new();
     while posts.len() < executions {
         if started.elapsed() > Duration::from_secs(600) {
@@ -137,39 +150,54 @@ async fn approve_each(
                 continue; // an outcome message
             };
             let link = link.trim().to_owned();
-            posts.push(tokio::task::spawn_blocking(move || approve(&link)));
+            posts.push(std::thread::spawn(move || approve(&link)));
         }
     }
-    let mut latencies = Vec::new();
+    let (mut latencies, mut failed) = (Vec::new(), Vec::new());
     for post in posts {
-        latencies.push(post.await??);
+        match post.join() {
+            Ok(Ok(post)) => latencies.push(post),
+            Ok(Err(error)) => failed.push(format!("{error:#}")),
+            Err(_) => failed.push("the POST's thread panicked".to_owned()),
+        }
     }
-    Ok(latencies)
+    Ok((latencies, failed))
 }
 
 /// How many of `arns` succeeded, each waited for while it runs.
-async fn count_succeeded(aws: &Aws, arns: &[String]) -> Result<usize> {
+async fn count_succeeded(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result<usize> {
     let mut succeeded = 0;
-    let sfn = aws.sfn();
     for arn in arns {
         loop {
-            let execution = sfn
-                .describe_execution()
-                .execution_arn(arn)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
-            match execution.status {
-                ExecutionStatus::Running => tokio::time::sleep(Duration::from_millis(100)).await,
-                ExecutionStatus::Succeeded => {
+            match workflow.describe(aws, arn).await?.status {
+                Status::Running => tokio::time::sleep(Duration::from_millis(100)).await,
+                Status::Succeeded => {
                     succeeded += 1;
                     break;
                 }
-                _ => break,
+                Status::Ended { .. } => break,
             }
         }
     }
     Ok(succeeded)
+}
+
+/// Fails unless each of `arns` had exactly one decision delivered.
+async fn decided_once(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result<()> {
+    let mut wrong = Vec::new();
+    for arn in arns {
+        let delivered = workflow.decisions_delivered(aws, arn).await?;
+        if delivered != 1 {
+            wrong.push(format!("{arn}: {delivered}"));
+        }
+    }
+    match wrong.first() {
+        None => Ok(()),
+        Some(first) => bail!(
+            "{} executions did not get exactly one decision; the first: {first}",
+            wrong.len()
+        ),
+    }
 }
 
 /// Approves on the review page as a browser does; returns how long the page took.

@@ -345,9 +345,10 @@ fn concurrent_moto(seen: std::sync::Arc<std::sync::Mutex<Seen>>) -> String {
 }
 
 #[test]
-fn dynamodb_writes_reach_moto_one_at_a_time() {
+fn dynamodb_writes_of_an_item_reach_moto_one_at_a_time() {
     // moto's DynamoDB checks a condition and writes without a lock, so two racing conditional
-    // updates can both win there; through the router they cannot overlap.
+    // updates of an item can both win there; through the router they cannot overlap, and reads
+    // of the item go in together.
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
     let router = start_router(
         &concurrent_moto(seen.clone()),
@@ -367,7 +368,7 @@ fn dynamodb_writes_reach_moto_one_at_a_time() {
                 let response = agent()
                     .post(&format!("{router}/"))
                     .header("X-Amz-Target", &target)
-                    .send("{}")
+                    .send(r#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#)
                     .unwrap();
                 assert_eq!(response.status(), 200);
             });

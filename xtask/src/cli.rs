@@ -203,6 +203,9 @@ pub enum Command {
         /// The durable execution emulator's base URL
         #[arg(long, value_name = "URL")]
         durable: String,
+        /// The base URL of the moto that serves DynamoDB's items (without: moto's)
+        #[arg(long, value_name = "URL")]
+        items: Option<String>,
         /// Calls in flight per function (cargo lambda watch's instances per function)
         #[arg(long, default_value_t = 8)]
         concurrency: usize,

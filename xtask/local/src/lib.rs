@@ -27,6 +27,7 @@ pub mod gates;
 pub mod gateway;
 pub mod guard;
 pub mod invoke;
+pub mod items;
 pub mod logging_role;
 pub mod process;
 pub mod reply;

@@ -354,8 +354,26 @@ fn upstream_of<'a>(
             }
         }
         Target::Durable => other(&upstreams.durable),
+        Target::Moto => match (&upstreams.items, items_call(received)) {
+            (Some(items), Some(operation)) => {
+                let to = crate::items::Upstreams {
+                    agent: &shared.agent,
+                    moto: &upstreams.moto,
+                    items,
+                    authorization: received.header("authorization"),
+                };
+                shared.mirrors.ensure(&to, operation, &received.body)?;
+                other(items)
+            }
+            _ => other(&upstreams.moto),
+        },
         _ => other(&upstreams.moto),
     })
+}
+
+/// The DynamoDB operation of a call that reads or writes items ([`crate::items`]).
+fn items_call(received: &Received) -> Option<&str> {
+    crate::items::data_plane(received.header("x-amz-target"))
 }
 
 /// Held while a `CreateStack` goes into moto. CloudFormation creates a stack name once: a

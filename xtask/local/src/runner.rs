@@ -35,6 +35,11 @@ pub struct Runner {
     #[serde(default)]
     pub dex_port: u16,
     pub moto_pid: u32,
+    /// The moto that serves DynamoDB's items ([`crate::items`]).
+    #[serde(default)]
+    pub items_port: u16,
+    #[serde(default)]
+    pub items_pid: u32,
     pub router_pid: u32,
     #[serde(default)]
     pub dex_pid: u32,
@@ -152,8 +157,10 @@ impl Runner {
         let text = std::fs::read_to_string(state_path()).ok()?;
         let runner: Runner = serde_json::from_str(&text).ok()?;
         let healthy = process::alive(runner.moto_pid)
+            && process::alive(runner.items_pid)
             && process::alive(runner.router_pid)
             && answers(runner.moto_port)
+            && answers(runner.items_port)
             && answers(runner.router_port)
             && answers(runner.dex_port)
             && answers(runner.oidc_port);
@@ -174,7 +181,7 @@ impl Runner {
         }
         down()?; // whatever is left of a broken one
         std::fs::create_dir_all(dir())?;
-        let [moto_port, router_port, dex_port, oidc_port] = free_ports()?;
+        let [moto_port, items_port, router_port, dex_port, oidc_port] = free_ports()?;
         let session_seconds = std::env::var("HITL_LOCAL_SESSION_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -187,11 +194,17 @@ impl Runner {
                 .env("MOTO_PORT", router_port.to_string()),
             &dir().join("moto.log"),
         )?;
+        let items_pid = process::spawn(
+            moto_server(venv).args(["-H", "127.0.0.1", "-p", &items_port.to_string()]),
+            &dir().join("moto-items.log"),
+        )?;
         let mut runner = Runner {
             moto_port,
             router_port,
             dex_port,
             moto_pid,
+            items_port,
+            items_pid,
             router_pid: 0,
             dex_pid: 0,
             oidc_port,
@@ -208,6 +221,9 @@ impl Runner {
         runner.save()?;
         wait_until("moto server", &dir().join("moto.log"), || {
             enable_execution(moto_port).is_ok()
+        })?;
+        wait_until("moto server (items)", &dir().join("moto-items.log"), || {
+            answers(items_port)
         })?;
         wait_until("the router", &dir().join("router.log"), || {
             answers(router_port)
@@ -232,6 +248,7 @@ impl Runner {
                 .args(["--moto", &self.moto_endpoint()])
                 .args(["--functions", &FUNCTIONS.join(",")])
                 .args(["--durable", &format!("http://127.0.0.1:{}", self.dex_port)])
+                .args(["--items", &format!("http://127.0.0.1:{}", self.items_port)])
                 .args(["--concurrency", &CONCURRENCY.to_string()])
                 .args(["--session-seconds", &self.session_seconds.to_string()]),
             &dir().join("router.log"),
@@ -456,6 +473,7 @@ pub fn down_at(dir: &Path) -> Result<Vec<&'static str>> {
                 "oidc_provider.py",
             ),
             ("moto server", Some(runner.moto_pid), "moto_server"),
+            ("moto server (items)", Some(runner.items_pid), "moto_server"),
         ];
         for (name, pid, program) in named {
             let ours = |&p: &u32| p != 0 && process::alive(p) && process::runs(p, program);

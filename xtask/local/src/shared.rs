@@ -15,6 +15,9 @@ pub struct Upstreams {
     pub moto: String,
     /// `http://127.0.0.1:<port>` of the durable execution emulator.
     pub durable: String,
+    /// `http://127.0.0.1:<port>` of the moto that serves DynamoDB's items ([`crate::items`]);
+    /// `None`: moto serves them.
+    pub items: Option<String>,
     pub binaries: Vec<String>,
     /// How many calls each function gets at once: `cargo lambda watch`'s instances per
     /// function. Calls beyond wait here, as Lambda would queue or throttle them, instead of
@@ -40,6 +43,8 @@ pub struct Shared {
     pub agent: ureq::Agent,
     pub gates: Arc<Gates>,
     pub dynamodb: Arc<crate::gates::Tables>,
+    /// The tables mirrored in the items' moto.
+    pub mirrors: Arc<crate::items::Mirrors>,
     pub executions: Arc<Executions>,
     /// The durable callbacks completed through the router: Lambda refuses a second completion
     /// (`CallbackTimeoutException`, "already closed") while the execution still runs; the
@@ -84,6 +89,7 @@ impl Shared {
                 .into(),
             gates: Arc::new(Gates::new(upstreams.concurrency)),
             dynamodb: Arc::default(),
+            mirrors: Arc::default(),
             executions: Arc::default(),
             completed_callbacks: Arc::default(),
             access,

@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
             moto,
             functions,
             durable,
+            items,
             concurrency,
             session_seconds,
         } => kit_local::router::serve(
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
             kit_local::shared::Upstreams {
                 moto,
                 durable,
+                items,
                 binaries: functions,
                 concurrency,
                 session_seconds,

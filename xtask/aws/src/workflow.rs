@@ -204,20 +204,21 @@ impl Workflow {
                 Ok(delivered)
             }
             Self::Durable(_) => {
-                let events = aws
+                let mut history = aws
                     .lambda()
                     .get_durable_execution_history()
                     .durable_execution_arn(arn)
                     .max_items(1000)
-                    .send()
-                    .await
-                    .map_err(|e| unreadable(describe(&e)))?
-                    .events;
+                    .into_paginator()
+                    .items()
+                    .send();
                 let succeeded = aws_sdk_lambda::types::EventType::CallbackSucceeded;
-                Ok(events
-                    .iter()
-                    .filter(|e| e.event_type.as_ref() == Some(&succeeded))
-                    .count())
+                let mut delivered = 0;
+                while let Some(event) = history.next().await {
+                    let event = event.map_err(|e| unreadable(describe(&e)))?;
+                    delivered += usize::from(event.event_type.as_ref() == Some(&succeeded));
+                }
+                Ok(delivered)
             }
         }
     }

@@ -156,7 +156,8 @@ impl Runner {
     pub fn find() -> Option<Runner> {
         let text = std::fs::read_to_string(state_path()).ok()?;
         let runner: Runner = serde_json::from_str(&text).ok()?;
-        let healthy = process::alive(runner.moto_pid)
+        let healthy = runner.items_pid != 0
+            && process::alive(runner.moto_pid)
             && process::alive(runner.items_pid)
             && process::alive(runner.router_pid)
             && answers(runner.moto_port)
@@ -174,9 +175,11 @@ impl Runner {
         }
         // Running, but slow to answer (its processes busy with suites side by side): never
         // stopped from here under what uses it.
-        if let Some(recorded) = recorded_at(&dir())
-            .filter(|r| process::alive(r.moto_pid) && process::alive(r.router_pid))
-        {
+        // (One recorded before DynamoDB's items had a moto of their own is stopped and started
+        // anew.)
+        if let Some(recorded) = recorded_at(&dir()).filter(|r| {
+            r.items_pid != 0 && process::alive(r.moto_pid) && process::alive(r.router_pid)
+        }) {
             return Self::answering(recorded);
         }
         down()?; // whatever is left of a broken one
@@ -503,6 +506,7 @@ pub fn verify_stopped(runner: &Runner, served: &[crate::stacks::Served]) -> Resu
         Some(runner.router_pid),
         Some(runner.dex_pid).filter(|&p| p != 0),
         Some(runner.oidc_pid).filter(|&p| p != 0),
+        Some(runner.items_pid).filter(|&p| p != 0),
     ]
     .into_iter()
     .flatten()
@@ -517,6 +521,7 @@ pub fn verify_stopped(runner: &Runner, served: &[crate::stacks::Served]) -> Resu
         runner.router_port,
         runner.dex_port,
         runner.oidc_port,
+        runner.items_port,
     ];
     let stacks = served.iter().flat_map(|s| [s.api_port, s.lambda_port]);
     for port in ports.into_iter().chain(stacks) {

@@ -38,7 +38,7 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         "Benchmarking",
         format!("{executions} executions started at once, each approved on the review page"),
     );
-    let (elapsed, (latencies, failed), succeeded, once) = runtime.block_on(async {
+    let (elapsed, latencies, succeeded, once) = runtime.block_on(async {
         let aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
         let outputs = crate::verbs::outputs::read(&effective).await?;
         let workflow = Workflow::of(&outputs)?;
@@ -52,7 +52,14 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
         let started = Instant::now();
         let arns = start_all(&aws, &workflow, executions).await?;
-        let latencies = approve_each(&aws, &outboxes, executions, started).await?;
+        let (latencies, failed) = approve_each(&aws, &outboxes, executions, started).await?;
+        // Not waited for: an execution whose POST failed runs until its approval expires.
+        if let Some(first) = failed.first() {
+            bail!(
+                "{} of {executions} review POSTs failed; the first: {first}",
+                failed.len()
+            );
+        }
         let succeeded = count_succeeded(&aws, &workflow, &arns).await?;
         let elapsed = started.elapsed();
         let once = decided_once(&aws, &workflow, &arns).await;
@@ -74,12 +81,6 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         kit_local::runner::CONCURRENCY,
         spread(&mut served)
     );
-    if let Some(first) = failed.first() {
-        bail!(
-            "{} of {executions} review POSTs failed; the first: {first}",
-            failed.len()
-        );
-    }
     if succeeded != executions {
         bail!("{} executions did not succeed", executions - succeeded);
     }
@@ -164,11 +165,14 @@ async fn approve_each(
     Ok((latencies, failed))
 }
 
-/// How many of `arns` succeeded, each waited for while it runs.
+/// How many of `arns` succeeded, each waited for while it runs (ten minutes at most, all told).
 async fn count_succeeded(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result<usize> {
-    let mut succeeded = 0;
+    let (mut succeeded, waited) = (0, Instant::now());
     for arn in arns {
         loop {
+            if waited.elapsed() > Duration::from_secs(600) {
+                bail!("{arn} still runs ten minutes after its approval was posted");
+            }
             match workflow.describe(aws, arn).await?.status {
                 Status::Running => tokio::time::sleep(Duration::from_millis(100)).await,
                 Status::Succeeded => {

@@ -56,9 +56,19 @@ pub fn data_plane(target: Option<&str>) -> Option<&str> {
 }
 
 /// The tables moto has, as last mirrored.
-#[derive(Default)]
 pub struct Mirrors {
     tables: Mutex<HashMap<String, Mirror>>,
+    /// How long a mirror is taken for the table moto has ([`RECHECK`]).
+    recheck: Duration,
+}
+
+impl Default for Mirrors {
+    fn default() -> Self {
+        Self {
+            tables: Mutex::default(),
+            recheck: RECHECK,
+        }
+    }
 }
 
 struct Mirror {
@@ -100,7 +110,7 @@ impl Mirrors {
     fn mirror(&self, to: &Upstreams, table: &str) -> Result<()> {
         let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
         let mirrored = match tables.get_mut(table) {
-            Some(m) if m.checking || m.checked.elapsed() < RECHECK => return Ok(()),
+            Some(m) if m.checking || m.checked.elapsed() < self.recheck => return Ok(()),
             Some(m) => {
                 m.checking = true;
                 Some(m.created.clone())
@@ -359,5 +369,110 @@ mod tests {
         );
         assert!(create.get("LocalSecondaryIndexes").is_none());
         assert!(create.get("ProvisionedThroughput").is_none());
+    }
+
+    /// A moto on a port of its own answering DynamoDB's calls with `answer(operation)`; the
+    /// operations it was asked, in order.
+    fn fake_moto(
+        answer: impl Fn(&str) -> (u16, Value) + Send + 'static,
+    ) -> (String, std::sync::Arc<Mutex<Vec<String>>>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let asked = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let seen = asked.clone();
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                let target = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv("X-Amz-Target"))
+                    .map(|h| {
+                        h.value
+                            .as_str()
+                            .trim_start_matches("DynamoDB_20120810.")
+                            .to_owned()
+                    })
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(target.clone());
+                let (status, body) = answer(&target);
+                let response = tiny_http::Response::from_string(body.to_string());
+                let _ = request.respond(response.with_status_code(status));
+            }
+        });
+        (url, asked)
+    }
+
+    #[test]
+    fn a_table_is_mirrored_before_its_first_call_and_again_when_moto_made_it_again_or_dropped_it() {
+        // What moto has: the table's creation time, or no table.
+        let created = std::sync::Arc::new(Mutex::new(Some(1.0)));
+        let now = created.clone();
+        let (moto, _) = fake_moto(move |_| match *now.lock().unwrap() {
+            Some(at) => (
+                200,
+                json!({"Table": {
+                    "TableName": "t",
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "CreationDateTime": at,
+                }}),
+            ),
+            None => (
+                400,
+                json!({"__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"}),
+            ),
+        });
+        let (items, asked) = fake_moto(|_| (200, json!({})));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let to = Upstreams {
+            agent: &agent,
+            moto: &moto,
+            items: &items,
+            authorization: None,
+        };
+        let mirrors = Mirrors {
+            tables: Mutex::default(),
+            recheck: Duration::from_millis(100),
+        };
+        let call = || {
+            mirrors
+                .ensure(&to, "GetItem", br#"{"TableName":"t","Key":{}}"#)
+                .unwrap()
+        };
+        let asked_since = |n: usize| asked.lock().unwrap()[n..].to_vec();
+        call();
+        assert_eq!(
+            asked_since(0),
+            ["DeleteTable", "CreateTable"],
+            "mirrored first"
+        );
+        call();
+        assert_eq!(
+            asked_since(2),
+            Vec::<String>::new(),
+            "looked at again too soon"
+        );
+        std::thread::sleep(Duration::from_millis(150));
+        call();
+        assert_eq!(
+            asked_since(2),
+            Vec::<String>::new(),
+            "the same table was mirrored again"
+        );
+        *created.lock().unwrap() = Some(2.0);
+        std::thread::sleep(Duration::from_millis(150));
+        call();
+        assert_eq!(
+            asked_since(2),
+            ["DeleteTable", "CreateTable"],
+            "made again in moto"
+        );
+        *created.lock().unwrap() = None;
+        std::thread::sleep(Duration::from_millis(150));
+        call();
+        assert_eq!(asked_since(4), ["DeleteTable"], "gone from moto");
     }
 }

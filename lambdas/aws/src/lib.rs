@@ -5,6 +5,7 @@
 //! functions build.
 
 pub mod connector;
+pub mod ending;
 pub mod https;
 mod metrics;
 

@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = hitl_aws::function_config_loader().load().await;
     let messenger = hitl_adapters::functions::messenger(&aws, settings)?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        metrics.after(handle(&messenger, event.payload))
+        metrics.after(hitl_aws::ending::ended(handle(&messenger, event.payload)))
     }))
     .await
 }

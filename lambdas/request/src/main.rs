@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = hitl_aws::function_config_loader().load().await;
     let requester = hitl_adapters::functions::requester(&aws, settings)?;
     lambda_runtime::run(service_fn(|event| {
-        metrics.after(handler::handle(&requester, event))
+        metrics.after(hitl_aws::ending::ended(handler::handle(&requester, event)))
     }))
     .await
 }

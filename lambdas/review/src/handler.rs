@@ -71,7 +71,14 @@ impl IntoResponse for Built {
     }
 }
 
+/// The answer to `request`, a server error among them logged as such (`hitl_aws::ending`).
 pub async fn handle(context: &Context, request: Request) -> Result<Built, Error> {
+    let built = respond(context, request).await?;
+    hitl_aws::ending::answered(built.0.status().as_u16());
+    Ok(built)
+}
+
+async fn respond(context: &Context, request: Request) -> Result<Built, Error> {
     let route = route(request.uri().path());
     if route == Some(Route::Slack) {
         return slack(context, &request).await.map(Built);

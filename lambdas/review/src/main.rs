@@ -48,7 +48,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         sign_in,
     };
     lambda_http::run(service_fn(|request| {
-        metrics.after(handler::handle(&context, request))
+        metrics.after(hitl_aws::ending::ended(handler::handle(&context, request)))
     }))
     .await
 }

@@ -39,7 +39,7 @@ async fn main() -> Result<(), durable::lambda_runtime::Error> {
     );
     let metrics = &metrics;
     durable::lambda_runtime::run(durable::lambda_runtime::service_fn(|event| {
-        metrics.after(invocation(event))
+        metrics.after(hitl_aws::ending::ended(invocation(event)))
     }))
     .await
 }

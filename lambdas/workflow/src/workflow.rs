@@ -191,15 +191,15 @@ fn timed_out(error: &OperationError) -> bool {
         if matches!(callback.kind(), CallbackErrorKind::TimedOut { .. }))
 }
 
-/// The submitter's retries: a transient failure is tried again, 1, 2 and 4 seconds apart; an
-/// invalid request is not.
+/// The submitter's retries: a transient failure is tried again (logged), 1, 2 and 4 seconds
+/// apart; an invalid request is not.
 fn retry(error: &StepError, attempt: u32) -> RetryDecision {
     if attempt >= SUBMIT_ATTEMPTS || error_type(error) == Some(Failure::INVALID) {
         return RetryDecision::Stop;
     }
-    RetryDecision::Retry {
-        delay: Duration::from_secs(1 << (attempt.saturating_sub(1)).min(4)),
-    }
+    let delay = Duration::from_secs(1 << (attempt.saturating_sub(1)).min(4));
+    hitl_aws::ending::retried(error, attempt, delay);
+    RetryDecision::Retry { delay }
 }
 
 /// The error type of the first [`TypedError`] in `error`'s chain.

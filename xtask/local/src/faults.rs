@@ -5,7 +5,7 @@
 //! `{"service": "lambda", "operation": "durable-execution-callbacks", "kind": "lost",
 //! "count": 1}` (the signature's service; the operation as the `X-Amz-Target`'s, the form's
 //! `Action`, or a fragment of a REST path); `DELETE` disarms every fault (`?stack=<stack>`: that
-//! stack's). Only calls signed by a function's role session are touched, but for Lambda
+//! stack's); `GET` lists those injected and what became of each ([`crate::ledger`]). Only calls signed by a function's role session are touched, but for Lambda
 //! invokes: a `crash` hits whoever invokes, and Scheduler's invokes of the remind function
 //! (`schedules.rs`) take the others too. A fault with a `stack` touches only the calls of that
 //! stack (by its functions' sessions, of its functions, of its schedules), so that the suites of

@@ -64,7 +64,7 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
         && serde_json::from_slice::<serde_json::Value>(body)
             .is_ok_and(|v| v.get("errorType").is_some());
     if handler_error {
-        headers.push(header("X-Amz-Function-Error", "Unhandled"));
+        headers.push(header(crate::reply::FUNCTION_ERROR_HEADER, "Unhandled"));
         headers.push(header("X-Amz-Executed-Version", "$LATEST"));
         return Translated {
             status: 200,

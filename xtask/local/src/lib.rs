@@ -9,7 +9,9 @@
 //! checks API Gateway's logging role as AWS does ([`logging_role`]), stands in for Slack
 //! ([`slack`], [`block_kit`]), fires Scheduler's schedules ([`schedules`], [`schedule_groups`]),
 //! fills the dead-letter queues ([`dead_letters`]) and serves each stack's review API as API
-//! Gateway would ([`gateway`], [`api`]), several stacks at once ([`stacks`]); and talks to moto through `kit-aws` after a deploy ([`emulation`]).
+//! Gateway would ([`gateway`], [`api`]), several stacks at once ([`stacks`]); injects the faults a
+//! test asks for and follows what became of each ([`faults`], [`ledger`]); and talks to moto
+//! through `kit-aws` after a deploy ([`emulation`]).
 //! Uses `kit-base`, `kit-iam` and `kit-tools` (the venv it runs moto and cargo-lambda from);
 //! nothing of the deploy engine.
 
@@ -28,6 +30,7 @@ pub mod gateway;
 pub mod guard;
 pub mod invoke;
 pub mod items;
+pub mod ledger;
 pub mod logging_role;
 pub mod process;
 pub mod reply;

@@ -40,6 +40,9 @@ pub fn unreachable(error: &anyhow::Error) -> Reply {
     )
 }
 
+/// The header of Lambda's answer to an invoke whose function failed.
+pub const FUNCTION_ERROR_HEADER: &str = "X-Amz-Function-Error";
+
 /// Lambda's answer to an invoke whose function failed outside its handler (the instance
 /// timed out, or died): an `Unhandled` function error, `RequestId: <id> Error: <error>`.
 pub fn function_error(request_id: &str, error_type: &str, error: &str) -> Reply {
@@ -51,7 +54,7 @@ pub fn function_error(request_id: &str, error_type: &str, error: &str) -> Reply 
         200,
         vec![
             header("x-amzn-RequestId", request_id),
-            header("X-Amz-Function-Error", "Unhandled"),
+            header(FUNCTION_ERROR_HEADER, "Unhandled"),
             header("X-Amz-Executed-Version", "$LATEST"),
             header("Content-Type", "application/json"),
         ],

@@ -26,8 +26,10 @@ use kit_iam::calls::Call;
 
 use crate::{
     access::Access,
+    faults::Kind,
     gates::{Admission, admission},
     invoke::{Target, route, translate, unknown_function},
+    ledger::{Attempt, Injected},
     reply::{Reply, header, respond},
     shared::{NOT_FORWARDED, Shared, Upstreams},
     stepfunctions::{as_aborted, callback_token, execution_arn, task_gone},
@@ -162,11 +164,7 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
     }
     // A function instance that dies mid-invocation: its work done, Lambda's answer an exited
     // runtime, whoever invoked it (its caller retries as it does a function error).
-    let crashed = match &target {
-        Target::Lambda { stack, .. } => shared.faults.crash(stack, &received.path).then_some(stack),
-        _ => None,
-    };
-    if let Some(stack) = crashed {
+    if let Some(stack) = crashed(shared, &target, &received) {
         // Said before the function runs: what it sends may be seen before it returns.
         eprintln!(
             "router: fault injected into {stack}: Crash of lambda {}",
@@ -176,18 +174,102 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
         drop(done);
         return respond(request, crate::faults::crashed(request_id));
     }
-    let fault = fault(shared, &received);
-    if let Some(kind) = fault.filter(|k| *k != crate::faults::Kind::Lost) {
+    let caller = FunctionCall::of(shared, &received);
+    let fault = caller.as_ref().and_then(|c| fault(shared, &received, c));
+    if let Some(kind) = fault.filter(|k| *k != Kind::Lost) {
+        if let Some(caller) = &caller {
+            shared
+                .ledger
+                .injected(caller.injected(&received, kind, false));
+        }
         return respond(request, crate::faults::reply(&service(&received), kind));
     }
     let reply = pass_on(&received, &target, shared, request_id).unwrap_or_else(|error| {
         eprintln!("router: {error:#}");
         crate::reply::unreachable(&error)
     });
-    match fault {
+    if let Some(caller) = &caller {
+        shared.ledger.answered(&caller.attempt, reply.0);
+    }
+    match (fault, &caller) {
         // Done, and its answer lost on the way back.
-        Some(kind) => respond(request, crate::faults::reply(&service(&received), kind)),
-        None => respond(request, reply),
+        (Some(kind), Some(caller)) => {
+            let made = (200..300).contains(&reply.0);
+            shared
+                .ledger
+                .injected(caller.injected(&received, kind, made));
+            respond(request, crate::faults::reply(&service(&received), kind))
+        }
+        _ => respond(request, reply),
+    }
+}
+
+/// The stack of the function an armed crash hits with this invoke, noted in the ledger.
+fn crashed(shared: &Shared, target: &Target, received: &Received) -> Option<String> {
+    let Target::Lambda { stack, path } = target else {
+        return None;
+    };
+    if !shared.faults.crash(stack, &received.path) {
+        return None;
+    }
+    shared.ledger.injected(Injected {
+        stack: Some(stack.clone()),
+        function: format!("{stack}-{}", binary_of(path)),
+        service: "lambda".to_owned(),
+        operation: received.path.clone(),
+        kind: Kind::Crash,
+        attempt: Attempt::default(),
+        made: false,
+    });
+    Some(stack.clone())
+}
+
+/// A call a function made, as the ledger follows it.
+struct FunctionCall {
+    stack: Option<String>,
+    function: String,
+    operation: String,
+    attempt: Attempt,
+}
+
+impl FunctionCall {
+    /// The call, if one of the functions made it (signed by its role session).
+    fn of(shared: &Shared, received: &Received) -> Option<Self> {
+        let function = crate::guard::function_calling(shared, &received.call())?;
+        let stack = crate::stacks::of_function(&function, &shared.upstreams.binaries)
+            .map(|(stack, _)| stack.to_owned());
+        let operation = received
+            .header("x-amz-target")
+            .map(str::to_owned)
+            .or_else(|| form_action(received))
+            .unwrap_or_else(|| received.path.clone());
+        let trace = received
+            .header("x-amzn-trace-id")
+            .and_then(crate::ledger::trace_root);
+        let attempt = Attempt::of(
+            received.header("amz-sdk-invocation-id"),
+            trace,
+            &format!("{} {operation}", service(received)),
+            &received.body,
+        );
+        Some(Self {
+            stack,
+            function,
+            operation,
+            attempt,
+        })
+    }
+
+    fn injected(&self, received: &Received, kind: Kind, made: bool) -> Injected {
+        Injected {
+            stack: self.stack.clone(),
+            function: self.function.clone(),
+            service: service(received),
+            operation: self.operation.clone(),
+            kind,
+            attempt: self.attempt.clone(),
+            made,
+        }
     }
 }
 
@@ -207,19 +289,22 @@ fn ask(shared: &Shared, received: &Received) -> Reply {
     }
 }
 
-/// Arms (`POST`) or disarms (`DELETE`) the faults of [`crate::faults`].
+/// Arms (`POST`) or disarms (`DELETE`) the faults of [`crate::faults`], or tells what became of
+/// those injected so far, in the order injected (`GET`, [`crate::ledger`]); `?stack=<stack>`:
+/// that stack's.
 fn arm(shared: &Shared, received: &Received) -> Reply {
+    let stack = form_urlencoded::parse(received.query.as_bytes())
+        .find(|(k, _)| k == "stack")
+        .map(|(_, v)| v.into_owned());
     let armed = match received.method.as_str() {
+        "GET" => return accounts(shared, stack.as_deref()),
         "POST" => shared.faults.arm(&received.body),
         "DELETE" => {
-            let stack = form_urlencoded::parse(received.query.as_bytes())
-                .find(|(k, _)| k == "stack")
-                .map(|(_, v)| v.into_owned());
             shared.faults.disarm(stack.as_deref());
             Ok(())
         }
         other => Err(format!(
-            "{other} is not how faults are armed: POST or DELETE"
+            "{other} is not how faults are armed: POST, DELETE, or GET for what became of them"
         )),
     };
     match armed {
@@ -228,27 +313,42 @@ fn arm(shared: &Shared, received: &Received) -> Reply {
     }
 }
 
+/// The faults injected into `stack`'s calls (every stack's, without one), each with what
+/// became of it: `{"faults": [{…, "account": "retried"}]}`.
+fn accounts(shared: &Shared, stack: Option<&str>) -> Reply {
+    let logs = crate::stacks::function_logs(&shared.dir, stack);
+    let ends = crate::ledger::ends_in_log(&logs);
+    let faults: Vec<serde_json::Value> = shared
+        .ledger
+        .accounts(stack, &ends)
+        .into_iter()
+        .map(|(fault, account)| {
+            let mut fault = serde_json::json!(fault);
+            fault["account"] = serde_json::json!(account);
+            fault
+        })
+        .collect();
+    let body = serde_json::json!({ "faults": faults });
+    (
+        200,
+        vec![header("Content-Type", "application/json")],
+        body.to_string().into_bytes(),
+    )
+}
+
 /// The service a call is signed for.
 fn service(received: &Received) -> String {
     kit_iam::calls::service(&received.call()).unwrap_or_default()
 }
 
 /// The armed fault that hits this call of a function's, if one does.
-fn fault(shared: &Shared, received: &Received) -> Option<crate::faults::Kind> {
-    let function = crate::guard::function_calling(shared, &received.call())?;
-    let stack = crate::stacks::of_function(&function, &shared.upstreams.binaries)
-        .map(|(stack, _)| stack.to_owned());
-    let operation = received
-        .header("x-amz-target")
-        .map(str::to_owned)
-        .or_else(|| form_action(received))
-        .unwrap_or_else(|| received.path.clone());
-    let kind = shared
-        .faults
-        .hit(stack.as_deref(), &service(received), &operation)?;
+fn fault(shared: &Shared, received: &Received, caller: &FunctionCall) -> Option<Kind> {
+    let stack = caller.stack.as_deref();
+    let operation = &caller.operation;
+    let kind = shared.faults.hit(stack, &service(received), operation)?;
     eprintln!(
         "router: fault injected into {}: {kind:?} of {} {operation}",
-        stack.as_deref().unwrap_or("no stack"),
+        stack.unwrap_or("no stack"),
         service(received)
     );
     Some(kind)

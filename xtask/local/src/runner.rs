@@ -321,7 +321,7 @@ impl Runner {
         let env_file = dir().join(format!("functions-{}.env", served.stack));
         let lines: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
         std::fs::write(&env_file, lines)?;
-        let log = dir().join(format!("lambda-{}.log", served.stack));
+        let log = crate::stacks::function_log(&dir(), &served.stack);
         let mut command = venv.cargo_lambda();
         start_instances_as_built(&mut command)?;
         command

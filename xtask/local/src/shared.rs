@@ -58,6 +58,8 @@ pub struct Shared {
     pub deleting: Arc<crate::schedule_groups::Deleting>,
     /// The faults a test armed.
     pub faults: Arc<crate::faults::Faults>,
+    /// What became of the faults injected.
+    pub ledger: Arc<crate::ledger::Ledger>,
     /// The stand-in for Slack.
     pub slack: Arc<crate::slack::Slack>,
     /// The router's own address, for the invokes it makes on a schedule's behalf.
@@ -95,6 +97,7 @@ impl Shared {
             access,
             sessions: Arc::new(Sessions::new(upstreams.session_seconds)),
             faults: Arc::default(),
+            ledger: Arc::default(),
             slack: Arc::default(),
             deleting: Arc::default(),
             deliveries: Arc::default(),

@@ -72,6 +72,25 @@ fn path(dir: &Path, stack: &str) -> PathBuf {
     stacks_dir(dir).join(format!("{stack}.json"))
 }
 
+/// Where the functions of `stack` log: its `cargo lambda watch`'s output.
+pub fn function_log(dir: &Path, stack: &str) -> PathBuf {
+    dir.join(format!("lambda-{stack}.log"))
+}
+
+/// What the functions of `stack` logged (of every stack served, without one); empty when
+/// there is no log.
+pub fn function_logs(dir: &Path, stack: Option<&str>) -> String {
+    let stacks = match stack {
+        Some(stack) => vec![stack.to_owned()],
+        None => all(dir).into_iter().map(|s| s.stack).collect(),
+    };
+    stacks
+        .iter()
+        .filter_map(|stack| std::fs::read(function_log(dir, stack)).ok())
+        .map(|log| String::from_utf8_lossy(&log).into_owned())
+        .collect()
+}
+
 /// The stack `stack` as recorded in `dir`, if it is served.
 pub fn load(dir: &Path, stack: &str) -> Option<Served> {
     serde_json::from_str(&std::fs::read_to_string(path(dir, stack)).ok()?).ok()

@@ -89,7 +89,7 @@ pub fn run(global: &Global, event: &Path, name: Option<String>) -> Result<()> {
         bail!(
             "no reviewer message after two minutes; see {}",
             paths::shown(
-                &kit_base::local::dir().join(format!("lambda-{}.log", effective.stack_name))
+                &kit_local::stacks::function_log(&kit_base::local::dir(), &effective.stack_name)
             )
             .display()
         )

@@ -962,6 +962,26 @@ impl Env {
         }
     }
 
+    /// The faults injected into this stack's calls so far, in the order injected, each with what
+    /// became of it (`account`: `retried`, `made`, `function-errors`, `api5xx` or
+    /// `unaccounted`; `kit_local::ledger`). Empty outside the local environment.
+    pub fn fault_accounts(&self) -> Vec<Value> {
+        let Some(router) = self.router() else {
+            return Vec::new();
+        };
+        let url = format!("{router}/hitl-local/faults?stack={}", self.stack);
+        let body = self
+            .http
+            .get(url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        let ledger: Value = serde_json::from_str(&body).unwrap();
+        ledger["faults"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The local environment's router.
     fn router(&self) -> Option<String> {
         let runner = read_json(self.local.as_ref()?.join("runner.json"));

@@ -85,6 +85,10 @@ pub enum Command {
         /// (its region, profile and architecture), destroyed afterwards
         #[arg(long)]
         aws: bool,
+        /// The chaos suite's faults instead of its own, as `local up --faults` takes them:
+        /// comma-separated SERVICE[/OPERATION]:throttle|error|lost|crash:RATE
+        #[arg(long, value_name = "SPEC", conflicts_with_all = ["lint_only", "aws"])]
+        faults: Option<String>,
     },
     /// Measure the kit: rendering, and the release functions' zip size and cold start
     Bench {
@@ -94,6 +98,9 @@ pub enum Command {
         /// Runs per measurement (renders per environment; cold starts per function, at most 50)
         #[arg(long, default_value_t = 200)]
         iterations: u32,
+        /// The chaos suite's faults instead of its own (see `test --faults`)
+        #[arg(long, value_name = "SPEC")]
+        faults: Option<String>,
     },
     /// Build the Lambda functions (release, through cargo-lambda) into deterministic zips
     Build {

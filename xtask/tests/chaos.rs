@@ -48,8 +48,13 @@ fn each() -> usize {
 /// was lost").
 const LOST_RATE: f64 = 0.25;
 
-/// The faults: each call of theirs hit at its rate.
+/// The faults: `HITL_CHAOS_FAULTS` (`cargo xtask test --faults SPEC`), or the suite's own, each
+/// call of theirs hit at its rate.
 fn faults(env: &Env) -> Vec<Value> {
+    if let Ok(spec) = std::env::var("HITL_CHAOS_FAULTS") {
+        let faults = kit_local::faults::parse_spec(&spec).expect("HITL_CHAOS_FAULTS");
+        return faults.iter().map(|f| json!(f)).collect();
+    }
     let fault = |service: &str, operation: &str, kind: &str, rate: f64| json!({"service": service, "operation": operation, "kind": kind, "rate": rate});
     let mut faults = vec![
         fault("dynamodb", "", "throttle", 0.08),
@@ -98,10 +103,11 @@ fn approvals_under_faults_end_as_their_reviewers_decided_once() {
         .map(|(_, run)| env.wait_for_end(&run.arn))
         .collect();
     env.disarm_faults();
+    // First: a fault nothing shows is where a wrong ending would start.
+    accounted_for(env, before, runs.len());
     for ((scenario, run), done) in runs.iter().zip(&ended) {
         check(env, *scenario, run, done);
     }
-    accounted_for(env, before, runs.len());
 }
 
 /// Every fault injected since the first `before` was retried to success, was a lost answer of

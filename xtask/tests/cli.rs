@@ -884,22 +884,24 @@ fn an_execution_name_the_orchestrator_refuses_is_refused_before_any_call() {
     }
 }
 
-/// A faults spec that does not parse stops `local up` before it starts anything: one line
-/// naming the option, the fault and how to write one.
+/// A faults spec that does not parse stops `local up`, `test` and `bench chaos` before they
+/// start anything: one line naming the option, the fault and how to write one.
 #[test]
 fn a_bad_faults_spec_starts_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let run = xtask(
-        dir.path(),
-        &["local", "up", "--faults", "dynamodb:slow:0.1"],
-    );
-    assert_refused(
-        &run,
-        &[
-            "--faults",
-            "`dynamodb:slow:0.1`",
-            "`slow` is no kind",
-            "e.g.",
-        ],
-    );
+    for command in [&["local", "up"][..], &["test"], &["bench", "chaos"]] {
+        let args = [command, &["--faults", "dynamodb:slow:0.1"]].concat();
+        let run = xtask(dir.path(), &args);
+        assert_refused(
+            &run,
+            &[
+                "--faults",
+                "`dynamodb:slow:0.1`",
+                "`slow` is no kind",
+                "e.g.",
+            ],
+        );
+    }
+    let run = xtask(dir.path(), &["test", "--faults", " "]);
+    assert_refused(&run, &["--faults", "at least one fault", "e.g."]);
 }

@@ -31,8 +31,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Config { emails, json } => show_config::run(global, &emails, json),
         Command::Schema { write } => show_config::schema(write),
         Command::Docs { write } => docs::run(write),
-        Command::Test { lint_only, aws } => test::run(global, lint_only, aws),
-        Command::Bench { suites, iterations } => bench::run(global, &suites, iterations),
+        Command::Test {
+            lint_only,
+            aws,
+            faults,
+        } => test::run(global, lint_only, aws, faults.as_deref()),
+        Command::Bench {
+            suites,
+            iterations,
+            faults,
+        } => bench::run(global, &suites, iterations, faults.as_deref()),
         Command::LocalRouter {
             listen,
             moto,

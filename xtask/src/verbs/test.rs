@@ -20,8 +20,9 @@ use kit_tools::install;
 use super::run_command::run_command;
 use crate::{cli::Global, kit};
 
-pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
+pub fn run(global: &Global, lint_only: bool, aws: bool, faults: Option<&str>) -> Result<()> {
     let cargo = kit_base::cargo::program();
+    let faults = faults.map(chaos_faults).transpose()?;
     if aws {
         return super::e2e_aws::run(global, &cargo);
     }
@@ -74,7 +75,8 @@ pub fn run(global: &Global, lint_only: bool, aws: bool) -> Result<()> {
                     if !lint_only {
                         let table = || table_on_moto(&cargo);
                         results.push(("table on moto", timed("table on moto", table)));
-                        results.push(("end-to-end", timed("end-to-end", || end_to_end(&cargo))));
+                        let suites = || end_to_end(&cargo, faults);
+                        results.push(("end-to-end", timed("end-to-end", suites)));
                     }
                 }
             }
@@ -317,6 +319,8 @@ struct Suites<'a> {
     cargo: &'a str,
     out_dir: &'a std::path::Path,
     endpoint: String,
+    /// The chaos suite's faults instead of its own (`--faults`).
+    faults: Option<&'a str>,
     /// Held by a chain while it runs sign-in's suite ([`SIGN_IN`]).
     signing_in: std::sync::Mutex<()>,
 }
@@ -356,6 +360,9 @@ impl Suites<'_> {
             .env("AWS_SECRET_ACCESS_KEY", kit_base::local::SECRET_KEY)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN");
+        if let Some(faults) = self.faults {
+            command.env(CHAOS_FAULTS, faults);
+        }
         command
     }
 
@@ -439,6 +446,7 @@ fn local_suites<'a>(
     cargo: &'a str,
     out_dir: &'a std::path::Path,
     xtask: &std::path::Path,
+    faults: Option<&'a str>,
 ) -> Result<(kit_local::runner::Runner, Suites<'a>)> {
     // Sessions short enough that the suites meet their expiry (the attachments' downloads are
     // presigned after the session that served the page is over).
@@ -454,18 +462,33 @@ fn local_suites<'a>(
         cargo,
         out_dir,
         endpoint: runner.endpoint(),
+        faults,
         signing_in: std::sync::Mutex::new(()),
     };
     Ok((runner, suites))
 }
 
+/// What the chaos suite reads its faults from (`xtask/tests/chaos.rs`).
+const CHAOS_FAULTS: &str = "HITL_CHAOS_FAULTS";
+
+/// `spec` as the chaos suite's faults, once it is known to be one.
+fn chaos_faults(spec: &str) -> Result<&str> {
+    let faults =
+        kit_local::faults::parse_spec(spec).map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+    if faults.is_empty() {
+        bail!("--faults: name at least one fault, e.g. dynamodb:throttle:0.1");
+    }
+    Ok(spec)
+}
+
 /// `cargo xtask bench chaos`: the chaos suite with `each` approvals per scenario, on each
 /// orchestrator, on the suites' local environment (left running, as `bench load` leaves it).
-pub fn chaos(each: usize) -> Result<()> {
+pub fn chaos(each: usize, faults: Option<&str>) -> Result<()> {
+    let faults = faults.map(chaos_faults).transpose()?;
     let cargo = kit_base::cargo::program();
     let out_dir = paths::root().join("target").join("e2e");
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    let (_, suites) = local_suites(&cargo, &out_dir, &xtask)?;
+    let (_, suites) = local_suites(&cargo, &out_dir, &xtask, faults)?;
     for env in ["local", "local-durable"] {
         let mut command = suites.command(&["chaos"], env, free_port()?);
         // The suite's own report (the faults it saw injected) shown.
@@ -480,10 +503,10 @@ pub fn chaos(each: usize) -> Result<()> {
 /// The suites that need the tools venv (`#[ignore]`d in a plain `cargo test`): the local
 /// environment end to end, on a runner of its own under `target/e2e` stopped afterwards whatever
 /// happened, and build / deploy / destroy against moto's CloudFormation.
-fn end_to_end(cargo: &str) -> Result<()> {
+fn end_to_end(cargo: &str, faults: Option<&str>) -> Result<()> {
     let out_dir = paths::root().join("target").join("e2e");
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    let (runner, suites) = local_suites(cargo, &out_dir, &xtask)?;
+    let (runner, suites) = local_suites(cargo, &out_dir, &xtask, faults)?;
     // Its moto and router are its own, and so is where that router writes its decisions.
     let mut deploy = suites.command(DEPLOY, "local", 0);
     deploy.env("HITL_OUTPUT_DIR", out_dir.join("deploy-suite"));

@@ -16,7 +16,7 @@ use crate::cli::{Global, Suite};
 
 /// Runs in the build `cargo xtask` itself uses (the alias runs the dev profile): the numbers are
 /// what a user waits for. The functions are measured in their release build.
-pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
+pub fn run(global: &Global, suites: &[Suite], iterations: u32, faults: Option<&str>) -> Result<()> {
     let all = [Suite::Render, Suite::Cdk, Suite::Functions];
     let suites = if suites.is_empty() { &all[..] } else { suites };
     for suite in suites {
@@ -29,7 +29,9 @@ pub fn run(global: &Global, suites: &[Suite], iterations: u32) -> Result<()> {
             Suite::Fresh => fresh::run()?,
             // At most 100 on each orchestrator: all at once, on the local environment's 30-second
             // approvals, more would expire before their reviewers press.
-            Suite::Chaos => crate::verbs::test::chaos(iterations.clamp(4, 100) as usize / 4)?,
+            Suite::Chaos => {
+                crate::verbs::test::chaos(iterations.clamp(4, 100) as usize / 4, faults)?
+            }
         }
     }
     Ok(())

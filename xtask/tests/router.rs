@@ -382,3 +382,30 @@ fn dynamodb_writes_of_an_item_reach_moto_one_at_a_time() {
     assert!(seen.most_reads > 1, "reads were serialised too");
     assert!(seen.most_others > 1, "other calls were serialised too");
 }
+
+/// A call whose upstream cannot be reached (moto gone, or resetting connections under load)
+/// gets a 503 `ServiceUnavailable` that names what failed, which the SDKs retry: never an empty
+/// answer, which the SDK would print as `service error:` and nothing else.
+#[test]
+fn an_upstream_that_cannot_be_reached_is_a_503_that_says_so() {
+    let gone = format!("http://127.0.0.1:{}", free_port());
+    let router = start_router(&gone, &[]);
+    let mut response = agent()
+        .post(&format!("{}/", router.1))
+        .header("X-Amz-Target", "DynamoDB_20120810.GetItem")
+        .send(r#"{"TableName":"t","Key":{"pk":{"S":"a"}}}"#)
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        header(&response, "x-amzn-ErrorType").as_deref(),
+        Some("ServiceUnavailable")
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(body["__type"], "ServiceUnavailable");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("could not reach its upstream") && message.contains(&gone),
+        "{message}"
+    );
+}

@@ -904,4 +904,15 @@ fn a_bad_faults_spec_starts_nothing() {
     }
     let run = xtask(dir.path(), &["test", "--faults", " "]);
     assert_refused(&run, &["--faults", "at least one fault", "e.g."]);
+    // Only the chaos suite takes faults: said before any other suite runs.
+    let args = [
+        "bench",
+        "functions",
+        "chaos",
+        "--faults",
+        "dynamodb:slow:0.1",
+    ];
+    assert_refused(&xtask(dir.path(), &args), &["`slow` is no kind"]);
+    let args = ["bench", "functions", "--faults", "dynamodb:error:0.1"];
+    assert_refused(&xtask(dir.path(), &args), &["only the chaos suite"]);
 }

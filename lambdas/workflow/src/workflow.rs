@@ -191,10 +191,14 @@ fn timed_out(error: &OperationError) -> bool {
         if matches!(callback.kind(), CallbackErrorKind::TimedOut { .. }))
 }
 
-/// The submitter's retries: a transient failure is tried again (logged), 1, 2 and 4 seconds
-/// apart; an invalid request is not.
+/// The submitter's retries: a transient failure is tried again, 1, 2 and 4 seconds apart, and
+/// logged each time (`hitl_aws::ending`); an invalid request is not.
 fn retry(error: &StepError, attempt: u32) -> RetryDecision {
-    if attempt >= SUBMIT_ATTEMPTS || error_type(error) == Some(Failure::INVALID) {
+    if error_type(error) == Some(Failure::INVALID) {
+        return RetryDecision::Stop;
+    }
+    if attempt >= SUBMIT_ATTEMPTS {
+        hitl_aws::ending::gave_up(error, attempt);
         return RetryDecision::Stop;
     }
     let delay = Duration::from_secs(1 << (attempt.saturating_sub(1)).min(4));

@@ -136,6 +136,11 @@ impl Faults {
         Ok(())
     }
 
+    /// Whether any fault is armed.
+    pub fn armed(&self) -> bool {
+        !self.lock().is_empty()
+    }
+
     /// Disarms every fault, or `stack`'s only (those armed for every stack stay).
     pub fn disarm(&self, stack: Option<&str>) {
         match stack {

@@ -6,30 +6,33 @@
 //!
 //! - **Retried.** The AWS SDKs send each attempt of one operation with the same
 //!   `amz-sdk-invocation-id`, and the functions' SDK sends the X-Ray trace of the invocation
-//!   (`x-amzn-trace-id`, from `_X_AMZN_TRACE_ID`, which the runtime sets for each invocation). A
-//!   later attempt is the same operation, or the same call (service, operation and body) in the
-//!   same invocation: the function's own retry. The fault was retried once the service answered
-//!   a later attempt (any answer but a server error: a refusal such as a failed condition is
-//!   the service's word).
+//!   (`x-amzn-trace-id`, from `_X_AMZN_TRACE_ID`, which the runtime sets for each invocation).
+//!   Each call is stamped as it arrives. A fault was retried once the service answered an
+//!   attempt stamped after it: the same operation, the same call (service, operation and body)
+//!   in the same invocation, which is the function's own retry, or the same schedule. Any answer
+//!   of the service's but a server error, a throttle or a function error counts ([`is_answer`]).
 //! - **Made.** A lost answer's call the service answered 2xx: its caller saw an error after the
 //!   work was done, and what it made of that is the protocol's, which the suites' checks judge.
 //! - **In a metric.** Otherwise the error reached the function's code, and the function's
-//!   wrapper (`hitl_aws::ending`) says how its invocation ended, in its log, under the runtime's
-//!   span (`requestId`, `xrayTraceId`): a function error counts in the function's `Errors`
-//!   metric, and a 5xx answer through API Gateway in the API's `5XXError`, each watched by an
-//!   alarm (`templates/partials/alarms.yaml.hbs`). A crash the router injected is a function
-//!   error by construction.
+//!   wrapper (`hitl_aws::ending`) says how its invocation ended, in its log, with the trace: a
+//!   function error counts in the function's `Errors` metric (so does a panic, which the
+//!   runtime logs), a 5xx answer through API Gateway in the API's `5XXError`, a durable step
+//!   that failed for good in `ExecutionsFailed`, each watched by an alarm
+//!   (`templates/partials/alarms.yaml.hbs`). A crash the router injected is a function error by
+//!   construction; a schedule's invoke given up is in the reminders' dead-letter queue.
 //! - **Step retried.** A durable step that failed is tried again in a later invocation (another
 //!   trace, and a call made anew), as the wrapper's line says: the execution then ends as the
-//!   suites check, or fails when its attempts are spent, which the durable workflow's
-//!   `ExecutionsFailed` alarm watches.
+//!   suites check, or the step fails for good, above.
 //! - Anything else is **unaccounted**: a fault that nothing would show.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::sync::{
+    Mutex,
+    atomic::{AtomicBool, AtomicU64, Ordering},
+};
 
-use hitl_aws::ending::{FAILED, RETRIED, SERVER_ERROR};
+use hitl_aws::ending::{FAILED, GAVE_UP, RETRIED, SERVER_ERROR};
 use serde::Serialize;
 
 use crate::faults::Kind;
@@ -37,10 +40,14 @@ use crate::faults::Kind;
 /// How many faults injected are kept (the oldest half forgotten beyond).
 const KEPT: usize = 200_000;
 
+/// What the Rust runtime logs when a handler panics (the invocation then fails).
+const PANICKED: &str = "user handler panicked";
+
 /// What identifies the later attempts of a call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Attempt {
-    /// The SDK's id of the operation, the same on each of its attempts.
+    /// The SDK's id of the operation, the same on each of its attempts (a schedule's name, for
+    /// Scheduler's invokes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_id: Option<String>,
     /// The root of the X-Ray trace of the invocation that made the call.
@@ -49,17 +56,21 @@ pub struct Attempt {
     /// The call itself in that invocation: a digest of its service, operation and body.
     #[serde(skip)]
     pub call: Option<String>,
+    /// When the router received it, in the ledger's own order.
+    #[serde(skip)]
+    pub stamp: u64,
 }
 
 impl Attempt {
-    /// A call's: `operation` its service and operation.
+    /// A call's, received at `stamp` ([`Ledger::stamp`]); `call`: its service and operation,
+    /// and its body, when the call itself is followed.
     pub fn of(
         operation_id: Option<&str>,
         trace: Option<&str>,
-        operation: &str,
-        body: &[u8],
+        call: Option<(&str, &[u8])>,
+        stamp: u64,
     ) -> Self {
-        let call = trace.map(|trace| {
+        let call = trace.zip(call).map(|(trace, (operation, body))| {
             let mut digest = std::collections::hash_map::DefaultHasher::new();
             (operation, canonical(body)).hash(&mut digest);
             format!("{trace} {:016x}", digest.finish())
@@ -68,6 +79,7 @@ impl Attempt {
             operation_id: operation_id.map(str::to_owned),
             trace: trace.map(str::to_owned),
             call,
+            stamp,
         }
     }
 
@@ -111,7 +123,7 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
 pub struct Injected {
     /// The stack of the function whose call it hit.
     pub stack: Option<String>,
-    /// That function (`<stack>-<binary>`); a crash's: the function invoked.
+    /// That function (`<stack>-<binary>`); a crash's and a schedule's: the function invoked.
     pub function: String,
     pub service: String,
     pub operation: String,
@@ -134,49 +146,81 @@ pub enum Account {
     FunctionErrors,
     /// The invocation answered API Gateway's client with a 5xx: the API's `5XXError` metric.
     Api5xx,
-    /// The durable step that made the call failed, and the execution tries it again: it ends
-    /// as the suites check, or fails, which the durable workflow's alarm watches.
+    /// The durable step that made the call failed, and the execution tries it again: it ends as
+    /// the suites check.
     StepRetried,
+    /// The durable step failed for good, and so does its execution: `ExecutionsFailed`.
+    ExecutionsFailed,
+    /// A schedule's invoke that never got through: in the reminders' dead-letter queue.
+    DeadLetter,
     /// Nothing shows it.
     Unaccounted,
 }
 
-/// The faults injected, and the calls retried after them.
+/// The faults injected, and the calls answered after them.
 #[derive(Default)]
-pub struct Ledger(Mutex<State>);
+pub struct Ledger {
+    next: AtomicU64,
+    /// Whether a fault was ever injected.
+    any: AtomicBool,
+    state: Mutex<State>,
+}
 
 #[derive(Default)]
 struct State {
     injected: Vec<Injected>,
-    /// The attempts' keys a fault hit.
-    faulted: HashSet<String>,
-    /// Those of them the service answered later.
-    retried: HashSet<String>,
+    /// The latest attempt the service answered, of each key a fault hit.
+    answered: HashMap<String, u64>,
+    /// The keys of schedules sent to a dead-letter queue.
+    dead_letters: HashSet<String>,
 }
 
 impl Ledger {
+    /// The stamp of a call received now: later calls get greater ones.
+    pub fn stamp(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Whether a call's answer may matter: some fault was injected.
+    pub fn following(&self) -> bool {
+        self.any.load(Ordering::Relaxed)
+    }
+
     /// Notes a fault injected.
     pub fn injected(&self, fault: Injected) {
+        self.any.store(true, Ordering::Relaxed);
         let mut state = self.lock();
-        let keys: Vec<String> = fault.attempt.keys().cloned().collect();
-        state.faulted.extend(keys);
+        for key in fault.attempt.keys() {
+            state.answered.entry(key.clone()).or_insert(0);
+        }
         state.injected.push(fault);
         if state.injected.len() > KEPT {
             state.injected.drain(..KEPT / 2);
+            let kept: HashSet<String> = state
+                .injected
+                .iter()
+                .flat_map(|f| f.attempt.keys().cloned())
+                .collect();
+            state.answered.retain(|key, _| kept.contains(key));
         }
     }
 
-    /// Notes the service's answer (`status`) to an attempt of a function's call.
-    pub fn answered(&self, attempt: &Attempt, status: u16) {
-        if status >= 500 {
-            return;
-        }
+    /// Notes that the service answered `attempt` of a function's call (with an answer of its
+    /// own: not a server error, not a throttle, not a function error).
+    pub fn answered(&self, attempt: &Attempt) {
         let mut state = self.lock();
         for key in attempt.keys() {
-            if state.faulted.contains(key) {
-                state.retried.insert(key.clone());
+            if let Some(latest) = state.answered.get_mut(key) {
+                *latest = (*latest).max(attempt.stamp);
             }
         }
+    }
+
+    /// Notes that the schedule invoke `attempt` went to a dead-letter queue.
+    pub fn dead_lettered(&self, attempt: &Attempt) {
+        let mut state = self.lock();
+        let keys: Vec<String> = attempt.keys().cloned().collect();
+        state.dead_letters.extend(keys);
     }
 
     /// Each fault injected into `stack`'s calls (every one's, without a stack), in the order
@@ -197,8 +241,22 @@ impl Ledger {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Whether a reply is the service's own answer to a call: not a server error, a throttle or a
+/// function error (an answer the router gave in its place counts: a task gone, a callback
+/// closed).
+pub fn is_answer(reply: &crate::reply::Reply) -> bool {
+    let (status, headers, _) = reply;
+    let throttled = headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("x-amzn-ErrorType") && value.contains("Throttl")
+    });
+    let failed = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(crate::reply::FUNCTION_ERROR_HEADER));
+    *status < 500 && *status != 429 && !throttled && !failed
 }
 
 impl State {
@@ -208,8 +266,16 @@ impl State {
             Kind::Lost if fault.made => return Account::Made,
             _ => {}
         }
-        if fault.attempt.keys().any(|key| self.retried.contains(key)) {
+        let keys = || fault.attempt.keys();
+        if keys().any(|key| {
+            self.answered
+                .get(key)
+                .is_some_and(|at| *at > fault.attempt.stamp)
+        }) {
             return Account::Retried;
+        }
+        if keys().any(|key| self.dead_letters.contains(key)) {
+            return Account::DeadLetter;
         }
         let trace = fault.attempt.trace.as_ref();
         trace
@@ -237,8 +303,10 @@ pub fn ends_in_log(log: &str) -> HashMap<String, Account> {
         let Some((trace, message)) = span_of(line) else {
             continue;
         };
-        let account = if message.starts_with(FAILED) {
+        let account = if message.starts_with(FAILED) || message.starts_with(PANICKED) {
             Account::FunctionErrors
+        } else if message.starts_with(GAVE_UP) {
+            Account::ExecutionsFailed
         } else if message.starts_with(SERVER_ERROR) {
             Account::Api5xx
         } else if message.starts_with(RETRIED) {

@@ -152,14 +152,19 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
         return respond(request, reply);
     }
     let target = route(&received.path, &shared.upstreams.binaries);
-    let reply = match &target {
+    let refused = match &target {
         Target::UnknownFunction(name) => Some(unknown_function(name)),
         Target::Lambda { stack, path } if crate::stacks::load(&shared.dir, stack).is_none() => {
             Some(crate::invoke::not_served(stack, &binary_of(path)))
         }
         _ => crate::guard::refusal(shared, &received.call()),
     };
-    if let Some(reply) = reply.or_else(|| answered_here(&received, &target, shared, request_id)) {
+    if let Some(reply) = refused {
+        return respond(request, reply);
+    }
+    let caller = FunctionCall::of(shared, &received);
+    if let Some(reply) = answered_here(&received, &target, shared, request_id) {
+        note_answer(shared, caller.as_ref(), &reply);
         return respond(request, reply);
     }
     // A function instance that dies mid-invocation: its work done, Lambda's answer an exited
@@ -174,33 +179,46 @@ fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -
         drop(done);
         return respond(request, crate::faults::crashed(request_id));
     }
-    let caller = FunctionCall::of(shared, &received);
-    let fault = caller.as_ref().and_then(|c| fault(shared, &received, c));
-    if let Some(kind) = fault.filter(|k| *k != Kind::Lost) {
-        if let Some(caller) = &caller {
-            shared
-                .ledger
-                .injected(caller.injected(&received, kind, false));
-        }
-        return respond(request, crate::faults::reply(&service(&received), kind));
+    let reply = through_faults(&received, &target, shared, request_id, caller.as_ref());
+    respond(request, reply)
+}
+
+/// The call passed on, unless an armed fault hits it (a lost answer's: once it is made); the
+/// fault and the service's answer noted in the ledger.
+fn through_faults(
+    received: &Received,
+    target: &Target,
+    shared: &Shared,
+    request_id: &str,
+    caller: Option<&FunctionCall>,
+) -> Reply {
+    let fault = caller.and_then(|c| fault(shared, received, c).map(|kind| (kind, c)));
+    if let Some((kind, caller)) = fault.filter(|(k, _)| *k != Kind::Lost) {
+        shared
+            .ledger
+            .injected(caller.injected(received, kind, false));
+        return crate::faults::reply(&service(received), kind);
     }
-    let reply = pass_on(&received, &target, shared, request_id).unwrap_or_else(|error| {
+    let reply = pass_on(received, target, shared, request_id).unwrap_or_else(|error| {
         eprintln!("router: {error:#}");
         crate::reply::unreachable(&error)
     });
-    if let Some(caller) = &caller {
-        shared.ledger.answered(&caller.attempt, reply.0);
-    }
-    match (fault, &caller) {
-        // Done, and its answer lost on the way back.
-        (Some(kind), Some(caller)) => {
-            let made = (200..300).contains(&reply.0);
-            shared
-                .ledger
-                .injected(caller.injected(&received, kind, made));
-            respond(request, crate::faults::reply(&service(&received), kind))
-        }
-        _ => respond(request, reply),
+    note_answer(shared, caller, &reply);
+    let Some((kind, caller)) = fault else {
+        return reply;
+    };
+    // Done, and its answer lost on the way back.
+    let made = (200..300).contains(&reply.0);
+    shared
+        .ledger
+        .injected(caller.injected(received, kind, made));
+    crate::faults::reply(&service(received), kind)
+}
+
+/// Notes a function's call the service answered, for the faults of its earlier attempts.
+fn note_answer(shared: &Shared, caller: Option<&FunctionCall>, reply: &Reply) {
+    if let Some(caller) = caller.filter(|_| crate::ledger::is_answer(reply)) {
+        shared.ledger.answered(&caller.attempt);
     }
 }
 
@@ -246,11 +264,14 @@ impl FunctionCall {
         let trace = received
             .header("x-amzn-trace-id")
             .and_then(crate::ledger::trace_root);
+        // The call itself (a digest of its body) only while faults are about.
+        let follow = shared.ledger.following() || shared.faults.armed();
+        let call = format!("{} {operation}", service(received));
         let attempt = Attempt::of(
             received.header("amz-sdk-invocation-id"),
             trace,
-            &format!("{} {operation}", service(received)),
-            &received.body,
+            follow.then_some((call.as_str(), received.body.as_slice())),
+            shared.ledger.stamp(),
         );
         Some(Self {
             stack,

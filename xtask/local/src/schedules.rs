@@ -217,7 +217,10 @@ fn invoke(due: &Due, router: &str, shared: &crate::shared::Shared) -> Outcome {
             std::thread::sleep(Duration::from_secs(1 << (attempt - 1).min(5)));
         }
         let why = match attempt_once(due, router, shared) {
-            Attempt::Delivered => return Outcome::Delivered,
+            Attempt::Delivered => {
+                shared.ledger.answered(&attempt_of(due, shared));
+                return Outcome::Delivered;
+            }
             Attempt::Undelivered(code, why) => {
                 undelivered += 1;
                 if undelivered > due.retries {
@@ -282,6 +285,15 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
     let stack = crate::stacks::of_function(name, &shared.upstreams.binaries).map(|(s, _)| s);
     let operation = format!("{path} schedule/{}", due.name);
     let fault = shared.faults.hit(stack, "lambda", &operation);
+    let injected = |kind, made| crate::ledger::Injected {
+        stack: stack.map(str::to_owned),
+        function: name.to_owned(),
+        service: "lambda".to_owned(),
+        operation: operation.clone(),
+        kind,
+        attempt: attempt_of(due, shared),
+        made,
+    };
     if let Some(kind) = fault {
         eprintln!(
             "router: fault injected into {}: {kind:?} of Scheduler's invoke {operation}",
@@ -289,17 +301,24 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
         );
     }
     match fault {
-        Some(crate::faults::Kind::Throttle) => return Attempt::Throttled(String::new()),
-        Some(crate::faults::Kind::Error) => {
+        Some(kind @ crate::faults::Kind::Throttle) => {
+            shared.ledger.injected(injected(kind, false));
+            return Attempt::Throttled(String::new());
+        }
+        Some(kind @ crate::faults::Kind::Error) => {
+            shared.ledger.injected(injected(kind, false));
             return Attempt::Undelivered("ServiceException", "status 500".to_owned());
         }
         // Invoked, and Lambda's answer lost: to Scheduler, a delivery that failed.
-        Some(_) => {
+        Some(kind) => {
             let invoked = shared
                 .agent
                 .post(format!("{router}{path}"))
                 .send(due.input.as_bytes());
-            drop(invoked);
+            let made = invoked.is_ok_and(|r| {
+                r.status() == 200 && !r.headers().contains_key("x-amz-function-error")
+            });
+            shared.ledger.injected(injected(kind, made));
             return Attempt::Undelivered("ServiceException", "the answer was lost".to_owned());
         }
         None => {}
@@ -326,6 +345,12 @@ fn attempt_once(due: &Due, router: &str, shared: &crate::shared::Shared) -> Atte
     }
 }
 
+/// An attempt of `due`'s invoke, as the ledger follows it: by the schedule's name.
+fn attempt_of(due: &Due, shared: &crate::shared::Shared) -> crate::ledger::Attempt {
+    let schedule = format!("schedule/{}", due.name);
+    crate::ledger::Attempt::of(Some(&schedule), None, None, shared.ledger.stamp())
+}
+
 fn header_text(response: &ureq::http::Response<ureq::Body>, name: &str) -> String {
     let value = response.headers().get(name);
     value.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
@@ -335,6 +360,9 @@ fn header_text(response: &ureq::http::Response<ureq::Body>, name: &str) -> Strin
 /// own dead-letter queue with its role, a function that failed to the function's with the
 /// function's role.
 fn dead_letter(shared: &crate::shared::Shared, due: &Due, outcome: Outcome) {
+    if due.dead_letter_arn.is_some() && !matches!(outcome, Outcome::Delivered) {
+        shared.ledger.dead_lettered(&attempt_of(due, shared));
+    }
     match outcome {
         Outcome::Delivered => {}
         Outcome::Undelivered(code, why, retries) => {

@@ -87,7 +87,7 @@ pub fn function_logs(dir: &Path, stack: Option<&str>) -> String {
     stacks
         .iter()
         .filter_map(|stack| std::fs::read(function_log(dir, stack)).ok())
-        .map(|log| String::from_utf8_lossy(&log).into_owned())
+        .map(|log| String::from_utf8_lossy(&log).into_owned() + "\n")
         .collect()
 }
 

@@ -472,7 +472,7 @@ fn local_suites<'a>(
 const CHAOS_FAULTS: &str = "HITL_CHAOS_FAULTS";
 
 /// `spec` as the chaos suite's faults, once it is known to be one.
-fn chaos_faults(spec: &str) -> Result<&str> {
+pub fn chaos_faults(spec: &str) -> Result<&str> {
     let faults =
         kit_local::faults::parse_spec(spec).map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
     if faults.is_empty() {

@@ -963,8 +963,8 @@ impl Env {
     }
 
     /// The faults injected into this stack's calls so far, in the order injected, each with what
-    /// became of it (`account`: `retried`, `made`, `function-errors`, `api5xx` or
-    /// `unaccounted`; `kit_local::ledger`). Empty outside the local environment.
+    /// became of it (`account`: `unaccounted`, or how it was accounted for, as
+    /// `kit_local::ledger::Account` names it). Empty outside the local environment.
     pub fn fault_accounts(&self) -> Vec<Value> {
         let Some(router) = self.router() else {
             return Vec::new();

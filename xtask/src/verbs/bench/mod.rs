@@ -17,6 +17,14 @@ use crate::cli::{Global, Suite};
 /// Runs in the build `cargo xtask` itself uses (the alias runs the dev profile): the numbers are
 /// what a user waits for. The functions are measured in their release build.
 pub fn run(global: &Global, suites: &[Suite], iterations: u32, faults: Option<&str>) -> Result<()> {
+    if let Some(spec) = faults {
+        if !suites.contains(&Suite::Chaos) {
+            anyhow::bail!(
+                "--faults: only the chaos suite takes faults: `bench chaos --faults {spec}`"
+            );
+        }
+        crate::verbs::test::chaos_faults(spec)?;
+    }
     let all = [Suite::Render, Suite::Cdk, Suite::Functions];
     let suites = if suites.is_empty() { &all[..] } else { suites };
     for suite in suites {

@@ -290,9 +290,10 @@ fn invalid_requests_fail_at_once_with_a_clear_error() {
         done["cause"].as_str().unwrap().contains("requester"),
         "{done}"
     );
-    // Never retried: Step Functions' Retry (on the transient errors only) would have scheduled
-    // the task again; a durable step would have started again.
-    assert!(env.request_attempts(&arn) <= 1, "retried: {done}");
+    // Never retried once refused: Step Functions' Retry (on the transient errors only) would
+    // have scheduled the task again; a durable step would have started again. (An attempt cut
+    // at the function's timeout before it, on a loaded machine, is retried, as on AWS.)
+    assert_eq!(env.attempts_after_refusal(&arn), Some(0), "retried: {done}");
 }
 
 /// An execution that ended some other way (stopped here) leaves its reviewers a link that

@@ -233,7 +233,7 @@ fn an_attachment_outside_the_attachment_buckets_fails_at_once() {
         cause.contains("someone-elses-bucket") && cause.contains(&attachments_bucket()),
         "{done}"
     );
-    assert!(env.request_attempts(&arn) <= 1, "retried: {done}");
+    assert_eq!(env.attempts_after_refusal(&arn), Some(0), "retried: {done}");
 }
 
 /// The link in a message's body.

@@ -668,6 +668,26 @@ impl Env {
         })
     }
 
+    /// How many times the request function was started again after it refused the request
+    /// (`Hitl.InvalidRequest`): the Lambda tasks scheduled after that failure, or the durable
+    /// execution's submitter steps beyond its first; `None` when the history shows no refusal.
+    pub fn attempts_after_refusal(&self, arn: &str) -> Option<usize> {
+        if self.durable() {
+            return Some(self.request_attempts(arn).saturating_sub(1));
+        }
+        let history = self.history(arn);
+        let refused = history.iter().position(|e| {
+            let failed = e.task_failed_event_details.as_ref();
+            failed.and_then(|d| d.error.as_deref()) == Some("Hitl.InvalidRequest")
+        })?;
+        let after = history[refused..]
+            .iter()
+            .filter_map(|e| e.task_scheduled_event_details.as_ref())
+            .filter(|d| d.resource_type == "lambda")
+            .count();
+        Some(after)
+    }
+
     /// How many times the request function was started for the execution: its Lambda tasks
     /// scheduled (a retried task is scheduled again), or the durable execution's submitter steps
     /// started (the callback's submitter is the one step without a name; the endings' are

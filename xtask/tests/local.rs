@@ -150,6 +150,38 @@ fn no_answer_takes_the_expired_branch_and_a_late_post_gets_410() {
     });
 }
 
+/// A decision the workflow took whose record was never settled (the review function's write
+/// throttled past every retry, or its instance died after the send) is still `deciding` at the
+/// last expiry check: the remind function reads how the execution ended, with its own role
+/// (`DescribeExecution`, or `GetDurableExecution`), and settles the record as the review
+/// function would have. No alarm's count. The schedule's invocation is made here by hand:
+/// Scheduler's would come only past the approval's real expiry.
+#[test]
+#[ignore = "needs the local environment: run through `cargo xtask test`"]
+fn a_decision_left_unsettled_is_settled_at_the_last_expiry_check() {
+    let env = env();
+    let run = env.start("unsettled");
+    let link = env.link(&run.title, "ana@example.com");
+    let page = env.post(&link, "reject", "not this quarter");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["error"], "Rejected", "{done}");
+    let settled = env.record(&link);
+    env.unsettle(&link, 90);
+    assert_eq!(env.record(&link)["status"], "deciding");
+    let id = settled["id"].as_str().unwrap();
+    let (status, body, error) = env.invoke("remind", &json!({ "approvalId": id }));
+    assert_eq!((status, error), (200, None), "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["settled"], "rejected", "{answer}");
+    assert_eq!(answer["unsettled"], false, "{answer}");
+    let record = env.record(&link);
+    for field in ["status", "decided_by", "decided_at", "comment", "votes"] {
+        assert_eq!(record[field], settled[field], "{field}: {record}");
+    }
+    assert!(record.get("claimed_at").is_none(), "{record}");
+}
+
 #[test]
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn twenty_concurrent_posts_make_one_decision_and_resume_once() {

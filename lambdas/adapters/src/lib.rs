@@ -2,7 +2,8 @@
 //! feature each: [`table`] (DynamoDB), [`topic`] (SNS), [`scheduler`] (EventBridge Scheduler),
 //! [`webhook`] (Slack's and Teams' webhooks, their URLs from SSM), [`slack_app`] (the Slack
 //! app's Web API, its secrets from SSM) and [`chat`] (whichever Slack channel a stack has);
-//! [`clock`] (the clock and the link ids); [`identity`] (the identity provider of sign-in,
+//! [`clock`] (the clock and the link ids); [`executions`] (how the orchestrator's executions
+//! stand); [`identity`] (the identity provider of sign-in,
 //! OpenID Connect); and [`functions`], which builds each function's ports from its settings.
 //! Thin: each maps the SDK's answers to the port's (a failed condition to
 //! `Written::ConditionFailed`, in one place).
@@ -10,6 +11,8 @@
 #[cfg(feature = "slack")]
 pub mod chat;
 pub mod clock;
+#[cfg(feature = "executions")]
+pub mod executions;
 #[cfg(feature = "reminder")]
 pub mod functions;
 #[cfg(feature = "sign-in")]

@@ -208,5 +208,35 @@ fn lost_claims_are_kept_taken_over_and_settled_as_dynamodb_takes_them() {
         assert_eq!(reverted.unwrap(), Written::Done);
         let kept = table.close_expired(&unsure.id, NOW + 120).await.unwrap();
         assert_eq!(kept, Written::ConditionFailed);
+
+        // At the last check its execution took that lost claim: written as the in-memory
+        // record applies it, and only on the record as read.
+        let open = read(&table, unsure.id.as_str()).await;
+        let lost = open.lost_claims[0].clone();
+        let stale = table.settle_lost(&unsure, Some(&lost)).await.unwrap();
+        assert_eq!(
+            stale,
+            Written::ConditionFailed,
+            "read before its lost claim"
+        );
+        let settled = table.settle_lost(&open, Some(&lost)).await.unwrap();
+        assert_eq!(settled, Written::Done);
+        let mut expected = open.clone();
+        expected.apply_taken(&lost);
+        assert_eq!(read(&table, unsure.id.as_str()).await, expected);
+        let again = table.settle_lost(&open, Some(&lost)).await.unwrap();
+        assert_eq!(again, Written::ConditionFailed, "decided already");
+
+        // Ended with none of them: expired, the lost claims dropped.
+        let gone = record("defghijklmnopqrstuvwxyzabc", NOW + 60);
+        assert_eq!(table.put_approval(&gone).await.unwrap(), Written::Done);
+        assert_eq!(table.claim(&gone, &claimed).await.unwrap(), Written::Done);
+        let reverted = table.settle(&gone, &claimed, Transition::Revert).await;
+        assert_eq!(reverted.unwrap(), Written::Done);
+        let open = read(&table, gone.id.as_str()).await;
+        assert_eq!(table.settle_lost(&open, None).await.unwrap(), Written::Done);
+        let expired = read(&table, gone.id.as_str()).await;
+        assert_eq!(expired.status, Status::Expired);
+        assert!(expired.lost_claims.is_empty());
     });
 }

@@ -32,6 +32,7 @@
 //! - [`request`]: the business request and its validation.
 //! - [`record`]: the approval record, statuses, decisions, link items.
 //! - [`rules`]: the pure decision rules and the task output.
+//! - [`settlement`]: what a record its execution outlived comes to, from how it ended.
 //! - [`form`]: the POST guards: cross-site check and form body.
 //! - [`message`]: the reviewers' SNS messages and the Slack payload.
 //! - [`page`]: the HTML pages and their headers.
@@ -53,6 +54,7 @@ pub mod page;
 pub mod record;
 pub mod request;
 pub mod rules;
+pub mod settlement;
 pub mod sign_in;
 pub mod slack;
 pub mod slack_signature;
@@ -77,6 +79,7 @@ pub use rules::{
     STALE_CLAIM_SECS, SendOutcome, View, after_closed, after_gone, after_send, at_expiry, ballot,
     nudged, post, task_output, view,
 };
+pub use settlement::{Settlement, settlement};
 
 #[cfg(test)]
 mod tests {

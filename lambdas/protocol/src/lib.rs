@@ -18,7 +18,9 @@
 //!   found gone is resent with a newer token, or settled from how its execution ended.
 //! - The Slack app ([`Reviewer::interaction`]): a signed click by a reviewer decides as him,
 //!   through the same claim → send → settle; the channel message is kept current.
-//! - The reminder ([`Messenger::nudge`]): mark the record, then send.
+//! - The reminder ([`Messenger::nudge`]): mark the record, then send. The expiry check
+//!   ([`Messenger::expiry`]): close what nobody decided, and settle a record its execution
+//!   outlived from how the execution ended.
 //! - The ending ([`ending::announce`]).
 //!
 //! With the `testing` feature (and in its own tests), [`testing`] has an in-memory
@@ -55,8 +57,8 @@ mod model;
 pub use failure::Failure;
 pub use messenger::Messenger;
 pub use ports::{
-    Chat, Clock, IdentityProvider, Ids, Notifier, Orchestrator, Pause, Scheduled, Scheduler,
-    SlackApp, Teams, Tokens,
+    Chat, Clock, Executions, IdentityProvider, Ids, Notifier, Orchestrator, Pause, Scheduled,
+    Scheduler, SlackApp, Teams, Tokens,
 };
 pub use remind::Expiry;
 pub use request::Requester;

@@ -89,18 +89,22 @@ pub struct Tokens {
     pub access_token: Option<String>,
 }
 
+/// How the workflow's executions stand: Step Functions' `DescribeExecution`, or the durable
+/// workflow's `GetDurableExecution`. All the remind function asks of the orchestrator.
+pub trait Executions {
+    /// How the execution stands; `None` when the orchestrator cannot say.
+    async fn state(&self, execution_arn: &str) -> Option<ExecutionState>;
+}
+
 /// The orchestrator that waits for the decision: Step Functions' task token, or a durable
 /// execution's callback.
-pub trait Orchestrator {
+pub trait Orchestrator: Executions {
     /// Sends `output` (the decision) with `token`: accepted, gone, or transient.
     async fn resume(&self, token: &TaskToken, output: String) -> SendOutcome;
 
     /// Whether a gone task may come back with a newer token (a Step Functions task retried
     /// under `Retry` gets a new one; a durable callback's id never changes).
     fn tokens_are_refreshed(&self) -> bool;
-
-    /// How the execution stands; `None` when the orchestrator cannot say.
-    async fn state(&self, execution_arn: &str) -> Option<ExecutionState>;
 }
 
 /// Whether a schedule was made.

@@ -4,14 +4,15 @@
 //! that fires again.
 
 use hitl_core::{
-    Approval, ApprovalId, AtExpiry, Nudge, Status, at_expiry, message::nudge_message, nudged, slack,
+    Approval, ApprovalId, AtExpiry, Nudge, Settlement, Status, Transition, at_expiry,
+    message::nudge_message, nudged, settlement, slack,
 };
 
 use crate::{
     failure::Failure,
     messenger::{self, Messenger},
-    ports::{Chat, Clock, Ids, Notifier},
-    table::{RequestTable, Written},
+    ports::{Chat, Clock, Executions, Ids, Notifier},
+    table::{DecisionTable, RequestTable, Written},
 };
 
 /// What an approval's expiry schedule came to.
@@ -19,18 +20,25 @@ use crate::{
 pub struct Expiry {
     /// Closed as `expired`: nobody decided in time.
     pub closed: bool,
-    /// Open in a way only its execution tells how to settle: counted, logged, alarmed on.
+    /// Open past its expiry, and settled from how its execution ended: the status written.
+    pub settled: Option<Status>,
+    /// Open in a way not even its execution tells how to settle: counted, logged, alarmed on.
     pub unsettled: bool,
     /// The Slack app's message brought up to date.
     pub updated: bool,
 }
 
-impl<T: RequestTable, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
+impl<T: RequestTable + DecisionTable, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
     /// An approval's expiry schedule, at its expiry and [`hitl_core::EXPIRY_CHECK_SECS`]
     /// after: what [`at_expiry`] says is done, then the Slack app's message is brought up to
-    /// date. A record left open past its expiry is thus one the protocol could not close,
-    /// counted ([`crate::measures::UNSETTLED`]) for its alarm.
-    pub async fn expiry(&self, approval_id: &str) -> Result<Expiry, Failure> {
+    /// date. A record still open at the last check is settled from how its execution ended
+    /// (`executions`, [`settlement`]); one that even the execution cannot settle is counted
+    /// ([`crate::measures::UNSETTLED`]) for its alarm.
+    pub async fn expiry(
+        &self,
+        approval_id: &str,
+        executions: &impl Executions,
+    ) -> Result<Expiry, Failure> {
         let now = self.clock.now();
         let found = match ApprovalId::parse(approval_id) {
             Some(id) => self.table.approval(&id).await?,
@@ -49,15 +57,17 @@ impl<T: RequestTable, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
                 }
             }
             AtExpiry::Unsettled => {
-                tracing::error!(
-                    approval = %approval.id,
-                    execution = %approval.execution_arn,
-                    status = approval.status.as_str(),
-                    lost_claims = approval.lost_claims.len(),
-                    "an approval is still open past its expiry: its execution tells how it ended"
-                );
-                crate::measures::unsettled();
-                expiry.unsettled = true;
+                let state = executions.state(&approval.execution_arn).await;
+                match settlement(&approval, state.as_ref()) {
+                    Settlement::Unknown => expiry.unsettled = unsettled(&approval),
+                    settled => {
+                        if self.settle(&approval, &settled).await? == Written::Done {
+                            apply(&mut approval, &settled);
+                            expiry.settled = Some(approval.status);
+                            tracing::warn!(approval = %approval.id, status = approval.status.as_str(), "an approval left open past its expiry, settled from how its execution ended");
+                        }
+                    }
+                }
             }
         }
         if let Some(chat) = &self.chat {
@@ -65,6 +75,49 @@ impl<T: RequestTable, N, K: Clock, I, C: Chat> Messenger<T, N, K, I, C> {
         }
         Ok(expiry)
     }
+
+    /// Writes `settled` to the record of `approval` as read: a claim it holds is settled as the
+    /// review function would have ([`DecisionTable::settle`], [`DecisionTable::settle_taken`]),
+    /// a pending one with its lost claims ([`DecisionTable::settle_lost`]).
+    async fn settle(&self, approval: &Approval, settled: &Settlement) -> Result<Written, Failure> {
+        let table = &self.table;
+        let written = match (approval.claim(), settled) {
+            (Some(held), Settlement::Held(_)) => {
+                table
+                    .settle(approval, &held, Transition::Finalise(held.decision))
+                    .await
+            }
+            (Some(held), Settlement::Lost(taken)) => {
+                table.settle_taken(approval, &held, taken).await
+            }
+            (Some(held), _) => table.settle(approval, &held, Transition::Expire).await,
+            (None, Settlement::Lost(taken)) => table.settle_lost(approval, Some(taken)).await,
+            (None, _) => table.settle_lost(approval, None).await,
+        };
+        Ok(written?)
+    }
+}
+
+/// `settled`, as [`Messenger::settle`] wrote it, applied to the record in memory.
+fn apply(approval: &mut Approval, settled: &Settlement) {
+    match settled {
+        Settlement::Held(held) => approval.apply(Transition::Finalise(held.decision)),
+        Settlement::Lost(taken) => approval.apply_taken(taken),
+        Settlement::Expired | Settlement::Unknown => approval.apply(Transition::Expire),
+    }
+}
+
+/// A record nobody can settle: logged and counted for its alarm. True.
+fn unsettled(approval: &Approval) -> bool {
+    tracing::error!(
+        approval = %approval.id,
+        execution = %approval.execution_arn,
+        status = approval.status.as_str(),
+        lost_claims = approval.lost_claims.len(),
+        "an approval is still open past its expiry, and its execution does not tell how it ended"
+    );
+    crate::measures::unsettled();
+    true
 }
 
 impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K, I, C> {
@@ -127,9 +180,13 @@ impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K,
 
 #[cfg(test)]
 mod tests {
-    use hitl_core::{EXPIRY_CHECK_SECS, Nudge, Status, TaskToken};
+    use hitl_core::{
+        Approval, Claim, Decision, EXPIRY_CHECK_SECS, LinkId, Nudge, Status, TaskToken, Transition,
+    };
 
-    use crate::testing::{World, measured, requested, run, settings};
+    use crate::testing::{
+        Call, Execution, Fault, Measured, World, measured, requested, run, settings,
+    };
 
     const NOW: u64 = 1_750_000_000;
 
@@ -158,13 +215,11 @@ mod tests {
     }
 
     /// At the expiry a record nobody decided is closed; at the last check a claim still held
-    /// (its function died) is counted for the alarm, and left for the execution to tell.
+    /// while its execution still runs (it should have timed out) is counted for the alarm.
     #[test]
     fn the_expiry_check_closes_what_nobody_decided_and_counts_a_claim_left_held() {
         for stuck in [false, true] {
-            let world = World::at(NOW);
-            let token = TaskToken::new("token").expect("a token");
-            let approval = requested(&world, "arn:execution", token, NOW);
+            let (world, approval) = waiting(86_400);
             if stuck {
                 world.with(|s| {
                     let record = s.approvals.get_mut(&approval.id).unwrap();
@@ -173,14 +228,13 @@ mod tests {
                 });
             }
             let messenger = world.messenger(settings());
+            let executions = world.reviewer(true).orchestrator;
             let id = approval.id.as_str();
-            let early = run(&world, 2, messenger.expiry(id)).expect("no crash");
+            let early = run(&world, 2, messenger.expiry(id, &executions)).expect("no crash");
             assert_eq!(early, Ok(super::Expiry::default()), "before the expiry");
-            let last = (approval.expires_at + EXPIRY_CHECK_SECS - NOW) * 1000;
-            world.with(|s| s.now_millis += last);
-            let (expiry, counted) = measured(|| run(&world, 3, messenger.expiry(id)));
-            let expiry = expiry.expect("no crash").expect("checked");
+            let (expiry, counted) = last_check(&world, &approval);
             assert_eq!((expiry.closed, expiry.unsettled), (!stuck, stuck));
+            assert_eq!(expiry.settled, None);
             assert_eq!(counted.count("UnsettledApprovals"), u64::from(stuck));
             let status = world.with(|s| s.approvals[&approval.id].status);
             let left = if stuck {
@@ -190,5 +244,113 @@ mod tests {
             };
             assert_eq!(status, left);
         }
+    }
+
+    /// A decision the orchestrator took whose settle was throttled past every retry leaves the
+    /// record `deciding`: the last check finds the decision in the execution's end and writes
+    /// it as the review function would have. No alarm.
+    #[test]
+    fn a_record_left_deciding_is_settled_from_the_executions_end() {
+        let (world, approval) = waiting(600);
+        for _ in 0..4 {
+            world.arm(Call::Settle, Fault::Throttle);
+        }
+        let link = first_link(&world);
+        let reviewer = world.reviewer(true);
+        let post = reviewer.post(&link, b"decision=approve&comment=ship+it");
+        let (code, _) = run(&world, 2, post).expect("no crash");
+        assert_eq!(code, 200, "the orchestrator took it");
+        let held = world.with(|s| s.approvals[&approval.id].clone());
+        assert_eq!(held.status, Status::Deciding, "the settle never landed");
+        let (expiry, counted) = last_check(&world, &approval);
+        assert_eq!(expiry.settled, Some(Status::Approved));
+        assert!(!expiry.unsettled);
+        assert_eq!(counted.count("UnsettledApprovals"), 0);
+        let record = world.with(|s| s.approvals[&approval.id].clone());
+        let mut expected = held;
+        expected.apply(Transition::Finalise(Decision::Approved));
+        assert_eq!(record, expected);
+        assert_eq!(record.comment.as_deref(), Some("ship it"));
+    }
+
+    /// A decision whose answer was lost while the workflow ran on is kept among the lost
+    /// claims of a `pending` record; nobody pressed since. The last check finds it taken.
+    #[test]
+    fn a_lost_claim_nobody_found_is_settled_from_the_executions_end() {
+        let (world, approval) = waiting(600);
+        world.with(|s| s.executions.get_mut(ARN).unwrap().linger_secs = 30);
+        world.arm(Call::Resume, Fault::LostAnswer);
+        let link = first_link(&world);
+        let reviewer = world.reviewer(true);
+        let (code, _) = run(
+            &world,
+            2,
+            reviewer.post(&link, b"decision=reject&comment=no"),
+        )
+        .expect("no crash");
+        assert_eq!(code, 503, "cannot tell yet");
+        let lost = world.with(|s| s.approvals[&approval.id].clone());
+        assert_eq!((lost.status, lost.lost_claims.len()), (Status::Pending, 1));
+        let (expiry, counted) = last_check(&world, &approval);
+        assert_eq!(expiry.settled, Some(Status::Rejected));
+        assert_eq!(counted.count("UnsettledApprovals"), 0);
+        let record = world.with(|s| s.approvals[&approval.id].clone());
+        let mut expected = lost.clone();
+        expected.apply_taken(&lost.lost_claims[0]);
+        assert_eq!(record, expected);
+        assert!(record.lost_claims.is_empty());
+    }
+
+    /// A claim held by a function that died, while the execution took its timeout branch:
+    /// the record expires with it.
+    #[test]
+    fn a_claim_left_held_past_an_expired_execution_expires() {
+        let (world, approval) = waiting(600);
+        world.with(|s| {
+            let record = s.approvals.get_mut(&approval.id).unwrap();
+            record.apply_claim(&Claim {
+                decision: Decision::Approved,
+                comment: String::new(),
+                reviewer: record.reviewers[0].clone(),
+                at: NOW + 30,
+                verified: None,
+            });
+        });
+        let (expiry, counted) = last_check(&world, &approval);
+        assert_eq!(expiry.settled, Some(Status::Expired));
+        assert_eq!(counted.count("UnsettledApprovals"), 0);
+        let record = world.with(|s| s.approvals[&approval.id].clone());
+        assert_eq!((record.status, record.claim()), (Status::Expired, None));
+    }
+
+    const ARN: &str = "arn:execution";
+
+    /// A world where execution `ARN` (a state machine's, whose wait times out after
+    /// `timeout_secs`) waits for an approval requested at `NOW`.
+    fn waiting(timeout_secs: u64) -> (World, Approval) {
+        let world = World::at(NOW);
+        let mut execution = Execution::new(ARN, false, timeout_secs);
+        let (token, _) = execution.begin_attempt(NOW).expect("a token");
+        world.with(|s| s.executions.insert(ARN.to_owned(), execution));
+        let approval = requested(&world, ARN, token, NOW);
+        (world, approval)
+    }
+
+    /// The link of the first message sent.
+    fn first_link(world: &World) -> LinkId {
+        let body = world.with(|s| s.published[0].message.body.clone());
+        let id = body.split("/approvals/").nth(1).and_then(|r| r.get(..26));
+        id.and_then(LinkId::parse).expect("a link")
+    }
+
+    /// The expiry check's last run on `approval`, at its expiry and `EXPIRY_CHECK_SECS`, and
+    /// what it counted.
+    fn last_check(world: &World, approval: &Approval) -> (super::Expiry, Measured) {
+        world.with(|s| s.now_millis = (approval.expires_at + EXPIRY_CHECK_SECS) * 1000);
+        let messenger = world.messenger(settings());
+        let executions = world.reviewer(true).orchestrator;
+        let id = approval.id.as_str();
+        let (expiry, counted) = measured(|| run(world, 9, messenger.expiry(id, &executions)));
+        (expiry.expect("no crash").expect("checked"), counted)
     }
 }

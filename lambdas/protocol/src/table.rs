@@ -137,4 +137,14 @@ pub trait DecisionTable: Table {
         claim: &Claim,
         taken: &LostClaim,
     ) -> Result<Written, TableError>;
+
+    /// Closes a `pending` record that still holds exactly the lost claims `approval` holds:
+    /// finalised with `taken`, the one its execution turned out to have taken (as
+    /// [`Self::settle_taken`]), or expired without one (the lost claims dropped). The expiry
+    /// check's, for a record its execution outlived (`hitl_core::settlement`).
+    async fn settle_lost(
+        &self,
+        approval: &Approval,
+        taken: Option<&LostClaim>,
+    ) -> Result<Written, TableError>;
 }

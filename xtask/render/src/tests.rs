@@ -338,12 +338,26 @@ fn states_actions(
 }
 
 /// The Step Functions calls a function's code makes, as IAM actions (`.send_task_success` →
-/// `states:SendTaskSuccess`, `.describe_execution()` → `states:DescribeExecution`).
+/// `states:SendTaskSuccess`, `.describe_execution()` → `states:DescribeExecution`): its own, and
+/// those of the shared executions adapter when it uses it.
 fn states_calls(function: &str) -> std::collections::BTreeSet<String> {
-    let dir = kit().join("lambdas").join(function).join("src");
+    let lambdas = kit().join("lambdas");
+    let dir = lambdas.join(function).join("src");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    let uses = |f: &std::path::PathBuf| {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .contains("executions::Executions")
+    };
+    if files.iter().any(uses) {
+        files.push(lambdas.join("adapters/src/executions.rs"));
+    }
     let mut calls = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
         for prefix in [
             ".send_task_",
             ".describe_execution",
@@ -371,7 +385,8 @@ fn states_calls(function: &str) -> std::collections::BTreeSet<String> {
 
 /// Each function's role allows exactly the Step Functions calls its code makes: the review
 /// function resumes with SendTaskSuccess only (a rejection is a success carrying the decision)
-/// and asks DescribeExecution when a task is gone; the request function calls none.
+/// and asks DescribeExecution when a task is gone; the remind function asks DescribeExecution
+/// of a record open at the last expiry check; the request function calls none.
 #[test]
 fn the_roles_allow_the_step_functions_calls_the_code_makes_and_no_more() {
     let resources = resources(&render_env(&fixture(), "prod"));
@@ -385,6 +400,9 @@ fn the_roles_allow_the_step_functions_calls_the_code_makes_and_no_more() {
         .into()
     );
     assert_eq!(states_actions(&resources, "ReviewFunctionRole"), review);
+    let remind = states_calls("remind");
+    assert_eq!(remind, ["states:DescribeExecution".to_owned()].into());
+    assert_eq!(states_actions(&resources, "RemindFunctionRole"), remind);
     assert_eq!(
         states_actions(&resources, "RequestFunctionRole"),
         states_calls("request")
@@ -570,13 +588,22 @@ fn the_durable_orchestrator_replaces_the_state_machine_and_the_request_function(
             .iter()
             .any(|a| a.contains("SendDurableExecutionCallback"))
     );
-    // The review function knows which orchestrator to resume; the outputs name the alias.
-    assert_eq!(
-        doc["Resources"]["ReviewFunction"]["Properties"]["Environment"]["Variables"]
-            ["ORCHESTRATOR"]
-            .as_str(),
-        Some("durable-function")
+    let remind = actions("RemindFunctionRole");
+    assert!(remind.contains(&"lambda:GetDurableExecution".to_owned()));
+    assert!(
+        !remind.iter().any(|a| a.starts_with("states:")),
+        "{remind:?}"
     );
+    // The review function knows which orchestrator to resume, the remind function which to
+    // ask; the outputs name the alias.
+    for function in ["ReviewFunction", "RemindFunction"] {
+        assert_eq!(
+            doc["Resources"][function]["Properties"]["Environment"]["Variables"]["ORCHESTRATOR"]
+                .as_str(),
+            Some("durable-function"),
+            "{function}"
+        );
+    }
     assert!(doc["Outputs"]["WorkflowFunctionArn"].is_mapping());
     assert!(doc["Outputs"].get("StateMachineArn").is_none());
     assert!(doc["Parameters"].get("RequestCodeKey").is_none());

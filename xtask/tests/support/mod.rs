@@ -809,6 +809,36 @@ impl Env {
         })
     }
 
+    /// Puts the decided record a link opens back to what a settle that never landed leaves
+    /// (`deciding`, its claim held), its expiry `ago` seconds past: as the review function's
+    /// write throttled past every retry, or its instance dying after the send, would.
+    pub fn unsettle(&self, link: &str, ago: u64) {
+        let id = self.record(link)["id"].as_str().unwrap().to_owned();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        self.runtime.block_on(async {
+            aws_sdk_dynamodb::Client::new(&self.sdk)
+                .update_item()
+                .table_name(&self.table)
+                .key("id", AttributeValue::S(id))
+                .update_expression(
+                    "SET #status = :deciding, claimed_at = decided_at, expires_at = :past \
+                     REMOVE decided_at",
+                )
+                .condition_expression("#status IN (:approved, :rejected)")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":deciding", AttributeValue::S("deciding".into()))
+                .expression_attribute_values(":approved", AttributeValue::S("approved".into()))
+                .expression_attribute_values(":rejected", AttributeValue::S("rejected".into()))
+                .expression_attribute_values(":past", AttributeValue::N((now - ago).to_string()))
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
     pub fn get(&self, url: &str) -> Page {
         page(self.http.get(url).call().unwrap())
     }
@@ -901,10 +931,16 @@ impl Env {
     /// Invokes the request function as Step Functions does (Lambda's Invoke API, the function
     /// by name): (HTTP status, body, X-Amz-Function-Error).
     pub fn invoke_request(&self, payload: &Value) -> (u16, String, Option<String>) {
+        self.invoke("request", payload)
+    }
+
+    /// Invokes the stack's `function` (`request`, `remind`) synchronously, by name: (HTTP
+    /// status, body, X-Amz-Function-Error).
+    pub fn invoke(&self, function: &str, payload: &Value) -> (u16, String, Option<String>) {
         self.runtime.block_on(async {
             let out = aws_sdk_lambda::Client::new(&self.sdk)
                 .invoke()
-                .function_name(format!("{}-request", self.stack))
+                .function_name(format!("{}-{function}", self.stack))
                 .payload(aws_sdk_lambda::primitives::Blob::new(payload.to_string()))
                 .send()
                 .await

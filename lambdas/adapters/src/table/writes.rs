@@ -276,6 +276,40 @@ impl DecisionTable for DynamoTable {
             .expression_attribute_values(":votes", votes);
         written(with_decision(request, taken_claim)?.send().await)
     }
+
+    async fn settle_lost(
+        &self,
+        approval: &Approval,
+        taken: Option<&LostClaim>,
+    ) -> Result<Written, TableError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key("id", s(approval.id.as_str()))
+            .condition_expression(format!("#status = :pending AND {LOST_AS_READ}"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(Status::Pending.as_str()))
+            .expression_attribute_values(":lostseen", n(approval.lost_claims.len() as u64));
+        let Some(taken) = taken else {
+            let request = request
+                .update_expression("SET #status = :next REMOVE lost_claims")
+                .expression_attribute_values(":next", s(Status::Expired.as_str()));
+            return written(request.send().await);
+        };
+        let claim = &taken.claim;
+        let request = request
+            .update_expression(format!(
+                "SET #status = :next, decided_at = :at, votes = :votes{} \
+                 REMOVE lost_claims{}",
+                decision_set(claim),
+                verified_removed(claim)
+            ))
+            .expression_attribute_values(":next", s(claim.decision.status().as_str()))
+            .expression_attribute_values(":at", n(claim.at))
+            .expression_attribute_values(":votes", attribute(&taken.votes)?);
+        written(with_decision(request, claim)?.send().await)
+    }
 }
 
 /// The record's lost claims are still the ones read (`:lostseen` of them; they only grow

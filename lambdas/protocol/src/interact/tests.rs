@@ -319,11 +319,12 @@ fn the_expiry_and_the_reminders_reach_the_message_and_its_thread() {
             .starts_with("Reminder:")
     );
     world.with(|s| s.now_millis += 600_000);
-    let expiry = run(&world, 3, messenger.expiry(&id)).expect("no crash");
+    let executions = world.reviewer(true).orchestrator;
+    let expiry = run(&world, 3, messenger.expiry(&id, &executions)).expect("no crash");
     let closed_and_updated = crate::Expiry {
         closed: true,
-        unsettled: false,
         updated: true,
+        ..Default::default()
     };
     assert_eq!(expiry, Ok(closed_and_updated));
     let shown = message(&world);

@@ -277,7 +277,9 @@ impl<'a> Model<'a> {
             return Ok(());
         };
         let messenger = &self.system.messenger;
-        let future = Box::pin(async move { Done::Checked(messenger.expiry(id.as_str()).await) });
+        let executions = &self.system.reviewer.orchestrator;
+        let future =
+            Box::pin(async move { Done::Checked(messenger.expiry(id.as_str(), executions).await) });
         let label = format!("expiry check of execution {execution}");
         self.start(Action::Expiry { execution }, label, future, steps)
     }

@@ -8,7 +8,7 @@ use super::{
     execution::Resume,
     world::{Call, Outcome, State, World},
 };
-use crate::ports::Orchestrator;
+use crate::ports::{Executions, Orchestrator};
 
 impl State {
     /// `output` sent with `token`, recorded.
@@ -79,7 +79,9 @@ impl Orchestrator for MemoryOrchestrator {
     fn tokens_are_refreshed(&self) -> bool {
         self.state_machine
     }
+}
 
+impl Executions for MemoryOrchestrator {
     async fn state(&self, execution_arn: &str) -> Option<ExecutionState> {
         let state = |s: &mut State| {
             let now = s.now();

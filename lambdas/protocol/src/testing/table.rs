@@ -285,6 +285,34 @@ impl DecisionTable for MemoryTable {
         self.settle_with(approval, claim, |r| r.apply_taken(taken))
             .await
     }
+
+    async fn settle_lost(
+        &self,
+        approval: &Approval,
+        taken: Option<&LostClaim>,
+    ) -> Result<Written, TableError> {
+        let lost = approval.lost_claims.len();
+        self.write(
+            Call::Settle,
+            |s| {
+                record(s, &approval.id)
+                    .is_some_and(|r| r.status == Status::Pending && r.lost_claims.len() == lost)
+            },
+            |s| {
+                let Some(r) = s.approvals.get_mut(&approval.id) else {
+                    return;
+                };
+                match taken {
+                    Some(taken) => r.apply_taken(taken),
+                    None => {
+                        r.status = Status::Expired;
+                        r.lost_claims.clear();
+                    }
+                }
+            },
+        )
+        .await
+    }
 }
 
 impl MemoryTable {

@@ -1,0 +1,153 @@
+//! What an approval still open at its last expiry check ([`AtExpiry::Unsettled`]) comes to,
+//! once its execution has ended. The review function settles a record with the
+//! orchestrator's answer; a record is left `deciding` past its expiry when that write never
+//! landed (throttled past every retry, or its function died between the send and the write),
+//! and `pending` with lost claims when a decision's answer was lost and nobody pressed since.
+//! The execution's end tells which claim, if any, the workflow took ([`after_closed`]), as it
+//! does for the review function's next press.
+//!
+//! [`AtExpiry::Unsettled`]: crate::rules::AtExpiry::Unsettled
+
+use crate::record::{Approval, Claim, LostClaim};
+use crate::rules::{ExecutionState, SendOutcome, after_closed};
+
+/// How the expiry check settles a record its execution outlived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// The claim the record holds went through: finalised with it.
+    Held(Claim),
+    /// One of the record's lost claims went through: finalised with it (and its votes).
+    Lost(LostClaim),
+    /// The execution ended with none of them (its timeout branch, or stopped): expired.
+    Expired,
+    /// Nobody can tell: the execution still runs or cannot be read, or it ended with a
+    /// decision that is none of the record's claims. Left open, counted and alarmed on.
+    Unknown,
+}
+
+/// What `record` (open past its expiry) comes to when its execution stands as `state`
+/// (`None`: the orchestrator could not say). The lost claims are weighed first, the earliest
+/// first, as [`crate::rules::taken`] does. An execution that approved, or rejected, with none
+/// of the record's claims (one given up past `LOST_CLAIMS_BYTES`) is not taken for an expiry.
+pub fn settlement(record: &Approval, state: Option<&ExecutionState>) -> Settlement {
+    let Some(ended) = state.filter(|s| **s != ExecutionState::Running) else {
+        return Settlement::Unknown;
+    };
+    let went_through = |claim: &Claim| after_closed(claim, ended) == SendOutcome::Accepted;
+    if let Some(lost) = record.lost_claims.iter().find(|l| went_through(&l.claim)) {
+        return Settlement::Lost(lost.clone());
+    }
+    if let Some(held) = record.claim().filter(went_through) {
+        return Settlement::Held(held);
+    }
+    match ended {
+        ExecutionState::Succeeded(_) => Settlement::Unknown,
+        ExecutionState::Failed { error, .. } if error == "Rejected" => Settlement::Unknown,
+        _ => Settlement::Expired,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::rfc3339;
+    use crate::record::{Decision, Status, tests::sample};
+
+    fn claim(decision: Decision, reviewer: &str, at: u64) -> Claim {
+        Claim {
+            decision,
+            comment: format!("by {reviewer}"),
+            reviewer: reviewer.into(),
+            at,
+            verified: None,
+        }
+    }
+
+    /// A record past its expiry that holds `held` (deciding) or none (pending), with `lost`
+    /// among its lost claims.
+    fn open(held: Option<&Claim>, lost: &[&Claim]) -> Approval {
+        let mut record = sample(serde_json::json!({"title": "T", "requester": "c@x.io"}));
+        for claim in lost {
+            record.apply_claim(claim);
+            record.apply(crate::record::Transition::Revert);
+        }
+        if let Some(claim) = held {
+            record.apply_claim(claim);
+        }
+        record
+    }
+
+    fn approved_by(claim: &Claim) -> ExecutionState {
+        let approval = serde_json::json!({
+            "decision": "approved", "reviewer": claim.reviewer, "comment": claim.comment,
+            "decidedAt": rfc3339(claim.at),
+        });
+        ExecutionState::Succeeded(serde_json::json!({ "approval": approval }).to_string())
+    }
+
+    fn failed(error: &str, message: &str) -> ExecutionState {
+        ExecutionState::Failed {
+            error: error.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn the_claim_the_execution_took_settles_the_record() {
+        let ana = claim(Decision::Approved, "alice@example.com", 100);
+        let ben = claim(Decision::Rejected, "bob@example.com", 200);
+        let held = open(Some(&ben), &[&ana]);
+        assert_eq!(held.status, Status::Deciding);
+        let state = approved_by(&ana);
+        let Settlement::Lost(lost) = settlement(&held, Some(&state)) else {
+            panic!("ana's lost claim");
+        };
+        assert_eq!(lost.claim, ana);
+        let rejected = failed("Rejected", "Rejected: by bob@example.com");
+        assert_eq!(
+            settlement(&held, Some(&rejected)),
+            Settlement::Held(ben.clone())
+        );
+        let pending = open(None, &[&ana, &ben]);
+        assert_eq!(pending.status, Status::Pending);
+        let Settlement::Lost(lost) = settlement(&pending, Some(&rejected)) else {
+            panic!("ben's lost claim");
+        };
+        assert_eq!(lost.claim, ben);
+    }
+
+    #[test]
+    fn an_execution_ended_without_a_decision_expires_the_record() {
+        let ana = claim(Decision::Approved, "alice@example.com", 100);
+        for record in [open(Some(&ana), &[]), open(None, &[&ana])] {
+            for state in [
+                failed("Expired", "nobody decided in time"),
+                failed("States.Timeout", ""),
+                failed("ExecutionDoesNotExist", ""),
+            ] {
+                assert_eq!(settlement(&record, Some(&state)), Settlement::Expired);
+            }
+        }
+    }
+
+    /// Only the execution's end settles a record: while it runs, when it cannot be read, and
+    /// when it took a decision the record does not hold, the record is left for the alarm.
+    #[test]
+    fn what_the_execution_cannot_tell_is_left_open() {
+        let ana = claim(Decision::Approved, "alice@example.com", 100);
+        let record = open(Some(&ana), &[]);
+        let cy = claim(Decision::Approved, "cy@x.io", 300);
+        for state in [
+            None,
+            Some(ExecutionState::Running),
+            Some(approved_by(&cy)),
+            Some(failed("Rejected", "Rejected: by cy@x.io")),
+        ] {
+            assert_eq!(
+                settlement(&record, state.as_ref()),
+                Settlement::Unknown,
+                "{state:?}"
+            );
+        }
+    }
+}

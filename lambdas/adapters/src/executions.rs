@@ -40,18 +40,27 @@ impl hitl_protocol::Executions for Executions {
     }
 }
 
+/// A state machine's execution, as `DescribeExecution` tells it. `PENDING_REDRIVE` runs again
+/// (a redrive keeps the execution's ARN), so it is running; a status this SDK does not know
+/// tells nothing.
 async fn state_machine_state(sfn: &aws_sdk_sfn::Client, arn: &str) -> Option<ExecutionState> {
+    use aws_sdk_sfn::types::ExecutionStatus as Status;
     match sfn.describe_execution().execution_arn(arn).send().await {
-        Ok(out) => Some(match out.status {
-            aws_sdk_sfn::types::ExecutionStatus::Running => ExecutionState::Running,
-            aws_sdk_sfn::types::ExecutionStatus::Succeeded => {
-                ExecutionState::Succeeded(out.output.unwrap_or_default())
-            }
-            _ => ExecutionState::Failed {
+        Ok(out) => match out.status {
+            Status::Running | Status::PendingRedrive => Some(ExecutionState::Running),
+            Status::Succeeded => Some(ExecutionState::Succeeded(out.output.unwrap_or_default())),
+            Status::Failed | Status::TimedOut | Status::Aborted => Some(ExecutionState::Failed {
                 error: out.error.unwrap_or_default(),
                 message: out.cause.unwrap_or_default(),
-            },
-        }),
+            }),
+            other => {
+                tracing::warn!(
+                    status = other.as_str(),
+                    "DescribeExecution: a status unknown here"
+                );
+                None
+            }
+        },
         Err(error) if error_code(&error) == Some("ExecutionDoesNotExist") => {
             Some(ExecutionState::Failed {
                 error: "ExecutionDoesNotExist".to_owned(),
@@ -65,6 +74,8 @@ async fn state_machine_state(sfn: &aws_sdk_sfn::Client, arn: &str) -> Option<Exe
     }
 }
 
+/// A durable execution, as `GetDurableExecution` tells it; a status this SDK does not know
+/// tells nothing.
 async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<ExecutionState> {
     let described = lambda
         .get_durable_execution()
@@ -78,17 +89,26 @@ async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<Exe
             return None;
         }
     };
-    Some(match described.status {
-        DurableStatus::Running => ExecutionState::Running,
-        DurableStatus::Succeeded => ExecutionState::Succeeded(described.result.unwrap_or_default()),
-        _ => {
+    match described.status {
+        DurableStatus::Running => Some(ExecutionState::Running),
+        DurableStatus::Succeeded => Some(ExecutionState::Succeeded(
+            described.result.unwrap_or_default(),
+        )),
+        DurableStatus::Failed | DurableStatus::TimedOut | DurableStatus::Stopped => {
             let error = described
                 .error
                 .unwrap_or_else(|| aws_sdk_lambda::types::ErrorObject::builder().build());
-            ExecutionState::Failed {
+            Some(ExecutionState::Failed {
                 error: error.error_type.unwrap_or_default(),
                 message: error.error_message.unwrap_or_default(),
-            }
+            })
         }
-    })
+        other => {
+            tracing::warn!(
+                status = other.as_str(),
+                "GetDurableExecution: a status unknown here"
+            );
+            None
+        }
+    }
 }

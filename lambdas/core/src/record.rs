@@ -42,6 +42,11 @@ impl Status {
         }
     }
 
+    /// Whether nothing has closed it yet: `pending`, or `deciding`.
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Pending | Self::Deciding)
+    }
+
     /// All statuses, for exhaustive tests and condition expressions.
     pub const ALL: [Status; 5] = [
         Self::Pending,

@@ -60,13 +60,21 @@ impl<T: RequestTable + DecisionTable, N, K: Clock, I, C: Chat> Messenger<T, N, K
                 let state = executions.state(&approval.execution_arn).await;
                 match settlement(&approval, state.as_ref()) {
                     Settlement::Unknown => expiry.unsettled = unsettled(&approval),
-                    settled => {
-                        if self.settle(&approval, &settled).await? == Written::Done {
+                    settled => match self.settle(&approval, &settled).await? {
+                        Written::Done => {
                             apply(&mut approval, &settled);
                             expiry.settled = Some(approval.status);
                             tracing::warn!(approval = %approval.id, status = approval.status.as_str(), "an approval left open past its expiry, settled from how its execution ended");
                         }
-                    }
+                        // Changed since it was read (a press meanwhile): this is the last
+                        // check, so a record still open is counted.
+                        Written::ConditionFailed => {
+                            if let Some(current) = self.table.approval(&approval.id).await? {
+                                approval = current;
+                            }
+                            expiry.unsettled = approval.status.is_open() && unsettled(&approval);
+                        }
+                    },
                 }
             }
         }
@@ -299,6 +307,27 @@ mod tests {
         expected.apply_taken(&lost.lost_claims[0]);
         assert_eq!(record, expected);
         assert!(record.lost_claims.is_empty());
+    }
+
+    /// A record changed between the last check's read and its write (a claim reverted into
+    /// the lost claims meanwhile) and still open: counted, since no check comes after.
+    #[test]
+    fn a_settle_refused_on_a_record_still_open_is_counted() {
+        let (world, approval) = waiting(600);
+        world.with(|s| {
+            let record = s.approvals.get_mut(&approval.id).unwrap();
+            record.apply_claim(&Claim {
+                decision: Decision::Approved,
+                comment: String::new(),
+                reviewer: record.reviewers[0].clone(),
+                at: NOW + 30,
+                verified: None,
+            });
+        });
+        world.arm(Call::Settle, Fault::ConditionFails);
+        let (expiry, counted) = last_check(&world, &approval);
+        assert_eq!((expiry.settled, expiry.unsettled), (None, true));
+        assert_eq!(counted.count("UnsettledApprovals"), 1);
     }
 
     /// A claim held by a function that died, while the execution took its timeout branch:

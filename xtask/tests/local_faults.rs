@@ -67,6 +67,7 @@ fn a_reminder_that_cannot_be_scheduled_never_fails_the_approval() {
 fn reminders_that_cannot_go_land_in_the_dead_letter_queue() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let env = env();
+    let before = env.fault_accounts().len();
     let runs = [env.start("dead-letter"), env.start("undelivered")];
     let links: Vec<[String; 2]> = runs
         .iter()
@@ -114,6 +115,7 @@ fn reminders_that_cannot_go_land_in_the_dead_letter_queue() {
         );
         assert!(attributes["TARGET_ARN"].ends_with("-remind"), "{letter:?}");
     }
+    faults_show_where_the_reminders_went(env, before, &undelivered);
     for (run, [_, ben]) in runs.iter().zip(&links) {
         assert_eq!(env.post(ben, "approve", "after the fault").status, 200);
         assert_eq!(env.wait_for_end(&run.arn)["status"], "SUCCEEDED");
@@ -126,6 +128,33 @@ fn reminders_that_cannot_go_land_in_the_dead_letter_queue() {
                 && l.contains("\"allow\"")),
             "{role}'s dead letters were sent with no decision logged"
         );
+    }
+}
+
+/// The router's ledger of the faults since the first `before` (`kit_local::ledger`): each of
+/// the remind function's failed table reads shows in its `Errors` (its invocations failed),
+/// each of the `undelivered` approval's schedule invokes is in the dead-letter queue; nothing
+/// else was injected, and nothing is unaccounted.
+fn faults_show_where_the_reminders_went(env: &support::Env, before: usize, undelivered: &str) {
+    let mut faults = env.fault_accounts();
+    let faults = faults.split_off(before.min(faults.len()));
+    let schedule = format!("schedule/{undelivered}-");
+    let (invokes, reads): (Vec<_>, Vec<_>) = faults.iter().partition(|f| {
+        f["operation_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with(&schedule))
+    });
+    assert!(!invokes.is_empty() && !reads.is_empty(), "{faults:#?}");
+    for invoke in &invokes {
+        assert_eq!(invoke["account"], "dead-letter", "{invoke:#}");
+    }
+    for read in &reads {
+        assert_eq!(read["service"], "dynamodb", "{read:#}");
+        assert!(
+            read["function"].as_str().unwrap().ends_with("-remind"),
+            "{read:#}"
+        );
+        assert_eq!(read["account"], "function-errors", "{read:#}");
     }
 }
 

@@ -251,8 +251,13 @@ struct FunctionCall {
 }
 
 impl FunctionCall {
-    /// The call, if one of the functions made it (signed by its role session).
+    /// The call, if one of the functions made it (signed by its role session) while faults
+    /// are about: one armed, or one injected before, whose retry this call may be. Otherwise
+    /// nothing is followed, and the call costs the ledger nothing.
     fn of(shared: &Shared, received: &Received) -> Option<Self> {
+        if !shared.ledger.following() && !shared.faults.armed() {
+            return None;
+        }
         let function = crate::guard::function_calling(shared, &received.call())?;
         let stack = crate::stacks::of_function(&function, &shared.upstreams.binaries)
             .map(|(stack, _)| stack.to_owned());
@@ -264,13 +269,11 @@ impl FunctionCall {
         let trace = received
             .header("x-amzn-trace-id")
             .and_then(crate::ledger::trace_root);
-        // The call itself (a digest of its body) only while faults are about.
-        let follow = shared.ledger.following() || shared.faults.armed();
         let call = format!("{} {operation}", service(received));
         let attempt = Attempt::of(
             received.header("amz-sdk-invocation-id"),
             trace,
-            follow.then_some((call.as_str(), received.body.as_slice())),
+            Some((call.as_str(), received.body.as_slice())),
             shared.ledger.stamp(),
         );
         Some(Self {

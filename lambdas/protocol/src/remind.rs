@@ -314,16 +314,7 @@ mod tests {
     #[test]
     fn a_settle_refused_on_a_record_still_open_is_counted() {
         let (world, approval) = waiting(600);
-        world.with(|s| {
-            let record = s.approvals.get_mut(&approval.id).unwrap();
-            record.apply_claim(&Claim {
-                decision: Decision::Approved,
-                comment: String::new(),
-                reviewer: record.reviewers[0].clone(),
-                at: NOW + 30,
-                verified: None,
-            });
-        });
+        held_by_a_dead_function(&world, &approval);
         world.arm(Call::Settle, Fault::ConditionFails);
         let (expiry, counted) = last_check(&world, &approval);
         assert_eq!((expiry.settled, expiry.unsettled), (None, true));
@@ -335,6 +326,17 @@ mod tests {
     #[test]
     fn a_claim_left_held_past_an_expired_execution_expires() {
         let (world, approval) = waiting(600);
+        held_by_a_dead_function(&world, &approval);
+        let (expiry, counted) = last_check(&world, &approval);
+        assert_eq!(expiry.settled, Some(Status::Expired));
+        assert_eq!(counted.count("UnsettledApprovals"), 0);
+        let record = world.with(|s| s.approvals[&approval.id].clone());
+        assert_eq!((record.status, record.claim()), (Status::Expired, None));
+    }
+
+    /// The first reviewer's claim of `approval`, held since 30 s after the request by a
+    /// function that died before its send.
+    fn held_by_a_dead_function(world: &World, approval: &Approval) {
         world.with(|s| {
             let record = s.approvals.get_mut(&approval.id).unwrap();
             record.apply_claim(&Claim {
@@ -345,11 +347,6 @@ mod tests {
                 verified: None,
             });
         });
-        let (expiry, counted) = last_check(&world, &approval);
-        assert_eq!(expiry.settled, Some(Status::Expired));
-        assert_eq!(counted.count("UnsettledApprovals"), 0);
-        let record = world.with(|s| s.approvals[&approval.id].clone());
-        assert_eq!((record.status, record.claim()), (Status::Expired, None));
     }
 
     const ARN: &str = "arn:execution";

@@ -98,9 +98,14 @@ async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<Exe
             let error = described
                 .error
                 .unwrap_or_else(|| aws_sdk_lambda::types::ErrorObject::builder().build());
+            let (error_type, message) = (
+                error.error_type.unwrap_or_default(),
+                error.error_message.unwrap_or_default(),
+            );
+            let message = cause_of(&error_type, &message).to_owned();
             Some(ExecutionState::Failed {
-                error: error.error_type.unwrap_or_default(),
-                message: error.error_message.unwrap_or_default(),
+                error: error_type,
+                message,
             })
         }
         other => {
@@ -110,5 +115,31 @@ async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<Exe
             );
             None
         }
+    }
+}
+
+/// A durable execution's error message without the `<type>: ` the durable SDK writes before it
+/// (`Rejected: <comment>`): the cause, as Step Functions gives it.
+fn cause_of<'a>(error_type: &str, message: &'a str) -> &'a str {
+    message
+        .strip_prefix(error_type)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_durable_errors_message_is_read_without_its_type() {
+        assert_eq!(
+            super::cause_of("Rejected", "Rejected: Over budget"),
+            "Over budget"
+        );
+        assert_eq!(
+            super::cause_of("Rejected", "Rejected: Rejected: twice"),
+            "Rejected: twice"
+        );
+        assert_eq!(super::cause_of("Rejected", "Over budget"), "Over budget");
+        assert_eq!(super::cause_of("Expired", "Rejected: x"), "Rejected: x");
     }
 }

@@ -157,7 +157,8 @@ pub enum AtExpiry {
     Close,
     /// Still open at the last check in a way only the orchestrator can settle: a claim whose
     /// function died (stale), or claims given up without knowing whether the workflow took
-    /// one (`lost_claims`) and no press since. Counted, and alarmed on: see the execution.
+    /// one (`lost_claims`) and no press since. Settled from how its execution ended
+    /// ([`crate::settlement`]); counted and alarmed on when even that cannot tell.
     Unsettled,
 }
 
@@ -333,8 +334,8 @@ pub enum ExecutionState {
 /// (transient). An approval is this claim's when the execution's output has its decision,
 /// reviewer, comment and time (another claim of the same reviewer, a stale one taken over,
 /// is not this one). Either orchestrator's rejection is the error `Rejected` with the comment
-/// as its cause (the durable SDK writes it `Rejected: <comment>`), all it tells: a rejection
-/// with the same comment is taken for this one.
+/// as its cause (the durable SDK's `Rejected: <comment>` is read without its prefix, by the
+/// adapter), all it tells: a rejection with the same comment is taken for this one.
 pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
     match state {
         ExecutionState::Running => SendOutcome::Transient,
@@ -353,11 +354,9 @@ pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
             }
         }
         ExecutionState::Failed { error, message } => {
-            // The durable SDK writes an error's message as `<type>: <message>`.
-            let cause = message.strip_prefix("Rejected: ").unwrap_or(message);
             let ours = claim.decision == Decision::Rejected
                 && error == "Rejected"
-                && cause == claim.comment;
+                && *message == claim.comment;
             if ours {
                 SendOutcome::Accepted
             } else {
@@ -1009,12 +1008,13 @@ mod tests {
             message: message.into(),
         };
         assert_eq!(
-            after_closed(&reject, &failed("Rejected: Over budget")),
-            SendOutcome::Accepted
-        );
-        assert_eq!(
             after_closed(&reject, &failed("Over budget")),
             SendOutcome::Accepted
+        );
+        // Another comment, which began with what the durable SDK prefixes (read without it).
+        assert_eq!(
+            after_closed(&reject, &failed("Rejected: Over budget")),
+            SendOutcome::TaskGone
         );
         assert_eq!(
             after_closed(&reject, &failed("Rejected: other")),

@@ -8,7 +8,7 @@
 //!
 //! [`AtExpiry::Unsettled`]: crate::rules::AtExpiry::Unsettled
 
-use crate::record::{Approval, Claim, LostClaim};
+use crate::record::{Approval, Claim, LostClaim, Status};
 use crate::rules::{ExecutionState, SendOutcome, after_closed};
 
 /// How the expiry check settles a record its execution outlived.
@@ -18,21 +18,39 @@ pub enum Settlement {
     Held(Claim),
     /// One of the record's lost claims went through: finalised with it (and its votes).
     Lost(LostClaim),
-    /// The execution ended with none of them (its timeout branch, or stopped): expired.
+    /// The execution took its expired branch, or failed in its request step: none of them
+    /// went through. Expired.
     Expired,
-    /// Nobody can tell: the execution still runs or cannot be read, or it ended with a
-    /// decision that is none of the record's claims. Left open, counted and alarmed on.
+    /// Nobody can tell: the execution still runs or cannot be read (or is gone: Step Functions
+    /// keeps a closed execution 90 days), it ended with a decision that is none of the record's
+    /// claims, or in a way that does not say whether it took one (stopped, timed out as a
+    /// whole, failed in a state after the approval); or the record's claim is broken. Left
+    /// open, counted and alarmed on.
     Unknown,
 }
 
+/// The errors an execution of the kit's workflow ends with when no decision went through: its
+/// expired branch (`Expired`), and its request step failing for good (`Hitl.*`, never after
+/// the task took a decision).
+const NO_DECISION: [&str; 4] = [
+    "Expired",
+    "Hitl.Expired",
+    "Hitl.InvalidRequest",
+    "Hitl.Transient",
+];
+
 /// What `record` (open past its expiry) comes to when its execution stands as `state`
 /// (`None`: the orchestrator could not say). The lost claims are weighed first, the earliest
-/// first, as [`crate::rules::taken`] does. An execution that approved, or rejected, with none
-/// of the record's claims (one given up past `LOST_CLAIMS_BYTES`) is not taken for an expiry.
+/// first, as [`crate::rules::taken`] does. This writes with nobody watching, so it expires a
+/// record only on an end that says no decision went through ([`NO_DECISION`]); any other end
+/// none of the record's claims explains is [`Settlement::Unknown`].
 pub fn settlement(record: &Approval, state: Option<&ExecutionState>) -> Settlement {
     let Some(ended) = state.filter(|s| **s != ExecutionState::Running) else {
         return Settlement::Unknown;
     };
+    if record.status == Status::Deciding && record.claim().is_none() {
+        return Settlement::Unknown;
+    }
     let went_through = |claim: &Claim| after_closed(claim, ended) == SendOutcome::Accepted;
     if let Some(lost) = record.lost_claims.iter().find(|l| went_through(&l.claim)) {
         return Settlement::Lost(lost.clone());
@@ -41,9 +59,10 @@ pub fn settlement(record: &Approval, state: Option<&ExecutionState>) -> Settleme
         return Settlement::Held(held);
     }
     match ended {
-        ExecutionState::Succeeded(_) => Settlement::Unknown,
-        ExecutionState::Failed { error, .. } if error == "Rejected" => Settlement::Unknown,
-        _ => Settlement::Expired,
+        ExecutionState::Failed { error, .. } if NO_DECISION.contains(&error.as_str()) => {
+            Settlement::Expired
+        }
+        _ => Settlement::Unknown,
     }
 }
 
@@ -51,7 +70,7 @@ pub fn settlement(record: &Approval, state: Option<&ExecutionState>) -> Settleme
 mod tests {
     use super::*;
     use crate::dates::rfc3339;
-    use crate::record::{Decision, Status, tests::sample};
+    use crate::record::{Decision, tests::sample};
 
     fn claim(decision: Decision, reviewer: &str, at: u64) -> Claim {
         Claim {
@@ -103,7 +122,7 @@ mod tests {
             panic!("ana's lost claim");
         };
         assert_eq!(lost.claim, ana);
-        let rejected = failed("Rejected", "Rejected: by bob@example.com");
+        let rejected = failed("Rejected", "by bob@example.com");
         assert_eq!(
             settlement(&held, Some(&rejected)),
             Settlement::Held(ben.clone())
@@ -121,9 +140,11 @@ mod tests {
         let ana = claim(Decision::Approved, "alice@example.com", 100);
         for record in [open(Some(&ana), &[]), open(None, &[&ana])] {
             for state in [
-                failed("Expired", "nobody decided in time"),
-                failed("States.Timeout", ""),
-                failed("ExecutionDoesNotExist", ""),
+                failed(
+                    "Expired",
+                    "No reviewer decided within the approval timeout.",
+                ),
+                failed("Hitl.Transient", "the request task failed"),
             ] {
                 assert_eq!(settlement(&record, Some(&state)), Settlement::Expired);
             }
@@ -141,7 +162,13 @@ mod tests {
             None,
             Some(ExecutionState::Running),
             Some(approved_by(&cy)),
-            Some(failed("Rejected", "Rejected: by cy@x.io")),
+            Some(failed("Rejected", "by cy@x.io")),
+            // Gone past Step Functions' 90 days; stopped, timed out as a whole, or failed in a
+            // state after the approval: any of them may have come after a decision.
+            Some(failed("ExecutionDoesNotExist", "")),
+            Some(failed("", "")),
+            Some(failed("States.Timeout", "")),
+            Some(failed("States.TaskFailed", "the notification failed")),
         ] {
             assert_eq!(
                 settlement(&record, state.as_ref()),
@@ -149,5 +176,9 @@ mod tests {
                 "{state:?}"
             );
         }
+        let mut broken = record;
+        broken.decided_by = None;
+        let expired = failed("Expired", "");
+        assert_eq!(settlement(&broken, Some(&expired)), Settlement::Unknown);
     }
 }

@@ -4,8 +4,8 @@
 //! that fires again.
 
 use hitl_core::{
-    Approval, ApprovalId, AtExpiry, Nudge, Settlement, Status, Transition, at_expiry,
-    message::nudge_message, nudged, settlement, slack,
+    Approval, ApprovalId, AtExpiry, ExecutionState, Nudge, Settlement, Status, Transition,
+    at_expiry, message::nudge_message, nudged, settlement, slack,
 };
 
 use crate::{
@@ -58,30 +58,45 @@ impl<T: RequestTable + DecisionTable, N, K: Clock, I, C: Chat> Messenger<T, N, K
             }
             AtExpiry::Unsettled => {
                 let state = executions.state(&approval.execution_arn).await;
-                match settlement(&approval, state.as_ref()) {
-                    Settlement::Unknown => expiry.unsettled = unsettled(&approval),
-                    settled => match self.settle(&approval, &settled).await? {
-                        Written::Done => {
-                            apply(&mut approval, &settled);
-                            expiry.settled = Some(approval.status);
-                            tracing::warn!(approval = %approval.id, status = approval.status.as_str(), "an approval left open past its expiry, settled from how its execution ended");
-                        }
-                        // Changed since it was read (a press meanwhile): this is the last
-                        // check, so a record still open is counted.
-                        Written::ConditionFailed => {
-                            if let Some(current) = self.table.approval(&approval.id).await? {
-                                approval = current;
-                            }
-                            expiry.unsettled = approval.status.is_open() && unsettled(&approval);
-                        }
-                    },
-                }
+                approval = self
+                    .settled_by(approval, state.as_ref(), &mut expiry)
+                    .await?;
             }
         }
         if let Some(chat) = &self.chat {
             expiry.updated = messenger::refresh(chat, &approval, now).await;
         }
         Ok(expiry)
+    }
+
+    /// `approval` settled from how its execution stands (`state`, [`settlement`]). A write
+    /// refused (the record changed since it was read: a press meanwhile) is weighed again once
+    /// on the record as it is now; a record this leaves open is counted, since no check comes
+    /// after. The record as it ends.
+    async fn settled_by(
+        &self,
+        mut approval: Approval,
+        state: Option<&ExecutionState>,
+        expiry: &mut Expiry,
+    ) -> Result<Approval, Failure> {
+        for _ in 0..2 {
+            let settled = settlement(&approval, state);
+            if !approval.status.is_open() || settled == Settlement::Unknown {
+                break;
+            }
+            if self.settle(&approval, &settled).await? == Written::Done {
+                apply(&mut approval, &settled);
+                expiry.settled = Some(approval.status);
+                tracing::warn!(approval = %approval.id, status = approval.status.as_str(), "an approval left open past its expiry, settled from how its execution ended");
+                return Ok(approval);
+            }
+            match self.table.approval(&approval.id).await? {
+                Some(current) => approval = current,
+                None => return Ok(approval),
+            }
+        }
+        expiry.unsettled = approval.status.is_open() && unsettled(&approval);
+        Ok(approval)
     }
 
     /// Writes `settled` to the record of `approval` as read: a claim it holds is settled as the
@@ -229,11 +244,7 @@ mod tests {
         for stuck in [false, true] {
             let (world, approval) = waiting(86_400);
             if stuck {
-                world.with(|s| {
-                    let record = s.approvals.get_mut(&approval.id).unwrap();
-                    record.status = Status::Deciding;
-                    record.claimed_at = Some(NOW + 30);
-                });
+                held_by_a_dead_function(&world, &approval);
             }
             let messenger = world.messenger(settings());
             let executions = world.reviewer(true).orchestrator;
@@ -309,16 +320,25 @@ mod tests {
         assert!(record.lost_claims.is_empty());
     }
 
-    /// A record changed between the last check's read and its write (a claim reverted into
-    /// the lost claims meanwhile) and still open: counted, since no check comes after.
+    /// A write the table refuses (the record changed since it was read) is weighed again on
+    /// the record as it is now; refused again, a record still open is counted, since no check
+    /// comes after.
     #[test]
-    fn a_settle_refused_on_a_record_still_open_is_counted() {
-        let (world, approval) = waiting(600);
-        held_by_a_dead_function(&world, &approval);
-        world.arm(Call::Settle, Fault::ConditionFails);
-        let (expiry, counted) = last_check(&world, &approval);
-        assert_eq!((expiry.settled, expiry.unsettled), (None, true));
-        assert_eq!(counted.count("UnsettledApprovals"), 1);
+    fn a_settle_refused_is_weighed_again_then_counted() {
+        for refusals in [1, 2] {
+            let (world, approval) = waiting(600);
+            held_by_a_dead_function(&world, &approval);
+            for _ in 0..refusals {
+                world.arm(Call::Settle, Fault::ConditionFails);
+            }
+            let (expiry, counted) = last_check(&world, &approval);
+            let settled = (refusals == 1).then_some(Status::Expired);
+            assert_eq!((expiry.settled, expiry.unsettled), (settled, refusals == 2));
+            assert_eq!(
+                counted.count("UnsettledApprovals"),
+                u64::from(refusals == 2)
+            );
+        }
     }
 
     /// A claim held by a function that died, while the execution took its timeout branch:

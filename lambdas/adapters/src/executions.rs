@@ -102,7 +102,7 @@ async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<Exe
                 error.error_type.unwrap_or_default(),
                 error.error_message.unwrap_or_default(),
             );
-            let message = cause_of(&error_type, &message).to_owned();
+            let message = hitl_aws::durable_cause(&error_type, &message).to_owned();
             Some(ExecutionState::Failed {
                 error: error_type,
                 message,
@@ -115,31 +115,5 @@ async fn durable_state(lambda: &aws_sdk_lambda::Client, arn: &str) -> Option<Exe
             );
             None
         }
-    }
-}
-
-/// A durable execution's error message without the `<type>: ` the durable SDK writes before it
-/// (`Rejected: <comment>`): the cause, as Step Functions gives it.
-fn cause_of<'a>(error_type: &str, message: &'a str) -> &'a str {
-    message
-        .strip_prefix(error_type)
-        .and_then(|rest| rest.strip_prefix(": "))
-        .unwrap_or(message)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_durable_errors_message_is_read_without_its_type() {
-        assert_eq!(
-            super::cause_of("Rejected", "Rejected: Over budget"),
-            "Over budget"
-        );
-        assert_eq!(
-            super::cause_of("Rejected", "Rejected: Rejected: twice"),
-            "Rejected: twice"
-        );
-        assert_eq!(super::cause_of("Rejected", "Over budget"), "Over budget");
-        assert_eq!(super::cause_of("Expired", "Rejected: x"), "Rejected: x");
     }
 }

@@ -119,6 +119,16 @@ pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<
         .and_then(ProvideErrorMetadata::code)
 }
 
+/// A durable execution's error cause as Step Functions would give it: the durable SDK writes a
+/// typed error's message as its chain, `<error type>: <message>` (`Rejected: <comment>`), so
+/// the type is taken off the front.
+pub fn durable_cause<'a>(error_type: &str, message: &'a str) -> &'a str {
+    message
+        .strip_prefix(error_type)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
+}
+
 /// Unix seconds now.
 pub fn now() -> u64 {
     SystemTime::now()
@@ -129,6 +139,21 @@ pub fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_durable_cause_is_its_message_without_the_sdks_type_frame() {
+        assert_eq!(
+            durable_cause("Rejected", "Rejected: Over budget"),
+            "Over budget"
+        );
+        assert_eq!(
+            durable_cause("Rejected", "Rejected: Rejected: twice"),
+            "Rejected: twice"
+        );
+        assert_eq!(durable_cause("Rejected", "Rejected"), "Rejected");
+        assert_eq!(durable_cause("Rejected", "Over budget"), "Over budget");
+        assert_eq!(durable_cause("Expired", "Rejected: x"), "Rejected: x");
+    }
 
     #[test]
     fn raw_event_loggers_stay_at_info_even_at_trace() {

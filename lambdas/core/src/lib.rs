@@ -31,6 +31,7 @@
 //! - [`id`]: the task token (redacted `Debug`) and the ids derived from it.
 //! - [`request`]: the business request and its validation.
 //! - [`record`]: the approval record, statuses, decisions, link items.
+//! - [`errors`]: the error names the workflow sees.
 //! - [`rules`]: the pure decision rules and the task output.
 //! - [`settlement`]: what a record its execution outlived comes to, from how it ended.
 //! - [`form`]: the POST guards: cross-site check and form body.
@@ -46,6 +47,7 @@
 pub mod attachment;
 pub mod dates;
 pub mod download;
+pub mod errors;
 pub mod form;
 pub mod id;
 pub mod message;

@@ -355,7 +355,7 @@ pub fn after_closed(claim: &Claim, state: &ExecutionState) -> SendOutcome {
         }
         ExecutionState::Failed { error, message } => {
             let ours = claim.decision == Decision::Rejected
-                && error == "Rejected"
+                && error == crate::errors::REJECTED
                 && *message == claim.comment;
             if ours {
                 SendOutcome::Accepted

@@ -8,6 +8,7 @@
 //!
 //! [`AtExpiry::Unsettled`]: crate::rules::AtExpiry::Unsettled
 
+use crate::errors::{EXPIRED, EXPIRED_ATTEMPT, INVALID_REQUEST, TRANSIENT};
 use crate::record::{Approval, Claim, LostClaim, Status};
 use crate::rules::{ExecutionState, SendOutcome, after_closed};
 
@@ -21,48 +22,40 @@ pub enum Settlement {
     /// The execution took its expired branch, or failed in its request step: none of them
     /// went through. Expired.
     Expired,
-    /// Nobody can tell: the execution still runs or cannot be read (or is gone: Step Functions
-    /// keeps a closed execution 90 days), it ended with a decision that is none of the record's
-    /// claims, or in a way that does not say whether it took one (stopped, timed out as a
-    /// whole, failed in a state after the approval); or the record's claim is broken. Left
-    /// open, counted and alarmed on.
-    Unknown,
 }
 
 /// The errors an execution of the kit's workflow ends with when no decision went through: its
 /// expired branch (`Expired`), and its request step failing for good (`Hitl.*`, never after
 /// the task took a decision).
-const NO_DECISION: [&str; 4] = [
-    "Expired",
-    "Hitl.Expired",
-    "Hitl.InvalidRequest",
-    "Hitl.Transient",
-];
+const NO_DECISION: [&str; 4] = [EXPIRED, EXPIRED_ATTEMPT, INVALID_REQUEST, TRANSIENT];
 
 /// What `record` (open past its expiry) comes to when its execution stands as `state`
 /// (`None`: the orchestrator could not say). The lost claims are weighed first, the earliest
 /// first, as [`crate::rules::taken`] does. This writes with nobody watching, so it expires a
-/// record only on an end that says no decision went through ([`NO_DECISION`]); any other end
-/// none of the record's claims explains is [`Settlement::Unknown`].
-pub fn settlement(record: &Approval, state: Option<&ExecutionState>) -> Settlement {
-    let Some(ended) = state.filter(|s| **s != ExecutionState::Running) else {
-        return Settlement::Unknown;
-    };
+/// record only on an end that says no decision went through ([`NO_DECISION`]).
+///
+/// `None`, left open to be counted and alarmed on, when nobody can tell: the execution still
+/// runs or cannot be read (or is gone: Step Functions keeps a closed execution 90 days), it
+/// ended with a decision that is none of the record's claims, or in a way that does not say
+/// whether it took one (stopped, timed out as a whole, failed in a state after the approval);
+/// or the record's claim is broken.
+pub fn settlement(record: &Approval, state: Option<&ExecutionState>) -> Option<Settlement> {
+    let ended = state.filter(|s| **s != ExecutionState::Running)?;
     if record.status == Status::Deciding && record.claim().is_none() {
-        return Settlement::Unknown;
+        return None;
     }
     let went_through = |claim: &Claim| after_closed(claim, ended) == SendOutcome::Accepted;
     if let Some(lost) = record.lost_claims.iter().find(|l| went_through(&l.claim)) {
-        return Settlement::Lost(lost.clone());
+        return Some(Settlement::Lost(lost.clone()));
     }
     if let Some(held) = record.claim().filter(went_through) {
-        return Settlement::Held(held);
+        return Some(Settlement::Held(held));
     }
     match ended {
         ExecutionState::Failed { error, .. } if NO_DECISION.contains(&error.as_str()) => {
-            Settlement::Expired
+            Some(Settlement::Expired)
         }
-        _ => Settlement::Unknown,
+        _ => None,
     }
 }
 
@@ -118,18 +111,18 @@ mod tests {
         let held = open(Some(&ben), &[&ana]);
         assert_eq!(held.status, Status::Deciding);
         let state = approved_by(&ana);
-        let Settlement::Lost(lost) = settlement(&held, Some(&state)) else {
+        let Some(Settlement::Lost(lost)) = settlement(&held, Some(&state)) else {
             panic!("ana's lost claim");
         };
         assert_eq!(lost.claim, ana);
         let rejected = failed("Rejected", "by bob@example.com");
         assert_eq!(
             settlement(&held, Some(&rejected)),
-            Settlement::Held(ben.clone())
+            Some(Settlement::Held(ben.clone()))
         );
         let pending = open(None, &[&ana, &ben]);
         assert_eq!(pending.status, Status::Pending);
-        let Settlement::Lost(lost) = settlement(&pending, Some(&rejected)) else {
+        let Some(Settlement::Lost(lost)) = settlement(&pending, Some(&rejected)) else {
             panic!("ben's lost claim");
         };
         assert_eq!(lost.claim, ben);
@@ -146,7 +139,7 @@ mod tests {
                 ),
                 failed("Hitl.Transient", "the request task failed"),
             ] {
-                assert_eq!(settlement(&record, Some(&state)), Settlement::Expired);
+                assert_eq!(settlement(&record, Some(&state)), Some(Settlement::Expired));
             }
         }
     }
@@ -170,15 +163,11 @@ mod tests {
             Some(failed("States.Timeout", "")),
             Some(failed("States.TaskFailed", "the notification failed")),
         ] {
-            assert_eq!(
-                settlement(&record, state.as_ref()),
-                Settlement::Unknown,
-                "{state:?}"
-            );
+            assert_eq!(settlement(&record, state.as_ref()), None, "{state:?}");
         }
         let mut broken = record;
         broken.decided_by = None;
         let expired = failed("Expired", "");
-        assert_eq!(settlement(&broken, Some(&expired)), Settlement::Unknown);
+        assert_eq!(settlement(&broken, Some(&expired)), None);
     }
 }

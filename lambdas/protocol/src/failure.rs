@@ -12,10 +12,10 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub const INVALID: &'static str = "Hitl.InvalidRequest";
-    pub const TRANSIENT: &'static str = "Hitl.Transient";
+    pub const INVALID: &'static str = hitl_core::errors::INVALID_REQUEST;
+    pub const TRANSIENT: &'static str = hitl_core::errors::TRANSIENT;
     /// The approval closed under an earlier attempt: the workflow's expired branch.
-    pub const EXPIRED: &'static str = "Hitl.Expired";
+    pub const EXPIRED: &'static str = hitl_core::errors::EXPIRED_ATTEMPT;
 
     /// The error name the workflow matches on.
     pub fn kind(&self) -> &'static str {

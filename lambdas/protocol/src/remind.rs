@@ -80,10 +80,12 @@ impl<T: RequestTable + DecisionTable, N, K: Clock, I, C: Chat> Messenger<T, N, K
         expiry: &mut Expiry,
     ) -> Result<Approval, Failure> {
         for _ in 0..2 {
-            let settled = settlement(&approval, state);
-            if !approval.status.is_open() || settled == Settlement::Unknown {
-                break;
+            if !approval.status.is_open() {
+                return Ok(approval);
             }
+            let Some(settled) = settlement(&approval, state) else {
+                break;
+            };
             if self.settle(&approval, &settled).await? == Written::Done {
                 apply(&mut approval, &settled);
                 expiry.settled = Some(approval.status);
@@ -95,7 +97,10 @@ impl<T: RequestTable + DecisionTable, N, K: Clock, I, C: Chat> Messenger<T, N, K
                 None => return Ok(approval),
             }
         }
-        expiry.unsettled = approval.status.is_open() && unsettled(&approval);
+        if approval.status.is_open() {
+            unsettled(&approval);
+            expiry.unsettled = true;
+        }
         Ok(approval)
     }
 
@@ -104,18 +109,20 @@ impl<T: RequestTable + DecisionTable, N, K: Clock, I, C: Chat> Messenger<T, N, K
     /// a pending one with its lost claims ([`DecisionTable::settle_lost`]).
     async fn settle(&self, approval: &Approval, settled: &Settlement) -> Result<Written, Failure> {
         let table = &self.table;
-        let written = match (approval.claim(), settled) {
-            (Some(held), Settlement::Held(_)) => {
+        let written = match (settled, approval.claim()) {
+            (Settlement::Held(held), _) => {
                 table
-                    .settle(approval, &held, Transition::Finalise(held.decision))
+                    .settle(approval, held, Transition::Finalise(held.decision))
                     .await
             }
-            (Some(held), Settlement::Lost(taken)) => {
+            (Settlement::Lost(taken), Some(held)) => {
                 table.settle_taken(approval, &held, taken).await
             }
-            (Some(held), _) => table.settle(approval, &held, Transition::Expire).await,
-            (None, Settlement::Lost(taken)) => table.settle_lost(approval, Some(taken)).await,
-            (None, _) => table.settle_lost(approval, None).await,
+            (Settlement::Lost(taken), None) => table.settle_lost(approval, Some(taken)).await,
+            (Settlement::Expired, Some(held)) => {
+                table.settle(approval, &held, Transition::Expire).await
+            }
+            (Settlement::Expired, None) => table.settle_lost(approval, None).await,
         };
         Ok(written?)
     }
@@ -126,12 +133,12 @@ fn apply(approval: &mut Approval, settled: &Settlement) {
     match settled {
         Settlement::Held(held) => approval.apply(Transition::Finalise(held.decision)),
         Settlement::Lost(taken) => approval.apply_taken(taken),
-        Settlement::Expired | Settlement::Unknown => approval.apply(Transition::Expire),
+        Settlement::Expired => approval.apply(Transition::Expire),
     }
 }
 
-/// A record nobody can settle: logged and counted for its alarm. True.
-fn unsettled(approval: &Approval) -> bool {
+/// A record nobody can settle: logged and counted for its alarm.
+fn unsettled(approval: &Approval) {
     tracing::error!(
         approval = %approval.id,
         execution = %approval.execution_arn,
@@ -140,7 +147,6 @@ fn unsettled(approval: &Approval) -> bool {
         "an approval is still open past its expiry, and its execution does not tell how it ended"
     );
     crate::measures::unsettled();
-    true
 }
 
 impl<T: RequestTable, N: Notifier, K: Clock, I: Ids, C: Chat> Messenger<T, N, K, I, C> {

@@ -82,7 +82,7 @@ pub async fn run(
             // invocation that ends the execution gets this far.
             hitl_protocol::measures::expired();
             Err(Box::new(TypedError::with_type(
-                "Expired",
+                hitl_core::errors::EXPIRED,
                 "No reviewer decided within the approval timeout.",
             )))
         }

@@ -167,7 +167,7 @@ impl Workflow {
                         let message = error.error_message.unwrap_or_default();
                         Status::Ended {
                             status: other.as_str().to_owned(),
-                            cause: cause_of(&error_type, &message).to_owned(),
+                            cause: hitl_aws::durable_cause(&error_type, &message).to_owned(),
                             error: error_type,
                         }
                     }
@@ -270,15 +270,6 @@ impl Workflow {
     }
 }
 
-/// A durable execution's cause as Step Functions would give it: the durable SDK writes a typed
-/// error's message as its chain, `<error type>: <message>`, so the type is taken off the front.
-fn cause_of<'a>(error_type: &str, message: &'a str) -> &'a str {
-    message
-        .strip_prefix(error_type)
-        .and_then(|rest| rest.strip_prefix(": "))
-        .unwrap_or(message)
-}
-
 /// `arn:…:function:name:qualifier` → (the function's name, the qualifier).
 fn split_qualifier(alias_arn: &str) -> Result<(&str, &str)> {
     let parts: Vec<&str> = alias_arn.split(':').collect();
@@ -304,13 +295,6 @@ mod tests {
             Workflow::Durable("arn:x".into())
         );
         assert!(Workflow::of(&BTreeMap::new()).is_err());
-    }
-
-    #[test]
-    fn a_durable_cause_is_its_message_without_the_sdks_type_frame() {
-        assert_eq!(cause_of("Rejected", "Rejected: Over budget"), "Over budget");
-        assert_eq!(cause_of("Rejected", "Rejected"), "Rejected");
-        assert_eq!(cause_of("Expired", "a plain message"), "a plain message");
     }
 
     /// The names each orchestrator's API takes: StartExecution's `name` (Step Functions API

@@ -326,9 +326,24 @@ fn concurrent_moto(seen: std::sync::Arc<std::sync::Mutex<Seen>>) -> String {
                         s.write_had_company = true;
                     }
                 }
-                // Long enough that calls let through together overlap here even on a machine
-                // busy compiling (at 60 ms, eight Publishes once arrived one after the other).
-                thread::sleep(Duration::from_millis(300));
+                // A write is held 300 ms, for a call let through beside it to show. A read or
+                // another call is held until one of its kind keeps it company (up to 5 s): on a
+                // machine busy compiling, calls let through together may still arrive one
+                // after the other (a fixed 300 ms once saw eight Publishes so), while calls
+                // the router serialises never can.
+                let held = std::time::Instant::now();
+                let company = |s: &Seen| match kind {
+                    'r' => s.most_reads > 1,
+                    'o' => s.most_others > 1,
+                    _ => false,
+                };
+                while held.elapsed() < Duration::from_secs(5) {
+                    let enough = held.elapsed() >= Duration::from_millis(300);
+                    if (kind == 'w' && enough) || company(&seen.lock().unwrap()) {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(10));
+                }
                 {
                     let mut s = seen.lock().unwrap();
                     match kind {

@@ -63,14 +63,7 @@ fn approve_resumes_the_execution_with_decision_comment_and_reviewer() {
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn reject_fails_the_execution_with_rejected_and_the_comment() {
     let env = env();
-    let run = env.start("reject");
-    let link = env.link(&run.title, "ben@example.com");
-    let page = env.post(&link, "reject", "Over budget");
-    assert_eq!(page.status, 200, "{}", page.body);
-    let done = env.wait_for_end(&run.arn);
-    assert_eq!(done["status"], "FAILED", "{done}");
-    assert_eq!(done["error"], "Rejected");
-    assert_eq!(done["cause"], "Over budget");
+    let (run, link) = rejected(env, "reject", "ben@example.com", "Over budget");
     assert_eq!(env.record(&link)["decided_by"], "ben@example.com");
     // `status` lists the execution (every version's, for the durable workflow) with how it
     // ended, in text and JSON.
@@ -89,6 +82,20 @@ fn reject_fails_the_execution_with_rejected_and_the_comment() {
     let (ok, text, stderr) = env.xtask(&["status"]);
     assert!(ok, "{stderr}");
     assert!(!text.contains("executions         none"), "{text}");
+}
+
+/// An execution `label` that `reviewer` rejected on the page with `comment`, ended: the run and
+/// the reviewer's link.
+fn rejected(env: &Env, label: &str, reviewer: &str, comment: &str) -> (support::Run, String) {
+    let run = env.start(label);
+    let link = env.link(&run.title, reviewer);
+    let page = env.post(&link, "reject", comment);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let done = env.wait_for_end(&run.arn);
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["error"], "Rejected", "{done}");
+    assert_eq!(done["cause"], comment, "{done}");
+    (run, link)
 }
 
 /// What the functions count reaches their log as embedded metrics CloudWatch accepts, in the
@@ -160,12 +167,7 @@ fn no_answer_takes_the_expired_branch_and_a_late_post_gets_410() {
 #[ignore = "needs the local environment: run through `cargo xtask test`"]
 fn a_decision_left_unsettled_is_settled_at_the_last_expiry_check() {
     let env = env();
-    let run = env.start("unsettled");
-    let link = env.link(&run.title, "ana@example.com");
-    let page = env.post(&link, "reject", "not this quarter");
-    assert_eq!(page.status, 200, "{}", page.body);
-    let done = env.wait_for_end(&run.arn);
-    assert_eq!(done["error"], "Rejected", "{done}");
+    let (_, link) = rejected(env, "unsettled", "ana@example.com", "not this quarter");
     let settled = env.record(&link);
     env.unsettle(&link, 90);
     assert_eq!(env.record(&link)["status"], "deciding");

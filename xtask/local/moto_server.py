@@ -40,6 +40,16 @@ the launcher changes how fast moto answers, never what:
   evaluation components of its own from it: nothing an execution changes is shared.
 - It parsed every JSONPath again at every use, building a new parser each time; a parsed path
   is immutable, and is kept.
+- Its SQS computed every attribute of a queue (three of them counting its messages one by one)
+  to read one: each message sent, SNS's deliveries to the outboxes among them, read whether
+  the queue deduplicates by content, and so walked every message waiting there. A queue's
+  attributes are read one at a time, each when asked, with the same names and values
+  (`test_moto_server.py` compares them with moto's own).
+- Its SNS made and signed a new certificate for each message it delivered to a queue (a
+  millisecond and a half, most of a publish once the queue's attributes are cheap). SNS signs
+  its messages with one certificate for a long time; each subscription's key signs one here,
+  which then serves its every message (each message still signed on its own, its certificate
+  still filed under a URL of its own).
 
 Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 """
@@ -79,6 +89,13 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 import functools
 import importlib
 import pkgutil
+from collections.abc import Mapping
+
+from moto.sqs.models import Queue
+import moto.sns.models as sns_models
+import cryptography.x509 as x509
+import types
+from moto.core.utils import camelcase_to_underscores
 
 _update = Role.update_from_cloudformation_json.__func__
 
@@ -327,6 +344,78 @@ _original = sfn_boto_client.boto_client_for
 for _module in list(sys.modules.values()):
     if getattr(_module, "boto_client_for", None) is _original:
         _module.boto_client_for = boto_client_for
+
+
+
+class QueueAttributes(Mapping):
+    """A queue's attributes as moto's `Queue.attributes` makes them (the same names, the same
+    values), each read when asked: `queue.attributes.get("ContentBasedDeduplication")` does not
+    count the queue's messages."""
+
+    def __init__(self, queue):
+        self._queue = queue
+        names = list(Queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += Queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += Queue.KMS_ATTRIBUTES
+        self._names = list(dict.fromkeys(names))
+
+    def __getitem__(self, name):
+        if name not in self._names:
+            raise KeyError(name)
+        queue = self._queue
+        if name == "RedrivePolicy" and queue.redrive_policy:
+            return json.dumps(queue.redrive_policy)
+        value = getattr(queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self):
+        return len(self._names)
+
+
+moto_queue_attributes = Queue.attributes
+Queue.attributes = property(QueueAttributes)
+
+
+class OneCertificatePerKey:
+    """`cryptography.x509.CertificateBuilder` as moto's SNS uses it (built, then signed with a
+    subscription's key): the certificate a key signed first is the one it signs ever after."""
+
+    _signed = {}
+    _lock = threading.Lock()
+
+    def __init__(self):
+        self._builder = x509.CertificateBuilder()
+
+    def __getattr__(self, name):
+        step = getattr(self._builder, name)
+
+        def chained(*args, **kwargs):
+            self._builder = step(*args, **kwargs)
+            return self
+
+        return chained
+
+    def sign(self, key, algorithm):
+        with self._lock:
+            kept = self._signed.get(id(key))
+            if kept is None:
+                # The key is kept too, so that its id is never another's.
+                kept = (key, self._builder.sign(key, algorithm))
+                self._signed[id(key)] = kept
+            return kept[1]
+
+
+sns_models.cryptography = types.SimpleNamespace(
+    x509=types.SimpleNamespace(
+        CertificateBuilder=OneCertificatePerKey,
+        random_serial_number=x509.random_serial_number,
+    )
+)
 
 if __name__ == "__main__":
     sys.exit(main())

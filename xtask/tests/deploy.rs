@@ -661,6 +661,25 @@ fn builds_are_byte_identical_and_a_missing_target_says_how_to_add_it() {
     }
 }
 
+/// The moto launcher's patches that make moto answer faster answer what moto's own code does
+/// (`xtask/local/test_moto_server.py`, on the tools venv's moto).
+#[test]
+#[ignore = "needs the tools venv (moto): run through `cargo xtask test`"]
+fn the_moto_launchers_shortcuts_answer_as_moto_does() {
+    let python = kit_root().join("target/tools/venv/bin/python");
+    let output = Command::new(python)
+        .args(["-m", "unittest", "test_moto_server"])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(kit_root().join("xtask/local"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// A deploy right after a destroy of the same stack waits out its schedule group, which
 /// Scheduler is still deleting (the router keeps a deleted group `DELETING` for a few seconds,
 /// as Scheduler does while it deletes the group's schedules), instead of failing on a conflict.

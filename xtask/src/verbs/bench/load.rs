@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use aws_sdk_sfn::config::StalledStreamProtectionConfig;
 use serde_json::json;
 
 use kit_aws::{
@@ -39,7 +40,14 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
         format!("{executions} executions started at once, each approved on the review page"),
     );
     let (elapsed, latencies, succeeded, once) = runtime.block_on(async {
-        let aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
+        let mut aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
+        // A thousand starts at once keep moto from answering some for seconds: slow, not
+        // stalled (the SDK's protection gives up after 5 s without a byte).
+        aws.sdk = aws
+            .sdk
+            .to_builder()
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .build();
         let outputs = crate::verbs::outputs::read(&effective).await?;
         let workflow = Workflow::of(&outputs)?;
         let template =

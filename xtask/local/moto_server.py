@@ -46,10 +46,11 @@ the launcher changes how fast moto answers, never what:
   attributes are read one at a time, each when asked, with the same names and values
   (`test_moto_server.py` compares them with moto's own).
 - Its SNS made and signed a new certificate for each message it delivered to a queue (a
-  millisecond and a half, most of a publish once the queue's attributes are cheap). SNS signs
-  its messages with one certificate for a long time; each subscription's key signs one here,
-  which then serves its every message (each message still signed on its own, its certificate
-  still filed under a URL of its own).
+  millisecond and a half, most of a publish once the queue's attributes are cheap). SNS names
+  the certificate that signed a message (`SigningCertURL`), one it serves for many messages
+  until it rotates it; each subscription's key signs one here, which then serves its every
+  message (each message still signed on its own, its certificate still filed under a URL of
+  its own).
 
 Run with moto_server's own flags: `python moto_server.py -H 127.0.0.1 -p 5000`.
 """

@@ -43,8 +43,9 @@ the launcher changes how fast moto answers, never what:
 - Its SQS computed every attribute of a queue (three of them counting its messages one by one)
   to read one: each message sent, SNS's deliveries to the outboxes among them, read whether
   the queue deduplicates by content, and so walked every message waiting there. A queue's
-  attributes are read one at a time, each when asked, with the same names and values
-  (`test_moto_server.py` compares them with moto's own).
+  attributes are read one at a time, each when asked, with the same names and values, and
+  moto's API (`/moto-api/data.json`) still writes them (`test_moto_server.py` compares them
+  with moto's own).
 - Its SNS made and signed a new certificate for each message it delivered to a queue (a
   millisecond and a half, most of a publish once the queue's attributes are cheap). SNS names
   the certificate that signed a message (`SigningCertURL`), one it serves for many messages
@@ -90,10 +91,12 @@ from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 import functools
 import importlib
 import pkgutil
+from collections import OrderedDict
 from collections.abc import Mapping
 
 from moto.sqs.models import Queue
 import moto.sns.models as sns_models
+import moto.moto_api._internal.responses as moto_api_responses
 import cryptography.x509 as x509
 import types
 from moto.core.utils import camelcase_to_underscores
@@ -371,6 +374,9 @@ class QueueAttributes(Mapping):
         value = getattr(queue, camelcase_to_underscores(name))
         return str(value).lower() if isinstance(value, bool) else value
 
+    def __contains__(self, name):
+        return name in self._names
+
     def __iter__(self):
         return iter(self._names)
 
@@ -382,11 +388,36 @@ moto_queue_attributes = Queue.attributes
 Queue.attributes = property(QueueAttributes)
 
 
+def _as_json(value):
+    """What `json.dumps` writes for a queue's attributes: the dict moto's property made."""
+    if isinstance(value, QueueAttributes):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class _JsonOfAttributes:
+    """The `json` module as moto's API (`/moto-api/data.json`) uses it, which writes each model's
+    attributes that `json.dumps` takes: a queue's `attributes` among them, as before."""
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+    @staticmethod
+    def dumps(value, **kwargs):
+        kwargs.setdefault("default", _as_json)
+        return json.dumps(value, **kwargs)
+
+
+moto_api_responses.json = _JsonOfAttributes()
+
+
 class OneCertificatePerKey:
     """`cryptography.x509.CertificateBuilder` as moto's SNS uses it (built, then signed with a
     subscription's key): the certificate a key signed first is the one it signs ever after."""
 
-    _signed = {}
+    # As many as moto keeps subscription keys (`Subscription.private_key`'s `lru_cache`).
+    _most = 128
+    _signed = OrderedDict()
     _lock = threading.Lock()
 
     def __init__(self):
@@ -404,10 +435,14 @@ class OneCertificatePerKey:
     def sign(self, key, algorithm):
         with self._lock:
             kept = self._signed.get(id(key))
-            if kept is None:
+            if kept is not None:
+                self._signed.move_to_end(id(key))
+            else:
                 # The key is kept too, so that its id is never another's.
                 kept = (key, self._builder.sign(key, algorithm))
                 self._signed[id(key)] = kept
+                if len(self._signed) > self._most:
+                    self._signed.popitem(last=False)
             return kept[1]
 
 

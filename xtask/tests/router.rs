@@ -4,8 +4,13 @@
 mod support;
 
 use std::{
+    collections::{HashMap, VecDeque},
     process::{Child, Command, Stdio},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        Arc, Condvar, Mutex,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -121,11 +126,6 @@ fn fake_lambda(_: &str, url: &str, body: &str) -> (u16, String) {
         ("/2015-03-31/functions/request/invocations", false) => {
             (200, r#"{"approvalId":"x"}"#.to_owned())
         }
-        // Longer than its timeout, 1 s as recorded.
-        ("/2015-03-31/functions/review/invocations", _) => {
-            thread::sleep(Duration::from_secs(3));
-            (200, "null".to_owned())
-        }
         _ => (404, "no such binary".to_owned()),
     }
 }
@@ -191,29 +191,6 @@ fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
         r#"{"approvalId":"other"}"#
     );
 
-    // A function that runs past its configured timeout is ended there, with Lambda's error.
-    let started = Instant::now();
-    let mut response = agent
-        .post(&invoke.replace("hitl-local-request", "hitl-local-review"))
-        .send("{}")
-        .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        header(&response, "X-Amz-Function-Error").as_deref(),
-        Some("Unhandled")
-    );
-    let error: serde_json::Value =
-        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
-    assert_eq!(error["errorType"], "Sandbox.Timedout");
-    assert!(
-        error["errorMessage"]
-            .as_str()
-            .unwrap()
-            .ends_with("Error: Task timed out after 1.00 seconds"),
-        "{error}"
-    );
-
     // A function the kit does not have, or of a stack not served, is Lambda's
     // ResourceNotFoundException.
     for function in ["other", "hitl-gone-request"] {
@@ -230,6 +207,133 @@ fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
             Some("ResourceNotFoundException")
         );
     }
+}
+
+/// A fake `cargo lambda watch` of one function: an invoke waits in its queue until an instance
+/// takes it from its Runtime API (`…/invocation/next`, answered with the invoke's
+/// `Lambda-Runtime-Aws-Request-Id`), and gets what the instance posts to
+/// `…/invocation/<id>/response`.
+fn fake_watch() -> String {
+    type Queue = Arc<(Mutex<VecDeque<(String, String)>>, Condvar)>;
+    type Answers = Arc<Mutex<HashMap<String, mpsc::Sender<String>>>>;
+    fn serve(mut request: tiny_http::Request, queue: Queue, answers: Answers) {
+        let url = request.url().to_owned();
+        let mut body = String::new();
+        request.as_reader().read_to_string(&mut body).unwrap();
+        let (status, id, text) = if url.ends_with("/invocations") {
+            let id = request
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("Lambda-Runtime-Aws-Request-Id"));
+            let id = id.map_or("none".to_owned(), |h| h.value.to_string());
+            let (answer, answered) = mpsc::channel();
+            answers.lock().unwrap().insert(id.clone(), answer);
+            queue.0.lock().unwrap().push_back((id, body));
+            queue.1.notify_one();
+            (200, None, answered.recv().unwrap())
+        } else if url.ends_with("/invocation/next") {
+            let mut waiting = queue.0.lock().unwrap();
+            while waiting.is_empty() {
+                waiting = queue.1.wait(waiting).unwrap();
+            }
+            let (id, event) = waiting.pop_front().unwrap();
+            (200, Some(id), event)
+        } else if let Some(id) = url
+            .strip_suffix("/response")
+            .and_then(|u| u.rsplit('/').next())
+        {
+            answers
+                .lock()
+                .unwrap()
+                .remove(id)
+                .unwrap()
+                .send(body)
+                .unwrap();
+            (202, None, String::new())
+        } else {
+            (404, None, String::new())
+        };
+        let mut response = tiny_http::Response::from_string(text).with_status_code(status);
+        if let Some(id) = id {
+            let name = "Lambda-Runtime-Aws-Request-Id";
+            response.add_header(tiny_http::Header::from_bytes(name, id).unwrap());
+        }
+        let _ = request.respond(response);
+    }
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let (queue, answers) = (Queue::default(), Answers::default());
+    thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let (queue, answers) = (queue.clone(), answers.clone());
+            thread::spawn(move || serve(request, queue, answers));
+        }
+    });
+    address
+}
+
+/// An instance of a function that starts in `init`, then takes its invocations from the Runtime
+/// API at `runtime` and answers each with its event after the event's `work_ms`.
+fn instance(runtime: String, init: Duration) {
+    thread::spawn(move || {
+        thread::sleep(init);
+        let agent = agent();
+        loop {
+            let next = format!("{runtime}/2018-06-01/runtime/invocation/next");
+            let mut taken = agent.get(&next).call().unwrap();
+            let id = header(&taken, "Lambda-Runtime-Aws-Request-Id").unwrap();
+            let event = taken.body_mut().read_to_string().unwrap();
+            let work: serde_json::Value = serde_json::from_str(&event).unwrap();
+            thread::sleep(Duration::from_millis(work["work_ms"].as_u64().unwrap()));
+            let answer = format!("{runtime}/2018-06-01/runtime/invocation/{id}/response");
+            agent.post(&answer).send(&event).unwrap();
+        }
+    });
+}
+
+#[test]
+fn an_invocations_clock_starts_when_an_instance_takes_it_through_the_runtime_api() {
+    let watch = fake_watch();
+    let router = start_router(&upstream(fake_moto), &[("hitl-local", &watch)]);
+    // The instance reaches the Runtime API through the router, as the local environment
+    // starts it (`xtask/local/cargo_run_built.sh`).
+    let address = watch.trim_start_matches("http://");
+    let runtime = format!("{}/hitl-local/runtime/{address}/.rt/review", router.1);
+    // Its start (Init) takes longer than the function's timeout, 1 s as recorded.
+    instance(runtime, Duration::from_millis(1_500));
+    let agent = agent();
+    let invoke = format!(
+        "{}/2015-03-31/functions/hitl-local-review/invocations",
+        router.1
+    );
+    // Lambda does not count a cold start's Init against the invocation's timeout.
+    let started = Instant::now();
+    let mut response = agent.post(&invoke).send(r#"{"work_ms":300}"#).unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(1_500));
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "X-Amz-Function-Error"), None);
+    let answer = response.body_mut().read_to_string().unwrap();
+    assert_eq!(answer, r#"{"work_ms":300}"#);
+
+    // A function that runs past its configured timeout is ended there, with Lambda's error.
+    let started = Instant::now();
+    let mut response = agent.post(&invoke).send(r#"{"work_ms":3000}"#).unwrap();
+    assert!(started.elapsed() < Duration::from_millis(2_500));
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(&response, "X-Amz-Function-Error").as_deref(),
+        Some("Unhandled")
+    );
+    let error: serde_json::Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(error["errorType"], "Sandbox.Timedout");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Error: Task timed out after 1.00 seconds"),
+        "{error}"
+    );
 }
 
 /// Set once the invoke reached the function.

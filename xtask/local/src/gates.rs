@@ -43,13 +43,20 @@ type Gate = std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>;
 pub struct Gates {
     gates: std::sync::Mutex<std::collections::HashMap<String, Gate>>,
     permits: usize,
+    /// The invocations let in that no instance has taken yet ([`crate::clock`]).
+    pub takings: crate::clock::Takings,
 }
 
 impl Gates {
     pub fn new(permits: usize) -> Self {
+        Self::with_takings(permits, Default::default())
+    }
+
+    pub fn with_takings(permits: usize, takings: crate::clock::Takings) -> Self {
         Self {
             gates: Default::default(),
             permits: permits.max(1),
+            takings,
         }
     }
 
@@ -75,40 +82,6 @@ impl Gates {
         *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
         freed.notify_one();
         result
-    }
-
-    /// Runs `call` through the gate of `function` on a thread of its own, and waits for it
-    /// `cut` from when the gate lets it in (as Lambda's clock starts when an instance takes the
-    /// invocation): how long it waited for the gate, and its answer, or `None` once cut. A call
-    /// that was cut keeps its permit until it ends: cargo-lambda cannot end one invocation, so
-    /// its instance stays busy, and a later call let in meanwhile would wait for an instance
-    /// inside cargo-lambda, on its own clock.
-    pub fn within<T: Send + 'static>(
-        self: &std::sync::Arc<Self>,
-        function: &str,
-        cut: std::time::Duration,
-        call: impl FnOnce() -> T + Send + 'static,
-    ) -> (std::time::Duration, Option<T>) {
-        use std::sync::mpsc::channel;
-        let (told, hears) = channel();
-        let (gates, function) = (self.clone(), function.to_owned());
-        let asked = std::time::Instant::now();
-        std::thread::spawn(move || {
-            let answer = gates.through(&function, || {
-                let _ = told.send(None);
-                call()
-            });
-            let _ = told.send(Some(answer));
-        });
-        let admitted = hears.recv();
-        let queued = asked.elapsed();
-        match admitted {
-            Ok(None) => {}
-            Ok(Some(answer)) => return (queued, Some(answer)),
-            Err(_) => return (queued, None),
-        }
-        // Cut (or the call's thread gone): no answer.
-        (queued, hears.recv_timeout(cut).ok().flatten())
     }
 }
 
@@ -197,46 +170,6 @@ fn item_lock(table: &str, key: &serde_json::Value) -> usize {
 mod tests {
     use super::*;
     use std::{sync::atomic::Ordering, thread};
-
-    #[test]
-    fn a_call_is_cut_from_when_its_gate_lets_it_in_and_keeps_its_permit_until_it_ends() {
-        use std::{
-            sync::{Arc, atomic::AtomicBool},
-            time::{Duration, Instant},
-        };
-        let gates = Arc::new(Gates::new(1));
-        let (_, quick) = gates.within("f", Duration::from_secs(5), || "answer");
-        assert_eq!(quick, Some("answer"));
-        // Cut: no answer, and the gate stays taken until the call has ended.
-        let ended = Arc::new(AtomicBool::new(false));
-        let slow = {
-            let ended = ended.clone();
-            move || {
-                thread::sleep(Duration::from_millis(500));
-                ended.store(true, Ordering::SeqCst);
-            }
-        };
-        assert_eq!(gates.within("f", Duration::from_millis(50), slow).1, None);
-        assert!(!ended.load(Ordering::SeqCst));
-        gates.through("f", || assert!(ended.load(Ordering::SeqCst)));
-        // The wait at the gate is not on the clock.
-        let (holds, held) = std::sync::mpsc::channel();
-        let busy = {
-            let gates = gates.clone();
-            thread::spawn(move || {
-                gates.through("f", || {
-                    holds.send(()).unwrap();
-                    thread::sleep(Duration::from_millis(300));
-                })
-            })
-        };
-        held.recv().unwrap();
-        let started = Instant::now();
-        let (queued, after) = gates.within("f", Duration::from_millis(200), || "after the wait");
-        assert!(queued >= Duration::from_millis(200) && started.elapsed() >= queued);
-        assert_eq!(after, Some("after the wait"));
-        busy.join().unwrap();
-    }
 
     #[test]
     fn dynamodb_calls_of_one_named_item_go_by_item_others_alone_and_other_services_freely() {

@@ -12,6 +12,7 @@ use kit_iam::{Authorization, Context, Principal};
 
 use crate::{
     api::{self, Routed},
+    clock::{Clock, Ended},
     reply::{Reply, header, respond},
     shared::{NOT_FORWARDED, Shared},
     stacks::Served,
@@ -138,7 +139,9 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
         function: served.timeout(API_FUNCTION),
         integration: INTEGRATION_TIMEOUT,
     };
-    let integrated = integrate(&shared.gates, &shared.agent, &function, &uri, event, limits);
+    let invocation = shared.request_id("hitl-api");
+    let called = (function.as_str(), invocation.as_str());
+    let integrated = integrate(&shared.gates, &shared.agent, called, &uri, event, limits);
     integrated.unwrap_or_else(|error| {
         eprintln!("router (api of {}): {error:#}", served.stack);
         api::bad_gateway()
@@ -154,28 +157,35 @@ struct Limits {
     integration: std::time::Duration,
 }
 
-/// API Gateway's Lambda integration: the function at `uri` invoked with `event` through its
-/// gate, its proxy response turned into HTTP; cut at the first of its `limits`.
+/// API Gateway's Lambda integration: the function at `uri` invoked with `event` (the invocation
+/// `request_id`) through its gate, its proxy response turned into HTTP; cut at the first of its
+/// `limits`, the function's counted from when an instance takes the invocation
+/// ([`crate::clock`]).
 fn integrate(
     gates: &std::sync::Arc<crate::gates::Gates>,
     agent: &ureq::Agent,
-    function: &str,
+    (function, request_id): (&str, &str),
     uri: &str,
     event: &serde_json::Value,
     limits: Limits,
 ) -> Result<Reply> {
-    let cut = limits
-        .function
-        .map_or(limits.integration, |f| f.min(limits.integration));
+    let clock = Clock {
+        function: limits.function,
+        integration: Some(limits.integration),
+    };
     let (agent, called, event) = (agent.clone(), uri.to_owned(), event.to_string());
-    let (queued, answer) = gates.within(function, cut, move || integration(&agent, &called, event));
-    let mut reply = match answer {
-        Some(answer) => answer?,
-        None if cut < limits.integration => {
-            eprintln!("router (api): the function timed out after {cut:?}, its timeout: {uri}");
+    let id = request_id.to_owned();
+    let invoke = move || integration(&agent, &called, &id, event);
+    let (queued, ended) = gates.within(function, request_id, clock, invoke);
+    let mut reply = match ended {
+        Ended::Answered(answer) => answer?,
+        Ended::Function => {
+            let timeout = limits.function.unwrap_or_default();
+            eprintln!("router (api): the function timed out after {timeout:?}, its timeout: {uri}");
             api::bad_gateway()
         }
-        None => {
+        Ended::Integration => {
+            let cut = limits.integration;
             eprintln!("router (api): the integration timed out after {cut:?}: {uri}");
             api::timed_out()
         }
@@ -191,11 +201,13 @@ fn integrate(
 /// milliseconds, so that the load benchmark can tell the kit's time from the harness's.
 pub const QUEUED_HEADER: &str = "x-hitl-local-queued-ms";
 
-/// The function at `uri` invoked with `event`, its proxy response turned into HTTP.
-fn integration(agent: &ureq::Agent, uri: &str, event: String) -> Result<Reply> {
+/// The function at `uri` invoked with `event` as the invocation `request_id`, its proxy response
+/// turned into HTTP.
+fn integration(agent: &ureq::Agent, uri: &str, request_id: &str, event: String) -> Result<Reply> {
     let mut response = agent
         .post(uri)
         .header("content-type", "application/json")
+        .header(crate::runtime_api::REQUEST_ID, request_id)
         .send(event)
         .with_context(|| format!("POST {uri}"))?;
     let status = response.status().as_u16();
@@ -247,13 +259,21 @@ fn permitted(shared: &Shared, served: &Served, method: &str, routed: &Routed) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gates::Gates;
 
-    /// A function that answers after `pause` with a proxy response.
-    fn slow_function(pause: std::time::Duration) -> String {
+    /// A function whose instance takes each invocation by the request id it was invoked with
+    /// (as through the Runtime API), and answers after `pause` with a proxy response.
+    fn slow_function(gates: &std::sync::Arc<Gates>, pause: std::time::Duration) -> String {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let uri = format!("http://{}/invoke", server.server_addr().to_ip().unwrap());
+        let gates = gates.clone();
         thread::spawn(move || {
             for request in server.incoming_requests() {
+                let id = request
+                    .headers()
+                    .iter()
+                    .find(|h| h.field.equiv(crate::runtime_api::REQUEST_ID));
+                gates.takings.taken(id.map_or("", |h| h.value.as_str()));
                 thread::sleep(pause);
                 let body = r#"{"statusCode":200,"headers":{},"body":"done"}"#;
                 let _ = request.respond(tiny_http::Response::from_string(body));
@@ -275,9 +295,20 @@ mod tests {
             .http_status_as_error(false)
             .build()
             .into();
-        let slow = slow_function(std::time::Duration::from_millis(600));
-        let gates = std::sync::Arc::new(crate::gates::Gates::new(8));
-        integrate(&gates, &agent, "f", &slow, &serde_json::json!({}), limits).unwrap()
+        // Untaken invocations would go on the function's clock only after a minute.
+        let takings = crate::clock::Takings::with_init(std::time::Duration::from_secs(60));
+        let gates = std::sync::Arc::new(Gates::with_takings(8, takings));
+        let slow = slow_function(&gates, std::time::Duration::from_millis(600));
+        let called = ("f", "hitl-api-1");
+        integrate(
+            &gates,
+            &agent,
+            called,
+            &slow,
+            &serde_json::json!({}),
+            limits,
+        )
+        .unwrap()
     }
 
     #[test]

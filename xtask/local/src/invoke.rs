@@ -81,7 +81,7 @@ pub fn translate(status: u16, body: &[u8], request_id: &str) -> Translated {
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html>): the invocation
 /// is ended, an `Unhandled` function error. Its document is as observed from `aws lambda
 /// invoke` (AWS documents `Sandbox.Timedout` for a timeout in the Init phase only). Here the
-/// instance runs on, since cargo-lambda cannot end one invocation (see `Gates::within`).
+/// instance runs on, since cargo-lambda cannot end one invocation (see `crate::clock`).
 pub fn timed_out(request_id: &str, timeout: std::time::Duration) -> Reply {
     let seconds = timeout.as_secs_f64();
     crate::reply::function_error(

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod api;
 pub mod block_kit;
+pub mod clock;
 pub mod cloudformation;
 pub mod credentials;
 pub mod dead_letters;
@@ -36,6 +37,7 @@ pub mod process;
 pub mod reply;
 pub mod router;
 pub mod runner;
+pub mod runtime_api;
 pub mod schedule_groups;
 pub mod schedules;
 pub mod sessions;

@@ -26,6 +26,7 @@ use kit_iam::calls::Call;
 
 use crate::{
     access::Access,
+    clock::{Clock, Ended},
     faults::Kind,
     gates::{Admission, admission},
     invoke::{Target, route, translate, unknown_function},
@@ -118,6 +119,9 @@ impl Received {
 
 fn forward(mut request: tiny_http::Request, shared: &Shared, request_id: &str) -> Result<()> {
     let received = Received::read(&mut request)?;
+    if let Some(rest) = received.path.strip_prefix(crate::runtime_api::PATH) {
+        return respond(request, runtime_call(shared, &received, rest));
+    }
     if let Some(stack) = received.path.strip_prefix(crate::sessions::PATH) {
         let reply = crate::credentials::issue(shared, stack, received.header("authorization"));
         return respond(request, reply);
@@ -561,7 +565,7 @@ fn pass_on(
     let asked = as_asked(shared, received, operation);
     let sent = asked.as_ref().unwrap_or(received);
     let _creating = creating(target, received, shared);
-    let Some(answer) = call(shared, sent, &uri, &gate, timeout, admission) else {
+    let Some(answer) = call(shared, sent, &uri, (&gate, request_id), timeout, admission) else {
         let timeout = timeout.unwrap_or_default();
         return Ok(crate::invoke::timed_out(request_id, timeout));
     };
@@ -610,13 +614,14 @@ fn as_asked(shared: &Shared, received: &Received, operation: Option<&str>) -> Op
     })
 }
 
-/// `sent` to `uri` through its gate: an invocation cut at the function's `timeout` as Lambda
-/// cuts it (`None` once cut), any other call admitted as DynamoDB's calls are.
+/// `sent` to `uri` through its gate: an invocation (`request_id`) cut at the function's
+/// `timeout` as Lambda cuts it (`None` once cut), any other call admitted as DynamoDB's calls
+/// are.
 fn call(
     shared: &Shared,
     sent: &Received,
     uri: &str,
-    gate: &str,
+    (gate, request_id): (&str, &str),
     timeout: Option<Duration>,
     admission: Admission,
 ) -> Option<Result<Reply>> {
@@ -626,14 +631,48 @@ fn call(
             (shared.dynamodb).admitted(admission, &sent.body, call)
         }));
     };
-    let (agent, sent, uri) = (shared.agent.clone(), sent.clone(), uri.to_owned());
-    let (_, answer) = shared
-        .gates
-        .within(gate, timeout, move || upstream(&agent, &sent, &uri));
-    if answer.is_none() {
-        eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+    let mut sent = sent.clone();
+    sent.headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case(crate::runtime_api::REQUEST_ID));
+    let id = (
+        crate::runtime_api::REQUEST_ID.to_owned(),
+        request_id.to_owned(),
+    );
+    sent.headers.push(id);
+    let (agent, uri) = (shared.agent.clone(), uri.to_owned());
+    let clock = Clock {
+        function: Some(timeout),
+        integration: None,
+    };
+    let invoke = move || upstream(&agent, &sent, &uri);
+    match shared.gates.within(gate, request_id, clock, invoke).1 {
+        Ended::Answered(answer) => Some(answer),
+        Ended::Function | Ended::Integration => {
+            eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+            None
+        }
     }
-    answer
+}
+
+/// A call of an instance to Lambda's Runtime API, passed on to the `cargo lambda watch` that
+/// started it; an invocation it takes starts that invocation's clock.
+fn runtime_call(shared: &Shared, received: &Received, rest: &str) -> Reply {
+    let Some(uri) = crate::runtime_api::upstream(rest, &received.query) else {
+        return (404, Vec::new(), b"not a Runtime API on loopback".to_vec());
+    };
+    match upstream(&shared.agent, received, &uri) {
+        Ok((status, headers, body)) => {
+            let taken = crate::runtime_api::taken(&received.method, rest, status, &headers);
+            if let Some(id) = taken {
+                shared.gates.takings.taken(id);
+            }
+            (status, headers, body)
+        }
+        Err(error) => {
+            eprintln!("router (runtime API): {error:#}");
+            (502, Vec::new(), format!("{error:#}").into_bytes())
+        }
+    }
 }
 
 /// The `Action` of a call in the Query protocol (a form).

@@ -323,7 +323,7 @@ impl Runner {
         std::fs::write(&env_file, lines)?;
         let log = crate::stacks::function_log(&dir(), &served.stack);
         let mut command = venv.cargo_lambda();
-        start_instances_as_built(&mut command)?;
+        start_instances_as_built(&mut command, self.router_port)?;
         command
             .args(["lambda", "watch", "--ignore-changes"])
             .args(["--features", &dev_features()])
@@ -361,8 +361,11 @@ impl Runner {
 
 /// Gives `cargo lambda watch` a `cargo` whose `run --bin <function>` starts the function as the
 /// deploy compiled it, instead of cargo checking the build (and waiting for its locks) at each
-/// instance's start (`xtask/local/cargo_run_built.sh`). Without a POSIX shell, cargo it is.
-fn start_instances_as_built(command: &mut Command) -> Result<()> {
+/// instance's start, and whose instances reach the Runtime API through the router on
+/// `router_port` ([`crate::runtime_api`]) (`xtask/local/cargo_run_built.sh`). Without a POSIX
+/// shell, cargo it is, and the router's clock starts without seeing an instance take an
+/// invocation ([`crate::clock`]).
+fn start_instances_as_built(command: &mut Command, router_port: u16) -> Result<()> {
     if !cfg!(unix) {
         return Ok(());
     }
@@ -383,7 +386,11 @@ fn start_instances_as_built(command: &mut Command) -> Result<()> {
     command
         .env("CARGO", &shim)
         .env("HITL_CARGO", kit_base::cargo::program())
-        .env("HITL_BUILT", built);
+        .env("HITL_BUILT", built)
+        .env(
+            "HITL_RUNTIME_PROXY",
+            format!("http://127.0.0.1:{router_port}{}", crate::runtime_api::PATH),
+        );
     Ok(())
 }
 

@@ -1,0 +1,270 @@
+//! Lambda's clock for an invocation, as the router keeps it. Lambda starts an invocation's
+//! timeout when an instance takes it, after the instance's Init: a cold start's Init is not on
+//! the invocation's clock ("Lambda execution environment lifecycle",
+//! <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>). Here each
+//! instance reaches the Runtime API through the router ([`crate::runtime_api`]), which sees it
+//! take each invocation (`GET …/invocation/next`, by the request id the router gave it), and
+//! starts the clock then; API Gateway's clock starts when it calls.
+//!
+//! Init's own limit (10 s on Lambda) is not kept: how long a local instance takes to start is
+//! this machine's load, not the kit's code. An invocation no instance took [`INIT`] after it
+//! was let in is on the clock from then, so a call is cut even if the Runtime API does not pass
+//! through the router (a system without a POSIX shell: see `runner::start_instances_as_built`).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, mpsc},
+    time::{Duration, Instant},
+};
+
+use crate::gates::Gates;
+
+/// How long an invocation waits, once let in, for an instance to take it before it is on the
+/// clock anyway.
+pub const INIT: Duration = Duration::from_secs(30);
+
+/// The limits of a call: the function's timeout from when an instance takes it, and the
+/// integration's (API Gateway's) from when it is let in.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub function: Option<Duration>,
+    pub integration: Option<Duration>,
+}
+
+/// How a call ended: answered, or cut by one of its limits.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended<T> {
+    Answered(T),
+    Function,
+    Integration,
+}
+
+/// What a call's waiter hears.
+enum Heard<T> {
+    LetIn,
+    Taken,
+    Answered(T),
+}
+
+type Tell = Box<dyn FnOnce() + Send>;
+
+/// The invocations waiting for an instance to take them, by request id.
+#[derive(Default)]
+pub struct Takings {
+    waiting: Mutex<HashMap<String, Tell>>,
+    init: Option<Duration>,
+}
+
+impl Takings {
+    /// Waiting invocations that go on the clock `init` after they were let in (tests).
+    pub fn with_init(init: Duration) -> Self {
+        Self {
+            init: Some(init),
+            ..Self::default()
+        }
+    }
+
+    fn expect(&self, request_id: &str, tell: Tell) {
+        self.lock().insert(request_id.to_owned(), tell);
+    }
+
+    fn forget(&self, request_id: &str) {
+        self.lock().remove(request_id);
+    }
+
+    /// An instance took the invocation `request_id`: its clock starts.
+    pub fn taken(&self, request_id: &str) {
+        if let Some(tell) = self.lock().remove(request_id) {
+            tell();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tell>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Gates {
+    /// Runs `call` (the invocation `request_id`) through the gate of `function` on a thread of
+    /// its own, and waits for its answer within `clock`: how long it waited for the gate, and
+    /// how it ended. A call that was cut keeps its permit until it ends: cargo-lambda cannot
+    /// end one invocation, so its instance stays busy, and a later call let in meanwhile would
+    /// wait for an instance inside cargo-lambda, on its own clock.
+    pub fn within<T: Send + 'static>(
+        self: &Arc<Self>,
+        function: &str,
+        request_id: &str,
+        clock: Clock,
+        call: impl FnOnce() -> T + Send + 'static,
+    ) -> (Duration, Ended<T>) {
+        let (told, hears) = mpsc::channel();
+        let taken = told.clone();
+        let tell: Tell = Box::new(move || drop(taken.send(Heard::Taken)));
+        self.takings.expect(request_id, tell);
+        let (gates, gate) = (self.clone(), function.to_owned());
+        let asked = Instant::now();
+        std::thread::spawn(move || {
+            let answer = gates.through(&gate, || {
+                let _ = told.send(Heard::LetIn);
+                call()
+            });
+            let _ = told.send(Heard::Answered(answer));
+        });
+        let init = self.takings.init.unwrap_or(INIT);
+        let mut waiting = Waiting::default();
+        let ended = loop {
+            let cut = waiting.cut(clock, init);
+            let heard = match cut {
+                None => hears.recv().ok(),
+                Some((at, _)) => hears
+                    .recv_timeout(at.saturating_duration_since(Instant::now()))
+                    .ok(),
+            };
+            match heard {
+                Some(Heard::LetIn) => waiting.let_in = Some((Instant::now(), asked.elapsed())),
+                Some(Heard::Taken) => waiting.taken = Some(Instant::now()),
+                Some(Heard::Answered(answer)) => break Ended::Answered(answer),
+                None => break cut.map_or(Ended::Function, |(_, ended)| ended),
+            }
+        };
+        self.takings.forget(request_id);
+        (waiting.queued(asked), ended)
+    }
+}
+
+/// Where a call stands while it is waited for.
+#[derive(Default)]
+struct Waiting {
+    /// When the gate let it in, and how long it had waited for it.
+    let_in: Option<(Instant, Duration)>,
+    taken: Option<Instant>,
+}
+
+impl Waiting {
+    /// The first limit the call runs into, if it has one yet: none before it is let in.
+    fn cut<T>(&self, clock: Clock, init: Duration) -> Option<(Instant, Ended<T>)> {
+        let (let_in, _) = self.let_in?;
+        let started = self.taken.unwrap_or(let_in + init);
+        let function = clock.function.map(|f| (started + f, Ended::Function));
+        let integration = clock.integration.map(|i| (let_in + i, Ended::Integration));
+        match (function, integration) {
+            (Some(f), Some(i)) if f.0 < i.0 => Some(f),
+            (f, None) => f,
+            (_, i) => i,
+        }
+    }
+
+    fn queued(&self, asked: Instant) -> Duration {
+        self.let_in
+            .map_or_else(|| asked.elapsed(), |(_, queued)| queued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{
+        sync::atomic::{AtomicBool, Ordering},
+        thread,
+    };
+
+    fn function(millis: u64) -> Clock {
+        Clock {
+            function: Some(Duration::from_millis(millis)),
+            integration: None,
+        }
+    }
+
+    /// Gates whose untaken invocations go on the clock `init` after they are let in.
+    fn gates(permits: usize, init: u64) -> Arc<Gates> {
+        let takings = Takings::with_init(Duration::from_millis(init));
+        Arc::new(Gates::with_takings(permits, takings))
+    }
+
+    #[test]
+    fn a_call_is_cut_from_when_an_instance_takes_it_and_keeps_its_permit_until_it_ends() {
+        let gates = gates(1, 60_000);
+        // Taken at once, answered quickly.
+        let quick = {
+            let gates = gates.clone();
+            move || {
+                gates.takings.taken("quick");
+                "answer"
+            }
+        };
+        let (_, ended) = gates.within("f", "quick", function(5_000), quick);
+        assert_eq!(ended, Ended::Answered("answer"));
+        // A cold start: 300 ms before an instance takes it, then 100 ms of work; cut at 200 ms
+        // of the function's time, it is answered.
+        let cold = {
+            let gates = gates.clone();
+            move || {
+                thread::sleep(Duration::from_millis(300));
+                gates.takings.taken("cold");
+                thread::sleep(Duration::from_millis(100));
+                "after its Init"
+            }
+        };
+        let (_, ended) = gates.within("f", "cold", function(200), cold);
+        assert_eq!(ended, Ended::Answered("after its Init"));
+        // Taken, then slower than its timeout: cut, and the gate stays taken until it ends.
+        let ended = Arc::new(AtomicBool::new(false));
+        let slow = {
+            let (gates, ended) = (gates.clone(), ended.clone());
+            move || {
+                gates.takings.taken("slow");
+                thread::sleep(Duration::from_millis(500));
+                ended.store(true, Ordering::SeqCst);
+            }
+        };
+        assert_eq!(
+            gates.within("f", "slow", function(50), slow).1,
+            Ended::Function
+        );
+        assert!(!ended.load(Ordering::SeqCst));
+        gates.through("f", || assert!(ended.load(Ordering::SeqCst)));
+    }
+
+    #[test]
+    fn an_invocation_no_instance_takes_goes_on_the_clock_after_the_init_allowance() {
+        let gates = gates(1, 100);
+        let never_taken = || thread::sleep(Duration::from_millis(800));
+        let started = Instant::now();
+        let (_, ended) = gates.within("f", "untaken", function(100), never_taken);
+        assert_eq!(ended, Ended::Function);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(200), "{waited:?}");
+        assert!(waited < Duration::from_millis(800), "{waited:?}");
+        assert!(gates.takings.lock().is_empty(), "forgotten once ended");
+    }
+
+    #[test]
+    fn the_integrations_clock_runs_from_the_gate_and_the_wait_there_is_on_no_clock() {
+        let gates = gates(1, 60_000);
+        let clock = Clock {
+            function: Some(Duration::from_millis(10_000)),
+            integration: Some(Duration::from_millis(200)),
+        };
+        // Never taken, slower than the integration: API Gateway's cut.
+        let slow = || thread::sleep(Duration::from_millis(600));
+        assert_eq!(gates.within("f", "a", clock, slow).1, Ended::Integration);
+        thread::sleep(Duration::from_millis(600));
+        // Waiting for the gate is not on the clock.
+        let (holds, held) = mpsc::channel();
+        let busy = {
+            let gates = gates.clone();
+            thread::spawn(move || {
+                gates.through("f", || {
+                    holds.send(()).unwrap();
+                    thread::sleep(Duration::from_millis(300));
+                })
+            })
+        };
+        held.recv().unwrap();
+        let started = Instant::now();
+        let (queued, after) = gates.within("f", "b", clock, || "after the wait");
+        assert!(queued >= Duration::from_millis(200) && started.elapsed() >= queued);
+        assert_eq!(after, Ended::Answered("after the wait"));
+        busy.join().unwrap();
+    }
+}

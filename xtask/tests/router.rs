@@ -209,35 +209,43 @@ fn routes_invokes_to_the_functions_and_everything_else_to_moto() {
     }
 }
 
-/// A fake `cargo lambda watch` of one function: an invoke waits in its queue until an instance
-/// takes it from its Runtime API (`…/invocation/next`, answered with the invoke's
-/// `Lambda-Runtime-Aws-Request-Id`), and gets what the instance posts to
-/// `…/invocation/<id>/response`.
+/// A fake `cargo lambda watch` of one function, as cargo-lambda 1.9.2 is: an invoke waits in
+/// its queue until an instance takes it from its Runtime API (`…/invocation/next`), answered with
+/// an id of the watch's own (not the invoke's) and the invoke's Cognito identity header as it
+/// is; the invoke gets what the instance posts to `…/invocation/<id>/response`.
 fn fake_watch() -> String {
-    type Queue = Arc<(Mutex<VecDeque<(String, String)>>, Condvar)>;
+    type Invocation = (Option<String>, String, mpsc::Sender<String>);
+    type Queue = Arc<(Mutex<VecDeque<Invocation>>, Condvar)>;
     type Answers = Arc<Mutex<HashMap<String, mpsc::Sender<String>>>>;
+    static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     fn serve(mut request: tiny_http::Request, queue: Queue, answers: Answers) {
         let url = request.url().to_owned();
         let mut body = String::new();
         request.as_reader().read_to_string(&mut body).unwrap();
-        let (status, id, text) = if url.ends_with("/invocations") {
-            let id = request
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Lambda-Runtime-Aws-Request-Id"));
-            let id = id.map_or("none".to_owned(), |h| h.value.to_string());
+        let identity = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Lambda-Runtime-Cognito-Identity"))
+            .map(|h| h.value.to_string());
+        let mut headers = Vec::new();
+        let (status, text) = if url.ends_with("/invocations") {
             let (answer, answered) = mpsc::channel();
-            answers.lock().unwrap().insert(id.clone(), answer);
-            queue.0.lock().unwrap().push_back((id, body));
+            queue.0.lock().unwrap().push_back((identity, body, answer));
             queue.1.notify_one();
-            (200, None, answered.recv().unwrap())
+            (200, answered.recv().unwrap())
         } else if url.ends_with("/invocation/next") {
             let mut waiting = queue.0.lock().unwrap();
             while waiting.is_empty() {
                 waiting = queue.1.wait(waiting).unwrap();
             }
-            let (id, event) = waiting.pop_front().unwrap();
-            (200, Some(id), event)
+            let (identity, event, answer) = waiting.pop_front().unwrap();
+            let id = format!("watch-{}", IDS.fetch_add(1, Ordering::SeqCst));
+            answers.lock().unwrap().insert(id.clone(), answer);
+            headers.push(("Lambda-Runtime-Aws-Request-Id", id));
+            if let Some(identity) = identity {
+                headers.push(("Lambda-Runtime-Cognito-Identity", identity));
+            }
+            (200, event)
         } else if let Some(id) = url
             .strip_suffix("/response")
             .and_then(|u| u.rsplit('/').next())
@@ -249,14 +257,13 @@ fn fake_watch() -> String {
                 .unwrap()
                 .send(body)
                 .unwrap();
-            (202, None, String::new())
+            (202, String::new())
         } else {
-            (404, None, String::new())
+            (404, String::new())
         };
         let mut response = tiny_http::Response::from_string(text).with_status_code(status);
-        if let Some(id) = id {
-            let name = "Lambda-Runtime-Aws-Request-Id";
-            response.add_header(tiny_http::Header::from_bytes(name, id).unwrap());
+        for (name, value) in headers {
+            response.add_header(tiny_http::Header::from_bytes(name, value).unwrap());
         }
         let _ = request.respond(response);
     }
@@ -282,6 +289,8 @@ fn instance(runtime: String, init: Duration) {
             let next = format!("{runtime}/2018-06-01/runtime/invocation/next");
             let mut taken = agent.get(&next).call().unwrap();
             let id = header(&taken, "Lambda-Runtime-Aws-Request-Id").unwrap();
+            // The router's carrier of its request id never reaches the function.
+            assert_eq!(header(&taken, "Lambda-Runtime-Cognito-Identity"), None);
             let event = taken.body_mut().read_to_string().unwrap();
             let work: serde_json::Value = serde_json::from_str(&event).unwrap();
             thread::sleep(Duration::from_millis(work["work_ms"].as_u64().unwrap()));
@@ -293,15 +302,21 @@ fn instance(runtime: String, init: Duration) {
 
 #[test]
 fn an_invocations_clock_starts_when_an_instance_takes_it_through_the_runtime_api() {
-    let watch = fake_watch();
-    let router = start_router(&upstream(fake_moto), &[("hitl-local", &watch)]);
+    let (watch, moto) = (fake_watch(), upstream(fake_moto));
+    let router = start_router(&moto, &[("hitl-local", &watch)]);
     // The instance reaches the Runtime API through the router, as the local environment
     // starts it (`xtask/local/cargo_run_built.sh`).
     let address = watch.trim_start_matches("http://");
     let runtime = format!("{}/hitl-local/runtime/{address}/.rt/review", router.1);
     // Its start (Init) takes longer than the function's timeout, 1 s as recorded.
-    instance(runtime, Duration::from_millis(1_500));
+    instance(runtime.clone(), Duration::from_millis(1_500));
     let agent = agent();
+    // Only a served watch's Runtime API is reached through the router.
+    let moto = format!("{}/hitl-local/runtime/{}/.rt/review", router.1, &moto[7..]);
+    for elsewhere in [moto, runtime.replace("/.rt/", "/")] {
+        let response = agent.get(&format!("{elsewhere}/x")).call().unwrap();
+        assert_eq!(response.status(), 404, "{elsewhere}");
+    }
     let invoke = format!(
         "{}/2015-03-31/functions/hitl-local-review/invocations",
         router.1

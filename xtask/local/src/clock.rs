@@ -41,8 +41,8 @@ pub enum Ended<T> {
 
 /// What a call's waiter hears.
 enum Heard<T> {
-    LetIn,
-    Taken,
+    LetIn(Instant),
+    Taken(Instant),
     Answered(T),
 }
 
@@ -72,11 +72,11 @@ impl Takings {
         self.lock().remove(request_id);
     }
 
-    /// An instance took the invocation `request_id`: its clock starts.
-    pub fn taken(&self, request_id: &str) {
-        if let Some(tell) = self.lock().remove(request_id) {
-            tell();
-        }
+    /// An instance took the invocation `request_id`: its clock starts. Whether it was waited
+    /// for (a call cut before an instance took it no longer is).
+    pub fn taken(&self, request_id: &str) -> bool {
+        let tell = self.lock().remove(request_id);
+        tell.map(|tell| tell()).is_some()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tell>> {
@@ -99,13 +99,13 @@ impl Gates {
     ) -> (Duration, Ended<T>) {
         let (told, hears) = mpsc::channel();
         let taken = told.clone();
-        let tell: Tell = Box::new(move || drop(taken.send(Heard::Taken)));
+        let tell: Tell = Box::new(move || drop(taken.send(Heard::Taken(Instant::now()))));
         self.takings.expect(request_id, tell);
         let (gates, gate) = (self.clone(), function.to_owned());
         let asked = Instant::now();
         std::thread::spawn(move || {
             let answer = gates.through(&gate, || {
-                let _ = told.send(Heard::LetIn);
+                let _ = told.send(Heard::LetIn(Instant::now()));
                 call()
             });
             let _ = told.send(Heard::Answered(answer));
@@ -121,8 +121,10 @@ impl Gates {
                     .ok(),
             };
             match heard {
-                Some(Heard::LetIn) => waiting.let_in = Some((Instant::now(), asked.elapsed())),
-                Some(Heard::Taken) => waiting.taken = Some(Instant::now()),
+                Some(Heard::LetIn(at)) => {
+                    waiting.let_in = Some((at, at.saturating_duration_since(asked)))
+                }
+                Some(Heard::Taken(at)) => waiting.taken = Some(at),
                 Some(Heard::Answered(answer)) => break Ended::Answered(answer),
                 None => break cut.map_or(Ended::Function, |(_, ended)| ended),
             }
@@ -194,18 +196,18 @@ mod tests {
         };
         let (_, ended) = gates.within("f", "quick", function(5_000), quick);
         assert_eq!(ended, Ended::Answered("answer"));
-        // A cold start: 300 ms before an instance takes it, then 100 ms of work; cut at 200 ms
+        // A cold start: 600 ms before an instance takes it, then 100 ms of work; cut at 400 ms
         // of the function's time, it is answered.
         let cold = {
             let gates = gates.clone();
             move || {
-                thread::sleep(Duration::from_millis(300));
+                thread::sleep(Duration::from_millis(600));
                 gates.takings.taken("cold");
                 thread::sleep(Duration::from_millis(100));
                 "after its Init"
             }
         };
-        let (_, ended) = gates.within("f", "cold", function(200), cold);
+        let (_, ended) = gates.within("f", "cold", function(400), cold);
         assert_eq!(ended, Ended::Answered("after its Init"));
         // Taken, then slower than its timeout: cut, and the gate stays taken until it ends.
         let ended = Arc::new(AtomicBool::new(false));

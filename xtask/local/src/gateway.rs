@@ -207,7 +207,10 @@ fn integration(agent: &ureq::Agent, uri: &str, request_id: &str, event: String) 
     let mut response = agent
         .post(uri)
         .header("content-type", "application/json")
-        .header(crate::runtime_api::REQUEST_ID, request_id)
+        .header(
+            crate::runtime_api::CARRIER,
+            crate::runtime_api::carrier(request_id),
+        )
         .send(event)
         .with_context(|| format!("POST {uri}"))?;
     let status = response.status().as_u16();
@@ -261,19 +264,23 @@ mod tests {
     use super::*;
     use crate::gates::Gates;
 
-    /// A function whose instance takes each invocation by the request id it was invoked with
-    /// (as through the Runtime API), and answers after `pause` with a proxy response.
+    /// A function whose instance takes each invocation as the router sees it through the
+    /// Runtime API (by the carrier of the invoke's request id, as cargo-lambda passes it on),
+    /// and answers after `pause` with a proxy response.
     fn slow_function(gates: &std::sync::Arc<Gates>, pause: std::time::Duration) -> String {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let uri = format!("http://{}/invoke", server.server_addr().to_ip().unwrap());
         let gates = gates.clone();
         thread::spawn(move || {
             for request in server.incoming_requests() {
-                let id = request
+                let mut next: Vec<(String, String)> = request
                     .headers()
                     .iter()
-                    .find(|h| h.field.equiv(crate::runtime_api::REQUEST_ID));
-                gates.takings.taken(id.map_or("", |h| h.value.as_str()));
+                    .map(|h| (h.field.to_string(), h.value.to_string()))
+                    .collect();
+                let path = "127.0.0.1:1/.rt/review/2018-06-01/runtime/invocation/next";
+                let taken = crate::runtime_api::taken("GET", path, 200, &mut next);
+                gates.takings.taken(&taken.unwrap());
                 thread::sleep(pause);
                 let body = r#"{"statusCode":200,"headers":{},"body":"done"}"#;
                 let _ = request.respond(tiny_http::Response::from_string(body));

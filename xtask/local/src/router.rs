@@ -632,13 +632,11 @@ fn call(
         }));
     };
     let mut sent = sent.clone();
+    let carrier = crate::runtime_api::CARRIER;
     sent.headers
-        .retain(|(name, _)| !name.eq_ignore_ascii_case(crate::runtime_api::REQUEST_ID));
-    let id = (
-        crate::runtime_api::REQUEST_ID.to_owned(),
-        request_id.to_owned(),
-    );
-    sent.headers.push(id);
+        .retain(|(name, _)| !name.eq_ignore_ascii_case(carrier));
+    let carried = crate::runtime_api::carrier(request_id);
+    sent.headers.push((carrier.to_owned(), carried));
     let (agent, uri) = (shared.agent.clone(), uri.to_owned());
     let clock = Clock {
         function: Some(timeout),
@@ -657,14 +655,22 @@ fn call(
 /// A call of an instance to Lambda's Runtime API, passed on to the `cargo lambda watch` that
 /// started it; an invocation it takes starts that invocation's clock.
 fn runtime_call(shared: &Shared, received: &Received, rest: &str) -> Reply {
-    let Some(uri) = crate::runtime_api::upstream(rest, &received.query) else {
-        return (404, Vec::new(), b"not a Runtime API on loopback".to_vec());
+    let ports: Vec<u16> = crate::stacks::all(&shared.dir)
+        .iter()
+        .map(|served| served.lambda_port)
+        .collect();
+    let Some(uri) = crate::runtime_api::upstream(rest, &received.query, &ports) else {
+        let refusal = "not the Runtime API of a function the local environment serves";
+        return (404, Vec::new(), refusal.as_bytes().to_vec());
     };
     match upstream(&shared.agent, received, &uri) {
-        Ok((status, headers, body)) => {
-            let taken = crate::runtime_api::taken(&received.method, rest, status, &headers);
-            if let Some(id) = taken {
-                shared.gates.takings.taken(id);
+        Ok((status, mut headers, body)) => {
+            let method = &received.method;
+            let taken = crate::runtime_api::taken(method, rest, status, &mut headers);
+            let waited = taken.as_ref().map(|id| shared.gates.takings.taken(id));
+            if waited == Some(false) {
+                let id = taken.as_deref().unwrap_or_default();
+                eprintln!("router (runtime API): an instance took {id}, which nothing waits for");
             }
             (status, headers, body)
         }

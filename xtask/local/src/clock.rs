@@ -3,13 +3,14 @@
 //! the invocation's clock ("Lambda execution environment lifecycle",
 //! <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>). Here each
 //! instance reaches the Runtime API through the router ([`crate::runtime_api`]), which sees it
-//! take each invocation (`GET …/invocation/next`, by the request id the router gave it), and
-//! starts the clock then; API Gateway's clock starts when it calls.
+//! take each invocation (the answer to its `GET …/invocation/next`, which carries the router's
+//! request id), and starts the clock then; API Gateway's clock starts when the call is let in.
 //!
 //! Init's own limit (10 s on Lambda) is not kept: how long a local instance takes to start is
 //! this machine's load, not the kit's code. An invocation no instance took [`INIT`] after it
 //! was let in is on the clock from then, so a call is cut even if the Runtime API does not pass
-//! through the router (a system without a POSIX shell: see `runner::start_instances_as_built`).
+//! through the router (a system without a POSIX shell: see `runner::start_instances_as_built`);
+//! the router says so when it cuts such a call.
 
 use std::{
     collections::HashMap,
@@ -22,6 +23,11 @@ use crate::gates::Gates;
 /// How long an invocation waits, once let in, for an instance to take it before it is on the
 /// clock anyway.
 pub const INIT: Duration = Duration::from_secs(30);
+
+/// What the router says when it cuts a call no instance was seen taking.
+pub const NOT_SEEN_TAKEN: &str = "no instance was seen taking the invocation: its clock started \
+     30 s after it was let in (is the functions' Runtime API passing through the router? Run \
+     `cargo xtask local down` and `up` again)";
 
 /// The limits of a call: the function's timeout from when an instance takes it, and the
 /// integration's (API Gateway's) from when it is let in.
@@ -39,14 +45,27 @@ pub enum Ended<T> {
     Integration,
 }
 
+/// How a call went, as its caller waited for it.
+#[derive(Debug)]
+pub struct Within<T> {
+    /// How long it waited for the gate.
+    pub queued: Duration,
+    pub ended: Ended<T>,
+    /// Whether an instance was seen taking the invocation.
+    pub taken: bool,
+    /// The X-Ray trace root the invocation ran under, once an instance took it.
+    pub trace: Option<String>,
+}
+
 /// What a call's waiter hears.
 enum Heard<T> {
     LetIn(Instant),
-    Taken(Instant),
+    /// With the invocation's trace root.
+    Taken(Instant, Option<String>),
     Answered(T),
 }
 
-type Tell = Box<dyn FnOnce() + Send>;
+type Tell = Box<dyn FnOnce(Option<String>) + Send>;
 
 /// The invocations waiting for an instance to take them, by request id.
 #[derive(Default)]
@@ -72,11 +91,12 @@ impl Takings {
         self.lock().remove(request_id);
     }
 
-    /// An instance took the invocation `request_id`: its clock starts. Whether it was waited
-    /// for (a call cut before an instance took it no longer is).
-    pub fn taken(&self, request_id: &str) -> bool {
+    /// An instance took the invocation `request_id`, to run under the X-Ray `trace` root: its
+    /// clock starts. Whether it was waited for (a call cut before an instance took it no
+    /// longer is).
+    pub fn taken(&self, request_id: &str, trace: Option<&str>) -> bool {
         let tell = self.lock().remove(request_id);
-        tell.map(|tell| tell()).is_some()
+        tell.map(|tell| tell(trace.map(str::to_owned))).is_some()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tell>> {
@@ -86,21 +106,23 @@ impl Takings {
 
 impl Gates {
     /// Runs `call` (the invocation `request_id`) through the gate of `function` on a thread of
-    /// its own, and waits for its answer within `clock`: how long it waited for the gate, and
-    /// how it ended. A call that was cut keeps its permit until it ends: cargo-lambda cannot
-    /// end one invocation, so its instance stays busy, and a later call let in meanwhile would
-    /// wait for an instance inside cargo-lambda, on its own clock.
+    /// its own, and waits for its answer within `clock`, its taking told by `takings`: how it
+    /// went. A call that was cut keeps its permit until it ends: cargo-lambda cannot end one
+    /// invocation, so its instance stays busy, and a later call let in meanwhile would wait for
+    /// an instance inside cargo-lambda, on its own clock.
     pub fn within<T: Send + 'static>(
         self: &Arc<Self>,
+        takings: &Takings,
         function: &str,
         request_id: &str,
         clock: Clock,
         call: impl FnOnce() -> T + Send + 'static,
-    ) -> (Duration, Ended<T>) {
+    ) -> Within<T> {
         let (told, hears) = mpsc::channel();
         let taken = told.clone();
-        let tell: Tell = Box::new(move || drop(taken.send(Heard::Taken(Instant::now()))));
-        self.takings.expect(request_id, tell);
+        let tell: Tell =
+            Box::new(move |trace| drop(taken.send(Heard::Taken(Instant::now(), trace))));
+        takings.expect(request_id, tell);
         let (gates, gate) = (self.clone(), function.to_owned());
         let asked = Instant::now();
         std::thread::spawn(move || {
@@ -110,7 +132,7 @@ impl Gates {
             });
             let _ = told.send(Heard::Answered(answer));
         });
-        let init = self.takings.init.unwrap_or(INIT);
+        let init = takings.init.unwrap_or(INIT);
         let mut waiting = Waiting::default();
         let ended = loop {
             let cut = waiting.cut(clock, init);
@@ -124,13 +146,18 @@ impl Gates {
                 Some(Heard::LetIn(at)) => {
                     waiting.let_in = Some((at, at.saturating_duration_since(asked)))
                 }
-                Some(Heard::Taken(at)) => waiting.taken = Some(at),
+                Some(Heard::Taken(at, trace)) => (waiting.taken, waiting.trace) = (Some(at), trace),
                 Some(Heard::Answered(answer)) => break Ended::Answered(answer),
                 None => break cut.map_or(Ended::Function, |(_, ended)| ended),
             }
         };
-        self.takings.forget(request_id);
-        (waiting.queued(asked), ended)
+        takings.forget(request_id);
+        Within {
+            queued: waiting.queued(asked),
+            ended,
+            taken: waiting.taken.is_some(),
+            trace: waiting.trace,
+        }
     }
 }
 
@@ -140,13 +167,15 @@ struct Waiting {
     /// When the gate let it in, and how long it had waited for it.
     let_in: Option<(Instant, Duration)>,
     taken: Option<Instant>,
+    trace: Option<String>,
 }
 
 impl Waiting {
     /// The first limit the call runs into, if it has one yet: none before it is let in.
     fn cut<T>(&self, clock: Clock, init: Duration) -> Option<(Instant, Ended<T>)> {
         let (let_in, _) = self.let_in?;
-        let started = self.taken.unwrap_or(let_in + init);
+        let on_anyway = let_in + init;
+        let started = self.taken.map_or(on_anyway, |taken| taken.min(on_anyway));
         let function = clock.function.map(|f| (started + f, Ended::Function));
         let integration = clock.integration.map(|i| (let_in + i, Ended::Integration));
         match (function, integration) {
@@ -177,50 +206,54 @@ mod tests {
         }
     }
 
-    /// Gates whose untaken invocations go on the clock `init` after they are let in.
-    fn gates(permits: usize, init: u64) -> Arc<Gates> {
+    /// Gates, and the takings of invocations that go on the clock `init` after they are let in
+    /// untaken.
+    fn gates(permits: usize, init: u64) -> (Arc<Gates>, Arc<Takings>) {
         let takings = Takings::with_init(Duration::from_millis(init));
-        Arc::new(Gates::with_takings(permits, takings))
+        (Arc::new(Gates::new(permits)), Arc::new(takings))
     }
 
     #[test]
     fn a_call_is_cut_from_when_an_instance_takes_it_and_keeps_its_permit_until_it_ends() {
-        let gates = gates(1, 60_000);
+        let (gates, takings) = gates(1, 60_000);
         // Taken at once, answered quickly.
         let quick = {
-            let gates = gates.clone();
+            let takings = takings.clone();
             move || {
-                gates.takings.taken("quick");
+                takings.taken("quick", Some("1-t-1"));
                 "answer"
             }
         };
-        let (_, ended) = gates.within("f", "quick", function(5_000), quick);
-        assert_eq!(ended, Ended::Answered("answer"));
+        let quick = gates.within(&takings, "f", "quick", function(5_000), quick);
+        assert_eq!(quick.ended, Ended::Answered("answer"));
+        assert_eq!(quick.trace.as_deref(), Some("1-t-1"));
         // A cold start: 600 ms before an instance takes it, then 100 ms of work; cut at 400 ms
         // of the function's time, it is answered.
         let cold = {
-            let gates = gates.clone();
+            let takings = takings.clone();
             move || {
                 thread::sleep(Duration::from_millis(600));
-                gates.takings.taken("cold");
+                takings.taken("cold", None);
                 thread::sleep(Duration::from_millis(100));
                 "after its Init"
             }
         };
-        let (_, ended) = gates.within("f", "cold", function(400), cold);
-        assert_eq!(ended, Ended::Answered("after its Init"));
+        let cold = gates.within(&takings, "f", "cold", function(400), cold);
+        assert_eq!(cold.ended, Ended::Answered("after its Init"));
         // Taken, then slower than its timeout: cut, and the gate stays taken until it ends.
         let ended = Arc::new(AtomicBool::new(false));
         let slow = {
-            let (gates, ended) = (gates.clone(), ended.clone());
+            let (takings, ended) = (takings.clone(), ended.clone());
             move || {
-                gates.takings.taken("slow");
+                takings.taken("slow", Some("1-t-3"));
                 thread::sleep(Duration::from_millis(500));
                 ended.store(true, Ordering::SeqCst);
             }
         };
         assert_eq!(
-            gates.within("f", "slow", function(50), slow).1,
+            gates
+                .within(&takings, "f", "slow", function(50), slow)
+                .ended,
             Ended::Function
         );
         assert!(!ended.load(Ordering::SeqCst));
@@ -229,27 +262,30 @@ mod tests {
 
     #[test]
     fn an_invocation_no_instance_takes_goes_on_the_clock_after_the_init_allowance() {
-        let gates = gates(1, 100);
+        let (gates, takings) = gates(1, 100);
         let never_taken = || thread::sleep(Duration::from_millis(800));
         let started = Instant::now();
-        let (_, ended) = gates.within("f", "untaken", function(100), never_taken);
-        assert_eq!(ended, Ended::Function);
+        let untaken = gates.within(&takings, "f", "untaken", function(100), never_taken);
+        assert_eq!((untaken.ended, untaken.trace), (Ended::Function, None));
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(200), "{waited:?}");
         assert!(waited < Duration::from_millis(800), "{waited:?}");
-        assert!(gates.takings.lock().is_empty(), "forgotten once ended");
+        assert!(takings.lock().is_empty(), "forgotten once ended");
     }
 
     #[test]
     fn the_integrations_clock_runs_from_the_gate_and_the_wait_there_is_on_no_clock() {
-        let gates = gates(1, 60_000);
+        let (gates, takings) = gates(1, 60_000);
         let clock = Clock {
             function: Some(Duration::from_millis(10_000)),
             integration: Some(Duration::from_millis(200)),
         };
         // Never taken, slower than the integration: API Gateway's cut.
         let slow = || thread::sleep(Duration::from_millis(600));
-        assert_eq!(gates.within("f", "a", clock, slow).1, Ended::Integration);
+        assert_eq!(
+            gates.within(&takings, "f", "a", clock, slow).ended,
+            Ended::Integration
+        );
         thread::sleep(Duration::from_millis(600));
         // Waiting for the gate is not on the clock.
         let (holds, held) = mpsc::channel();
@@ -264,9 +300,10 @@ mod tests {
         };
         held.recv().unwrap();
         let started = Instant::now();
-        let (queued, after) = gates.within("f", "b", clock, || "after the wait");
+        let after = gates.within(&takings, "f", "b", clock, || "after the wait");
+        let queued = after.queued;
         assert!(queued >= Duration::from_millis(200) && started.elapsed() >= queued);
-        assert_eq!(after, Ended::Answered("after the wait"));
+        assert_eq!(after.ended, Ended::Answered("after the wait"));
         busy.join().unwrap();
     }
 }

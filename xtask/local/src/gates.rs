@@ -43,20 +43,13 @@ type Gate = std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>;
 pub struct Gates {
     gates: std::sync::Mutex<std::collections::HashMap<String, Gate>>,
     permits: usize,
-    /// The invocations let in that no instance has taken yet ([`crate::clock`]).
-    pub takings: crate::clock::Takings,
 }
 
 impl Gates {
     pub fn new(permits: usize) -> Self {
-        Self::with_takings(permits, Default::default())
-    }
-
-    pub fn with_takings(permits: usize, takings: crate::clock::Takings) -> Self {
         Self {
             gates: Default::default(),
             permits: permits.max(1),
-            takings,
         }
     }
 

@@ -12,7 +12,8 @@ use kit_iam::{Authorization, Context, Principal};
 
 use crate::{
     api::{self, Routed},
-    clock::{Clock, Ended},
+    clock::{Clock, Ended, Takings},
+    ledger::{Account, Ledger},
     reply::{Reply, header, respond},
     shared::{NOT_FORWARDED, Shared},
     stacks::Served,
@@ -141,7 +142,12 @@ fn invoke(shared: &Shared, served: &Served, event: &serde_json::Value) -> Reply 
     };
     let invocation = shared.request_id("hitl-api");
     let called = (function.as_str(), invocation.as_str());
-    let integrated = integrate(&shared.gates, &shared.agent, called, &uri, event, limits);
+    let keepers = Keepers {
+        gates: &shared.gates,
+        takings: &shared.takings,
+        ledger: &shared.ledger,
+    };
+    let integrated = integrate(keepers, &shared.agent, called, &uri, event, limits);
     integrated.unwrap_or_else(|error| {
         eprintln!("router (api of {}): {error:#}", served.stack);
         api::bad_gateway()
@@ -160,9 +166,13 @@ struct Limits {
 /// API Gateway's Lambda integration: the function at `uri` invoked with `event` (the invocation
 /// `request_id`) through its gate, its proxy response turned into HTTP; cut at the first of its
 /// `limits`, the function's counted from when an instance takes the invocation
-/// ([`crate::clock`]).
+/// ([`crate::clock`]); a cut invocation noted in the `ledger` of faults, as its metric shows it.
 fn integrate(
-    gates: &std::sync::Arc<crate::gates::Gates>,
+    Keepers {
+        gates,
+        takings,
+        ledger,
+    }: Keepers,
     agent: &ureq::Agent,
     (function, request_id): (&str, &str),
     uri: &str,
@@ -176,24 +186,39 @@ fn integrate(
     let (agent, called, event) = (agent.clone(), uri.to_owned(), event.to_string());
     let id = request_id.to_owned();
     let invoke = move || integration(&agent, &called, &id, event);
-    let (queued, ended) = gates.within(function, request_id, clock, invoke);
-    let mut reply = match ended {
-        Ended::Answered(answer) => answer?,
+    let within = gates.within(takings, function, request_id, clock, invoke);
+    let (mut reply, metric) = match within.ended {
+        Ended::Answered(answer) => (answer?, None),
         Ended::Function => {
             let timeout = limits.function.unwrap_or_default();
             eprintln!("router (api): the function timed out after {timeout:?}, its timeout: {uri}");
-            api::bad_gateway()
+            (api::bad_gateway(), Some(Account::FunctionErrors))
         }
         Ended::Integration => {
             let cut = limits.integration;
             eprintln!("router (api): the integration timed out after {cut:?}: {uri}");
-            api::timed_out()
+            (api::timed_out(), Some(Account::Api5xx))
         }
     };
+    if metric == Some(Account::FunctionErrors) && !within.taken {
+        eprintln!("router (api): {}", crate::clock::NOT_SEEN_TAKEN);
+    }
+    if let (Some(trace), Some(metric), true) = (within.trace, metric, ledger.following()) {
+        ledger.cut(&trace, metric);
+    }
     reply
         .1
-        .push(header(QUEUED_HEADER, queued.as_millis().to_string()));
+        .push(header(QUEUED_HEADER, within.queued.as_millis().to_string()));
     Ok(reply)
+}
+
+/// What an integration's call goes through: the function's gate, the takings of its invocation,
+/// the ledger of faults.
+#[derive(Clone, Copy)]
+struct Keepers<'a> {
+    gates: &'a std::sync::Arc<crate::gates::Gates>,
+    takings: &'a Takings,
+    ledger: &'a Ledger,
 }
 
 /// The local environment's own response header: how long a request waited for one of the
@@ -267,10 +292,10 @@ mod tests {
     /// A function whose instance takes each invocation as the router sees it through the
     /// Runtime API (by the carrier of the invoke's request id, as cargo-lambda passes it on),
     /// and answers after `pause` with a proxy response.
-    fn slow_function(gates: &std::sync::Arc<Gates>, pause: std::time::Duration) -> String {
+    fn slow_function(takings: &std::sync::Arc<Takings>, pause: std::time::Duration) -> String {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let uri = format!("http://{}/invoke", server.server_addr().to_ip().unwrap());
-        let gates = gates.clone();
+        let takings = takings.clone();
         thread::spawn(move || {
             for request in server.incoming_requests() {
                 let mut next: Vec<(String, String)> = request
@@ -280,7 +305,7 @@ mod tests {
                     .collect();
                 let path = "127.0.0.1:1/.rt/review/2018-06-01/runtime/invocation/next";
                 let taken = crate::runtime_api::taken("GET", path, 200, &mut next);
-                gates.takings.taken(&taken.unwrap());
+                takings.taken(&taken.unwrap(), Some(TRACE));
                 thread::sleep(pause);
                 let body = r#"{"statusCode":200,"headers":{},"body":"done"}"#;
                 let _ = request.respond(tiny_http::Response::from_string(body));
@@ -296,37 +321,64 @@ mod tests {
         }
     }
 
-    /// A function that answers in 600 ms, integrated within `limits`.
-    fn through_slow_function(limits: Limits) -> Reply {
+    /// The trace root the slow function's invocations run under.
+    const TRACE: &str = "1-g-1";
+
+    /// A function that answers in 600 ms, integrated within `limits`; and what became of a
+    /// fault injected into a call of its invocation, as the ledger says.
+    fn through_slow_function(limits: Limits) -> (Reply, Account) {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
         // Untaken invocations would go on the function's clock only after a minute.
-        let takings = crate::clock::Takings::with_init(std::time::Duration::from_secs(60));
-        let gates = std::sync::Arc::new(Gates::with_takings(8, takings));
-        let slow = slow_function(&gates, std::time::Duration::from_millis(600));
+        let takings = Takings::with_init(std::time::Duration::from_secs(60));
+        let (gates, takings) = (
+            std::sync::Arc::new(Gates::new(8)),
+            std::sync::Arc::new(takings),
+        );
+        let slow = slow_function(&takings, std::time::Duration::from_millis(600));
         let called = ("f", "hitl-api-1");
-        integrate(
-            &gates,
+        let ledger = Ledger::default();
+        let attempt = crate::ledger::Attempt::of(Some("op"), Some(TRACE), None, ledger.stamp());
+        ledger.injected(crate::ledger::Injected {
+            stack: None,
+            function: "f".to_owned(),
+            service: "dynamodb".to_owned(),
+            operation: "DynamoDB_20120810.UpdateItem".to_owned(),
+            kind: crate::faults::Kind::Throttle,
+            attempt,
+            made: false,
+        });
+        let keepers = Keepers {
+            gates: &gates,
+            takings: &takings,
+            ledger: &ledger,
+        };
+        let reply = integrate(
+            keepers,
             &agent,
             called,
             &slow,
             &serde_json::json!({}),
             limits,
-        )
-        .unwrap()
+        );
+        let accounts = ledger.accounts(None, &Default::default());
+        (reply.unwrap(), accounts[0].1)
     }
 
     #[test]
     fn an_integration_slower_than_its_timeout_is_api_gateways_504() {
         for cut in [limits(None, 100), limits(Some(5_000), 100)] {
-            let (status, _, body) = through_slow_function(cut);
+            let ((status, _, body), account) = through_slow_function(cut);
             assert_eq!(status, 504);
             assert_eq!(body, br#"{"message":"Endpoint request timed out"}"#);
+            // A fault in the invocation shows in the API's 5XXError.
+            assert_eq!(account, Account::Api5xx);
         }
-        let (status, headers, body) = through_slow_function(limits(None, 10_000));
+        let ((status, headers, body), account) = through_slow_function(limits(None, 10_000));
         assert_eq!((status, body.as_slice()), (200, b"done".as_slice()));
+        assert_eq!(account, Account::Unaccounted);
         // The wait for an instance, said for the load benchmark.
         assert!(headers.iter().any(|(name, _)| name == QUEUED_HEADER));
         assert_eq!(INTEGRATION_TIMEOUT.as_secs(), 29);
@@ -336,10 +388,12 @@ mod tests {
     /// API Gateway answers with a 502 "Internal server error" (before its own 29 seconds).
     #[test]
     fn a_function_slower_than_its_own_timeout_is_a_502() {
-        let (status, _, body) = through_slow_function(limits(Some(100), 10_000));
+        let ((status, _, body), account) = through_slow_function(limits(Some(100), 10_000));
         assert_eq!(status, 502);
         assert_eq!(body, br#"{"message":"Internal server error"}"#);
-        let (status, _, _) = through_slow_function(limits(Some(5_000), 10_000));
+        // A timeout is a function error: a fault in the invocation shows in its Errors.
+        assert_eq!(account, Account::FunctionErrors);
+        let ((status, _, _), _) = through_slow_function(limits(Some(5_000), 10_000));
         assert_eq!(status, 200);
     }
 }

@@ -19,7 +19,11 @@
 //!   runtime logs), a 5xx answer through API Gateway in the API's `5XXError`, a durable step
 //!   that failed for good in `ExecutionsFailed`, each watched by an alarm
 //!   (`templates/partials/alarms.yaml.hbs`). A crash the router injected is a function error by
-//!   construction; a schedule's invoke given up is in the reminders' dead-letter queue.
+//!   construction; a schedule's invoke given up is in the reminders' dead-letter queue. An
+//!   invocation the router cut at the function's timeout is a function error too (Lambda counts
+//!   a timeout in `Errors`), and a review API call cut at API Gateway's 29 seconds a 504 in
+//!   `5XXError`, whatever the function logs after: the router knows the invocation's trace from
+//!   the instance's taking it ([`crate::clock`]).
 //! - **Step retried.** A durable step that failed is tried again in a later invocation (another
 //!   trace, and a call made anew), as the wrapper's line says: the execution then ends as the
 //!   suites check, or the step fails for good, above.
@@ -142,7 +146,8 @@ pub enum Account {
     Retried,
     /// The service made the call; only its answer was lost.
     Made,
-    /// The invocation that made the call failed: the function's `Errors` metric.
+    /// The invocation that made the call failed, or ran past its timeout: the function's
+    /// `Errors` metric.
     FunctionErrors,
     /// The invocation answered API Gateway's client with a 5xx: the API's `5XXError` metric.
     Api5xx,
@@ -173,6 +178,8 @@ struct State {
     answered: HashMap<String, u64>,
     /// The keys of schedules sent to a dead-letter queue.
     dead_letters: HashSet<String>,
+    /// The invocations the router cut, by trace root: how their callers saw them end.
+    cut: HashMap<String, Account>,
 }
 
 impl Ledger {
@@ -214,6 +221,16 @@ impl Ledger {
                 *latest = (*latest).max(attempt.stamp);
             }
         }
+    }
+
+    /// Notes that the router cut the invocation of `trace` (its root) as `account` shows it: a
+    /// function error at its timeout, API Gateway's 504 at the integration's.
+    pub fn cut(&self, trace: &str, account: Account) {
+        let mut state = self.lock();
+        if state.cut.len() >= KEPT {
+            state.cut.clear();
+        }
+        state.cut.insert(trace.to_owned(), account);
     }
 
     /// Notes that the schedule invoke `attempt` went to a dead-letter queue.
@@ -278,8 +295,9 @@ impl State {
             return Account::DeadLetter;
         }
         let trace = fault.attempt.trace.as_ref();
+        let ended = |t: &String| ends.get(t).or_else(|| self.cut.get(t));
         trace
-            .and_then(|t| ends.get(t))
+            .and_then(ended)
             .copied()
             .unwrap_or(Account::Unaccounted)
     }

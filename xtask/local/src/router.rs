@@ -643,10 +643,19 @@ fn call(
         integration: None,
     };
     let invoke = move || upstream(&agent, &sent, &uri);
-    match shared.gates.within(gate, request_id, clock, invoke).1 {
+    let within = (shared.gates).within(&shared.takings, gate, request_id, clock, invoke);
+    match within.ended {
         Ended::Answered(answer) => Some(answer),
         Ended::Function | Ended::Integration => {
             eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+            if !within.taken {
+                eprintln!("router: {}", crate::clock::NOT_SEEN_TAKEN);
+            }
+            if let Some(trace) = within.trace.filter(|_| shared.ledger.following()) {
+                shared
+                    .ledger
+                    .cut(&trace, crate::ledger::Account::FunctionErrors);
+            }
             None
         }
     }
@@ -661,16 +670,25 @@ fn runtime_call(shared: &Shared, received: &Received, rest: &str) -> Reply {
         .collect();
     let Some(uri) = crate::runtime_api::upstream(rest, &received.query, &ports) else {
         let refusal = "not the Runtime API of a function the local environment serves";
+        eprintln!("router (runtime API): {refusal}: {rest}");
         return (404, Vec::new(), refusal.as_bytes().to_vec());
     };
-    match upstream(&shared.agent, received, &uri) {
+    // An answer posted again is answered as the first was (cargo-lambda's is idempotent).
+    let answer = || upstream(&shared.agent, received, &uri);
+    let passed = answer().or_else(|error| match received.method.as_str() {
+        "POST" => answer(),
+        _ => Err(error),
+    });
+    match passed {
         Ok((status, mut headers, body)) => {
             let method = &received.method;
             let taken = crate::runtime_api::taken(method, rest, status, &mut headers);
-            let waited = taken.as_ref().map(|id| shared.gates.takings.taken(id));
+            let trace = crate::runtime_api::trace(&headers);
+            let takings = &shared.takings;
+            let waited = taken.as_ref().map(|id| takings.taken(id, trace.as_deref()));
             if waited == Some(false) {
                 let id = taken.as_deref().unwrap_or_default();
-                eprintln!("router (runtime API): an instance took {id}, which nothing waits for");
+                eprintln!("router (runtime API): {rest} took {id}, which nothing waits for");
             }
             (status, headers, body)
         }

@@ -636,4 +636,34 @@ mod tests {
             "cargo metadata --format-version 1"
         );
     }
+
+    /// An instance reaches the Runtime API through the router, and nothing of the router's
+    /// reaches the function's environment.
+    #[test]
+    fn an_instance_reaches_the_runtime_api_through_the_router() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = dir.path().join("built");
+        std::fs::create_dir(&built).unwrap();
+        let says = "#!/bin/sh\necho \"$AWS_LAMBDA_RUNTIME_API ${HITL_RUNTIME_PROXY-unset}\"\n";
+        std::fs::write(built.join("review"), says).unwrap();
+        let executable = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(built.join("review"), executable).unwrap();
+        let shim = dir.path().join("shim.sh");
+        std::fs::write(&shim, SHIM).unwrap();
+        let out = Command::new("sh")
+            .arg(&shim)
+            .args(["run", "--bin", "review"])
+            .env("HITL_BUILT", &built)
+            .env(
+                "HITL_RUNTIME_PROXY",
+                "http://127.0.0.1:7/hitl-local/runtime/",
+            )
+            .env("AWS_LAMBDA_RUNTIME_API", "http://127.0.0.1:9000/.rt/review")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap().trim(),
+            "http://127.0.0.1:7/hitl-local/runtime/127.0.0.1:9000/.rt/review unset"
+        );
+    }
 }

@@ -47,6 +47,15 @@ pub fn upstream(rest: &str, query: &str, ports: &[u16]) -> Option<String> {
     })
 }
 
+/// The X-Ray trace root an invocation runs under, from the answer to `…/invocation/next`
+/// (`Lambda-Runtime-Trace-Id`, which the runtime sets as `_X_AMZN_TRACE_ID`).
+pub fn trace(headers: &[(String, String)]) -> Option<String> {
+    let (_, trace) = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("lambda-runtime-trace-id"))?;
+    crate::ledger::trace_root(trace).map(str::to_owned)
+}
+
 /// The request id the router gave the invocation an instance took with the call `method`
 /// `path`, answered `status` with `headers` (`None` unless it took one of the router's); the
 /// carrier is taken off `headers` whatever the call.

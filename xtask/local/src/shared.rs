@@ -42,6 +42,8 @@ pub struct Shared {
     pub upstreams: Upstreams,
     pub agent: ureq::Agent,
     pub gates: Arc<Gates>,
+    /// The invocations let in that no instance has taken yet ([`crate::clock`]).
+    pub takings: Arc<crate::clock::Takings>,
     pub dynamodb: Arc<crate::gates::Tables>,
     /// The tables mirrored in the items' moto.
     pub mirrors: Arc<crate::items::Mirrors>,
@@ -90,6 +92,7 @@ impl Shared {
                 .build()
                 .into(),
             gates: Arc::new(Gates::new(upstreams.concurrency)),
+            takings: Arc::default(),
             dynamodb: Arc::default(),
             mirrors: Arc::default(),
             executions: Arc::default(),

@@ -193,3 +193,27 @@ fn trace_roots_and_the_ends_of_a_log_are_read_as_the_runtime_and_the_wrapper_wri
     assert_eq!(ends["1-a-3"], Account::FunctionErrors);
     assert_eq!(ends["1-a-5"], Account::StepRetried);
 }
+
+#[test]
+fn a_fault_in_an_invocation_the_router_cut_shows_as_its_caller_saw_it_unless_its_log_says() {
+    let ledger = Ledger::default();
+    ledger.injected(fault(Kind::Throttle, "op-1", "1-c-1", 1));
+    ledger.injected(fault(Kind::Throttle, "op-2", "1-c-2", 2));
+    ledger.injected(fault(Kind::Throttle, "op-3", "1-a-3", 3));
+    ledger.injected(fault(Kind::Throttle, "op-4", "1-c-4", 4));
+    let (none, failed) = (Account::Unaccounted, Account::FunctionErrors);
+    assert_eq!(accounts(&ledger, LOG), [none, none, failed, none]);
+    ledger.cut("1-c-1", Account::FunctionErrors);
+    ledger.cut("1-c-2", Account::Api5xx);
+    // The function's own line wins: it failed.
+    ledger.cut("1-a-3", Account::Api5xx);
+    assert_eq!(
+        accounts(&ledger, LOG),
+        [
+            Account::FunctionErrors,
+            Account::Api5xx,
+            Account::FunctionErrors,
+            Account::Unaccounted
+        ]
+    );
+}

@@ -18,7 +18,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::gates::Gates;
+use crate::{
+    gates::Gates,
+    ledger::{Account, Ledger},
+};
 
 /// How long an invocation waits, once let in, for an instance to take it before it is on the
 /// clock anyway.
@@ -45,6 +48,18 @@ pub enum Ended<T> {
     Integration,
 }
 
+impl<T> Ended<T> {
+    /// How a cut call shows in the stack's metrics: a function error at the function's timeout
+    /// (Lambda counts a timeout in `Errors`), a 504 in the API's `5XXError` at API Gateway's.
+    pub fn shown_as(&self) -> Option<Account> {
+        match self {
+            Ended::Answered(_) => None,
+            Ended::Function => Some(Account::FunctionErrors),
+            Ended::Integration => Some(Account::Api5xx),
+        }
+    }
+}
+
 /// How a call went, as its caller waited for it.
 #[derive(Debug)]
 pub struct Within<T> {
@@ -55,6 +70,20 @@ pub struct Within<T> {
     pub taken: bool,
     /// The X-Ray trace root the invocation ran under, once an instance took it.
     pub trace: Option<String>,
+}
+
+impl<T> Within<T> {
+    /// Notes a call cut, shown as `account`: in the `ledger` of faults, by the trace it ran
+    /// under (a fault in it is then accounted for), and says so when a call cut at the
+    /// function's timeout was never seen taken.
+    pub fn note_cut(&self, account: Account, ledger: &Ledger) {
+        if account == Account::FunctionErrors && !self.taken {
+            eprintln!("router: {NOT_SEEN_TAKEN}");
+        }
+        if let (Some(trace), true) = (&self.trace, ledger.following()) {
+            ledger.cut(trace, account);
+        }
+    }
 }
 
 /// What a call's waiter hears.

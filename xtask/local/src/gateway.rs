@@ -13,7 +13,7 @@ use kit_iam::{Authorization, Context, Principal};
 use crate::{
     api::{self, Routed},
     clock::{Clock, Ended, Takings},
-    ledger::{Account, Ledger},
+    ledger::Ledger,
     reply::{Reply, header, respond},
     shared::{NOT_FORWARDED, Shared},
     stacks::Served,
@@ -187,25 +187,22 @@ fn integrate(
     let id = request_id.to_owned();
     let invoke = move || integration(&agent, &called, &id, event);
     let within = gates.within(takings, function, request_id, clock, invoke);
-    let (mut reply, metric) = match within.ended {
-        Ended::Answered(answer) => (answer?, None),
+    if let Some(account) = within.ended.shown_as() {
+        within.note_cut(account, ledger);
+    }
+    let mut reply = match within.ended {
+        Ended::Answered(answer) => answer?,
         Ended::Function => {
             let timeout = limits.function.unwrap_or_default();
             eprintln!("router (api): the function timed out after {timeout:?}, its timeout: {uri}");
-            (api::bad_gateway(), Some(Account::FunctionErrors))
+            api::bad_gateway()
         }
         Ended::Integration => {
             let cut = limits.integration;
             eprintln!("router (api): the integration timed out after {cut:?}: {uri}");
-            (api::timed_out(), Some(Account::Api5xx))
+            api::timed_out()
         }
     };
-    if metric == Some(Account::FunctionErrors) && !within.taken {
-        eprintln!("router (api): {}", crate::clock::NOT_SEEN_TAKEN);
-    }
-    if let (Some(trace), Some(metric), true) = (within.trace, metric, ledger.following()) {
-        ledger.cut(&trace, metric);
-    }
     reply
         .1
         .push(header(QUEUED_HEADER, within.queued.as_millis().to_string()));
@@ -287,7 +284,7 @@ fn permitted(shared: &Shared, served: &Served, method: &str, routed: &Routed) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gates::Gates;
+    use crate::{gates::Gates, ledger::Account};
 
     /// A function whose instance takes each invocation as the router sees it through the
     /// Runtime API (by the carrier of the invoke's request id, as cargo-lambda passes it on),

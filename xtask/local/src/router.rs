@@ -644,20 +644,13 @@ fn call(
     };
     let invoke = move || upstream(&agent, &sent, &uri);
     let within = (shared.gates).within(&shared.takings, gate, request_id, clock, invoke);
+    if let Some(account) = within.ended.shown_as() {
+        eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
+        within.note_cut(account, &shared.ledger);
+    }
     match within.ended {
         Ended::Answered(answer) => Some(answer),
-        Ended::Function | Ended::Integration => {
-            eprintln!("router: {gate} timed out after {timeout:?}, its configured timeout");
-            if !within.taken {
-                eprintln!("router: {}", crate::clock::NOT_SEEN_TAKEN);
-            }
-            if let Some(trace) = within.trace.filter(|_| shared.ledger.following()) {
-                shared
-                    .ledger
-                    .cut(&trace, crate::ledger::Account::FunctionErrors);
-            }
-            None
-        }
+        Ended::Function | Ended::Integration => None,
     }
 }
 

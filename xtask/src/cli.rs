@@ -101,6 +101,9 @@ pub enum Command {
         /// The chaos suite's faults instead of its own (see `test --faults`)
         #[arg(long, value_name = "SPEC")]
         faults: Option<String>,
+        /// The load suite's decisions a second, once every approval is pending [default: 10]
+        #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+        rate: Option<f64>,
     },
     /// Build the Lambda functions (release, through cargo-lambda) into deterministic zips
     Build {
@@ -266,6 +269,10 @@ pub enum LocalAction {
         /// disarmed)
         #[arg(long, value_name = "SPEC")]
         faults: Option<String>,
+        /// Instances of each function a stack's `cargo lambda watch` runs at most, as Lambda's
+        /// concurrency [default: 8; a running environment keeps its own]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        instances: Option<u16>,
     },
     /// Stop every process the local environment started
     Down,
@@ -282,4 +289,14 @@ fn lang_parser() -> impl clap::builder::TypedValueParser<Value = Lang> {
 
 fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
     text.parse()
+}
+
+/// A rate a second: a finite number above zero (at most 1,000: a POST a millisecond).
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1000.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is no rate: a number of decisions a second above 0, at most 1000"
+        )),
+    }
 }

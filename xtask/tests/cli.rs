@@ -916,3 +916,24 @@ fn a_bad_faults_spec_starts_nothing() {
     let args = ["bench", "functions", "--faults", "dynamodb:error:0.1"];
     assert_refused(&xtask(dir.path(), &args), &["only the chaos suite"]);
 }
+
+#[test]
+fn a_bad_rate_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for rate in ["0", "-3", "NaN", "inf", "1001", "fast"] {
+        let run = xtask(dir.path(), &["bench", "load", &format!("--rate={rate}")]);
+        let stderr = run.stderr();
+        assert_eq!(run.output.status.code(), Some(2), "{rate}: {stderr}");
+        assert!(
+            stderr.contains("--rate") && stderr.contains(&format!("`{rate}` is no rate")),
+            "{stderr}"
+        );
+        assert!(run.written().is_empty());
+    }
+    // Only the load suite takes a rate: said before any other suite runs.
+    let args = ["bench", "render", "--rate", "5"];
+    assert_refused(
+        &xtask(dir.path(), &args),
+        &["--rate", "only the load suite"],
+    );
+}

@@ -219,7 +219,7 @@ struct Keepers<'a> {
 }
 
 /// The local environment's own response header: how long a request waited for one of the
-/// function's instances (`runner::CONCURRENCY` here, where Lambda would start more), in
+/// function's instances (`Runner::instances` here, where Lambda would start more), in
 /// milliseconds, so that the load benchmark can tell the kit's time from the harness's.
 pub const QUEUED_HEADER: &str = "x-hitl-local-queued-ms";
 

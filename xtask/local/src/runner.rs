@@ -23,8 +23,12 @@ use kit_tools::install::Venv;
 
 use crate::process;
 
-/// Instances per function in `cargo lambda watch`, and calls the router lets through at once.
+/// Instances per function in `cargo lambda watch`, and calls the router lets through at once,
+/// unless the runner is started with another count (`local up --instances`).
 pub const CONCURRENCY: usize = 8;
+
+/// The most instances per function a runner takes: each is a process of its own.
+pub const MAX_INSTANCES: usize = 64;
 
 /// What is running, as recorded in `<output dir>/local/runner.json`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -56,10 +60,18 @@ pub struct Runner {
     /// runner started).
     #[serde(default = "default_session_seconds")]
     pub session_seconds: u64,
+    /// Instances per function in each stack's `cargo lambda watch`, and calls of a function the
+    /// router lets through at once.
+    #[serde(default = "default_instances")]
+    pub instances: usize,
 }
 
 fn default_session_seconds() -> u64 {
     crate::sessions::DEFAULT_LIFETIME_SECS
+}
+
+fn default_instances() -> usize {
+    CONCURRENCY
 }
 
 fn state_path() -> PathBuf {
@@ -168,8 +180,9 @@ impl Runner {
         healthy.then_some(runner)
     }
 
-    /// The running runner, or a new one: moto with execution of state machines on, and the router.
-    pub fn up(venv: &Venv, xtask: &Path) -> Result<(Runner, bool)> {
+    /// The running runner, or a new one running `instances` of each function: moto with
+    /// execution of state machines on, and the router.
+    pub fn up(venv: &Venv, xtask: &Path, instances: usize) -> Result<(Runner, bool)> {
         if let Some(runner) = Self::find() {
             return Ok((runner, false));
         }
@@ -214,6 +227,7 @@ impl Runner {
             oidc_pid: 0,
             lambda_pid: None,
             session_seconds,
+            instances: instances.clamp(1, MAX_INSTANCES),
         };
         runner.save()?; // so that `local down` finds moto even if the rest fails
         runner.router_pid = runner.spawn_router(xtask)?;
@@ -252,7 +266,7 @@ impl Runner {
                 .args(["--functions", &FUNCTIONS.join(",")])
                 .args(["--durable", &format!("http://127.0.0.1:{}", self.dex_port)])
                 .args(["--items", &format!("http://127.0.0.1:{}", self.items_port)])
-                .args(["--concurrency", &CONCURRENCY.to_string()])
+                .args(["--concurrency", &self.instances.to_string()])
                 .args(["--session-seconds", &self.session_seconds.to_string()]),
             &dir().join("router.log"),
         )
@@ -334,7 +348,7 @@ impl Runner {
             // never started again (the stack's later invokes wait forever). The router cuts
             // what API Gateway cuts (`gateway::INTEGRATION_TIMEOUT`).
             // Several instances per function, as Lambda runs them: concurrent clicks race for real.
-            .args(["--concurrency", &CONCURRENCY.to_string()])
+            .args(["--concurrency", &self.instances.to_string()])
             .arg("--env-file")
             .arg(&env_file)
             // The user's AWS settings must not reach the functions: they talk to moto only, with
@@ -612,6 +626,16 @@ mod tests {
             .output()
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn a_runner_recorded_before_its_instances_were_recorded_runs_the_default() {
+        let recorded = r#"{"moto_port":1,"router_port":2,"moto_pid":3,"router_pid":4}"#;
+        let runner: super::Runner = serde_json::from_str(recorded).unwrap();
+        assert_eq!(runner.instances, super::CONCURRENCY);
+        let again: super::Runner =
+            serde_json::from_str(&serde_json::to_string(&runner).unwrap()).unwrap();
+        assert_eq!(again, runner);
     }
 
     #[test]

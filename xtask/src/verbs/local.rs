@@ -11,11 +11,11 @@ use crate::cli::LocalAction;
 
 pub fn run(action: LocalAction) -> Result<()> {
     match action {
-        LocalAction::Up { faults } => {
+        LocalAction::Up { faults, instances } => {
             // A spec that does not parse stops before anything starts.
             let faults = kit_local::faults::parse_spec(faults.as_deref().unwrap_or(""))
                 .map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
-            let runner = up(&install::ensure()?)?;
+            let runner = up_with(&install::ensure()?, instances.map(usize::from))?;
             arm(&runner, &faults)
         }
         LocalAction::Down => {
@@ -37,6 +37,10 @@ pub fn run(action: LocalAction) -> Result<()> {
                     anstream::println!(
                         "router           http://127.0.0.1:{} (moto's MOTO_PORT)",
                         runner.router_port
+                    );
+                    anstream::println!(
+                        "instances        {} of each function, at most",
+                        runner.instances
                     );
                     let stacks = kit_local::stacks::all(&kit_base::local::dir());
                     if stacks.is_empty() {
@@ -96,8 +100,16 @@ fn arm(runner: &Runner, faults: &[kit_local::faults::Fault]) -> Result<()> {
 
 /// The running runner, or a freshly started one.
 pub fn up(venv: &Venv) -> Result<Runner> {
+    up_with(venv, None)
+}
+
+/// The running runner (whatever its instances: a runner in use is never restarted from here,
+/// and `instances` is said to differ), or one freshly started with `instances` of each function
+/// (by default [`runner::CONCURRENCY`]).
+pub fn up_with(venv: &Venv, instances: Option<usize>) -> Result<Runner> {
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    let (runner, started) = Runner::up(venv, &xtask)?;
+    let asked = instances.unwrap_or(runner::CONCURRENCY);
+    let (runner, started) = Runner::up(venv, &xtask, asked)?;
     if started {
         status(
             "Started",
@@ -107,6 +119,12 @@ pub fn up(venv: &Venv) -> Result<Runner> {
                 runner.router_port
             ),
         );
+    } else if instances.is_some_and(|n| n != runner.instances) {
+        kit_base::status::warning(format!(
+            "the local environment runs on with {} instances of each function, as it was \
+             started: `cargo xtask local down` first for {asked}",
+            runner.instances
+        ));
     }
     Ok(runner)
 }

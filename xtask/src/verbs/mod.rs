@@ -40,7 +40,8 @@ pub fn run(cli: Cli) -> Result<()> {
             suites,
             iterations,
             faults,
-        } => bench::run(global, &suites, iterations, faults.as_deref()),
+            rate,
+        } => bench::run(global, &suites, iterations, faults.as_deref(), rate),
         Command::LocalRouter {
             listen,
             moto,

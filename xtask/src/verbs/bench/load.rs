@@ -1,7 +1,9 @@
-//! Load on the local environment: executions started at once, on the environment's orchestrator
-//! (a state machine, or the durable workflow), each approved by a POST sent as soon as its
-//! reviewer's message arrives; reports throughput and the review function's latency as a
-//! reviewer's browser sees it.
+//! Load on the local environment, in two phases. First, executions started at once on the
+//! environment's orchestrator (a state machine, or the durable workflow), until every reviewer's
+//! message arrived: that many approvals pending at once. Then each approved on its review page,
+//! the POSTs sent at a steady rate as reviewers press, whatever became of the earlier ones.
+//! Reports each phase's throughput and the review function's latency as a reviewer's browser
+//! sees it.
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,14 @@ use crate::{
     kit,
 };
 
-pub fn run(global: &Global, executions: usize) -> Result<()> {
+/// Decisions a second unless told: a thousand reviewers pressing within 100 seconds, which a
+/// 2-core machine serves as they come (at 20 a second they queue there: see docs/testing.md).
+pub const DEFAULT_RATE: f64 = 10.0;
+
+/// Instances of each function in a local environment the benchmark starts.
+const INSTANCES: usize = 32;
+
+pub fn run(global: &Global, executions: usize, rate: f64) -> Result<()> {
     let reviewer: Email = "bench@example.com".parse().map_err(anyhow::Error::msg)?;
     let effective = kit::effective(global, std::slice::from_ref(&reviewer))?;
     if effective.endpoint != Endpoint::Local {
@@ -32,14 +41,14 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
              (or `--env local-durable`)"
         );
     }
+    // Where Lambda would start as many instances as the reviewers press for, the local
+    // environment runs a few; the benchmark's more, so that a POST waits for the kit, not for
+    // one of them (said when one already running has fewer).
+    crate::verbs::local::up_with(&kit_tools::install::ensure()?, Some(INSTANCES))?;
     crate::verbs::deploy::run(global, &[reviewer], true, Some(Method::Direct))?;
     let runner = Runner::find().ok_or_else(|| anyhow::anyhow!("the local environment stopped"))?;
     let runtime = crate::runtime::new()?;
-    status(
-        "Benchmarking",
-        format!("{executions} executions started at once, each approved on the review page"),
-    );
-    let (elapsed, latencies, succeeded, once) = runtime.block_on(async {
+    let (aws, workflow, arns, links) = runtime.block_on(async {
         let mut aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
         // A thousand starts at once keep moto from answering some for seconds: slow, not
         // stalled (the SDK's protection gives up after 5 s without a byte).
@@ -58,25 +67,70 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
             .collect();
         // Old messages would be mistaken for this run's.
         while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
-        let started = Instant::now();
-        let arns = start_all(&aws, &workflow, executions).await?;
-        let (latencies, failed) = approve_each(&aws, &outboxes, executions, started).await?;
-        // Not waited for: an execution whose POST failed runs until its approval expires.
-        if let Some(first) = failed.first() {
-            bail!(
-                "{} of {executions} review POSTs failed; the first: {first}",
-                failed.len()
-            );
-        }
-        let succeeded = count_succeeded(&aws, &workflow, &arns).await?;
-        let elapsed = started.elapsed();
-        let once = decided_once(&aws, &workflow, &arns).await;
-        anyhow::Ok((elapsed, latencies, succeeded, once))
+        let (arns, links) = request_all(&aws, &workflow, &outboxes, executions).await?;
+        anyhow::Ok((aws, workflow, arns, links))
     })?;
+    decide_all(links, rate, runner.instances)?;
+    runtime.block_on(all_succeeded_once(&aws, &workflow, &arns))
+}
+
+/// Fails unless every one of `arns` succeeded, with exactly one decision delivered.
+async fn all_succeeded_once(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result<()> {
+    let succeeded = count_succeeded(aws, workflow, arns).await?;
+    let executions = arns.len();
+    println!("{executions} executions: {succeeded} SUCCEEDED");
+    if succeeded != executions {
+        bail!("{} executions did not succeed", executions - succeeded);
+    }
+    decided_once(aws, workflow, arns).await?;
+    println!("each execution had exactly one decision delivered");
+    Ok(())
+}
+
+/// Phase one: `executions` started at once, each to its reviewer's message; their ARNs, and
+/// the review links (all pending at once: nobody decides before the last arrives).
+async fn request_all(
+    aws: &Aws,
+    workflow: &Workflow,
+    outboxes: &[emulation::Outbox],
+    executions: usize,
+) -> Result<(Vec<String>, Vec<String>)> {
+    status(
+        "Requesting",
+        format!("{executions} approvals: executions started at once, to their reviewer's message"),
+    );
+    let started = Instant::now();
+    let arns = start_all(aws, workflow, executions).await?;
+    let links = links_of(aws, outboxes, executions, started).await?;
+    let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "{executions} executions: {succeeded} SUCCEEDED in {:.1}s, {:.1} executions/s end to end",
-        elapsed.as_secs_f64(),
-        executions as f64 / elapsed.as_secs_f64()
+        "{executions} approvals requested in {elapsed:.1}s ({:.1}/s), all pending at once",
+        executions as f64 / elapsed
+    );
+    Ok((arns, links))
+}
+
+/// Phase two: each link approved on its review page, the POSTs sent at `rate` a second
+/// whatever became of the earlier ones (as reviewers press, not as the page answers); fails
+/// unless every POST answered 200.
+fn decide_all(links: Vec<String>, rate: f64, instances: usize) -> Result<()> {
+    let total = links.len();
+    status(
+        "Deciding",
+        format!("{total} approvals on their review page, {rate} a second"),
+    );
+    let started = Instant::now();
+    let (latencies, failed) = approve_paced(links, rate);
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(first) = failed.first() {
+        bail!(
+            "{} of {total} review POSTs failed; the first: {first}",
+            failed.len()
+        );
+    }
+    println!(
+        "{total} decisions in {elapsed:.1}s ({:.1}/s)",
+        total as f64 / elapsed
     );
     let mut seen: Vec<Duration> = latencies.iter().map(|p| p.seen).collect();
     println!("review POST latency: {}", spread(&mut seen));
@@ -86,14 +140,9 @@ pub fn run(global: &Global, executions: usize) -> Result<()> {
     println!(
         "  of which the kit's, without the wait for one of the local environment's {} \
          instances: {}",
-        kit_local::runner::CONCURRENCY,
+        instances,
         spread(&mut served)
     );
-    if succeeded != executions {
-        bail!("{} executions did not succeed", executions - succeeded);
-    }
-    once?;
-    println!("each execution had exactly one decision delivered");
     Ok(())
 }
 
@@ -138,30 +187,51 @@ struct Post {
     queued: Duration,
 }
 
-/// Approves each reviewer message as soon as it arrives, each POST on a thread of its own (a
-/// pool would hold some back); how long each POST took, and why each that failed did.
-async fn approve_each(
+/// The review links of the next `executions` reviewer messages (ten minutes at most from
+/// `started`).
+async fn links_of(
     aws: &Aws,
     outboxes: &[emulation::Outbox],
     executions: usize,
     started: Instant,
-) -> Result<(Vec<Post>, Vec<String>)> {
-    let mut posts = Vec::new();
-    while posts.len() < executions {
+) -> Result<Vec<String>> {
+    let mut links = Vec::new();
+    while links.len() < executions {
         if started.elapsed() > Duration::from_secs(600) {
             bail!(
                 "only {} of {executions} reviewer messages in ten minutes",
-                posts.len()
+                links.len()
             );
         }
         for message in emulation::take_outbox(aws, outboxes, 1).await? {
-            let Some(link) = message.body.lines().find(|l| l.contains("/approvals/")) else {
-                continue; // an outcome message
-            };
-            let link = link.trim().to_owned();
-            posts.push(std::thread::spawn(move || approve(&link)));
+            // An outcome message has no link.
+            if let Some(link) = message.body.lines().find(|l| l.contains("/approvals/")) {
+                links.push(link.trim().to_owned());
+            }
         }
     }
+    Ok(links)
+}
+
+/// When the `i`th POST of a run at `rate` a second is due, from the run's start.
+fn due(i: usize, rate: f64) -> Duration {
+    Duration::from_secs_f64(i as f64 / rate)
+}
+
+/// Approves each of `links`, the `i`th POST sent when [`due`], each on a thread of its own (a
+/// pool would hold some back); how long each POST took from when it was due (a POST sent late
+/// waited as its reviewer would), and why each that failed did.
+fn approve_paced(links: Vec<String>, rate: f64) -> (Vec<Post>, Vec<String>) {
+    let started = Instant::now();
+    let posts: Vec<_> = links
+        .into_iter()
+        .enumerate()
+        .map(|(i, link)| {
+            let at = started + due(i, rate);
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            std::thread::spawn(move || approve(&link, at))
+        })
+        .collect();
     let (mut latencies, mut failed) = (Vec::new(), Vec::new());
     for post in posts {
         match post.join() {
@@ -170,7 +240,7 @@ async fn approve_each(
             Err(_) => failed.push("the POST's thread panicked".to_owned()),
         }
     }
-    Ok((latencies, failed))
+    (latencies, failed)
 }
 
 /// How many of `arns` succeeded, each waited for while it runs (ten minutes at most, all told).
@@ -212,21 +282,21 @@ async fn decided_once(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result
     }
 }
 
-/// Approves on the review page as a browser does; returns how long the page took.
-fn approve(link: &str) -> Result<Post> {
+/// Approves on the review page as a browser does, the POST due `at`; returns how long the page
+/// took from then.
+fn approve(link: &str, at: Instant) -> Result<Post> {
     let origin = link.split('/').take(3).collect::<Vec<_>>().join("/");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
-    let started = Instant::now();
     let response = agent
         .post(link)
         .header("Origin", &origin)
         .header("Sec-Fetch-Site", "same-origin")
         .content_type("application/x-www-form-urlencoded")
         .send("decision=approve&comment=bench")?;
-    let seen = started.elapsed();
+    let seen = at.elapsed();
     if response.status() != 200 {
         bail!("the review page answered {}", response.status());
     }
@@ -240,4 +310,17 @@ fn approve(link: &str) -> Result<Post> {
         seen,
         queued: queued.min(seen),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_posts_are_due_at_a_steady_rate_from_the_start() {
+        assert_eq!(due(0, 20.0), Duration::ZERO);
+        assert_eq!(due(1, 20.0), Duration::from_millis(50));
+        assert_eq!(due(999, 20.0), Duration::from_millis(49_950));
+        assert_eq!(due(3, 0.5), Duration::from_secs(6));
+    }
 }

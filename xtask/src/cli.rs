@@ -102,7 +102,7 @@ pub enum Command {
         #[arg(long, value_name = "SPEC")]
         faults: Option<String>,
         /// The load suite's decisions a second, once every approval is pending [default: 10]
-        #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+        #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate, allow_negative_numbers = true)]
         rate: Option<f64>,
     },
     /// Build the Lambda functions (release, through cargo-lambda) into deterministic zips
@@ -217,7 +217,7 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         items: Option<String>,
         /// Calls in flight per function (cargo lambda watch's instances per function)
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = kit_local::runner::DEFAULT_INSTANCES)]
         concurrency: usize,
         /// How long a function's role session lasts, in seconds
         #[arg(long, default_value_t = kit_local::sessions::DEFAULT_LIFETIME_SECS)]
@@ -271,7 +271,11 @@ pub enum LocalAction {
         faults: Option<String>,
         /// Instances of each function a stack's `cargo lambda watch` runs at most, as Lambda's
         /// concurrency [default: 8; a running environment keeps its own]
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        #[arg(
+            long,
+            value_name = "N",
+            value_parser = clap::value_parser!(u16).range(1..=kit_local::runner::MAX_INSTANCES as i64)
+        )]
         instances: Option<u16>,
     },
     /// Stop every process the local environment started
@@ -291,12 +295,12 @@ fn parse<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
     text.parse()
 }
 
-/// A rate a second: a finite number above zero (at most 1,000: a POST a millisecond).
+/// A rate a second: from 0.1 (a POST every ten seconds) to 1,000 (a POST a millisecond).
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1000.0 => Ok(rate),
+        Ok(rate) if (0.1..=1000.0).contains(&rate) => Ok(rate),
         _ => Err(format!(
-            "`{text}` is no rate: a number of decisions a second above 0, at most 1000"
+            "`{text}` is no rate: a number of decisions a second from 0.1 to 1000"
         )),
     }
 }

@@ -223,6 +223,61 @@ impl Workflow {
         }
     }
 
+    /// Whether the execution `arn` waits for its decision and for nothing else, by its history:
+    /// a state machine's task submitted last (the request function returned; the task token is
+    /// awaited; an attempt that failed and was retried is followed by its retry's events), a
+    /// durable execution's callback started and its invocation completed since.
+    pub async fn awaits_decision(&self, aws: &Aws, arn: &str) -> Result<bool> {
+        let unreadable = |e: String| anyhow::anyhow!("cannot read the history of {arn}: {e}");
+        match self {
+            Self::StateMachine(_) => {
+                use aws_sdk_sfn::types::HistoryEventType as Event;
+                let mut history = aws
+                    .sfn()
+                    .get_execution_history()
+                    .execution_arn(arn)
+                    .max_results(1000)
+                    .into_paginator()
+                    .items()
+                    .send();
+                let mut submitted = false;
+                while let Some(event) = history.next().await {
+                    match event.map_err(|e| unreadable(describe(&e)))?.r#type {
+                        Event::TaskSubmitted => submitted = true,
+                        Event::TaskScheduled
+                        | Event::TaskStarted
+                        | Event::TaskSucceeded
+                        | Event::TaskFailed
+                        | Event::TaskTimedOut => submitted = false,
+                        _ => {}
+                    }
+                }
+                Ok(submitted)
+            }
+            Self::Durable(_) => {
+                use aws_sdk_lambda::types::EventType as Event;
+                let mut history = aws
+                    .lambda()
+                    .get_durable_execution_history()
+                    .durable_execution_arn(arn)
+                    .max_items(1000)
+                    .into_paginator()
+                    .items()
+                    .send();
+                let (mut started, mut completed_since) = (false, false);
+                while let Some(event) = history.next().await {
+                    match event.map_err(|e| unreadable(describe(&e)))?.event_type {
+                        Some(Event::CallbackStarted) => (started, completed_since) = (true, false),
+                        Some(Event::InvocationCompleted) => completed_since = started,
+                        Some(Event::CallbackSucceeded | Event::CallbackFailed) => return Ok(false),
+                        _ => {}
+                    }
+                }
+                Ok(started && completed_since)
+            }
+        }
+    }
+
     /// Up to `max` executions, newest first: every version's, for the durable workflow (each
     /// execution stays on the version it started on, and the alias moves on).
     pub async fn list(&self, aws: &Aws, max: i32) -> Result<Vec<Summary>> {

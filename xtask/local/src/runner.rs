@@ -25,7 +25,7 @@ use crate::process;
 
 /// Instances per function in `cargo lambda watch`, and calls the router lets through at once,
 /// unless the runner is started with another count (`local up --instances`).
-pub const CONCURRENCY: usize = 8;
+pub const DEFAULT_INSTANCES: usize = 8;
 
 /// The most instances per function a runner takes: each is a process of its own.
 pub const MAX_INSTANCES: usize = 64;
@@ -71,7 +71,7 @@ fn default_session_seconds() -> u64 {
 }
 
 fn default_instances() -> usize {
-    CONCURRENCY
+    DEFAULT_INSTANCES
 }
 
 fn state_path() -> PathBuf {
@@ -632,7 +632,7 @@ mod tests {
     fn a_runner_recorded_before_its_instances_were_recorded_runs_the_default() {
         let recorded = r#"{"moto_port":1,"router_port":2,"moto_pid":3,"router_pid":4}"#;
         let runner: super::Runner = serde_json::from_str(recorded).unwrap();
-        assert_eq!(runner.instances, super::CONCURRENCY);
+        assert_eq!(runner.instances, super::DEFAULT_INSTANCES);
         let again: super::Runner =
             serde_json::from_str(&serde_json::to_string(&runner).unwrap()).unwrap();
         assert_eq!(again, runner);

@@ -32,40 +32,43 @@ pub fn run(action: LocalAction) -> Result<()> {
                 None => anstream::println!(
                     "not running (`cargo xtask deploy --env local --email you@example.com` starts it)"
                 ),
-                Some(runner) => {
-                    anstream::println!("moto server      {}", runner.moto_endpoint());
-                    anstream::println!(
-                        "router           http://127.0.0.1:{} (moto's MOTO_PORT)",
-                        runner.router_port
-                    );
-                    anstream::println!(
-                        "instances        {} of each function, at most",
-                        runner.instances
-                    );
-                    let stacks = kit_local::stacks::all(&kit_base::local::dir());
-                    if stacks.is_empty() {
-                        anstream::println!("stacks           none yet (a deploy serves its stack)");
-                    }
-                    for served in stacks {
-                        anstream::println!("stack            {}", served.stack);
-                        anstream::println!(
-                            "  functions      {} (cargo lambda watch)",
-                            served.lambda_endpoint()
-                        );
-                        anstream::println!(
-                            "  review pages   {}/approvals/<link id> (API Gateway's REST proxy, emulated)",
-                            served.review_base_url()
-                        );
-                    }
-                    anstream::println!(
-                        "logs             {}",
-                        paths::shown(&kit_base::local::dir()).display()
-                    );
-                }
+                Some(runner) => print_status(&runner),
             }
             Ok(())
         }
     }
+}
+
+/// What `runner` runs, and where.
+fn print_status(runner: &Runner) {
+    anstream::println!("moto server      {}", runner.moto_endpoint());
+    anstream::println!(
+        "router           http://127.0.0.1:{} (moto's MOTO_PORT)",
+        runner.router_port
+    );
+    anstream::println!(
+        "instances        {} of each function, at most",
+        runner.instances
+    );
+    let stacks = kit_local::stacks::all(&kit_base::local::dir());
+    if stacks.is_empty() {
+        anstream::println!("stacks           none yet (a deploy serves its stack)");
+    }
+    for served in stacks {
+        anstream::println!("stack            {}", served.stack);
+        anstream::println!(
+            "  functions      {} (cargo lambda watch)",
+            served.lambda_endpoint()
+        );
+        anstream::println!(
+            "  review pages   {}/approvals/<link id> (API Gateway's REST proxy, emulated)",
+            served.review_base_url()
+        );
+    }
+    anstream::println!(
+        "logs             {}",
+        paths::shown(&kit_base::local::dir()).display()
+    );
 }
 
 /// Disarms the router's faults, then arms `faults`.
@@ -105,10 +108,12 @@ pub fn up(venv: &Venv) -> Result<Runner> {
 
 /// The running runner (whatever its instances: a runner in use is never restarted from here,
 /// and `instances` is said to differ), or one freshly started with `instances` of each function
-/// (by default [`runner::CONCURRENCY`]).
+/// (by default [`runner::DEFAULT_INSTANCES`]).
 pub fn up_with(venv: &Venv, instances: Option<usize>) -> Result<Runner> {
     let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
-    let asked = instances.unwrap_or(runner::CONCURRENCY);
+    let asked = instances
+        .unwrap_or(runner::DEFAULT_INSTANCES)
+        .clamp(1, runner::MAX_INSTANCES);
     let (runner, started) = Runner::up(venv, &xtask, asked)?;
     if started {
         status(

@@ -26,7 +26,8 @@ use crate::{
 };
 
 /// Decisions a second unless told: a thousand reviewers pressing within 100 seconds, which a
-/// 2-core machine serves as they come (at 20 a second they queue there: see docs/testing.md).
+/// 2-core machine serves as they come on either orchestrator (at 20 a second, Step Functions'
+/// queue there: see docs/testing.md).
 pub const DEFAULT_RATE: f64 = 10.0;
 
 /// Instances of each function in a local environment the benchmark starts.
@@ -41,37 +42,54 @@ pub fn run(global: &Global, executions: usize, rate: f64) -> Result<()> {
              (or `--env local-durable`)"
         );
     }
+    let (sending, timeout) = (executions as f64 / rate, effective.approval_timeout.secs());
+    if sending + 60.0 > timeout as f64 {
+        bail!(
+            "--rate {rate}: {executions} decisions would be sent over {sending:.0}s, too close to \
+             the environment's approval timeout ({timeout}s): raise --rate or lower --iterations"
+        );
+    }
     // Where Lambda would start as many instances as the reviewers press for, the local
     // environment runs a few; the benchmark's more, so that a POST waits for the kit, not for
-    // one of them (said when one already running has fewer).
+    // one of them (said when one already running has fewer). Started before the deploy, which
+    // would start the usual few (and then compiles while it starts).
     crate::verbs::local::up_with(&kit_tools::install::ensure()?, Some(INSTANCES))?;
     crate::verbs::deploy::run(global, &[reviewer], true, Some(Method::Direct))?;
     let runner = Runner::find().ok_or_else(|| anyhow::anyhow!("the local environment stopped"))?;
     let runtime = crate::runtime::new()?;
     let (aws, workflow, arns, links) = runtime.block_on(async {
-        let mut aws = Aws::connect(&effective, Some(runner.endpoint())).await?;
-        // A thousand starts at once keep moto from answering some for seconds: slow, not
-        // stalled (the SDK's protection gives up after 5 s without a byte).
-        aws.sdk = aws
-            .sdk
-            .to_builder()
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-            .build();
-        let outputs = crate::verbs::outputs::read(&effective).await?;
-        let workflow = Workflow::of(&outputs)?;
-        let template =
-            stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
-        let outboxes: Vec<_> = emulation::outboxes(&effective.stack_name, &template)?
-            .into_iter()
-            .map(|(o, _)| o)
-            .collect();
-        // Old messages would be mistaken for this run's.
-        while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
+        let (aws, workflow, outboxes) = connect(&effective, &runner).await?;
         let (arns, links) = request_all(&aws, &workflow, &outboxes, executions).await?;
         anyhow::Ok((aws, workflow, arns, links))
     })?;
+    warm(&links, runner.instances)?;
     decide_all(links, rate, runner.instances)?;
     runtime.block_on(all_succeeded_once(&aws, &workflow, &arns))
+}
+
+/// The local environment's client, the stack's workflow, and its outboxes emptied.
+async fn connect(
+    effective: &kit_config::Effective,
+    runner: &Runner,
+) -> Result<(Aws, Workflow, Vec<emulation::Outbox>)> {
+    let mut aws = Aws::connect(effective, Some(runner.endpoint())).await?;
+    // A thousand starts at once keep moto from answering some for seconds: slow, not stalled
+    // (the SDK's protection gives up after 5 s without a byte).
+    aws.sdk = aws
+        .sdk
+        .to_builder()
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .build();
+    let outputs = crate::verbs::outputs::read(effective).await?;
+    let workflow = Workflow::of(&outputs)?;
+    let template = stack::deployed_template(&aws.cloudformation(), &effective.stack_name).await?;
+    let outboxes: Vec<_> = emulation::outboxes(&effective.stack_name, &template)?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect();
+    // Old messages would be mistaken for this run's.
+    while !emulation::take_outbox(&aws, &outboxes, 0).await?.is_empty() {}
+    Ok((aws, workflow, outboxes))
 }
 
 /// Fails unless every one of `arns` succeeded, with exactly one decision delivered.
@@ -104,10 +122,47 @@ async fn request_all(
     let links = links_of(aws, outboxes, executions, started).await?;
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "{executions} approvals requested in {elapsed:.1}s ({:.1}/s), all pending at once",
+        "{executions} approvals requested in {elapsed:.1}s ({:.1}/s)",
         executions as f64 / elapsed
     );
+    // A message may arrive before its request is done (a state machine's Lambda task returns
+    // after it): the decisions start on an orchestrator with nothing else left to do.
+    all_awaiting(aws, workflow, &arns).await?;
+    println!(
+        "{executions} approvals pending at once, {:.1}s after the start: each execution waits \
+         for its decision and nothing else",
+        started.elapsed().as_secs_f64()
+    );
     Ok((arns, links))
+}
+
+/// The review function's instances started before the decisions are timed, as a function in
+/// use has them (`bench functions` measures a cold start): as many review pages shown at once
+/// as it may have instances. A GET changes nothing.
+fn warm(links: &[String], instances: usize) -> Result<()> {
+    status(
+        "Warming",
+        format!("the review function: {instances} review pages at once"),
+    );
+    let pages: Vec<_> = links
+        .iter()
+        .take(instances)
+        .map(|link| {
+            let link = link.clone();
+            std::thread::spawn(move || {
+                let response = agent().get(&link).call()?;
+                match response.status().as_u16() {
+                    200 => Ok(()),
+                    other => bail!("the review page answered {other} to a GET"),
+                }
+            })
+        })
+        .collect();
+    for page in pages {
+        page.join()
+            .map_err(|_| anyhow::anyhow!("a GET's thread panicked"))??;
+    }
+    Ok(())
 }
 
 /// Phase two: each link approved on its review page, the POSTs sent at `rate` a second
@@ -121,16 +176,11 @@ fn decide_all(links: Vec<String>, rate: f64, instances: usize) -> Result<()> {
     );
     let started = Instant::now();
     let (latencies, failed) = approve_paced(links, rate);
-    let elapsed = started.elapsed().as_secs_f64();
-    if let Some(first) = failed.first() {
-        bail!(
-            "{} of {total} review POSTs failed; the first: {first}",
-            failed.len()
-        );
-    }
+    let (sent, elapsed) = (due(total.saturating_sub(1), rate), started.elapsed());
     println!(
-        "{total} decisions in {elapsed:.1}s ({:.1}/s)",
-        total as f64 / elapsed
+        "{total} decisions sent over {:.1}s ({rate}/s), the last answered {:.1}s after it was due",
+        sent.as_secs_f64(),
+        elapsed.saturating_sub(sent).as_secs_f64()
     );
     let mut seen: Vec<Duration> = latencies.iter().map(|p| p.seen).collect();
     println!("review POST latency: {}", spread(&mut seen));
@@ -143,7 +193,13 @@ fn decide_all(links: Vec<String>, rate: f64, instances: usize) -> Result<()> {
         instances,
         spread(&mut served)
     );
-    Ok(())
+    match failed.first() {
+        None => Ok(()),
+        Some(first) => bail!(
+            "{} of {total} review POSTs failed; the first: {first}",
+            failed.len()
+        ),
+    }
 }
 
 /// Starts `executions` executions of `workflow` at once; their ARNs.
@@ -195,7 +251,8 @@ async fn links_of(
     executions: usize,
     started: Instant,
 ) -> Result<Vec<String>> {
-    let mut links = Vec::new();
+    // A message delivered twice (SQS delivers at least once) names its link twice.
+    let mut links = std::collections::BTreeSet::new();
     while links.len() < executions {
         if started.elapsed() > Duration::from_secs(600) {
             bail!(
@@ -206,11 +263,11 @@ async fn links_of(
         for message in emulation::take_outbox(aws, outboxes, 1).await? {
             // An outcome message has no link.
             if let Some(link) = message.body.lines().find(|l| l.contains("/approvals/")) {
-                links.push(link.trim().to_owned());
+                links.insert(link.trim().to_owned());
             }
         }
     }
-    Ok(links)
+    Ok(links.into_iter().collect())
 }
 
 /// When the `i`th POST of a run at `rate` a second is due, from the run's start.
@@ -241,6 +298,21 @@ fn approve_paced(links: Vec<String>, rate: f64) -> (Vec<Post>, Vec<String>) {
         }
     }
     (latencies, failed)
+}
+
+/// Waits until each of `arns` waits for its decision and for nothing else (ten minutes at
+/// most, all told).
+async fn all_awaiting(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result<()> {
+    let waited = Instant::now();
+    for arn in arns {
+        while !workflow.awaits_decision(aws, arn).await? {
+            if waited.elapsed() > Duration::from_secs(600) {
+                bail!("{arn} still does not wait for its decision ten minutes after its message");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
 }
 
 /// How many of `arns` succeeded, each waited for while it runs (ten minutes at most, all told).
@@ -282,15 +354,21 @@ async fn decided_once(aws: &Aws, workflow: &Workflow, arns: &[String]) -> Result
     }
 }
 
+/// A browser of the review pages, which reads any status.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // Past API Gateway's 29 s, which the router keeps: a request never waited for forever.
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
 /// Approves on the review page as a browser does, the POST due `at`; returns how long the page
 /// took from then.
 fn approve(link: &str, at: Instant) -> Result<Post> {
     let origin = link.split('/').take(3).collect::<Vec<_>>().join("/");
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let response = agent
+    let response = agent()
         .post(link)
         .header("Origin", &origin)
         .header("Sec-Fetch-Site", "same-origin")

@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_lambda::types::{ExecutionStatus as DurableStatus, InvocationType};
-use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_lambda::types::{
+    EventType as DurableEvent, ExecutionStatus as DurableStatus, InvocationType,
+};
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use hitl_aws::describe;
 
 use kit_config::values::Orchestrator;
@@ -184,98 +186,36 @@ impl Workflow {
     /// history (a state machine's task token, a durable execution's callback). One for an
     /// execution decided once.
     pub async fn decisions_delivered(&self, aws: &Aws, arn: &str) -> Result<usize> {
-        let unreadable = |e: String| anyhow::anyhow!("cannot read the history of {arn}: {e}");
-        match self {
-            Self::StateMachine(_) => {
-                let mut history = aws
-                    .sfn()
-                    .get_execution_history()
-                    .execution_arn(arn)
-                    .max_results(1000)
-                    .into_paginator()
-                    .items()
-                    .send();
-                let mut delivered = 0;
-                while let Some(event) = history.next().await {
-                    let event = event.map_err(|e| unreadable(describe(&e)))?;
-                    let details = event.task_succeeded_event_details;
-                    delivered += usize::from(details.is_some_and(|d| d.resource_type == "lambda"));
-                }
-                Ok(delivered)
-            }
+        Ok(match self {
+            Self::StateMachine(_) => state_machine_history(aws, arn)
+                .await?
+                .into_iter()
+                .filter(|e| {
+                    let details = e.task_succeeded_event_details.as_ref();
+                    details.is_some_and(|d| d.resource_type == "lambda")
+                })
+                .count(),
             Self::Durable(_) => {
-                let mut history = aws
-                    .lambda()
-                    .get_durable_execution_history()
-                    .durable_execution_arn(arn)
-                    .max_items(1000)
-                    .into_paginator()
-                    .items()
-                    .send();
-                let succeeded = aws_sdk_lambda::types::EventType::CallbackSucceeded;
-                let mut delivered = 0;
-                while let Some(event) = history.next().await {
-                    let event = event.map_err(|e| unreadable(describe(&e)))?;
-                    delivered += usize::from(event.event_type.as_ref() == Some(&succeeded));
-                }
-                Ok(delivered)
+                let succeeded = Some(DurableEvent::CallbackSucceeded);
+                let history = durable_history(aws, arn).await?;
+                history.iter().filter(|e| e.event_type == succeeded).count()
             }
-        }
+        })
     }
 
-    /// Whether the execution `arn` waits for its decision and for nothing else, by its history:
-    /// a state machine's task submitted last (the request function returned; the task token is
-    /// awaited; an attempt that failed and was retried is followed by its retry's events), a
-    /// durable execution's callback started and its invocation completed since.
+    /// Whether the execution `arn` waits for its decision and for nothing else, by its history
+    /// ([`awaits_task`], [`awaits_callback`]).
     pub async fn awaits_decision(&self, aws: &Aws, arn: &str) -> Result<bool> {
-        let unreadable = |e: String| anyhow::anyhow!("cannot read the history of {arn}: {e}");
-        match self {
+        Ok(match self {
             Self::StateMachine(_) => {
-                use aws_sdk_sfn::types::HistoryEventType as Event;
-                let mut history = aws
-                    .sfn()
-                    .get_execution_history()
-                    .execution_arn(arn)
-                    .max_results(1000)
-                    .into_paginator()
-                    .items()
-                    .send();
-                let mut submitted = false;
-                while let Some(event) = history.next().await {
-                    match event.map_err(|e| unreadable(describe(&e)))?.r#type {
-                        Event::TaskSubmitted => submitted = true,
-                        Event::TaskScheduled
-                        | Event::TaskStarted
-                        | Event::TaskSucceeded
-                        | Event::TaskFailed
-                        | Event::TaskTimedOut => submitted = false,
-                        _ => {}
-                    }
-                }
-                Ok(submitted)
+                let history = state_machine_history(aws, arn).await?;
+                awaits_task(history.iter().map(|e| &e.r#type))
             }
             Self::Durable(_) => {
-                use aws_sdk_lambda::types::EventType as Event;
-                let mut history = aws
-                    .lambda()
-                    .get_durable_execution_history()
-                    .durable_execution_arn(arn)
-                    .max_items(1000)
-                    .into_paginator()
-                    .items()
-                    .send();
-                let (mut started, mut completed_since) = (false, false);
-                while let Some(event) = history.next().await {
-                    match event.map_err(|e| unreadable(describe(&e)))?.event_type {
-                        Some(Event::CallbackStarted) => (started, completed_since) = (true, false),
-                        Some(Event::InvocationCompleted) => completed_since = started,
-                        Some(Event::CallbackSucceeded | Event::CallbackFailed) => return Ok(false),
-                        _ => {}
-                    }
-                }
-                Ok(started && completed_since)
+                let history = durable_history(aws, arn).await?;
+                awaits_callback(history.iter().filter_map(|e| e.event_type.as_ref()))
             }
-        }
+        })
     }
 
     /// Up to `max` executions, newest first: every version's, for the durable workflow (each
@@ -334,9 +274,166 @@ fn split_qualifier(alias_arn: &str) -> Result<(&str, &str)> {
     }
 }
 
+/// The events of the state machine's execution `arn`, oldest first.
+async fn state_machine_history(
+    aws: &Aws,
+    arn: &str,
+) -> Result<Vec<aws_sdk_sfn::types::HistoryEvent>> {
+    let pages = aws
+        .sfn()
+        .get_execution_history()
+        .execution_arn(arn)
+        .max_results(1000)
+        .into_paginator()
+        .items()
+        .send();
+    pages
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the history of {arn}: {}", describe(&e)))
+}
+
+/// The events of the durable execution `arn`, oldest first.
+async fn durable_history(aws: &Aws, arn: &str) -> Result<Vec<aws_sdk_lambda::types::Event>> {
+    let pages = aws
+        .lambda()
+        .get_durable_execution_history()
+        .durable_execution_arn(arn)
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send();
+    pages
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the history of {arn}: {}", describe(&e)))
+}
+
+/// Whether a state machine's execution with these events (oldest first) waits for its task
+/// token and nothing else: its task submitted last (the request function returned). An attempt
+/// that failed and was retried is followed by its retry's events.
+fn awaits_task<'a>(events: impl Iterator<Item = &'a HistoryEventType>) -> bool {
+    use HistoryEventType as Event;
+    events.fold(false, |submitted, event| match event {
+        Event::TaskSubmitted => true,
+        Event::TaskScheduled
+        | Event::TaskStarted
+        | Event::TaskSucceeded
+        | Event::TaskFailed
+        | Event::TaskTimedOut => false,
+        _ => submitted,
+    })
+}
+
+/// Whether a durable execution with these events (oldest first) waits for its callback and
+/// nothing else: a callback started, its submitter step succeeded (a step retried has failed
+/// or started since), and the invocation completed after it; none decided, the execution not
+/// ended.
+fn awaits_callback<'a>(events: impl Iterator<Item = &'a DurableEvent>) -> bool {
+    use DurableEvent as Event;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Stage {
+        None,
+        Started,
+        Submitted,
+        Suspended,
+    }
+    let mut stage = Stage::None;
+    for event in events {
+        stage = match (event, stage) {
+            (Event::CallbackStarted, _) => Stage::Started,
+            (Event::StepSucceeded, Stage::Started) => Stage::Submitted,
+            (Event::StepStarted | Event::StepFailed, Stage::Submitted | Stage::Suspended) => {
+                Stage::Started
+            }
+            (Event::InvocationCompleted, Stage::Submitted) => Stage::Suspended,
+            (
+                Event::CallbackSucceeded
+                | Event::CallbackFailed
+                | Event::CallbackTimedOut
+                | Event::ExecutionSucceeded
+                | Event::ExecutionFailed
+                | Event::ExecutionTimedOut
+                | Event::ExecutionStopped,
+                _,
+            ) => return false,
+            (_, stage) => stage,
+        }
+    }
+    stage == Stage::Suspended
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `.waitForTaskToken` task's events: TaskScheduled, TaskStarted, then TaskSubmitted when
+    /// the invoked function returned, TaskSucceeded when the token came back ("Step Functions
+    /// history events", AWS Step Functions API reference: `HistoryEvent`).
+    #[test]
+    fn a_state_machine_awaits_its_decision_once_its_last_attempt_was_submitted() {
+        use HistoryEventType::*;
+        let awaits = |events: &[HistoryEventType]| awaits_task(events.iter());
+        assert!(!awaits(&[
+            ExecutionStarted,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted
+        ]));
+        assert!(awaits(&[TaskScheduled, TaskStarted, TaskSubmitted]));
+        // The first attempt cut at its timeout, retried: its retry not yet submitted, then so.
+        let retried = [
+            TaskScheduled,
+            TaskStarted,
+            TaskFailed,
+            TaskScheduled,
+            TaskStarted,
+        ];
+        assert!(!awaits(&retried));
+        assert!(awaits(&[&retried[..], &[TaskSubmitted]].concat()));
+        assert!(!awaits(&[
+            TaskScheduled,
+            TaskStarted,
+            TaskSubmitted,
+            TaskSucceeded
+        ]));
+        assert!(!awaits(&[TaskSubmitted, TaskTimedOut]));
+    }
+
+    #[test]
+    fn a_durable_execution_awaits_its_decision_once_its_invocation_ended_after_the_callback() {
+        use DurableEvent::*;
+        let awaits = |events: &[DurableEvent]| awaits_callback(events.iter());
+        assert!(!awaits(&[ExecutionStarted, InvocationCompleted]));
+        assert!(!awaits(&[ExecutionStarted, CallbackStarted, StepStarted]));
+        let waiting = [
+            ExecutionStarted,
+            ContextStarted,
+            CallbackStarted,
+            StepStarted,
+            StepSucceeded,
+            InvocationCompleted,
+        ];
+        assert!(awaits(&waiting));
+        // Its submitter failed after sending, to be retried: suspended, but not only for the
+        // decision; then retried and done.
+        let retrying = [
+            CallbackStarted,
+            StepStarted,
+            StepFailed,
+            InvocationCompleted,
+        ];
+        assert!(!awaits(&retrying));
+        let retried = [
+            &retrying[..],
+            &[StepStarted, StepSucceeded, InvocationCompleted],
+        ]
+        .concat();
+        assert!(awaits(&retried));
+        assert!(!awaits(&[&waiting[..], &[CallbackSucceeded]].concat()));
+        assert!(!awaits(&[&waiting[..], &[CallbackTimedOut]].concat()));
+        assert!(!awaits(&[&retrying[..], &[ExecutionFailed]].concat()));
+    }
 
     #[test]
     fn the_outputs_say_which_orchestrator_runs_the_workflow() {

@@ -1,9 +1,10 @@
 //! Load on the local environment, in two phases. First, executions started at once on the
 //! environment's orchestrator (a state machine, or the durable workflow), until every reviewer's
-//! message arrived: that many approvals pending at once. Then each approved on its review page,
-//! the POSTs sent at a steady rate as reviewers press, whatever became of the earlier ones.
-//! Reports each phase's throughput and the review function's latency as a reviewer's browser
-//! sees it.
+//! message arrived and every execution, by its history, waits for its decision and nothing else:
+//! that many approvals pending at once. Then, the review function warmed, each approved on its
+//! review page, the POSTs sent at a steady rate as reviewers press, whatever became of the
+//! earlier ones, each timed from when it was due. Reports how long the requests took, how far
+//! behind the answers came, and the review POST's latency as a reviewer's browser sees it.
 
 use std::time::{Duration, Instant};
 
